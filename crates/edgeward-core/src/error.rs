@@ -1,0 +1,93 @@
+//! The domain error: what went wrong, in terms a user understands, with no HTTP in it.
+//!
+//! The server maps each variant to a status and an EdgeKV `errorCode` in one place.
+
+use crate::capability::Capability;
+
+/// Which kind of thing an error is about; decides the EdgeKV error code family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// An access token.
+    Token,
+    /// A namespace.
+    Namespace,
+    /// An API client.
+    ApiClient,
+    /// The account (initialization).
+    Account,
+}
+
+/// A domain failure. `Display` is the message shown to the client; it never holds secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The named thing does not exist.
+    #[error("{message}")]
+    NotFound {
+        /// What was looked for.
+        resource: Resource,
+        /// Client-facing text.
+        message: String,
+    },
+    /// The thing existed but has expired.
+    #[error("{message}")]
+    Gone {
+        /// What was looked for.
+        resource: Resource,
+        /// Client-facing text.
+        message: String,
+    },
+    /// A live thing with that identity already exists.
+    #[error("{message}")]
+    AlreadyExists {
+        /// What conflicted.
+        resource: Resource,
+        /// Client-facing text.
+        message: String,
+    },
+    /// Input broke a rule.
+    #[error("{message}")]
+    Invalid {
+        /// The request field at fault.
+        field: &'static str,
+        /// Client-facing text.
+        message: String,
+    },
+    /// The operation is not allowed on this thing in its current state.
+    #[error("{message}")]
+    Refused {
+        /// What was refused.
+        resource: Resource,
+        /// Client-facing text.
+        message: String,
+    },
+    /// The caller lacks a capability grant.
+    #[error("That resource does not exist or you are missing the '{0}' permission for it.")]
+    Forbidden(Capability),
+    /// An account-wide product limit is reached.
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// A dependency (the database) cannot serve now; retrying may work.
+    #[error("The service is temporarily unavailable.")]
+    Unavailable(String),
+    /// A bug or an unexpected failure; the string goes to the log, not to the client.
+    #[error("An internal error occurred.")]
+    Internal(String),
+}
+
+impl Error {
+    /// Shorthand for [`Error::Invalid`].
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid { field, message: message.into() }
+    }
+
+    /// The detail that belongs in the server log (may differ from the client message).
+    pub fn log_detail(&self) -> String {
+        match self {
+            Self::Unavailable(d) | Self::Internal(d) => d.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Result with the domain error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

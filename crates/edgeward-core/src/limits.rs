@@ -1,0 +1,35 @@
+//! Product limits. Every number is configurable; the defaults follow EdgeKV's.
+
+use chrono::Months;
+
+/// Account- and token-level limits.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Tokens per account; expired tokens that are still listed count.
+    pub max_tokens_per_account: u64,
+    /// Namespaces one token may name.
+    pub max_namespaces_per_token: usize,
+    /// EdgeWorker IDs one token may be restricted to.
+    pub max_ewids_per_token: usize,
+    /// The longest lifetime of an expiring token, in months from today.
+    pub max_token_lifetime_months: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_tokens_per_account: 100_000,
+            max_namespaces_per_token: 20,
+            max_ewids_per_token: 8,
+            max_token_lifetime_months: 6,
+        }
+    }
+}
+
+impl Limits {
+    /// The maximum lifetime as a chrono span.
+    pub fn max_lifetime(&self) -> Months {
+        Months::new(self.max_token_lifetime_months)
+    }
+}

@@ -1,0 +1,131 @@
+//! The storage traits, split by capability. Each method is one transaction; callers never see
+//! begin or commit. Implementations live in `edgeward-store`; secrets reach them already sealed.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::capability::Grants;
+use crate::error::Result;
+use crate::names::{ClientName, NamespaceName, TokenName};
+use crate::network::Network;
+use crate::token::{Token, TokenSpec};
+
+/// A token with its sealed value (expiring tokens only; wiped on revocation).
+#[derive(Debug, Clone)]
+pub struct StoredToken {
+    /// The record.
+    pub token: Token,
+    /// The value, encrypted with the data key.
+    pub sealed_value: Option<Vec<u8>>,
+}
+
+/// What the service hands the store to create a token.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    /// The validated request.
+    pub spec: TokenSpec,
+    /// Fresh uuid.
+    pub uuid: Uuid,
+    /// The sealed value for expiring tokens.
+    pub sealed_value: Option<Vec<u8>>,
+    /// Creation time.
+    pub now: DateTime<Utc>,
+    /// First scheduled refresh (auto-refreshing tokens).
+    pub next_refresh: Option<NaiveDate>,
+    /// The account limit on stored tokens.
+    pub max_tokens: u64,
+}
+
+/// Access tokens.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Create a token. In one transaction: frees the name if its holder has expired, checks the
+    /// account's token count, checks that every namespace exists on every allowed network, and
+    /// inserts. A live token with the same name gives `AlreadyExists`.
+    async fn insert_token(&self, new: NewToken) -> Result<Token>;
+    /// The token currently holding `name` (it may have expired but not been purged).
+    async fn token_by_name(&self, name: &TokenName) -> Result<Option<StoredToken>>;
+    /// A token by uuid, revoked ones included.
+    async fn token_by_uuid(&self, uuid: Uuid) -> Result<Option<StoredToken>>;
+    /// Unrevoked tokens, oldest first; expired ones only if they expired after `expired_after`.
+    async fn list_tokens(&self, now: DateTime<Utc>, expired_after: Option<DateTime<Utc>>) -> Result<Vec<Token>>;
+    /// Revoke the token holding `name`; frees the name and wipes the value.
+    async fn revoke_token(&self, name: &TokenName, now: DateTime<Utc>) -> Result<Token>;
+    /// Refresh an auto-refreshing token: bump its generation and dates.
+    async fn refresh_token(&self, name: &TokenName, now: DateTime<Utc>, next: NaiveDate) -> Result<Token>;
+    /// Refresh every auto-refreshing token whose scheduled date is on or before `today`.
+    async fn refresh_due_tokens(&self, today: NaiveDate, now: DateTime<Utc>, next: NaiveDate) -> Result<u64>;
+    /// Delete tokens that expired, or were revoked, before `cutoff`.
+    async fn purge_tokens(&self, cutoff: DateTime<Utc>) -> Result<u64>;
+}
+
+/// An API client (EdgeGrid credentials plus grants).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiClient {
+    /// Operator-chosen name.
+    pub name: ClientName,
+    /// `client_token`: public identifier.
+    pub client_token: String,
+    /// `access_token`: must accompany the client token.
+    pub access_token: String,
+    /// Capability grants.
+    pub grants: Grants,
+    /// Disabled clients are refused at once.
+    pub enabled: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An API client with its sealed secret.
+#[derive(Debug, Clone)]
+pub struct StoredApiClient {
+    /// The client.
+    pub client: ApiClient,
+    /// The `client_secret`, encrypted with the data key.
+    pub sealed_secret: Vec<u8>,
+}
+
+/// API clients.
+#[async_trait]
+pub trait ApiClientStore: Send + Sync {
+    /// Add a client; the name and client token are unique.
+    async fn insert_api_client(&self, client: ApiClient, sealed_secret: Vec<u8>) -> Result<()>;
+    /// Look a client up by `client_token`.
+    async fn api_client_by_token(&self, client_token: &str) -> Result<Option<StoredApiClient>>;
+    /// Every client, by name.
+    async fn list_api_clients(&self) -> Result<Vec<ApiClient>>;
+    /// Enable or disable a client.
+    async fn set_api_client_enabled(&self, name: &ClientName, enabled: bool) -> Result<ApiClient>;
+    /// Delete a client.
+    async fn delete_api_client(&self, name: &ClientName) -> Result<()>;
+}
+
+/// The account's initialization state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The EdgeKV CP code (digits).
+    pub cpcode: String,
+    /// When it was initialized.
+    pub initialized_at: DateTime<Utc>,
+    /// Data access policy: restrict data access.
+    pub restrict_data_access: bool,
+    /// Data access policy: namespaces may override.
+    pub allow_namespace_policy_override: bool,
+}
+
+/// The account and its namespaces.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// The account, once initialized.
+    async fn account(&self) -> Result<Option<Account>>;
+    /// Initialize the account (and the `default` namespace on both networks) unless it already
+    /// is; returns the account and whether this call initialized it.
+    async fn initialize_account(&self, account: Account) -> Result<(Account, bool)>;
+    /// The namespaces of one network.
+    async fn namespace_names(&self, network: Network) -> Result<Vec<NamespaceName>>;
+}
+
+/// Everything the server needs from storage.
+pub trait Store: TokenStore + ApiClientStore + AccountStore {}
+impl<T: TokenStore + ApiClientStore + AccountStore> Store for T {}

@@ -1,0 +1,168 @@
+//! The storage conformance suite: behaviour every backend must show. Each check takes a fresh,
+//! empty store; backends' test files call [`run_all`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use uuid::Uuid;
+
+use edgeward_core::capability::Grants;
+use edgeward_core::names::{ClientName, NamespaceName, TokenName};
+use edgeward_core::network::Networks;
+use edgeward_core::permission::Permissions;
+use edgeward_core::store::{Account, ApiClient, NewToken, Store};
+use edgeward_core::token::{EdgeWorkerScope, TokenSpec};
+use edgeward_core::Error;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()
+}
+
+async fn init(store: &dyn Store) {
+    let account = Account {
+        cpcode: "1234567".into(),
+        initialized_at: t0(),
+        restrict_data_access: false,
+        allow_namespace_policy_override: true,
+    };
+    let (_, created) = store.initialize_account(account.clone()).await.unwrap();
+    assert!(created);
+    let (again, created) = store.initialize_account(Account { cpcode: "999".into(), ..account }).await.unwrap();
+    assert!(!created, "a second initialization keeps the first");
+    assert_eq!(again.cpcode, "1234567");
+}
+
+fn new_token(name: &str, expiry: Option<NaiveDate>, now: DateTime<Utc>) -> NewToken {
+    let mut namespaces = BTreeMap::new();
+    namespaces.insert(NamespaceName::parse("default").unwrap(), Permissions::parse(&["r", "w"]).unwrap());
+    NewToken {
+        spec: TokenSpec {
+            name: TokenName::parse(name).unwrap(),
+            networks: Networks::BOTH,
+            ewids: EdgeWorkerScope::All,
+            namespaces,
+            expiry,
+        },
+        uuid: Uuid::new_v4(),
+        sealed_value: expiry.map(|_| vec![1, 2, 3]),
+        now,
+        next_refresh: expiry.is_none().then(|| now.date_naive() + Days::new(60)),
+        max_tokens: 1000,
+    }
+}
+
+/// Run every check; `fresh` makes a new empty store.
+pub async fn run_all<F, Fut>(fresh: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn Store>>,
+{
+    token_lifecycle(&*fresh().await).await;
+    names_are_unique_among_live_tokens(fresh().await).await;
+    expired_names_are_reusable_and_listing_windows(&*fresh().await).await;
+    limits_and_namespaces(&*fresh().await).await;
+    api_clients(&*fresh().await).await;
+}
+
+async fn token_lifecycle(s: &dyn Store) {
+    init(s).await;
+    let t = s.insert_token(new_token("auto", None, t0())).await.unwrap();
+    assert_eq!(t.cpcode, "1234567");
+    let got = s.token_by_name(&t.name).await.unwrap().unwrap();
+    assert_eq!(got.token, t);
+    assert_eq!(s.token_by_uuid(t.uuid).await.unwrap().unwrap().token, t);
+    let next = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+    let r = s.refresh_token(&t.name, t0(), next).await.unwrap();
+    assert_eq!((r.generation, r.next_refresh), (2, Some(next)));
+    let exp =
+        s.insert_token(new_token("exp", Some(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()), t0())).await.unwrap();
+    assert!(matches!(s.refresh_token(&exp.name, t0(), next).await, Err(Error::Refused { .. })));
+    let revoked = s.revoke_token(&t.name, t0()).await.unwrap();
+    assert_eq!(revoked.uuid, t.uuid);
+    assert!(s.token_by_name(&t.name).await.unwrap().is_none());
+    assert!(s.token_by_uuid(t.uuid).await.unwrap().unwrap().token.revoked_at.is_some());
+    assert!(matches!(s.revoke_token(&t.name, t0()).await, Err(Error::NotFound { .. })));
+    let listed: Vec<_> = s.list_tokens(t0(), None).await.unwrap().into_iter().map(|t| t.name).collect();
+    assert_eq!(listed, vec![exp.name.clone()]);
+    // The value of a revoked token is wiped.
+    let _ = s.revoke_token(&exp.name, t0()).await.unwrap();
+    assert!(s.token_by_uuid(exp.uuid).await.unwrap().unwrap().sealed_value.is_none());
+}
+
+async fn names_are_unique_among_live_tokens(s: Arc<dyn Store>) {
+    init(&*s).await;
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.insert_token(new_token("same", None, t0())).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(Error::AlreadyExists { .. }) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+}
+
+async fn expired_names_are_reusable_and_listing_windows(s: &dyn Store) {
+    init(s).await;
+    let expiry = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    let old = s.insert_token(new_token("reuse", Some(expiry), t0())).await.unwrap();
+    assert!(matches!(s.insert_token(new_token("reuse", None, t0())).await, Err(Error::AlreadyExists { .. })));
+    let after = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+    assert!(s.list_tokens(after, None).await.unwrap().is_empty());
+    let window = after - chrono::Duration::days(30);
+    assert_eq!(s.list_tokens(after, Some(window)).await.unwrap().len(), 1);
+    let fresh = s.insert_token(new_token("reuse", None, after)).await.unwrap();
+    assert_ne!(fresh.uuid, old.uuid);
+    assert_eq!(s.token_by_name(&fresh.name).await.unwrap().unwrap().token.uuid, fresh.uuid);
+    // Both stay listed with includeExpired until the purge.
+    assert_eq!(s.list_tokens(after, Some(window)).await.unwrap().len(), 2);
+    let purged = s.purge_tokens(Utc.with_ymd_and_hms(2026, 12, 31, 0, 0, 0).unwrap()).await.unwrap();
+    assert_eq!(purged, 1);
+    assert!(s.token_by_uuid(old.uuid).await.unwrap().is_none());
+}
+
+async fn limits_and_namespaces(s: &dyn Store) {
+    let uninit = s.insert_token(new_token("x", None, t0())).await;
+    assert!(matches!(uninit, Err(Error::Refused { .. })));
+    init(s).await;
+    let mut t = new_token("x", None, t0());
+    t.max_tokens = 1;
+    s.insert_token(t.clone()).await.unwrap();
+    t.spec.name = TokenName::parse("y").unwrap();
+    t.uuid = Uuid::new_v4();
+    assert!(matches!(s.insert_token(t.clone()).await, Err(Error::LimitExceeded(_))));
+    s.revoke_token(&TokenName::parse("x").unwrap(), t0()).await.unwrap();
+    s.insert_token(t.clone()).await.unwrap();
+    let mut bad = new_token("z", None, t0());
+    bad.spec.namespaces.insert(NamespaceName::parse("nowhere").unwrap(), Permissions::parse(&["r"]).unwrap());
+    assert!(matches!(s.insert_token(bad).await, Err(Error::Invalid { .. })));
+    assert_eq!(s.namespace_names(edgeward_core::network::Network::Production).await.unwrap().len(), 1);
+}
+
+async fn api_clients(s: &dyn Store) {
+    let c = ApiClient {
+        name: ClientName::parse("ops").unwrap(),
+        client_token: "akab-ct".into(),
+        access_token: "akab-at".into(),
+        grants: Grants::all(),
+        enabled: true,
+        created_at: t0(),
+    };
+    s.insert_api_client(c.clone(), vec![9; 40]).await.unwrap();
+    assert!(matches!(s.insert_api_client(c.clone(), vec![]).await, Err(Error::AlreadyExists { .. })));
+    let got = s.api_client_by_token("akab-ct").await.unwrap().unwrap();
+    assert_eq!((got.client, got.sealed_secret), (c.clone(), vec![9; 40]));
+    assert!(!s.set_api_client_enabled(&c.name, false).await.unwrap().enabled);
+    assert!(!s.api_client_by_token("akab-ct").await.unwrap().unwrap().client.enabled);
+    assert_eq!(s.list_api_clients().await.unwrap().len(), 1);
+    s.delete_api_client(&c.name).await.unwrap();
+    assert!(s.api_client_by_token("akab-ct").await.unwrap().is_none());
+    assert!(matches!(s.delete_api_client(&c.name).await, Err(Error::NotFound { .. })));
+}

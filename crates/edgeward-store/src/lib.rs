@@ -1,0 +1,22 @@
+//! Edgeward's storage: the traits of `edgeward_core::store` implemented on SQLite.
+//!
+//! Invariant: SQL text lives in this crate only. Every trait method is one transaction.
+//!
+//! SQLite runs in WAL mode with `synchronous=FULL`, so a commit is on disk (the WAL is fsynced)
+//! before the caller is answered: a token acknowledged with 200 survives `kill -9` and power loss.
+//! All writes go through one writer thread that *group-commits*: it takes every write waiting in
+//! its queue, runs each in its own savepoint inside one transaction, commits once and only then
+//! answers each caller. Under load one fsync covers many writes; alone, a write pays one fsync.
+//! Reads use a small pool of read-only connections on blocking threads.
+
+mod migrate;
+mod sqlite;
+
+pub mod conformance;
+
+pub use sqlite::{SqliteOptions, SqliteStore};
+
+/// The schema migrations shipped with this build, as (version, name, SQL).
+pub fn sqlite_migrations() -> &'static [(u32, &'static str, &'static str)] {
+    migrate::SQLITE
+}

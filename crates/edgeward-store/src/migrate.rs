@@ -1,0 +1,37 @@
+//! Schema migrations: numbered SQL files applied in order, recorded in `schema_migrations`.
+//! A database whose schema is newer than this build is refused rather than misread.
+
+use rusqlite::Connection;
+
+use edgeward_core::Error;
+
+pub(crate) const SQLITE: &[(u32, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+
+pub(crate) fn apply(conn: &mut Connection) -> Result<(), Error> {
+    let internal = |e: rusqlite::Error| Error::Internal(format!("migration: {e}"));
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(internal)?;
+    let current: u32 = conn
+        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
+        .map_err(internal)?;
+    let newest = SQLITE.last().map_or(0, |m| m.0);
+    if current > newest {
+        return Err(Error::Internal(format!(
+            "the database schema is version {current}, newer than this Edgeward build knows ({newest}); upgrade Edgeward"
+        )));
+    }
+    for (version, name, sql) in SQLITE.iter().filter(|m| m.0 > current) {
+        let tx = conn.transaction().map_err(internal)?;
+        tx.execute_batch(sql).map_err(internal)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![version, name, chrono::Utc::now().timestamp_millis()],
+        )
+        .map_err(internal)?;
+        tx.commit().map_err(internal)?;
+        tracing::info!(version, name, "applied schema migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,611 @@
+//! The SQLite implementation: one group-committing writer thread plus a pool of readers.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use edgeward_core::capability::Grants;
+use edgeward_core::names::{ClientName, NamespaceName, TokenName};
+use edgeward_core::network::{Network, Networks};
+use edgeward_core::permission::Permissions;
+use edgeward_core::store::{
+    Account, AccountStore, ApiClient, ApiClientStore, NewToken, StoredApiClient, StoredToken, TokenStore,
+};
+use edgeward_core::token::{EdgeWorkerScope, Token};
+use edgeward_core::{Error, Resource};
+
+use crate::migrate;
+
+/// Tuning for the SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Read connections kept open.
+    pub readers: usize,
+    /// Most writes folded into one commit.
+    pub max_batch: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self { readers: 4, max_batch: 512 }
+    }
+}
+
+type Reply = Box<dyn FnOnce(bool) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
+
+/// The store on one SQLite database file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: mpsc::UnboundedSender<Job>,
+    readers: Arc<ReadPool>,
+}
+
+struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    keep: usize,
+}
+
+fn db_err(e: rusqlite::Error) -> Error {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
+        {
+            Error::Unavailable(format!("sqlite: {e}"))
+        }
+        other => Error::Internal(format!("sqlite: {other}")),
+    }
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // WAL: readers never block the writer. synchronous=FULL: the WAL is fsynced at every commit,
+    // so an acknowledged write is durable. busy_timeout: other processes (the `apiclient`
+    // commands) may hold the write lock briefly.
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+    )
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the database at `path` and apply migrations.
+    pub fn open(path: &Path, opts: SqliteOptions) -> Result<Self, Error> {
+        let mut conn = Connection::open(path).map_err(db_err)?;
+        configure(&conn).map_err(db_err)?;
+        migrate::apply(&mut conn)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let max_batch = opts.max_batch.max(1);
+        std::thread::Builder::new()
+            .name("edgeward-sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx, max_batch))
+            .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self {
+            writer: tx,
+            readers: Arc::new(ReadPool {
+                path: path.to_owned(),
+                idle: Mutex::new(Vec::new()),
+                keep: opts.readers.max(1),
+            }),
+        })
+    }
+
+    async fn write<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn: &Connection| {
+            let result = in_savepoint(conn, f);
+            Box::new(move |committed: bool| {
+                let _ = tx.send(if committed {
+                    result
+                } else {
+                    Err(Error::Unavailable("the write could not be committed".into()))
+                });
+            })
+        });
+        self.writer.send(job).map_err(|_| Error::Unavailable("the database writer has stopped".into()))?;
+        rx.await.map_err(|_| Error::Unavailable("the database writer has stopped".into()))?
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match pool.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        &pool.path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )
+                    .map_err(db_err)?;
+                    c.execute_batch("PRAGMA busy_timeout=5000;").map_err(db_err)?;
+                    c
+                }
+            };
+            let out = f(&conn);
+            let mut idle = pool.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < pool.keep {
+                idle.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("read task failed: {e}")))?
+    }
+}
+
+fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
+    conn.execute_batch("SAVEPOINT job").map_err(db_err)?;
+    let out = f(conn);
+    let end = if out.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+    conn.execute_batch(end).map_err(db_err)?;
+    out
+}
+
+fn writer_loop(conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, max_batch: usize) {
+    let mut replies: Vec<Reply> = Vec::with_capacity(max_batch);
+    while let Some(first) = rx.blocking_recv() {
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!(error = %e, "cannot begin a write transaction");
+            first(&conn)(false);
+            continue;
+        }
+        replies.push(first(&conn));
+        while replies.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => replies.push(job(&conn)),
+                Err(_) => break,
+            }
+        }
+        let committed = match conn.execute_batch("COMMIT") {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, writes = replies.len(), "commit failed; the writes are rolled back");
+                let _ = conn.execute_batch("ROLLBACK");
+                false
+            }
+        };
+        for reply in replies.drain(..) {
+            reply(committed);
+        }
+    }
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(v).single().unwrap_or_default()
+}
+
+fn parse_date(s: &str) -> rusqlite::Result<NaiveDate> {
+    s.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn conversion(msg: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, msg.into())
+}
+
+fn encode_namespaces(t: &edgeward_core::token::NamespacePermissions) -> String {
+    t.iter().map(|(ns, p)| format!("{ns}:{}", p.compact())).collect::<Vec<_>>().join(",")
+}
+
+fn decode_namespaces(s: &str) -> rusqlite::Result<edgeward_core::token::NamespacePermissions> {
+    s.split(',')
+        .map(|part| {
+            let (ns, letters) =
+                part.split_once(':').ok_or_else(|| conversion(format!("bad namespaces column: {part}")))?;
+            let ns = NamespaceName::parse(ns).map_err(|e| conversion(e.to_string()))?;
+            let p = Permissions::parse_compact(letters).map_err(|e| conversion(e.to_string()))?;
+            Ok((ns, p))
+        })
+        .collect()
+}
+
+const TOKEN_COLUMNS: &str = "uuid, name, allow_staging, allow_production, ewids, namespaces, expiry, issued_at, \
+     latest_refresh, next_refresh, generation, cpcode, revoked_at, sealed_value";
+
+fn token_from_row(r: &Row<'_>) -> rusqlite::Result<StoredToken> {
+    let uuid: String = r.get(0)?;
+    let name: String = r.get(1)?;
+    let ewids: String = r.get(4)?;
+    let namespaces: String = r.get(5)?;
+    let ewid_list: Vec<String> = ewids.split(',').map(str::to_owned).collect();
+    let token = Token {
+        uuid: Uuid::parse_str(&uuid).map_err(|e| conversion(e.to_string()))?,
+        name: TokenName::parse(&name).map_err(|e| conversion(e.to_string()))?,
+        networks: Networks { staging: r.get(2)?, production: r.get(3)? },
+        ewids: EdgeWorkerScope::parse(
+            Some(&ewid_list),
+            &edgeward_core::limits::Limits { max_ewids_per_token: usize::MAX, ..Default::default() },
+        )
+        .map_err(|e| conversion(e.to_string()))?,
+        namespaces: decode_namespaces(&namespaces)?,
+        expiry: r.get::<_, Option<String>>(6)?.map(|s| parse_date(&s)).transpose()?,
+        issued_at: from_ms(r.get(7)?),
+        latest_refresh: r.get::<_, Option<i64>>(8)?.map(from_ms),
+        next_refresh: r.get::<_, Option<String>>(9)?.map(|s| parse_date(&s)).transpose()?,
+        generation: r.get(10)?,
+        cpcode: r.get(11)?,
+        revoked_at: r.get::<_, Option<i64>>(12)?.map(from_ms),
+    };
+    Ok(StoredToken { token, sealed_value: r.get(13)? })
+}
+
+fn token_not_found(name: &TokenName) -> Error {
+    Error::NotFound { resource: Resource::Token, message: format!("Token with name {name} does not exist.") }
+}
+
+#[async_trait]
+impl TokenStore for SqliteStore {
+    async fn insert_token(&self, new: NewToken) -> Result<Token, Error> {
+        self.write(move |c| {
+            let spec = &new.spec;
+            let now_ms = ms(new.now);
+            c.execute(
+                "UPDATE tokens SET live_name = NULL WHERE live_name = ?1 AND expires_at IS NOT NULL AND expires_at < ?2",
+                params![spec.name.as_str(), now_ms],
+            )
+            .map_err(db_err)?;
+            let (count, cpcode): (i64, String) = c
+                .query_row("SELECT token_count, cpcode FROM account WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(db_err)?
+                .ok_or_else(|| Error::Refused { resource: Resource::Account, message: "The EdgeKV database is not initialized.".into() })?;
+            if u64::try_from(count).unwrap_or(0) >= new.max_tokens {
+                return Err(Error::LimitExceeded(format!(
+                    "Each account is allowed {} tokens. This limit has already been reached; revoke unused tokens first.",
+                    new.max_tokens
+                )));
+            }
+            let mut exists = c.prepare_cached("SELECT 1 FROM namespaces WHERE network = ?1 AND name = ?2").map_err(db_err)?;
+            for net in spec.networks.iter() {
+                for ns in spec.namespaces.keys() {
+                    if !exists.exists(params![net.as_str(), ns.as_str()]).map_err(db_err)? {
+                        return Err(Error::invalid(
+                            "namespacePermissions",
+                            format!("Namespace '{ns}' does not exist on the {net} network."),
+                        ));
+                    }
+                }
+            }
+            let token = Token {
+                uuid: new.uuid,
+                name: spec.name.clone(),
+                networks: spec.networks,
+                ewids: spec.ewids.clone(),
+                namespaces: spec.namespaces.clone(),
+                expiry: spec.expiry,
+                issued_at: new.now,
+                latest_refresh: None,
+                next_refresh: new.next_refresh,
+                generation: 1,
+                cpcode,
+                revoked_at: None,
+            };
+            let inserted = c
+                .prepare_cached(
+                    "INSERT INTO tokens (uuid, name, live_name, allow_staging, allow_production, ewids, namespaces, expiry, \
+                     expires_at, issued_at, next_refresh, generation, cpcode, sealed_value) \
+                     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        token.uuid.to_string(),
+                        token.name.as_str(),
+                        token.networks.staging,
+                        token.networks.production,
+                        token.ewids.to_claim(),
+                        encode_namespaces(&token.namespaces),
+                        token.expiry.map(|d| d.to_string()),
+                        token.expires_at().map(ms),
+                        now_ms,
+                        token.next_refresh.map(|d| d.to_string()),
+                        token.cpcode,
+                        new.sealed_value,
+                    ])
+                });
+            match inserted {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(Error::AlreadyExists {
+                        resource: Resource::Token,
+                        message: format!("Token with name {} is already stored.", token.name),
+                    })
+                }
+                Err(e) => return Err(db_err(e)),
+            }
+            c.execute("UPDATE account SET token_count = token_count + 1 WHERE id = 1", []).map_err(db_err)?;
+            Ok(token)
+        })
+        .await
+    }
+
+    async fn token_by_name(&self, name: &TokenName) -> Result<Option<StoredToken>, Error> {
+        let name = name.clone();
+        self.read(move |c| {
+            c.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE live_name = ?1"))
+                .and_then(|mut s| s.query_row([name.as_str()], token_from_row).optional())
+                .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn token_by_uuid(&self, uuid: Uuid) -> Result<Option<StoredToken>, Error> {
+        self.read(move |c| {
+            c.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE uuid = ?1"))
+                .and_then(|mut s| s.query_row([uuid.to_string()], token_from_row).optional())
+                .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn list_tokens(&self, now: DateTime<Utc>, expired_after: Option<DateTime<Utc>>) -> Result<Vec<Token>, Error> {
+        let floor = ms(expired_after.unwrap_or(now));
+        self.read(move |c| {
+            let mut s = c
+                .prepare_cached(&format!(
+                    "SELECT {TOKEN_COLUMNS} FROM tokens WHERE revoked_at IS NULL \
+                     AND (expires_at IS NULL OR expires_at >= ?1) ORDER BY issued_at, uuid"
+                ))
+                .map_err(db_err)?;
+            let rows = s.query_map([floor], token_from_row).map_err(db_err)?;
+            rows.map(|r| r.map(|t| t.token).map_err(db_err)).collect()
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, name: &TokenName, now: DateTime<Utc>) -> Result<Token, Error> {
+        let name = name.clone();
+        self.write(move |c| {
+            let t = c
+                .prepare_cached(&format!(
+                    "UPDATE tokens SET live_name = NULL, revoked_at = ?2, sealed_value = NULL \
+                     WHERE live_name = ?1 RETURNING {TOKEN_COLUMNS}"
+                ))
+                .and_then(|mut s| s.query_row(params![name.as_str(), ms(now)], token_from_row).optional())
+                .map_err(db_err)?
+                .ok_or_else(|| token_not_found(&name))?;
+            c.execute("UPDATE account SET token_count = token_count - 1 WHERE id = 1", []).map_err(db_err)?;
+            Ok(t.token)
+        })
+        .await
+    }
+
+    async fn refresh_token(&self, name: &TokenName, now: DateTime<Utc>, next: NaiveDate) -> Result<Token, Error> {
+        let name = name.clone();
+        self.write(move |c| {
+            let held: Option<Option<String>> = c
+                .query_row("SELECT expiry FROM tokens WHERE live_name = ?1", [name.as_str()], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            match held {
+                None => return Err(token_not_found(&name)),
+                Some(Some(_)) => {
+                    return Err(Error::Refused {
+                        resource: Resource::Token,
+                        message: format!(
+                            "Token {name} has a fixed expiry date and cannot be refreshed; create a new token (or rotate) instead."
+                        ),
+                    })
+                }
+                Some(None) => {}
+            }
+            c.prepare_cached(&format!(
+                "UPDATE tokens SET generation = generation + 1, latest_refresh = ?2, next_refresh = ?3 \
+                 WHERE live_name = ?1 RETURNING {TOKEN_COLUMNS}"
+            ))
+            .and_then(|mut s| s.query_row(params![name.as_str(), ms(now), next.to_string()], token_from_row))
+            .map(|t| t.token)
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn refresh_due_tokens(&self, today: NaiveDate, now: DateTime<Utc>, next: NaiveDate) -> Result<u64, Error> {
+        self.write(move |c| {
+            c.execute(
+                "UPDATE tokens SET generation = generation + 1, latest_refresh = ?2, next_refresh = ?3 \
+                 WHERE revoked_at IS NULL AND expiry IS NULL AND next_refresh <= ?1",
+                params![today.to_string(), ms(now), next.to_string()],
+            )
+            .map(|n| n as u64)
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn purge_tokens(&self, cutoff: DateTime<Utc>) -> Result<u64, Error> {
+        self.write(move |c| {
+            let expired = c
+                .execute("DELETE FROM tokens WHERE revoked_at IS NULL AND expires_at < ?1", [ms(cutoff)])
+                .map_err(db_err)?;
+            c.execute("UPDATE account SET token_count = token_count - ?1 WHERE id = 1", [expired as i64])
+                .map_err(db_err)?;
+            let revoked = c.execute("DELETE FROM tokens WHERE revoked_at < ?1", [ms(cutoff)]).map_err(db_err)?;
+            Ok((expired + revoked) as u64)
+        })
+        .await
+    }
+}
+
+fn client_from_row(r: &Row<'_>) -> rusqlite::Result<StoredApiClient> {
+    let name: String = r.get(0)?;
+    let grants: String = r.get(4)?;
+    Ok(StoredApiClient {
+        client: ApiClient {
+            name: ClientName::parse(&name).map_err(|e| conversion(e.to_string()))?,
+            client_token: r.get(1)?,
+            access_token: r.get(2)?,
+            grants: Grants::parse_list(&grants).map_err(conversion)?,
+            enabled: r.get(5)?,
+            created_at: from_ms(r.get(6)?),
+        },
+        sealed_secret: r.get(3)?,
+    })
+}
+
+const CLIENT_COLUMNS: &str = "name, client_token, access_token, sealed_secret, grants, enabled, created_at";
+
+fn client_not_found(name: &ClientName) -> Error {
+    Error::NotFound { resource: Resource::ApiClient, message: format!("API client {name} does not exist.") }
+}
+
+#[async_trait]
+impl ApiClientStore for SqliteStore {
+    async fn insert_api_client(&self, client: ApiClient, sealed_secret: Vec<u8>) -> Result<(), Error> {
+        self.write(move |c| {
+            c.execute(
+                &format!("INSERT INTO api_clients ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                params![
+                    client.name.as_str(),
+                    client.client_token,
+                    client.access_token,
+                    sealed_secret,
+                    client.grants.to_list(),
+                    client.enabled,
+                    ms(client.created_at)
+                ],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    Error::AlreadyExists {
+                        resource: Resource::ApiClient,
+                        message: format!("An API client named {} already exists.", client.name),
+                    }
+                } else {
+                    db_err(e)
+                }
+            })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn api_client_by_token(&self, client_token: &str) -> Result<Option<StoredApiClient>, Error> {
+        let ct = client_token.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!("SELECT {CLIENT_COLUMNS} FROM api_clients WHERE client_token = ?1"))
+                .and_then(|mut s| s.query_row([ct], client_from_row).optional())
+                .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn list_api_clients(&self) -> Result<Vec<ApiClient>, Error> {
+        self.read(|c| {
+            let mut s =
+                c.prepare_cached(&format!("SELECT {CLIENT_COLUMNS} FROM api_clients ORDER BY name")).map_err(db_err)?;
+            let rows = s.query_map([], client_from_row).map_err(db_err)?;
+            rows.map(|r| r.map(|s| s.client).map_err(db_err)).collect()
+        })
+        .await
+    }
+
+    async fn set_api_client_enabled(&self, name: &ClientName, enabled: bool) -> Result<ApiClient, Error> {
+        let name = name.clone();
+        self.write(move |c| {
+            c.prepare_cached(&format!("UPDATE api_clients SET enabled = ?2 WHERE name = ?1 RETURNING {CLIENT_COLUMNS}"))
+                .and_then(|mut s| s.query_row(params![name.as_str(), enabled], client_from_row).optional())
+                .map_err(db_err)?
+                .map(|s| s.client)
+                .ok_or_else(|| client_not_found(&name))
+        })
+        .await
+    }
+
+    async fn delete_api_client(&self, name: &ClientName) -> Result<(), Error> {
+        let name = name.clone();
+        self.write(move |c| {
+            match c.execute("DELETE FROM api_clients WHERE name = ?1", [name.as_str()]).map_err(db_err)? {
+                0 => Err(client_not_found(&name)),
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+}
+
+/// Retention of the `default` namespace: about six months.
+const DEFAULT_NAMESPACE_RETENTION: i64 = 15_724_800;
+
+fn account_from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        cpcode: r.get(0)?,
+        initialized_at: from_ms(r.get(1)?),
+        restrict_data_access: r.get(2)?,
+        allow_namespace_policy_override: r.get(3)?,
+    })
+}
+
+const ACCOUNT_COLUMNS: &str = "cpcode, initialized_at, restrict_data_access, allow_namespace_policy_override";
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn account(&self) -> Result<Option<Account>, Error> {
+        self.read(|c| {
+            c.query_row(&format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE id = 1"), [], account_from_row)
+                .optional()
+                .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn initialize_account(&self, account: Account) -> Result<(Account, bool), Error> {
+        self.write(move |c| {
+            if let Some(existing) = c
+                .query_row(&format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE id = 1"), [], account_from_row)
+                .optional()
+                .map_err(db_err)?
+            {
+                return Ok((existing, false));
+            }
+            c.execute(
+                &format!("INSERT INTO account (id, {ACCOUNT_COLUMNS}) VALUES (1, ?1, ?2, ?3, ?4)"),
+                params![
+                    account.cpcode,
+                    ms(account.initialized_at),
+                    account.restrict_data_access,
+                    account.allow_namespace_policy_override
+                ],
+            )
+            .map_err(db_err)?;
+            for net in Network::ALL {
+                c.execute(
+                    "INSERT OR IGNORE INTO namespaces (network, name, retention_seconds, group_id, geo_location, created_at) \
+                     VALUES (?1, 'default', ?2, 0, 'US', ?3)",
+                    params![net.as_str(), DEFAULT_NAMESPACE_RETENTION, ms(account.initialized_at)],
+                )
+                .map_err(db_err)?;
+            }
+            Ok((account, true))
+        })
+        .await
+    }
+
+    async fn namespace_names(&self, network: Network) -> Result<Vec<NamespaceName>, Error> {
+        self.read(move |c| {
+            let mut s =
+                c.prepare_cached("SELECT name FROM namespaces WHERE network = ?1 ORDER BY name").map_err(db_err)?;
+            let rows = s.query_map([network.as_str()], |r| r.get::<_, String>(0)).map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err).and_then(|n| NamespaceName::parse(&n))).collect()
+        })
+        .await
+    }
+}
