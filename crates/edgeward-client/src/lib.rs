@@ -1,1 +1,284 @@
-//! stub
+//! A typed client of the EdgeKV admin API that signs every request with EdgeGrid.
+//!
+//! Credentials come from an `.edgerc` section ([`Edgerc`]); the `AKAMAI_*` environment variables
+//! are applied by the caller (the CLI), since only the binary reads the environment.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use edgeward_core::clock::{Clock, SystemClock};
+use edgeward_edgegrid::{format_timestamp, Credentials, Settings, SignedRequest};
+use edgeward_wire::{CreateTokenRequest, InitStatus, RevokedToken, TokenList, TokenObject};
+use reqwest::Method;
+
+/// Why a call failed. `Display` is one line a person can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The `.edgerc` or the options are unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The server could not be reached, or TLS failed.
+    #[error("cannot reach {host}: {message}")]
+    Transport {
+        /// The host.
+        host: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The server answered with an error.
+    #[error("{detail} (HTTP {status}{}{})", code.as_deref().map(|c| format!(", {c}")).unwrap_or_default(), trace_id.as_deref().map(|t| format!(", trace id {t}")).unwrap_or_default())]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// `errorCode`, when present.
+        code: Option<String>,
+        /// `detail`.
+        detail: String,
+        /// `X-Trace-Id`.
+        trace_id: Option<String>,
+    },
+    /// The server's answer was not what the API promises.
+    #[error("unexpected response: {0}")]
+    Decode(String),
+}
+
+/// One `.edgerc` section.
+#[derive(Debug, Clone)]
+pub struct Edgerc {
+    /// `host`, e.g. `127.0.0.1:8443` (no scheme).
+    pub host: String,
+    /// The credentials.
+    pub credentials: Credentials,
+    /// `max_body` (default 131072).
+    pub max_body: usize,
+    /// `account_key`, if set.
+    pub account_key: Option<String>,
+}
+
+impl Edgerc {
+    /// Read `section` of the INI file at `path`.
+    pub fn load(path: &Path, section: &str) -> Result<Self, ClientError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ClientError::Config(format!("cannot read {}: {e}", path.display())))?;
+        Self::parse(&text, section).map_err(|e| ClientError::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// Parse `section` of an INI text.
+    pub fn parse(text: &str, section: &str) -> Result<Self, String> {
+        let ini = ini::Ini::load_from_str(text).map_err(|e| format!("not a valid .edgerc file: {e}"))?;
+        let s = ini.section(Some(section)).ok_or_else(|| format!("no [{section}] section"))?;
+        let get = |k: &str| s.get(k).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let need = |k: &str| get(k).ok_or_else(|| format!("[{section}] lacks {k}"));
+        let host = need("host")?;
+        let host = host.trim_start_matches("https://").trim_end_matches('/').to_owned();
+        let max_body = match get("max_body").or_else(|| get("max-body")) {
+            Some(v) => v.parse().map_err(|_| format!("[{section}] max_body is not a number"))?,
+            None => edgeward_edgegrid::DEFAULT_MAX_BODY,
+        };
+        Ok(Self {
+            host,
+            credentials: Credentials {
+                client_token: need("client_token")?,
+                client_secret: need("client_secret")?,
+                access_token: need("access_token")?,
+            },
+            max_body,
+            account_key: get("account_key"),
+        })
+    }
+}
+
+/// The admin-API client.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    edgerc: Edgerc,
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+}
+
+impl Client {
+    /// A client for `edgerc`, trusting the system's roots plus `ca_cert` (PEM) when given.
+    pub fn new(edgerc: Edgerc, ca_cert: Option<&Path>) -> Result<Self, ClientError> {
+        let mut b = reqwest::Client::builder()
+            .use_rustls_tls()
+            .user_agent(concat!("edgeward/", env!("CARGO_PKG_VERSION")))
+            .timeout(std::time::Duration::from_secs(60));
+        if let Some(path) = ca_cert {
+            let pem =
+                std::fs::read(path).map_err(|e| ClientError::Config(format!("cannot read {}: {e}", path.display())))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| ClientError::Config(format!("{} is not a PEM certificate: {e}", path.display())))?;
+            for c in certs {
+                b = b.add_root_certificate(c);
+            }
+        }
+        let http = b.build().map_err(|e| ClientError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let settings = Settings { max_body: edgerc.max_body, headers_to_sign: Vec::new() };
+        Ok(Self { http, edgerc, settings, clock: Arc::new(SystemClock) })
+    }
+
+    /// Sign with another clock's time (tests of clock skew).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Append `accountSwitchKey` to every request.
+    pub fn with_account_key(mut self, key: Option<String>) -> Self {
+        if key.is_some() {
+            self.edgerc.account_key = key;
+        }
+        self
+    }
+
+    /// The host this client talks to.
+    pub fn host(&self) -> &str {
+        &self.edgerc.host
+    }
+
+    /// The request target for `path` (`/edgekv/v1/...`), with `accountSwitchKey` appended
+    /// unencoded, as Akamai's CLI does.
+    pub fn target(&self, path: &str) -> String {
+        match &self.edgerc.account_key {
+            Some(k) => format!("{path}{}accountSwitchKey={k}", if path.contains('?') { '&' } else { '?' }),
+            None => path.to_owned(),
+        }
+    }
+
+    /// The `Authorization` header for a request, with a fresh nonce.
+    pub fn authorization(&self, method: &str, target: &str, body: &[u8]) -> String {
+        let req = SignedRequest { method, host: &self.edgerc.host, target, headers: &[], body };
+        let ts = format_timestamp(self.clock.now());
+        self.edgerc.credentials.authorization(&req, &self.settings, &ts, &uuid::Uuid::new_v4().to_string())
+    }
+
+    /// Send a signed request and return the raw response.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<reqwest::Response, ClientError> {
+        let target = self.target(path);
+        let bytes = body.map(|b| serde_json::to_vec(b).expect("JSON serializes")).unwrap_or_default();
+        let auth = self.authorization(method.as_str(), &target, &bytes);
+        let url = format!("https://{}{}", self.edgerc.host, target);
+        let mut req = self.http.request(method, url).header("authorization", auth).header("accept", "application/json");
+        if body.is_some() {
+            req = req.header("content-type", "application/json").body(bytes);
+        }
+        req.send()
+            .await
+            .map_err(|e| ClientError::Transport { host: self.edgerc.host.clone(), message: error_chain(&e) })
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, ClientError> {
+        let resp = self.send(method, path, body).await?;
+        let status = resp.status();
+        let trace_id = resp.headers().get("x-trace-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Transport { host: self.edgerc.host.clone(), message: error_chain(&e) })?;
+        if !status.is_success() {
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            let detail = v["detail"]
+                .as_str()
+                .or_else(|| v["errors"][0]["detail"].as_str())
+                .map(str::to_owned)
+                .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+            return Err(ClientError::Api {
+                status: status.as_u16(),
+                code: v["errorCode"].as_str().map(str::to_owned),
+                detail,
+                trace_id,
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// `POST /tokens`.
+    pub async fn create_token(&self, req: &CreateTokenRequest) -> Result<TokenObject, ClientError> {
+        let body = serde_json::to_value(req).expect("serializes");
+        self.call(Method::POST, "/edgekv/v1/tokens", Some(&body)).await
+    }
+
+    /// `GET /tokens`.
+    pub async fn list_tokens(&self, include_expired: bool) -> Result<TokenList, ClientError> {
+        let path = if include_expired { "/edgekv/v1/tokens?includeExpired=true" } else { "/edgekv/v1/tokens" };
+        self.call(Method::GET, path, None).await
+    }
+
+    /// `GET /tokens/{name}`.
+    pub async fn get_token(&self, name: &str) -> Result<TokenObject, ClientError> {
+        self.call(Method::GET, &format!("/edgekv/v1/tokens/{}", path_segment(name)), None).await
+    }
+
+    /// `DELETE /tokens/{name}`.
+    pub async fn revoke_token(&self, name: &str) -> Result<RevokedToken, ClientError> {
+        self.call(Method::DELETE, &format!("/edgekv/v1/tokens/{}", path_segment(name)), None).await
+    }
+
+    /// `POST /tokens/{name}/refresh`.
+    pub async fn refresh_token(&self, name: &str) -> Result<TokenObject, ClientError> {
+        self.call(Method::POST, &format!("/edgekv/v1/tokens/{}/refresh", path_segment(name)), None).await
+    }
+
+    /// `GET /initialize`.
+    pub async fn initialize_status(&self) -> Result<InitStatus, ClientError> {
+        self.call(Method::GET, "/edgekv/v1/initialize", None).await
+    }
+}
+
+/// Percent-encode a path segment (names are validated by the server; this keeps odd input from
+/// changing the path).
+fn path_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edgerc_sections() {
+        let t = "[default]\nhost = https://127.0.0.1:8443/\nclient_token = ct\nclient_secret = cs=\naccess_token = at\nmax_body = 2048\n";
+        let e = Edgerc::parse(t, "default").unwrap();
+        assert_eq!(
+            (e.host.as_str(), e.max_body, e.credentials.client_secret.as_str()),
+            ("127.0.0.1:8443", 2048, "cs=")
+        );
+        assert!(Edgerc::parse(t, "other").unwrap_err().contains("no [other] section"));
+        assert!(Edgerc::parse("[default]\nhost = h\n", "default").unwrap_err().contains("client_token"));
+    }
+
+    #[test]
+    fn segments_are_encoded() {
+        assert_eq!(path_segment("a b/c"), "a%20b%2Fc");
+    }
+}

@@ -50,8 +50,8 @@ pub trait TokenStore: Send + Sync {
     async fn token_by_uuid(&self, uuid: Uuid) -> Result<Option<StoredToken>>;
     /// Unrevoked tokens, oldest first; expired ones only if they expired after `expired_after`.
     async fn list_tokens(&self, now: DateTime<Utc>, expired_after: Option<DateTime<Utc>>) -> Result<Vec<Token>>;
-    /// Revoke the token holding `name`; frees the name and wipes the value.
-    async fn revoke_token(&self, name: &TokenName, now: DateTime<Utc>) -> Result<Token>;
+    /// Revoke a token that still holds its name; frees the name and wipes the value.
+    async fn revoke_token(&self, uuid: Uuid, now: DateTime<Utc>) -> Result<Token>;
     /// Refresh an auto-refreshing token: bump its generation and dates.
     async fn refresh_token(&self, name: &TokenName, now: DateTime<Utc>, next: NaiveDate) -> Result<Token>;
     /// Refresh every auto-refreshing token whose scheduled date is on or before `today`.

@@ -78,15 +78,15 @@ async fn token_lifecycle(s: &dyn Store) {
     let exp =
         s.insert_token(new_token("exp", Some(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()), t0())).await.unwrap();
     assert!(matches!(s.refresh_token(&exp.name, t0(), next).await, Err(Error::Refused { .. })));
-    let revoked = s.revoke_token(&t.name, t0()).await.unwrap();
+    let revoked = s.revoke_token(t.uuid, t0()).await.unwrap();
     assert_eq!(revoked.uuid, t.uuid);
     assert!(s.token_by_name(&t.name).await.unwrap().is_none());
     assert!(s.token_by_uuid(t.uuid).await.unwrap().unwrap().token.revoked_at.is_some());
-    assert!(matches!(s.revoke_token(&t.name, t0()).await, Err(Error::NotFound { .. })));
+    assert!(matches!(s.revoke_token(t.uuid, t0()).await, Err(Error::NotFound { .. })));
     let listed: Vec<_> = s.list_tokens(t0(), None).await.unwrap().into_iter().map(|t| t.name).collect();
     assert_eq!(listed, vec![exp.name.clone()]);
     // The value of a revoked token is wiped.
-    let _ = s.revoke_token(&exp.name, t0()).await.unwrap();
+    let _ = s.revoke_token(exp.uuid, t0()).await.unwrap();
     assert!(s.token_by_uuid(exp.uuid).await.unwrap().unwrap().sealed_value.is_none());
 }
 
@@ -134,11 +134,11 @@ async fn limits_and_namespaces(s: &dyn Store) {
     init(s).await;
     let mut t = new_token("x", None, t0());
     t.max_tokens = 1;
-    s.insert_token(t.clone()).await.unwrap();
+    let first = s.insert_token(t.clone()).await.unwrap();
     t.spec.name = TokenName::parse("y").unwrap();
     t.uuid = Uuid::new_v4();
     assert!(matches!(s.insert_token(t.clone()).await, Err(Error::LimitExceeded(_))));
-    s.revoke_token(&TokenName::parse("x").unwrap(), t0()).await.unwrap();
+    s.revoke_token(first.uuid, t0()).await.unwrap();
     s.insert_token(t.clone()).await.unwrap();
     let mut bad = new_token("z", None, t0());
     bad.spec.namespaces.insert(NamespaceName::parse("nowhere").unwrap(), Permissions::parse(&["r"]).unwrap());

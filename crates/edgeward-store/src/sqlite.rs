@@ -371,17 +371,19 @@ impl TokenStore for SqliteStore {
         .await
     }
 
-    async fn revoke_token(&self, name: &TokenName, now: DateTime<Utc>) -> Result<Token, Error> {
-        let name = name.clone();
+    async fn revoke_token(&self, uuid: Uuid, now: DateTime<Utc>) -> Result<Token, Error> {
         self.write(move |c| {
             let t = c
                 .prepare_cached(&format!(
                     "UPDATE tokens SET live_name = NULL, revoked_at = ?2, sealed_value = NULL \
-                     WHERE live_name = ?1 RETURNING {TOKEN_COLUMNS}"
+                     WHERE uuid = ?1 AND live_name IS NOT NULL RETURNING {TOKEN_COLUMNS}"
                 ))
-                .and_then(|mut s| s.query_row(params![name.as_str(), ms(now)], token_from_row).optional())
+                .and_then(|mut s| s.query_row(params![uuid.to_string(), ms(now)], token_from_row).optional())
                 .map_err(db_err)?
-                .ok_or_else(|| token_not_found(&name))?;
+                .ok_or_else(|| Error::NotFound {
+                    resource: Resource::Token,
+                    message: "The token does not exist or was already revoked.".into(),
+                })?;
             c.execute("UPDATE account SET token_count = token_count - 1 WHERE id = 1", []).map_err(db_err)?;
             Ok(t.token)
         })

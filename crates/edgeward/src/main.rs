@@ -1,1 +1,316 @@
-fn main() {}
+//! `edgeward`: the one binary. `edgeward serve` runs the service; the other commands administer
+//! it. This is the composition root: the only place that reads flags, environment variables and
+//! configuration files.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use edgeward_core::capability::Grants;
+use edgeward_core::clock::SystemClock;
+use edgeward_core::names::ClientName;
+use edgeward_server::bootstrap;
+use edgeward_server::ServeConfig;
+
+/// Edgeward: an EdgeKV-compatible key-value service for edge functions, built around access tokens.
+#[derive(Parser)]
+#[command(version, about, long_about = None, after_help = "Exit status: 0 on success, 1 on any failure, 2 on a usage error.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service: the admin API (HTTPS, EdgeGrid) and the data plane.
+    Serve(ServeArgs),
+    /// Manage the API clients (EdgeGrid credentials and their grants) of a data directory.
+    #[command(subcommand)]
+    Apiclient(ApiClientCommand),
+    /// Print the OpenAPI document of the admin API.
+    Openapi,
+    /// Show the effective configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Args, Clone, Default)]
+struct ServeArgs {
+    /// A TOML configuration file (flags and EDGEWARD_* variables override it).
+    #[arg(long, env = "EDGEWARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where the database, keys, certificate and edgerc live [default: ./edgeward-data].
+    #[arg(long, env = "EDGEWARD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Admin API listener (HTTPS) [default: 127.0.0.1:8443].
+    #[arg(long, env = "EDGEWARD_ADMIN_ADDR")]
+    admin_addr: Option<SocketAddr>,
+    /// Data-plane listener [default: 127.0.0.1:8080].
+    #[arg(long, env = "EDGEWARD_DATA_ADDR")]
+    data_addr: Option<SocketAddr>,
+    /// Your own TLS certificate (PEM), instead of the generated self-signed one.
+    #[arg(long, env = "EDGEWARD_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "EDGEWARD_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Tokens per account (expired tokens still listed count).
+    #[arg(long, env = "EDGEWARD_MAX_TOKENS")]
+    max_tokens: Option<u64>,
+    /// Accepted clock distance of EdgeGrid-signed requests, in seconds [default: 120].
+    #[arg(long, env = "EDGEWARD_TIMESTAMP_WINDOW")]
+    timestamp_window: Option<u64>,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the configuration `serve` would use, as TOML.
+    Print(ServeArgs),
+}
+
+#[derive(Subcommand)]
+enum ApiClientCommand {
+    /// Create an API client and append its credentials to an .edgerc file.
+    Create {
+        /// The client's name.
+        name: String,
+        /// Comma-separated grants, e.g. CREATE_TOKEN,VIEW_TOKEN,REVOKE_TOKEN (or ALL).
+        #[arg(long)]
+        grants: String,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+        /// The .edgerc file to write the section to [default: <data-dir>/edgerc].
+        #[arg(long)]
+        edgerc: Option<PathBuf>,
+        /// The section name [default: the client's name].
+        #[arg(long)]
+        section: Option<String>,
+        /// The host clients should use [default: the host of <data-dir>/edgerc's [default]].
+        #[arg(long)]
+        host: Option<String>,
+    },
+    /// List the API clients.
+    List {
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+    /// Disable a client: its requests are refused from the next one on.
+    Disable {
+        /// The client's name.
+        name: String,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+    /// Enable a disabled client.
+    Enable {
+        /// The client's name.
+        name: String,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+    /// Delete a client.
+    Delete {
+        /// The client's name.
+        name: String,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+}
+
+const KNOWN_ENV: &[&str] = &[
+    "EDGEWARD_CONFIG",
+    "EDGEWARD_DATA_DIR",
+    "EDGEWARD_ADMIN_ADDR",
+    "EDGEWARD_DATA_ADDR",
+    "EDGEWARD_TLS_CERT",
+    "EDGEWARD_TLS_KEY",
+    "EDGEWARD_MAX_TOKENS",
+    "EDGEWARD_TIMESTAMP_WINDOW",
+    "EDGEWARD_LOG",
+];
+
+fn serve_config(args: &ServeArgs) -> Result<ServeConfig> {
+    let mut c = match &args.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+            toml::from_str(&text).with_context(|| format!("{} is not a valid Edgeward configuration", p.display()))?
+        }
+        None => ServeConfig::default(),
+    };
+    if let Some(v) = &args.data_dir {
+        c.data_dir = v.clone();
+    }
+    if let Some(v) = args.admin_addr {
+        c.admin_addr = v;
+    }
+    if let Some(v) = args.data_addr {
+        c.data_addr = v;
+    }
+    if args.tls_cert.is_some() {
+        c.tls_cert = args.tls_cert.clone();
+        c.tls_key = args.tls_key.clone();
+    }
+    if let Some(v) = args.max_tokens {
+        c.limits.max_tokens_per_account = v;
+    }
+    if let Some(v) = args.timestamp_window {
+        c.edgegrid.timestamp_window_secs = v;
+    }
+    Ok(c)
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EDGEWARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("EDGEWARD_") && !KNOWN_ENV.contains(&k.as_str()) {
+            tracing::warn!(variable = %k, "unknown EDGEWARD_ environment variable ignored");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+fn default_host(data_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(data_dir.join("edgerc")).ok()?;
+    let mut inside = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            inside = t == "[default]";
+        } else if inside {
+            if let Some((k, v)) = t.split_once('=') {
+                if k.trim() == "host" {
+                    return Some(v.trim().to_owned());
+                }
+            }
+        }
+    }
+    None
+}
+
+async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
+    match cmd {
+        ApiClientCommand::Create { name, grants, data_dir, edgerc, section, host } => {
+            let name = ClientName::parse(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let grants = if grants.eq_ignore_ascii_case("all") {
+                Grants::all()
+            } else {
+                Grants::parse_list(&grants).map_err(|e| anyhow::anyhow!("--grants: {e}"))?
+            };
+            let host = match host.or_else(|| default_host(&data_dir)) {
+                Some(h) => h,
+                None => bail!("cannot tell the server's host: give --host (e.g. 127.0.0.1:8443)"),
+            };
+            let (store, key) = bootstrap::open_store(&data_dir)?;
+            let creds = bootstrap::create_api_client(&store, &key, name.clone(), grants.clone(), &SystemClock)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let path = edgerc.unwrap_or_else(|| data_dir.join("edgerc"));
+            let section = section.unwrap_or_else(|| name.to_string());
+            let mut existing = std::fs::read_to_string(&path).unwrap_or_default();
+            if !existing.is_empty() && !existing.ends_with('\n') {
+                existing.push('\n');
+            }
+            existing.push_str(&bootstrap::edgerc_section(&section, &host, &creds));
+            bootstrap::write_private(&path, existing.as_bytes())?;
+            println!(
+                "Created API client {name} with grants {}; credentials in {} section [{section}].",
+                grants.to_list(),
+                path.display()
+            );
+        }
+        ApiClientCommand::List { data_dir } => {
+            let (store, _) = bootstrap::open_store(&data_dir)?;
+            let clients = edgeward_core::store::ApiClientStore::list_api_clients(&store)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{:<24} {:<9} {:<40} GRANTS", "NAME", "STATUS", "CLIENT TOKEN")?;
+            for c in clients {
+                let status = if c.enabled { "enabled" } else { "disabled" };
+                writeln!(out, "{:<24} {:<9} {:<40} {}", c.name, status, c.client_token, c.grants.to_list())?;
+            }
+        }
+        ApiClientCommand::Disable { name, data_dir } => set_enabled(&data_dir, &name, false).await?,
+        ApiClientCommand::Enable { name, data_dir } => set_enabled(&data_dir, &name, true).await?,
+        ApiClientCommand::Delete { name, data_dir } => {
+            let name = ClientName::parse(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (store, _) = bootstrap::open_store(&data_dir)?;
+            edgeward_core::store::ApiClientStore::delete_api_client(&store, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("Deleted API client {name}.");
+        }
+    }
+    Ok(())
+}
+
+async fn set_enabled(data_dir: &Path, name: &str, enabled: bool) -> Result<()> {
+    let name = ClientName::parse(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (store, _) = bootstrap::open_store(data_dir)?;
+    edgeward_core::store::ApiClientStore::set_api_client_enabled(&store, &name, enabled)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("API client {name} is now {}.", if enabled { "enabled" } else { "disabled" });
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging();
+            let config = serve_config(&args)?;
+            let server = edgeward_server::spawn(config, Arc::new(SystemClock)).await?;
+            server.run_until(shutdown_signal()).await;
+        }
+        Command::Apiclient(cmd) => apiclient(cmd).await?,
+        Command::Openapi => print!("{}", edgeward_server::openapi::document_text()),
+        Command::Config(ConfigCommand::Print(args)) => {
+            print!("{}", toml::to_string_pretty(&serve_config(&args)?)?);
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Routers, middleware and listeners: the running server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use edgeward_core::clock::Clock;
+
+use crate::bootstrap::{self, Prepared};
+use crate::config::ServeConfig;
+use crate::metrics::HttpLabels;
+use crate::problem::{finish_response, RequestFacts};
+use crate::routes::{initialize, ops, tokens};
+use crate::state::{AppState, Inner, NonceCache};
+use crate::{auth, jobs, tls};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Preparing the data directory failed.
+    #[error(transparent)]
+    Boot(#[from] bootstrap::BootError),
+    /// A listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A started server.
+pub struct RunningServer {
+    /// Where the admin API listens (HTTPS).
+    pub admin_addr: SocketAddr,
+    /// Where the data plane listens.
+    pub data_addr: SocketAddr,
+    /// Handler state (for tests and jobs).
+    pub state: AppState,
+    /// What bootstrap prepared (paths of the edgerc and certificate).
+    pub prepared: Prepared,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    tls_handle: axum_server::Handle,
+}
+
+impl RunningServer {
+    /// Stop accepting, finish in-flight requests, stop the jobs.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        self.tls_handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// Run until `signal` completes, then shut down.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        tracing::info!("shutting down");
+        self.shutdown().await;
+    }
+}
+
+async fn observe(State((state, listener)): State<(AppState, &'static str)>, req: Request, next: Next) -> Response {
+    let request_id = format!("{:016x}", rand::random::<u64>());
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let host = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("").to_owned();
+    let target = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let span = tracing::info_span!("request", %method, %route, request_id = %request_id, listener);
+    let started = Instant::now();
+    let resp = next.run(req).instrument(span.clone()).await;
+    let facts = RequestFacts {
+        request_id: &request_id,
+        method: method.as_str(),
+        host: &host,
+        target: &target,
+        now: state.clock.now(),
+    };
+    let resp = finish_response(resp, &facts);
+    let status = resp.status().as_u16();
+    state
+        .metrics
+        .http_requests
+        .get_or_create(&HttpLabels { listener, route, method: method.to_string(), status })
+        .inc();
+    span.in_scope(|| tracing::debug!(status, micros = started.elapsed().as_micros() as u64, "served"));
+    resp
+}
+
+/// The admin API router (EdgeGrid-protected routes plus the open operational ones).
+pub fn admin_router(state: AppState) -> Router {
+    let signed = Router::new()
+        .route("/edgekv/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/edgekv/v1/tokens/{name}", get(tokens::get).delete(tokens::revoke))
+        .route("/edgekv/v1/tokens/{name}/refresh", post(tokens::refresh))
+        .route("/edgekv/v1/initialize", get(initialize::status).put(initialize::initialize))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_edgegrid));
+    Router::new()
+        .merge(signed)
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/.well-known/jwks.json", get(ops::jwks))
+        .route("/openapi.json", get(ops::openapi))
+        .fallback(ops::not_found)
+        .layer(middleware::from_fn_with_state((state.clone(), "admin"), observe))
+        .with_state(state)
+}
+
+/// The data-plane router. Item routes arrive with the data-plane work; for now it answers
+/// health checks and publishes the JWKS.
+pub fn data_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/.well-known/jwks.json", get(ops::jwks))
+        .fallback(ops::not_found)
+        .layer(middleware::from_fn_with_state((state.clone(), "data"), observe))
+        .with_state(state)
+}
+
+/// Prepare the data directory, bind both listeners and start serving.
+pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
+    tls::install_crypto_provider();
+    let admin_std = std::net::TcpListener::bind(config.admin_addr)
+        .map_err(|source| StartError::Bind { addr: config.admin_addr, source })?;
+    let admin_addr = admin_std.local_addr().map_err(|source| StartError::Bind { addr: config.admin_addr, source })?;
+    let data_listener = tokio::net::TcpListener::bind(config.data_addr)
+        .await
+        .map_err(|source| StartError::Bind { addr: config.data_addr, source })?;
+    let data_addr = data_listener.local_addr().map_err(|source| StartError::Bind { addr: config.data_addr, source })?;
+
+    let prepared = bootstrap::prepare(&config, clock.as_ref(), admin_addr).await?;
+    let state = AppState(Arc::new(Inner {
+        store: prepared.store.clone(),
+        keys: prepared.keys.clone(),
+        data_key: prepared.data_key.clone(),
+        clock,
+        limits: config.limits.clone(),
+        edgegrid: edgeward_edgegrid::Settings {
+            max_body: config.edgegrid.max_body,
+            headers_to_sign: config.edgegrid.headers_to_sign.clone(),
+        },
+        timestamp_window: chrono::Duration::seconds(config.edgegrid.timestamp_window_secs as i64),
+        nonces: NonceCache::default(),
+        metrics: Default::default(),
+    }));
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let tls_config =
+        tls::rustls_config(&prepared.tls_cert, &prepared.tls_key).await.map_err(bootstrap::BootError::Tls)?;
+    admin_std.set_nonblocking(true).map_err(|source| StartError::Bind { addr: admin_addr, source })?;
+    let tls_handle = axum_server::Handle::new();
+    let admin_app = admin_router(state.clone());
+    let handle = tls_handle.clone();
+    tasks.spawn(async move {
+        let server = axum_server::from_tcp_rustls(admin_std, tls_config).handle(handle);
+        if let Err(e) = server.serve(admin_app.into_make_service()).await {
+            tracing::error!(error = %e, "admin listener failed");
+        }
+    });
+    let data_app = data_router(state.clone());
+    let mut rx = shutdown_rx.clone();
+    tasks.spawn(async move {
+        let serve = axum::serve(data_listener, data_app).with_graceful_shutdown(async move {
+            let _ = rx.wait_for(|s| *s).await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "data-plane listener failed");
+        }
+    });
+    tasks.spawn(jobs::run(state.clone(), std::time::Duration::from_secs(config.job_interval_secs.max(1)), shutdown_rx));
+    tracing::info!(%admin_addr, "admin API listening (HTTPS, EdgeGrid)");
+    tracing::info!(%data_addr, "data plane listening (HTTP)");
+    Ok(RunningServer { admin_addr, data_addr, state, prepared, shutdown, tasks, tls_handle })
+}

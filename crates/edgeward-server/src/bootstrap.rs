@@ -1,0 +1,299 @@
+//! First start and every start: the data directory and what lives in it.
+//!
+//! ```text
+//! <data-dir>/            0700
+//!   edgeward.db          SQLite database (WAL)
+//!   keys/                0700
+//!     token-signing.pem  Ed25519 key that signs token values (PKCS#8, 0600)
+//!     data.key           key that seals token values and client secrets (hex, 0600)
+//!   tls/cert.pem, tls/key.pem   self-signed certificate for 127.0.0.1/localhost (key 0600)
+//!   edgerc               EdgeGrid credentials of the first administrator, section [default]
+//! ```
+//! Everything is created once and reused; on every start `edgerc`'s `host` is set to the admin
+//! listener's real address. This module is the only one that touches files.
+
+use std::fs;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use rand::Rng;
+
+use edgeward_core::capability::Grants;
+use edgeward_core::clock::Clock;
+use edgeward_core::names::ClientName;
+use edgeward_core::store::{Account, ApiClient, Store};
+use edgeward_edgegrid::Credentials;
+use edgeward_store::{SqliteOptions, SqliteStore};
+use edgeward_token::{DataKey, KeySet, SigningKeyPair};
+
+/// Why the data directory could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    /// A file or directory operation failed.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A key file exists but is not usable.
+    #[error("{0}")]
+    Key(String),
+    /// The certificate could not be made or loaded.
+    #[error("{0}")]
+    Tls(String),
+    /// The database refused to open or initialize.
+    #[error("database: {0}")]
+    Store(String),
+}
+
+fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> BootError + 'a {
+    move |source| BootError::Io { what, path: path.to_owned(), source }
+}
+
+/// What a prepared data directory provides.
+#[derive(Clone)]
+pub struct Prepared {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Signing keys.
+    pub keys: KeySet,
+    /// Sealing key.
+    pub data_key: DataKey,
+    /// Certificate (PEM) path.
+    pub tls_cert: PathBuf,
+    /// Key (PEM) path.
+    pub tls_key: PathBuf,
+    /// The administrator's `edgerc` path.
+    pub edgerc: PathBuf,
+}
+
+fn ensure_private_dir(p: &Path) -> Result<(), BootError> {
+    fs::create_dir_all(p).map_err(io("cannot create", p))?;
+    fs::set_permissions(p, fs::Permissions::from_mode(0o700)).map_err(io("cannot restrict", p))
+}
+
+/// Write a file readable by the owner only, atomically (temporary file, fsync, rename).
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), BootError> {
+    let tmp = path.with_extension("tmp");
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io("cannot write", &tmp))?;
+    f.write_all(contents).and_then(|_| f.sync_all()).map_err(io("cannot write", &tmp))?;
+    fs::rename(&tmp, path).map_err(io("cannot write", path))
+}
+
+/// Open the database and the data key of a data directory (creating both if absent).
+pub fn open_store(data_dir: &Path) -> Result<(SqliteStore, DataKey), BootError> {
+    ensure_private_dir(data_dir)?;
+    let keys_dir = data_dir.join("keys");
+    ensure_private_dir(&keys_dir)?;
+    let data_key = load_or_create_data_key(&keys_dir.join("data.key"))?;
+    let db = data_dir.join("edgeward.db");
+    let store = SqliteStore::open(&db, SqliteOptions::default()).map_err(|e| BootError::Store(e.log_detail()))?;
+    Ok((store, data_key))
+}
+
+fn load_or_create_data_key(path: &Path) -> Result<DataKey, BootError> {
+    if path.exists() {
+        let text = fs::read_to_string(path).map_err(io("cannot read", path))?;
+        let bytes = hex::decode(text.trim())
+            .map_err(|_| BootError::Key(format!("{} is not a hex data key", path.display())))?;
+        return DataKey::from_bytes(&bytes).map_err(|e| BootError::Key(format!("{}: {e}", path.display())));
+    }
+    let bytes = DataKey::generate_bytes();
+    write_private(path, format!("{}\n", hex::encode(bytes)).as_bytes())?;
+    tracing::info!(path = %path.display(), "created the data-encryption key");
+    DataKey::from_bytes(&bytes).map_err(|e| BootError::Key(e.to_string()))
+}
+
+fn load_or_create_signing_key(path: &Path) -> Result<SigningKeyPair, BootError> {
+    if path.exists() {
+        let pem = fs::read_to_string(path).map_err(io("cannot read", path))?;
+        return SigningKeyPair::from_pkcs8_pem(&pem).map_err(|e| BootError::Key(format!("{}: {e}", path.display())));
+    }
+    let key = SigningKeyPair::generate();
+    write_private(path, key.to_pkcs8_pem().as_bytes())?;
+    tracing::info!(path = %path.display(), kid = key.kid(), "created the token-signing key");
+    Ok(key)
+}
+
+/// A random 7-digit CP code.
+pub fn new_cpcode() -> String {
+    rand::thread_rng().gen_range(1_000_000..10_000_000u32).to_string()
+}
+
+fn random_token(prefix: &str) -> String {
+    let mut r = rand::thread_rng();
+    format!("{prefix}-{:016x}-{:016x}", r.gen::<u64>(), r.gen::<u64>())
+}
+
+/// Create an API client with fresh credentials; the secret is sealed before it is stored.
+pub async fn create_api_client(
+    store: &dyn Store,
+    data_key: &DataKey,
+    name: ClientName,
+    grants: Grants,
+    clock: &dyn Clock,
+) -> Result<Credentials, edgeward_core::Error> {
+    let mut secret = [0u8; 32];
+    rand::thread_rng().fill(&mut secret);
+    let creds = Credentials {
+        client_token: random_token("akab-ct"),
+        access_token: random_token("akab-at"),
+        client_secret: base64::engine::general_purpose::STANDARD.encode(secret),
+    };
+    let sealed = data_key.seal(creds.client_secret.as_bytes(), creds.client_token.as_bytes());
+    let client = ApiClient {
+        name,
+        client_token: creds.client_token.clone(),
+        access_token: creds.access_token.clone(),
+        grants,
+        enabled: true,
+        created_at: clock.now(),
+    };
+    store.insert_api_client(client, sealed).await?;
+    Ok(creds)
+}
+
+/// The `host` value clients should use for a listener address.
+pub fn edgerc_host(addr: SocketAddr) -> String {
+    let ip = if addr.ip().is_unspecified() {
+        if addr.is_ipv4() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
+        }
+    } else {
+        addr.ip()
+    };
+    SocketAddr::new(ip, addr.port()).to_string()
+}
+
+/// An `.edgerc` section.
+pub fn edgerc_section(section: &str, host: &str, c: &Credentials) -> String {
+    format!(
+        "[{section}]\nhost = {host}\nclient_token = {}\nclient_secret = {}\naccess_token = {}\n",
+        c.client_token, c.client_secret, c.access_token
+    )
+}
+
+/// Set `host` in section `[section]` of an edgerc text.
+fn with_host(text: &str, section: &str, host: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut inside = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            inside = t == format!("[{section}]");
+        }
+        if inside && t.split_once('=').is_some_and(|(k, _)| k.trim() == "host") {
+            out.push_str(&format!("host = {host}\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Prepare everything `serve` needs; `admin_addr` is the bound admin address.
+pub async fn prepare(
+    config: &crate::ServeConfig,
+    clock: &dyn Clock,
+    admin_addr: SocketAddr,
+) -> Result<Prepared, BootError> {
+    let dir = &config.data_dir;
+    let (store, data_key) = open_store(dir)?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    tracing::info!(path = %dir.join("edgeward.db").display(), "database ready (SQLite, WAL, synchronous=FULL)");
+    let signing = load_or_create_signing_key(&dir.join("keys").join("token-signing.pem"))?;
+    tracing::info!(kid = signing.kid(), path = %dir.join("keys").display(), "token-signing and data keys loaded");
+    let keys = KeySet::new(signing);
+
+    let (tls_cert, tls_key) = match (&config.tls_cert, &config.tls_key) {
+        (Some(c), Some(k)) => (c.clone(), k.clone()),
+        (None, None) => {
+            let tls_dir = dir.join("tls");
+            fs::create_dir_all(&tls_dir).map_err(io("cannot create", &tls_dir))?;
+            let (cert, key) = (tls_dir.join("cert.pem"), tls_dir.join("key.pem"));
+            if !cert.exists() || !key.exists() {
+                let (c, k) = self_signed_pair()?;
+                write_private(&key, k.as_bytes())?;
+                fs::write(&cert, c).map_err(io("cannot write", &cert))?;
+                tracing::info!(path = %cert.display(), "created a self-signed TLS certificate for 127.0.0.1 and localhost");
+            }
+            (cert, key)
+        }
+        _ => return Err(BootError::Tls("give both --tls-cert and --tls-key, or neither".into())),
+    };
+    tracing::info!(cert = %tls_cert.display(), "TLS certificate");
+
+    let map_store = |e: edgeward_core::Error| BootError::Store(e.log_detail());
+    let (account, created) = store
+        .initialize_account(Account {
+            cpcode: new_cpcode(),
+            initialized_at: clock.now(),
+            restrict_data_access: true,
+            allow_namespace_policy_override: false,
+        })
+        .await
+        .map_err(map_store)?;
+    if created {
+        tracing::info!(cpcode = %account.cpcode, "initialized the account with the default namespace on both networks");
+    }
+
+    let edgerc = dir.join("edgerc");
+    let host = edgerc_host(admin_addr);
+    if store.list_api_clients().await.map_err(map_store)?.is_empty() {
+        let name = ClientName::parse("admin").expect("valid name");
+        let creds =
+            create_api_client(store.as_ref(), &data_key, name, Grants::all(), clock).await.map_err(map_store)?;
+        write_private(&edgerc, edgerc_section("default", &host, &creds).as_bytes())?;
+        tracing::info!(path = %edgerc.display(), "created the administrator API client; its EdgeGrid credentials are in this file");
+    } else if edgerc.exists() {
+        let text = fs::read_to_string(&edgerc).map_err(io("cannot read", &edgerc))?;
+        let updated = with_host(&text, "default", &host);
+        if updated != text {
+            write_private(&edgerc, updated.as_bytes())?;
+        }
+        tracing::info!(path = %edgerc.display(), %host, "administrator credentials");
+    } else {
+        tracing::warn!(path = %edgerc.display(), "no edgerc file; create credentials with `edgeward apiclient create`");
+    }
+    Ok(Prepared { store, keys, data_key, tls_cert, tls_key, edgerc })
+}
+
+fn self_signed_pair() -> Result<(String, String), BootError> {
+    crate::tls::self_signed().map_err(BootError::Tls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_is_replaced_in_its_section_only() {
+        let t = "[default]\nhost = 127.0.0.1:1\nclient_token = a\n[other]\nhost = x:2\n";
+        assert_eq!(
+            with_host(t, "default", "127.0.0.1:9"),
+            "[default]\nhost = 127.0.0.1:9\nclient_token = a\n[other]\nhost = x:2\n"
+        );
+    }
+
+    #[test]
+    fn unspecified_addresses_become_loopback() {
+        assert_eq!(edgerc_host("0.0.0.0:8443".parse().unwrap()), "127.0.0.1:8443");
+    }
+}

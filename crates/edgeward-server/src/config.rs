@@ -1,0 +1,64 @@
+//! The server's settings. Built by the binary from flags, `EDGEWARD_*` variables and an optional
+//! TOML file; nothing in the server reads the environment itself.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use edgeward_core::limits::Limits;
+
+/// EdgeGrid verification settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EdgeGridConfig {
+    /// POST body bytes covered by the content hash.
+    pub max_body: usize,
+    /// Header names that clients are expected to sign.
+    pub headers_to_sign: Vec<String>,
+    /// Accepted distance between a request's timestamp and the server clock, in seconds.
+    pub timestamp_window_secs: u64,
+}
+
+impl Default for EdgeGridConfig {
+    fn default() -> Self {
+        Self { max_body: edgeward_edgegrid::DEFAULT_MAX_BODY, headers_to_sign: Vec::new(), timestamp_window_secs: 120 }
+    }
+}
+
+/// Everything `edgeward serve` needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Where the database, keys, certificate and `edgerc` live.
+    pub data_dir: PathBuf,
+    /// The admin API listener (HTTPS).
+    pub admin_addr: SocketAddr,
+    /// The data-plane listener.
+    pub data_addr: SocketAddr,
+    /// Bring-your-own certificate (PEM); with `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// Bring-your-own private key (PEM); with `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Product limits.
+    pub limits: Limits,
+    /// EdgeGrid settings.
+    pub edgegrid: EdgeGridConfig,
+    /// Seconds between runs of the scheduled jobs (refresh, purge).
+    pub job_interval_secs: u64,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("edgeward-data"),
+            admin_addr: "127.0.0.1:8443".parse().expect("valid address"),
+            data_addr: "127.0.0.1:8080".parse().expect("valid address"),
+            tls_cert: None,
+            tls_key: None,
+            limits: Limits::default(),
+            edgegrid: EdgeGridConfig::default(),
+            job_interval_secs: 3600,
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Scheduled work: refresh auto-refreshing tokens that are due, purge tokens past their
+//! retention. One unit of work ([`run_once`]) is separate from the loop ([`run`]) so tests drive
+//! it with any clock. A failure is logged and the next run tries again; nothing here panics.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use edgeward_core::token::{next_refresh_after, EXPIRED_RETENTION_DAYS};
+
+use crate::state::AppState;
+
+/// What one run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct JobReport {
+    /// Tokens refreshed on schedule.
+    pub refreshed: u64,
+    /// Tokens purged.
+    pub purged: u64,
+}
+
+/// One run at `now`.
+pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> JobReport {
+    let mut report = JobReport::default();
+    let today = now.date_naive();
+    match state.store.refresh_due_tokens(today, now, next_refresh_after(today)).await {
+        Ok(n) => report.refreshed = n,
+        Err(e) => tracing::error!(error = %e.log_detail(), "scheduled refresh failed; will retry"),
+    }
+    let cutoff = now - chrono::Duration::days(EXPIRED_RETENTION_DAYS as i64);
+    match state.store.purge_tokens(cutoff).await {
+        Ok(n) => report.purged = n,
+        Err(e) => tracing::error!(error = %e.log_detail(), "token purge failed; will retry"),
+    }
+    if report != JobReport::default() {
+        tracing::info!(refreshed = report.refreshed, purged = report.purged, "scheduled token maintenance");
+    }
+    report
+}
+
+/// Run at start and then every `every`, until shutdown.
+pub async fn run(state: AppState, every: Duration, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        run_once(&state, state.clock.now()).await;
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Prometheus metrics, served on the admin listener at `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+
+/// Labels of the request counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    /// `admin` or `data`.
+    pub listener: &'static str,
+    /// The matched route template, or `unmatched`.
+    pub route: String,
+    /// HTTP method.
+    pub method: String,
+    /// Status code.
+    pub status: u16,
+}
+
+/// Labels of the authentication-failure counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuthLabels {
+    /// Why: `malformed`, `inactive`, `timestamp`, `signature`, `replay`.
+    pub reason: &'static str,
+}
+
+/// The server's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests served.
+    pub http_requests: Family<HttpLabels, Counter>,
+    /// EdgeGrid authentication failures.
+    pub auth_failures: Family<AuthLabels, Counter>,
+    /// Tokens created.
+    pub tokens_created: Counter,
+    /// Tokens revoked.
+    pub tokens_revoked: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("edgeward");
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        let auth_failures = Family::<AuthLabels, Counter>::default();
+        let tokens_created = Counter::default();
+        let tokens_revoked = Counter::default();
+        registry.register("http_requests", "HTTP requests served", http_requests.clone());
+        registry.register("auth_failures", "EdgeGrid authentication failures", auth_failures.clone());
+        registry.register("tokens_created", "Access tokens created", tokens_created.clone());
+        registry.register("tokens_revoked", "Access tokens revoked", tokens_revoked.clone());
+        Self { registry, http_requests, auth_failures, tokens_created, tokens_revoked }
+    }
+}
+
+impl Metrics {
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}

@@ -1,0 +1,50 @@
+//! The OpenAPI 3 document of the admin API, generated from the handlers' annotations.
+//! `openapi/admin.json` in the repository is this document; a test fails when they drift.
+
+use utoipa::OpenApi;
+
+use crate::routes::{initialize, tokens};
+use edgeward_wire as wire;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Edgeward admin API (EdgeKV v1 compatible)",
+        description = "EdgeGrid-signed (EG1-HMAC-SHA256) administration of access tokens."
+    ),
+    paths(
+        tokens::create,
+        tokens::list,
+        tokens::get,
+        tokens::revoke,
+        tokens::refresh,
+        initialize::status,
+        initialize::initialize
+    ),
+    components(schemas(
+        wire::CreateTokenRequest,
+        wire::TokenObject,
+        wire::TokenSummary,
+        wire::TokenList,
+        wire::RevokedToken,
+        wire::InitStatus,
+        wire::InitializeRequest,
+        wire::DataAccessPolicy
+    ))
+)]
+struct AdminApi;
+
+/// The document as JSON.
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(AdminApi::openapi()).expect("the OpenAPI document serializes");
+    // The version comes from the crate, not from whoever generated the file.
+    doc["info"]["version"] = serde_json::json!(env!("CARGO_PKG_VERSION"));
+    doc
+}
+
+/// The document as pretty JSON with a trailing newline, as committed.
+pub fn document_text() -> String {
+    let mut s = serde_json::to_string_pretty(&document()).expect("serializes");
+    s.push('\n');
+    s
+}

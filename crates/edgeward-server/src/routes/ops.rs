@@ -1,0 +1,46 @@
+//! Operational endpoints: health, readiness, metrics, the JWKS document, the OpenAPI document.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// Liveness: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.account().await {
+        Ok(_) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e.log_detail(), "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+        }
+    }
+}
+
+/// Prometheus text exposition.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render())
+        .into_response()
+}
+
+/// The public keys that verify token values.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.keys.jwks())).into_response()
+}
+
+/// The OpenAPI document of the admin API.
+pub async fn openapi() -> Response {
+    Json(crate::openapi::document()).into_response()
+}
+
+/// Unknown paths.
+pub async fn not_found() -> ApiError {
+    ApiError::edgekv(StatusCode::NOT_FOUND, "EKV_9000", "The requested resource does not exist.")
+}

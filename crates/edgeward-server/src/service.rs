@@ -1,0 +1,178 @@
+//! Token operations: the rules of the admin API between the wire and the store.
+//! Each function checks the caller's grants, validates, and makes one store call that changes
+//! anything.
+
+use edgeward_core::capability::{Capability, TokenAction};
+use edgeward_core::names::TokenName;
+use edgeward_core::network::Networks;
+use edgeward_core::store::{ApiClient, NewToken};
+use edgeward_core::token::{
+    check_expiry, next_refresh_after, parse_expiry, parse_namespace_permissions, EdgeWorkerScope, Token, TokenSpec,
+    EXPIRED_RETENTION_DAYS,
+};
+use edgeward_core::{Error, Resource};
+use edgeward_token::Claims;
+use uuid::Uuid;
+
+use crate::state::AppState;
+use edgeward_wire::{CreateTokenRequest, TokenObject, TokenSummary};
+
+/// The `iss` claim of Edgeward token values.
+pub const ISSUER: &str = "edgeward";
+
+fn check(caller: &ApiClient, action: TokenAction, networks: Networks) -> Result<(), Error> {
+    caller.grants.check_token(action, networks).map_err(Error::Forbidden)
+}
+
+fn any_grant(caller: &ApiClient, full: Capability, staging: Capability) -> Result<(), Error> {
+    if caller.grants.has(full) || caller.grants.has(staging) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(full))
+    }
+}
+
+/// Parse a token name from a path.
+pub fn parse_name(raw: &str) -> Result<TokenName, Error> {
+    TokenName::parse(raw)
+}
+
+/// The signed value of an expiring token.
+pub fn token_value(state: &AppState, t: &Token) -> Option<String> {
+    let expires_at = t.expires_at()?;
+    let claims = Claims {
+        iss: ISSUER.into(),
+        jti: t.uuid.to_string(),
+        iat: t.issued_at.timestamp(),
+        exp: expires_at.timestamp(),
+        cpc: t.cpcode.clone(),
+        env: t.networks.iter().map(|n| n.env_letter().to_owned()).collect(),
+        ewids: t.ewids.to_claim(),
+        name: t.name.to_string(),
+        namespaces: t
+            .namespaces
+            .iter()
+            .map(|(ns, p)| (format!("namespace-{ns}"), serde_json::json!(p.letters())))
+            .collect(),
+    };
+    Some(edgeward_token::sign(&claims, state.keys.active()))
+}
+
+/// `POST /tokens`.
+pub async fn create_token(state: &AppState, caller: &ApiClient, req: CreateTokenRequest) -> Result<TokenObject, Error> {
+    let name = TokenName::parse(&req.name)?;
+    let networks = Networks::new(req.allow_on_staging.0, req.allow_on_production.0)?;
+    check(caller, TokenAction::Create, networks)?;
+    let ewids = EdgeWorkerScope::parse(req.restrict_to_edge_worker_ids.as_deref(), &state.limits)?;
+    let namespaces = parse_namespace_permissions(&req.namespace_permissions.0, &state.limits)?;
+    let now = state.clock.now();
+    let expiry = parse_expiry(req.expiry.as_deref())?;
+    if let Some(e) = expiry {
+        check_expiry(e, now.date_naive(), &state.limits)?;
+    }
+    let spec = TokenSpec { name, networks, ewids, namespaces, expiry };
+    let uuid = Uuid::new_v4();
+    // Sign before storing so the stored value is exactly the one returned now and later.
+    let draft = Token {
+        uuid,
+        name: spec.name.clone(),
+        networks,
+        ewids: spec.ewids.clone(),
+        namespaces: spec.namespaces.clone(),
+        expiry,
+        issued_at: now,
+        latest_refresh: None,
+        next_refresh: None,
+        generation: 1,
+        cpcode: String::new(),
+        revoked_at: None,
+    };
+    let account = state.store.account().await?.ok_or_else(|| Error::Refused {
+        resource: Resource::Account,
+        message: "The EdgeKV database is not initialized.".into(),
+    })?;
+    let value = token_value(state, &Token { cpcode: account.cpcode, ..draft });
+    let sealed_value = value.as_ref().map(|v| state.data_key.seal(v.as_bytes(), uuid.as_bytes()));
+    let token = state
+        .store
+        .insert_token(NewToken {
+            spec,
+            uuid,
+            sealed_value,
+            now,
+            next_refresh: expiry.is_none().then(|| next_refresh_after(now.date_naive())),
+            max_tokens: state.limits.max_tokens_per_account,
+        })
+        .await?;
+    state.metrics.tokens_created.inc();
+    tracing::info!(token = %token.name, uuid = %token.uuid, client = %caller.name, "token created");
+    Ok(TokenObject::new(&token, value))
+}
+
+/// `GET /tokens/{name}`.
+pub async fn get_token(state: &AppState, caller: &ApiClient, name: &str) -> Result<TokenObject, Error> {
+    any_grant(caller, Capability::ViewToken, Capability::ViewStagingToken)?;
+    let name = parse_name(name)?;
+    let stored = state.store.token_by_name(&name).await?.ok_or_else(|| Error::NotFound {
+        resource: Resource::Token,
+        message: format!("Token with name {name} does not exist."),
+    })?;
+    check(caller, TokenAction::View, stored.token.networks)?;
+    if stored.token.is_expired(state.clock.now()) {
+        return Err(Error::Gone { resource: Resource::Token, message: "Token has expired.".into() });
+    }
+    let value = match &stored.sealed_value {
+        Some(sealed) => Some(
+            state
+                .data_key
+                .open(sealed, stored.token.uuid.as_bytes())
+                .map_err(|e| Error::Internal(format!("token {} value: {e}", stored.token.uuid)))
+                .and_then(|v| String::from_utf8(v).map_err(|e| Error::Internal(e.to_string())))?,
+        ),
+        None => None,
+    };
+    Ok(TokenObject::new(&stored.token, value))
+}
+
+/// `GET /tokens`.
+pub async fn list_tokens(
+    state: &AppState,
+    caller: &ApiClient,
+    include_expired: bool,
+) -> Result<Vec<TokenSummary>, Error> {
+    any_grant(caller, Capability::ViewToken, Capability::ViewStagingToken)?;
+    let now = state.clock.now();
+    let window = include_expired.then(|| now - chrono::Duration::days(EXPIRED_RETENTION_DAYS as i64));
+    let tokens = state.store.list_tokens(now, window).await?;
+    Ok(tokens.iter().filter(|t| check(caller, TokenAction::View, t.networks).is_ok()).map(TokenSummary::from).collect())
+}
+
+/// `DELETE /tokens/{name}`.
+pub async fn revoke_token(state: &AppState, caller: &ApiClient, name: &str) -> Result<Token, Error> {
+    any_grant(caller, Capability::RevokeToken, Capability::RevokeStagingToken)?;
+    let name = parse_name(name)?;
+    let stored = state.store.token_by_name(&name).await?.ok_or_else(|| Error::NotFound {
+        resource: Resource::Token,
+        message: format!("Token with name {name} does not exist."),
+    })?;
+    check(caller, TokenAction::Revoke, stored.token.networks)?;
+    let t = state.store.revoke_token(stored.token.uuid, state.clock.now()).await?;
+    state.metrics.tokens_revoked.inc();
+    tracing::info!(token = %t.name, uuid = %t.uuid, client = %caller.name, "token revoked");
+    Ok(t)
+}
+
+/// `POST /tokens/{name}/refresh`.
+pub async fn refresh_token(state: &AppState, caller: &ApiClient, name: &str) -> Result<TokenObject, Error> {
+    any_grant(caller, Capability::CreateToken, Capability::CreateStagingToken)?;
+    let name = parse_name(name)?;
+    let stored = state.store.token_by_name(&name).await?.ok_or_else(|| Error::NotFound {
+        resource: Resource::Token,
+        message: format!("Token with name {name} does not exist."),
+    })?;
+    check(caller, TokenAction::Create, stored.token.networks)?;
+    let now = state.clock.now();
+    let t = state.store.refresh_token(&name, now, next_refresh_after(now.date_naive())).await?;
+    tracing::info!(token = %t.name, uuid = %t.uuid, generation = t.generation, "token refreshed");
+    Ok(TokenObject::new(&t, None))
+}
