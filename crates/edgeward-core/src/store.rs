@@ -48,7 +48,7 @@ pub trait TokenStore: Send + Sync {
     async fn token_by_name(&self, name: &TokenName) -> Result<Option<StoredToken>>;
     /// A token by uuid, revoked ones included.
     async fn token_by_uuid(&self, uuid: Uuid) -> Result<Option<StoredToken>>;
-    /// Unrevoked tokens, oldest first; expired ones only if they expired after `expired_after`.
+    /// Unrevoked tokens, by name (then age); expired ones only if they expired after `expired_after`.
     async fn list_tokens(&self, now: DateTime<Utc>, expired_after: Option<DateTime<Utc>>) -> Result<Vec<Token>>;
     /// Revoke a token that still holds its name; frees the name and wipes the value.
     async fn revoke_token(&self, uuid: Uuid, now: DateTime<Utc>) -> Result<Token>;

@@ -362,7 +362,7 @@ impl TokenStore for SqliteStore {
             let mut s = c
                 .prepare_cached(&format!(
                     "SELECT {TOKEN_COLUMNS} FROM tokens WHERE revoked_at IS NULL \
-                     AND (expires_at IS NULL OR expires_at >= ?1) ORDER BY issued_at, uuid"
+                     AND (expires_at IS NULL OR expires_at >= ?1) ORDER BY name, issued_at"
                 ))
                 .map_err(db_err)?;
             let rows = s.query_map([floor], token_from_row).map_err(db_err)?;

@@ -53,4 +53,3 @@ CREATE TABLE tokens (
 
 CREATE INDEX tokens_by_expiry ON tokens (expires_at) WHERE revoked_at IS NULL;
 CREATE INDEX tokens_by_refresh ON tokens (next_refresh) WHERE revoked_at IS NULL AND expiry IS NULL;
-CREATE INDEX tokens_by_issue ON tokens (issued_at, uuid);
