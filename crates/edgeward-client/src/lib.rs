@@ -9,7 +9,7 @@ use std::sync::Arc;
 use edgeward_core::clock::{Clock, SystemClock};
 use edgeward_edgegrid::{format_timestamp, Credentials, Settings, SignedRequest};
 use edgeward_wire::{CreateTokenRequest, InitStatus, RevokedToken, TokenList, TokenObject};
-use reqwest::Method;
+pub use reqwest::Method;
 
 /// Why a call failed. `Display` is one line a person can act on.
 #[derive(Debug, thiserror::Error)]

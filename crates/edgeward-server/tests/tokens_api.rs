@@ -351,3 +351,34 @@ fn the_committed_openapi_document_matches_the_code() {
         "openapi/admin.json is stale: run `cargo run -p edgeward -- openapi > openapi/admin.json`"
     );
 }
+
+#[tokio::test]
+async fn token_values_carry_edgekv_claims() {
+    use base64::Engine as _;
+    let app = spawn_app_at(noon()).await;
+    let body = r#"{"name":"claims","allowOnProduction":true,"allowOnStaging":true,"restrictToEwids":["42"],
+        "expiry":"2022-03-30","namespacePermissions":{"default":["d","r"]}}"#;
+    // 2022 is in the past for this clock: refused. Use a valid date instead.
+    let (s, _, _) = raw(&app.admin, Method::POST, "/edgekv/v1/tokens", Some(body)).await;
+    assert_eq!(s, 400);
+    let body = body.replace("2022-03-30", "2027-03-30");
+    let (s, _, t) = raw(&app.admin, Method::POST, "/edgekv/v1/tokens", Some(&body)).await;
+    assert_eq!(s, 200, "{t}");
+    let value = t["value"].as_str().unwrap();
+    let parts: Vec<_> = value.split('.').collect();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header: serde_json::Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "EdDSA");
+    assert_eq!(header["kid"], app.server.state.keys.active().kid());
+    let claims: serde_json::Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(claims["namespace-default"], serde_json::json!(["r", "d"]));
+    assert_eq!(claims["env"], serde_json::json!(["s", "p"]));
+    assert_eq!(claims["ewids"], "42");
+    assert_eq!(claims["cpc"], t["cpcode"]);
+    assert_eq!(claims["jti"], t["uuid"]);
+    assert_eq!(claims["iss"], "edgeward");
+    assert_eq!(claims["iat"], Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap().timestamp());
+    assert_eq!(claims["exp"], Utc.with_ymd_and_hms(2027, 3, 30, 23, 59, 59).unwrap().timestamp());
+    assert!(edgeward_token::verify(value, &app.server.state.keys).is_ok());
+    app.server.shutdown().await;
+}

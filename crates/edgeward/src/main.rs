@@ -172,7 +172,11 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig> {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("EDGEWARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
     for (k, _) in std::env::vars() {
         if k.starts_with("EDGEWARD_") && !KNOWN_ENV.contains(&k.as_str()) {
             tracing::warn!(variable = %k, "unknown EDGEWARD_ environment variable ignored");

@@ -1,0 +1,191 @@
+//! The built `edgeward` binary: first start, restart after `kill -9`, secrets at rest and in
+//! logs, and the `apiclient` commands.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use edgeward_client::{Client, ClientError, Edgerc, Method};
+
+const BIN: &str = env!("CARGO_BIN_EXE_edgeward");
+
+struct Server {
+    child: Child,
+    admin: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &Path) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data-dir"])
+        .arg(dir)
+        .args(["--admin-addr", "127.0.0.1:0", "--data-addr", "127.0.0.1:0"])
+        .env("EDGEWARD_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("admin API listening") {
+                if let Some(addr) = line.split("admin_addr=").nth(1) {
+                    let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_owned());
+                }
+            }
+            let mut l = sink.lock().unwrap();
+            l.push_str(&line);
+            l.push('\n');
+        }
+    });
+    let admin = rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("no listening line; log:\n{}", log.lock().unwrap()));
+    Server { child, admin, log }
+}
+
+fn client(dir: &Path, section: &str) -> Client {
+    let edgerc = Edgerc::load(&dir.join("edgerc"), section).unwrap();
+    Client::new(edgerc, Some(&dir.join("tls/cert.pem"))).unwrap()
+}
+
+fn token_body(name: &str, expiry: &str) -> serde_json::Value {
+    serde_json::json!({
+        "name": name, "allowOnProduction": true, "allowOnStaging": true, "restrictToEwids": ["all"],
+        "expiry": expiry, "namespacePermissions": {"default": ["r", "w"]},
+    })
+}
+
+async fn create(c: &Client, name: &str, expiry: &str) -> Result<serde_json::Value, ClientError> {
+    let resp = c.send(Method::POST, "/edgekv/v1/tokens", Some(&token_body(name, expiry))).await?;
+    let status = resp.status().as_u16();
+    let json: serde_json::Value = resp.json().await.map_err(|e| ClientError::Decode(e.to_string()))?;
+    if status != 200 {
+        return Err(ClientError::Api {
+            status,
+            code: json["errorCode"].as_str().map(str::to_owned),
+            detail: json["detail"].as_str().unwrap_or_default().to_owned(),
+            trace_id: None,
+        });
+    }
+    Ok(json)
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn future_date(days: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
+}
+
+#[tokio::test]
+async fn first_start_prepares_everything_and_a_restart_after_kill_9_reuses_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut first = start(&dir);
+    for f in ["edgeward.db", "keys/token-signing.pem", "keys/data.key", "tls/cert.pem", "tls/key.pem", "edgerc"] {
+        assert!(dir.join(f).exists(), "{f} exists");
+    }
+    assert_eq!(mode(&dir), 0o700);
+    for f in ["keys/token-signing.pem", "keys/data.key", "tls/key.pem", "edgerc"] {
+        assert_eq!(mode(&dir.join(f)), 0o600, "{f} is owner-only");
+    }
+    let edgerc = std::fs::read_to_string(dir.join("edgerc")).unwrap();
+    assert!(edgerc.contains(&format!("host = {}", first.admin)), "{edgerc}");
+    let key_before = std::fs::read(dir.join("keys/token-signing.pem")).unwrap();
+    let c = client(&dir, "default");
+    let init = c.initialize_status().await.unwrap();
+    let created = create(&c, "durable", &future_date(30)).await.unwrap();
+
+    // kill -9 right after the 200: the token must survive.
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let second = start(&dir);
+    assert_eq!(std::fs::read(dir.join("keys/token-signing.pem")).unwrap(), key_before, "the signing key is reused");
+    let edgerc = std::fs::read_to_string(dir.join("edgerc")).unwrap();
+    assert!(edgerc.contains(&format!("host = {}", second.admin)), "edgerc follows the new port: {edgerc}");
+    let c = client(&dir, "default");
+    assert_eq!(c.initialize_status().await.unwrap().cpcode, init.cpcode, "the account is reused");
+    let got = c.get_token("durable").await.unwrap();
+    assert_eq!(got.uuid, created["uuid"].as_str().unwrap());
+    assert_eq!(got.value.as_deref(), created["value"].as_str(), "the same value, signed by the same key");
+    assert!(second.log.lock().unwrap().contains("administrator credentials"));
+}
+
+#[tokio::test]
+async fn token_values_and_secrets_are_neither_stored_in_clear_nor_logged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let server = start(&dir);
+    let c = client(&dir, "default");
+    let t = create(&c, "secret1", &future_date(10)).await.unwrap();
+    let value = t["value"].as_str().unwrap().to_owned();
+    let _ = c.get_token("secret1").await.unwrap();
+    let secret = Edgerc::load(&dir.join("edgerc"), "default").unwrap().credentials.client_secret;
+    let signature = value.rsplit('.').next().unwrap().to_owned();
+    let mut db = Vec::new();
+    for f in ["edgeward.db", "edgeward.db-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.join(f)) {
+            db.extend(bytes);
+        }
+    }
+    let contains = |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(contains(&db, "secret1"), "the check can see plaintext rows (token names are not secret)");
+    assert!(!contains(&db, &signature), "the token value is sealed at rest");
+    assert!(!contains(&db, &secret), "the client secret is sealed at rest");
+    let log = server.log.lock().unwrap().clone();
+    assert!(log.contains("token created"), "debug logging was on: {log}");
+    for needle in [&value, &signature, &secret] {
+        assert!(!log.contains(needle.as_str()), "a secret reached the log");
+    }
+}
+
+fn run_cli(args: &[&str]) -> (bool, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[tokio::test]
+async fn apiclient_commands_create_list_disable_enable_delete() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let _server = start(&dir);
+    let d = dir.to_str().unwrap();
+    let (ok, out) = run_cli(&["apiclient", "create", "ci", "--grants", "VIEW_TOKEN", "--data-dir", d]);
+    assert!(ok, "{out}");
+    let ci = client(&dir, "ci");
+    assert!(ci.list_tokens(false).await.is_ok());
+    match create(&ci, "nope", "").await {
+        Err(ClientError::Api { status: 400, code: Some(code), .. }) => assert_eq!(code, "EKV_1002"),
+        other => panic!("a view-only client cannot create: {other:?}"),
+    }
+    let (ok, out) = run_cli(&["apiclient", "list", "--data-dir", d]);
+    assert!(ok && out.contains("ci") && out.contains("VIEW_TOKEN") && out.contains("admin"), "{out}");
+    let (ok, out) = run_cli(&["apiclient", "disable", "ci", "--data-dir", d]);
+    assert!(ok, "{out}");
+    assert!(matches!(ci.list_tokens(false).await, Err(ClientError::Api { status: 401, .. })), "disabled at once");
+    let (ok, _) = run_cli(&["apiclient", "enable", "ci", "--data-dir", d]);
+    assert!(ok);
+    assert!(ci.list_tokens(false).await.is_ok());
+    let (ok, _) = run_cli(&["apiclient", "delete", "ci", "--data-dir", d]);
+    assert!(ok);
+    assert!(matches!(ci.list_tokens(false).await, Err(ClientError::Api { status: 401, .. })));
+    let (ok, out) = run_cli(&["apiclient", "create", "x", "--grants", "NOT_A_GRANT", "--data-dir", d]);
+    assert!(!ok && out.contains("unknown capability"), "{out}");
+    let (ok, out) = run_cli(&["apiclient", "delete", "ghost", "--data-dir", d]);
+    assert!(!ok && out.contains("does not exist"), "{out}");
+}
