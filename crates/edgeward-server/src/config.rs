@@ -62,3 +62,20 @@ impl Default for ServeConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_configuration_parses_and_matches_the_defaults() {
+        let text = include_str!("../../../docs/edgeward.example.toml");
+        let parsed: ServeConfig = toml::from_str(text).expect("docs/edgeward.example.toml parses");
+        assert_eq!(parsed, ServeConfig::default(), "the example documents the defaults");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<ServeConfig>("data_dri = \"x\"").is_err());
+    }
+}

@@ -5,7 +5,7 @@
 use edgeward_core::capability::{Capability, TokenAction};
 use edgeward_core::names::TokenName;
 use edgeward_core::network::Networks;
-use edgeward_core::store::{ApiClient, NewToken};
+use edgeward_core::store::{ApiClient, NewToken, StoredToken};
 use edgeward_core::token::{
     check_expiry, next_refresh_after, parse_expiry, parse_namespace_permissions, EdgeWorkerScope, Token, TokenSpec,
     EXPIRED_RETENTION_DAYS,
@@ -35,6 +35,30 @@ fn any_grant(caller: &ApiClient, full: Capability, staging: Capability) -> Resul
 /// Parse a token name from a path.
 pub fn parse_name(raw: &str) -> Result<TokenName, Error> {
     TokenName::parse(raw)
+}
+
+/// The token holding `name`, if the caller may act on it. A caller whose grants cover only
+/// staging-only tokens gets the same `EKV_1002` for a token it may not see as for one that does
+/// not exist, so names of other tokens do not leak.
+async fn find_for(state: &AppState, caller: &ApiClient, name: &str, action: TokenAction) -> Result<StoredToken, Error> {
+    let (full, staging) = match action {
+        TokenAction::Create => (Capability::CreateToken, Capability::CreateStagingToken),
+        TokenAction::View => (Capability::ViewToken, Capability::ViewStagingToken),
+        TokenAction::Revoke => (Capability::RevokeToken, Capability::RevokeStagingToken),
+    };
+    any_grant(caller, full, staging)?;
+    let name = parse_name(name)?;
+    match state.store.token_by_name(&name).await? {
+        Some(stored) => {
+            check(caller, action, stored.token.networks)?;
+            Ok(stored)
+        }
+        None if caller.grants.has(full) => Err(Error::NotFound {
+            resource: Resource::Token,
+            message: format!("Token with name {name} does not exist."),
+        }),
+        None => Err(Error::Forbidden(full)),
+    }
 }
 
 /// The signed value of an expiring token.
@@ -111,13 +135,7 @@ pub async fn create_token(state: &AppState, caller: &ApiClient, req: CreateToken
 
 /// `GET /tokens/{name}`.
 pub async fn get_token(state: &AppState, caller: &ApiClient, name: &str) -> Result<TokenObject, Error> {
-    any_grant(caller, Capability::ViewToken, Capability::ViewStagingToken)?;
-    let name = parse_name(name)?;
-    let stored = state.store.token_by_name(&name).await?.ok_or_else(|| Error::NotFound {
-        resource: Resource::Token,
-        message: format!("Token with name {name} does not exist."),
-    })?;
-    check(caller, TokenAction::View, stored.token.networks)?;
+    let stored = find_for(state, caller, name, TokenAction::View).await?;
     if stored.token.is_expired(state.clock.now()) {
         return Err(Error::Gone { resource: Resource::Token, message: "Token has expired.".into() });
     }
@@ -149,13 +167,7 @@ pub async fn list_tokens(
 
 /// `DELETE /tokens/{name}`.
 pub async fn revoke_token(state: &AppState, caller: &ApiClient, name: &str) -> Result<Token, Error> {
-    any_grant(caller, Capability::RevokeToken, Capability::RevokeStagingToken)?;
-    let name = parse_name(name)?;
-    let stored = state.store.token_by_name(&name).await?.ok_or_else(|| Error::NotFound {
-        resource: Resource::Token,
-        message: format!("Token with name {name} does not exist."),
-    })?;
-    check(caller, TokenAction::Revoke, stored.token.networks)?;
+    let stored = find_for(state, caller, name, TokenAction::Revoke).await?;
     let t = state.store.revoke_token(stored.token.uuid, state.clock.now()).await?;
     state.metrics.tokens_revoked.inc();
     tracing::info!(token = %t.name, uuid = %t.uuid, client = %caller.name, "token revoked");
@@ -164,15 +176,9 @@ pub async fn revoke_token(state: &AppState, caller: &ApiClient, name: &str) -> R
 
 /// `POST /tokens/{name}/refresh`.
 pub async fn refresh_token(state: &AppState, caller: &ApiClient, name: &str) -> Result<TokenObject, Error> {
-    any_grant(caller, Capability::CreateToken, Capability::CreateStagingToken)?;
-    let name = parse_name(name)?;
-    let stored = state.store.token_by_name(&name).await?.ok_or_else(|| Error::NotFound {
-        resource: Resource::Token,
-        message: format!("Token with name {name} does not exist."),
-    })?;
-    check(caller, TokenAction::Create, stored.token.networks)?;
+    let stored = find_for(state, caller, name, TokenAction::Create).await?;
     let now = state.clock.now();
-    let t = state.store.refresh_token(&name, now, next_refresh_after(now.date_naive())).await?;
+    let t = state.store.refresh_token(&stored.token.name, now, next_refresh_after(now.date_naive())).await?;
     tracing::info!(token = %t.name, uuid = %t.uuid, generation = t.generation, "token refreshed");
     Ok(TokenObject::new(&t, None))
 }

@@ -165,6 +165,9 @@ async fn grants_gate_every_token_operation() {
     assert!(stg.get_token("stg").await.is_ok());
     let (s, _, b) = raw(&stg, Method::GET, "/edgekv/v1/tokens/both", None).await;
     missing(s, &b, "VIEW_TOKEN");
+    // A name that does not exist gets the same answer: names of hidden tokens do not leak.
+    let (s, _, b) = raw(&stg, Method::GET, "/edgekv/v1/tokens/no_such_token", None).await;
+    missing(s, &b, "VIEW_TOKEN");
     let (s, _, b) = raw(&stg, Method::DELETE, "/edgekv/v1/tokens/both", None).await;
     missing(s, &b, "REVOKE_TOKEN");
     let (s, _, b) = raw(&stg, Method::POST, "/edgekv/v1/tokens/both/refresh", None).await;

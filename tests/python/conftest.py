@@ -1,0 +1,64 @@
+"""Fixtures: the built `edgeward` binary serving a fresh data directory on 127.0.0.1:0."""
+
+import os
+import re
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+from akamai.edgegrid import EdgeGridAuth, EdgeRc
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("EDGEWARD_BIN", ROOT / "target" / "debug" / "edgeward"))
+
+
+class Server:
+    def __init__(self, data_dir: Path):
+        if not BIN.exists():
+            raise RuntimeError(f"{BIN} is missing: build it with `cargo build -p edgeward` first")
+        self.data_dir = data_dir
+        self.proc = subprocess.Popen(
+            [str(BIN), "serve", "--data-dir", str(data_dir), "--admin-addr", "127.0.0.1:0", "--data-addr", "127.0.0.1:0"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.log = []
+        ready = threading.Event()
+        self.admin = None
+
+        def pump():
+            for line in self.proc.stderr:
+                self.log.append(line)
+                m = re.search(r"admin_addr=(\S+)", line)
+                if m and "admin API listening" in line:
+                    self.admin = m.group(1)
+                    ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not ready.wait(30):
+            self.stop()
+            raise RuntimeError("server did not start:\n" + "".join(self.log))
+        self.cert = str(data_dir / "tls" / "cert.pem")
+        self.edgerc = EdgeRc(str(data_dir / "edgerc"))
+
+    def session(self, section="default"):
+        s = requests.Session()
+        s.auth = EdgeGridAuth.from_edgerc(self.edgerc, section)
+        return s
+
+    def url(self, path):
+        return f"https://{self.edgerc.get('default', 'host')}{path}"
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = Server(tmp_path / "data")
+    yield s
+    s.stop()
