@@ -99,8 +99,8 @@ pub async fn require_edgegrid(State(state): State<AppState>, req: Request, next:
     if !verify(&secret, &auth, &signed, &state.edgegrid) {
         return deny(&state, "signature", "The signature does not match");
     }
-    let forget_at = (auth.time + state.timestamp_window).timestamp() + 1;
-    if !state.nonces.first_use(auth.client_token, auth.nonce, now.timestamp(), forget_at) {
+    let window = state.timestamp_window.num_seconds();
+    if !state.nonces.first_use(auth.client_token, auth.nonce, auth.time.timestamp(), now.timestamp(), window) {
         return deny(&state, "replay", "The nonce has already been used: every request needs a fresh nonce");
     }
     parts.extensions.insert(Caller(Arc::new(stored.client)));

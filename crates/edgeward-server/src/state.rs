@@ -1,6 +1,6 @@
 //! Shared state of the handlers.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use edgeward_core::clock::Clock;
@@ -43,42 +43,76 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// Remembers `(client, nonce)` pairs until their timestamp leaves the window, so a captured
-/// request cannot be replayed. Entries are swept lazily.
-#[derive(Default)]
+/// Remembers the `(client, nonce)` pairs of accepted requests for as long as their timestamp
+/// could still pass the window check, so a captured request cannot be replayed.
+///
+/// A replay carries the very same timestamp (changing it breaks the signature), so pairs are
+/// kept in one bucket per timestamp second: a lookup touches one bucket, and expiry drops whole
+/// buckets once `timestamp + window` has passed, never scanning entries. Pairs are stored as a
+/// 64-bit keyed hash (a per-process random SipHash key), 8 bytes each.
 pub struct NonceCache(Mutex<NonceInner>);
 
-#[derive(Default)]
 struct NonceInner {
-    seen: HashMap<String, i64>,
-    next_sweep: i64,
+    keys: std::collections::hash_map::RandomState,
+    by_second: BTreeMap<i64, HashSet<u64>>,
+    len: usize,
+}
+
+impl Default for NonceCache {
+    fn default() -> Self {
+        Self(Mutex::new(NonceInner { keys: Default::default(), by_second: BTreeMap::new(), len: 0 }))
+    }
 }
 
 impl NonceCache {
-    /// Record the nonce; `false` if it was already seen and has not yet expired.
-    pub fn first_use(&self, client_token: &str, nonce: &str, now: i64, forget_at: i64) -> bool {
+    /// Record the pair for a request signed at `timestamp` (epoch seconds); `false` if it was
+    /// already recorded. `window` is the accepted distance from `now`, in seconds.
+    pub fn first_use(&self, client_token: &str, nonce: &str, timestamp: i64, now: i64, window: i64) -> bool {
+        use std::hash::{BuildHasher, Hash, Hasher};
         let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if now >= g.next_sweep {
-            g.seen.retain(|_, exp| *exp > now);
-            g.next_sweep = now + 10;
-        }
-        let key = format!("{client_token}\u{0}{nonce}");
-        match g.seen.get(&key) {
-            Some(exp) if *exp > now => false,
-            _ => {
-                g.seen.insert(key, forget_at);
-                true
+        while let Some(entry) = g.by_second.first_entry() {
+            if *entry.key() + window >= now {
+                break;
             }
+            let dropped = entry.remove().len();
+            g.len -= dropped;
         }
+        let mut h = g.keys.build_hasher();
+        client_token.hash(&mut h);
+        nonce.hash(&mut h);
+        let key = h.finish();
+        let fresh = g.by_second.entry(timestamp).or_default().insert(key);
+        if fresh {
+            g.len += 1;
+        }
+        fresh
     }
 
-    /// Entries held (for tests and metrics).
+    /// Pairs held.
     pub fn len(&self) -> usize {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).seen.len()
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len
     }
 
-    /// Whether no entries are held.
+    /// Whether no pairs are held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NonceCache;
+
+    #[test]
+    fn a_pair_is_refused_until_its_timestamp_leaves_the_window() {
+        let c = NonceCache::default();
+        assert!(c.first_use("ct", "n1", 1000, 1000, 120));
+        assert!(!c.first_use("ct", "n1", 1000, 1100, 120), "replay inside the window");
+        assert!(c.first_use("other", "n1", 1000, 1100, 120), "nonces are per client");
+        assert!(c.first_use("ct", "n2", 1000, 1100, 120));
+        assert_eq!(c.len(), 3);
+        // At 1121 the timestamp 1000 can no longer pass the window check: the bucket goes.
+        assert!(c.first_use("ct", "n3", 1121, 1121, 120));
+        assert_eq!(c.len(), 1);
     }
 }

@@ -7,7 +7,8 @@
 //! All writes go through one writer thread that *group-commits*: it takes every write waiting in
 //! its queue, runs each in its own savepoint inside one transaction, commits once and only then
 //! answers each caller. Under load one fsync covers many writes; alone, a write pays one fsync.
-//! Reads use a small pool of read-only connections on blocking threads.
+//! Reads use a small pool of read-only connections: point reads by key run in place (a few
+//! cached pages, never waiting for the writer under WAL); scans run on blocking threads.
 
 mod migrate;
 mod sqlite;

@@ -1,0 +1,344 @@
+//! `edgeward-loadtest`: starts the release `edgeward` binary on a fresh data directory and
+//! measures it from a second process over real TLS connections, every request EdgeGrid-signed
+//! with a fresh nonce. Each figure comes with its baseline, measured in the same run:
+//!
+//! 1. the raw durable SQLite commit rate on the same disk (one row per fsynced transaction);
+//! 2. token creation at N connections (throughput, p50/p99), and the server's peak RSS after it;
+//! 3. `/healthz` and retrieval by name over the same connections, alternating phases.
+//!
+//! Prints a Markdown report. Bounded in requests and time; talks to 127.0.0.1 only.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use edgeward_client::Edgerc;
+use edgeward_edgegrid::{format_timestamp, Settings, SignedRequest};
+
+#[derive(Parser)]
+#[command(about = "Benchmark a real edgeward server (token creation, retrieval, memory)")]
+struct Args {
+    /// The edgeward binary [default: next to this one].
+    #[arg(long)]
+    bin: Option<PathBuf>,
+    /// Concurrent TLS connections.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Tokens to create in the creation phase.
+    #[arg(long, default_value_t = 100_000)]
+    tokens: usize,
+    /// Seconds of each healthz / retrieval phase.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Seconds of the raw SQLite commit baseline.
+    #[arg(long, default_value_t = 5)]
+    sqlite_seconds: u64,
+    /// Directory for the data directory and the SQLite baseline (same disk for both).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+struct Server {
+    child: Child,
+    pid: u32,
+    data_dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(bin: &Path, data_dir: &Path) -> Result<Server> {
+    let mut child = Command::new(bin)
+        .args(["serve", "--data-dir"])
+        .arg(data_dir)
+        .args(["--admin-addr", "127.0.0.1:0", "--data-addr", "127.0.0.1:0", "--max-tokens", "100000000"])
+        .env("EDGEWARD_LOG", "warn,edgeward_server::app=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    let stderr = child.stderr.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("admin API listening") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30)).context("the server did not start")?;
+    let pid = child.id();
+    Ok(Server { child, pid, data_dir: data_dir.to_owned() })
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn sqlite_baseline(dir: &Path, seconds: u64) -> Result<f64> {
+    let path = dir.join("baseline.sqlite");
+    let conn = rusqlite::Connection::open(&path)?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (id TEXT PRIMARY KEY, v BLOB NOT NULL);")?;
+    let payload = vec![7u8; 600]; // about the size of a token row
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        conn.execute_batch("BEGIN")?;
+        conn.execute("INSERT INTO t (id, v) VALUES (?1, ?2)", rusqlite::params![uuid::Uuid::new_v4().to_string(), payload])?;
+        conn.execute_batch("COMMIT")?;
+        n += 1;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+#[derive(Clone)]
+struct Signer {
+    edgerc: Edgerc,
+    settings: Settings,
+}
+
+impl Signer {
+    fn auth(&self, method: &str, target: &str, body: &[u8]) -> String {
+        let req = SignedRequest { method, host: &self.edgerc.host, target, headers: &[], body };
+        let ts = format_timestamp(chrono::Utc::now());
+        self.edgerc.credentials.authorization(&req, &self.settings, &ts, &uuid::Uuid::new_v4().to_string())
+    }
+}
+
+fn http_client(cert: &Path) -> Result<reqwest::Client> {
+    let pem = std::fs::read(cert)?;
+    Ok(reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem)?)
+        .http1_only()
+        .pool_max_idle_per_host(1)
+        .build()?)
+}
+
+#[derive(Default)]
+struct Phase {
+    latencies_us: Vec<u32>,
+    errors: usize,
+    elapsed: Duration,
+}
+
+impl Phase {
+    fn rate(&self) -> f64 {
+        self.latencies_us.len() as f64 / self.elapsed.as_secs_f64()
+    }
+    fn pct(&mut self, p: f64) -> f64 {
+        self.latencies_us.sort_unstable();
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.latencies_us.len() as f64 * p).ceil() as usize).clamp(1, self.latencies_us.len()) - 1;
+        self.latencies_us[i] as f64 / 1000.0
+    }
+}
+
+fn create_body(name: &str, expiry: &str) -> Vec<u8> {
+    format!(
+        r#"{{"name":"{name}","allowOnProduction":false,"allowOnStaging":true,"restrictToEwids":["all"],"expiry":"{expiry}","namespacePermissions":{{"default":["r","w"]}}}}"#
+    )
+    .into_bytes()
+}
+
+/// Create `total` tokens over the clients; every request is a fresh signature.
+async fn create_phase(clients: &[reqwest::Client], signer: &Signer, total: usize, expiry: &str) -> Phase {
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (w, client) in clients.iter().enumerate() {
+        let (client, signer, next, expiry) = (client.clone(), signer.clone(), next.clone(), expiry.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0;
+            let url = format!("https://{}/edgekv/v1/tokens", signer.edgerc.host);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let body = create_body(&format!("t{i}"), &expiry);
+                let t0 = Instant::now();
+                let auth = signer.auth("POST", "/edgekv/v1/tokens", &body);
+                let r = client.post(&url).header("authorization", auth).header("content-type", "application/json").body(body).send().await;
+                match r {
+                    Ok(resp) if resp.status() == 200 => {
+                        let _ = resp.bytes().await;
+                        lat.push(t0.elapsed().as_micros() as u32);
+                    }
+                    Ok(resp) => {
+                        errors += 1;
+                        if errors < 3 {
+                            eprintln!("worker {w}: HTTP {} {}", resp.status(), resp.text().await.unwrap_or_default());
+                        }
+                    }
+                    Err(e) => {
+                        errors += 1;
+                        if errors < 3 {
+                            eprintln!("worker {w}: {e}");
+                        }
+                    }
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut phase = Phase::default();
+    for t in tasks {
+        let (lat, errors) = t.await.expect("worker");
+        phase.latencies_us.extend(lat);
+        phase.errors += errors;
+    }
+    phase.elapsed = start.elapsed();
+    phase
+}
+
+/// GET `path_for(i)` for `seconds` on every client.
+async fn get_phase(clients: &[reqwest::Client], signer: &Signer, seconds: u64, paths: Arc<Vec<String>>) -> Phase {
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (w, client) in clients.iter().enumerate() {
+        let (client, signer, stop, paths) = (client.clone(), signer.clone(), stop.clone(), paths.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0;
+            let mut i = w * 7919;
+            while !stop.load(Ordering::Relaxed) {
+                let path = &paths[i % paths.len()];
+                i += 1;
+                let t0 = Instant::now();
+                let auth = signer.auth("GET", path, b"");
+                match client.get(format!("https://{}{}", signer.edgerc.host, path)).header("authorization", auth).send().await {
+                    Ok(resp) if resp.status() == 200 => {
+                        let _ = resp.bytes().await;
+                        lat.push(t0.elapsed().as_micros() as u32);
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut phase = Phase::default();
+    for t in tasks {
+        let (lat, errors) = t.await.expect("worker");
+        phase.latencies_us.extend(lat);
+        phase.errors += errors;
+    }
+    phase.elapsed = start.elapsed();
+    phase
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let bin = match args.bin {
+        Some(b) => b,
+        None => std::env::current_exe()?.with_file_name("edgeward"),
+    };
+    if !bin.exists() {
+        bail!("{} not found: run `cargo build --release -p edgeward` first", bin.display());
+    }
+    let work = match &args.work_dir {
+        Some(d) => tempfile::tempdir_in(d)?,
+        None => tempfile::tempdir_in(".")?,
+    };
+    println!("# edgeward-loadtest\n");
+    println!("- machine: {} cores; connections: {}; tokens: {}; phase length: {} s", std::thread::available_parallelism()?, args.connections, args.tokens, args.seconds);
+
+    let sqlite_rate = sqlite_baseline(work.path(), args.sqlite_seconds)?;
+    println!("- raw durable SQLite commits on the same disk (WAL, synchronous=FULL, 1 row/commit): {sqlite_rate:.0}/s");
+
+    let server = start_server(&bin, &work.path().join("data"))?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle_rss = rss_kib(server.pid, "VmRSS:");
+    let idle_hwm = rss_kib(server.pid, "VmHWM:");
+    println!("- idle server: RSS {:.1} MB, peak RSS {:.1} MB", idle_rss as f64 / 1024.0, idle_hwm as f64 / 1024.0);
+
+    let edgerc = Edgerc::load(&server.data_dir.join("edgerc"), "default")?;
+    let signer = Signer { edgerc, settings: Settings::default() };
+    let cert = server.data_dir.join("tls/cert.pem");
+    let clients: Vec<_> = (0..args.connections).map(|_| http_client(&cert)).collect::<Result<_>>()?;
+    let expiry = (chrono::Utc::now().date_naive() + chrono::Duration::days(90)).to_string();
+
+    let mut create = create_phase(&clients, &signer, args.tokens, &expiry).await;
+    let create_rate = create.rate();
+    let (c50, c99) = (create.pct(0.50), create.pct(0.99));
+    let after_rss = rss_kib(server.pid, "VmRSS:");
+    let after_hwm = rss_kib(server.pid, "VmHWM:");
+    println!(
+        "- token creation ({} expiring tokens, signed value sealed at rest, durable): {create_rate:.0}/s, p50 {c50:.2} ms, p99 {c99:.2} ms, errors {}",
+        create.latencies_us.len(),
+        create.errors
+    );
+    println!("- after creation: RSS {:.1} MB, peak RSS {:.1} MB", after_rss as f64 / 1024.0, after_hwm as f64 / 1024.0);
+
+    let health = Arc::new(vec!["/healthz".to_owned()]);
+    let names: Arc<Vec<String>> = Arc::new((0..args.tokens.min(10_000)).map(|i| format!("/edgekv/v1/tokens/t{i}")).collect());
+    // Warm both paths, then measure them in alternating halves so drift hits both equally.
+    get_phase(&clients, &signer, 1, health.clone()).await;
+    let half = (args.seconds / 2).max(1);
+    let mut h = Phase::default();
+    let mut g = Phase::default();
+    for _ in 0..2 {
+        let mut a = get_phase(&clients, &signer, half, health.clone()).await;
+        let mut b = get_phase(&clients, &signer, half, names.clone()).await;
+        h.latencies_us.append(&mut a.latencies_us);
+        h.errors += a.errors;
+        h.elapsed += a.elapsed;
+        g.latencies_us.append(&mut b.latencies_us);
+        g.errors += b.errors;
+        g.elapsed += b.elapsed;
+    }
+    let (hr, gr) = (h.rate(), g.rate());
+    let (h99, g99) = (h.pct(0.99), g.pct(0.99));
+    println!("- /healthz over the same connections: {hr:.0}/s, p99 {h99:.2} ms, errors {}", h.errors);
+    println!("- retrieval by name (GET /edgekv/v1/tokens/{{name}}, value unsealed): {gr:.0}/s, p99 {g99:.2} ms, errors {}", g.errors);
+    let final_hwm = rss_kib(server.pid, "VmHWM:");
+
+    println!("\n| target | measured | verdict |\n|---|---|---|");
+    println!("| creation ≥ 2,000/s at {} connections | {create_rate:.0}/s | {} |", args.connections, verdict(create_rate >= 2000.0));
+    let ratio = create_rate / sqlite_rate;
+    println!("| creation ≥ 40% of raw durable SQLite commits ({sqlite_rate:.0}/s) | {:.0}% | {} |", ratio * 100.0, verdict(ratio >= 0.40));
+    println!("| creation p99 ≤ 25 ms | {c99:.2} ms | {} |", verdict(c99 <= 25.0));
+    let gratio = gr / hr;
+    println!("| retrieval ≥ 50% of /healthz ({hr:.0}/s) | {:.0}% ({gr:.0}/s) | {} |", gratio * 100.0, verdict(gratio >= 0.50));
+    println!("| idle peak RSS ≤ 64 MB | {:.1} MB | {} |", idle_hwm as f64 / 1024.0, verdict(idle_hwm <= 64 * 1024));
+    println!(
+        "| peak RSS after {} tokens ≤ 128 MB | {:.1} MB (end of run: {:.1} MB) | {} |",
+        create.latencies_us.len(),
+        after_hwm as f64 / 1024.0,
+        final_hwm as f64 / 1024.0,
+        verdict(after_hwm <= 128 * 1024 && create.latencies_us.len() >= 100_000)
+    );
+    if create.errors + h.errors + g.errors > 0 {
+        bail!("{} requests failed", create.errors + h.errors + g.errors);
+    }
+    Ok(())
+}
