@@ -99,6 +99,8 @@ pub trait ApiClientStore: Send + Sync {
     async fn set_api_client_enabled(&self, name: &ClientName, enabled: bool) -> Result<ApiClient>;
     /// Delete a client.
     async fn delete_api_client(&self, name: &ClientName) -> Result<()>;
+    /// A number that changes whenever any client is added, changed or removed, by any process.
+    async fn api_clients_version(&self) -> Result<u64>;
 }
 
 /// The account's initialization state.

@@ -90,14 +90,19 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
 fn sqlite_baseline(dir: &Path, seconds: u64) -> Result<f64> {
     let path = dir.join("baseline.sqlite");
     let conn = rusqlite::Connection::open(&path)?;
-    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (id TEXT PRIMARY KEY, v BLOB NOT NULL);")?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (id TEXT PRIMARY KEY, v BLOB NOT NULL);",
+    )?;
     let payload = vec![7u8; 600]; // about the size of a token row
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut n = 0u64;
     while Instant::now() < deadline {
         conn.execute_batch("BEGIN")?;
-        conn.execute("INSERT INTO t (id, v) VALUES (?1, ?2)", rusqlite::params![uuid::Uuid::new_v4().to_string(), payload])?;
+        conn.execute(
+            "INSERT INTO t (id, v) VALUES (?1, ?2)",
+            rusqlite::params![uuid::Uuid::new_v4().to_string(), payload],
+        )?;
         conn.execute_batch("COMMIT")?;
         n += 1;
     }
@@ -175,7 +180,13 @@ async fn create_phase(clients: &[reqwest::Client], signer: &Signer, total: usize
                 let body = create_body(&format!("t{i}"), &expiry);
                 let t0 = Instant::now();
                 let auth = signer.auth("POST", "/edgekv/v1/tokens", &body);
-                let r = client.post(&url).header("authorization", auth).header("content-type", "application/json").body(body).send().await;
+                let r = client
+                    .post(&url)
+                    .header("authorization", auth)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await;
                 match r {
                     Ok(resp) if resp.status() == 200 => {
                         let _ = resp.bytes().await;
@@ -224,7 +235,12 @@ async fn get_phase(clients: &[reqwest::Client], signer: &Signer, seconds: u64, p
                 i += 1;
                 let t0 = Instant::now();
                 let auth = signer.auth("GET", path, b"");
-                match client.get(format!("https://{}{}", signer.edgerc.host, path)).header("authorization", auth).send().await {
+                match client
+                    .get(format!("https://{}{}", signer.edgerc.host, path))
+                    .header("authorization", auth)
+                    .send()
+                    .await
+                {
                     Ok(resp) if resp.status() == 200 => {
                         let _ = resp.bytes().await;
                         lat.push(t0.elapsed().as_micros() as u32);
@@ -270,7 +286,13 @@ async fn main() -> Result<()> {
         None => tempfile::tempdir_in(".")?,
     };
     println!("# edgeward-loadtest\n");
-    println!("- machine: {} cores; connections: {}; tokens: {}; phase length: {} s", std::thread::available_parallelism()?, args.connections, args.tokens, args.seconds);
+    println!(
+        "- machine: {} cores; connections: {}; tokens: {}; phase length: {} s",
+        std::thread::available_parallelism()?,
+        args.connections,
+        args.tokens,
+        args.seconds
+    );
 
     let sqlite_rate = sqlite_baseline(work.path(), args.sqlite_seconds)?;
     println!("- raw durable SQLite commits on the same disk (WAL, synchronous=FULL, 1 row/commit): {sqlite_rate:.0}/s");
@@ -300,7 +322,8 @@ async fn main() -> Result<()> {
     println!("- after creation: RSS {:.1} MB, peak RSS {:.1} MB", after_rss as f64 / 1024.0, after_hwm as f64 / 1024.0);
 
     let health = Arc::new(vec!["/healthz".to_owned()]);
-    let names: Arc<Vec<String>> = Arc::new((0..args.tokens.min(10_000)).map(|i| format!("/edgekv/v1/tokens/t{i}")).collect());
+    let names: Arc<Vec<String>> =
+        Arc::new((0..args.tokens.min(10_000)).map(|i| format!("/edgekv/v1/tokens/t{i}")).collect());
     // Warm both paths, then measure them in alternating halves so drift hits both equally.
     get_phase(&clients, &signer, 1, health.clone()).await;
     let half = (args.seconds / 2).max(1);
@@ -319,16 +342,31 @@ async fn main() -> Result<()> {
     let (hr, gr) = (h.rate(), g.rate());
     let (h99, g99) = (h.pct(0.99), g.pct(0.99));
     println!("- /healthz over the same connections: {hr:.0}/s, p99 {h99:.2} ms, errors {}", h.errors);
-    println!("- retrieval by name (GET /edgekv/v1/tokens/{{name}}, value unsealed): {gr:.0}/s, p99 {g99:.2} ms, errors {}", g.errors);
+    println!(
+        "- retrieval by name (GET /edgekv/v1/tokens/{{name}}, value unsealed): {gr:.0}/s, p99 {g99:.2} ms, errors {}",
+        g.errors
+    );
     let final_hwm = rss_kib(server.pid, "VmHWM:");
 
     println!("\n| target | measured | verdict |\n|---|---|---|");
-    println!("| creation ≥ 2,000/s at {} connections | {create_rate:.0}/s | {} |", args.connections, verdict(create_rate >= 2000.0));
+    println!(
+        "| creation ≥ 2,000/s at {} connections | {create_rate:.0}/s | {} |",
+        args.connections,
+        verdict(create_rate >= 2000.0)
+    );
     let ratio = create_rate / sqlite_rate;
-    println!("| creation ≥ 40% of raw durable SQLite commits ({sqlite_rate:.0}/s) | {:.0}% | {} |", ratio * 100.0, verdict(ratio >= 0.40));
+    println!(
+        "| creation ≥ 40% of raw durable SQLite commits ({sqlite_rate:.0}/s) | {:.0}% | {} |",
+        ratio * 100.0,
+        verdict(ratio >= 0.40)
+    );
     println!("| creation p99 ≤ 25 ms | {c99:.2} ms | {} |", verdict(c99 <= 25.0));
     let gratio = gr / hr;
-    println!("| retrieval ≥ 50% of /healthz ({hr:.0}/s) | {:.0}% ({gr:.0}/s) | {} |", gratio * 100.0, verdict(gratio >= 0.50));
+    println!(
+        "| retrieval ≥ 50% of /healthz ({hr:.0}/s) | {:.0}% ({gr:.0}/s) | {} |",
+        gratio * 100.0,
+        verdict(gratio >= 0.50)
+    );
     println!("| idle peak RSS ≤ 64 MB | {:.1} MB | {} |", idle_hwm as f64 / 1024.0, verdict(idle_hwm <= 64 * 1024));
     println!(
         "| peak RSS after {} tokens ≤ 128 MB | {:.1} MB (end of run: {:.1} MB) | {} |",

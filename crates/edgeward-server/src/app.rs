@@ -152,6 +152,7 @@ pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Running
         },
         timestamp_window: chrono::Duration::seconds(config.edgegrid.timestamp_window_secs as i64),
         nonces: NonceCache::default(),
+        clients: Default::default(),
         metrics: Default::default(),
     }));
 

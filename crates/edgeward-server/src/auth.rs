@@ -3,7 +3,8 @@
 //! Order matters: the client and its access token are checked first (unknown or disabled →
 //! "Inactive client token"), then the timestamp window, then the signature (constant-time), and
 //! only a request with a valid signature records its nonce, so nobody without the secret can
-//! burn nonces. The secret is decrypted per request and never logged.
+//! burn nonces. Opened secrets are cached per client for as long as the store's clients version
+//! is unchanged (see `ClientCache`); they are never logged.
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use edgeward_edgegrid::{parse_authorization, verify, SignedRequest};
 
 use crate::metrics::AuthLabels;
 use crate::problem::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, VerifiedClient};
 
 /// The authenticated caller, put in the request's extensions.
 #[derive(Clone, Debug)]
@@ -58,12 +59,31 @@ pub async fn require_edgegrid(State(state): State<AppState>, req: Request, next:
     let Ok(auth) = parse_authorization(auth_value) else {
         return deny(&state, "malformed", "The Authorization header is not a valid EG1-HMAC-SHA256 header");
     };
-    let stored = match state.store.api_client_by_token(auth.client_token).await {
-        Ok(Some(c)) if c.client.enabled => c,
-        Ok(_) => return deny(&state, "inactive", "Inactive client token"),
+    let version = match state.store.api_clients_version().await {
+        Ok(v) => v,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    if !bool::from(stored.client.access_token.as_bytes().ct_eq(auth.access_token.as_bytes())) {
+    let verified = match state.clients.get(version, auth.client_token) {
+        Some(v) => v,
+        None => {
+            let stored = match state.store.api_client_by_token(auth.client_token).await {
+                Ok(Some(c)) if c.client.enabled => c,
+                Ok(_) => return deny(&state, "inactive", "Inactive client token"),
+                Err(e) => return ApiError::from(e).into_response(),
+            };
+            let secret = match state.data_key.open(&stored.sealed_secret, stored.client.client_token.as_bytes()) {
+                Ok(s) => String::from_utf8_lossy(&s).into_owned(),
+                Err(_) => {
+                    tracing::error!(client = %stored.client.name, "the client secret does not open with the data key");
+                    return deny(&state, "inactive", "Inactive client token");
+                }
+            };
+            let v = Arc::new(VerifiedClient { client: Arc::new(stored.client), secret });
+            state.clients.put(version, v.clone());
+            v
+        }
+    };
+    if !bool::from(verified.client.access_token.as_bytes().ct_eq(auth.access_token.as_bytes())) {
         return deny(&state, "inactive", "Inactive client token");
     }
     let now = state.clock.now();
@@ -74,14 +94,6 @@ pub async fn require_edgegrid(State(state): State<AppState>, req: Request, next:
             "The request timestamp is outside the accepted window; check the client's clock",
         );
     }
-    let secret = match state.data_key.open(&stored.sealed_secret, stored.client.client_token.as_bytes()) {
-        Ok(s) => s,
-        Err(_) => {
-            tracing::error!(client = %stored.client.name, "the client secret does not open with the data key");
-            return deny(&state, "inactive", "Inactive client token");
-        }
-    };
-    let secret = String::from_utf8_lossy(&secret);
     let host = parts
         .headers
         .get(header::HOST)
@@ -96,13 +108,13 @@ pub async fn require_edgegrid(State(state): State<AppState>, req: Request, next:
         .filter_map(|name| parts.headers.get(name.as_str()).and_then(|v| v.to_str().ok()).map(|v| (name.as_str(), v)))
         .collect();
     let signed = SignedRequest { method: parts.method.as_str(), host, target, headers: &headers, body: &body };
-    if !verify(&secret, &auth, &signed, &state.edgegrid) {
+    if !verify(&verified.secret, &auth, &signed, &state.edgegrid) {
         return deny(&state, "signature", "The signature does not match");
     }
     let window = state.timestamp_window.num_seconds();
     if !state.nonces.first_use(auth.client_token, auth.nonce, auth.time.timestamp(), now.timestamp(), window) {
         return deny(&state, "replay", "The nonce has already been used: every request needs a fresh nonce");
     }
-    parts.extensions.insert(Caller(Arc::new(stored.client)));
+    parts.extensions.insert(Caller(verified.client.clone()));
     next.run(Request::from_parts(parts, Body::from(body))).await
 }

@@ -1,11 +1,11 @@
 //! Shared state of the handlers.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use edgeward_core::clock::Clock;
 use edgeward_core::limits::Limits;
-use edgeward_core::store::Store;
+use edgeward_core::store::{ApiClient, Store};
 use edgeward_token::{DataKey, KeySet};
 
 use crate::metrics::Metrics;
@@ -32,6 +32,8 @@ pub struct Inner {
     pub timestamp_window: chrono::Duration,
     /// Nonces seen within the window.
     pub nonces: NonceCache,
+    /// Verified API clients, valid for one clients version.
+    pub clients: ClientCache,
     /// Metrics.
     pub metrics: Metrics,
 }
@@ -40,6 +42,55 @@ impl std::ops::Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
         &self.0
+    }
+}
+
+/// An API client ready for signature checks: its record and its opened secret.
+pub struct VerifiedClient {
+    /// The record (enabled when cached).
+    pub client: Arc<ApiClient>,
+    /// The `client_secret`.
+    pub secret: String,
+}
+
+/// API clients whose secrets have been opened, valid for one value of the store's
+/// `api_clients_version`. Any change to any client, by this server or by the `apiclient`
+/// commands of another process, changes that version, and the next request finds the cache
+/// empty: a disabled client is refused from its next request on, while an unchanged client
+/// costs one tiny read instead of a row read and a decryption.
+#[derive(Default)]
+pub struct ClientCache(Mutex<ClientCacheInner>);
+
+#[derive(Default)]
+struct ClientCacheInner {
+    version: u64,
+    clients: HashMap<String, Arc<VerifiedClient>>,
+}
+
+/// Most clients kept; beyond it the cache starts over (bounded memory).
+const MAX_CACHED_CLIENTS: usize = 10_000;
+
+impl ClientCache {
+    /// The cached client for `client_token` at `version`.
+    pub fn get(&self, version: u64, client_token: &str) -> Option<Arc<VerifiedClient>> {
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if g.version != version {
+            g.clients.clear();
+            g.version = version;
+            return None;
+        }
+        g.clients.get(client_token).cloned()
+    }
+
+    /// Remember a client read at `version` (or later).
+    pub fn put(&self, version: u64, client: Arc<VerifiedClient>) {
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if g.version == version {
+            if g.clients.len() >= MAX_CACHED_CLIENTS {
+                g.clients.clear();
+            }
+            g.clients.insert(client.client.client_token.clone(), client);
+        }
     }
 }
 

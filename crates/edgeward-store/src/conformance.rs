@@ -155,14 +155,20 @@ async fn api_clients(s: &dyn Store) {
         enabled: true,
         created_at: t0(),
     };
+    let v0 = s.api_clients_version().await.unwrap();
     s.insert_api_client(c.clone(), vec![9; 40]).await.unwrap();
+    let v1 = s.api_clients_version().await.unwrap();
+    assert_ne!(v0, v1, "an insert changes the version");
     assert!(matches!(s.insert_api_client(c.clone(), vec![]).await, Err(Error::AlreadyExists { .. })));
     let got = s.api_client_by_token("akab-ct").await.unwrap().unwrap();
     assert_eq!((got.client, got.sealed_secret), (c.clone(), vec![9; 40]));
     assert!(!s.set_api_client_enabled(&c.name, false).await.unwrap().enabled);
+    let v2 = s.api_clients_version().await.unwrap();
+    assert_ne!(v1, v2, "an update changes the version");
     assert!(!s.api_client_by_token("akab-ct").await.unwrap().unwrap().client.enabled);
     assert_eq!(s.list_api_clients().await.unwrap().len(), 1);
     s.delete_api_client(&c.name).await.unwrap();
+    assert_ne!(s.api_clients_version().await.unwrap(), v2, "a delete changes the version");
     assert!(s.api_client_by_token("akab-ct").await.unwrap().is_none());
     assert!(matches!(s.delete_api_client(&c.name).await, Err(Error::NotFound { .. })));
 }

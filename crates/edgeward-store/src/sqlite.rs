@@ -126,7 +126,9 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
         let pool = self.readers.clone();
-        tokio::task::spawn_blocking(move || pool.with(f)).await.map_err(|e| Error::Internal(format!("read task failed: {e}")))?
+        tokio::task::spawn_blocking(move || pool.with(f))
+            .await
+            .map_err(|e| Error::Internal(format!("read task failed: {e}")))?
     }
 
     /// A point read by primary or unique key, run in place. Such a read touches a handful of
@@ -142,10 +144,14 @@ impl ReadPool {
         let conn = match self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
             Some(c) => c,
             None => {
-                let c = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-                    .map_err(db_err)?;
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(db_err)?;
                 // A larger page cache keeps hot token and client rows in memory; pages load only as used.
-                c.execute_batch("PRAGMA busy_timeout=5000; PRAGMA cache_size=-16384;").map_err(db_err)?;
+                c.execute_batch("PRAGMA busy_timeout=5000; PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456;")
+                    .map_err(db_err)?;
                 c
             }
         };
@@ -227,8 +233,13 @@ fn decode_namespaces(s: &str) -> rusqlite::Result<edgeward_core::token::Namespac
         .collect()
 }
 
-const TOKEN_COLUMNS: &str = "uuid, name, allow_staging, allow_production, ewids, namespaces, expiry, issued_at, \
-     latest_refresh, next_refresh, generation, cpcode, revoked_at, sealed_value";
+macro_rules! token_columns {
+    () => {
+        "uuid, name, allow_staging, allow_production, ewids, namespaces, expiry, issued_at, \
+         latest_refresh, next_refresh, generation, cpcode, revoked_at, sealed_value"
+    };
+}
+const TOKEN_COLUMNS: &str = token_columns!();
 
 fn token_from_row(r: &Row<'_>) -> rusqlite::Result<StoredToken> {
     let uuid: String = r.get(0)?;
@@ -348,7 +359,7 @@ impl TokenStore for SqliteStore {
 
     async fn token_by_name(&self, name: &TokenName) -> Result<Option<StoredToken>, Error> {
         self.point_read(|c| {
-            c.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE live_name = ?1"))
+            c.prepare_cached(concat!("SELECT ", token_columns!(), " FROM tokens WHERE live_name = ?1"))
                 .and_then(|mut s| s.query_row([name.as_str()], token_from_row).optional())
                 .map_err(db_err)
         })
@@ -356,7 +367,7 @@ impl TokenStore for SqliteStore {
 
     async fn token_by_uuid(&self, uuid: Uuid) -> Result<Option<StoredToken>, Error> {
         self.point_read(|c| {
-            c.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE uuid = ?1"))
+            c.prepare_cached(concat!("SELECT ", token_columns!(), " FROM tokens WHERE uuid = ?1"))
                 .and_then(|mut s| s.query_row([uuid.to_string()], token_from_row).optional())
                 .map_err(db_err)
         })
@@ -469,7 +480,11 @@ fn client_from_row(r: &Row<'_>) -> rusqlite::Result<StoredApiClient> {
     })
 }
 
-const CLIENT_COLUMNS: &str = "name, client_token, access_token, sealed_secret, grants, enabled, created_at";
+macro_rules! client_columns {
+    () => {
+        "name, client_token, access_token, sealed_secret, grants, enabled, created_at"
+    };
+}
 
 fn client_not_found(name: &ClientName) -> Error {
     Error::NotFound { resource: Resource::ApiClient, message: format!("API client {name} does not exist.") }
@@ -480,7 +495,7 @@ impl ApiClientStore for SqliteStore {
     async fn insert_api_client(&self, client: ApiClient, sealed_secret: Vec<u8>) -> Result<(), Error> {
         self.write(move |c| {
             c.execute(
-                &format!("INSERT INTO api_clients ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                concat!("INSERT INTO api_clients (", client_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
                 params![
                     client.name.as_str(),
                     client.client_token,
@@ -508,7 +523,7 @@ impl ApiClientStore for SqliteStore {
 
     async fn api_client_by_token(&self, client_token: &str) -> Result<Option<StoredApiClient>, Error> {
         self.point_read(|c| {
-            c.prepare_cached(&format!("SELECT {CLIENT_COLUMNS} FROM api_clients WHERE client_token = ?1"))
+            c.prepare_cached(concat!("SELECT ", client_columns!(), " FROM api_clients WHERE client_token = ?1"))
                 .and_then(|mut s| s.query_row([client_token], client_from_row).optional())
                 .map_err(db_err)
         })
@@ -516,8 +531,9 @@ impl ApiClientStore for SqliteStore {
 
     async fn list_api_clients(&self) -> Result<Vec<ApiClient>, Error> {
         self.read(|c| {
-            let mut s =
-                c.prepare_cached(&format!("SELECT {CLIENT_COLUMNS} FROM api_clients ORDER BY name")).map_err(db_err)?;
+            let mut s = c
+                .prepare_cached(concat!("SELECT ", client_columns!(), " FROM api_clients ORDER BY name"))
+                .map_err(db_err)?;
             let rows = s.query_map([], client_from_row).map_err(db_err)?;
             rows.map(|r| r.map(|s| s.client).map_err(db_err)).collect()
         })
@@ -527,13 +543,25 @@ impl ApiClientStore for SqliteStore {
     async fn set_api_client_enabled(&self, name: &ClientName, enabled: bool) -> Result<ApiClient, Error> {
         let name = name.clone();
         self.write(move |c| {
-            c.prepare_cached(&format!("UPDATE api_clients SET enabled = ?2 WHERE name = ?1 RETURNING {CLIENT_COLUMNS}"))
-                .and_then(|mut s| s.query_row(params![name.as_str(), enabled], client_from_row).optional())
-                .map_err(db_err)?
-                .map(|s| s.client)
-                .ok_or_else(|| client_not_found(&name))
+            c.prepare_cached(concat!(
+                "UPDATE api_clients SET enabled = ?2 WHERE name = ?1 RETURNING ",
+                client_columns!()
+            ))
+            .and_then(|mut s| s.query_row(params![name.as_str(), enabled], client_from_row).optional())
+            .map_err(db_err)?
+            .map(|s| s.client)
+            .ok_or_else(|| client_not_found(&name))
         })
         .await
+    }
+
+    async fn api_clients_version(&self) -> Result<u64, Error> {
+        self.point_read(|c| {
+            c.prepare_cached("SELECT version FROM api_clients_version WHERE id = 1")
+                .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+                .map(|v| v as u64)
+                .map_err(db_err)
+        })
     }
 
     async fn delete_api_client(&self, name: &ClientName) -> Result<(), Error> {
@@ -560,13 +588,17 @@ fn account_from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     })
 }
 
-const ACCOUNT_COLUMNS: &str = "cpcode, initialized_at, restrict_data_access, allow_namespace_policy_override";
+macro_rules! account_columns {
+    () => {
+        "cpcode, initialized_at, restrict_data_access, allow_namespace_policy_override"
+    };
+}
 
 #[async_trait]
 impl AccountStore for SqliteStore {
     async fn account(&self) -> Result<Option<Account>, Error> {
         self.point_read(|c| {
-            c.prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE id = 1"))
+            c.prepare_cached(concat!("SELECT ", account_columns!(), " FROM account WHERE id = 1"))
                 .and_then(|mut s| s.query_row([], account_from_row).optional())
                 .map_err(db_err)
         })
@@ -575,14 +607,14 @@ impl AccountStore for SqliteStore {
     async fn initialize_account(&self, account: Account) -> Result<(Account, bool), Error> {
         self.write(move |c| {
             if let Some(existing) = c
-                .query_row(&format!("SELECT {ACCOUNT_COLUMNS} FROM account WHERE id = 1"), [], account_from_row)
+                .query_row(concat!("SELECT ", account_columns!(), " FROM account WHERE id = 1"), [], account_from_row)
                 .optional()
                 .map_err(db_err)?
             {
                 return Ok((existing, false));
             }
             c.execute(
-                &format!("INSERT INTO account (id, {ACCOUNT_COLUMNS}) VALUES (1, ?1, ?2, ?3, ?4)"),
+                concat!("INSERT INTO account (id, ", account_columns!(), ") VALUES (1, ?1, ?2, ?3, ?4)"),
                 params![
                     account.cpcode,
                     ms(account.initialized_at),

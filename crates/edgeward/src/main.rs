@@ -127,6 +127,11 @@ enum ApiClientCommand {
     },
 }
 
+/// mimalloc: the server allocates many small short-lived objects per request across threads,
+/// where it costs measurably less than the system allocator (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const KNOWN_ENV: &[&str] = &[
     "EDGEWARD_CONFIG",
     "EDGEWARD_DATA_DIR",

@@ -31,6 +31,20 @@ CREATE TABLE api_clients (
     created_at    INTEGER NOT NULL
 );
 
+-- Bumped by every change to api_clients (whoever makes it: the server or the `apiclient`
+-- commands), so servers can cache verified clients and still see a change on the next request.
+CREATE TABLE api_clients_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+INSERT INTO api_clients_version (id, version) VALUES (1, 0);
+CREATE TRIGGER api_clients_inserted AFTER INSERT ON api_clients
+    BEGIN UPDATE api_clients_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER api_clients_updated AFTER UPDATE ON api_clients
+    BEGIN UPDATE api_clients_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER api_clients_deleted AFTER DELETE ON api_clients
+    BEGIN UPDATE api_clients_version SET version = version + 1 WHERE id = 1; END;
+
 CREATE TABLE tokens (
     uuid             TEXT    PRIMARY KEY,
     name             TEXT    NOT NULL,
