@@ -17,9 +17,28 @@ use edgeward_core::names::ClientName;
 use edgeward_server::bootstrap;
 use edgeward_server::ServeConfig;
 
+mod bundle;
+mod token_cmd;
+mod tokenfile;
+
+const HELP_TAIL: &str = "\
+Common flows:
+  Create a token straight into an EdgeWorkers bundle:
+    edgeward token create shop_ro --namespace shop+r --staging allow --production allow --save-path bundle.tgz
+  Replace a token before it expires, swapping it into the bundle, and revoke the old one:
+    edgeward token rotate shop_ro --to shop_ro_2 --save-path bundle.tgz --revoke-old-after 0s
+  Check a bundle's tokens in CI (non-zero exit on any problem):
+    edgeward bundle check bundle.tgz --warn-days 14
+
+Credentials come from ~/.edgerc (--edgerc, --section) or the AKAMAI_* variables; a local
+Edgeward's <data-dir>/edgerc works as is, its certificate trusted automatically.
+
+Exit status: 0 on success; 1 on any failure (an API error, an unreachable server, a token file
+that cannot be read or written, a bundle check that found problems); 2 on a usage error.";
+
 /// Edgeward: an EdgeKV-compatible key-value service for edge functions, built around access tokens.
 #[derive(Parser)]
-#[command(version, about, long_about = None, after_help = "Exit status: 0 on success, 1 on any failure, 2 on a usage error.")]
+#[command(version, about, long_about = None, after_help = HELP_TAIL)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,6 +51,20 @@ enum Command {
     /// Manage the API clients (EdgeGrid credentials and their grants) of a data directory.
     #[command(subcommand)]
     Apiclient(ApiClientCommand),
+    /// Create, list, show, refresh, revoke and rotate access tokens.
+    Token {
+        #[command(subcommand)]
+        cmd: token_cmd::TokenCommand,
+        #[command(flatten)]
+        conn: token_cmd::Conn,
+    },
+    /// Check the tokens in an EdgeWorkers bundle or token file.
+    Bundle {
+        #[command(subcommand)]
+        cmd: token_cmd::BundleCommand,
+        #[command(flatten)]
+        conn: token_cmd::Conn,
+    },
     /// Print the OpenAPI document of the admin API.
     Openapi,
     /// Show the effective configuration.
@@ -298,6 +331,24 @@ async fn run(cli: Cli) -> Result<()> {
             server.run_until(shutdown_signal()).await;
         }
         Command::Apiclient(cmd) => apiclient(cmd).await?,
+        Command::Token { cmd, conn } => {
+            if let Err(e) = token_cmd::run(cmd, &conn).await {
+                if conn.json {
+                    println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
+                }
+                return Err(e);
+            }
+        }
+        Command::Bundle { cmd, conn } => match token_cmd::check(cmd, &conn).await {
+            Ok(true) => {}
+            Ok(false) => bail!("the bundle check found problems"),
+            Err(e) => {
+                if conn.json {
+                    println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
+                }
+                return Err(e);
+            }
+        },
         Command::Openapi => print!("{}", edgeward_server::openapi::document_text()),
         Command::Config(ConfigCommand::Print(args)) => {
             print!("{}", toml::to_string_pretty(&serve_config(&args)?)?);

@@ -1,61 +1,14 @@
 //! The built `edgeward` binary: first start, restart after `kill -9`, secrets at rest and in
 //! logs, and the `apiclient` commands.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::process::Command;
 
 use edgeward_client::{Client, ClientError, Edgerc, Method};
 
-const BIN: &str = env!("CARGO_BIN_EXE_edgeward");
-
-struct Server {
-    child: Child,
-    admin: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(dir: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .args(["--admin-addr", "127.0.0.1:0", "--data-addr", "127.0.0.1:0"])
-        .env("EDGEWARD_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let stderr = child.stderr.take().unwrap();
-    let log = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("admin API listening") {
-                if let Some(addr) = line.split("admin_addr=").nth(1) {
-                    let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_owned());
-                }
-            }
-            let mut l = sink.lock().unwrap();
-            l.push_str(&line);
-            l.push('\n');
-        }
-    });
-    let admin = rx
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|_| panic!("no listening line; log:\n{}", log.lock().unwrap()));
-    Server { child, admin, log }
-}
+mod common;
+use common::*;
 
 fn client(dir: &Path, section: &str) -> Client {
     let edgerc = Edgerc::load(&dir.join("edgerc"), section).unwrap();

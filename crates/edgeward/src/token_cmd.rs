@@ -1,0 +1,628 @@
+//! `edgeward token …` and `edgeward bundle check`: token lifecycle from a terminal or CI, and
+//! `edgekv_tokens.js` written right.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::json;
+
+use edgeward_client::{Client, ClientError, Edgerc};
+use edgeward_core::names::NamespaceName;
+use edgeward_core::permission::Permissions;
+use edgeward_wire::{CreateTokenRequest, LenientBool, NamespacePairs, TokenObject};
+
+use crate::bundle::Target;
+use crate::tokenfile::{Entry, PutOutcome, TokenFile};
+
+/// How to reach the admin API.
+#[derive(Args, Clone, Debug)]
+pub struct Conn {
+    /// The .edgerc file [default: ~/.edgerc]. AKAMAI_HOST, AKAMAI_CLIENT_TOKEN,
+    /// AKAMAI_CLIENT_SECRET and AKAMAI_ACCESS_TOKEN (AKAMAI_<SECTION>_… for other sections)
+    /// take precedence, as in Akamai's tools.
+    #[arg(long, global = true)]
+    pub edgerc: Option<PathBuf>,
+    /// The .edgerc section.
+    #[arg(long, global = true, default_value = "default")]
+    pub section: String,
+    /// Account switch key, appended to every request as Akamai's CLI does.
+    #[arg(long, global = true)]
+    pub accountkey: Option<String>,
+    /// Extra CA certificate (PEM) to trust. A `tls/cert.pem` next to the .edgerc file (a local
+    /// Edgeward data directory) is trusted without this.
+    #[arg(long, global = true)]
+    pub ca_cert: Option<PathBuf>,
+    /// Machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Allow {
+    Allow,
+    Deny,
+}
+
+/// `edgeward token …`.
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token, optionally writing it into a token file or bundle.
+    Create {
+        /// The token's name.
+        name: String,
+        /// Namespaces and rights: `ns+rwd[,ns2+r]`.
+        #[arg(long)]
+        namespace: String,
+        /// Valid on staging.
+        #[arg(long, value_enum)]
+        staging: Allow,
+        /// Valid on production.
+        #[arg(long, value_enum)]
+        production: Allow,
+        /// EdgeWorker IDs allowed to use it: `all` or `id,id`.
+        #[arg(long, default_value = "all")]
+        ewids: String,
+        /// Expiry date (YYYY-MM-DD) for an expiring token; without it the token auto-refreshes.
+        #[arg(long)]
+        expiry: Option<String>,
+        #[command(flatten)]
+        save: Save,
+    },
+    /// List tokens with their kind, expiry or next refresh, and warnings.
+    List {
+        /// Include tokens that expired within the last 30 days.
+        #[arg(long)]
+        include_expired: bool,
+    },
+    /// Show (download) a token, optionally writing it into a token file or bundle.
+    #[command(alias = "download")]
+    Show {
+        /// The token's name.
+        name: String,
+        #[command(flatten)]
+        save: Save,
+    },
+    /// Refresh an auto-refreshing token now.
+    Refresh {
+        /// The token's name.
+        name: String,
+    },
+    /// Revoke a token (irreversible).
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
+    /// Replace a token by a successor with the same scope, swap it into the token file, and
+    /// revoke the old one when asked.
+    Rotate {
+        /// The token to replace.
+        name: String,
+        /// The successor's name.
+        #[arg(long)]
+        to: String,
+        /// The successor's expiry (YYYY-MM-DD) [default: the old token's lifetime, from today].
+        #[arg(long)]
+        expiry: Option<String>,
+        /// Revoke the old token this long after the successor is written (`0s`, `10m`, `1h`, `2d`).
+        #[arg(long)]
+        revoke_old_after: Option<String>,
+        #[command(flatten)]
+        save: Save,
+    },
+}
+
+/// Where to write a token.
+#[derive(Args, Clone, Debug, Default)]
+pub struct Save {
+    /// A directory (its edgekv_tokens.js), an edgekv_tokens.js path, or a .tgz EdgeWorkers bundle.
+    #[arg(long)]
+    pub save_path: Option<PathBuf>,
+    /// Replace entries that already exist for the token's namespaces.
+    #[arg(long, short = 'o')]
+    pub overwrite: bool,
+}
+
+/// Build the client from flags, environment and .edgerc.
+pub fn client(conn: &Conn) -> Result<Client> {
+    let (edgerc, path) = credentials(conn)?;
+    let ca = conn.ca_cert.clone().or_else(|| {
+        let local = path.as_ref()?.parent()?.join("tls").join("cert.pem");
+        local.exists().then_some(local)
+    });
+    Ok(Client::new(edgerc, ca.as_deref()).map_err(|e| anyhow!("{e}"))?.with_account_key(conn.accountkey.clone()))
+}
+
+fn credentials(conn: &Conn) -> Result<(Edgerc, Option<PathBuf>)> {
+    let prefix = if conn.section == "default" {
+        "AKAMAI_".to_owned()
+    } else {
+        format!("AKAMAI_{}_", conn.section.to_uppercase())
+    };
+    let var = |k: &str| std::env::var(format!("{prefix}{k}")).ok().filter(|v| !v.is_empty());
+    if let (Some(host), Some(ct), Some(cs), Some(at)) =
+        (var("HOST"), var("CLIENT_TOKEN"), var("CLIENT_SECRET"), var("ACCESS_TOKEN"))
+    {
+        let text = format!("[s]\nhost = {host}\nclient_token = {ct}\nclient_secret = {cs}\naccess_token = {at}\n");
+        return Ok((Edgerc::parse(&text, "s").map_err(|e| anyhow!("{prefix}* variables: {e}"))?, None));
+    }
+    let path = match &conn.edgerc {
+        Some(p) => p.clone(),
+        None => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".edgerc"),
+    };
+    let edgerc = Edgerc::load(&path, &conn.section).map_err(|e| anyhow!("{e}"))?;
+    Ok((edgerc, Some(path)))
+}
+
+/// Parse `ns+rwd[,ns2+r]`.
+pub fn parse_namespaces(spec: &str) -> Result<Vec<(String, Vec<String>)>> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for part in spec.split(',') {
+        let (ns, rights) = part
+            .split_once('+')
+            .ok_or_else(|| anyhow!("--namespace: '{part}' is not ns+rights (for example default+rw)"))?;
+        NamespaceName::parse(ns).map_err(|_| anyhow!("--namespace: '{ns}' is not a valid namespace name"))?;
+        let p = Permissions::parse_compact(rights).map_err(|_| {
+            anyhow!("--namespace: rights '{rights}' for {ns} must be letters from r, w, d without repeats")
+        })?;
+        if out.iter().any(|(n, _)| n == ns) {
+            bail!("--namespace: {ns} is given twice");
+        }
+        out.push((ns.to_owned(), p.letters().into_iter().map(String::from).collect()));
+    }
+    Ok(out)
+}
+
+fn api(e: ClientError) -> anyhow::Error {
+    anyhow!("{e}")
+}
+
+fn entry_for(t: &TokenObject) -> Entry {
+    match &t.value {
+        Some(v) => Entry { name: Some(t.name.clone()), value: Some(v.clone()), reference: None },
+        None => Entry { name: Some(t.name.clone()), value: None, reference: Some(t.uuid.clone()) },
+    }
+}
+
+/// Write `t` into the token file at `path`; refused entries leave the file untouched.
+fn save_token(
+    path: &Path,
+    t: &TokenObject,
+    overwrite: bool,
+    replaceable: impl Fn(&Entry) -> bool,
+) -> Result<(String, Vec<(String, PutOutcome)>)> {
+    let target = Target::resolve(path)?;
+    let mut file = match target.load()? {
+        Some(text) => {
+            TokenFile::parse(&text).map_err(|e| anyhow!("{}: {e}; the file was left unchanged", target.describe()))?
+        }
+        None => TokenFile::default(),
+    };
+    let mut outcomes = Vec::new();
+    let mut conflicts = Vec::new();
+    for ns in t.namespace_permissions.keys() {
+        let allow = overwrite || file.get(ns).and_then(|k| k.entry).is_some_and(|e| replaceable(&e));
+        match file.put(ns, entry_for(t), allow) {
+            Ok(o) => outcomes.push((ns.clone(), o)),
+            Err(existing) => conflicts.push(format!(
+                "namespace {} (token {})",
+                existing.namespace,
+                existing.entry.and_then(|e| e.name).unwrap_or_else(|| "unnamed".into())
+            )),
+        }
+    }
+    if !conflicts.is_empty() {
+        bail!(
+            "{}: entries already exist for {}; pass --overwrite to replace them (the file was left unchanged)",
+            target.describe(),
+            conflicts.join(", ")
+        );
+    }
+    if outcomes.iter().any(|(_, o)| *o != PutOutcome::Unchanged) {
+        target.store(&file.render())?;
+    }
+    Ok((target.describe(), outcomes))
+}
+
+fn kind(t: &TokenObject) -> &'static str {
+    if t.expiry.starts_with("9999") {
+        "auto-refreshing"
+    } else {
+        "expiring"
+    }
+}
+
+fn days_left(expiry: &str) -> Option<i64> {
+    let d: chrono::NaiveDate = expiry.parse().ok()?;
+    (d.year_ce().1 < 9999).then(|| (d - chrono::Utc::now().date_naive()).num_days())
+}
+
+use chrono::Datelike as _;
+
+fn warning(expiry: &str) -> String {
+    match days_left(expiry) {
+        Some(d) if d < 0 => "EXPIRED".into(),
+        Some(d) if d <= 30 => format!("expires in {d} day{}", if d == 1 { "" } else { "s" }),
+        _ => String::new(),
+    }
+}
+
+fn print_token(t: &TokenObject) {
+    println!("Token name:        {}", t.name);
+    println!("Token uuid:        {}", t.uuid);
+    println!("Kind:              {}", kind(t));
+    println!("Issue date:        {}", t.issue_date);
+    println!("Expiry date:       {}", if kind(t) == "expiring" { t.expiry.clone() } else { "INDEFINITE".into() });
+    if kind(t) == "auto-refreshing" {
+        println!("Latest refresh:    {}", t.latest_refresh_date.as_deref().unwrap_or("N/A"));
+        println!("Next refresh:      {}", t.next_scheduled_refresh_date.as_deref().unwrap_or("N/A"));
+    }
+    println!("Activation status: {}", t.token_activation_status);
+    println!("CP code:           {}", t.cpcode);
+    println!("EdgeWorker IDs:    {}", t.restrict_to_edge_worker_ids.join(","));
+    println!("Valid on staging:  {}", t.allow_on_staging);
+    println!("Valid on production: {}", t.allow_on_production);
+    for (ns, rights) in &t.namespace_permissions {
+        println!("Namespace {ns}: {}", rights.join(""));
+    }
+    let w = warning(&t.expiry);
+    if !w.is_empty() {
+        println!("WARNING: {w}; replace it with `edgeward token rotate {} --to <new name>`", t.name);
+    }
+}
+
+/// Parse `0`, `30s`, `10m`, `1h`, `2d`.
+pub fn parse_duration(s: &str) -> Result<Duration> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().map_err(|_| anyhow!("'{s}' is not a duration such as 0s, 10m, 1h or 2d"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => bail!("'{s}' is not a duration such as 0s, 10m, 1h or 2d"),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+fn saved_json(saved: &Option<(String, Vec<(String, PutOutcome)>)>) -> serde_json::Value {
+    match saved {
+        Some((path, outcomes)) => json!({
+            "path": path,
+            "namespaces": outcomes.iter().map(|(ns, o)| json!({"namespace": ns, "outcome": format!("{o:?}").to_lowercase()})).collect::<Vec<_>>(),
+        }),
+        None => serde_json::Value::Null,
+    }
+}
+
+fn print_saved(saved: &Option<(String, Vec<(String, PutOutcome)>)>) {
+    if let Some((path, outcomes)) = saved {
+        let list: Vec<_> =
+            outcomes.iter().map(|(ns, o)| format!("namespace-{ns} ({})", format!("{o:?}").to_lowercase())).collect();
+        println!("Token file {path} was updated: {}.", list.join(", "));
+    }
+}
+
+/// Run a token command.
+pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
+    let c = client(conn)?;
+    match cmd {
+        TokenCommand::Create { name, namespace, staging, production, ewids, expiry, save } => {
+            let ns = parse_namespaces(&namespace)?;
+            if matches!((staging, production), (Allow::Deny, Allow::Deny)) {
+                bail!("--staging and --production cannot both be deny");
+            }
+            let ewids: Vec<String> = ewids.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+            let req = CreateTokenRequest {
+                name,
+                allow_on_production: LenientBool(matches!(production, Allow::Allow)),
+                allow_on_staging: LenientBool(matches!(staging, Allow::Allow)),
+                restrict_to_edge_worker_ids: Some(ewids),
+                expiry,
+                namespace_permissions: NamespacePairs(ns),
+            };
+            let t = c.create_token(&req).await.map_err(api)?;
+            let saved = match &save.save_path {
+                Some(p) => Some(
+                    save_token(p, &t, save.overwrite, |_| false)
+                        .with_context(|| format!("token {} was created", t.name))?,
+                ),
+                None => None,
+            };
+            if conn.json {
+                println!("{}", json!({"token": t, "saved": saved_json(&saved)}));
+            } else {
+                println!("Created token {} ({}).", t.name, kind(&t));
+                print_token(&t);
+                print_saved(&saved);
+            }
+        }
+        TokenCommand::List { include_expired } => {
+            let list = c.list_tokens(include_expired).await.map_err(api)?;
+            if conn.json {
+                println!("{}", serde_json::to_string(&list)?);
+                return Ok(());
+            }
+            println!(
+                "{:<32} {:<15} {:<26} {:<11} {:<30} WARNING",
+                "NAME", "KIND", "EXPIRY / NEXT REFRESH", "NETWORKS", "NAMESPACES"
+            );
+            for t in &list.tokens {
+                let kind = if t.expiry.starts_with("9999") { "auto-refreshing" } else { "expiring" };
+                let when = if kind == "expiring" {
+                    t.expiry.clone()
+                } else {
+                    format!("refresh {}", t.next_scheduled_refresh_date.as_deref().unwrap_or("N/A"))
+                };
+                let nets = match (t.allow_on_staging, t.allow_on_production) {
+                    (true, true) => "both",
+                    (true, false) => "staging",
+                    _ => "production",
+                };
+                let ns: Vec<_> = t.namespace_permissions.iter().map(|(n, r)| format!("{n}+{}", r.join(""))).collect();
+                println!(
+                    "{:<32} {:<15} {:<26} {:<11} {:<30} {}",
+                    t.name,
+                    kind,
+                    when,
+                    nets,
+                    ns.join(","),
+                    warning(&t.expiry)
+                );
+            }
+            println!("{} token{}.", list.tokens.len(), if list.tokens.len() == 1 { "" } else { "s" });
+        }
+        TokenCommand::Show { name, save } => {
+            let t = c.get_token(&name).await.map_err(api)?;
+            let saved = match &save.save_path {
+                Some(p) => Some(save_token(p, &t, save.overwrite, |_| false)?),
+                None => None,
+            };
+            if conn.json {
+                println!("{}", json!({"token": t, "saved": saved_json(&saved)}));
+            } else {
+                print_token(&t);
+                print_saved(&saved);
+            }
+        }
+        TokenCommand::Refresh { name } => {
+            let t = c.refresh_token(&name).await.map_err(api)?;
+            if conn.json {
+                println!("{}", json!({"token": t}));
+            } else {
+                println!("Token \"{}\" has been refreshed.", t.name);
+                print_token(&t);
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            let r = c.revoke_token(&name).await.map_err(api)?;
+            if conn.json {
+                println!("{}", json!({"revoked": r}));
+            } else {
+                println!("{} ({}) was revoked; edge calls with it now fail with 401.", r.name, r.uuid);
+            }
+        }
+        TokenCommand::Rotate { name, to, expiry, revoke_old_after, save } => {
+            let delay = revoke_old_after.as_deref().map(parse_duration).transpose()?;
+            let old = c.get_token(&name).await.map_err(api)?;
+            let expiry = match (expiry, kind(&old)) {
+                (Some(e), _) => Some(e),
+                (None, "expiring") => {
+                    let issued: chrono::NaiveDate = old.issue_date.parse()?;
+                    let ends: chrono::NaiveDate = old.expiry.parse()?;
+                    let lifetime = (ends - issued).max(chrono::Duration::days(1));
+                    Some((chrono::Utc::now().date_naive() + lifetime).to_string())
+                }
+                (None, _) => None,
+            };
+            let req = CreateTokenRequest {
+                name: to,
+                allow_on_production: LenientBool(old.allow_on_production),
+                allow_on_staging: LenientBool(old.allow_on_staging),
+                restrict_to_edge_worker_ids: Some(old.restrict_to_edge_worker_ids.clone()),
+                expiry,
+                namespace_permissions: NamespacePairs(old.namespace_permissions.clone().into_iter().collect()),
+            };
+            let new = c.create_token(&req).await.map_err(api)?;
+            let saved = match &save.save_path {
+                Some(p) => {
+                    let old_name = old.name.clone();
+                    let old_uuid = old.uuid.clone();
+                    let old_value = old.value.clone();
+                    let is_old = move |e: &Entry| {
+                        e.name.as_deref() == Some(old_name.as_str())
+                            || e.reference.as_deref() == Some(old_uuid.as_str())
+                            || (e.value.is_some() && e.value == old_value)
+                    };
+                    Some(
+                        save_token(p, &new, save.overwrite, is_old)
+                            .with_context(|| format!("successor {} was created", new.name))?,
+                    )
+                }
+                None => None,
+            };
+            let mut revoked = false;
+            if let Some(d) = delay {
+                if !d.is_zero() && !conn.json {
+                    println!("Waiting {}s before revoking {} …", d.as_secs(), old.name);
+                }
+                tokio::time::sleep(d).await;
+                c.revoke_token(&old.name).await.map_err(api)?;
+                revoked = true;
+            }
+            if conn.json {
+                println!(
+                    "{}",
+                    json!({"old": old.name, "token": new, "saved": saved_json(&saved), "oldRevoked": revoked})
+                );
+            } else {
+                println!("Rotated {} → {} (same namespaces, rights, networks and EdgeWorker IDs).", old.name, new.name);
+                print_token(&new);
+                print_saved(&saved);
+                if revoked {
+                    println!("{} was revoked.", old.name);
+                } else {
+                    println!(
+                        "{} is still valid; revoke it with `edgeward token revoke {}` once the new bundle is live.",
+                        old.name, old.name
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `edgeward bundle …`.
+#[derive(Subcommand, Debug)]
+pub enum BundleCommand {
+    /// Check the tokens of a bundle before it ships; exits 1 on any problem.
+    Check {
+        /// A directory, an edgekv_tokens.js file, or a .tgz bundle.
+        path: PathBuf,
+        /// Warn about tokens expiring within this many days.
+        #[arg(long, default_value_t = 30)]
+        warn_days: i64,
+        /// Rewrite bare namespace keys as `namespace-<ns>`.
+        #[arg(long)]
+        fix: bool,
+    },
+}
+
+/// Run `bundle check`; `Ok(false)` when problems were found.
+pub async fn check(cmd: BundleCommand, conn: &Conn) -> Result<bool> {
+    let BundleCommand::Check { path, warn_days, fix } = cmd;
+    let target = if path.is_dir() || path.to_string_lossy().ends_with(".js") || path.to_string_lossy().ends_with("gz") {
+        Target::resolve(&path)?
+    } else {
+        bail!("{}: not a directory, a .js file or a .tgz bundle", path.display());
+    };
+    let text =
+        target.load()?.ok_or_else(|| anyhow!("{}: no {} found", target.describe(), crate::tokenfile::FILE_NAME))?;
+    let mut file = TokenFile::parse(&text).map_err(|e| anyhow!("{}: {e}", target.describe()))?;
+    let c = client(conn)?;
+    let mut problems: Vec<serde_json::Value> = Vec::new();
+    let mut ok_entries = 0;
+    let mut report = |ns: &str, key: &str, kind: &str, detail: String| {
+        problems.push(json!({"namespace": ns, "key": key, "problem": kind, "detail": detail}));
+    };
+    let entries = file.entries();
+    for k in &entries {
+        if k.bare {
+            report(
+                &k.namespace,
+                &k.key,
+                "bare-key",
+                format!("edgekv.js looks entries up under \"namespace-{}\"; run with --fix", k.namespace),
+            );
+        }
+        let Some(e) = &k.entry else {
+            report(&k.namespace, &k.key, "malformed", "the entry has neither value nor reference".into());
+            continue;
+        };
+        let Some(name) = &e.name else {
+            report(&k.namespace, &k.key, "malformed", "the entry has no token name".into());
+            continue;
+        };
+        let t = match c.get_token(name).await {
+            Ok(t) => t,
+            Err(ClientError::Api { status: 404, .. }) => {
+                report(
+                    &k.namespace,
+                    &k.key,
+                    "unknown-or-revoked",
+                    format!("token {name} does not exist or was revoked"),
+                );
+                continue;
+            }
+            Err(ClientError::Api { status: 410, .. }) => {
+                report(&k.namespace, &k.key, "expired", format!("token {name} has expired"));
+                continue;
+            }
+            Err(e) => return Err(api(e)),
+        };
+        let mut fine = true;
+        if !t.namespace_permissions.contains_key(&k.namespace) {
+            report(
+                &k.namespace,
+                &k.key,
+                "wrong-namespace",
+                format!("token {name} does not cover namespace {}", k.namespace),
+            );
+            fine = false;
+        }
+        match (&e.value, &e.reference) {
+            (Some(v), _) if t.value.as_deref() != Some(v.as_str()) => {
+                report(
+                    &k.namespace,
+                    &k.key,
+                    "stale-value",
+                    format!("the value filed for {name} is not the token's current value"),
+                );
+                fine = false;
+            }
+            (None, Some(r)) if *r != t.uuid => {
+                report(
+                    &k.namespace,
+                    &k.key,
+                    "stale-reference",
+                    format!("the reference filed for {name} is not the token's uuid"),
+                );
+                fine = false;
+            }
+            (None, None) => {
+                report(&k.namespace, &k.key, "malformed", "the entry has neither value nor reference".into());
+                fine = false;
+            }
+            _ => {}
+        }
+        if let Some(d) = days_left(&t.expiry) {
+            if d <= warn_days {
+                report(&k.namespace, &k.key, "expiring", format!("token {name} expires on {} ({d} days)", t.expiry));
+                fine = false;
+            }
+        }
+        if fine && !k.bare {
+            ok_entries += 1;
+        }
+    }
+    let mut fixed = Vec::new();
+    if fix {
+        fixed = file.fix_bare_keys();
+        if !fixed.is_empty() {
+            target.store(&file.render())?;
+            problems.retain(|p| p["problem"] != "bare-key");
+        }
+    }
+    let clean = problems.is_empty();
+    if conn.json {
+        println!(
+            "{}",
+            json!({"path": target.describe(), "entries": entries.len(), "ok": ok_entries, "problems": problems, "fixed": fixed})
+        );
+    } else {
+        for ns in &fixed {
+            println!("fixed: the entry for {ns} is now under \"namespace-{ns}\"");
+        }
+        for p in &problems {
+            println!(
+                "{}: {}: {}",
+                p["key"].as_str().unwrap_or(""),
+                p["problem"].as_str().unwrap_or(""),
+                p["detail"].as_str().unwrap_or("")
+            );
+        }
+        println!(
+            "{}: {} entr{}, {} fine, {} problem{}.",
+            target.describe(),
+            entries.len(),
+            if entries.len() == 1 { "y" } else { "ies" },
+            ok_entries,
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        );
+    }
+    Ok(clean)
+}

@@ -1,0 +1,525 @@
+//! The `edgeward token` and `edgeward bundle` commands, run as a user would: the built binary
+//! against a real server on port 0, writing real token files and bundles.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+struct Env {
+    _tmp: tempfile::TempDir,
+    _server: Server,
+    data: PathBuf,
+    work: PathBuf,
+}
+
+fn setup() -> Env {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let server = start(&data);
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    Env { work, data, _server: server, _tmp: tmp }
+}
+
+impl Env {
+    fn edgerc(&self) -> String {
+        self.data.join("edgerc").to_string_lossy().into_owned()
+    }
+
+    /// Run `edgeward token|bundle …` with this server's credentials.
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let mut all: Vec<&str> = args.to_vec();
+        let rc = self.edgerc();
+        all.extend(["--edgerc", rc.as_str()]);
+        cli(&all)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.run(args);
+        assert_eq!(code, 0, "{args:?}\nstdout: {out}\nstderr: {err}");
+        out
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.push("--json");
+        serde_json::from_str(&self.ok(&a)).unwrap()
+    }
+
+    /// A failure: non-zero exit and exactly one human line on stderr.
+    fn fails(&self, args: &[&str], needle: &str) -> String {
+        let (code, out, err) = self.run(args);
+        assert_ne!(code, 0, "{args:?} should fail\nstdout: {out}");
+        let lines: Vec<_> = err.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr: {err}");
+        assert!(lines[0].starts_with("error: ") && lines[0].contains(needle), "{args:?}: {err}");
+        err
+    }
+}
+
+fn date_in(days: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
+}
+
+fn read_tokens(path: &Path) -> serde_json::Value {
+    // Import the file as an ES module with Node, the way edgekv.js does.
+    let script = format!(
+        "import {{ edgekv_access_tokens }} from '{}'; console.log(JSON.stringify(edgekv_access_tokens));",
+        url_of(path)
+    );
+    let out = std::process::Command::new("node")
+        .args(["--input-type=module", "-e", &script])
+        .output()
+        .expect("node is installed");
+    assert!(out.status.success(), "node could not import {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn url_of(path: &Path) -> String {
+    format!("file://{}", path.canonicalize().unwrap().display())
+}
+
+#[test]
+fn token_commands_with_and_without_json() {
+    let e = setup();
+    let out =
+        e.ok(&["token", "create", "auto1", "--namespace", "default+rwd", "--staging", "allow", "--production", "deny"]);
+    assert!(out.contains("Created token auto1 (auto-refreshing)"), "{out}");
+    let j = e.json(&[
+        "token",
+        "create",
+        "exp1",
+        "--namespace",
+        "default+r",
+        "--staging",
+        "allow",
+        "--production",
+        "allow",
+        "--expiry",
+        &date_in(10),
+        "--ewids",
+        "11,22",
+    ]);
+    assert_eq!(j["token"]["name"], "exp1");
+    assert!(j["token"]["value"].as_str().unwrap().contains('.'));
+    assert_eq!(j["token"]["restrictToEdgeWorkerIds"], serde_json::json!(["11", "22"]));
+
+    let out = e.ok(&["token", "list"]);
+    assert!(out.contains("auto1") && out.contains("auto-refreshing") && out.contains("exp1"), "{out}");
+    assert!(out.contains("expires in 10 days"), "the warning column flags tokens within 30 days: {out}");
+    let j = e.json(&["token", "list"]);
+    assert_eq!(j["tokens"].as_array().unwrap().len(), 2);
+
+    let out = e.ok(&["token", "show", "exp1"]);
+    assert!(out.contains("Token name:        exp1") && out.contains("WARNING"), "{out}");
+    let j = e.json(&["token", "download", "auto1"]);
+    assert_eq!(j["token"]["expiry"], "9999-12-31");
+
+    let out = e.ok(&["token", "refresh", "auto1"]);
+    assert!(out.contains("has been refreshed"), "{out}");
+    let j = e.json(&["token", "refresh", "auto1"]);
+    assert!(j["token"]["latestRefreshDate"].is_string());
+
+    let out = e.ok(&["token", "revoke", "auto1"]);
+    assert!(out.contains("was revoked"), "{out}");
+    let j = e.json(&["token", "revoke", "exp1"]);
+    assert_eq!(j["revoked"]["name"], "exp1");
+    assert_eq!(e.json(&["token", "list"])["tokens"], serde_json::json!([]));
+}
+
+#[test]
+fn every_error_is_one_line_and_a_nonzero_exit() {
+    let e = setup();
+    e.fails(&["token", "show", "nope"], "Token with name nope does not exist");
+    e.ok(&["token", "create", "dup", "--namespace", "default+r", "--staging", "allow", "--production", "deny"]);
+    e.fails(
+        &["token", "create", "dup", "--namespace", "default+r", "--staging", "allow", "--production", "deny"],
+        "already stored",
+    );
+    e.fails(
+        &["token", "create", "x", "--namespace", "default", "--staging", "allow", "--production", "deny"],
+        "not ns+rights",
+    );
+    e.fails(
+        &["token", "create", "x", "--namespace", "default+rx", "--staging", "allow", "--production", "deny"],
+        "rights 'rx'",
+    );
+    e.fails(
+        &["token", "create", "x", "--namespace", "a+r,a+w", "--staging", "allow", "--production", "deny"],
+        "given twice",
+    );
+    e.fails(
+        &["token", "create", "x", "--namespace", "default+r", "--staging", "deny", "--production", "deny"],
+        "cannot both be deny",
+    );
+    // JSON mode reports the error on stdout too.
+    let (code, out, _) = e.run(&["token", "show", "nope", "--json"]);
+    assert_eq!(code, 1);
+    assert!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .contains("does not exist"));
+
+    // Missing grant: a view-only client.
+    let (code, _, err) =
+        cli(&["apiclient", "create", "viewer", "--grants", "VIEW_TOKEN", "--data-dir", e.data.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    e.fails(
+        &[
+            "token",
+            "create",
+            "y",
+            "--namespace",
+            "default+r",
+            "--staging",
+            "allow",
+            "--production",
+            "deny",
+            "--section",
+            "viewer",
+        ],
+        "missing the 'CREATE_TOKEN' permission",
+    );
+
+    // Server unreachable.
+    let rc = std::fs::read_to_string(e.data.join("edgerc")).unwrap();
+    let host_line = rc.lines().find(|l| l.starts_with("host")).unwrap().to_owned();
+    let down = e.work.join("down.edgerc");
+    std::fs::write(&down, rc.replace(&host_line, "host = 127.0.0.1:1")).unwrap();
+    let (code, _, err) = cli(&["token", "list", "--edgerc", down.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.lines().count() == 1 && err.contains("cannot reach 127.0.0.1:1"), "{err}");
+
+    // Bad TLS: the same credentials from a place with no tls/cert.pem beside them.
+    let elsewhere = e.work.join("elsewhere.edgerc");
+    std::fs::write(&elsewhere, &rc).unwrap();
+    let (code, _, err) = cli(&["token", "list", "--edgerc", elsewhere.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.lines().count() == 1 && err.to_lowercase().contains("certificate"), "{err}");
+    // …and fine once the certificate is given.
+    let cert = e.data.join("tls/cert.pem");
+    let (code, _, err) =
+        cli(&["token", "list", "--edgerc", elsewhere.to_str().unwrap(), "--ca-cert", cert.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+
+    // Malformed .edgerc.
+    let bad = e.work.join("bad.edgerc");
+    std::fs::write(&bad, "[default]\nhost = 127.0.0.1:1\n").unwrap();
+    let (code, _, err) = cli(&["token", "list", "--edgerc", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.lines().count() == 1 && err.contains("lacks client_token"), "{err}");
+    let (code, _, err) = cli(&["token", "list", "--edgerc", bad.to_str().unwrap(), "--section", "other"]);
+    assert!(code == 1 && err.contains("no [other] section"), "{err}");
+    // Usage errors exit 2.
+    let (code, _, _) = cli(&["token", "create"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn token_files_are_written_merged_and_protected() {
+    let e = setup();
+    let dir = e.work.join("bundle");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let file = dir.join("edgekv_tokens.js");
+
+    // New file in a directory; read back through Node.
+    let out = e.ok(&[
+        "token",
+        "create",
+        "a",
+        "--namespace",
+        "default+r",
+        "--staging",
+        "allow",
+        "--production",
+        "deny",
+        "--save-path",
+        d,
+    ]);
+    assert!(out.contains("was updated"), "{out}");
+    let a = e.json(&["token", "show", "a"])["token"].clone();
+    assert_eq!(read_tokens(&file), serde_json::json!({"namespace-default": {"name": "a", "reference": a["uuid"]}}));
+
+    // Merge into a file that holds another namespace's entry: it is kept.
+    std::fs::write(
+        &file,
+        "var edgekv_access_tokens = {\n  \"namespace-shop\": { \"name\": \"s\", \"reference\": \"22222222-2222-2222-2222-222222222222\" }\n};\nexport { edgekv_access_tokens };\n",
+    )
+    .unwrap();
+    e.ok(&["token", "show", "a", "--save-path", d]);
+    let tokens = read_tokens(&file);
+    assert_eq!(tokens["namespace-shop"]["name"], "s", "other namespaces are kept");
+    assert_eq!(tokens["namespace-default"]["reference"], a["uuid"]);
+
+    // An entry for the same namespace from another token: refused without --overwrite.
+    e.ok(&[
+        "token",
+        "create",
+        "b",
+        "--namespace",
+        "default+rw",
+        "--staging",
+        "allow",
+        "--production",
+        "deny",
+        "--expiry",
+        &date_in(20),
+    ]);
+    let before = std::fs::read(&file).unwrap();
+    e.fails(&["token", "show", "b", "--save-path", d], "pass --overwrite");
+    assert_eq!(std::fs::read(&file).unwrap(), before, "a refused write leaves the file as it was");
+    e.ok(&["token", "show", "b", "--save-path", d, "--overwrite"]);
+    let tokens = read_tokens(&file);
+    let b = e.json(&["token", "show", "b"])["token"].clone();
+    assert_eq!(
+        tokens["namespace-default"],
+        serde_json::json!({"name": "b", "value": b["value"]}),
+        "replaced even though the token name differs"
+    );
+    assert_eq!(tokens["namespace-shop"]["name"], "s");
+    // The same token again, by file path: nothing to overwrite, so it succeeds.
+    e.ok(&["token", "show", "b", "--save-path", file.to_str().unwrap()]);
+
+    // A file written by Akamai's CLI, with a bare key.
+    let akamai = e.work.join("akamai");
+    std::fs::create_dir_all(&akamai).unwrap();
+    let akamai_file = akamai.join("edgekv_tokens.js");
+    std::fs::write(
+        &akamai_file,
+        "var edgekv_access_tokens = {\n\"default\" : { \n\"name\": \"old\",\n\"reference\" : \"00000000-0000-0000-0000-000000000000\"\n},\n\"namespace-other\" : { \n\"name\": \"x\",\n\"reference\" : \"11111111-1111-1111-1111-111111111111\"\n}\n}\nexport { edgekv_access_tokens };",
+    )
+    .unwrap();
+    e.fails(&["token", "show", "a", "--save-path", akamai.to_str().unwrap()], "namespace");
+    e.ok(&["token", "show", "a", "--save-path", akamai.to_str().unwrap(), "--overwrite"]);
+    let t = read_tokens(&akamai_file);
+    assert!(t.get("default").is_none(), "the bare key became namespace-default: {t}");
+    assert_eq!(t["namespace-default"]["name"], "a");
+    assert_eq!(t["namespace-other"]["name"], "x");
+
+    // A malformed file is left byte-for-byte unchanged, and the error says where.
+    let broken_dir = e.work.join("broken");
+    std::fs::create_dir_all(&broken_dir).unwrap();
+    let broken = broken_dir.join("edgekv_tokens.js");
+    let text = "var edgekv_access_tokens = {\n  \"namespace-x\": { \"name\": 'single' }\n}\nexport { edgekv_access_tokens };\n";
+    std::fs::write(&broken, text).unwrap();
+    let err = e.fails(&["token", "show", "a", "--save-path", broken_dir.to_str().unwrap()], "line 2");
+    assert!(err.contains("left unchanged"), "{err}");
+    assert_eq!(std::fs::read_to_string(&broken).unwrap(), text);
+}
+
+fn make_bundle(path: &Path) -> Vec<(String, Vec<u8>, u32, u64)> {
+    let members: Vec<(String, Vec<u8>, u32, u64)> = vec![
+        ("bundle.json".into(), br#"{"edgeworker-version":"1.0","description":"shop"}"#.to_vec(), 0o644, 1_600_000_000),
+        (
+            "main.js".into(),
+            b"import { EdgeKV } from './edgekv.js';\nexport function onClientRequest(r) {}\n".to_vec(),
+            0o640,
+            1_600_000_100,
+        ),
+        ("edgekv.js".into(), vec![b'x'; 5000], 0o600, 1_600_000_200),
+        ("lib/util.js".into(), b"export const u = 1;\n".to_vec(), 0o755, 1_600_000_300),
+    ];
+    let f = std::fs::File::create(path).unwrap();
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(f, flate2::Compression::default()));
+    for (name, data, mode, mtime) in &members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(*mode);
+        h.set_mtime(*mtime);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, name, data.as_slice()).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap();
+    members
+}
+
+fn read_bundle(path: &Path) -> Vec<(String, Vec<u8>, u32, u64)> {
+    let mut a = tar::Archive::new(flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()));
+    a.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            (
+                e.path().unwrap().to_string_lossy().into_owned(),
+                data,
+                e.header().mode().unwrap(),
+                e.header().mtime().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_tgz_bundle_gets_its_token_file_and_keeps_every_other_member() {
+    let e = setup();
+    let tgz = e.work.join("shop.tgz");
+    let original = make_bundle(&tgz);
+    e.ok(&[
+        "token",
+        "create",
+        "shop",
+        "--namespace",
+        "default+r",
+        "--staging",
+        "allow",
+        "--production",
+        "allow",
+        "--save-path",
+        tgz.to_str().unwrap(),
+    ]);
+    let after = read_bundle(&tgz);
+    assert_eq!(after.len(), original.len() + 1);
+    assert_eq!(&after[..original.len()], &original[..], "other members: same order, bytes, modes and timestamps");
+    let (name, data, _, _) = after.last().unwrap();
+    assert_eq!(name, "edgekv_tokens.js");
+    let extracted = e.work.join("edgekv_tokens.js");
+    std::fs::write(&extracted, data).unwrap();
+    assert_eq!(read_tokens(&extracted)["namespace-default"]["name"], "shop");
+    // A second write replaces the member in place.
+    e.ok(&[
+        "token",
+        "create",
+        "shop2",
+        "--namespace",
+        "default+rw",
+        "--staging",
+        "allow",
+        "--production",
+        "allow",
+        "--save-path",
+        tgz.to_str().unwrap(),
+        "--overwrite",
+    ]);
+    let again = read_bundle(&tgz);
+    assert_eq!(again.len(), original.len() + 1);
+    assert_eq!(&again[..original.len()], &original[..]);
+    std::fs::write(&extracted, &again.last().unwrap().1).unwrap();
+    assert_eq!(read_tokens(&extracted)["namespace-default"]["name"], "shop2");
+}
+
+#[test]
+fn rotate_swaps_the_successor_in_and_revokes_the_old_token() {
+    let e = setup();
+    let tgz = e.work.join("app.tgz");
+    make_bundle(&tgz);
+    let t = tgz.to_str().unwrap();
+    e.ok(&[
+        "token",
+        "create",
+        "v1",
+        "--namespace",
+        "default+rw",
+        "--staging",
+        "allow",
+        "--production",
+        "allow",
+        "--ewids",
+        "7",
+        "--expiry",
+        &date_in(5),
+        "--save-path",
+        t,
+    ]);
+    let j = e.json(&["token", "rotate", "v1", "--to", "v2", "--save-path", t, "--revoke-old-after", "0s"]);
+    assert_eq!(j["oldRevoked"], true);
+    let v2 = &j["token"];
+    assert_eq!(v2["namespacePermissions"], serde_json::json!({"default": ["r", "w"]}));
+    assert_eq!(v2["restrictToEdgeWorkerIds"], serde_json::json!(["7"]));
+    assert_eq!((v2["allowOnStaging"].as_bool(), v2["allowOnProduction"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(v2["expiry"], date_in(5), "the same lifetime, counted from today");
+    e.fails(&["token", "show", "v1"], "does not exist");
+    let (_, data, _, _) = read_bundle(&tgz).into_iter().find(|m| m.0 == "edgekv_tokens.js").unwrap();
+    let f = e.work.join("rotated.js");
+    std::fs::write(&f, data).unwrap();
+    assert_eq!(read_tokens(&f)["namespace-default"], serde_json::json!({"name": "v2", "value": v2["value"]}));
+    let out = e.ok(&["bundle", "check", t, "--warn-days", "2"]);
+    assert!(out.contains("1 fine, 0 problems"), "{out}");
+    // Without --revoke-old-after the old token stays valid.
+    let j = e.json(&["token", "rotate", "v2", "--to", "v3"]);
+    assert_eq!(j["oldRevoked"], false);
+    e.ok(&["token", "show", "v2"]);
+}
+
+#[test]
+fn bundle_check_fails_on_revoked_expiring_and_bare_entries_and_fixes_bare_keys() {
+    let e = setup();
+    let dir = e.work.join("b");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    e.ok(&[
+        "token",
+        "create",
+        "good",
+        "--namespace",
+        "default+r",
+        "--staging",
+        "allow",
+        "--production",
+        "allow",
+        "--save-path",
+        d,
+    ]);
+    let out = e.ok(&["bundle", "check", d]);
+    assert!(out.contains("1 fine, 0 problems"), "{out}");
+
+    // Expiring inside the warning window.
+    e.ok(&[
+        "token",
+        "create",
+        "soon",
+        "--namespace",
+        "default+r",
+        "--staging",
+        "allow",
+        "--production",
+        "deny",
+        "--expiry",
+        &date_in(3),
+        "--save-path",
+        d,
+        "--overwrite",
+    ]);
+    let (code, out, _) = e.run(&["bundle", "check", d]);
+    assert_eq!(code, 1);
+    assert!(out.contains("expiring") && out.contains("soon"), "{out}");
+    let (code, _, _) = e.run(&["bundle", "check", d, "--warn-days", "2"]);
+    assert_eq!(code, 0, "outside a 2-day window it passes");
+
+    // Revoked.
+    e.ok(&["token", "revoke", "soon"]);
+    let (code, out, _) = e.run(&["bundle", "check", d, "--json"]);
+    assert_eq!(code, 1);
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["problems"][0]["problem"], "unknown-or-revoked", "{j}");
+
+    // Bare keys (as Akamai's CLI writes them) are reported and fixed.
+    let good = e.json(&["token", "show", "good"])["token"].clone();
+    let bare = format!(
+        "var edgekv_access_tokens = {{\n\"default\" : {{ \n\"name\": \"good\",\n\"reference\" : \"{}\"\n}}\n}}\nexport {{ edgekv_access_tokens }};",
+        good["uuid"].as_str().unwrap()
+    );
+    let file = dir.join("edgekv_tokens.js");
+    std::fs::write(&file, bare).unwrap();
+    let (code, out, _) = e.run(&["bundle", "check", d]);
+    assert_eq!(code, 1);
+    assert!(out.contains("bare-key"), "{out}");
+    let out = e.ok(&["bundle", "check", d, "--fix"]);
+    assert!(out.contains("fixed") && out.contains("0 problems"), "{out}");
+    assert_eq!(read_tokens(&file)["namespace-default"]["name"], "good");
+
+    // A value filed under a namespace its token does not cover.
+    let wrong = format!(
+        "var edgekv_access_tokens = {{ \"namespace-shop\": {{ \"name\": \"good\", \"reference\": \"{}\" }} }};\nexport {{ edgekv_access_tokens }};",
+        good["uuid"].as_str().unwrap()
+    );
+    std::fs::write(&file, wrong).unwrap();
+    let (code, out, _) = e.run(&["bundle", "check", d]);
+    assert_eq!(code, 1);
+    assert!(out.contains("wrong-namespace"), "{out}");
+}

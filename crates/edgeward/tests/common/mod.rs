@@ -1,0 +1,66 @@
+//! Shared by the binary's tests: start `edgeward serve` on port 0 and run CLI commands.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_edgeward");
+
+pub struct Server {
+    pub child: Child,
+    pub admin: String,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start(dir: &Path) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data-dir"])
+        .arg(dir)
+        .args(["--admin-addr", "127.0.0.1:0", "--data-addr", "127.0.0.1:0"])
+        .env("EDGEWARD_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("admin API listening") {
+                if let Some(addr) = line.split("admin_addr=").nth(1) {
+                    let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_owned());
+                }
+            }
+            let mut l = sink.lock().unwrap();
+            l.push_str(&line);
+            l.push('\n');
+        }
+    });
+    let admin = rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("no listening line; log:\n{}", log.lock().unwrap()));
+    Server { child, admin, log }
+}
+
+/// Run the CLI; returns (exit code, stdout, stderr).
+pub fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).env_remove("AKAMAI_HOST").output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
