@@ -128,8 +128,13 @@ struct Member {
     link: Option<PathBuf>,
 }
 
+/// The members of a bundle; a bundle that does not exist yet has none.
 fn read_archive(p: &Path) -> Result<Vec<Member>> {
-    let f = fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+    let f = match fs::File::open(p) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", p.display())),
+    };
     let mut a = tar::Archive::new(flate2::read::GzDecoder::new(f));
     let mut out = Vec::new();
     for e in a.entries().with_context(|| format!("{} is not a gzipped tar archive", p.display()))? {

@@ -523,3 +523,57 @@ fn bundle_check_fails_on_revoked_expiring_and_bare_entries_and_fixes_bare_keys()
     assert_eq!(code, 1);
     assert!(out.contains("wrong-namespace"), "{out}");
 }
+
+#[test]
+fn credentials_from_akamai_variables_and_an_account_key() {
+    let e = setup();
+    let rc = std::fs::read_to_string(e.data.join("edgerc")).unwrap();
+    let get = |k: &str| rc.lines().find_map(|l| l.strip_prefix(&format!("{k} = "))).unwrap().to_owned();
+    let cert = e.data.join("tls/cert.pem");
+    let out = std::process::Command::new(BIN)
+        .args([
+            "token",
+            "list",
+            "--json",
+            "--edgerc",
+            "/nonexistent",
+            "--ca-cert",
+            cert.to_str().unwrap(),
+            "--accountkey",
+            "ACC-1:2-AB",
+        ])
+        .env("AKAMAI_HOST", get("host"))
+        .env("AKAMAI_CLIENT_TOKEN", get("client_token"))
+        .env("AKAMAI_CLIENT_SECRET", get("client_secret"))
+        .env("AKAMAI_ACCESS_TOKEN", get("access_token"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["tokens"], serde_json::json!([]));
+}
+
+#[test]
+fn a_bundle_that_does_not_exist_yet_is_created() {
+    let e = setup();
+    let tgz = e.work.join("new.tgz");
+    let out = e.ok(&[
+        "token",
+        "create",
+        "n",
+        "--namespace",
+        "default+r",
+        "--staging",
+        "allow",
+        "--production",
+        "deny",
+        "--save-path",
+        tgz.to_str().unwrap(),
+    ]);
+    assert!(out.contains("was updated"), "{out}");
+    let members = read_bundle(&tgz);
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].0, "edgekv_tokens.js");
+    let out = e.ok(&["token", "rotate", "n", "--to", "n2", "--save-path", tgz.to_str().unwrap()]);
+    assert!(out.contains("Rotated n → n2") && out.contains("is still valid"), "{out}");
+}
