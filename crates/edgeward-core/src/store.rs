@@ -58,6 +58,8 @@ pub trait TokenStore: Send + Sync {
     async fn refresh_due_tokens(&self, today: NaiveDate, now: DateTime<Utc>, next: NaiveDate) -> Result<u64>;
     /// Delete tokens that expired, or were revoked, before `cutoff`.
     async fn purge_tokens(&self, cutoff: DateTime<Utc>) -> Result<u64>;
+    /// The uuids of revoked tokens still stored (the data plane refuses them).
+    async fn revoked_token_uuids(&self) -> Result<Vec<Uuid>>;
 }
 
 /// An API client (EdgeGrid credentials plus grants).
@@ -128,6 +130,43 @@ pub trait AccountStore: Send + Sync {
     async fn namespace_names(&self, network: Network) -> Result<Vec<NamespaceName>>;
 }
 
+/// Where an item lives.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ItemKey {
+    /// The network whose data it is.
+    pub network: Network,
+    /// The namespace.
+    pub namespace: NamespaceName,
+    /// The sandbox (`""` for the network's own data).
+    pub sandbox: String,
+    /// The group.
+    pub group: String,
+    /// The item.
+    pub item: String,
+}
+
+/// A stored value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    /// The raw value.
+    pub value: Vec<u8>,
+    /// When it was written.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Items of the key-value store.
+#[async_trait]
+pub trait ItemStore: Send + Sync {
+    /// Read an item.
+    async fn get_item(&self, key: &ItemKey) -> Result<Option<StoredItem>>;
+    /// Insert or replace an item; the namespace must exist on the key's network.
+    async fn put_item(&self, key: ItemKey, value: Vec<u8>, now: DateTime<Utc>) -> Result<()>;
+    /// Delete an item; `false` if it was not there.
+    async fn delete_item(&self, key: ItemKey) -> Result<bool>;
+    /// Namespace retention in seconds (0 = indefinite), if the namespace exists on the network.
+    async fn namespace_retention(&self, network: Network, namespace: &NamespaceName) -> Result<Option<u64>>;
+}
+
 /// Everything the server needs from storage.
-pub trait Store: TokenStore + ApiClientStore + AccountStore {}
-impl<T: TokenStore + ApiClientStore + AccountStore> Store for T {}
+pub trait Store: TokenStore + ApiClientStore + AccountStore + ItemStore {}
+impl<T: TokenStore + ApiClientStore + AccountStore + ItemStore> Store for T {}

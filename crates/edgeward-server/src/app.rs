@@ -7,13 +7,14 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use edgeward_core::clock::Clock;
+use edgeward_core::network::Network;
 
 use crate::bootstrap::{self, Prepared};
 use crate::config::ServeConfig;
@@ -21,7 +22,7 @@ use crate::metrics::HttpLabels;
 use crate::problem::{finish_response, RequestFacts};
 use crate::routes::{initialize, ops, tokens};
 use crate::state::{AppState, Inner, NonceCache};
-use crate::{auth, jobs, tls};
+use crate::{auth, dataplane, jobs, tls};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +44,10 @@ pub enum StartError {
 pub struct RunningServer {
     /// Where the admin API listens (HTTPS).
     pub admin_addr: SocketAddr,
-    /// Where the data plane listens.
+    /// Where the data plane listens (the configured network).
     pub data_addr: SocketAddr,
+    /// Where the staging data plane listens, when configured.
+    pub staging_addr: Option<SocketAddr>,
     /// Handler state (for tests and jobs).
     pub state: AppState,
     /// What bootstrap prepared (paths of the edgerc and certificate).
@@ -117,10 +120,13 @@ pub fn admin_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The data-plane router. Item routes arrive with the data-plane work; for now it answers
-/// health checks and publishes the JWKS.
-pub fn data_router(state: AppState) -> Router {
+/// The data-plane router of one listener.
+pub fn data_router(state: AppState, listener: dataplane::Listener) -> Router {
+    let items = Router::new()
+        .route("/api/v1/namespaces/{ns}/groups/{group}/items/{item}", any(dataplane::item))
+        .with_state((state.clone(), Arc::new(listener)));
     Router::new()
+        .merge(items)
         .route("/healthz", get(ops::healthz))
         .route("/.well-known/jwks.json", get(ops::jwks))
         .fallback(ops::not_found)
@@ -153,6 +159,7 @@ pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Running
         timestamp_window: chrono::Duration::seconds(config.edgegrid.timestamp_window_secs as i64),
         nonces: NonceCache::default(),
         clients: Default::default(),
+        gate: Default::default(),
         metrics: Default::default(),
     }));
 
@@ -170,18 +177,42 @@ pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Running
             tracing::error!(error = %e, "admin listener failed");
         }
     });
-    let data_app = data_router(state.clone());
-    let mut rx = shutdown_rx.clone();
-    tasks.spawn(async move {
-        let serve = axum::serve(data_listener, data_app).with_graceful_shutdown(async move {
-            let _ = rx.wait_for(|s| *s).await;
+    match state.store.revoked_token_uuids().await {
+        Ok(uuids) => state.gate.load_revoked(uuids),
+        Err(e) => return Err(bootstrap::BootError::Store(e.log_detail()).into()),
+    }
+    let dp = &config.data_plane;
+    let mut listeners = vec![(data_listener, dp.network)];
+    let mut staging_addr = None;
+    if let Some(addr) = dp.staging_addr {
+        let l = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+        staging_addr = Some(l.local_addr().map_err(|source| StartError::Bind { addr, source })?);
+        listeners.push((l, Network::Staging));
+    }
+    for (listener, network) in listeners {
+        let app = data_router(
+            state.clone(),
+            dataplane::Listener {
+                network,
+                edgeworker_id: dp.edgeworker_id.clone(),
+                edgeworker_id_header: dp.edgeworker_id_header.clone(),
+            },
+        );
+        let mut rx = shutdown_rx.clone();
+        tasks.spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = rx.wait_for(|s| *s).await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "data-plane listener failed");
+            }
         });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "data-plane listener failed");
-        }
-    });
+    }
     tasks.spawn(jobs::run(state.clone(), std::time::Duration::from_secs(config.job_interval_secs.max(1)), shutdown_rx));
     tracing::info!(%admin_addr, "admin API listening (HTTPS, EdgeGrid)");
-    tracing::info!(%data_addr, "data plane listening (HTTP)");
-    Ok(RunningServer { admin_addr, data_addr, state, prepared, shutdown, tasks, tls_handle })
+    tracing::info!(%data_addr, network = %dp.network, "data plane listening (HTTP)");
+    if let Some(addr) = staging_addr {
+        tracing::info!(%addr, network = "staging", "data plane listening (HTTP)");
+    }
+    Ok(RunningServer { admin_addr, data_addr, staging_addr, state, prepared, shutdown, tasks, tls_handle })
 }

@@ -46,6 +46,34 @@ pub struct ServeConfig {
     pub edgegrid: EdgeGridConfig,
     /// Seconds between runs of the scheduled jobs (refresh, purge).
     pub job_interval_secs: u64,
+    /// The data plane.
+    pub data_plane: DataPlaneConfig,
+}
+
+/// How the data-plane listener stands for the edge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataPlaneConfig {
+    /// The network this listener serves (`staging` or `production`).
+    pub network: edgeward_core::network::Network,
+    /// A second listener serving staging, when `network` is production.
+    pub staging_addr: Option<SocketAddr>,
+    /// Treat every request as coming from this EdgeWorker ID.
+    pub edgeworker_id: Option<String>,
+    /// Take the caller's EdgeWorker ID from this request header (trust it only behind a proxy
+    /// that sets it). Off by default.
+    pub edgeworker_id_header: Option<String>,
+}
+
+impl Default for DataPlaneConfig {
+    fn default() -> Self {
+        Self {
+            network: edgeward_core::network::Network::Production,
+            staging_addr: None,
+            edgeworker_id: None,
+            edgeworker_id_header: None,
+        }
+    }
 }
 
 impl Default for ServeConfig {
@@ -59,6 +87,7 @@ impl Default for ServeConfig {
             limits: Limits::default(),
             edgegrid: EdgeGridConfig::default(),
             job_interval_secs: 3600,
+            data_plane: DataPlaneConfig::default(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod app;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod dataplane;
 pub mod jobs;
 pub mod metrics;
 pub mod openapi;

@@ -119,6 +119,7 @@ impl IntoResponse for ApiError {
 fn kind_for(status: StatusCode) -> &'static str {
     match status.as_u16() {
         400 => "edgekv-bad-request",
+        401 => "edgekv-unauthorized",
         403 => "edgekv-forbidden",
         404 | 410 => "edgekv-not-found",
         405 => "edgekv-method-not-allowed",

@@ -169,6 +169,7 @@ pub async fn list_tokens(
 pub async fn revoke_token(state: &AppState, caller: &ApiClient, name: &str) -> Result<Token, Error> {
     let stored = find_for(state, caller, name, TokenAction::Revoke).await?;
     let t = state.store.revoke_token(stored.token.uuid, state.clock.now()).await?;
+    state.gate.revoke(t.uuid);
     state.metrics.tokens_revoked.inc();
     tracing::info!(token = %t.name, uuid = %t.uuid, client = %caller.name, "token revoked");
     Ok(t)

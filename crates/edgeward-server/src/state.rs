@@ -34,6 +34,8 @@ pub struct Inner {
     pub nonces: NonceCache,
     /// Verified API clients, valid for one clients version.
     pub clients: ClientCache,
+    /// Data-plane token caches and the revocation list.
+    pub gate: crate::dataplane::TokenGate,
     /// Metrics.
     pub metrics: Metrics,
 }

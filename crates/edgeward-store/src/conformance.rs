@@ -63,6 +63,41 @@ where
     expired_names_are_reusable_and_listing_windows(&*fresh().await).await;
     limits_and_namespaces(&*fresh().await).await;
     api_clients(&*fresh().await).await;
+    items(&*fresh().await).await;
+}
+
+async fn items(s: &dyn Store) {
+    use edgeward_core::network::Network;
+    use edgeward_core::store::ItemKey;
+    init(s).await;
+    let key = |network, ns: &str, sandbox: &str, item: &str| ItemKey {
+        network,
+        namespace: NamespaceName::parse(ns).unwrap(),
+        sandbox: sandbox.into(),
+        group: "g".into(),
+        item: item.into(),
+    };
+    let k = key(Network::Production, "default", "", "a");
+    assert!(s.get_item(&k).await.unwrap().is_none());
+    s.put_item(k.clone(), b"v1".to_vec(), t0()).await.unwrap();
+    s.put_item(k.clone(), b"v2".to_vec(), t0()).await.unwrap();
+    assert_eq!(s.get_item(&k).await.unwrap().unwrap().value, b"v2");
+    assert!(s.get_item(&key(Network::Staging, "default", "", "a")).await.unwrap().is_none(), "networks are separate");
+    assert!(
+        s.get_item(&key(Network::Production, "default", "sb1", "a")).await.unwrap().is_none(),
+        "sandboxes are separate"
+    );
+    assert!(matches!(
+        s.put_item(key(Network::Production, "nowhere", "", "a"), b"x".to_vec(), t0()).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(s.delete_item(k.clone()).await.unwrap());
+    assert!(!s.delete_item(k.clone()).await.unwrap());
+    assert_eq!(
+        s.namespace_retention(Network::Staging, &NamespaceName::parse("default").unwrap()).await.unwrap(),
+        Some(15_724_800)
+    );
+    assert_eq!(s.namespace_retention(Network::Staging, &NamespaceName::parse("nope").unwrap()).await.unwrap(), None);
 }
 
 async fn token_lifecycle(s: &dyn Store) {
@@ -83,6 +118,7 @@ async fn token_lifecycle(s: &dyn Store) {
     assert!(s.token_by_name(&t.name).await.unwrap().is_none());
     assert!(s.token_by_uuid(t.uuid).await.unwrap().unwrap().token.revoked_at.is_some());
     assert!(matches!(s.revoke_token(t.uuid, t0()).await, Err(Error::NotFound { .. })));
+    assert_eq!(s.revoked_token_uuids().await.unwrap(), vec![t.uuid]);
     let listed: Vec<_> = s.list_tokens(t0(), None).await.unwrap().into_iter().map(|t| t.name).collect();
     assert_eq!(listed, vec![exp.name.clone()]);
     // The value of a revoked token is wiped.

@@ -5,7 +5,10 @@ use rusqlite::Connection;
 
 use edgeward_core::Error;
 
-pub(crate) const SQLITE: &[(u32, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+pub(crate) const SQLITE: &[(u32, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, "items", include_str!("../migrations/sqlite/0002_items.sql")),
+];
 
 pub(crate) fn apply(conn: &mut Connection) -> Result<(), Error> {
     let internal = |e: rusqlite::Error| Error::Internal(format!("migration: {e}"));

@@ -14,7 +14,8 @@ use edgeward_core::names::{ClientName, NamespaceName, TokenName};
 use edgeward_core::network::{Network, Networks};
 use edgeward_core::permission::Permissions;
 use edgeward_core::store::{
-    Account, AccountStore, ApiClient, ApiClientStore, NewToken, StoredApiClient, StoredToken, TokenStore,
+    Account, AccountStore, ApiClient, ApiClientStore, ItemKey, ItemStore, NewToken, StoredApiClient, StoredItem,
+    StoredToken, TokenStore,
 };
 use edgeward_core::token::{EdgeWorkerScope, Token};
 use edgeward_core::{Error, Resource};
@@ -450,6 +451,18 @@ impl TokenStore for SqliteStore {
         .await
     }
 
+    async fn revoked_token_uuids(&self) -> Result<Vec<Uuid>, Error> {
+        self.read(|c| {
+            let mut s = c.prepare_cached("SELECT uuid FROM tokens WHERE revoked_at IS NOT NULL").map_err(db_err)?;
+            let rows = s.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
+            rows.map(|r| {
+                r.map_err(db_err).and_then(|u| Uuid::parse_str(&u).map_err(|e| Error::Internal(e.to_string())))
+            })
+            .collect()
+        })
+        .await
+    }
+
     async fn purge_tokens(&self, cutoff: DateTime<Utc>) -> Result<u64, Error> {
         self.write(move |c| {
             let expired = c
@@ -461,6 +474,75 @@ impl TokenStore for SqliteStore {
             Ok((expired + revoked) as u64)
         })
         .await
+    }
+}
+
+#[async_trait]
+impl ItemStore for SqliteStore {
+    async fn get_item(&self, key: &ItemKey) -> Result<Option<StoredItem>, Error> {
+        self.point_read(|c| {
+            c.prepare_cached(
+                "SELECT value, updated_at FROM items WHERE network = ?1 AND namespace = ?2 AND sandbox = ?3 AND grp = ?4 AND item = ?5",
+            )
+            .and_then(|mut s| {
+                s.query_row(
+                    params![key.network.as_str(), key.namespace.as_str(), key.sandbox, key.group, key.item],
+                    |r| Ok(StoredItem { value: r.get(0)?, updated_at: from_ms(r.get(1)?) }),
+                )
+                .optional()
+            })
+            .map_err(db_err)
+        })
+    }
+
+    async fn put_item(&self, key: ItemKey, value: Vec<u8>, now: DateTime<Utc>) -> Result<(), Error> {
+        self.write(move |c| {
+            let exists = c
+                .prepare_cached("SELECT 1 FROM namespaces WHERE network = ?1 AND name = ?2")
+                .and_then(|mut s| s.exists(params![key.network.as_str(), key.namespace.as_str()]))
+                .map_err(db_err)?;
+            if !exists {
+                return Err(Error::NotFound {
+                    resource: Resource::Namespace,
+                    message: "The requested namespace does not exist.".into(),
+                });
+            }
+            c.prepare_cached(
+                "INSERT INTO items (network, namespace, sandbox, grp, item, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                 ON CONFLICT (network, namespace, sandbox, grp, item) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .and_then(|mut s| {
+                s.execute(params![key.network.as_str(), key.namespace.as_str(), key.sandbox, key.group, key.item, value, ms(now)])
+            })
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_item(&self, key: ItemKey) -> Result<bool, Error> {
+        self.write(move |c| {
+            c.prepare_cached(
+                "DELETE FROM items WHERE network = ?1 AND namespace = ?2 AND sandbox = ?3 AND grp = ?4 AND item = ?5",
+            )
+            .and_then(|mut s| {
+                s.execute(params![key.network.as_str(), key.namespace.as_str(), key.sandbox, key.group, key.item])
+            })
+            .map(|n| n > 0)
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn namespace_retention(&self, network: Network, namespace: &NamespaceName) -> Result<Option<u64>, Error> {
+        self.point_read(|c| {
+            c.prepare_cached("SELECT retention_seconds FROM namespaces WHERE network = ?1 AND name = ?2")
+                .and_then(|mut s| {
+                    s.query_row(params![network.as_str(), namespace.as_str()], |r| r.get::<_, i64>(0)).optional()
+                })
+                .map(|o| o.map(|v| v.max(0) as u64))
+                .map_err(db_err)
+        })
     }
 }
 

@@ -1,0 +1,328 @@
+//! The data plane: what `edgekv.js` calls from edge code.
+//!
+//! `GET|PUT|DELETE /api/v1/namespaces/{ns}/groups/{group}/items/{item}`, every request
+//! authorized from `X-Akamai-EdgeDB-Auth` (a token value) or `X-Akamai-EdgeDB-Auth-Ref` (the uuid
+//! of an auto-refreshing token). 401 when the token is missing, malformed, badly signed,
+//! expired, revoked or unknown; 403 when it is valid but not for this namespace, right, network
+//! or EdgeWorker. Each listener serves one network and stands for the edge.
+//!
+//! Verified token values are cached by a SHA-256 of the value, and auto-refreshing tokens by
+//! uuid; expiry is checked against the clock and revocation against the in-memory revocation
+//! list on every request, so revoking a token takes effect on the very next request.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use edgeward_core::names::NamespaceName;
+use edgeward_core::network::{Network, Networks};
+use edgeward_core::permission::{Permissions, Right};
+use edgeward_core::store::ItemKey;
+use edgeward_core::token::EdgeWorkerScope;
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// Largest value, in characters.
+pub const MAX_VALUE_CHARS: usize = 262_144;
+const MAX_CACHED: usize = 100_000;
+
+/// What a verified token allows.
+#[derive(Debug)]
+pub struct Grant {
+    uuid: Uuid,
+    expires_at: Option<DateTime<Utc>>,
+    networks: Networks,
+    ewids: EdgeWorkerScope,
+    namespaces: BTreeMap<String, Permissions>,
+}
+
+/// Caches of verified tokens and the revocation list.
+#[derive(Default)]
+pub struct TokenGate {
+    by_value: Mutex<HashMap<[u8; 32], Arc<Grant>>>,
+    by_ref: Mutex<HashMap<Uuid, Arc<Grant>>>,
+    revoked: RwLock<HashSet<Uuid>>,
+}
+
+impl TokenGate {
+    /// Mark revoked (and forget any cached grant of the reference).
+    pub fn revoke(&self, uuid: Uuid) {
+        self.revoked.write().unwrap_or_else(|e| e.into_inner()).insert(uuid);
+        self.by_ref.lock().unwrap_or_else(|e| e.into_inner()).remove(&uuid);
+    }
+
+    /// Load the revoked tokens still stored (at start).
+    pub fn load_revoked(&self, uuids: impl IntoIterator<Item = Uuid>) {
+        self.revoked.write().unwrap_or_else(|e| e.into_inner()).extend(uuids);
+    }
+
+    fn is_revoked(&self, uuid: &Uuid) -> bool {
+        self.revoked.read().unwrap_or_else(|e| e.into_inner()).contains(uuid)
+    }
+}
+
+fn insert_bounded<K: std::hash::Hash + Eq, V>(m: &Mutex<HashMap<K, V>>, k: K, v: V) {
+    let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
+    if g.len() >= MAX_CACHED {
+        g.clear();
+    }
+    g.insert(k, v);
+}
+
+/// One data-plane listener: the network it serves and how it learns the caller's EdgeWorker.
+#[derive(Debug, Clone)]
+pub struct Listener {
+    /// The network.
+    pub network: Network,
+    /// A fixed EdgeWorker ID.
+    pub edgeworker_id: Option<String>,
+    /// A trusted header carrying the EdgeWorker ID.
+    pub edgeworker_id_header: Option<String>,
+}
+
+fn unauthorized(detail: &str) -> ApiError {
+    ApiError::edgekv(StatusCode::UNAUTHORIZED, "EKV_1001", detail.to_owned())
+}
+
+fn forbidden(detail: String) -> ApiError {
+    ApiError::edgekv(StatusCode::FORBIDDEN, "EKV_1000", detail)
+}
+
+async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, ApiError> {
+    let value = headers.get("x-akamai-edgedb-auth");
+    let reference = headers.get("x-akamai-edgedb-auth-ref");
+    match (value, reference) {
+        (Some(v), None) => {
+            let v = v.to_str().map_err(|_| unauthorized("The access token is malformed."))?;
+            let digest: [u8; 32] = Sha256::digest(v.as_bytes()).into();
+            let cached = state.gate.by_value.lock().unwrap_or_else(|e| e.into_inner()).get(&digest).cloned();
+            let grant = match cached {
+                Some(g) => g,
+                None => {
+                    let claims = edgeward_token::verify(v, &state.keys)
+                        .map_err(|_| unauthorized("The access token is invalid."))?;
+                    let uuid =
+                        Uuid::parse_str(&claims.jti).map_err(|_| unauthorized("The access token is invalid."))?;
+                    let env = |l: &str| claims.env.iter().any(|e| e == l);
+                    let ewids: Vec<String> = claims.ewids.split(',').map(str::to_owned).collect();
+                    let mut namespaces = BTreeMap::new();
+                    for (ns, letters) in claims.namespace_rights() {
+                        let p =
+                            Permissions::parse(&letters).map_err(|_| unauthorized("The access token is invalid."))?;
+                        namespaces.insert(ns.to_owned(), p);
+                    }
+                    let g = Arc::new(Grant {
+                        uuid,
+                        expires_at: DateTime::from_timestamp(claims.exp, 0),
+                        networks: Networks { staging: env("s"), production: env("p") },
+                        ewids: EdgeWorkerScope::parse(
+                            Some(&ewids),
+                            &edgeward_core::limits::Limits { max_ewids_per_token: usize::MAX, ..Default::default() },
+                        )
+                        .map_err(|_| unauthorized("The access token is invalid."))?,
+                        namespaces,
+                    });
+                    insert_bounded(&state.gate.by_value, digest, g.clone());
+                    g
+                }
+            };
+            Ok(grant)
+        }
+        (None, Some(r)) => {
+            let uuid = r
+                .to_str()
+                .ok()
+                .and_then(|s| Uuid::parse_str(s.trim()).ok())
+                .ok_or_else(|| unauthorized("The access token reference is malformed."))?;
+            let cached = state.gate.by_ref.lock().unwrap_or_else(|e| e.into_inner()).get(&uuid).cloned();
+            match cached {
+                Some(g) => Ok(g),
+                None => {
+                    let stored = state
+                        .store
+                        .token_by_uuid(uuid)
+                        .await?
+                        .ok_or_else(|| unauthorized("The access token is unknown."))?;
+                    let t = stored.token;
+                    if t.expiry.is_some() {
+                        return Err(unauthorized("Only auto-refreshing tokens can be used by reference."));
+                    }
+                    let g = Arc::new(Grant {
+                        uuid,
+                        expires_at: None,
+                        networks: t.networks,
+                        ewids: t.ewids,
+                        namespaces: t.namespaces.into_iter().map(|(n, p)| (n.to_string(), p)).collect(),
+                    });
+                    if t.revoked_at.is_none() {
+                        insert_bounded(&state.gate.by_ref, uuid, g.clone());
+                    } else {
+                        state.gate.revoke(uuid);
+                    }
+                    Ok(g)
+                }
+            }
+        }
+        (None, None) => {
+            Err(unauthorized("An access token is required: X-Akamai-EdgeDB-Auth or X-Akamai-EdgeDB-Auth-Ref."))
+        }
+        (Some(_), Some(_)) => {
+            Err(unauthorized("Send exactly one of X-Akamai-EdgeDB-Auth and X-Akamai-EdgeDB-Auth-Ref."))
+        }
+    }
+}
+
+fn valid_segment(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Query of item requests.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemQuery {
+    /// The sandbox (staging only).
+    pub sandbox_id: Option<String>,
+    /// Fall back to the network's data when the sandbox has no such item.
+    pub sandbox_fallback: Option<String>,
+}
+
+/// `GET|PUT|DELETE /api/v1/namespaces/{ns}/groups/{group}/items/{item}`.
+pub async fn item(
+    State((state, listener)): State<(AppState, Arc<Listener>)>,
+    method: Method,
+    Path((ns, group, item)): Path<(String, String, String)>,
+    Query(q): Query<ItemQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let bad = |what: &str| {
+        ApiError::edgekv(
+            StatusCode::BAD_REQUEST,
+            "EKV_9000",
+            format!("{what} must only use a string that matches A-Z a-z 0-9 _ or -."),
+        )
+    };
+    if !valid_segment(&ns, 32) {
+        return Err(bad("Namespace"));
+    }
+    if !valid_segment(&group, 128) {
+        return Err(bad("Group"));
+    }
+    if !valid_segment(&item, 512) {
+        return Err(bad("Key"));
+    }
+    let right = match method {
+        Method::GET => Right::Read,
+        Method::PUT => Right::Write,
+        Method::DELETE => Right::Delete,
+        _ => return Err(ApiError::edgekv(StatusCode::METHOD_NOT_ALLOWED, "EKV_9000", "Use GET, PUT or DELETE.")),
+    };
+    let grant = grant_for(&state, &headers).await?;
+    let now = state.clock.now();
+    if grant.expires_at.is_some_and(|e| now > e) {
+        return Err(unauthorized("The access token has expired."));
+    }
+    if state.gate.is_revoked(&grant.uuid) {
+        return Err(unauthorized("The access token has been revoked."));
+    }
+    if !grant.networks.allows(listener.network) {
+        return Err(forbidden(format!("The access token is not valid on the {} network.", listener.network)));
+    }
+    let caller = listener.edgeworker_id.clone().or_else(|| {
+        let h = listener.edgeworker_id_header.as_deref()?;
+        headers.get(h).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    });
+    if let (EdgeWorkerScope::Only(_), Some(id)) = (&grant.ewids, &caller) {
+        if !grant.ewids.allows(id) {
+            return Err(forbidden(format!("The access token is not valid for EdgeWorker {id}.")));
+        }
+    } else if let (EdgeWorkerScope::Only(_), None) = (&grant.ewids, &caller) {
+        return Err(forbidden(
+            "The access token is restricted to EdgeWorker IDs, and this request carries none.".into(),
+        ));
+    }
+    match grant.namespaces.get(&ns) {
+        Some(p) if p.allows(right) => {}
+        Some(_) => {
+            return Err(forbidden(format!(
+                "The access token does not allow {} in namespace {ns}.",
+                match right {
+                    Right::Read => "reads",
+                    Right::Write => "writes",
+                    Right::Delete => "deletes",
+                }
+            )))
+        }
+        None => return Err(forbidden(format!("The access token does not cover namespace {ns}."))),
+    }
+
+    let namespace = NamespaceName::parse(&ns).map_err(|_| bad("Namespace"))?;
+    let sandbox = q.sandbox_id.unwrap_or_default();
+    if !sandbox.is_empty() && !valid_segment(&sandbox, 128) {
+        return Err(bad("Sandbox ID"));
+    }
+    let key = ItemKey {
+        network: listener.network,
+        namespace: namespace.clone(),
+        sandbox,
+        group: group.clone(),
+        item: item.clone(),
+    };
+    let not_found = || {
+        ApiError::edgekv(
+            StatusCode::NOT_FOUND,
+            "EKV_9000",
+            format!("Item '{item}' or group '{group}' was not found in the database."),
+        )
+    };
+    match right {
+        Right::Read => {
+            let retention =
+                state.store.namespace_retention(listener.network, &namespace).await?.ok_or_else(not_found)?;
+            let fresh = |i: &edgeward_core::store::StoredItem| {
+                retention == 0 || (now - i.updated_at).num_seconds() < retention as i64
+            };
+            let mut found = state.store.get_item(&key).await?.filter(fresh);
+            if found.is_none()
+                && !key.sandbox.is_empty()
+                && q.sandbox_fallback.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("true"))
+            {
+                let base = ItemKey { sandbox: String::new(), ..key.clone() };
+                found = state.store.get_item(&base).await?.filter(fresh);
+            }
+            let found = found.ok_or_else(not_found)?;
+            Ok(([(header::CONTENT_TYPE, "text/plain;charset=utf-8")], found.value).into_response())
+        }
+        Right::Write => {
+            let chars = match std::str::from_utf8(&body) {
+                Ok(s) => s.chars().count(),
+                Err(_) => body.len(),
+            };
+            if chars > MAX_VALUE_CHARS {
+                return Err(ApiError::edgekv(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "EKV_9000",
+                    format!("Value cannot exceed {MAX_VALUE_CHARS} characters."),
+                ));
+            }
+            state.store.put_item(key, body.to_vec(), now).await?;
+            Ok(format!("Item was upserted in KV store, namespace {ns}, group {group}, and key {item}.").into_response())
+        }
+        Right::Delete => {
+            if !state.store.delete_item(key).await? {
+                return Err(not_found());
+            }
+            Ok(format!("Item was marked for deletion from database, namespace {ns}, group {group}, and key {item}.")
+                .into_response())
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The data plane enforces every rule of a token on every call, as an edge would.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use common::*;
+use edgeward_core::clock::ManualClock;
+use reqwest::Method;
+
+fn noon() -> ManualClock {
+    ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap())
+}
+
+async fn two_networks(clock: ManualClock, tweak: impl FnOnce(&mut edgeward_server::ServeConfig)) -> TestApp {
+    spawn_app_with(
+        |c| {
+            c.data_plane.staging_addr = Some("127.0.0.1:0".parse().unwrap());
+            tweak(c);
+        },
+        Arc::new(clock),
+    )
+    .await
+}
+
+/// A token: (uuid, value if expiring).
+async fn token(
+    app: &TestApp,
+    name: &str,
+    staging: bool,
+    production: bool,
+    expiry: &str,
+    ns: &[(&str, &str)],
+    ewids: &[&str],
+) -> (String, Option<String>) {
+    let mut body: serde_json::Value = serde_json::from_str(&cli_body(name, staging, production, expiry, ns)).unwrap();
+    if !ewids.is_empty() {
+        body["restrictToEwids"] = serde_json::json!(ewids);
+    }
+    let (s, _, t) = raw(&app.admin, Method::POST, "/edgekv/v1/tokens", Some(&body.to_string())).await;
+    assert_eq!(s, 200, "{t}");
+    (t["uuid"].as_str().unwrap().to_owned(), t["value"].as_str().map(str::to_owned))
+}
+
+enum Auth<'a> {
+    Value(&'a str),
+    Ref(&'a str),
+    None,
+}
+
+/// A call as edgekv.js makes it: no Content-Type on PUT.
+async fn call(
+    addr: std::net::SocketAddr,
+    method: Method,
+    path: &str,
+    auth: Auth<'_>,
+    body: Option<String>,
+) -> (u16, String) {
+    let mut req = reqwest::Client::new().request(method, format!("http://{addr}{path}"));
+    req = match auth {
+        Auth::Value(v) => req.header("X-Akamai-EdgeDB-Auth", v),
+        Auth::Ref(r) => req.header("X-Akamai-EdgeDB-Auth-Ref", r),
+        Auth::None => req,
+    };
+    if let Some(b) = body {
+        req = req.body(b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    if status >= 400 {
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+    }
+    (status, r.text().await.unwrap())
+}
+
+const ITEM: &str = "/api/v1/namespaces/default/groups/countries/items/DE";
+
+#[tokio::test]
+async fn both_headers_work_and_values_round_trip() {
+    let app = two_networks(noon(), |_| {}).await;
+    let (prod, stg) = (app.server.data_addr, app.server.staging_addr.unwrap());
+    let (reference, _) = token(&app, "auto", true, false, "", &[("default", "rwd")], &[]).await;
+    let (_, value) = token(&app, "exp", true, true, "2026-12-20", &[("default", "rwd")], &[]).await;
+    let value = value.unwrap();
+
+    assert_eq!(call(stg, Method::GET, ITEM, Auth::Ref(&reference), None).await.0, 404, "absent");
+    assert_eq!(call(stg, Method::PUT, ITEM, Auth::Ref(&reference), Some("{\"name\":\"Germany\"}".into())).await.0, 200);
+    assert_eq!(
+        call(stg, Method::GET, ITEM, Auth::Value(&value), None).await,
+        (200, "{\"name\":\"Germany\"}".to_owned())
+    );
+    assert_eq!(
+        call(prod, Method::GET, ITEM, Auth::Value(&value), None).await.0,
+        404,
+        "staging and production data are separate"
+    );
+    assert_eq!(call(prod, Method::PUT, ITEM, Auth::Value(&value), Some("prod".into())).await.0, 200);
+    assert_eq!(call(prod, Method::GET, ITEM, Auth::Value(&value), None).await, (200, "prod".to_owned()));
+    assert_eq!(call(stg, Method::DELETE, ITEM, Auth::Ref(&reference), None).await.0, 200);
+    assert_eq!(call(stg, Method::GET, ITEM, Auth::Ref(&reference), None).await.0, 404);
+
+    // The largest value round-trips; one character more is refused and the old value stays.
+    let big: String = "é".repeat(262_144);
+    assert_eq!(call(prod, Method::PUT, ITEM, Auth::Value(&value), Some(big.clone())).await.0, 200);
+    assert_eq!(call(prod, Method::GET, ITEM, Auth::Value(&value), None).await.1, big);
+    let (s, body) = call(prod, Method::PUT, ITEM, Auth::Value(&value), Some(format!("{big}x"))).await;
+    assert_eq!(s, 413, "{body}");
+    assert!(body.contains("Value cannot exceed 262144 characters."));
+    assert_eq!(
+        call(prod, Method::GET, ITEM, Auth::Value(&value), None).await.1,
+        big,
+        "a refused write leaves the value intact"
+    );
+
+    // Bad names.
+    assert_eq!(
+        call(prod, Method::GET, "/api/v1/namespaces/default/groups/a%20b/items/x", Auth::Value(&value), None).await.0,
+        400
+    );
+    app.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_deny_path() {
+    let clock = noon();
+    let app = two_networks(clock.clone(), |_| {}).await;
+    let (prod, stg) = (app.server.data_addr, app.server.staging_addr.unwrap());
+    let (auto_ref, _) = token(&app, "auto", true, false, "", &[("default", "r")], &[]).await;
+    let (exp_uuid, value) = token(&app, "exp", true, true, "2026-11-29", &[("default", "rw")], &[]).await;
+    let value = value.unwrap();
+
+    // 401: missing, both, malformed, tampered, unknown, expiring-by-reference.
+    assert_eq!(call(prod, Method::GET, ITEM, Auth::None, None).await.0, 401);
+    let both = reqwest::Client::new()
+        .get(format!("http://{prod}{ITEM}"))
+        .header("X-Akamai-EdgeDB-Auth", &value)
+        .header("X-Akamai-EdgeDB-Auth-Ref", &auto_ref)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(both.status(), 401);
+    assert_eq!(call(prod, Method::GET, ITEM, Auth::Value("not-a-token"), None).await.0, 401);
+    let mut tampered = value.clone().into_bytes();
+    let mid = tampered.len() / 2;
+    tampered[mid] = if tampered[mid] == b'A' { b'B' } else { b'A' };
+    assert_eq!(call(prod, Method::GET, ITEM, Auth::Value(std::str::from_utf8(&tampered).unwrap()), None).await.0, 401);
+    assert_eq!(call(stg, Method::GET, ITEM, Auth::Ref(&uuid::Uuid::new_v4().to_string()), None).await.0, 401);
+    assert_eq!(call(stg, Method::GET, ITEM, Auth::Ref(&exp_uuid), None).await.0, 401);
+    assert_eq!(call(stg, Method::GET, ITEM, Auth::Ref("not-a-uuid"), None).await.0, 401);
+
+    // 403: wrong network, missing right, other namespace.
+    assert_eq!(
+        call(prod, Method::GET, ITEM, Auth::Ref(&auto_ref), None).await.0,
+        403,
+        "staging-only token on production"
+    );
+    assert_eq!(call(stg, Method::GET, ITEM, Auth::Ref(&auto_ref), None).await.0, 404, "allowed: absent");
+    assert_eq!(call(stg, Method::PUT, ITEM, Auth::Ref(&auto_ref), Some("x".into())).await.0, 403, "read-only token");
+    assert_eq!(call(stg, Method::DELETE, ITEM, Auth::Value(&value), None).await.0, 403, "no d right");
+    let other = "/api/v1/namespaces/other/groups/g/items/i";
+    let (s, body) = call(stg, Method::GET, other, Auth::Value(&value), None).await;
+    assert_eq!(s, 403);
+    assert!(body.contains("does not cover namespace other"), "{body}");
+
+    // Revocation takes effect on the very next request, for both kinds (both were cached).
+    assert_eq!(call(stg, Method::PUT, ITEM, Auth::Value(&value), Some("v".into())).await.0, 200);
+    app.admin.revoke_token("exp").await.unwrap();
+    assert_eq!(call(stg, Method::GET, ITEM, Auth::Value(&value), None).await.0, 401);
+    app.admin.revoke_token("auto").await.unwrap();
+    assert_eq!(call(stg, Method::GET, ITEM, Auth::Ref(&auto_ref), None).await.0, 401);
+
+    // Expiry crossing: valid at 23:59:59 on the expiry day, refused one second later.
+    let (_, v2) = token(&app, "exp2", true, false, "2026-11-29", &[("default", "r")], &[]).await;
+    let v2 = v2.unwrap();
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 29, 23, 59, 59).unwrap());
+    assert_eq!(call(stg, Method::GET, ITEM, Auth::Value(&v2), None).await.0, 200);
+    clock.advance(Duration::seconds(1));
+    assert_eq!(call(stg, Method::GET, ITEM, Auth::Value(&v2), None).await.0, 401);
+    app.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn revoked_tokens_stay_refused_after_a_restart() {
+    let app = two_networks(noon(), |_| {}).await;
+    let (_, value) = token(&app, "exp", false, true, "2026-12-20", &[("default", "r")], &[]).await;
+    let value = value.unwrap();
+    assert_eq!(call(app.server.data_addr, Method::GET, ITEM, Auth::Value(&value), None).await.0, 404, "valid before");
+    app.admin.revoke_token("exp").await.unwrap();
+    let TestApp { server, dir, .. } = app;
+    server.shutdown().await;
+    // A new server on the same data directory loads the revocation list from the store.
+    let again = edgeward_server::spawn(config(dir.path()), Arc::new(noon())).await.unwrap();
+    assert_eq!(call(again.data_addr, Method::GET, ITEM, Auth::Value(&value), None).await.0, 401);
+    again.shutdown().await;
+}
+
+#[tokio::test]
+async fn edgeworker_restrictions() {
+    let app = two_networks(noon(), |c| c.data_plane.edgeworker_id = Some("42".into())).await;
+    let prod = app.server.data_addr;
+    let (_, for_7) = token(&app, "for7", false, true, "2026-12-20", &[("default", "r")], &["7"]).await;
+    let (_, for_42) = token(&app, "for42", false, true, "2026-12-20", &[("default", "r")], &["42", "43"]).await;
+    let (_, all) = token(&app, "all", false, true, "2026-12-20", &[("default", "r")], &[]).await;
+    assert_eq!(call(prod, Method::GET, ITEM, Auth::Value(&for_7.unwrap()), None).await.0, 403);
+    assert_eq!(call(prod, Method::GET, ITEM, Auth::Value(&for_42.unwrap()), None).await.0, 404);
+    assert_eq!(call(prod, Method::GET, ITEM, Auth::Value(&all.unwrap()), None).await.0, 404);
+    app.server.shutdown().await;
+
+    let app = two_networks(noon(), |c| c.data_plane.edgeworker_id_header = Some("X-EW-Id".into())).await;
+    let (_, for_7) = token(&app, "for7", false, true, "2026-12-20", &[("default", "r")], &["7"]).await;
+    let v = for_7.unwrap();
+    let get = |id: Option<&'static str>| {
+        let v = v.clone();
+        let addr = app.server.data_addr;
+        async move {
+            let mut r = reqwest::Client::new().get(format!("http://{addr}{ITEM}")).header("X-Akamai-EdgeDB-Auth", v);
+            if let Some(id) = id {
+                r = r.header("X-EW-Id", id);
+            }
+            r.send().await.unwrap().status().as_u16()
+        }
+    };
+    assert_eq!(get(Some("7")).await, 404);
+    assert_eq!(get(Some("8")).await, 403);
+    assert_eq!(get(None).await, 403, "a restricted token needs a caller ID");
+    app.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn sandboxes_fall_back_and_retention_hides_old_items() {
+    let clock = noon();
+    let app = two_networks(clock.clone(), |_| {}).await;
+    let stg = app.server.staging_addr.unwrap();
+    let (r, _) = token(&app, "auto", true, false, "", &[("default", "rwd")], &[]).await;
+    assert_eq!(call(stg, Method::PUT, ITEM, Auth::Ref(&r), Some("base".into())).await.0, 200);
+    let sb = format!("{ITEM}?sandboxId=sb1");
+    assert_eq!(call(stg, Method::GET, &sb, Auth::Ref(&r), None).await.0, 404, "sandbox data is separate");
+    assert_eq!(
+        call(stg, Method::GET, &format!("{sb}&sandboxFallback=true"), Auth::Ref(&r), None).await,
+        (200, "base".to_owned())
+    );
+    assert_eq!(call(stg, Method::PUT, &sb, Auth::Ref(&r), Some("sandboxed".into())).await.0, 200);
+    assert_eq!(call(stg, Method::GET, &format!("{sb}&sandboxFallback=true"), Auth::Ref(&r), None).await.1, "sandboxed");
+    assert_eq!(call(stg, Method::GET, ITEM, Auth::Ref(&r), None).await.1, "base");
+    // `default` keeps items about six months (15,724,800 s).
+    clock.advance(Duration::seconds(15_724_799));
+    assert_eq!(call(stg, Method::GET, ITEM, Auth::Ref(&r), None).await.0, 200);
+    clock.advance(Duration::seconds(2));
+    assert_eq!(
+        call(stg, Method::GET, ITEM, Auth::Ref(&r), None).await.0,
+        404,
+        "older than the retention: never returned"
+    );
+    app.server.shutdown().await;
+}
