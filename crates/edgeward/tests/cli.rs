@@ -10,7 +10,7 @@ use common::*;
 
 struct Env {
     _tmp: tempfile::TempDir,
-    _server: Server,
+    server: Server,
     data: PathBuf,
     work: PathBuf,
 }
@@ -21,7 +21,7 @@ fn setup() -> Env {
     let server = start(&data);
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
-    Env { work, data, _server: server, _tmp: tmp }
+    Env { work, data, server, _tmp: tmp }
 }
 
 impl Env {
@@ -576,4 +576,59 @@ fn a_bundle_that_does_not_exist_yet_is_created() {
     assert_eq!(members[0].0, "edgekv_tokens.js");
     let out = e.ok(&["token", "rotate", "n", "--to", "n2", "--save-path", tgz.to_str().unwrap()]);
     assert!(out.contains("Rotated n → n2") && out.contains("is still valid"), "{out}");
+}
+
+#[test]
+fn an_edgekv_js_like_client_uses_a_token_file_written_by_the_cli() {
+    let e = setup();
+    let dir = e.work.join("ew");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/js/edgekv_like.mjs");
+    let file = dir.join("edgekv_tokens.js");
+    let base = format!("http://{}", e.server.data);
+    let run = |extra: &[(&str, &str)]| {
+        let mut c = std::process::Command::new("node");
+        c.arg(&script).args([file.to_str().unwrap(), &base, "default", "g1"]);
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    for (name, expiry) in [("by_ref", None), ("by_value", Some(date_in(30)))] {
+        let mut args = vec![
+            "token",
+            "create",
+            name,
+            "--namespace",
+            "default+rwd",
+            "--staging",
+            "allow",
+            "--production",
+            "allow",
+            "--save-path",
+            d,
+            "--overwrite",
+        ];
+        if let Some(x) = &expiry {
+            args.extend(["--expiry", x.as_str()]);
+        }
+        e.ok(&args);
+        let r = run(&[("EW_MISSING_NS", "shop")]);
+        assert_eq!(r["getMissing"], serde_json::json!({"ok": true, "status": 404, "text": "fallback"}), "{name}: {r}");
+        assert_eq!(r["putText"]["status"], 200, "{name}: {r}");
+        assert_eq!(r["getText"]["text"], "hello edge");
+        assert_eq!(r["putJson"]["status"], 200);
+        assert_eq!(r["getJsonParsed"], serde_json::json!({"colour": "blue", "n": 3}));
+        assert_eq!(r["delete"]["status"], 200);
+        assert_eq!(r["getDeleted"], serde_json::json!({"ok": true, "status": 404, "text": "gone"}));
+        assert!(r["missingNamespace"].as_str().unwrap().starts_with("MISSING ACCESS TOKEN"));
+    }
+    // After revocation the helper's calls fail with 401.
+    e.ok(&["token", "revoke", "by_value"]);
+    let r = run(&[]);
+    assert_eq!(r["putText"]["ok"], false);
+    assert_eq!(r["putText"]["status"], 401);
 }

@@ -13,6 +13,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_edgeward");
 pub struct Server {
     pub child: Child,
     pub admin: String,
+    pub data: String,
     pub log: Arc<Mutex<String>>,
 }
 
@@ -41,7 +42,12 @@ pub fn start(dir: &Path) -> Server {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if line.contains("admin API listening") {
                 if let Some(addr) = line.split("admin_addr=").nth(1) {
-                    let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_owned());
+                    let _ = tx.send(("admin", addr.split_whitespace().next().unwrap_or("").to_owned()));
+                }
+            }
+            if line.contains("data plane listening") {
+                if let Some(addr) = line.split("data_addr=").nth(1) {
+                    let _ = tx.send(("data", addr.split_whitespace().next().unwrap_or("").to_owned()));
                 }
             }
             let mut l = sink.lock().unwrap();
@@ -49,10 +55,18 @@ pub fn start(dir: &Path) -> Server {
             l.push('\n');
         }
     });
-    let admin = rx
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|_| panic!("no listening line; log:\n{}", log.lock().unwrap()));
-    Server { child, admin, log }
+    let (mut admin, mut data) = (String::new(), String::new());
+    while admin.is_empty() || data.is_empty() {
+        let (which, addr) = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no listening line; log:\n{}", log.lock().unwrap()));
+        if which == "admin" {
+            admin = addr;
+        } else {
+            data = addr;
+        }
+    }
+    Server { child, admin, data, log }
 }
 
 /// Run the CLI; returns (exit code, stdout, stderr).
