@@ -12,28 +12,35 @@ use crate::network::Networks;
 /// One grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(missing_docs)] // each variant is its EdgeKV name, listed in `as_str`
 pub enum Capability {
-    /// Create tokens valid on any network.
     CreateToken,
-    /// View tokens valid on any network.
     ViewToken,
-    /// Revoke tokens valid on any network.
     RevokeToken,
-    /// Create staging-only tokens.
     CreateStagingToken,
-    /// View staging-only tokens.
     ViewStagingToken,
-    /// Revoke staging-only tokens.
     RevokeStagingToken,
-    /// View namespaces and the account's initialization status.
     ViewNamespace,
-    /// Create namespaces and initialize the account.
     CreateNamespace,
+    ModifyNamespace,
+    DeleteNamespace,
+    AuthorizeNamespace,
+    ViewStagingNamespace,
+    CreateStagingNamespace,
+    ModifyStagingNamespace,
+    DeleteStagingNamespace,
+    AuthorizeStagingNamespace,
+    ReadData,
+    WriteData,
+    DeleteData,
+    ReadStagingData,
+    WriteStagingData,
+    DeleteStagingData,
 }
 
 impl Capability {
     /// Every capability, in a stable order.
-    pub const ALL: [Capability; 8] = [
+    pub const ALL: [Capability; 22] = [
         Self::CreateToken,
         Self::ViewToken,
         Self::RevokeToken,
@@ -42,6 +49,20 @@ impl Capability {
         Self::RevokeStagingToken,
         Self::ViewNamespace,
         Self::CreateNamespace,
+        Self::ModifyNamespace,
+        Self::DeleteNamespace,
+        Self::AuthorizeNamespace,
+        Self::ViewStagingNamespace,
+        Self::CreateStagingNamespace,
+        Self::ModifyStagingNamespace,
+        Self::DeleteStagingNamespace,
+        Self::AuthorizeStagingNamespace,
+        Self::ReadData,
+        Self::WriteData,
+        Self::DeleteData,
+        Self::ReadStagingData,
+        Self::WriteStagingData,
+        Self::DeleteStagingData,
     ];
 
     /// The EdgeKV name, e.g. `CREATE_TOKEN`.
@@ -55,7 +76,39 @@ impl Capability {
             Self::RevokeStagingToken => "REVOKE_STAGING_TOKEN",
             Self::ViewNamespace => "VIEW_NAMESPACE",
             Self::CreateNamespace => "CREATE_NAMESPACE",
+            Self::ModifyNamespace => "MODIFY_NAMESPACE",
+            Self::DeleteNamespace => "DELETE_NAMESPACE",
+            Self::AuthorizeNamespace => "AUTHORIZE_NAMESPACE",
+            Self::ViewStagingNamespace => "VIEW_STAGING_NAMESPACE",
+            Self::CreateStagingNamespace => "CREATE_STAGING_NAMESPACE",
+            Self::ModifyStagingNamespace => "MODIFY_STAGING_NAMESPACE",
+            Self::DeleteStagingNamespace => "DELETE_STAGING_NAMESPACE",
+            Self::AuthorizeStagingNamespace => "AUTHORIZE_STAGING_NAMESPACE",
+            Self::ReadData => "READ_DATA",
+            Self::WriteData => "WRITE_DATA",
+            Self::DeleteData => "DELETE_DATA",
+            Self::ReadStagingData => "READ_STAGING_DATA",
+            Self::WriteStagingData => "WRITE_STAGING_DATA",
+            Self::DeleteStagingData => "DELETE_STAGING_DATA",
         }
+    }
+
+    /// The `*_STAGING_*` twin of a plain capability (covering the staging network only).
+    pub fn staging_twin(self) -> Option<Capability> {
+        Some(match self {
+            Self::CreateToken => Self::CreateStagingToken,
+            Self::ViewToken => Self::ViewStagingToken,
+            Self::RevokeToken => Self::RevokeStagingToken,
+            Self::ViewNamespace => Self::ViewStagingNamespace,
+            Self::CreateNamespace => Self::CreateStagingNamespace,
+            Self::ModifyNamespace => Self::ModifyStagingNamespace,
+            Self::DeleteNamespace => Self::DeleteStagingNamespace,
+            Self::AuthorizeNamespace => Self::AuthorizeStagingNamespace,
+            Self::ReadData => Self::ReadStagingData,
+            Self::WriteData => Self::WriteStagingData,
+            Self::DeleteData => Self::DeleteStagingData,
+            _ => return None,
+        })
     }
 }
 
@@ -123,6 +176,17 @@ impl Grants {
             Ok(())
         } else {
             Err(full)
+        }
+    }
+
+    /// Whether `cap` is held for `network`: the plain capability covers both networks, its
+    /// `*_STAGING_*` twin covers staging. On refusal, the plain capability.
+    pub fn check_network(&self, cap: Capability, network: crate::network::Network) -> Result<(), Capability> {
+        let staging_ok = network == crate::network::Network::Staging && cap.staging_twin().is_some_and(|t| self.has(t));
+        if self.has(cap) || staging_ok {
+            Ok(())
+        } else {
+            Err(cap)
         }
     }
 

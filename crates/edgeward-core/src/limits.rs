@@ -14,6 +14,8 @@ pub struct Limits {
     pub max_ewids_per_token: usize,
     /// The longest lifetime of an expiring token, in months from today.
     pub max_token_lifetime_months: u32,
+    /// Namespaces per network, `default` included.
+    pub max_namespaces_per_network: usize,
 }
 
 impl Default for Limits {
@@ -23,6 +25,7 @@ impl Default for Limits {
             max_namespaces_per_token: 20,
             max_ewids_per_token: 8,
             max_token_lifetime_months: 6,
+            max_namespaces_per_network: 20,
         }
     }
 }

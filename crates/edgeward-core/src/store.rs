@@ -167,6 +167,70 @@ pub trait ItemStore: Send + Sync {
     async fn namespace_retention(&self, network: Network, namespace: &NamespaceName) -> Result<Option<u64>>;
 }
 
+/// A namespace on one network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    /// The network.
+    pub network: Network,
+    /// The name.
+    pub name: NamespaceName,
+    /// Seconds items are kept; 0 = indefinitely.
+    pub retention_seconds: u64,
+    /// Access group (0 = every group).
+    pub group_id: u64,
+    /// Where data is stored: US, EU, JP or GLOBAL.
+    pub geo_location: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What [`NamespaceStore::create_namespace`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    /// A new namespace.
+    New,
+    /// An identical namespace already existed.
+    AlreadyThere,
+}
+
+/// Namespaces and the groups and item keys inside them.
+#[async_trait]
+pub trait NamespaceStore: Send + Sync {
+    /// The namespaces of a network, by name.
+    async fn list_namespaces(&self, network: Network) -> Result<Vec<Namespace>>;
+    /// One namespace.
+    async fn get_namespace(&self, network: Network, name: &NamespaceName) -> Result<Option<Namespace>>;
+    /// Create a namespace unless one with that name exists (identical: `AlreadyThere`;
+    /// different: `AlreadyExists`); at most `max` per network.
+    async fn create_namespace(&self, ns: Namespace, max: usize) -> Result<(Namespace, Created)>;
+    /// Change the retention.
+    async fn set_namespace_retention(
+        &self,
+        network: Network,
+        name: &NamespaceName,
+        retention_seconds: u64,
+    ) -> Result<Namespace>;
+    /// Delete a namespace and every item in it.
+    async fn delete_namespace(&self, network: Network, name: &NamespaceName) -> Result<()>;
+    /// Group names of a namespace (at most `max`).
+    async fn list_groups(
+        &self,
+        network: Network,
+        name: &NamespaceName,
+        sandbox: &str,
+        max: usize,
+    ) -> Result<Vec<String>>;
+    /// Item keys of a group (at most `max`).
+    async fn list_item_keys(
+        &self,
+        network: Network,
+        name: &NamespaceName,
+        sandbox: &str,
+        group: &str,
+        max: usize,
+    ) -> Result<Vec<String>>;
+}
+
 /// Everything the server needs from storage.
-pub trait Store: TokenStore + ApiClientStore + AccountStore + ItemStore {}
-impl<T: TokenStore + ApiClientStore + AccountStore + ItemStore> Store for T {}
+pub trait Store: TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore {}
+impl<T: TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore> Store for T {}

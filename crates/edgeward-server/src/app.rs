@@ -20,7 +20,7 @@ use crate::bootstrap::{self, Prepared};
 use crate::config::ServeConfig;
 use crate::metrics::HttpLabels;
 use crate::problem::{finish_response, RequestFacts};
-use crate::routes::{initialize, ops, tokens};
+use crate::routes::{initialize, namespaces, ops, tokens};
 use crate::state::{AppState, Inner, NonceCache};
 use crate::{auth, dataplane, jobs, tls};
 
@@ -107,6 +107,17 @@ pub fn admin_router(state: AppState) -> Router {
         .route("/edgekv/v1/tokens/{name}", get(tokens::get).delete(tokens::revoke))
         .route("/edgekv/v1/tokens/{name}/refresh", post(tokens::refresh))
         .route("/edgekv/v1/initialize", get(initialize::status).put(initialize::initialize))
+        .route("/edgekv/v1/networks/{network}/namespaces", get(namespaces::list).post(namespaces::create))
+        .route(
+            "/edgekv/v1/networks/{network}/namespaces/{ns}",
+            get(namespaces::get).put(namespaces::update).delete(namespaces::delete),
+        )
+        .route("/edgekv/v1/networks/{network}/namespaces/{ns}/groups", get(namespaces::groups))
+        .route("/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}", get(namespaces::item_keys))
+        .route(
+            "/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}/items/{item}",
+            get(namespaces::item).put(namespaces::item).delete(namespaces::item),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_edgegrid));
     Router::new()
         .merge(signed)

@@ -42,9 +42,23 @@ pub fn document() -> serde_json::Value {
     doc
 }
 
-/// The document as pretty JSON with a trailing newline, as committed.
+/// The document as pretty JSON with a trailing newline and keys in sorted order, as committed.
+/// Sorting here keeps the text the same whether or not serde_json's `preserve_order` feature is
+/// unified into the build.
 pub fn document_text() -> String {
-    let mut s = serde_json::to_string_pretty(&document()).expect("serializes");
+    let mut s = serde_json::to_string_pretty(&sorted(document())).expect("serializes");
     s.push('\n');
     s
+}
+
+fn sorted(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let ordered: std::collections::BTreeMap<String, serde_json::Value> =
+                m.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+            serde_json::Value::Object(ordered.into_iter().collect())
+        }
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }

@@ -73,9 +73,7 @@ impl From<Error> for ApiError {
                 kind: Some("edgekv-not-found"),
                 detail: message,
             }),
-            Error::AlreadyExists { resource, message } => {
-                Self::edgekv(StatusCode::CONFLICT, token_family(resource), message)
-            }
+            Error::AlreadyExists { message, .. } => Self::edgekv(StatusCode::CONFLICT, "EKV_3000", message),
             Error::Invalid { message, .. } => Self::bad_request(message),
             Error::Refused { message, .. } => Self::edgekv(StatusCode::BAD_REQUEST, "EKV_3000", message),
             e @ Error::Forbidden(_) => Self::edgekv(StatusCode::BAD_REQUEST, "EKV_1002", e.to_string()),

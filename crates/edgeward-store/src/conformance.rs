@@ -64,6 +64,50 @@ where
     limits_and_namespaces(&*fresh().await).await;
     api_clients(&*fresh().await).await;
     items(&*fresh().await).await;
+    namespaces(&*fresh().await).await;
+}
+
+async fn namespaces(s: &dyn Store) {
+    use edgeward_core::network::Network;
+    use edgeward_core::store::{Created, ItemKey, Namespace};
+    init(s).await;
+    let ns = |name: &str, retention| Namespace {
+        network: Network::Production,
+        name: NamespaceName::parse(name).unwrap(),
+        retention_seconds: retention,
+        group_id: 0,
+        geo_location: "US".into(),
+        created_at: t0(),
+    };
+    assert_eq!(s.create_namespace(ns("shop", 86_400), 3).await.unwrap().1, Created::New);
+    assert_eq!(s.create_namespace(ns("shop", 86_400), 3).await.unwrap().1, Created::AlreadyThere);
+    assert!(matches!(s.create_namespace(ns("shop", 0), 3).await, Err(Error::AlreadyExists { .. })));
+    s.create_namespace(ns("blog", 0), 3).await.unwrap();
+    assert!(matches!(s.create_namespace(ns("more", 0), 3).await, Err(Error::LimitExceeded(_))), "default counts");
+    assert!(s.get_namespace(Network::Staging, &NamespaceName::parse("shop").unwrap()).await.unwrap().is_none());
+    let names: Vec<_> =
+        s.list_namespaces(Network::Production).await.unwrap().into_iter().map(|n| n.name.to_string()).collect();
+    assert_eq!(names, vec!["blog", "default", "shop"]);
+    let shop = NamespaceName::parse("shop").unwrap();
+    assert_eq!(
+        s.set_namespace_retention(Network::Production, &shop, 172_800).await.unwrap().retention_seconds,
+        172_800
+    );
+    for (g, i) in [("g1", "a"), ("g1", "b"), ("g2", "c")] {
+        let key = ItemKey {
+            network: Network::Production,
+            namespace: shop.clone(),
+            sandbox: String::new(),
+            group: g.into(),
+            item: i.into(),
+        };
+        s.put_item(key, b"v".to_vec(), t0()).await.unwrap();
+    }
+    assert_eq!(s.list_groups(Network::Production, &shop, "", 10).await.unwrap(), vec!["g1", "g2"]);
+    assert_eq!(s.list_item_keys(Network::Production, &shop, "", "g1", 1).await.unwrap(), vec!["a"]);
+    s.delete_namespace(Network::Production, &shop).await.unwrap();
+    assert!(s.list_groups(Network::Production, &shop, "", 10).await.unwrap().is_empty(), "items go with the namespace");
+    assert!(matches!(s.delete_namespace(Network::Production, &shop).await, Err(Error::NotFound { .. })));
 }
 
 async fn items(s: &dyn Store) {

@@ -14,8 +14,8 @@ use edgeward_core::names::{ClientName, NamespaceName, TokenName};
 use edgeward_core::network::{Network, Networks};
 use edgeward_core::permission::Permissions;
 use edgeward_core::store::{
-    Account, AccountStore, ApiClient, ApiClientStore, ItemKey, ItemStore, NewToken, StoredApiClient, StoredItem,
-    StoredToken, TokenStore,
+    Account, AccountStore, ApiClient, ApiClientStore, Created, ItemKey, ItemStore, Namespace, NamespaceStore, NewToken,
+    StoredApiClient, StoredItem, StoredToken, TokenStore,
 };
 use edgeward_core::token::{EdgeWorkerScope, Token};
 use edgeward_core::{Error, Resource};
@@ -724,6 +724,199 @@ impl AccountStore for SqliteStore {
                 c.prepare_cached("SELECT name FROM namespaces WHERE network = ?1 ORDER BY name").map_err(db_err)?;
             let rows = s.query_map([network.as_str()], |r| r.get::<_, String>(0)).map_err(db_err)?;
             rows.map(|r| r.map_err(db_err).and_then(|n| NamespaceName::parse(&n))).collect()
+        })
+        .await
+    }
+}
+
+fn namespace_from_row(r: &Row<'_>) -> rusqlite::Result<Namespace> {
+    let network: String = r.get(0)?;
+    let name: String = r.get(1)?;
+    Ok(Namespace {
+        network: Network::parse(&network).map_err(|e| conversion(e.to_string()))?,
+        name: NamespaceName::parse(&name).map_err(|e| conversion(e.to_string()))?,
+        retention_seconds: r.get::<_, i64>(2)?.max(0) as u64,
+        group_id: r.get::<_, i64>(3)?.max(0) as u64,
+        geo_location: r.get(4)?,
+        created_at: from_ms(r.get(5)?),
+    })
+}
+
+macro_rules! namespace_columns {
+    () => {
+        "network, name, retention_seconds, group_id, geo_location, created_at"
+    };
+}
+
+fn namespace_missing() -> Error {
+    Error::NotFound { resource: Resource::Namespace, message: "The requested namespace does not exist.".into() }
+}
+
+#[async_trait]
+impl NamespaceStore for SqliteStore {
+    async fn list_namespaces(&self, network: Network) -> Result<Vec<Namespace>, Error> {
+        self.point_read(|c| {
+            let mut s = c
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    namespace_columns!(),
+                    " FROM namespaces WHERE network = ?1 ORDER BY name"
+                ))
+                .map_err(db_err)?;
+            let rows = s.query_map([network.as_str()], namespace_from_row).map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
+        })
+    }
+
+    async fn get_namespace(&self, network: Network, name: &NamespaceName) -> Result<Option<Namespace>, Error> {
+        self.point_read(|c| {
+            c.prepare_cached(concat!(
+                "SELECT ",
+                namespace_columns!(),
+                " FROM namespaces WHERE network = ?1 AND name = ?2"
+            ))
+            .and_then(|mut s| s.query_row(params![network.as_str(), name.as_str()], namespace_from_row).optional())
+            .map_err(db_err)
+        })
+    }
+
+    async fn create_namespace(&self, ns: Namespace, max: usize) -> Result<(Namespace, Created), Error> {
+        self.write(move |c| {
+            let existing = c
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    namespace_columns!(),
+                    " FROM namespaces WHERE network = ?1 AND name = ?2"
+                ))
+                .and_then(|mut s| {
+                    s.query_row(params![ns.network.as_str(), ns.name.as_str()], namespace_from_row).optional()
+                })
+                .map_err(db_err)?;
+            if let Some(e) = existing {
+                let same = e.retention_seconds == ns.retention_seconds
+                    && e.group_id == ns.group_id
+                    && e.geo_location == ns.geo_location;
+                if same {
+                    return Ok((e, Created::AlreadyThere));
+                }
+                return Err(Error::AlreadyExists {
+                    resource: Resource::Namespace,
+                    message: format!(
+                        "A namespace with the name {} already exists with a different configuration",
+                        ns.name
+                    ),
+                });
+            }
+            let count: i64 = c
+                .query_row("SELECT COUNT(*) FROM namespaces WHERE network = ?1", [ns.network.as_str()], |r| r.get(0))
+                .map_err(db_err)?;
+            if count as usize >= max {
+                return Err(Error::LimitExceeded(format!(
+                    "Each account is allowed {max} namespaces. This limit has already been reached."
+                )));
+            }
+            c.execute(
+                concat!("INSERT INTO namespaces (", namespace_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+                params![
+                    ns.network.as_str(),
+                    ns.name.as_str(),
+                    ns.retention_seconds as i64,
+                    ns.group_id as i64,
+                    ns.geo_location,
+                    ms(ns.created_at)
+                ],
+            )
+            .map_err(db_err)?;
+            Ok((ns, Created::New))
+        })
+        .await
+    }
+
+    async fn set_namespace_retention(
+        &self,
+        network: Network,
+        name: &NamespaceName,
+        retention_seconds: u64,
+    ) -> Result<Namespace, Error> {
+        let name = name.clone();
+        self.write(move |c| {
+            c.prepare_cached(concat!(
+                "UPDATE namespaces SET retention_seconds = ?3 WHERE network = ?1 AND name = ?2 RETURNING ",
+                namespace_columns!()
+            ))
+            .and_then(|mut s| {
+                s.query_row(params![network.as_str(), name.as_str(), retention_seconds as i64], namespace_from_row)
+                    .optional()
+            })
+            .map_err(db_err)?
+            .ok_or_else(namespace_missing)
+        })
+        .await
+    }
+
+    async fn delete_namespace(&self, network: Network, name: &NamespaceName) -> Result<(), Error> {
+        let name = name.clone();
+        self.write(move |c| {
+            let n = c
+                .execute(
+                    "DELETE FROM namespaces WHERE network = ?1 AND name = ?2",
+                    params![network.as_str(), name.as_str()],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(namespace_missing());
+            }
+            c.execute(
+                "DELETE FROM items WHERE network = ?1 AND namespace = ?2",
+                params![network.as_str(), name.as_str()],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_groups(
+        &self,
+        network: Network,
+        name: &NamespaceName,
+        sandbox: &str,
+        max: usize,
+    ) -> Result<Vec<String>, Error> {
+        let (name, sandbox) = (name.clone(), sandbox.to_owned());
+        self.read(move |c| {
+            let mut s = c
+                .prepare_cached(
+                    "SELECT DISTINCT grp FROM items WHERE network = ?1 AND namespace = ?2 AND sandbox = ?3 ORDER BY grp LIMIT ?4",
+                )
+                .map_err(db_err)?;
+            let rows = s
+                .query_map(params![network.as_str(), name.as_str(), sandbox, max as i64], |r| r.get::<_, String>(0))
+                .map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
+        })
+        .await
+    }
+
+    async fn list_item_keys(
+        &self,
+        network: Network,
+        name: &NamespaceName,
+        sandbox: &str,
+        group: &str,
+        max: usize,
+    ) -> Result<Vec<String>, Error> {
+        let (name, sandbox, group) = (name.clone(), sandbox.to_owned(), group.to_owned());
+        self.read(move |c| {
+            let mut s = c
+                .prepare_cached(
+                    "SELECT item FROM items WHERE network = ?1 AND namespace = ?2 AND sandbox = ?3 AND grp = ?4 ORDER BY item LIMIT ?5",
+                )
+                .map_err(db_err)?;
+            let rows = s
+                .query_map(params![network.as_str(), name.as_str(), sandbox, group, max as i64], |r| r.get::<_, String>(0))
+                .map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
         })
         .await
     }

@@ -303,3 +303,76 @@ impl InitStatus {
         }
     }
 }
+
+/// A whole number that may arrive as `0` or as the string `"0"` (the CLI sends strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LenientU64(pub u64);
+
+impl Serialize for LenientU64 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for LenientU64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = LenientU64;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number of zero or more")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LenientU64, E> {
+                Ok(LenientU64(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LenientU64, E> {
+                u64::try_from(v).map(LenientU64).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<LenientU64, E> {
+                v.trim().parse().map(LenientU64).map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A namespace's data access policy as sent on create.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NamespacePolicy {
+    /// Restrict data access to the Enhanced TLS network.
+    #[schema(value_type = bool)]
+    pub restrict_data_access: LenientBoolSer,
+    /// `inherited` or `overridden` (read-only; accepted and ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_type: Option<String>,
+}
+
+/// `POST`/`PUT /networks/{network}/namespaces[/{ns}]` body and every namespace response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NamespaceObject {
+    /// 1-32 of `[A-Za-z0-9_-]`.
+    pub namespace: String,
+    /// 0 (indefinite) or 86400-315360000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u64>)]
+    pub retention_in_seconds: Option<LenientU64>,
+    /// `US` (default), `EU`, `JP`, `GLOBAL`; staging: `US` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geo_location: Option<String>,
+    /// Access group (0 = all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u64>)]
+    pub group_id: Option<LenientU64>,
+    /// Data access policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_access_policy: Option<NamespacePolicy>,
+}
+
+/// `GET /networks/{network}/namespaces` body.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NamespaceList {
+    /// Names only, or full objects with `details=on|true`.
+    pub namespaces: Vec<NamespaceObject>,
+}

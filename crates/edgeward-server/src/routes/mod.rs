@@ -1,6 +1,7 @@
 //! HTTP handlers, grouped by resource.
 
 pub mod initialize;
+pub mod namespaces;
 pub mod ops;
 pub mod tokens;
 

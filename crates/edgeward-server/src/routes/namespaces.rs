@@ -1,0 +1,369 @@
+//! `/edgekv/v1/networks/{network}/namespaces…`: namespaces, their groups and items.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde_json::json;
+
+use edgeward_core::capability::Capability;
+use edgeward_core::names::NamespaceName;
+use edgeward_core::network::Network;
+use edgeward_core::store::{ItemKey, Namespace};
+use edgeward_core::Error;
+use edgeward_wire::{LenientBoolSer, LenientU64, NamespaceList, NamespaceObject, NamespacePolicy};
+
+use crate::auth::Caller;
+use crate::dataplane::MAX_VALUE_CHARS;
+use crate::problem::ApiError;
+use crate::routes::parse_json;
+use crate::state::AppState;
+
+type Params = HashMap<String, String>;
+
+fn allow(caller: &Caller, cap: Capability, network: Network) -> Result<(), ApiError> {
+    caller.0.grants.check_network(cap, network).map_err(|c| Error::Forbidden(c).into())
+}
+
+fn network(raw: &str) -> Result<Network, ApiError> {
+    Network::parse(raw).map_err(|_| ApiError::bad_request("The network must be staging or production."))
+}
+
+fn namespace_name(raw: &str) -> Result<NamespaceName, ApiError> {
+    NamespaceName::parse(raw).map_err(|_| {
+        ApiError::edgekv(
+            StatusCode::BAD_REQUEST,
+            "EKV_9000",
+            "Namespace must only use a string that matches A-Z a-z 0-9 _ or -.",
+        )
+    })
+}
+
+fn missing() -> ApiError {
+    ApiError::edgekv(StatusCode::BAD_REQUEST, "EKV_9000", "The requested namespace does not exist.")
+}
+
+fn object(n: &Namespace) -> NamespaceObject {
+    NamespaceObject {
+        namespace: n.name.to_string(),
+        retention_in_seconds: Some(LenientU64(n.retention_seconds)),
+        geo_location: Some(n.geo_location.clone()),
+        group_id: Some(LenientU64(n.group_id)),
+        data_access_policy: Some(NamespacePolicy {
+            restrict_data_access: LenientBoolSer(false),
+            policy_type: Some("inherited".into()),
+        }),
+    }
+}
+
+fn check_retention(r: Option<LenientU64>) -> Result<u64, ApiError> {
+    let r = r.ok_or_else(|| ApiError::bad_request("Retention period must be specified."))?.0;
+    if r != 0 && !(86_400..=315_360_000).contains(&r) {
+        return Err(ApiError::bad_request("Retention must be 0 (indefinite) or between 86400 and 315360000 seconds."));
+    }
+    Ok(r)
+}
+
+/// List namespaces (`details=on|true` for full objects).
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(net): Path<String>,
+    Query(q): Query<Params>,
+) -> Result<Json<NamespaceList>, ApiError> {
+    let net = network(&net)?;
+    allow(&caller, Capability::ViewNamespace, net)?;
+    let details = q.get("details").is_some_and(|d| d.eq_ignore_ascii_case("on") || d.eq_ignore_ascii_case("true"));
+    let all = state.store.list_namespaces(net).await?;
+    let namespaces = all
+        .iter()
+        .map(|n| {
+            if details {
+                object(n)
+            } else {
+                NamespaceObject {
+                    namespace: n.name.to_string(),
+                    retention_in_seconds: None,
+                    geo_location: None,
+                    group_id: None,
+                    data_access_policy: None,
+                }
+            }
+        })
+        .collect();
+    Ok(Json(NamespaceList { namespaces }))
+}
+
+/// Create a namespace (an identical one already there answers 200 too).
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(net): Path<String>,
+    body: Bytes,
+) -> Result<Json<NamespaceObject>, ApiError> {
+    let net = network(&net)?;
+    allow(&caller, Capability::CreateNamespace, net)?;
+    let req: NamespaceObject = parse_json(&body)?;
+    let name = namespace_name(&req.namespace)?;
+    if name.as_str() == "default" {
+        return Err(ApiError::edgekv(
+            StatusCode::CONFLICT,
+            "EKV_3000",
+            "The default namespace exists on every account and cannot be created.",
+        ));
+    }
+    let retention = check_retention(req.retention_in_seconds)?;
+    let group_id =
+        req.group_id.ok_or_else(|| ApiError::bad_request("groupId must be specified (0 for every access group)."))?.0;
+    let geo = req.geo_location.as_deref().unwrap_or("US").to_ascii_uppercase();
+    if net == Network::Staging && geo != "US" {
+        return Err(ApiError::bad_request("The staging network only supports US location."));
+    }
+    if !["US", "EU", "JP", "GLOBAL"].contains(&geo.as_str()) {
+        return Err(ApiError::bad_request(
+            "Specified geoLocation not supported. Please specify one of US, EU, JP, GLOBAL",
+        ));
+    }
+    let ns = Namespace {
+        network: net,
+        name,
+        retention_seconds: retention,
+        group_id,
+        geo_location: geo,
+        created_at: state.clock.now(),
+    };
+    let (ns, _) = state.store.create_namespace(ns, state.limits.max_namespaces_per_network).await?;
+    Ok(Json(object(&ns)))
+}
+
+/// One namespace.
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((net, ns)): Path<(String, String)>,
+) -> Result<Json<NamespaceObject>, ApiError> {
+    let net = network(&net)?;
+    allow(&caller, Capability::ViewNamespace, net)?;
+    let ns = state.store.get_namespace(net, &namespace_name(&ns)?).await?.ok_or_else(missing)?;
+    Ok(Json(object(&ns)))
+}
+
+/// Change a namespace's retention.
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((net, ns)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<NamespaceObject>, ApiError> {
+    let net = network(&net)?;
+    allow(&caller, Capability::ModifyNamespace, net)?;
+    let name = namespace_name(&ns)?;
+    let req: NamespaceObject = parse_json(&body)?;
+    if req.namespace != ns {
+        return Err(ApiError::bad_request("The namespace in the body must match the one in the path."));
+    }
+    let current = state.store.get_namespace(net, &name).await?.ok_or_else(missing)?;
+    if name.as_str() == "default" {
+        return Err(ApiError::bad_request("The retention of the default namespace cannot be modified."));
+    }
+    if req.group_id.is_some_and(|g| g.0 != current.group_id) {
+        return Err(ApiError::edgekv(
+            StatusCode::BAD_REQUEST,
+            "EKV_3000",
+            "groupId changes must be made through the reauthorize endpoint.",
+        ));
+    }
+    if req.geo_location.as_deref().is_some_and(|g| !g.eq_ignore_ascii_case(&current.geo_location)) {
+        return Err(ApiError::bad_request("The geoLocation of a namespace cannot be changed."));
+    }
+    let retention = check_retention(req.retention_in_seconds)?;
+    Ok(Json(object(&state.store.set_namespace_retention(net, &name, retention).await?)))
+}
+
+/// Delete a namespace and its items. With `sync=true` the answer is 200 and the operation's
+/// record; otherwise 202 with the (immediate) scheduled time.
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((net, ns)): Path<(String, String)>,
+    Query(q): Query<Params>,
+) -> Result<Response, ApiError> {
+    let net = network(&net)?;
+    allow(&caller, Capability::DeleteNamespace, net)?;
+    let name = namespace_name(&ns)?;
+    if name.as_str() == "default" {
+        return Err(ApiError::bad_request("The default namespace cannot be deleted."));
+    }
+    state.store.delete_namespace(net, &name).await.map_err(|e| match e {
+        Error::NotFound { .. } => ApiError::edgekv(
+            StatusCode::BAD_REQUEST,
+            "EKV_1002",
+            "That resource does not exist or you are missing the 'DELETE_NAMESPACE' permission for it.",
+        ),
+        other => other.into(),
+    })?;
+    let now = state.clock.now();
+    if q.get("sync").is_some_and(|s| s.eq_ignore_ascii_case("true")) {
+        let cpcode = state.store.account().await?.map(|a| a.cpcode).unwrap_or_default();
+        Ok(Json(json!({
+            "operationPerformed": "DELETED",
+            "description": format!("Namespace '{name}' was successfully deleted."),
+            "id": cpcode,
+        }))
+        .into_response())
+    } else {
+        Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "scheduledDeleteTime": now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string() })),
+        )
+            .into_response())
+    }
+}
+
+fn sandbox(q: &Params, net: Network) -> Result<String, ApiError> {
+    match q.get("sandboxId").filter(|s| !s.is_empty()) {
+        None => Ok(String::new()),
+        Some(_) if net == Network::Production => {
+            Err(ApiError::bad_request("sandboxId is only supported on the staging network."))
+        }
+        Some(s) if s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') => {
+            Ok(s.clone())
+        }
+        Some(_) => Err(ApiError::bad_request("sandboxId must only use a string that matches A-Z a-z 0-9 _ or -.")),
+    }
+}
+
+fn segment(s: &str, max: usize, what: &str) -> Result<(), ApiError> {
+    if s.is_empty() || s.len() > max || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err(ApiError::edgekv(
+            StatusCode::BAD_REQUEST,
+            "EKV_9000",
+            format!("{what} must only use a string that matches A-Z a-z 0-9 _ or -.."),
+        ));
+    }
+    Ok(())
+}
+
+/// Group names (bare array).
+pub async fn groups(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((net, ns)): Path<(String, String)>,
+    Query(q): Query<Params>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    let net = network(&net)?;
+    allow(&caller, Capability::ReadData, net)?;
+    let name = namespace_name(&ns)?;
+    state.store.get_namespace(net, &name).await?.ok_or_else(missing)?;
+    let groups = state.store.list_groups(net, &name, &sandbox(&q, net)?, 10_000).await?;
+    if groups.is_empty() {
+        return Err(ApiError::edgekv(StatusCode::NOT_FOUND, "EKV_9000", "There are no groups."));
+    }
+    Ok(Json(groups))
+}
+
+/// Item keys of a group (bare array; `maxItems`, default 100).
+pub async fn item_keys(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((net, ns, group)): Path<(String, String, String)>,
+    Query(q): Query<Params>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    let net = network(&net)?;
+    allow(&caller, Capability::ReadData, net)?;
+    let name = namespace_name(&ns)?;
+    segment(&group, 128, "Group")?;
+    let max = match q.get("maxItems") {
+        Some(m) => m
+            .parse::<usize>()
+            .ok()
+            .filter(|m| (1..=10_000).contains(m))
+            .ok_or_else(|| ApiError::bad_request("maxItems must be between 1 and 10000."))?,
+        None => 100,
+    };
+    state.store.get_namespace(net, &name).await?.ok_or_else(missing)?;
+    let keys = state.store.list_item_keys(net, &name, &sandbox(&q, net)?, &group, max).await?;
+    if keys.is_empty() {
+        return Err(ApiError::edgekv(StatusCode::NOT_FOUND, "EKV_9000", "The requested group is empty or not found."));
+    }
+    Ok(Json(keys))
+}
+
+/// Read, write or delete one item.
+pub async fn item(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    method: axum::http::Method,
+    Path((net, ns, group, item)): Path<(String, String, String, String)>,
+    Query(q): Query<Params>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let net = network(&net)?;
+    let cap = match method {
+        axum::http::Method::GET => Capability::ReadData,
+        axum::http::Method::PUT => Capability::WriteData,
+        _ => Capability::DeleteData,
+    };
+    allow(&caller, cap, net)?;
+    let name = namespace_name(&ns)?;
+    segment(&group, 128, "Group")?;
+    segment(&item, 512, "Key")?;
+    let key = ItemKey {
+        network: net,
+        namespace: name.clone(),
+        sandbox: sandbox(&q, net)?,
+        group: group.clone(),
+        item: item.clone(),
+    };
+    let not_found = || {
+        ApiError::edgekv(
+            StatusCode::NOT_FOUND,
+            "EKV_9000",
+            format!("Item '{item}' or group '{group}' was not found in the database."),
+        )
+    };
+    match cap {
+        Capability::ReadData => {
+            let ns = state.store.get_namespace(net, &name).await?.ok_or_else(missing)?;
+            let now = state.clock.now();
+            let found = state
+                .store
+                .get_item(&key)
+                .await?
+                .filter(|i| {
+                    ns.retention_seconds == 0 || (now - i.updated_at).num_seconds() < ns.retention_seconds as i64
+                })
+                .ok_or_else(not_found)?;
+            Ok(([(axum::http::header::CONTENT_TYPE, "text/plain;charset=utf-8")], found.value).into_response())
+        }
+        Capability::WriteData => {
+            let chars = std::str::from_utf8(&body).map_or(body.len(), |s| s.chars().count());
+            if chars > MAX_VALUE_CHARS {
+                return Err(ApiError::edgekv(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "EKV_9000",
+                    format!("Value cannot exceed {MAX_VALUE_CHARS} characters."),
+                ));
+            }
+            state.store.put_item(key, body.to_vec(), state.clock.now()).await.map_err(|e| match e {
+                Error::NotFound { .. } => missing(),
+                other => other.into(),
+            })?;
+            let cpcode = state.store.account().await?.map(|a| a.cpcode).unwrap_or_default();
+            Ok(format!(
+                "Item was upserted in KV store with database {cpcode}, namespace {ns}, group {group}, and key {item}."
+            )
+            .into_response())
+        }
+        _ => {
+            if !state.store.delete_item(key).await? {
+                return Err(not_found());
+            }
+            Ok(format!("Item was marked for deletion from database, namespace {ns}, group {group}, and key {item}.")
+                .into_response())
+        }
+    }
+}
