@@ -157,14 +157,13 @@ pub struct StoredItem {
 /// Items of the key-value store.
 #[async_trait]
 pub trait ItemStore: Send + Sync {
-    /// Read an item.
-    async fn get_item(&self, key: &ItemKey) -> Result<Option<StoredItem>>;
+    /// Read an item, unless it is older than its namespace's retention at `now` (or the
+    /// namespace does not exist): one read for both.
+    async fn get_item(&self, key: &ItemKey, now: DateTime<Utc>) -> Result<Option<StoredItem>>;
     /// Insert or replace an item; the namespace must exist on the key's network.
     async fn put_item(&self, key: ItemKey, value: Vec<u8>, now: DateTime<Utc>) -> Result<()>;
     /// Delete an item; `false` if it was not there.
     async fn delete_item(&self, key: ItemKey) -> Result<bool>;
-    /// Namespace retention in seconds (0 = indefinite), if the namespace exists on the network.
-    async fn namespace_retention(&self, network: Network, namespace: &NamespaceName) -> Result<Option<u64>>;
 }
 
 /// A namespace on one network.

@@ -41,12 +41,25 @@ struct Args {
     /// Directory for the data directory and the SQLite baseline (same disk for both).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Benchmark the data plane instead of the admin API.
+    #[arg(long)]
+    data_plane: bool,
+    /// Data plane: items written before the mixed phase.
+    #[arg(long, default_value_t = 100_000)]
+    items: usize,
+    /// Data plane: distinct tokens used.
+    #[arg(long, default_value_t = 1_000)]
+    distinct_tokens: usize,
+    /// Internal: serve the bare baseline handler and print its address.
+    #[arg(long, hide = true)]
+    serve_baseline: bool,
 }
 
 struct Server {
     child: Child,
     pid: u32,
     data_dir: PathBuf,
+    data_addr: String,
 }
 
 impl Drop for Server {
@@ -70,14 +83,16 @@ fn start_server(bin: &Path, data_dir: &Path) -> Result<Server> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("admin API listening") {
-                let _ = tx.send(());
+            if line.contains("data plane listening") {
+                if let Some(a) = line.split("data_addr=").nth(1) {
+                    let _ = tx.send(a.split_whitespace().next().unwrap_or("").to_owned());
+                }
             }
         }
     });
-    rx.recv_timeout(Duration::from_secs(30)).context("the server did not start")?;
+    let data_addr = rx.recv_timeout(Duration::from_secs(30)).context("the server did not start")?;
     let pid = child.id();
-    Ok(Server { child, pid, data_dir: data_dir.to_owned() })
+    Ok(Server { child, pid, data_dir: data_dir.to_owned(), data_addr })
 }
 
 fn rss_kib(pid: u32, field: &str) -> u64 {
@@ -271,10 +286,195 @@ fn verdict(ok: bool) -> &'static str {
     }
 }
 
+/// The bare baseline: an axum handler that returns a constant string, in its own process.
+async fn serve_baseline() -> Result<()> {
+    let app = axum::Router::new().route("/const", axum::routing::get(|| async { "ok" }));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("{}", l.local_addr()?);
+    use std::io::Write as _;
+    std::io::stdout().flush()?;
+    axum::serve(l, app).await?;
+    Ok(())
+}
+
+fn plain_clients(n: usize) -> Result<Vec<reqwest::Client>> {
+    (0..n).map(|_| Ok(reqwest::Client::builder().http1_only().pool_max_idle_per_host(1).build()?)).collect()
+}
+
+/// Run `op(worker, i)` on every client until `seconds` pass (or `total` operations if given).
+async fn drive<F, Fut>(clients: &[reqwest::Client], seconds: Option<u64>, total: Option<usize>, op: F) -> Phase
+where
+    F: Fn(reqwest::Client, usize, usize) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = Option<bool>> + Send,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (w, client) in clients.iter().enumerate() {
+        let (client, stop, next, op) = (client.clone(), stop.clone(), next.clone(), op.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut errors) = (Vec::new(), 0usize);
+            while !stop.load(Ordering::Relaxed) {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if total.is_some_and(|t| i >= t) {
+                    break;
+                }
+                let t0 = Instant::now();
+                match op(client.clone(), w, i).await {
+                    Some(true) => lat.push(t0.elapsed().as_micros() as u32),
+                    Some(false) => {} // counted elsewhere (writes in a read phase)
+                    None => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    if let Some(s) = seconds {
+        tokio::time::sleep(Duration::from_secs(s)).await;
+        stop.store(true, Ordering::Relaxed);
+    }
+    let mut phase = Phase::default();
+    for t in tasks {
+        let (lat, errors) = t.await.expect("worker");
+        phase.latencies_us.extend(lat);
+        phase.errors += errors;
+    }
+    phase.elapsed = start.elapsed();
+    phase
+}
+
+async fn data_plane(args: &Args, bin: &Path, work: &Path) -> Result<()> {
+    println!("# edgeward-loadtest --data-plane\n");
+    let conns = args.connections;
+    println!(
+        "- machine: {} cores; connections: {conns}; items: {}; tokens: {}; phase length: {} s",
+        std::thread::available_parallelism()?,
+        args.items,
+        args.distinct_tokens,
+        args.seconds
+    );
+    let mut baseline = Command::new(std::env::current_exe()?).arg("--serve-baseline").stdout(Stdio::piped()).spawn()?;
+    let mut line = String::new();
+    BufReader::new(baseline.stdout.take().expect("piped")).read_line(&mut line)?;
+    let baseline_addr = line.trim().to_owned();
+    let server = start_server(bin, &work.join("data"))?;
+    let edgerc = Edgerc::load(&server.data_dir.join("edgerc"), "default")?;
+    let signer = Signer { edgerc, settings: Settings::default() };
+    let admin = http_client(&server.data_dir.join("tls/cert.pem"))?;
+    // Tokens: half auto-refreshing (by reference), half expiring (by value).
+    let expiry = (chrono::Utc::now().date_naive() + chrono::Duration::days(90)).to_string();
+    let mut auth: Vec<(&'static str, String)> = Vec::new();
+    for i in 0..args.distinct_tokens {
+        let e = if i % 2 == 0 { "" } else { expiry.as_str() };
+        let body = format!(
+            r#"{{"name":"dp{i}","allowOnProduction":true,"allowOnStaging":false,"restrictToEwids":["all"],"expiry":"{e}","namespacePermissions":{{"default":["r","w"]}}}}"#
+        )
+        .into_bytes();
+        let a = signer.auth("POST", "/edgekv/v1/tokens", &body);
+        let t: serde_json::Value = admin
+            .post(format!("https://{}/edgekv/v1/tokens", signer.edgerc.host))
+            .header("authorization", a)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?
+            .json()
+            .await?;
+        auth.push(match t["value"].as_str() {
+            Some(v) => ("x-akamai-edgedb-auth", v.to_owned()),
+            None => ("x-akamai-edgedb-auth-ref", t["uuid"].as_str().context("token uuid")?.to_owned()),
+        });
+    }
+    let auth = Arc::new(auth);
+    let base = Arc::new(format!("http://{}/api/v1/namespaces/default/groups/g", server.data_addr));
+    let clients = plain_clients(conns)?;
+    let items = args.items;
+    let value = Arc::new("v".repeat(100));
+    let (a, b, v) = (auth.clone(), base.clone(), value.clone());
+    let fill = drive(&clients, None, Some(items), move |c, _, i| {
+        let (a, b, v) = (a.clone(), b.clone(), v.clone());
+        async move {
+            let (h, t) = &a[i % a.len()];
+            let r = c.put(format!("{b}/items/k{i}")).header(*h, t.as_str()).body(v.to_string()).send().await.ok()?;
+            (r.status() == 200).then_some(true)
+        }
+    })
+    .await;
+    println!(
+        "- filled {} items at {:.0}/s ({} errors); server RSS {:.1} MB",
+        fill.latencies_us.len(),
+        fill.rate(),
+        fill.errors,
+        rss_kib(server.pid, "VmRSS:") as f64 / 1024.0
+    );
+    let url = Arc::new(format!("http://{baseline_addr}/const"));
+    let mut bare = drive(&clients, Some(args.seconds), None, move |c, _, _| {
+        let url = url.clone();
+        async move {
+            let r = c.get(url.as_str()).send().await.ok()?;
+            let _ = r.bytes().await;
+            Some(true)
+        }
+    })
+    .await;
+    let (a, b, v) = (auth.clone(), base.clone(), value.clone());
+    let writes = Arc::new(AtomicUsize::new(0));
+    let w2 = writes.clone();
+    let mut mixed = drive(&clients, Some(args.seconds), None, move |c, w, i| {
+        let (a, b, v, writes) = (a.clone(), b.clone(), v.clone(), w2.clone());
+        async move {
+            let x = (i.wrapping_mul(2_654_435_761) ^ w) % 1_000_003;
+            let (h, t) = &a[x % a.len()];
+            let item = x % items;
+            if i % 50 == 0 {
+                let r =
+                    c.put(format!("{b}/items/k{item}")).header(*h, t.as_str()).body(v.to_string()).send().await.ok()?;
+                writes.fetch_add(1, Ordering::Relaxed);
+                return (r.status() == 200).then_some(false);
+            }
+            let r = c.get(format!("{b}/items/k{item}")).header(*h, t.as_str()).send().await.ok()?;
+            let ok = r.status() == 200;
+            let _ = r.bytes().await;
+            ok.then_some(true)
+        }
+    })
+    .await;
+    let (br, mr) = (bare.rate(), mixed.rate());
+    let (b99, m99) = (bare.pct(0.99), mixed.pct(0.99));
+    println!("- bare axum handler (constant string, same connections count): {br:.0}/s, p99 {b99:.2} ms");
+    println!(
+        "- authorized GETs in a 98/2 mix over {} tokens: {mr:.0}/s (plus {} PUTs), p99 {m99:.2} ms, errors {}",
+        args.distinct_tokens,
+        writes.load(Ordering::Relaxed),
+        mixed.errors
+    );
+    println!(
+        "- server RSS at the end: {:.1} MB (peak {:.1} MB)",
+        rss_kib(server.pid, "VmRSS:") as f64 / 1024.0,
+        rss_kib(server.pid, "VmHWM:") as f64 / 1024.0
+    );
+    println!("\n| target | measured | verdict |\n|---|---|---|");
+    println!(
+        "| authorized GET ≥ 80% of the bare handler ({br:.0}/s) | {:.0}% ({mr:.0}/s) | {} |",
+        mr / br * 100.0,
+        verdict(mr >= 0.8 * br)
+    );
+    println!("| authorized GET p99 ≤ 2 ms | {m99:.2} ms | {} |", verdict(m99 <= 2.0));
+    let _ = baseline.kill();
+    if fill.errors + mixed.errors > 0 {
+        bail!("{} requests failed", fill.errors + mixed.errors);
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let bin = match args.bin {
+    if args.serve_baseline {
+        return serve_baseline().await;
+    }
+    let bin = match args.bin.clone() {
         Some(b) => b,
         None => std::env::current_exe()?.with_file_name("edgeward"),
     };
@@ -285,6 +485,9 @@ async fn main() -> Result<()> {
         Some(d) => tempfile::tempdir_in(d)?,
         None => tempfile::tempdir_in(".")?,
     };
+    if args.data_plane {
+        return data_plane(&args, &bin, work.path()).await;
+    }
     println!("# edgeward-loadtest\n");
     println!(
         "- machine: {} cores; connections: {}; tokens: {}; phase length: {} s",

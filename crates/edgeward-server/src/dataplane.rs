@@ -286,18 +286,13 @@ pub async fn item(
     };
     match right {
         Right::Read => {
-            let retention =
-                state.store.namespace_retention(listener.network, &namespace).await?.ok_or_else(not_found)?;
-            let fresh = |i: &edgeward_core::store::StoredItem| {
-                retention == 0 || (now - i.updated_at).num_seconds() < retention as i64
-            };
-            let mut found = state.store.get_item(&key).await?.filter(fresh);
+            let mut found = state.store.get_item(&key, now).await?;
             if found.is_none()
                 && !key.sandbox.is_empty()
                 && q.sandbox_fallback.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("true"))
             {
                 let base = ItemKey { sandbox: String::new(), ..key.clone() };
-                found = state.store.get_item(&base).await?.filter(fresh);
+                found = state.store.get_item(&base, now).await?;
             }
             let found = found.ok_or_else(not_found)?;
             Ok(([(header::CONTENT_TYPE, "text/plain;charset=utf-8")], found.value).into_response())

@@ -122,13 +122,16 @@ async fn items(s: &dyn Store) {
         item: item.into(),
     };
     let k = key(Network::Production, "default", "", "a");
-    assert!(s.get_item(&k).await.unwrap().is_none());
+    assert!(s.get_item(&k, t0()).await.unwrap().is_none());
     s.put_item(k.clone(), b"v1".to_vec(), t0()).await.unwrap();
     s.put_item(k.clone(), b"v2".to_vec(), t0()).await.unwrap();
-    assert_eq!(s.get_item(&k).await.unwrap().unwrap().value, b"v2");
-    assert!(s.get_item(&key(Network::Staging, "default", "", "a")).await.unwrap().is_none(), "networks are separate");
+    assert_eq!(s.get_item(&k, t0()).await.unwrap().unwrap().value, b"v2");
     assert!(
-        s.get_item(&key(Network::Production, "default", "sb1", "a")).await.unwrap().is_none(),
+        s.get_item(&key(Network::Staging, "default", "", "a"), t0()).await.unwrap().is_none(),
+        "networks are separate"
+    );
+    assert!(
+        s.get_item(&key(Network::Production, "default", "sb1", "a"), t0()).await.unwrap().is_none(),
         "sandboxes are separate"
     );
     assert!(matches!(
@@ -137,11 +140,11 @@ async fn items(s: &dyn Store) {
     ));
     assert!(s.delete_item(k.clone()).await.unwrap());
     assert!(!s.delete_item(k.clone()).await.unwrap());
-    assert_eq!(
-        s.namespace_retention(Network::Staging, &NamespaceName::parse("default").unwrap()).await.unwrap(),
-        Some(15_724_800)
-    );
-    assert_eq!(s.namespace_retention(Network::Staging, &NamespaceName::parse("nope").unwrap()).await.unwrap(), None);
+    // Retention (default: 15,724,800 s) hides older items in the same read.
+    s.put_item(k.clone(), b"v3".to_vec(), t0()).await.unwrap();
+    let later = |secs| t0() + chrono::Duration::seconds(secs);
+    assert!(s.get_item(&k, later(15_724_799)).await.unwrap().is_some());
+    assert!(s.get_item(&k, later(15_724_800)).await.unwrap().is_none());
 }
 
 async fn token_lifecycle(s: &dyn Store) {

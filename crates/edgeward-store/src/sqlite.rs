@@ -479,14 +479,16 @@ impl TokenStore for SqliteStore {
 
 #[async_trait]
 impl ItemStore for SqliteStore {
-    async fn get_item(&self, key: &ItemKey) -> Result<Option<StoredItem>, Error> {
+    async fn get_item(&self, key: &ItemKey, now: DateTime<Utc>) -> Result<Option<StoredItem>, Error> {
         self.point_read(|c| {
             c.prepare_cached(
-                "SELECT value, updated_at FROM items WHERE network = ?1 AND namespace = ?2 AND sandbox = ?3 AND grp = ?4 AND item = ?5",
+                "SELECT i.value, i.updated_at FROM items i JOIN namespaces n ON n.network = i.network AND n.name = i.namespace \
+                 WHERE i.network = ?1 AND i.namespace = ?2 AND i.sandbox = ?3 AND i.grp = ?4 AND i.item = ?5 \
+                 AND (n.retention_seconds = 0 OR i.updated_at > ?6 - n.retention_seconds * 1000)",
             )
             .and_then(|mut s| {
                 s.query_row(
-                    params![key.network.as_str(), key.namespace.as_str(), key.sandbox, key.group, key.item],
+                    params![key.network.as_str(), key.namespace.as_str(), key.sandbox, key.group, key.item, ms(now)],
                     |r| Ok(StoredItem { value: r.get(0)?, updated_at: from_ms(r.get(1)?) }),
                 )
                 .optional()
@@ -532,17 +534,6 @@ impl ItemStore for SqliteStore {
             .map_err(db_err)
         })
         .await
-    }
-
-    async fn namespace_retention(&self, network: Network, namespace: &NamespaceName) -> Result<Option<u64>, Error> {
-        self.point_read(|c| {
-            c.prepare_cached("SELECT retention_seconds FROM namespaces WHERE network = ?1 AND name = ?2")
-                .and_then(|mut s| {
-                    s.query_row(params![network.as_str(), namespace.as_str()], |r| r.get::<_, i64>(0)).optional()
-                })
-                .map(|o| o.map(|v| v.max(0) as u64))
-                .map_err(db_err)
-        })
     }
 }
 

@@ -327,16 +327,8 @@ pub async fn item(
     };
     match cap {
         Capability::ReadData => {
-            let ns = state.store.get_namespace(net, &name).await?.ok_or_else(missing)?;
-            let now = state.clock.now();
-            let found = state
-                .store
-                .get_item(&key)
-                .await?
-                .filter(|i| {
-                    ns.retention_seconds == 0 || (now - i.updated_at).num_seconds() < ns.retention_seconds as i64
-                })
-                .ok_or_else(not_found)?;
+            state.store.get_namespace(net, &name).await?.ok_or_else(missing)?;
+            let found = state.store.get_item(&key, state.clock.now()).await?.ok_or_else(not_found)?;
             Ok(([(axum::http::header::CONTENT_TYPE, "text/plain;charset=utf-8")], found.value).into_response())
         }
         Capability::WriteData => {
