@@ -22,17 +22,15 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use edgeward_core::names::NamespaceName;
 use edgeward_core::network::{Network, Networks};
 use edgeward_core::permission::{Permissions, Right};
 use edgeward_core::store::ItemKey;
 use edgeward_core::token::EdgeWorkerScope;
 
+use crate::items::{self, check_segment};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-/// Largest value, in characters.
-pub const MAX_VALUE_CHARS: usize = 262_144;
 const MAX_CACHED: usize = 100_000;
 
 /// What a verified token allows.
@@ -181,10 +179,6 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
     }
 }
 
-fn valid_segment(s: &str, max: usize) -> bool {
-    !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
 /// Query of item requests.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -204,22 +198,9 @@ pub async fn item(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let bad = |what: &str| {
-        ApiError::edgekv(
-            StatusCode::BAD_REQUEST,
-            "EKV_9000",
-            format!("{what} must only use a string that matches A-Z a-z 0-9 _ or -."),
-        )
-    };
-    if !valid_segment(&ns, 32) {
-        return Err(bad("Namespace"));
-    }
-    if !valid_segment(&group, 128) {
-        return Err(bad("Group"));
-    }
-    if !valid_segment(&item, 512) {
-        return Err(bad("Key"));
-    }
+    let namespace = items::namespace(&ns)?;
+    check_segment(&group, 128, "Group")?;
+    check_segment(&item, 512, "Key")?;
     let right = match method {
         Method::GET => Right::Read,
         Method::PUT => Right::Write,
@@ -265,10 +246,9 @@ pub async fn item(
         None => return Err(forbidden(format!("The access token does not cover namespace {ns}."))),
     }
 
-    let namespace = NamespaceName::parse(&ns).map_err(|_| bad("Namespace"))?;
     let sandbox = q.sandbox_id.unwrap_or_default();
-    if !sandbox.is_empty() && !valid_segment(&sandbox, 128) {
-        return Err(bad("Sandbox ID"));
+    if !sandbox.is_empty() {
+        check_segment(&sandbox, 128, "Sandbox ID")?;
     }
     let key = ItemKey {
         network: listener.network,
@@ -277,13 +257,7 @@ pub async fn item(
         group: group.clone(),
         item: item.clone(),
     };
-    let not_found = || {
-        ApiError::edgekv(
-            StatusCode::NOT_FOUND,
-            "EKV_9000",
-            format!("Item '{item}' or group '{group}' was not found in the database."),
-        )
-    };
+    let not_found = || items::not_found(&group, &item);
     match right {
         Right::Read => {
             let mut found = state.store.get_item(&key, now).await?;
@@ -298,17 +272,7 @@ pub async fn item(
             Ok(([(header::CONTENT_TYPE, "text/plain;charset=utf-8")], found.value).into_response())
         }
         Right::Write => {
-            let chars = match std::str::from_utf8(&body) {
-                Ok(s) => s.chars().count(),
-                Err(_) => body.len(),
-            };
-            if chars > MAX_VALUE_CHARS {
-                return Err(ApiError::edgekv(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "EKV_9000",
-                    format!("Value cannot exceed {MAX_VALUE_CHARS} characters."),
-                ));
-            }
+            items::check_value(&body)?;
             state.store.put_item(key, body.to_vec(), now).await?;
             Ok(format!("Item was upserted in KV store, namespace {ns}, group {group}, and key {item}.").into_response())
         }

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod dataplane;
+pub mod items;
 pub mod jobs;
 pub mod metrics;
 pub mod openapi;

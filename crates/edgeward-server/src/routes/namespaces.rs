@@ -10,14 +10,13 @@ use axum::{Extension, Json};
 use serde_json::json;
 
 use edgeward_core::capability::Capability;
-use edgeward_core::names::NamespaceName;
 use edgeward_core::network::Network;
 use edgeward_core::store::{ItemKey, Namespace};
 use edgeward_core::Error;
 use edgeward_wire::{LenientBoolSer, LenientU64, NamespaceList, NamespaceObject, NamespacePolicy};
 
 use crate::auth::Caller;
-use crate::dataplane::MAX_VALUE_CHARS;
+use crate::items::{self, check_segment};
 use crate::problem::ApiError;
 use crate::routes::parse_json;
 use crate::state::AppState;
@@ -30,16 +29,6 @@ fn allow(caller: &Caller, cap: Capability, network: Network) -> Result<(), ApiEr
 
 fn network(raw: &str) -> Result<Network, ApiError> {
     Network::parse(raw).map_err(|_| ApiError::bad_request("The network must be staging or production."))
-}
-
-fn namespace_name(raw: &str) -> Result<NamespaceName, ApiError> {
-    NamespaceName::parse(raw).map_err(|_| {
-        ApiError::edgekv(
-            StatusCode::BAD_REQUEST,
-            "EKV_9000",
-            "Namespace must only use a string that matches A-Z a-z 0-9 _ or -.",
-        )
-    })
 }
 
 fn missing() -> ApiError {
@@ -107,7 +96,7 @@ pub async fn create(
     let net = network(&net)?;
     allow(&caller, Capability::CreateNamespace, net)?;
     let req: NamespaceObject = parse_json(&body)?;
-    let name = namespace_name(&req.namespace)?;
+    let name = items::namespace(&req.namespace)?;
     if name.as_str() == "default" {
         return Err(ApiError::edgekv(
             StatusCode::CONFLICT,
@@ -147,7 +136,7 @@ pub async fn get(
 ) -> Result<Json<NamespaceObject>, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::ViewNamespace, net)?;
-    let ns = state.store.get_namespace(net, &namespace_name(&ns)?).await?.ok_or_else(missing)?;
+    let ns = state.store.get_namespace(net, &items::namespace(&ns)?).await?.ok_or_else(missing)?;
     Ok(Json(object(&ns)))
 }
 
@@ -160,7 +149,7 @@ pub async fn update(
 ) -> Result<Json<NamespaceObject>, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::ModifyNamespace, net)?;
-    let name = namespace_name(&ns)?;
+    let name = items::namespace(&ns)?;
     let req: NamespaceObject = parse_json(&body)?;
     if req.namespace != ns {
         return Err(ApiError::bad_request("The namespace in the body must match the one in the path."));
@@ -193,7 +182,7 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::DeleteNamespace, net)?;
-    let name = namespace_name(&ns)?;
+    let name = items::namespace(&ns)?;
     if name.as_str() == "default" {
         return Err(ApiError::bad_request("The default namespace cannot be deleted."));
     }
@@ -236,17 +225,6 @@ fn sandbox(q: &Params, net: Network) -> Result<String, ApiError> {
     }
 }
 
-fn segment(s: &str, max: usize, what: &str) -> Result<(), ApiError> {
-    if s.is_empty() || s.len() > max || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-        return Err(ApiError::edgekv(
-            StatusCode::BAD_REQUEST,
-            "EKV_9000",
-            format!("{what} must only use a string that matches A-Z a-z 0-9 _ or -.."),
-        ));
-    }
-    Ok(())
-}
-
 /// Group names (bare array).
 pub async fn groups(
     State(state): State<AppState>,
@@ -256,7 +234,7 @@ pub async fn groups(
 ) -> Result<Json<Vec<String>>, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::ReadData, net)?;
-    let name = namespace_name(&ns)?;
+    let name = items::namespace(&ns)?;
     state.store.get_namespace(net, &name).await?.ok_or_else(missing)?;
     let groups = state.store.list_groups(net, &name, &sandbox(&q, net)?, 10_000).await?;
     if groups.is_empty() {
@@ -274,8 +252,8 @@ pub async fn item_keys(
 ) -> Result<Json<Vec<String>>, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::ReadData, net)?;
-    let name = namespace_name(&ns)?;
-    segment(&group, 128, "Group")?;
+    let name = items::namespace(&ns)?;
+    check_segment(&group, 128, "Group")?;
     let max = match q.get("maxItems") {
         Some(m) => m
             .parse::<usize>()
@@ -308,9 +286,9 @@ pub async fn item(
         _ => Capability::DeleteData,
     };
     allow(&caller, cap, net)?;
-    let name = namespace_name(&ns)?;
-    segment(&group, 128, "Group")?;
-    segment(&item, 512, "Key")?;
+    let name = items::namespace(&ns)?;
+    check_segment(&group, 128, "Group")?;
+    check_segment(&item, 512, "Key")?;
     let key = ItemKey {
         network: net,
         namespace: name.clone(),
@@ -318,13 +296,7 @@ pub async fn item(
         group: group.clone(),
         item: item.clone(),
     };
-    let not_found = || {
-        ApiError::edgekv(
-            StatusCode::NOT_FOUND,
-            "EKV_9000",
-            format!("Item '{item}' or group '{group}' was not found in the database."),
-        )
-    };
+    let not_found = || items::not_found(&group, &item);
     match cap {
         Capability::ReadData => {
             state.store.get_namespace(net, &name).await?.ok_or_else(missing)?;
@@ -332,14 +304,7 @@ pub async fn item(
             Ok(([(axum::http::header::CONTENT_TYPE, "text/plain;charset=utf-8")], found.value).into_response())
         }
         Capability::WriteData => {
-            let chars = std::str::from_utf8(&body).map_or(body.len(), |s| s.chars().count());
-            if chars > MAX_VALUE_CHARS {
-                return Err(ApiError::edgekv(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "EKV_9000",
-                    format!("Value cannot exceed {MAX_VALUE_CHARS} characters."),
-                ));
-            }
+            items::check_value(&body)?;
             state.store.put_item(key, body.to_vec(), state.clock.now()).await.map_err(|e| match e {
                 Error::NotFound { .. } => missing(),
                 other => other.into(),
