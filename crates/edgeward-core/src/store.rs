@@ -164,6 +164,9 @@ pub trait ItemStore: Send + Sync {
     async fn put_item(&self, key: ItemKey, value: Vec<u8>, now: DateTime<Utc>) -> Result<()>;
     /// Delete an item; `false` if it was not there.
     async fn delete_item(&self, key: ItemKey) -> Result<bool>;
+    /// Delete up to `batch` items older than their namespace's retention at `now`; returns how
+    /// many were deleted (call again while it returns `batch`).
+    async fn purge_expired_items(&self, now: DateTime<Utc>, batch: usize) -> Result<u64>;
 }
 
 /// A namespace on one network.

@@ -1,5 +1,5 @@
 //! Scheduled work: refresh auto-refreshing tokens that are due, purge tokens past their
-//! retention. One unit of work ([`run_once`]) is separate from the loop ([`run`]) so tests drive
+//! retention, delete items older than their namespace's retention. One unit of work ([`run_once`]) is separate from the loop ([`run`]) so tests drive
 //! it with any clock. A failure is logged and the next run tries again; nothing here panics.
 
 use std::time::Duration;
@@ -18,7 +18,12 @@ pub struct JobReport {
     pub refreshed: u64,
     /// Tokens purged.
     pub purged: u64,
+    /// Items deleted because they outlived their namespace's retention.
+    pub items_purged: u64,
 }
+
+/// Items deleted per transaction by the retention purge (keeps each write short).
+const ITEM_PURGE_BATCH: usize = 5_000;
 
 /// One run at `now`.
 pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> JobReport {
@@ -33,8 +38,27 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> JobReport {
         Ok(n) => report.purged = n,
         Err(e) => tracing::error!(error = %e.log_detail(), "token purge failed; will retry"),
     }
+    loop {
+        match state.store.purge_expired_items(now, ITEM_PURGE_BATCH).await {
+            Ok(n) => {
+                report.items_purged += n;
+                if n < ITEM_PURGE_BATCH as u64 {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e.log_detail(), "item retention purge failed; will retry");
+                break;
+            }
+        }
+    }
     if report != JobReport::default() {
-        tracing::info!(refreshed = report.refreshed, purged = report.purged, "scheduled token maintenance");
+        tracing::info!(
+            refreshed = report.refreshed,
+            purged = report.purged,
+            items_purged = report.items_purged,
+            "scheduled maintenance"
+        );
     }
     report
 }

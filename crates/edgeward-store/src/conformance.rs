@@ -145,6 +145,14 @@ async fn items(s: &dyn Store) {
     let later = |secs| t0() + chrono::Duration::seconds(secs);
     assert!(s.get_item(&k, later(15_724_799)).await.unwrap().is_some());
     assert!(s.get_item(&k, later(15_724_800)).await.unwrap().is_none());
+    // The purge deletes what retention hides, in batches, and nothing younger.
+    let young = key(Network::Production, "default", "", "young");
+    s.put_item(young.clone(), b"y".to_vec(), later(100)).await.unwrap();
+    s.put_item(key(Network::Staging, "default", "", "old2"), b"o".to_vec(), t0()).await.unwrap();
+    assert_eq!(s.purge_expired_items(later(15_724_800), 1).await.unwrap(), 1);
+    assert_eq!(s.purge_expired_items(later(15_724_800), 10).await.unwrap(), 1);
+    assert_eq!(s.purge_expired_items(later(15_724_800), 10).await.unwrap(), 0);
+    assert!(s.get_item(&young, later(15_724_800)).await.unwrap().is_some());
 }
 
 async fn token_lifecycle(s: &dyn Store) {

@@ -522,6 +522,21 @@ impl ItemStore for SqliteStore {
         .await
     }
 
+    async fn purge_expired_items(&self, now: DateTime<Utc>, batch: usize) -> Result<u64, Error> {
+        self.write(move |c| {
+            c.prepare_cached(
+                "DELETE FROM items WHERE (network, namespace, sandbox, grp, item) IN ( \
+                   SELECT i.network, i.namespace, i.sandbox, i.grp, i.item FROM items i \
+                   JOIN namespaces n ON n.network = i.network AND n.name = i.namespace \
+                   WHERE n.retention_seconds > 0 AND i.updated_at <= ?1 - n.retention_seconds * 1000 LIMIT ?2)",
+            )
+            .and_then(|mut s| s.execute(params![ms(now), batch as i64]))
+            .map(|n| n as u64)
+            .map_err(db_err)
+        })
+        .await
+    }
+
     async fn delete_item(&self, key: ItemKey) -> Result<bool, Error> {
         self.write(move |c| {
             c.prepare_cached(
