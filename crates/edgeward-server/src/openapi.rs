@@ -3,14 +3,14 @@
 
 use utoipa::OpenApi;
 
-use crate::routes::{initialize, tokens};
+use crate::routes::{initialize, namespaces, tokens};
 use edgeward_wire as wire;
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Edgeward admin API (EdgeKV v1 compatible)",
-        description = "EdgeGrid-signed (EG1-HMAC-SHA256) administration of access tokens."
+        description = "EdgeGrid-signed (EG1-HMAC-SHA256) administration of access tokens, namespaces and items. Item paths also take PUT and DELETE."
     ),
     paths(
         tokens::create,
@@ -19,7 +19,15 @@ use edgeward_wire as wire;
         tokens::revoke,
         tokens::refresh,
         initialize::status,
-        initialize::initialize
+        initialize::initialize,
+        namespaces::list,
+        namespaces::create,
+        namespaces::get,
+        namespaces::update,
+        namespaces::delete,
+        namespaces::groups,
+        namespaces::item_keys,
+        namespaces::item
     ),
     components(schemas(
         wire::CreateTokenRequest,
@@ -29,7 +37,10 @@ use edgeward_wire as wire;
         wire::RevokedToken,
         wire::InitStatus,
         wire::InitializeRequest,
-        wire::DataAccessPolicy
+        wire::DataAccessPolicy,
+        wire::NamespaceObject,
+        wire::NamespaceList,
+        wire::NamespacePolicy
     ))
 )]
 struct AdminApi;

@@ -57,6 +57,7 @@ fn check_retention(r: Option<LenientU64>) -> Result<u64, ApiError> {
 }
 
 /// List namespaces (`details=on|true` for full objects).
+#[utoipa::path(get, path = "/edgekv/v1/networks/{network}/namespaces", params(("network" = String, Path), ("details" = Option<String>, Query)), responses((status = 200, body = NamespaceList)))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -87,6 +88,7 @@ pub async fn list(
 }
 
 /// Create a namespace (an identical one already there answers 200 too).
+#[utoipa::path(post, path = "/edgekv/v1/networks/{network}/namespaces", params(("network" = String, Path)), request_body = NamespaceObject, responses((status = 200, body = NamespaceObject), (status = 400), (status = 409), (status = 413)))]
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -129,6 +131,7 @@ pub async fn create(
 }
 
 /// One namespace.
+#[utoipa::path(get, path = "/edgekv/v1/networks/{network}/namespaces/{ns}", params(("network" = String, Path), ("ns" = String, Path)), responses((status = 200, body = NamespaceObject), (status = 400)))]
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -141,6 +144,7 @@ pub async fn get(
 }
 
 /// Change a namespace's retention.
+#[utoipa::path(put, path = "/edgekv/v1/networks/{network}/namespaces/{ns}", params(("network" = String, Path), ("ns" = String, Path)), request_body = NamespaceObject, responses((status = 200, body = NamespaceObject), (status = 400)))]
 pub async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -174,6 +178,7 @@ pub async fn update(
 
 /// Delete a namespace and its items. With `sync=true` the answer is 200 and the operation's
 /// record; otherwise 202 with the (immediate) scheduled time.
+#[utoipa::path(delete, path = "/edgekv/v1/networks/{network}/namespaces/{ns}", params(("network" = String, Path), ("ns" = String, Path), ("sync" = Option<bool>, Query)), responses((status = 200), (status = 202), (status = 400)))]
 pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -226,6 +231,7 @@ fn sandbox(q: &Params, net: Network) -> Result<String, ApiError> {
 }
 
 /// Group names (bare array).
+#[utoipa::path(get, path = "/edgekv/v1/networks/{network}/namespaces/{ns}/groups", params(("network" = String, Path), ("ns" = String, Path), ("sandboxId" = Option<String>, Query)), responses((status = 200, body = Vec<String>), (status = 404)))]
 pub async fn groups(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -244,6 +250,7 @@ pub async fn groups(
 }
 
 /// Item keys of a group (bare array; `maxItems`, default 100).
+#[utoipa::path(get, path = "/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}", params(("network" = String, Path), ("ns" = String, Path), ("group" = String, Path), ("maxItems" = Option<u32>, Query), ("sandboxId" = Option<String>, Query)), responses((status = 200, body = Vec<String>), (status = 404)))]
 pub async fn item_keys(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -271,6 +278,7 @@ pub async fn item_keys(
 }
 
 /// Read, write or delete one item.
+#[utoipa::path(get, path = "/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}/items/{item}", request_body(content = String, description = "PUT only: the value"), params(("network" = String, Path), ("ns" = String, Path), ("group" = String, Path), ("item" = String, Path), ("sandboxId" = Option<String>, Query)), responses((status = 200, description = "The raw value (GET); a confirmation text (PUT, DELETE)", body = String), (status = 404), (status = 413)))]
 pub async fn item(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
