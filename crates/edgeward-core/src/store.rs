@@ -20,6 +20,19 @@ pub struct StoredToken {
     pub sealed_value: Option<Vec<u8>>,
 }
 
+/// Data-plane use of a token on one network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenUsage {
+    /// The token.
+    pub uuid: Uuid,
+    /// The network.
+    pub network: Network,
+    /// Requests served.
+    pub requests: u64,
+    /// The latest of them.
+    pub last_used: DateTime<Utc>,
+}
+
 /// What the service hands the store to create a token.
 #[derive(Debug, Clone)]
 pub struct NewToken {
@@ -58,6 +71,10 @@ pub trait TokenStore: Send + Sync {
     async fn refresh_due_tokens(&self, today: NaiveDate, now: DateTime<Utc>, next: NaiveDate) -> Result<u64>;
     /// Delete tokens that expired, or were revoked, before `cutoff`.
     async fn purge_tokens(&self, cutoff: DateTime<Utc>) -> Result<u64>;
+    /// Add data-plane usage: per (token, network), requests served and the last time.
+    async fn record_usage(&self, usage: Vec<TokenUsage>) -> Result<()>;
+    /// A token's recorded usage, per network.
+    async fn token_usage(&self, uuid: Uuid) -> Result<Vec<TokenUsage>>;
     /// The uuids of revoked tokens still stored (the data plane refuses them).
     async fn revoked_token_uuids(&self) -> Result<Vec<Uuid>>;
 }

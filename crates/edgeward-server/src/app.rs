@@ -219,6 +219,7 @@ pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Running
             }
         });
     }
+    tasks.spawn(dataplane::run_usage_flusher(state.clone(), std::time::Duration::from_secs(5), shutdown_rx.clone()));
     tasks.spawn(jobs::run(state.clone(), std::time::Duration::from_secs(config.job_interval_secs.max(1)), shutdown_rx));
     tracing::info!(%admin_addr, "admin API listening (HTTPS, EdgeGrid)");
     tracing::info!(%data_addr, network = %dp.network, "data plane listening (HTTP)");

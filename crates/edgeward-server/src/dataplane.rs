@@ -8,7 +8,8 @@
 //!
 //! Verified token values are cached by a SHA-256 of the value, and auto-refreshing tokens by
 //! uuid; expiry is checked against the clock and revocation against the in-memory revocation
-//! list on every request, so revoking a token takes effect on the very next request.
+//! list on every request, so revoking a token takes effect on the very next request. Each allowed
+//! request is counted in memory per (token, network) and written to the store every few seconds.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -24,7 +25,7 @@ use uuid::Uuid;
 
 use edgeward_core::network::{Network, Networks};
 use edgeward_core::permission::{Permissions, Right};
-use edgeward_core::store::ItemKey;
+use edgeward_core::store::{ItemKey, TokenUsage};
 use edgeward_core::token::EdgeWorkerScope;
 
 use crate::items::{self, check_segment};
@@ -43,13 +44,17 @@ pub struct Grant {
     namespaces: BTreeMap<String, Permissions>,
 }
 
-/// Caches of verified tokens and the revocation list.
+/// Caches of verified tokens, the revocation list, and usage not yet written to the store.
 #[derive(Default)]
 pub struct TokenGate {
     by_value: Mutex<HashMap<[u8; 32], Arc<Grant>>>,
     by_ref: Mutex<HashMap<Uuid, Arc<Grant>>>,
     revoked: RwLock<HashSet<Uuid>>,
+    usage: Mutex<HashMap<(Uuid, Network), Counted>>,
 }
+
+/// Requests counted for a (token, network) since the last flush, and the latest of them.
+type Counted = (u64, DateTime<Utc>);
 
 impl TokenGate {
     /// Mark revoked (and forget any cached grant of the reference).
@@ -61,6 +66,22 @@ impl TokenGate {
     /// Load the revoked tokens still stored (at start).
     pub fn load_revoked(&self, uuids: impl IntoIterator<Item = Uuid>) {
         self.revoked.write().unwrap_or_else(|e| e.into_inner()).extend(uuids);
+    }
+
+    fn record_use(&self, uuid: Uuid, network: Network, now: DateTime<Utc>) {
+        let mut g = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        let e = g.entry((uuid, network)).or_insert((0, now));
+        e.0 += 1;
+        e.1 = e.1.max(now);
+    }
+
+    /// Take the usage counted since the last call.
+    pub fn take_usage(&self) -> Vec<TokenUsage> {
+        let drained = std::mem::take(&mut *self.usage.lock().unwrap_or_else(|e| e.into_inner()));
+        drained
+            .into_iter()
+            .map(|((uuid, network), (requests, last_used))| TokenUsage { uuid, network, requests, last_used })
+            .collect()
     }
 
     fn is_revoked(&self, uuid: &Uuid) -> bool {
@@ -250,6 +271,7 @@ pub async fn item(
     if !sandbox.is_empty() {
         check_segment(&sandbox, 128, "Sandbox ID")?;
     }
+    state.gate.record_use(grant.uuid, listener.network, now);
     let key = ItemKey {
         network: listener.network,
         namespace: namespace.clone(),
@@ -282,6 +304,36 @@ pub async fn item(
             }
             Ok(format!("Item was marked for deletion from database, namespace {ns}, group {group}, and key {item}.")
                 .into_response())
+        }
+    }
+}
+
+/// Write the usage counted in memory to the store (a failed write puts nothing back: usage is
+/// a statistic, and the next flush goes on).
+pub async fn flush_usage(state: &AppState) {
+    let usage = state.gate.take_usage();
+    if usage.is_empty() {
+        return;
+    }
+    if let Err(e) = state.store.record_usage(usage).await {
+        tracing::warn!(error = %e.log_detail(), "token usage could not be recorded");
+    }
+}
+
+/// Flush usage every `every` until shutdown, and once more at shutdown.
+pub async fn run_usage_flusher(
+    state: AppState,
+    every: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let stop = tokio::select! {
+            _ = tokio::time::sleep(every) => false,
+            _ = shutdown.wait_for(|s| *s) => true,
+        };
+        flush_usage(&state).await;
+        if stop {
+            return;
         }
     }
 }

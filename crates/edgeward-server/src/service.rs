@@ -149,7 +149,19 @@ pub async fn get_token(state: &AppState, caller: &ApiClient, name: &str) -> Resu
         ),
         None => None,
     };
-    Ok(TokenObject::new(&stored.token, value))
+    let usage = state.store.token_usage(stored.token.uuid).await?;
+    let mut object = TokenObject::new(&stored.token, value);
+    object.usage = Some(
+        usage
+            .into_iter()
+            .map(|u| edgeward_wire::TokenUsageObject {
+                network: u.network.to_string(),
+                requests: u.requests,
+                last_used: u.last_used.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            })
+            .collect(),
+    );
+    Ok(object)
 }
 
 /// `GET /tokens`.

@@ -254,3 +254,29 @@ async fn sandboxes_fall_back_and_retention_hides_old_items() {
     );
     app.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn usage_is_recorded_per_token_and_network() {
+    let app = two_networks(noon(), |_| {}).await;
+    let (prod, stg) = (app.server.data_addr, app.server.staging_addr.unwrap());
+    let (reference, _) = token(&app, "used", true, true, "", &[("default", "rw")], &[]).await;
+    let (_, unused) = token(&app, "unused", true, true, "", &[("default", "r")], &[]).await;
+    assert!(unused.is_none());
+    for _ in 0..3 {
+        call(stg, Method::GET, ITEM, Auth::Ref(&reference), None).await;
+    }
+    call(prod, Method::PUT, ITEM, Auth::Ref(&reference), Some("x".into())).await;
+    call(prod, Method::GET, "/api/v1/namespaces/other/groups/g/items/i", Auth::Ref(&reference), None).await; // 403: not counted
+    edgeward_server::dataplane::flush_usage(&app.server.state).await;
+    let t = app.admin.get_token("used").await.unwrap();
+    let usage: Vec<_> = t.usage.unwrap().into_iter().map(|u| (u.network, u.requests, u.last_used)).collect();
+    assert_eq!(
+        usage,
+        vec![
+            ("production".to_owned(), 1, "2026-11-28T12:00:00Z".to_owned()),
+            ("staging".to_owned(), 3, "2026-11-28T12:00:00Z".to_owned())
+        ]
+    );
+    assert_eq!(app.admin.get_token("unused").await.unwrap().usage.unwrap().len(), 0);
+    app.server.shutdown().await;
+}

@@ -163,6 +163,17 @@ async fn token_lifecycle(s: &dyn Store) {
     assert_eq!(got.token, t);
     assert_eq!(s.token_by_uuid(t.uuid).await.unwrap().unwrap().token, t);
     let next = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+    use edgeward_core::network::Network;
+    use edgeward_core::store::TokenUsage;
+    let u = |n, requests, secs| TokenUsage {
+        uuid: t.uuid,
+        network: n,
+        requests,
+        last_used: t0() + chrono::Duration::seconds(secs),
+    };
+    s.record_usage(vec![u(Network::Staging, 3, 10), u(Network::Production, 1, 5)]).await.unwrap();
+    s.record_usage(vec![u(Network::Staging, 2, 7)]).await.unwrap();
+    assert_eq!(s.token_usage(t.uuid).await.unwrap(), vec![u(Network::Production, 1, 5), u(Network::Staging, 5, 10)]);
     let r = s.refresh_token(&t.name, t0(), next).await.unwrap();
     assert_eq!((r.generation, r.next_refresh), (2, Some(next)));
     let exp =

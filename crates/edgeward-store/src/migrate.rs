@@ -8,6 +8,7 @@ use edgeward_core::Error;
 pub(crate) const SQLITE: &[(u32, &str, &str)] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "items", include_str!("../migrations/sqlite/0002_items.sql")),
+    (3, "token_usage", include_str!("../migrations/sqlite/0003_token_usage.sql")),
 ];
 
 pub(crate) fn apply(conn: &mut Connection) -> Result<(), Error> {

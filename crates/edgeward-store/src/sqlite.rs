@@ -15,7 +15,7 @@ use edgeward_core::network::{Network, Networks};
 use edgeward_core::permission::Permissions;
 use edgeward_core::store::{
     Account, AccountStore, ApiClient, ApiClientStore, Created, ItemKey, ItemStore, Namespace, NamespaceStore, NewToken,
-    StoredApiClient, StoredItem, StoredToken, TokenStore,
+    StoredApiClient, StoredItem, StoredToken, TokenStore, TokenUsage,
 };
 use edgeward_core::token::{EdgeWorkerScope, Token};
 use edgeward_core::{Error, Resource};
@@ -449,6 +449,44 @@ impl TokenStore for SqliteStore {
             .map_err(db_err)
         })
         .await
+    }
+
+    async fn record_usage(&self, usage: Vec<TokenUsage>) -> Result<(), Error> {
+        self.write(move |c| {
+            let mut s = c
+                .prepare_cached(
+                    "INSERT INTO token_usage (uuid, network, requests, last_used) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (uuid, network) DO UPDATE SET requests = requests + excluded.requests, \
+                     last_used = MAX(last_used, excluded.last_used)",
+                )
+                .map_err(db_err)?;
+            for u in &usage {
+                s.execute(params![u.uuid.to_string(), u.network.as_str(), u.requests as i64, ms(u.last_used)])
+                    .map_err(db_err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn token_usage(&self, uuid: Uuid) -> Result<Vec<TokenUsage>, Error> {
+        self.point_read(|c| {
+            let mut s = c
+                .prepare_cached("SELECT network, requests, last_used FROM token_usage WHERE uuid = ?1 ORDER BY network")
+                .map_err(db_err)?;
+            let rows = s
+                .query_map([uuid.to_string()], |r| {
+                    let n: String = r.get(0)?;
+                    Ok(TokenUsage {
+                        uuid,
+                        network: Network::parse(&n).map_err(|e| conversion(e.to_string()))?,
+                        requests: r.get::<_, i64>(1)?.max(0) as u64,
+                        last_used: from_ms(r.get(2)?),
+                    })
+                })
+                .map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
+        })
     }
 
     async fn revoked_token_uuids(&self) -> Result<Vec<Uuid>, Error> {

@@ -137,6 +137,21 @@ pub struct TokenObject {
     /// The signed token value; expiring tokens only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Edgeward: data-plane use per network (retrieve only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Vec<TokenUsageObject>>,
+}
+
+/// Data-plane use of a token on one network.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenUsageObject {
+    /// `staging` or `production`.
+    pub network: String,
+    /// Requests served.
+    pub requests: u64,
+    /// The latest, RFC 3339.
+    pub last_used: String,
 }
 
 impl TokenObject {
@@ -156,6 +171,7 @@ impl TokenObject {
             restrict_to_edge_worker_ids: t.ewids.to_wire(),
             token_activation_status: "COMPLETE".into(),
             value,
+            usage: None,
         }
     }
 }

@@ -266,6 +266,21 @@ fn print_token(t: &TokenObject) {
     for (ns, rights) in &t.namespace_permissions {
         println!("Namespace {ns}: {}", rights.join(""));
     }
+    match t.usage.as_deref() {
+        Some([]) => println!("Data-plane use:    none recorded"),
+        Some(usage) => {
+            for u in usage {
+                println!(
+                    "Used on {}: {} request{}, last {}",
+                    u.network,
+                    u.requests,
+                    if u.requests == 1 { "" } else { "s" },
+                    u.last_used
+                );
+            }
+        }
+        None => {}
+    }
     let w = warning(&t.expiry);
     if !w.is_empty() {
         println!("WARNING: {w}; replace it with `edgeward token rotate {} --to <new name>`", t.name);
