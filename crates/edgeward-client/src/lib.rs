@@ -220,6 +220,11 @@ impl Client {
         self.call(Method::GET, &format!("/edgekv/v1/tokens/{}", path_segment(name)), None).await
     }
 
+    /// `GET /tokens/{name}?includeUsage=true` (Edgeward): the token with its data-plane usage.
+    pub async fn get_token_with_usage(&self, name: &str) -> Result<TokenObject, ClientError> {
+        self.call(Method::GET, &format!("/edgekv/v1/tokens/{}?includeUsage=true", path_segment(name)), None).await
+    }
+
     /// `DELETE /tokens/{name}`.
     pub async fn revoke_token(&self, name: &str) -> Result<RevokedToken, ClientError> {
         self.call(Method::DELETE, &format!("/edgekv/v1/tokens/{}", path_segment(name)), None).await

@@ -134,7 +134,12 @@ pub async fn create_token(state: &AppState, caller: &ApiClient, req: CreateToken
 }
 
 /// `GET /tokens/{name}`.
-pub async fn get_token(state: &AppState, caller: &ApiClient, name: &str) -> Result<TokenObject, Error> {
+pub async fn get_token(
+    state: &AppState,
+    caller: &ApiClient,
+    name: &str,
+    include_usage: bool,
+) -> Result<TokenObject, Error> {
     let stored = find_for(state, caller, name, TokenAction::View).await?;
     if stored.token.is_expired(state.clock.now()) {
         return Err(Error::Gone { resource: Resource::Token, message: "Token has expired.".into() });
@@ -149,8 +154,11 @@ pub async fn get_token(state: &AppState, caller: &ApiClient, name: &str) -> Resu
         ),
         None => None,
     };
-    let usage = state.store.token_usage(stored.token.uuid).await?;
     let mut object = TokenObject::new(&stored.token, value);
+    if !include_usage {
+        return Ok(object);
+    }
+    let usage = state.store.token_usage(stored.token.uuid).await?;
     object.usage = Some(
         usage
             .into_iter()

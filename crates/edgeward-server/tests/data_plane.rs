@@ -268,7 +268,8 @@ async fn usage_is_recorded_per_token_and_network() {
     call(prod, Method::PUT, ITEM, Auth::Ref(&reference), Some("x".into())).await;
     call(prod, Method::GET, "/api/v1/namespaces/other/groups/g/items/i", Auth::Ref(&reference), None).await; // 403: not counted
     edgeward_server::dataplane::flush_usage(&app.server.state).await;
-    let t = app.admin.get_token("used").await.unwrap();
+    let t = app.admin.get_token_with_usage("used").await.unwrap();
+    assert!(app.admin.get_token("used").await.unwrap().usage.is_none(), "only on request");
     let usage: Vec<_> = t.usage.unwrap().into_iter().map(|u| (u.network, u.requests, u.last_used)).collect();
     assert_eq!(
         usage,
@@ -277,6 +278,6 @@ async fn usage_is_recorded_per_token_and_network() {
             ("staging".to_owned(), 3, "2026-11-28T12:00:00Z".to_owned())
         ]
     );
-    assert_eq!(app.admin.get_token("unused").await.unwrap().usage.unwrap().len(), 0);
+    assert_eq!(app.admin.get_token_with_usage("unused").await.unwrap().usage.unwrap().len(), 0);
     app.server.shutdown().await;
 }

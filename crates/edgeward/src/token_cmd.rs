@@ -390,7 +390,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
             println!("{} token{}.", list.tokens.len(), if list.tokens.len() == 1 { "" } else { "s" });
         }
         TokenCommand::Show { name, save } => {
-            let t = c.get_token(&name).await.map_err(api)?;
+            let t = c.get_token_with_usage(&name).await.map_err(api)?;
             let saved = match &save.save_path {
                 Some(p) => Some(save_token(p, &t, save.overwrite, |_| false)?),
                 None => None,

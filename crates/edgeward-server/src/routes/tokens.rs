@@ -52,14 +52,24 @@ pub async fn list(
 }
 
 /// Retrieve ("download") a token.
-#[utoipa::path(get, path = "/edgekv/v1/tokens/{tokenName}", params(("tokenName" = String, Path)),
+#[utoipa::path(get, path = "/edgekv/v1/tokens/{tokenName}", params(("tokenName" = String, Path), ("includeUsage" = Option<bool>, Query)),
     responses((status = 200, body = TokenObject), (status = 404), (status = 410)))]
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
+    Query(q): Query<GetQuery>,
 ) -> Result<Json<TokenObject>, ApiError> {
-    Ok(Json(service::get_token(&state, &caller.0, &name).await?))
+    let include_usage = q.include_usage.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    Ok(Json(service::get_token(&state, &caller.0, &name, include_usage).await?))
+}
+
+/// Query of `GET /tokens/{name}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetQuery {
+    /// Edgeward: `true` adds the token's data-plane usage (one more read).
+    pub include_usage: Option<String>,
 }
 
 /// Revoke a token.
