@@ -184,3 +184,28 @@ async fn grants_gate_every_token_operation() {
     assert!(admin.get_token("both").await.is_ok(), "nothing was revoked by refused calls");
     app.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_operators_own_certificate_is_served() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert_pem, key_pem) = edgeward_server::tls::self_signed().unwrap();
+    let (cert, key) = (certs.path().join("mine.pem"), certs.path().join("mine.key"));
+    std::fs::write(&cert, &cert_pem).unwrap();
+    std::fs::write(&key, &key_pem).unwrap();
+    let (c2, k2) = (cert.clone(), key.clone());
+    let app = spawn_app_with(
+        move |c| {
+            c.tls_cert = Some(c2);
+            c.tls_key = Some(k2);
+        },
+        Arc::new(edgeward_core::clock::SystemClock),
+    )
+    .await;
+    assert_eq!(app.server.prepared.tls_cert, cert);
+    assert!(!app.dir.path().join("tls").exists(), "no certificate is generated when one is given");
+    // A client trusting only the operator's certificate gets through.
+    let edgerc = Edgerc::load(&app.server.prepared.edgerc, "default").unwrap();
+    let c = Client::new(edgerc, Some(&cert)).unwrap();
+    assert!(c.list_tokens(false).await.is_ok());
+    app.server.shutdown().await;
+}
