@@ -178,104 +178,57 @@ fn create_body(name: &str, expiry: &str) -> Vec<u8> {
 
 /// Create `total` tokens over the clients; every request is a fresh signature.
 async fn create_phase(clients: &[reqwest::Client], signer: &Signer, total: usize, expiry: &str) -> Phase {
-    let next = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for (w, client) in clients.iter().enumerate() {
-        let (client, signer, next, expiry) = (client.clone(), signer.clone(), next.clone(), expiry.to_owned());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut errors = 0;
-            let url = format!("https://{}/edgekv/v1/tokens", signer.edgerc.host);
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
-                    break;
+    let (signer, expiry) = (Arc::new(signer.clone()), Arc::new(expiry.to_owned()));
+    let reported = Arc::new(AtomicUsize::new(0));
+    drive(clients, None, Some(total), move |client, w, i| {
+        let (signer, expiry, reported) = (signer.clone(), expiry.clone(), reported.clone());
+        async move {
+            let body = create_body(&format!("t{i}"), &expiry);
+            let auth = signer.auth("POST", "/edgekv/v1/tokens", &body);
+            let r = client
+                .post(format!("https://{}/edgekv/v1/tokens", signer.edgerc.host))
+                .header("authorization", auth)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await;
+            let problem = match r {
+                Ok(resp) if resp.status() == 200 => {
+                    let _ = resp.bytes().await;
+                    return Some(true);
                 }
-                let body = create_body(&format!("t{i}"), &expiry);
-                let t0 = Instant::now();
-                let auth = signer.auth("POST", "/edgekv/v1/tokens", &body);
-                let r = client
-                    .post(&url)
-                    .header("authorization", auth)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await;
-                match r {
-                    Ok(resp) if resp.status() == 200 => {
-                        let _ = resp.bytes().await;
-                        lat.push(t0.elapsed().as_micros() as u32);
-                    }
-                    Ok(resp) => {
-                        errors += 1;
-                        if errors < 3 {
-                            eprintln!("worker {w}: HTTP {} {}", resp.status(), resp.text().await.unwrap_or_default());
-                        }
-                    }
-                    Err(e) => {
-                        errors += 1;
-                        if errors < 3 {
-                            eprintln!("worker {w}: {e}");
-                        }
-                    }
-                }
+                Ok(resp) => format!("HTTP {} {}", resp.status(), resp.text().await.unwrap_or_default()),
+                Err(e) => e.to_string(),
+            };
+            if reported.fetch_add(1, Ordering::Relaxed) < 3 {
+                eprintln!("worker {w}: {problem}");
             }
-            (lat, errors)
-        }));
-    }
-    let mut phase = Phase::default();
-    for t in tasks {
-        let (lat, errors) = t.await.expect("worker");
-        phase.latencies_us.extend(lat);
-        phase.errors += errors;
-    }
-    phase.elapsed = start.elapsed();
-    phase
+            None
+        }
+    })
+    .await
 }
 
-/// GET `path_for(i)` for `seconds` on every client.
+/// GET the paths, round robin, for `seconds` on every client.
 async fn get_phase(clients: &[reqwest::Client], signer: &Signer, seconds: u64, paths: Arc<Vec<String>>) -> Phase {
-    let stop = Arc::new(AtomicBool::new(false));
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for (w, client) in clients.iter().enumerate() {
-        let (client, signer, stop, paths) = (client.clone(), signer.clone(), stop.clone(), paths.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut errors = 0;
-            let mut i = w * 7919;
-            while !stop.load(Ordering::Relaxed) {
-                let path = &paths[i % paths.len()];
-                i += 1;
-                let t0 = Instant::now();
-                let auth = signer.auth("GET", path, b"");
-                match client
-                    .get(format!("https://{}{}", signer.edgerc.host, path))
-                    .header("authorization", auth)
-                    .send()
-                    .await
-                {
-                    Ok(resp) if resp.status() == 200 => {
-                        let _ = resp.bytes().await;
-                        lat.push(t0.elapsed().as_micros() as u32);
-                    }
-                    _ => errors += 1,
-                }
-            }
-            (lat, errors)
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut phase = Phase::default();
-    for t in tasks {
-        let (lat, errors) = t.await.expect("worker");
-        phase.latencies_us.extend(lat);
-        phase.errors += errors;
-    }
-    phase.elapsed = start.elapsed();
-    phase
+    let signer = Arc::new(signer.clone());
+    drive(clients, Some(seconds), None, move |client, _, i| {
+        let (signer, paths) = (signer.clone(), paths.clone());
+        async move {
+            let path = &paths[i % paths.len()];
+            let auth = signer.auth("GET", path, b"");
+            let resp = client
+                .get(format!("https://{}{}", signer.edgerc.host, path))
+                .header("authorization", auth)
+                .send()
+                .await
+                .ok()?;
+            let ok = resp.status() == 200;
+            let _ = resp.bytes().await;
+            ok.then_some(true)
+        }
+    })
+    .await
 }
 
 fn verdict(ok: bool) -> &'static str {

@@ -159,6 +159,7 @@ pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Running
     let prepared = bootstrap::prepare(&config, clock.as_ref(), admin_addr).await?;
     let state = AppState(Arc::new(Inner {
         store: prepared.store.clone(),
+        cpcode: prepared.cpcode.clone(),
         keys: prepared.keys.clone(),
         data_key: prepared.data_key.clone(),
         clock,

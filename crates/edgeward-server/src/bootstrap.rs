@@ -63,6 +63,8 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
 pub struct Prepared {
     /// The store.
     pub store: Arc<dyn Store>,
+    /// The account's CP code (fixed once the account is initialized, which `prepare` ensures).
+    pub cpcode: String,
     /// Signing keys.
     pub keys: KeySet,
     /// Sealing key.
@@ -272,7 +274,7 @@ pub async fn prepare(
     } else {
         tracing::warn!(path = %edgerc.display(), "no edgerc file; create credentials with `edgeward apiclient create`");
     }
-    Ok(Prepared { store, keys, data_key, tls_cert, tls_key, edgerc })
+    Ok(Prepared { store, cpcode: account.cpcode, keys, data_key, tls_cert, tls_key, edgerc })
 }
 
 fn self_signed_pair() -> Result<(String, String), BootError> {

@@ -162,6 +162,10 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
                 .ok()
                 .and_then(|s| Uuid::parse_str(s.trim()).ok())
                 .ok_or_else(|| unauthorized("The access token reference is malformed."))?;
+            if state.gate.is_revoked(&uuid) {
+                // Known revoked: refused without a store read.
+                return Err(unauthorized("The access token has been revoked."));
+            }
             let cached = state.gate.by_ref.lock().unwrap_or_else(|e| e.into_inner()).get(&uuid).cloned();
             match cached {
                 Some(g) => Ok(g),

@@ -97,7 +97,7 @@ pub async fn create_token(state: &AppState, caller: &ApiClient, req: CreateToken
     let spec = TokenSpec { name, networks, ewids, namespaces, expiry };
     let uuid = Uuid::new_v4();
     // Sign before storing so the stored value is exactly the one returned now and later.
-    let draft = Token {
+    let draft_token = Token {
         uuid,
         name: spec.name.clone(),
         networks,
@@ -108,14 +108,10 @@ pub async fn create_token(state: &AppState, caller: &ApiClient, req: CreateToken
         latest_refresh: None,
         next_refresh: None,
         generation: 1,
-        cpcode: String::new(),
+        cpcode: state.cpcode.clone(),
         revoked_at: None,
     };
-    let account = state.store.account().await?.ok_or_else(|| Error::Refused {
-        resource: Resource::Account,
-        message: "The EdgeKV database is not initialized.".into(),
-    })?;
-    let value = token_value(state, &Token { cpcode: account.cpcode, ..draft });
+    let value = token_value(state, &draft_token);
     let sealed_value = value.as_ref().map(|v| state.data_key.seal(v.as_bytes(), uuid.as_bytes()));
     let token = state
         .store

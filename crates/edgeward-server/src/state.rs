@@ -18,6 +18,8 @@ pub struct AppState(pub Arc<Inner>);
 pub struct Inner {
     /// Storage.
     pub store: Arc<dyn Store>,
+    /// The account's CP code (never changes once initialized).
+    pub cpcode: String,
     /// Token signing and verifying keys.
     pub keys: KeySet,
     /// Encrypts token values and client secrets at rest.

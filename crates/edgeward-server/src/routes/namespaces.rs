@@ -201,7 +201,7 @@ pub async fn delete(
     })?;
     let now = state.clock.now();
     if q.get("sync").is_some_and(|s| s.eq_ignore_ascii_case("true")) {
-        let cpcode = state.store.account().await?.map(|a| a.cpcode).unwrap_or_default();
+        let cpcode = &state.cpcode;
         Ok(Json(json!({
             "operationPerformed": "DELETED",
             "description": format!("Namespace '{name}' was successfully deleted."),
@@ -317,7 +317,7 @@ pub async fn item(
                 Error::NotFound { .. } => missing(),
                 other => other.into(),
             })?;
-            let cpcode = state.store.account().await?.map(|a| a.cpcode).unwrap_or_default();
+            let cpcode = &state.cpcode;
             Ok(format!(
                 "Item was upserted in KV store with database {cpcode}, namespace {ns}, group {group}, and key {item}."
             )
