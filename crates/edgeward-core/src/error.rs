@@ -15,6 +15,8 @@ pub enum Resource {
     ApiClient,
     /// The account (initialization).
     Account,
+    /// An access group.
+    AccessGroup,
 }
 
 /// A domain failure. `Display` is the message shown to the client; it never holds secrets.

@@ -201,6 +201,19 @@ pub struct Namespace {
     pub geo_location: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// When the namespace (and its items) will be deleted, if a deletion is scheduled. Until
+    /// then it serves as usual and the deletion can be cancelled or moved.
+    pub delete_at: Option<DateTime<Utc>>,
+}
+
+/// An access group: the unit that namespaces are authorized to (`groupId`). Group 0, the
+/// "Account Group", always exists and stands for every group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessGroup {
+    /// Its id (0 = the account group).
+    pub group_id: u64,
+    /// Its display name.
+    pub name: String,
 }
 
 /// What [`NamespaceStore::create_namespace`] did.
@@ -231,6 +244,25 @@ pub trait NamespaceStore: Send + Sync {
     ) -> Result<Namespace>;
     /// Delete a namespace and every item in it.
     async fn delete_namespace(&self, network: Network, name: &NamespaceName) -> Result<()>;
+    /// Schedule (`Some`) or cancel (`None`) the deletion of a namespace.
+    async fn schedule_namespace_delete(
+        &self,
+        network: Network,
+        name: &NamespaceName,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Namespace>;
+    /// Delete every namespace (with its items) whose scheduled deletion is at or before `now`;
+    /// returns the namespaces deleted.
+    async fn delete_due_namespaces(&self, now: DateTime<Utc>) -> Result<Vec<(Network, NamespaceName)>>;
+    /// Move a namespace to another access group, on every network where it exists; the group
+    /// must exist. Returns the namespaces changed (none: the namespace exists nowhere).
+    async fn set_namespace_group(&self, name: &NamespaceName, group_id: u64) -> Result<Vec<Namespace>>;
+    /// The access groups, by id.
+    async fn list_access_groups(&self) -> Result<Vec<AccessGroup>>;
+    /// Add an access group (`AlreadyExists` when the id is taken).
+    async fn create_access_group(&self, group: AccessGroup) -> Result<AccessGroup>;
+    /// Remove an access group; refused for group 0 and while a namespace belongs to it.
+    async fn delete_access_group(&self, group_id: u64) -> Result<()>;
     /// Group names of a namespace (at most `max`).
     async fn list_groups(
         &self,

@@ -7,7 +7,7 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, put};
 use axum::Router;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -20,7 +20,7 @@ use crate::bootstrap::{self, Prepared};
 use crate::config::ServeConfig;
 use crate::metrics::HttpLabels;
 use crate::problem::{finish_response, RequestFacts};
-use crate::routes::{initialize, namespaces, ops, tokens};
+use crate::routes::{access, initialize, namespaces, ops, tokens};
 use crate::state::{AppState, Inner, NonceCache};
 use crate::{auth, dataplane, jobs, tls};
 
@@ -112,6 +112,13 @@ pub fn admin_router(state: AppState) -> Router {
             "/edgekv/v1/networks/{network}/namespaces/{ns}",
             get(namespaces::get).put(namespaces::update).delete(namespaces::delete),
         )
+        .route(
+            "/edgekv/v1/networks/{network}/namespaces/{ns}/status/scheduled-delete",
+            get(namespaces::scheduled_delete).put(namespaces::reschedule_delete).delete(namespaces::cancel_delete),
+        )
+        .route("/edgekv/v1/auth/groups", get(access::list_groups))
+        .route("/edgekv/v1/auth/groups/{group_id}", get(access::get_group))
+        .route("/edgekv/v1/auth/namespaces/{ns}", put(access::reauthorize))
         .route("/edgekv/v1/networks/{network}/namespaces/{ns}/groups", get(namespaces::groups))
         .route("/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}", get(namespaces::item_keys))
         .route(
@@ -169,6 +176,9 @@ pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Running
             headers_to_sign: config.edgegrid.headers_to_sign.clone(),
         },
         timestamp_window: chrono::Duration::seconds(config.edgegrid.timestamp_window_secs as i64),
+        namespace_delete_delay: chrono::Duration::seconds(
+            config.namespace_delete_delay_secs.min(i64::MAX as u64 / 1000) as i64,
+        ),
         nonces: NonceCache::default(),
         clients: Default::default(),
         gate: Default::default(),

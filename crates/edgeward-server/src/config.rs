@@ -46,6 +46,9 @@ pub struct ServeConfig {
     pub edgegrid: EdgeGridConfig,
     /// Seconds between runs of the scheduled jobs (refresh, purge).
     pub job_interval_secs: u64,
+    /// Seconds between a namespace delete (without `sync=true`) and the deletion itself;
+    /// until then the deletion can be moved or cancelled.
+    pub namespace_delete_delay_secs: u64,
     /// The data plane.
     pub data_plane: DataPlaneConfig,
 }
@@ -87,6 +90,7 @@ impl Default for ServeConfig {
             limits: Limits::default(),
             edgegrid: EdgeGridConfig::default(),
             job_interval_secs: 3600,
+            namespace_delete_delay_secs: 86_400,
             data_plane: DataPlaneConfig::default(),
         }
     }

@@ -1,5 +1,6 @@
 //! Scheduled work: refresh auto-refreshing tokens that are due, purge tokens past their
-//! retention, delete items older than their namespace's retention. One unit of work ([`run_once`]) is separate from the loop ([`run`]) so tests drive
+//! retention, carry out namespace deletions whose time has come, delete items older than their
+//! namespace's retention. One unit of work ([`run_once`]) is separate from the loop ([`run`]) so tests drive
 //! it with any clock. A failure is logged and the next run tries again; nothing here panics.
 
 use std::time::Duration;
@@ -20,6 +21,8 @@ pub struct JobReport {
     pub purged: u64,
     /// Items deleted because they outlived their namespace's retention.
     pub items_purged: u64,
+    /// Namespaces deleted because their scheduled deletion came.
+    pub namespaces_deleted: u64,
 }
 
 /// Items deleted per transaction by the retention purge (keeps each write short).
@@ -37,6 +40,15 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> JobReport {
     match state.store.purge_tokens(cutoff).await {
         Ok(n) => report.purged = n,
         Err(e) => tracing::error!(error = %e.log_detail(), "token purge failed; will retry"),
+    }
+    match state.store.delete_due_namespaces(now).await {
+        Ok(deleted) => {
+            for (network, name) in &deleted {
+                tracing::info!(network = network.as_str(), namespace = %name, "scheduled namespace deletion done");
+            }
+            report.namespaces_deleted = deleted.len() as u64;
+        }
+        Err(e) => tracing::error!(error = %e.log_detail(), "scheduled namespace deletion failed; will retry"),
     }
     loop {
         match state.store.purge_expired_items(now, ITEM_PURGE_BATCH).await {
@@ -57,6 +69,7 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> JobReport {
             refreshed = report.refreshed,
             purged = report.purged,
             items_purged = report.items_purged,
+            namespaces_deleted = report.namespaces_deleted,
             "scheduled maintenance"
         );
     }

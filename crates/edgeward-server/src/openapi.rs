@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use crate::routes::{initialize, namespaces, tokens};
+use crate::routes::{access, initialize, namespaces, tokens};
 use edgeward_wire as wire;
 
 #[derive(OpenApi)]
@@ -25,6 +25,12 @@ use edgeward_wire as wire;
         namespaces::get,
         namespaces::update,
         namespaces::delete,
+        namespaces::scheduled_delete,
+        namespaces::reschedule_delete,
+        namespaces::cancel_delete,
+        access::list_groups,
+        access::get_group,
+        access::reauthorize,
         namespaces::groups,
         namespaces::item_keys,
         namespaces::item
@@ -40,7 +46,11 @@ use edgeward_wire as wire;
         wire::DataAccessPolicy,
         wire::NamespaceObject,
         wire::NamespaceList,
-        wire::NamespacePolicy
+        wire::NamespacePolicy,
+        wire::ScheduledDelete,
+        wire::AccessGroupObject,
+        wire::AccessGroupList,
+        wire::ReauthorizeRequest
     ))
 )]
 struct AdminApi;

@@ -63,6 +63,9 @@ impl From<Error> for ApiError {
             Error::NotFound { resource: Resource::Namespace, message } => {
                 Self::edgekv(StatusCode::BAD_REQUEST, "EKV_9000", message)
             }
+            Error::NotFound { resource: Resource::AccessGroup, message } => {
+                Self::edgekv(StatusCode::FORBIDDEN, "EKV_1000", message)
+            }
             Error::NotFound { resource, message } => {
                 Self::edgekv(StatusCode::NOT_FOUND, token_family(resource), message)
             }

@@ -30,6 +30,8 @@ pub struct Inner {
     pub limits: Limits,
     /// EdgeGrid signing parameters.
     pub edgegrid: edgeward_edgegrid::Settings,
+    /// Time between a scheduled namespace delete request and the deletion.
+    pub namespace_delete_delay: chrono::Duration,
     /// Accepted clock distance of signed requests.
     pub timestamp_window: chrono::Duration,
     /// Nonces seen within the window.

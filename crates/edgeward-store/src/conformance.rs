@@ -65,6 +65,72 @@ where
     api_clients(&*fresh().await).await;
     items(&*fresh().await).await;
     namespaces(&*fresh().await).await;
+    access_groups_and_scheduled_deletes(&*fresh().await).await;
+}
+
+async fn access_groups_and_scheduled_deletes(s: &dyn Store) {
+    use edgeward_core::network::Network;
+    use edgeward_core::store::{AccessGroup, ItemKey, Namespace};
+    init(s).await;
+    let groups = s.list_access_groups().await.unwrap();
+    assert_eq!(groups, vec![AccessGroup { group_id: 0, name: "Account Group".into() }], "group 0 always exists");
+    let ns = |network, name: &str, group_id| Namespace {
+        network,
+        name: NamespaceName::parse(name).unwrap(),
+        retention_seconds: 0,
+        group_id,
+        geo_location: "US".into(),
+        created_at: t0(),
+        delete_at: None,
+    };
+    assert!(
+        matches!(s.create_namespace(ns(Network::Production, "shop", 42), 20).await, Err(Error::NotFound { .. })),
+        "a namespace needs a known group"
+    );
+    s.create_access_group(AccessGroup { group_id: 42, name: "Shop".into() }).await.unwrap();
+    assert!(matches!(
+        s.create_access_group(AccessGroup { group_id: 42, name: "Again".into() }).await,
+        Err(Error::AlreadyExists { .. })
+    ));
+    s.create_namespace(ns(Network::Production, "shop", 42), 20).await.unwrap();
+    s.create_namespace(ns(Network::Staging, "shop", 0), 20).await.unwrap();
+    let shop = NamespaceName::parse("shop").unwrap();
+    assert!(matches!(s.delete_access_group(42).await, Err(Error::Refused { .. })), "in use");
+    assert!(matches!(s.delete_access_group(0).await, Err(Error::Refused { .. })));
+    assert!(matches!(s.set_namespace_group(&shop, 7).await, Err(Error::NotFound { .. })), "unknown group");
+    let moved = s.set_namespace_group(&shop, 0).await.unwrap();
+    assert_eq!(moved.len(), 2, "both networks");
+    assert!(moved.iter().all(|n| n.group_id == 0));
+    assert!(s.set_namespace_group(&NamespaceName::parse("nowhere").unwrap(), 0).await.unwrap().is_empty());
+    s.delete_access_group(42).await.unwrap();
+    assert!(matches!(s.delete_access_group(42).await, Err(Error::NotFound { .. })));
+
+    // Scheduled deletion: the namespace serves until its time, can be cancelled, and goes
+    // with its items (on that network only) once due.
+    let key = ItemKey {
+        network: Network::Production,
+        namespace: shop.clone(),
+        sandbox: String::new(),
+        group: "g".into(),
+        item: "i".into(),
+    };
+    s.put_item(key.clone(), b"v".to_vec(), t0()).await.unwrap();
+    let at = t0() + chrono::Duration::hours(1);
+    let n = s.schedule_namespace_delete(Network::Production, &shop, Some(at)).await.unwrap();
+    assert_eq!(n.delete_at, Some(at));
+    assert_eq!(s.get_namespace(Network::Production, &shop).await.unwrap().unwrap().delete_at, Some(at));
+    assert!(s.delete_due_namespaces(at - chrono::Duration::seconds(1)).await.unwrap().is_empty());
+    s.schedule_namespace_delete(Network::Production, &shop, None).await.unwrap();
+    assert!(s.delete_due_namespaces(at).await.unwrap().is_empty(), "cancelled");
+    s.schedule_namespace_delete(Network::Production, &shop, Some(at)).await.unwrap();
+    assert_eq!(s.delete_due_namespaces(at).await.unwrap(), vec![(Network::Production, shop.clone())]);
+    assert!(s.get_namespace(Network::Production, &shop).await.unwrap().is_none());
+    assert!(s.get_item(&key, t0()).await.unwrap().is_none(), "items go with it");
+    assert!(s.get_namespace(Network::Staging, &shop).await.unwrap().is_some(), "the other network keeps its own");
+    assert!(matches!(
+        s.schedule_namespace_delete(Network::Production, &shop, Some(at)).await,
+        Err(Error::NotFound { .. })
+    ));
 }
 
 async fn namespaces(s: &dyn Store) {
@@ -78,6 +144,7 @@ async fn namespaces(s: &dyn Store) {
         group_id: 0,
         geo_location: "US".into(),
         created_at: t0(),
+        delete_at: None,
     };
     assert_eq!(s.create_namespace(ns("shop", 86_400), 3).await.unwrap().1, Created::New);
     assert_eq!(s.create_namespace(ns("shop", 86_400), 3).await.unwrap().1, Created::AlreadyThere);

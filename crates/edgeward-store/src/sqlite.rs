@@ -14,8 +14,8 @@ use edgeward_core::names::{ClientName, NamespaceName, TokenName};
 use edgeward_core::network::{Network, Networks};
 use edgeward_core::permission::Permissions;
 use edgeward_core::store::{
-    Account, AccountStore, ApiClient, ApiClientStore, Created, ItemKey, ItemStore, Namespace, NamespaceStore, NewToken,
-    StoredApiClient, StoredItem, StoredToken, TokenStore, TokenUsage,
+    AccessGroup, Account, AccountStore, ApiClient, ApiClientStore, Created, ItemKey, ItemStore, Namespace,
+    NamespaceStore, NewToken, StoredApiClient, StoredItem, StoredToken, TokenStore, TokenUsage,
 };
 use edgeward_core::token::{EdgeWorkerScope, Token};
 use edgeward_core::{Error, Resource};
@@ -783,13 +783,18 @@ fn namespace_from_row(r: &Row<'_>) -> rusqlite::Result<Namespace> {
         group_id: r.get::<_, i64>(3)?.max(0) as u64,
         geo_location: r.get(4)?,
         created_at: from_ms(r.get(5)?),
+        delete_at: r.get::<_, Option<i64>>(6)?.map(from_ms),
     })
 }
 
 macro_rules! namespace_columns {
     () => {
-        "network, name, retention_seconds, group_id, geo_location, created_at"
+        "network, name, retention_seconds, group_id, geo_location, created_at, delete_at"
     };
+}
+
+fn access_group_missing(group_id: u64) -> Error {
+    Error::NotFound { resource: Resource::AccessGroup, message: format!("You do not have access to group {group_id}.") }
 }
 
 fn namespace_missing() -> Error {
@@ -859,15 +864,23 @@ impl NamespaceStore for SqliteStore {
                     "Each account is allowed {max} namespaces. This limit has already been reached."
                 )));
             }
+            let group_known = c
+                .prepare_cached("SELECT 1 FROM access_groups WHERE group_id = ?1")
+                .and_then(|mut s| s.exists([ns.group_id as i64]))
+                .map_err(db_err)?;
+            if !group_known {
+                return Err(access_group_missing(ns.group_id));
+            }
             c.execute(
-                concat!("INSERT INTO namespaces (", namespace_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+                concat!("INSERT INTO namespaces (", namespace_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
                 params![
                     ns.network.as_str(),
                     ns.name.as_str(),
                     ns.retention_seconds as i64,
                     ns.group_id as i64,
                     ns.geo_location,
-                    ms(ns.created_at)
+                    ms(ns.created_at),
+                    ns.delete_at.map(ms)
                 ],
             )
             .map_err(db_err)?;
@@ -915,6 +928,132 @@ impl NamespaceStore for SqliteStore {
                 params![network.as_str(), name.as_str()],
             )
             .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn schedule_namespace_delete(
+        &self,
+        network: Network,
+        name: &NamespaceName,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Namespace, Error> {
+        let name = name.clone();
+        self.write(move |c| {
+            c.prepare_cached(concat!(
+                "UPDATE namespaces SET delete_at = ?3 WHERE network = ?1 AND name = ?2 RETURNING ",
+                namespace_columns!()
+            ))
+            .and_then(|mut s| {
+                s.query_row(params![network.as_str(), name.as_str(), at.map(ms)], namespace_from_row).optional()
+            })
+            .map_err(db_err)?
+            .ok_or_else(namespace_missing)
+        })
+        .await
+    }
+
+    async fn delete_due_namespaces(&self, now: DateTime<Utc>) -> Result<Vec<(Network, NamespaceName)>, Error> {
+        self.write(move |c| {
+            let due: Vec<(String, String)> = {
+                let mut s = c
+                    .prepare_cached(
+                        "SELECT network, name FROM namespaces WHERE delete_at IS NOT NULL AND delete_at <= ?1",
+                    )
+                    .map_err(db_err)?;
+                let rows = s.query_map([ms(now)], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(db_err)?
+            };
+            let mut deleted = Vec::with_capacity(due.len());
+            for (network, name) in due {
+                c.execute("DELETE FROM items WHERE network = ?1 AND namespace = ?2", params![network, name])
+                    .map_err(db_err)?;
+                c.execute("DELETE FROM namespaces WHERE network = ?1 AND name = ?2", params![network, name])
+                    .map_err(db_err)?;
+                let network = Network::parse(&network).map_err(|e| Error::Internal(e.to_string()))?;
+                let name = NamespaceName::parse(&name).map_err(|e| Error::Internal(e.to_string()))?;
+                deleted.push((network, name));
+            }
+            Ok(deleted)
+        })
+        .await
+    }
+
+    async fn set_namespace_group(&self, name: &NamespaceName, group_id: u64) -> Result<Vec<Namespace>, Error> {
+        let name = name.clone();
+        self.write(move |c| {
+            let group_known = c
+                .prepare_cached("SELECT 1 FROM access_groups WHERE group_id = ?1")
+                .and_then(|mut s| s.exists([group_id as i64]))
+                .map_err(db_err)?;
+            if !group_known {
+                return Err(access_group_missing(group_id));
+            }
+            let mut s = c
+                .prepare_cached(concat!(
+                    "UPDATE namespaces SET group_id = ?2 WHERE name = ?1 RETURNING ",
+                    namespace_columns!()
+                ))
+                .map_err(db_err)?;
+            let rows = s.query_map(params![name.as_str(), group_id as i64], namespace_from_row).map_err(db_err)?;
+            let mut changed: Vec<Namespace> = rows.collect::<rusqlite::Result<_>>().map_err(db_err)?;
+            changed.sort_by_key(|n| n.network.as_str());
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn list_access_groups(&self) -> Result<Vec<AccessGroup>, Error> {
+        self.point_read(|c| {
+            let mut s =
+                c.prepare_cached("SELECT group_id, name FROM access_groups ORDER BY group_id").map_err(db_err)?;
+            let rows = s
+                .query_map([], |r| Ok(AccessGroup { group_id: r.get::<_, i64>(0)?.max(0) as u64, name: r.get(1)? }))
+                .map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
+        })
+    }
+
+    async fn create_access_group(&self, group: AccessGroup) -> Result<AccessGroup, Error> {
+        self.write(move |c| {
+            let inserted = c
+                .execute(
+                    "INSERT INTO access_groups (group_id, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                    params![group.group_id as i64, group.name, Utc::now().timestamp_millis()],
+                )
+                .map_err(db_err)?;
+            if inserted == 0 {
+                return Err(Error::AlreadyExists {
+                    resource: Resource::AccessGroup,
+                    message: format!("Access group {} already exists.", group.group_id),
+                });
+            }
+            Ok(group)
+        })
+        .await
+    }
+
+    async fn delete_access_group(&self, group_id: u64) -> Result<(), Error> {
+        self.write(move |c| {
+            if group_id == 0 {
+                return Err(Error::Refused {
+                    resource: Resource::AccessGroup,
+                    message: "The account group (0) cannot be deleted.".into(),
+                });
+            }
+            let used: i64 = c
+                .query_row("SELECT COUNT(*) FROM namespaces WHERE group_id = ?1", [group_id as i64], |r| r.get(0))
+                .map_err(db_err)?;
+            if used > 0 {
+                return Err(Error::Refused {
+                    resource: Resource::AccessGroup,
+                    message: format!("Access group {group_id} still holds {used} namespace(s); move them first."),
+                });
+            }
+            if c.execute("DELETE FROM access_groups WHERE group_id = ?1", [group_id as i64]).map_err(db_err)? == 0 {
+                return Err(access_group_missing(group_id));
+            }
             Ok(())
         })
         .await

@@ -392,3 +392,39 @@ pub struct NamespaceList {
     /// Names only, or full objects with `details=on|true`.
     pub namespaces: Vec<NamespaceObject>,
 }
+
+/// An access group as `/auth/groups` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessGroupObject {
+    /// The group's id (0 = the account group, which stands for every group).
+    pub group_id: u64,
+    /// Its name.
+    pub group_name: String,
+    /// The EdgeKV capabilities the caller holds in this group.
+    pub capabilities: Vec<String>,
+}
+
+/// `GET /auth/groups` body.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AccessGroupList {
+    /// Every group the caller can see.
+    pub groups: Vec<AccessGroupObject>,
+}
+
+/// `PUT /auth/namespaces/{ns}` body and answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReauthorizeRequest {
+    /// The access group the namespace moves to (a number, or a string of digits).
+    #[schema(value_type = u64)]
+    pub group_id: LenientU64,
+}
+
+/// A namespace's scheduled deletion (`…/status/scheduled-delete`, and the 202 of a delete).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScheduledDelete {
+    /// When the namespace will be deleted (RFC 3339, UTC).
+    pub scheduled_delete_time: String,
+}

@@ -51,6 +51,9 @@ enum Command {
     /// Manage the API clients (EdgeGrid credentials and their grants) of a data directory.
     #[command(subcommand)]
     Apiclient(ApiClientCommand),
+    /// Manage the access groups (`groupId`) that namespaces are authorized to.
+    #[command(subcommand)]
+    Accessgroup(AccessGroupCommand),
     /// Create, list, show, refresh, revoke and rotate access tokens.
     Token {
         #[command(subcommand)]
@@ -158,6 +161,71 @@ enum ApiClientCommand {
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum AccessGroupCommand {
+    /// Add an access group.
+    Create {
+        /// The group's id (a whole number above 0; 0 is the account group).
+        id: u64,
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+    /// List the access groups.
+    List {
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+    /// Remove an access group that no namespace belongs to.
+    Delete {
+        /// The group's id.
+        id: u64,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+}
+
+async fn accessgroup(cmd: AccessGroupCommand) -> Result<()> {
+    use edgeward_core::store::{AccessGroup, NamespaceStore};
+    match cmd {
+        AccessGroupCommand::Create { id, name, data_dir } => {
+            if id == 0 {
+                bail!("group 0 is the account group and always exists");
+            }
+            let name = name.trim().to_owned();
+            if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
+                bail!("--name must be 1 to 128 printable characters");
+            }
+            let (store, _) = bootstrap::open_store(&data_dir)?;
+            store
+                .create_access_group(AccessGroup { group_id: id, name: name.clone() })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("Created access group {id} ({name}).");
+        }
+        AccessGroupCommand::List { data_dir } => {
+            let (store, _) = bootstrap::open_store(&data_dir)?;
+            let groups = store.list_access_groups().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{:<12} NAME", "GROUP ID")?;
+            for g in groups {
+                writeln!(out, "{:<12} {}", g.group_id, g.name)?;
+            }
+        }
+        AccessGroupCommand::Delete { id, data_dir } => {
+            let (store, _) = bootstrap::open_store(&data_dir)?;
+            store.delete_access_group(id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("Deleted access group {id}.");
+        }
+    }
+    Ok(())
 }
 
 /// mimalloc: the server allocates many small short-lived objects per request across threads,
@@ -331,6 +399,7 @@ async fn run(cli: Cli) -> Result<()> {
             server.run_until(shutdown_signal()).await;
         }
         Command::Apiclient(cmd) => apiclient(cmd).await?,
+        Command::Accessgroup(cmd) => accessgroup(cmd).await?,
         Command::Token { cmd, conn } => {
             if let Err(e) = token_cmd::run(cmd, &conn).await {
                 if conn.json {

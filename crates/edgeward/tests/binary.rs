@@ -142,3 +142,43 @@ async fn apiclient_commands_create_list_disable_enable_delete() {
     let (ok, out) = run_cli(&["apiclient", "delete", "ghost", "--data-dir", d]);
     assert!(!ok && out.contains("does not exist"), "{out}");
 }
+
+#[tokio::test]
+async fn accessgroup_commands_are_seen_by_the_running_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let _server = start(&dir);
+    let d = dir.to_str().unwrap();
+    let admin = client(&dir, "default");
+    let group = |id: u64| {
+        let admin = admin.clone();
+        async move {
+            let r =
+                admin.send(edgeward_client::Method::GET, &format!("/edgekv/v1/auth/groups/{id}"), None).await.unwrap();
+            (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    assert_eq!(group(4284).await.0, 403);
+    let (ok, out) = run_cli(&["accessgroup", "create", "4284", "--name", "Shop team", "--data-dir", d]);
+    assert!(ok, "{out}");
+    let (status, body) = group(4284).await;
+    assert_eq!((status, body["groupName"].as_str()), (200, Some("Shop team")), "{body}");
+    let (ok, out) = run_cli(&["accessgroup", "list", "--data-dir", d]);
+    assert!(ok && out.contains("Account Group") && out.contains("4284") && out.contains("Shop team"), "{out}");
+    let (ok, out) = run_cli(&["accessgroup", "create", "4284", "--name", "Again", "--data-dir", d]);
+    assert!(!ok && out.contains("already exists"), "{out}");
+    for (args, says) in [
+        (&["accessgroup", "create", "0", "--name", "x"][..], "account group"),
+        (&["accessgroup", "create", "5", "--name", " "][..], "--name"),
+        (&["accessgroup", "delete", "0"][..], "cannot be deleted"),
+        (&["accessgroup", "delete", "77"][..], "group 77"),
+    ] {
+        let mut args = args.to_vec();
+        args.extend(["--data-dir", d]);
+        let (ok, out) = run_cli(&args);
+        assert!(!ok && out.contains(says), "{args:?}: {out}");
+    }
+    let (ok, out) = run_cli(&["accessgroup", "delete", "4284", "--data-dir", d]);
+    assert!(ok, "{out}");
+    assert_eq!(group(4284).await.0, 403);
+}

@@ -1,5 +1,6 @@
 //! HTTP handlers, grouped by resource.
 
+pub mod access;
 pub mod initialize;
 pub mod namespaces;
 pub mod ops;

@@ -13,7 +13,7 @@ use edgeward_core::capability::Capability;
 use edgeward_core::network::Network;
 use edgeward_core::store::{ItemKey, Namespace};
 use edgeward_core::Error;
-use edgeward_wire::{LenientBoolSer, LenientU64, NamespaceList, NamespaceObject, NamespacePolicy};
+use edgeward_wire::{LenientBoolSer, LenientU64, NamespaceList, NamespaceObject, NamespacePolicy, ScheduledDelete};
 
 use crate::auth::Caller;
 use crate::items::{self, check_segment};
@@ -125,6 +125,7 @@ pub async fn create(
         group_id,
         geo_location: geo,
         created_at: state.clock.now(),
+        delete_at: None,
     };
     let (ns, _) = state.store.create_namespace(ns, state.limits.max_namespaces_per_network).await?;
     Ok(Json(object(&ns)))
@@ -176,9 +177,10 @@ pub async fn update(
     Ok(Json(object(&state.store.set_namespace_retention(net, &name, retention).await?)))
 }
 
-/// Delete a namespace and its items. With `sync=true` the answer is 200 and the operation's
-/// record; otherwise 202 with the (immediate) scheduled time.
-#[utoipa::path(delete, path = "/edgekv/v1/networks/{network}/namespaces/{ns}", params(("network" = String, Path), ("ns" = String, Path), ("sync" = Option<bool>, Query)), responses((status = 200), (status = 202), (status = 400)))]
+/// Delete a namespace and its items. With `sync=true` it goes at once (200 and the operation's
+/// record); otherwise the deletion is scheduled (202 with its time and `Retry-After`) and can
+/// be moved or cancelled until shortly before. A second request keeps the first time.
+#[utoipa::path(delete, path = "/edgekv/v1/networks/{network}/namespaces/{ns}", params(("network" = String, Path), ("ns" = String, Path), ("sync" = Option<bool>, Query)), responses((status = 200), (status = 202, body = ScheduledDelete), (status = 400)))]
 pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -187,34 +189,145 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::DeleteNamespace, net)?;
-    let name = items::namespace(&ns)?;
-    if name.as_str() == "default" {
-        return Err(ApiError::bad_request("The default namespace cannot be deleted."));
-    }
-    state.store.delete_namespace(net, &name).await.map_err(|e| match e {
-        Error::NotFound { .. } => ApiError::edgekv(
-            StatusCode::BAD_REQUEST,
-            "EKV_1002",
-            "That resource does not exist or you are missing the 'DELETE_NAMESPACE' permission for it.",
-        ),
-        other => other.into(),
-    })?;
-    let now = state.clock.now();
+    let name = deletable(&ns)?;
     if q.get("sync").is_some_and(|s| s.eq_ignore_ascii_case("true")) {
+        state.store.delete_namespace(net, &name).await.map_err(|e| absent_or(e, net))?;
         let cpcode = &state.cpcode;
-        Ok(Json(json!({
+        return Ok(Json(json!({
             "operationPerformed": "DELETED",
             "description": format!("Namespace '{name}' was successfully deleted."),
             "id": cpcode,
         }))
-        .into_response())
-    } else {
-        Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({ "scheduledDeleteTime": now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string() })),
-        )
-            .into_response())
+        .into_response());
     }
+    let current = state.store.get_namespace(net, &name).await?.ok_or_else(|| no_such_namespace(net))?;
+    let at = match current.delete_at {
+        Some(at) => at,
+        None => {
+            let at = state.clock.now() + state.namespace_delete_delay;
+            state.store.schedule_namespace_delete(net, &name, Some(at)).await.map_err(|e| absent_or(e, net))?;
+            tracing::info!(network = net.as_str(), namespace = %name, delete_at = %at, "namespace deletion scheduled");
+            at
+        }
+    };
+    Ok((StatusCode::ACCEPTED, scheduled(&state, at)).into_response())
+}
+
+/// Earliest a scheduled deletion can still be moved or cancelled.
+const RESCHEDULE_LEAD: chrono::Duration = chrono::Duration::minutes(5);
+
+fn deletable(ns: &str) -> Result<edgeward_core::names::NamespaceName, ApiError> {
+    let name = items::namespace(ns)?;
+    if name.as_str() == "default" {
+        return Err(ApiError::bad_request("The default namespace cannot be deleted."));
+    }
+    Ok(name)
+}
+
+fn no_such_namespace(net: Network) -> ApiError {
+    let cap = match net {
+        Network::Staging => "DELETE_STAGING_NAMESPACE",
+        Network::Production => "DELETE_NAMESPACE",
+    };
+    ApiError::edgekv(
+        StatusCode::BAD_REQUEST,
+        "EKV_1002",
+        format!("That resource does not exist or you are missing the '{cap}' permission for it."),
+    )
+}
+
+fn absent_or(e: Error, net: Network) -> ApiError {
+    match e {
+        Error::NotFound { .. } => no_such_namespace(net),
+        other => other.into(),
+    }
+}
+
+/// The scheduled-deletion body with `Retry-After: <seconds left>`.
+fn scheduled(state: &AppState, at: chrono::DateTime<chrono::Utc>) -> impl IntoResponse {
+    let left = (at - state.clock.now()).num_seconds().max(0);
+    (
+        [(axum::http::header::RETRY_AFTER, left.to_string())],
+        Json(ScheduledDelete { scheduled_delete_time: at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string() }),
+    )
+}
+
+fn not_scheduled(name: &str) -> ApiError {
+    ApiError::edgekv(StatusCode::NOT_FOUND, "EKV_9000", format!("No deletion is scheduled for namespace {name}."))
+}
+
+fn too_late(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> Result<(), ApiError> {
+    if at - now < RESCHEDULE_LEAD {
+        return Err(ApiError::edgekv(
+            StatusCode::BAD_REQUEST,
+            "EKV_3000",
+            "A namespace deletion due in five minutes or less can no longer be moved or cancelled.",
+        ));
+    }
+    Ok(())
+}
+
+/// When a namespace's scheduled deletion happens.
+#[utoipa::path(get, path = "/edgekv/v1/networks/{network}/namespaces/{ns}/status/scheduled-delete", params(("network" = String, Path), ("ns" = String, Path)), responses((status = 200, body = ScheduledDelete), (status = 400), (status = 404)))]
+pub async fn scheduled_delete(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((net, ns)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let net = network(&net)?;
+    allow(&caller, Capability::DeleteNamespace, net)?;
+    let name = items::namespace(&ns)?;
+    let current = state.store.get_namespace(net, &name).await?.ok_or_else(|| no_such_namespace(net))?;
+    let at = current.delete_at.ok_or_else(|| not_scheduled(&ns))?;
+    Ok(scheduled(&state, at).into_response())
+}
+
+/// Schedule a namespace's deletion for a given time, or move it.
+#[utoipa::path(put, path = "/edgekv/v1/networks/{network}/namespaces/{ns}/status/scheduled-delete", params(("network" = String, Path), ("ns" = String, Path)), request_body = ScheduledDelete, responses((status = 200, body = ScheduledDelete), (status = 400)))]
+pub async fn reschedule_delete(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((net, ns)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let net = network(&net)?;
+    allow(&caller, Capability::DeleteNamespace, net)?;
+    let name = deletable(&ns)?;
+    let req: ScheduledDelete = parse_json(&body)?;
+    let at = chrono::DateTime::parse_from_rfc3339(req.scheduled_delete_time.trim())
+        .map_err(|_| {
+            ApiError::bad_request("scheduledDeleteTime must be an RFC 3339 time, such as 2026-05-08T14:16:05Z.")
+        })?
+        .with_timezone(&chrono::Utc);
+    let now = state.clock.now();
+    if at <= now {
+        return Err(ApiError::bad_request("scheduledDeleteTime must be in the future."));
+    }
+    let current = state.store.get_namespace(net, &name).await?.ok_or_else(|| no_such_namespace(net))?;
+    if let Some(previous) = current.delete_at {
+        too_late(previous, now)?;
+    }
+    state.store.schedule_namespace_delete(net, &name, Some(at)).await.map_err(|e| absent_or(e, net))?;
+    tracing::info!(network = net.as_str(), namespace = %name, delete_at = %at, "namespace deletion scheduled");
+    Ok(scheduled(&state, at).into_response())
+}
+
+/// Cancel a namespace's scheduled deletion (204).
+#[utoipa::path(delete, path = "/edgekv/v1/networks/{network}/namespaces/{ns}/status/scheduled-delete", params(("network" = String, Path), ("ns" = String, Path)), responses((status = 204), (status = 400), (status = 404)))]
+pub async fn cancel_delete(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((net, ns)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let net = network(&net)?;
+    allow(&caller, Capability::DeleteNamespace, net)?;
+    let name = items::namespace(&ns)?;
+    let current = state.store.get_namespace(net, &name).await?.ok_or_else(|| no_such_namespace(net))?;
+    let at = current.delete_at.ok_or_else(|| not_scheduled(&ns))?;
+    too_late(at, state.clock.now())?;
+    state.store.schedule_namespace_delete(net, &name, None).await.map_err(|e| absent_or(e, net))?;
+    tracing::info!(network = net.as_str(), namespace = %name, "namespace deletion cancelled");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn sandbox(q: &Params, net: Network) -> Result<String, ApiError> {

@@ -94,6 +94,18 @@ pub async fn raw_with(
     body: Option<&str>,
     override_auth: Option<String>,
 ) -> (u16, Option<String>, serde_json::Value) {
+    let (status, headers, json) = raw_full(client, method, path, body, override_auth).await;
+    (status, headers.get("x-trace-id").map(|v| v.to_str().unwrap().to_owned()), json)
+}
+
+/// Like [`raw_with`], with every response header.
+pub async fn raw_full(
+    client: &Client,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&str>,
+    override_auth: Option<String>,
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
     let bytes = body.unwrap_or("").as_bytes().to_vec();
     let auth = override_auth.unwrap_or_else(|| client.authorization(method.as_str(), path, &bytes));
     let http = reqwest::Client::builder().use_rustls_tls().danger_accept_invalid_certs(true).build().unwrap();
@@ -103,13 +115,13 @@ pub async fn raw_with(
     }
     let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();
-    let trace = resp.headers().get("x-trace-id").map(|v| v.to_str().unwrap().to_owned());
+    let headers = resp.headers().clone();
     let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     let text = resp.text().await.unwrap();
     if status >= 400 {
         assert_eq!(ct, "application/problem+json", "errors are problem+json: {text}");
     }
-    (status, trace, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    (status, headers, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
 }
 
 /// The body the Akamai CLI sends for `create token`.

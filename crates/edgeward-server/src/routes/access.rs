@@ -1,0 +1,105 @@
+//! `/edgekv/v1/auth/…`: access groups and the reauthorization of a namespace to another group.
+//!
+//! Edgeward's API clients hold their capability grants account-wide, so every group shows the
+//! caller's whole grant list; groups themselves are managed with `edgeward accessgroup`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+
+use edgeward_core::capability::Capability;
+use edgeward_core::network::Network;
+use edgeward_core::store::AccessGroup;
+use edgeward_core::Error;
+use edgeward_wire::{AccessGroupList, AccessGroupObject, ReauthorizeRequest};
+
+use crate::auth::Caller;
+use crate::items;
+use crate::problem::ApiError;
+use crate::routes::parse_json;
+use crate::state::AppState;
+
+fn object(group: AccessGroup, caller: &Caller) -> AccessGroupObject {
+    AccessGroupObject {
+        group_id: group.group_id,
+        group_name: group.name,
+        capabilities: caller.0.grants.iter().map(|c| c.as_str().to_owned()).collect(),
+    }
+}
+
+fn no_access(group_id: impl std::fmt::Display) -> ApiError {
+    ApiError::edgekv(StatusCode::FORBIDDEN, "EKV_1000", format!("You do not have access to group {group_id}."))
+}
+
+/// The access groups, each with the caller's capabilities in it.
+#[utoipa::path(get, path = "/edgekv/v1/auth/groups", responses((status = 200, body = AccessGroupList)))]
+pub async fn list_groups(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<AccessGroupList>, ApiError> {
+    let groups = state.store.list_access_groups().await?;
+    Ok(Json(AccessGroupList { groups: groups.into_iter().map(|g| object(g, &caller)).collect() }))
+}
+
+/// One access group; 403 `EKV_1000` for a group the caller cannot see (or that does not exist).
+#[utoipa::path(get, path = "/edgekv/v1/auth/groups/{group_id}", params(("group_id" = u64, Path)), responses((status = 200, body = AccessGroupObject), (status = 400), (status = 403)))]
+pub async fn get_group(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(raw): Path<String>,
+) -> Result<Json<AccessGroupObject>, ApiError> {
+    let group_id: u64 =
+        raw.parse().map_err(|_| ApiError::bad_request("The group id must be a whole number of zero or more."))?;
+    let group = state
+        .store
+        .list_access_groups()
+        .await?
+        .into_iter()
+        .find(|g| g.group_id == group_id)
+        .ok_or_else(|| no_access(group_id))?;
+    Ok(Json(object(group, &caller)))
+}
+
+/// Move a namespace to another access group, on every network where it exists. The caller
+/// needs `AUTHORIZE_NAMESPACE` (production) or `AUTHORIZE_STAGING_NAMESPACE` (staging) for each.
+#[utoipa::path(put, path = "/edgekv/v1/auth/namespaces/{ns}", params(("ns" = String, Path)), request_body = ReauthorizeRequest, responses((status = 200, body = ReauthorizeRequest), (status = 400), (status = 403)))]
+pub async fn reauthorize(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(ns): Path<String>,
+    body: Bytes,
+) -> Result<Json<ReauthorizeRequest>, ApiError> {
+    let name = items::namespace(&ns)?;
+    let req: ReauthorizeRequest = parse_json(&body)?;
+    let absent = || {
+        ApiError::edgekv(
+            StatusCode::BAD_REQUEST,
+            "EKV_1002",
+            "That resource does not exist or you are missing the 'AUTHORIZE_NAMESPACE' permission for it.",
+        )
+    };
+    let mut found = false;
+    for net in [Network::Production, Network::Staging] {
+        if state.store.get_namespace(net, &name).await?.is_some() {
+            found = true;
+            caller
+                .0
+                .grants
+                .check_network(Capability::AuthorizeNamespace, net)
+                .map_err(|c| ApiError::from(Error::Forbidden(c)))?;
+        }
+    }
+    if !found {
+        return Err(absent());
+    }
+    let changed = state.store.set_namespace_group(&name, req.group_id.0).await.map_err(|e| match e {
+        Error::NotFound { resource: edgeward_core::Resource::AccessGroup, .. } => no_access(req.group_id.0),
+        other => other.into(),
+    })?;
+    if changed.is_empty() {
+        return Err(absent());
+    }
+    tracing::info!(namespace = %name, group_id = req.group_id.0, "namespace reauthorized");
+    Ok(Json(req))
+}
