@@ -28,6 +28,8 @@ use edgeward_core::permission::{Permissions, Right};
 use edgeward_core::store::{ItemKey, TokenUsage};
 use edgeward_core::token::EdgeWorkerScope;
 
+use edgeward_token::KeySet;
+
 use crate::items::{self, check_segment};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -108,12 +110,116 @@ pub struct Listener {
     pub edgeworker_id_header: Option<String>,
 }
 
-fn unauthorized(detail: &str) -> ApiError {
-    ApiError::edgekv(StatusCode::UNAUTHORIZED, "EKV_1001", detail.to_owned())
+/// Why the gate refuses a request: 401 (the token itself) or 403 (outside its scope).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denial {
+    /// Missing, malformed, badly signed, expired, revoked or unknown: 401 `EKV_1001`.
+    Unauthorized(&'static str),
+    /// Valid, but not for this network, EdgeWorker, namespace or right: 403 `EKV_1000`.
+    Forbidden(String),
 }
 
-fn forbidden(detail: String) -> ApiError {
-    ApiError::edgekv(StatusCode::FORBIDDEN, "EKV_1000", detail)
+impl From<Denial> for ApiError {
+    fn from(d: Denial) -> Self {
+        match d {
+            Denial::Unauthorized(detail) => ApiError::edgekv(StatusCode::UNAUTHORIZED, "EKV_1001", detail.to_owned()),
+            Denial::Forbidden(detail) => ApiError::edgekv(StatusCode::FORBIDDEN, "EKV_1000", detail),
+        }
+    }
+}
+
+const INVALID: Denial = Denial::Unauthorized("The access token is invalid.");
+
+impl Grant {
+    /// Verify a token value (signature with a known key) and read what it allows. Expiry and
+    /// revocation are not checked here: they change with time, and are checked per request.
+    pub fn from_value(value: &str, keys: &KeySet) -> Result<Grant, Denial> {
+        let claims = edgeward_token::verify(value, keys).map_err(|_| INVALID)?;
+        let uuid = Uuid::parse_str(&claims.jti).map_err(|_| INVALID)?;
+        let env = |l: &str| claims.env.iter().any(|e| e == l);
+        let ewids: Vec<String> = claims.ewids.split(',').map(str::to_owned).collect();
+        let mut namespaces = BTreeMap::new();
+        for (ns, letters) in claims.namespace_rights() {
+            namespaces.insert(ns.to_owned(), Permissions::parse(&letters).map_err(|_| INVALID)?);
+        }
+        Ok(Grant {
+            uuid,
+            expires_at: DateTime::from_timestamp(claims.exp, 0),
+            networks: Networks { staging: env("s"), production: env("p") },
+            ewids: EdgeWorkerScope::parse(
+                Some(&ewids),
+                &edgeward_core::limits::Limits { max_ewids_per_token: usize::MAX, ..Default::default() },
+            )
+            .map_err(|_| INVALID)?,
+            namespaces,
+        })
+    }
+
+    /// The token's uuid.
+    pub fn uuid(&self) -> Uuid {
+        self.uuid
+    }
+}
+
+impl TokenGate {
+    /// The grant of a token value: from the cache (keyed by the value's SHA-256), or verified
+    /// now and cached.
+    pub fn grant_for_value(&self, value: &str, keys: &KeySet) -> Result<Arc<Grant>, Denial> {
+        let digest: [u8; 32] = Sha256::digest(value.as_bytes()).into();
+        if let Some(g) = self.by_value.lock().unwrap_or_else(|e| e.into_inner()).get(&digest) {
+            return Ok(g.clone());
+        }
+        let g = Arc::new(Grant::from_value(value, keys)?);
+        insert_bounded(&self.by_value, digest, g.clone());
+        Ok(g)
+    }
+
+    /// Whether `grant` allows `right` in `namespace` on `network` for the calling EdgeWorker
+    /// at `now`: expiry and revocation first (401), then scope (403).
+    pub fn check(
+        &self,
+        grant: &Grant,
+        now: DateTime<Utc>,
+        network: Network,
+        caller: Option<&str>,
+        namespace: &str,
+        right: Right,
+    ) -> Result<(), Denial> {
+        if grant.expires_at.is_some_and(|e| now > e) {
+            return Err(Denial::Unauthorized("The access token has expired."));
+        }
+        if self.is_revoked(&grant.uuid) {
+            return Err(Denial::Unauthorized("The access token has been revoked."));
+        }
+        if !grant.networks.allows(network) {
+            return Err(Denial::Forbidden(format!("The access token is not valid on the {network} network.")));
+        }
+        if let EdgeWorkerScope::Only(_) = &grant.ewids {
+            match caller {
+                Some(id) if grant.ewids.allows(id) => {}
+                Some(id) => {
+                    return Err(Denial::Forbidden(format!("The access token is not valid for EdgeWorker {id}.")))
+                }
+                None => {
+                    return Err(Denial::Forbidden(
+                        "The access token is restricted to EdgeWorker IDs, and this request carries none.".into(),
+                    ))
+                }
+            }
+        }
+        match grant.namespaces.get(namespace) {
+            Some(p) if p.allows(right) => Ok(()),
+            Some(_) => Err(Denial::Forbidden(format!(
+                "The access token does not allow {} in namespace {namespace}.",
+                match right {
+                    Right::Read => "reads",
+                    Right::Write => "writes",
+                    Right::Delete => "deletes",
+                }
+            ))),
+            None => Err(Denial::Forbidden(format!("The access token does not cover namespace {namespace}."))),
+        }
+    }
 }
 
 async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, ApiError> {
@@ -121,50 +227,18 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
     let reference = headers.get("x-akamai-edgedb-auth-ref");
     match (value, reference) {
         (Some(v), None) => {
-            let v = v.to_str().map_err(|_| unauthorized("The access token is malformed."))?;
-            let digest: [u8; 32] = Sha256::digest(v.as_bytes()).into();
-            let cached = state.gate.by_value.lock().unwrap_or_else(|e| e.into_inner()).get(&digest).cloned();
-            let grant = match cached {
-                Some(g) => g,
-                None => {
-                    let claims = edgeward_token::verify(v, &state.keys)
-                        .map_err(|_| unauthorized("The access token is invalid."))?;
-                    let uuid =
-                        Uuid::parse_str(&claims.jti).map_err(|_| unauthorized("The access token is invalid."))?;
-                    let env = |l: &str| claims.env.iter().any(|e| e == l);
-                    let ewids: Vec<String> = claims.ewids.split(',').map(str::to_owned).collect();
-                    let mut namespaces = BTreeMap::new();
-                    for (ns, letters) in claims.namespace_rights() {
-                        let p =
-                            Permissions::parse(&letters).map_err(|_| unauthorized("The access token is invalid."))?;
-                        namespaces.insert(ns.to_owned(), p);
-                    }
-                    let g = Arc::new(Grant {
-                        uuid,
-                        expires_at: DateTime::from_timestamp(claims.exp, 0),
-                        networks: Networks { staging: env("s"), production: env("p") },
-                        ewids: EdgeWorkerScope::parse(
-                            Some(&ewids),
-                            &edgeward_core::limits::Limits { max_ewids_per_token: usize::MAX, ..Default::default() },
-                        )
-                        .map_err(|_| unauthorized("The access token is invalid."))?,
-                        namespaces,
-                    });
-                    insert_bounded(&state.gate.by_value, digest, g.clone());
-                    g
-                }
-            };
-            Ok(grant)
+            let v = v.to_str().map_err(|_| Denial::Unauthorized("The access token is malformed."))?;
+            Ok(state.gate.grant_for_value(v, &state.keys)?)
         }
         (None, Some(r)) => {
             let uuid = r
                 .to_str()
                 .ok()
                 .and_then(|s| Uuid::parse_str(s.trim()).ok())
-                .ok_or_else(|| unauthorized("The access token reference is malformed."))?;
+                .ok_or(Denial::Unauthorized("The access token reference is malformed."))?;
             if state.gate.is_revoked(&uuid) {
                 // Known revoked: refused without a store read.
-                return Err(unauthorized("The access token has been revoked."));
+                return Err(Denial::Unauthorized("The access token has been revoked.").into());
             }
             let cached = state.gate.by_ref.lock().unwrap_or_else(|e| e.into_inner()).get(&uuid).cloned();
             match cached {
@@ -174,10 +248,12 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
                         .store
                         .token_by_uuid(uuid)
                         .await?
-                        .ok_or_else(|| unauthorized("The access token is unknown."))?;
+                        .ok_or(Denial::Unauthorized("The access token is unknown."))?;
                     let t = stored.token;
                     if t.expiry.is_some() {
-                        return Err(unauthorized("Only auto-refreshing tokens can be used by reference."));
+                        return Err(
+                            Denial::Unauthorized("Only auto-refreshing tokens can be used by reference.").into()
+                        );
                     }
                     let g = Arc::new(Grant {
                         uuid,
@@ -196,10 +272,11 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
             }
         }
         (None, None) => {
-            Err(unauthorized("An access token is required: X-Akamai-EdgeDB-Auth or X-Akamai-EdgeDB-Auth-Ref."))
+            Err(Denial::Unauthorized("An access token is required: X-Akamai-EdgeDB-Auth or X-Akamai-EdgeDB-Auth-Ref.")
+                .into())
         }
         (Some(_), Some(_)) => {
-            Err(unauthorized("Send exactly one of X-Akamai-EdgeDB-Auth and X-Akamai-EdgeDB-Auth-Ref."))
+            Err(Denial::Unauthorized("Send exactly one of X-Akamai-EdgeDB-Auth and X-Akamai-EdgeDB-Auth-Ref.").into())
         }
     }
 }
@@ -234,42 +311,12 @@ pub async fn item(
     };
     let grant = grant_for(&state, &headers).await?;
     let now = state.clock.now();
-    if grant.expires_at.is_some_and(|e| now > e) {
-        return Err(unauthorized("The access token has expired."));
-    }
-    if state.gate.is_revoked(&grant.uuid) {
-        return Err(unauthorized("The access token has been revoked."));
-    }
-    if !grant.networks.allows(listener.network) {
-        return Err(forbidden(format!("The access token is not valid on the {} network.", listener.network)));
-    }
-    let caller = listener.edgeworker_id.clone().or_else(|| {
-        let h = listener.edgeworker_id_header.as_deref()?;
-        headers.get(h).and_then(|v| v.to_str().ok()).map(str::to_owned)
-    });
-    if let (EdgeWorkerScope::Only(_), Some(id)) = (&grant.ewids, &caller) {
-        if !grant.ewids.allows(id) {
-            return Err(forbidden(format!("The access token is not valid for EdgeWorker {id}.")));
-        }
-    } else if let (EdgeWorkerScope::Only(_), None) = (&grant.ewids, &caller) {
-        return Err(forbidden(
-            "The access token is restricted to EdgeWorker IDs, and this request carries none.".into(),
-        ));
-    }
-    match grant.namespaces.get(&ns) {
-        Some(p) if p.allows(right) => {}
-        Some(_) => {
-            return Err(forbidden(format!(
-                "The access token does not allow {} in namespace {ns}.",
-                match right {
-                    Right::Read => "reads",
-                    Right::Write => "writes",
-                    Right::Delete => "deletes",
-                }
-            )))
-        }
-        None => return Err(forbidden(format!("The access token does not cover namespace {ns}."))),
-    }
+    let caller = match (&listener.edgeworker_id, &listener.edgeworker_id_header) {
+        (Some(id), _) => Some(id.as_str()),
+        (None, Some(h)) => headers.get(h.as_str()).and_then(|v| v.to_str().ok()),
+        (None, None) => None,
+    };
+    state.gate.check(&grant, now, listener.network, caller, &ns, right)?;
 
     let sandbox = q.sandbox_id.unwrap_or_default();
     if !sandbox.is_empty() {
