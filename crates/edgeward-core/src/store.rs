@@ -169,6 +169,9 @@ pub struct StoredItem {
     pub value: Vec<u8>,
     /// When it was written.
     pub updated_at: DateTime<Utc>,
+    /// When its namespace's retention (at the time of the read) ends it; `None` = kept
+    /// indefinitely.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// Items of the key-value store.

@@ -26,9 +26,9 @@ struct Args {
     /// The edgeward binary [default: next to this one].
     #[arg(long)]
     bin: Option<PathBuf>,
-    /// Concurrent TLS connections.
-    #[arg(long, default_value_t = 16)]
-    connections: usize,
+    /// Concurrent connections [default: 16 for the admin API, 32 for the data plane].
+    #[arg(long)]
+    connections: Option<usize>,
     /// Tokens to create in the creation phase.
     #[arg(long, default_value_t = 100_000)]
     tokens: usize,
@@ -50,6 +50,10 @@ struct Args {
     /// Data plane: distinct tokens used.
     #[arg(long, default_value_t = 1_000)]
     distinct_tokens: usize,
+    /// Data plane: seconds of unmeasured load before each measured phase (baseline and mix
+    /// alike), so both are measured in their steady state.
+    #[arg(long, default_value_t = 3)]
+    warmup: u64,
     /// Internal: serve the bare baseline handler and print its address.
     #[arg(long, hide = true)]
     serve_baseline: bool,
@@ -299,13 +303,14 @@ where
 
 async fn data_plane(args: &Args, bin: &Path, work: &Path) -> Result<()> {
     println!("# edgeward-loadtest --data-plane\n");
-    let conns = args.connections;
+    let conns = args.connections.unwrap_or(32);
     println!(
-        "- machine: {} cores; connections: {conns}; items: {}; tokens: {}; phase length: {} s",
+        "- machine: {} cores; connections: {conns}; items: {}; tokens: {}; phase length: {} s, each after {} s of warm-up",
         std::thread::available_parallelism()?,
         args.items,
         args.distinct_tokens,
-        args.seconds
+        args.seconds,
+        args.warmup
     );
     let mut baseline = Command::new(std::env::current_exe()?).arg("--serve-baseline").stdout(Stdio::piped()).spawn()?;
     let mut line = String::new();
@@ -362,19 +367,22 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path) -> Result<()> {
         rss_kib(server.pid, "VmRSS:") as f64 / 1024.0
     );
     let url = Arc::new(format!("http://{baseline_addr}/const"));
-    let mut bare = drive(&clients, Some(args.seconds), None, move |c, _, _| {
+    let bare_op = move |c: reqwest::Client, _, _| {
         let url = url.clone();
         async move {
             let r = c.get(url.as_str()).send().await.ok()?;
             let _ = r.bytes().await;
             Some(true)
         }
-    })
-    .await;
+    };
+    if args.warmup > 0 {
+        drive(&clients, Some(args.warmup), None, bare_op.clone()).await;
+    }
+    let mut bare = drive(&clients, Some(args.seconds), None, bare_op).await;
     let (a, b, v) = (auth.clone(), base.clone(), value.clone());
     let writes = Arc::new(AtomicUsize::new(0));
     let w2 = writes.clone();
-    let mut mixed = drive(&clients, Some(args.seconds), None, move |c, w, i| {
+    let mixed_op = move |c: reqwest::Client, w: usize, i: usize| {
         let (a, b, v, writes) = (a.clone(), b.clone(), v.clone(), w2.clone());
         async move {
             let x = (i.wrapping_mul(2_654_435_761) ^ w) % 1_000_003;
@@ -391,8 +399,15 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path) -> Result<()> {
             let _ = r.bytes().await;
             ok.then_some(true)
         }
-    })
-    .await;
+    };
+    if args.warmup > 0 {
+        let warm = drive(&clients, Some(args.warmup), None, mixed_op.clone()).await;
+        if warm.errors > 0 {
+            bail!("{} requests failed while warming up", warm.errors);
+        }
+        writes.store(0, Ordering::Relaxed);
+    }
+    let mut mixed = drive(&clients, Some(args.seconds), None, mixed_op).await;
     let (br, mr) = (bare.rate(), mixed.rate());
     let (b99, m99) = (bare.pct(0.99), mixed.pct(0.99));
     println!("- bare axum handler (constant string, same connections count): {br:.0}/s, p99 {b99:.2} ms");
@@ -435,7 +450,10 @@ async fn main() -> Result<()> {
         bail!("{} not found: run `cargo build --release -p edgeward` first", bin.display());
     }
     let work = match &args.work_dir {
-        Some(d) => tempfile::tempdir_in(d)?,
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("creating --work-dir {}", d.display()))?;
+            tempfile::tempdir_in(d)?
+        }
         None => tempfile::tempdir_in(".")?,
     };
     if args.data_plane {
@@ -445,7 +463,7 @@ async fn main() -> Result<()> {
     println!(
         "- machine: {} cores; connections: {}; tokens: {}; phase length: {} s",
         std::thread::available_parallelism()?,
-        args.connections,
+        args.connections.unwrap_or(16),
         args.tokens,
         args.seconds
     );
@@ -462,7 +480,7 @@ async fn main() -> Result<()> {
     let edgerc = Edgerc::load(&server.data_dir.join("edgerc"), "default")?;
     let signer = Signer { edgerc, settings: Settings::default() };
     let cert = server.data_dir.join("tls/cert.pem");
-    let clients: Vec<_> = (0..args.connections).map(|_| http_client(&cert)).collect::<Result<_>>()?;
+    let clients: Vec<_> = (0..args.connections.unwrap_or(16)).map(|_| http_client(&cert)).collect::<Result<_>>()?;
     let expiry = (chrono::Utc::now().date_naive() + chrono::Duration::days(90)).to_string();
 
     let mut create = create_phase(&clients, &signer, args.tokens, &expiry).await;
@@ -507,7 +525,7 @@ async fn main() -> Result<()> {
     println!("\n| target | measured | verdict |\n|---|---|---|");
     println!(
         "| creation ≥ 2,000/s at {} connections | {create_rate:.0}/s | {} |",
-        args.connections,
+        args.connections.unwrap_or(16),
         verdict(create_rate >= 2000.0)
     );
     let ratio = create_rate / sqlite_rate;

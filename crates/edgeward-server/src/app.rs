@@ -77,16 +77,23 @@ async fn observe(State((state, listener)): State<(AppState, &'static str)>, req:
     let request_id = format!("{:016x}", rand::random::<u64>());
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-    let host = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("").to_owned();
-    let target = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    let span = tracing::info_span!("request", %method, %route, request_id = %request_id, listener);
+    // Cheap handles (reference-counted), read only when the answer is a problem.
+    let host = req.headers().get(http::header::HOST).cloned();
+    let uri = req.uri().clone();
+    // The data plane is the hot path: its request span is at DEBUG, so that at the default
+    // level no span is built or formatted per edge call. The admin API's is at INFO.
+    let span = if listener == "admin" {
+        tracing::info_span!("request", %method, %route, request_id = %request_id, listener)
+    } else {
+        tracing::debug_span!("request", %method, %route, request_id = %request_id, listener)
+    };
     let started = Instant::now();
     let resp = next.run(req).instrument(span.clone()).await;
     let facts = RequestFacts {
         request_id: &request_id,
         method: method.as_str(),
-        host: &host,
-        target: &target,
+        host: host.as_ref().and_then(|h| h.to_str().ok()).unwrap_or(""),
+        target: uri.path_and_query().map_or("/", |p| p.as_str()),
         now: state.clock.now(),
     };
     let resp = finish_response(resp, &facts);
@@ -181,6 +188,9 @@ pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Running
         ),
         nonces: NonceCache::default(),
         clients: Default::default(),
+        item_cache: crate::item_cache::ItemCache::new(
+            usize::try_from(config.data_plane.item_cache_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
+        ),
         gate: Default::default(),
         metrics: Default::default(),
     }));

@@ -66,6 +66,8 @@ pub struct DataPlaneConfig {
     /// Take the caller's EdgeWorker ID from this request header (trust it only behind a proxy
     /// that sets it). Off by default.
     pub edgeworker_id_header: Option<String>,
+    /// Memory for cached item values, in MiB (0 turns the cache off).
+    pub item_cache_mb: u64,
 }
 
 impl Default for DataPlaneConfig {
@@ -75,6 +77,7 @@ impl Default for DataPlaneConfig {
             staging_addr: None,
             edgeworker_id: None,
             edgeworker_id_header: None,
+            item_cache_mb: 64,
         }
     }
 }

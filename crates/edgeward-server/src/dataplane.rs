@@ -14,7 +14,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -297,9 +296,12 @@ pub async fn item(
     method: Method,
     Path((ns, group, item)): Path<(String, String, String)>,
     Query(q): Query<ItemQuery>,
-    headers: HeaderMap,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> Result<Response, ApiError> {
+    // The request itself rather than the HeaderMap and Bytes extractors: headers are read in
+    // place (not copied per request), and the body is read only for a PUT.
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
     let namespace = items::namespace(&ns)?;
     check_segment(&group, 128, "Group")?;
     check_segment(&item, 512, "Key")?;
@@ -309,7 +311,7 @@ pub async fn item(
         Method::DELETE => Right::Delete,
         _ => return Err(ApiError::edgekv(StatusCode::METHOD_NOT_ALLOWED, "EKV_9000", "Use GET, PUT or DELETE.")),
     };
-    let grant = grant_for(&state, &headers).await?;
+    let grant = grant_for(&state, headers).await?;
     let now = state.clock.now();
     let caller = match (&listener.edgeworker_id, &listener.edgeworker_id_header) {
         (Some(id), _) => Some(id.as_str()),
@@ -323,38 +325,38 @@ pub async fn item(
         check_segment(&sandbox, 128, "Sandbox ID")?;
     }
     state.gate.record_use(grant.uuid, listener.network, now);
-    let key = ItemKey {
-        network: listener.network,
-        namespace: namespace.clone(),
-        sandbox,
-        group: group.clone(),
-        item: item.clone(),
-    };
-    let not_found = || items::not_found(&group, &item);
+    let key = ItemKey { network: listener.network, namespace, sandbox, group, item };
+    let not_found = |key: &ItemKey| items::not_found(&key.group, &key.item);
     match right {
         Right::Read => {
-            let mut found = state.store.get_item(&key, now).await?;
+            let mut found = items::read(&state, &key, now).await?;
             if found.is_none()
                 && !key.sandbox.is_empty()
                 && q.sandbox_fallback.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("true"))
             {
                 let base = ItemKey { sandbox: String::new(), ..key.clone() };
-                found = state.store.get_item(&base, now).await?;
+                found = items::read(&state, &base, now).await?;
             }
-            let found = found.ok_or_else(not_found)?;
-            Ok(([(header::CONTENT_TYPE, "text/plain;charset=utf-8")], found.value).into_response())
+            let found = found.ok_or_else(|| not_found(&key))?;
+            Ok(([(header::CONTENT_TYPE, "text/plain;charset=utf-8")], found).into_response())
         }
         Right::Write => {
-            items::check_value(&body)?;
-            state.store.put_item(key, body.to_vec(), now).await?;
-            Ok(format!("Item was upserted in KV store, namespace {ns}, group {group}, and key {item}.").into_response())
+            let body = items::read_value(body).await?;
+            let done =
+                format!("Item was upserted in KV store, namespace {ns}, group {}, and key {}.", key.group, key.item);
+            items::write(&state, key, Vec::from(body), now).await?;
+            Ok(done.into_response())
         }
         Right::Delete => {
-            if !state.store.delete_item(key).await? {
-                return Err(not_found());
+            let done = format!(
+                "Item was marked for deletion from database, namespace {ns}, group {}, and key {}.",
+                key.group, key.item
+            );
+            let absent = not_found(&key);
+            if !items::delete(&state, key).await? {
+                return Err(absent);
             }
-            Ok(format!("Item was marked for deletion from database, namespace {ns}, group {group}, and key {item}.")
-                .into_response())
+            Ok(done.into_response())
         }
     }
 }

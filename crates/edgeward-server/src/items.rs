@@ -1,9 +1,43 @@
 //! Rules shared by the two doors to items (the admin API and the data plane): names, value
-//! size, and the answers EdgeKV gives for them.
+//! size, the answers EdgeKV gives for them, and reads and writes through the node's item cache.
 
+use axum::body::Bytes;
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 
+use edgeward_core::store::ItemKey;
+use edgeward_core::Error;
+
+use crate::item_cache::Lookup;
 use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// Read an item at `now` (cached, or from the store and then cached).
+pub async fn read(state: &AppState, key: &ItemKey, now: DateTime<Utc>) -> Result<Option<Bytes>, Error> {
+    match state.item_cache.get(key, now) {
+        Lookup::Hit(v) => Ok(Some(v)),
+        Lookup::Miss(ticket) => {
+            let Some(found) = state.store.get_item(key, now).await? else { return Ok(None) };
+            let value = Bytes::from(found.value);
+            state.item_cache.fill(key, ticket, value.clone(), found.expires_at);
+            Ok(Some(value))
+        }
+    }
+}
+
+/// Insert or replace an item; the cached value is dropped whatever the outcome.
+pub async fn write(state: &AppState, key: ItemKey, value: Vec<u8>, now: DateTime<Utc>) -> Result<(), Error> {
+    let result = state.store.put_item(key.clone(), value, now).await;
+    state.item_cache.invalidate(&key);
+    result
+}
+
+/// Delete an item (whether it existed); the cached value is dropped whatever the outcome.
+pub async fn delete(state: &AppState, key: ItemKey) -> Result<bool, Error> {
+    let result = state.store.delete_item(key.clone()).await;
+    state.item_cache.invalidate(&key);
+    result
+}
 
 /// Largest value, in characters (bytes when the value is not UTF-8).
 pub const MAX_VALUE_CHARS: usize = 262_144;
@@ -35,13 +69,26 @@ pub fn namespace(s: &str) -> Result<edgeward_core::names::NamespaceName, ApiErro
 pub fn check_value(body: &[u8]) -> Result<(), ApiError> {
     let chars = std::str::from_utf8(body).map_or(body.len(), |s| s.chars().count());
     if chars > MAX_VALUE_CHARS {
-        return Err(ApiError::edgekv(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "EKV_9000",
-            format!("Value cannot exceed {MAX_VALUE_CHARS} characters."),
-        ));
+        return Err(too_large());
     }
     Ok(())
+}
+
+/// Read a value's body, refusing (413, as [`check_value`]) one that cannot be within the
+/// limit before reading all of it, and then checking its characters.
+pub async fn read_value(body: axum::body::Body) -> Result<Bytes, ApiError> {
+    // A character is at most 4 bytes of UTF-8.
+    let bytes = axum::body::to_bytes(body, MAX_VALUE_CHARS * 4).await.map_err(|_| too_large())?;
+    check_value(&bytes)?;
+    Ok(bytes)
+}
+
+fn too_large() -> ApiError {
+    ApiError::edgekv(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "EKV_9000",
+        format!("Value cannot exceed {MAX_VALUE_CHARS} characters."),
+    )
 }
 
 /// EdgeKV's 404 for an absent item.

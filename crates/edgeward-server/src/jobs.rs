@@ -43,6 +43,9 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> JobReport {
     }
     match state.store.delete_due_namespaces(now).await {
         Ok(deleted) => {
+            if !deleted.is_empty() {
+                state.item_cache.clear();
+            }
             for (network, name) in &deleted {
                 tracing::info!(network = network.as_str(), namespace = %name, "scheduled namespace deletion done");
             }

@@ -38,6 +38,8 @@ pub struct Inner {
     pub nonces: NonceCache,
     /// Verified API clients, valid for one clients version.
     pub clients: ClientCache,
+    /// Item values cached in front of the store.
+    pub item_cache: crate::item_cache::ItemCache,
     /// Data-plane token caches and the revocation list.
     pub gate: crate::dataplane::TokenGate,
     /// Metrics.

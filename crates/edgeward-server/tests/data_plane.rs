@@ -281,3 +281,60 @@ async fn usage_is_recorded_per_token_and_network() {
     assert_eq!(app.admin.get_token_with_usage("unused").await.unwrap().usage.unwrap().len(), 0);
     app.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn cached_reads_follow_every_write_path() {
+    use edgeward_core::clock::Clock;
+    let clock = noon();
+    let app = two_networks(clock.clone(), |_| {}).await;
+    let prod = app.server.data_addr;
+    let c = &app.admin;
+    let ns_body = r#"{"namespace":"shop","retentionInSeconds":86400,"groupId":0}"#;
+    let ns_path = "/edgekv/v1/networks/production/namespaces";
+    assert_eq!(raw(c, Method::POST, ns_path, Some(ns_body)).await.0, 200);
+    let (r, _) = token(&app, "auto", false, true, "", &[("default", "rwd"), ("shop", "rwd")], &[]).await;
+    let admin_item = "/edgekv/v1/networks/production/namespaces/default/groups/countries/items/DE";
+    let get = || call(prod, Method::GET, ITEM, Auth::Ref(&r), None);
+
+    // Data-plane writes, admin writes and deletes: each read after them sees them.
+    assert_eq!(call(prod, Method::PUT, ITEM, Auth::Ref(&r), Some("v1".into())).await.0, 200);
+    assert_eq!(get().await, (200, "v1".to_owned()));
+    assert_eq!(get().await, (200, "v1".to_owned()), "now from the cache");
+    assert_eq!(raw(c, Method::PUT, admin_item, Some("\"v2\"")).await.0, 200);
+    assert_eq!(get().await, (200, "\"v2\"".to_owned()));
+    assert_eq!(raw(c, Method::DELETE, admin_item, None).await.0, 200);
+    assert_eq!(get().await.0, 404);
+    assert_eq!(call(prod, Method::PUT, ITEM, Auth::Ref(&r), Some("v3".into())).await.0, 200);
+    assert_eq!(raw(c, Method::GET, admin_item, None).await.2, serde_json::json!("v3"));
+    assert_eq!(get().await, (200, "v3".to_owned()));
+    // A refused write leaves the value, cached or not.
+    let too_big = "x".repeat(262_145);
+    assert_eq!(call(prod, Method::PUT, ITEM, Auth::Ref(&r), Some(too_big)).await.0, 413);
+    assert_eq!(get().await, (200, "v3".to_owned()));
+    assert_eq!(call(prod, Method::DELETE, ITEM, Auth::Ref(&r), None).await.0, 200);
+    assert_eq!(get().await.0, 404);
+
+    // Namespace changes: retention, deletion at once, scheduled deletion.
+    let shop_item = "/api/v1/namespaces/shop/groups/g/items/i";
+    let shop_get = || call(prod, Method::GET, shop_item, Auth::Ref(&r), None);
+    assert_eq!(call(prod, Method::PUT, shop_item, Auth::Ref(&r), Some("s1".into())).await.0, 200);
+    assert_eq!(shop_get().await, (200, "s1".to_owned()));
+    clock.advance(Duration::hours(23));
+    assert_eq!(shop_get().await.0, 200);
+    let shorter = r#"{"namespace":"shop","retentionInSeconds":0,"groupId":0}"#;
+    assert_eq!(raw(c, Method::PUT, &format!("{ns_path}/shop"), Some(shorter)).await.0, 200);
+    clock.advance(Duration::hours(2));
+    assert_eq!(shop_get().await, (200, "s1".to_owned()), "kept indefinitely now, not by the cached day");
+    assert_eq!(raw(c, Method::DELETE, &format!("{ns_path}/shop?sync=true"), None).await.0, 200);
+    assert_eq!(shop_get().await.0, 404, "gone with its namespace");
+    assert_eq!(raw(c, Method::POST, ns_path, Some(shorter)).await.0, 200);
+    assert_eq!(shop_get().await.0, 404, "a new namespace of that name starts empty");
+    assert_eq!(call(prod, Method::PUT, shop_item, Auth::Ref(&r), Some("s2".into())).await.0, 200);
+    assert_eq!(shop_get().await, (200, "s2".to_owned()));
+    assert_eq!(raw(c, Method::DELETE, &format!("{ns_path}/shop"), None).await.0, 202);
+    clock.advance(Duration::days(1));
+    assert_eq!(shop_get().await, (200, "s2".to_owned()), "serves until the maintenance run deletes it");
+    assert_eq!(edgeward_server::jobs::run_once(&app.server.state, clock.now()).await.namespaces_deleted, 1);
+    assert_eq!(shop_get().await.0, 404);
+    app.server.shutdown().await;
+}

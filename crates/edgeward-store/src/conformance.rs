@@ -210,7 +210,8 @@ async fn items(s: &dyn Store) {
     // Retention (default: 15,724,800 s) hides older items in the same read.
     s.put_item(k.clone(), b"v3".to_vec(), t0()).await.unwrap();
     let later = |secs| t0() + chrono::Duration::seconds(secs);
-    assert!(s.get_item(&k, later(15_724_799)).await.unwrap().is_some());
+    let alive = s.get_item(&k, later(15_724_799)).await.unwrap().expect("inside retention");
+    assert_eq!(alive.expires_at, Some(later(15_724_800)), "the read says when retention ends it");
     assert!(s.get_item(&k, later(15_724_800)).await.unwrap().is_none());
     // The purge deletes what retention hides, in batches, and nothing younger.
     let young = key(Network::Production, "default", "", "young");

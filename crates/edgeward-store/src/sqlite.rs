@@ -151,7 +151,7 @@ impl ReadPool {
                 )
                 .map_err(db_err)?;
                 // A larger page cache keeps hot token and client rows in memory; pages load only as used.
-                c.execute_batch("PRAGMA busy_timeout=5000; PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456;")
+                c.execute_batch("PRAGMA busy_timeout=5000; PRAGMA cache_size=-16384; PRAGMA mmap_size=0;")
                     .map_err(db_err)?;
                 c
             }
@@ -520,14 +520,22 @@ impl ItemStore for SqliteStore {
     async fn get_item(&self, key: &ItemKey, now: DateTime<Utc>) -> Result<Option<StoredItem>, Error> {
         self.point_read(|c| {
             c.prepare_cached(
-                "SELECT i.value, i.updated_at FROM items i JOIN namespaces n ON n.network = i.network AND n.name = i.namespace \
+                "SELECT i.value, i.updated_at, n.retention_seconds FROM items i JOIN namespaces n ON n.network = i.network AND n.name = i.namespace \
                  WHERE i.network = ?1 AND i.namespace = ?2 AND i.sandbox = ?3 AND i.grp = ?4 AND i.item = ?5 \
                  AND (n.retention_seconds = 0 OR i.updated_at > ?6 - n.retention_seconds * 1000)",
             )
             .and_then(|mut s| {
                 s.query_row(
                     params![key.network.as_str(), key.namespace.as_str(), key.sandbox, key.group, key.item, ms(now)],
-                    |r| Ok(StoredItem { value: r.get(0)?, updated_at: from_ms(r.get(1)?) }),
+                    |r| {
+                        let updated_at = from_ms(r.get(1)?);
+                        let retention: i64 = r.get(2)?;
+                        Ok(StoredItem {
+                            value: r.get(0)?,
+                            updated_at,
+                            expires_at: (retention > 0).then(|| updated_at + chrono::Duration::seconds(retention)),
+                        })
+                    },
                 )
                 .optional()
             })

@@ -174,7 +174,9 @@ pub async fn update(
         return Err(ApiError::bad_request("The geoLocation of a namespace cannot be changed."));
     }
     let retention = check_retention(req.retention_in_seconds)?;
-    Ok(Json(object(&state.store.set_namespace_retention(net, &name, retention).await?)))
+    let updated = state.store.set_namespace_retention(net, &name, retention).await;
+    state.item_cache.clear();
+    Ok(Json(object(&updated?)))
 }
 
 /// Delete a namespace and its items. With `sync=true` it goes at once (200 and the operation's
@@ -191,7 +193,9 @@ pub async fn delete(
     allow(&caller, Capability::DeleteNamespace, net)?;
     let name = deletable(&ns)?;
     if q.get("sync").is_some_and(|s| s.eq_ignore_ascii_case("true")) {
-        state.store.delete_namespace(net, &name).await.map_err(|e| absent_or(e, net))?;
+        let deleted = state.store.delete_namespace(net, &name).await;
+        state.item_cache.clear();
+        deleted.map_err(|e| absent_or(e, net))?;
         let cpcode = &state.cpcode;
         return Ok(Json(json!({
             "operationPerformed": "DELETED",
@@ -421,12 +425,12 @@ pub async fn item(
     match cap {
         Capability::ReadData => {
             state.store.get_namespace(net, &name).await?.ok_or_else(missing)?;
-            let found = state.store.get_item(&key, state.clock.now()).await?.ok_or_else(not_found)?;
-            Ok(([(axum::http::header::CONTENT_TYPE, "text/plain;charset=utf-8")], found.value).into_response())
+            let found = items::read(&state, &key, state.clock.now()).await?.ok_or_else(not_found)?;
+            Ok(([(axum::http::header::CONTENT_TYPE, "text/plain;charset=utf-8")], found).into_response())
         }
         Capability::WriteData => {
             items::check_value(&body)?;
-            state.store.put_item(key, body.to_vec(), state.clock.now()).await.map_err(|e| match e {
+            items::write(&state, key, body.to_vec(), state.clock.now()).await.map_err(|e| match e {
                 Error::NotFound { .. } => missing(),
                 other => other.into(),
             })?;
@@ -437,7 +441,7 @@ pub async fn item(
             .into_response())
         }
         _ => {
-            if !state.store.delete_item(key).await? {
+            if !items::delete(&state, key).await? {
                 return Err(not_found());
             }
             Ok(format!("Item was marked for deletion from database, namespace {ns}, group {group}, and key {item}.")
