@@ -54,6 +54,13 @@ struct Args {
     /// alike), so both are measured in their steady state.
     #[arg(long, default_value_t = 3)]
     warmup: u64,
+    /// Data plane: the server's item cache in MiB (0 = off, every GET reads the database)
+    /// [default: the server's default].
+    #[arg(long)]
+    item_cache_mb: Option<u64>,
+    /// Data plane: alternating rounds of the baseline and the mix (each `--seconds` long).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Internal: serve the bare baseline handler and print its address.
     #[arg(long, hide = true)]
     serve_baseline: bool,
@@ -73,9 +80,15 @@ impl Drop for Server {
     }
 }
 
-fn start_server(bin: &Path, data_dir: &Path) -> Result<Server> {
-    let mut child = Command::new(bin)
-        .args(["serve", "--data-dir"])
+fn start_server(bin: &Path, data_dir: &Path, config: Option<&Path>) -> Result<Server> {
+    let mut cmd = Command::new(bin);
+    if let Some(c) = config {
+        cmd.arg("serve").arg("--config").arg(c);
+    } else {
+        cmd.arg("serve");
+    }
+    let mut child = cmd
+        .arg("--data-dir")
         .arg(data_dir)
         .args(["--admin-addr", "127.0.0.1:0", "--data-addr", "127.0.0.1:0", "--max-tokens", "100000000"])
         .env("EDGEWARD_LOG", "warn,edgeward_server::app=info")
@@ -160,6 +173,12 @@ struct Phase {
 }
 
 impl Phase {
+    fn absorb(&mut self, other: Phase) {
+        self.latencies_us.extend(other.latencies_us);
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+    }
+
     fn rate(&self) -> f64 {
         self.latencies_us.len() as f64 / self.elapsed.as_secs_f64()
     }
@@ -245,7 +264,11 @@ fn verdict(ok: bool) -> &'static str {
 
 /// The bare baseline: an axum handler that returns a constant string, in its own process.
 async fn serve_baseline() -> Result<()> {
-    let app = axum::Router::new().route("/const", axum::routing::get(|| async { "ok" }));
+    // The same path template as the data plane, any method: the load generator sends the
+    // baseline exactly the requests it sends the server (headers and PUT bodies included), so
+    // the two differ only in what the server does with them.
+    let app = axum::Router::new()
+        .route("/api/v1/namespaces/{ns}/groups/{group}/items/{item}", axum::routing::any(|| async { "ok" }));
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("{}", l.local_addr()?);
     use std::io::Write as _;
@@ -316,7 +339,15 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path) -> Result<()> {
     let mut line = String::new();
     BufReader::new(baseline.stdout.take().expect("piped")).read_line(&mut line)?;
     let baseline_addr = line.trim().to_owned();
-    let server = start_server(bin, &work.join("data"))?;
+    let config = match args.item_cache_mb {
+        Some(mb) => {
+            let path = work.join("edgeward.toml");
+            std::fs::write(&path, format!("[data_plane]\nitem_cache_mb = {mb}\n"))?;
+            Some(path)
+        }
+        None => None,
+    };
+    let server = start_server(bin, &work.join("data"), config.as_deref())?;
     let edgerc = Edgerc::load(&server.data_dir.join("edgerc"), "default")?;
     let signer = Signer { edgerc, settings: Settings::default() };
     let admin = http_client(&server.data_dir.join("tls/cert.pem"))?;
@@ -366,51 +397,68 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path) -> Result<()> {
         fill.errors,
         rss_kib(server.pid, "VmRSS:") as f64 / 1024.0
     );
-    let url = Arc::new(format!("http://{baseline_addr}/const"));
-    let bare_op = move |c: reqwest::Client, _, _| {
-        let url = url.clone();
-        async move {
-            let r = c.get(url.as_str()).send().await.ok()?;
-            let _ = r.bytes().await;
-            Some(true)
+    // One 98 % GET / 2 % PUT mix, sent to the bare baseline and to the server alike.
+    let mix = |base: Arc<String>, writes: Arc<AtomicUsize>| {
+        let (a, v) = (auth.clone(), value.clone());
+        move |c: reqwest::Client, w: usize, i: usize| {
+            let (a, b, v, writes) = (a.clone(), base.clone(), v.clone(), writes.clone());
+            async move {
+                let x = (i.wrapping_mul(2_654_435_761) ^ w) % 1_000_003;
+                let (h, t) = &a[x % a.len()];
+                let item = x % items;
+                if i % 50 == 0 {
+                    let r = c
+                        .put(format!("{b}/items/k{item}"))
+                        .header(*h, t.as_str())
+                        .body(v.to_string())
+                        .send()
+                        .await
+                        .ok()?;
+                    writes.fetch_add(1, Ordering::Relaxed);
+                    return (r.status() == 200).then_some(false);
+                }
+                let r = c.get(format!("{b}/items/k{item}")).header(*h, t.as_str()).send().await.ok()?;
+                let ok = r.status() == 200;
+                let _ = r.bytes().await;
+                ok.then_some(true)
+            }
         }
     };
+    let writes = Arc::new(AtomicUsize::new(0));
+    let bare_op = mix(
+        Arc::new(format!("http://{baseline_addr}/api/v1/namespaces/default/groups/g")),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let mixed_op = mix(base.clone(), writes.clone());
     if args.warmup > 0 {
         drive(&clients, Some(args.warmup), None, bare_op.clone()).await;
-    }
-    let mut bare = drive(&clients, Some(args.seconds), None, bare_op).await;
-    let (a, b, v) = (auth.clone(), base.clone(), value.clone());
-    let writes = Arc::new(AtomicUsize::new(0));
-    let w2 = writes.clone();
-    let mixed_op = move |c: reqwest::Client, w: usize, i: usize| {
-        let (a, b, v, writes) = (a.clone(), b.clone(), v.clone(), w2.clone());
-        async move {
-            let x = (i.wrapping_mul(2_654_435_761) ^ w) % 1_000_003;
-            let (h, t) = &a[x % a.len()];
-            let item = x % items;
-            if i % 50 == 0 {
-                let r =
-                    c.put(format!("{b}/items/k{item}")).header(*h, t.as_str()).body(v.to_string()).send().await.ok()?;
-                writes.fetch_add(1, Ordering::Relaxed);
-                return (r.status() == 200).then_some(false);
-            }
-            let r = c.get(format!("{b}/items/k{item}")).header(*h, t.as_str()).send().await.ok()?;
-            let ok = r.status() == 200;
-            let _ = r.bytes().await;
-            ok.then_some(true)
-        }
-    };
-    if args.warmup > 0 {
         let warm = drive(&clients, Some(args.warmup), None, mixed_op.clone()).await;
         if warm.errors > 0 {
             bail!("{} requests failed while warming up", warm.errors);
         }
         writes.store(0, Ordering::Relaxed);
     }
-    let mut mixed = drive(&clients, Some(args.seconds), None, mixed_op).await;
+    // Alternate the two, so that drift on the machine hits both alike.
+    let (mut bare, mut mixed) = (Phase::default(), Phase::default());
+    let mut round_ratios = Vec::new();
+    for _ in 0..args.rounds.max(1) {
+        let b = drive(&clients, Some(args.seconds), None, bare_op.clone()).await;
+        let m = drive(&clients, Some(args.seconds), None, mixed_op.clone()).await;
+        round_ratios.push(format!("{:.0}%", m.rate() / b.rate() * 100.0));
+        bare.absorb(b);
+        mixed.absorb(m);
+    }
     let (br, mr) = (bare.rate(), mixed.rate());
     let (b99, m99) = (bare.pct(0.99), mixed.pct(0.99));
-    println!("- bare axum handler (constant string, same connections count): {br:.0}/s, p99 {b99:.2} ms");
+    println!(
+        "- {} alternating rounds of {} s each; authorized GET / bare per round: {}",
+        args.rounds.max(1),
+        args.seconds,
+        round_ratios.join(", ")
+    );
+    println!(
+        "- bare axum handler (constant string; the same requests over the same number of connections): {br:.0} GETs/s, p99 {b99:.2} ms"
+    );
     println!(
         "- authorized GETs in a 98/2 mix over {} tokens: {mr:.0}/s (plus {} PUTs), p99 {m99:.2} ms, errors {}",
         args.distinct_tokens,
@@ -471,7 +519,7 @@ async fn main() -> Result<()> {
     let sqlite_rate = sqlite_baseline(work.path(), args.sqlite_seconds)?;
     println!("- raw durable SQLite commits on the same disk (WAL, synchronous=FULL, 1 row/commit): {sqlite_rate:.0}/s");
 
-    let server = start_server(&bin, &work.path().join("data"))?;
+    let server = start_server(&bin, &work.path().join("data"), None)?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_rss = rss_kib(server.pid, "VmRSS:");
     let idle_hwm = rss_kib(server.pid, "VmHWM:");
