@@ -20,8 +20,9 @@ use chrono::{DateTime, Utc};
 use edgeward_core::store::ItemKey;
 
 const SHARDS: usize = 16;
-/// Bookkeeping per entry beyond the key's strings and the value.
-const ENTRY_OVERHEAD: usize = 96;
+/// Memory per entry beyond the key's strings and the value: the key and entry structs, the
+/// table slot, and allocator rounding of the five heap allocations (estimated).
+const ENTRY_OVERHEAD: usize = 224;
 
 #[derive(Default)]
 struct Shard {
