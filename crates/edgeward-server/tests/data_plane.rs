@@ -338,3 +338,55 @@ async fn cached_reads_follow_every_write_path() {
     assert_eq!(shop_get().await.0, 404);
     app.server.shutdown().await;
 }
+
+/// Every scope rule, for both headers on both networks: the network, the namespace, and each
+/// right (r for GET, w for PUT, d for DELETE) allowed when granted and refused (403) when not.
+#[tokio::test]
+async fn scope_matrix_for_both_headers_and_both_networks() {
+    let app = two_networks(noon(), |_| {}).await;
+    let (prod, stg) = (app.server.data_addr, app.server.staging_addr.unwrap());
+    for (net_name, here, staging, production) in [("stg", stg, true, false), ("prod", prod, false, true)] {
+        let there = if here == stg { prod } else { stg };
+        for by_ref in [true, false] {
+            let expiry = if by_ref { "" } else { "2026-12-20" };
+            for rights in ["r", "w", "d", "rwd"] {
+                let name = format!("{net_name}_{}_{}", if by_ref { "ref" } else { "val" }, rights);
+                let (uuid, value) = token(&app, &name, staging, production, expiry, &[("default", rights)], &[]).await;
+                let auth = || if by_ref { Auth::Ref(&uuid) } else { Auth::Value(value.as_deref().unwrap()) };
+                let ctx = format!("{name} on {net_name}");
+                // Each right on its own method.
+                for (method, letter) in [(Method::PUT, 'w'), (Method::GET, 'r'), (Method::DELETE, 'd')] {
+                    let body = (method == Method::PUT).then(|| "v".to_owned());
+                    let (s, text) = call(here, method.clone(), ITEM, auth(), body).await;
+                    if rights.contains(letter) {
+                        assert!(s == 200 || s == 404, "{ctx}: {method} allowed, got {s} {text}");
+                    } else {
+                        assert_eq!(s, 403, "{ctx}: {method} without '{letter}': {text}");
+                    }
+                }
+                // Another namespace, and the other network: 403 whatever the right.
+                let other = "/api/v1/namespaces/other/groups/g/items/i";
+                assert_eq!(call(here, Method::GET, other, auth(), None).await.0, 403, "{ctx}: other namespace");
+                let (s, text) = call(there, Method::GET, ITEM, auth(), None).await;
+                assert_eq!(s, 403, "{ctx}: other network: {text}");
+                assert!(text.contains("not valid on the"), "{text}");
+            }
+        }
+    }
+    // A value signed by a key this server does not know is a 401, like a bad signature.
+    let foreign = edgeward_token::SigningKeyPair::generate();
+    let claims = edgeward_token::Claims {
+        iss: "edgeward".into(),
+        jti: uuid::Uuid::new_v4().to_string(),
+        iat: 1_764_331_200,
+        exp: 1_799_999_999,
+        cpc: app.server.state.cpcode.clone(),
+        env: vec!["s".into(), "p".into()],
+        ewids: "all".into(),
+        name: "forged".into(),
+        namespaces: [("namespace-default".to_owned(), serde_json::json!(["r", "w", "d"]))].into_iter().collect(),
+    };
+    let forged = edgeward_token::sign(&claims, &foreign);
+    assert_eq!(call(prod, Method::GET, ITEM, Auth::Value(&forged), None).await.0, 401);
+    app.server.shutdown().await;
+}
