@@ -17,6 +17,8 @@ pub enum Resource {
     Account,
     /// An access group.
     AccessGroup,
+    /// A user or escalation contact.
+    Person,
 }
 
 /// A domain failure. `Display` is the message shown to the client; it never holds secrets.

@@ -10,6 +10,7 @@ pub mod error;
 pub mod limits;
 pub mod names;
 pub mod network;
+pub mod notify;
 pub mod permission;
 pub mod store;
 pub mod token;

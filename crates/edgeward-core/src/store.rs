@@ -285,6 +285,67 @@ pub trait NamespaceStore: Send + Sync {
     ) -> Result<Vec<String>>;
 }
 
+/// Users, escalation contacts, expiry notices, the notification panel and leases.
+#[async_trait]
+pub trait NotifyStore: Send + Sync {
+    /// Add a user (`AlreadyExists` when the name is taken).
+    async fn create_user(&self, user: crate::notify::User) -> Result<crate::notify::User>;
+    /// Every user, by name.
+    async fn list_users(&self) -> Result<Vec<crate::notify::User>>;
+    /// Change a user's activity and e-mail state (`NotFound` for an unknown name).
+    async fn update_user(
+        &self,
+        name: &str,
+        active: Option<bool>,
+        email: Option<Option<String>>,
+        email_registered: Option<bool>,
+    ) -> Result<crate::notify::User>;
+    /// Add an escalation contact (replacing the name of an existing address).
+    async fn put_contact(&self, contact: crate::notify::Contact) -> Result<()>;
+    /// Every escalation contact, by address.
+    async fn list_contacts(&self) -> Result<Vec<crate::notify::Contact>>;
+    /// Remove an escalation contact (`NotFound` when absent).
+    async fn remove_contact(&self, email: &str) -> Result<()>;
+
+    /// Take (or renew) the lease `name` for `holder` until `until`, unless another holder's
+    /// lease is still valid at `now`. True when `holder` holds it afterwards.
+    async fn try_lease(&self, name: &str, holder: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool>;
+    /// Give the lease up (only if `holder` holds it).
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+
+    /// Live tokens (not revoked, not replaced) whose expiry day is within `first..=last`, with
+    /// when the data plane last saw them.
+    async fn expiring_tokens(&self, first: NaiveDate, last: NaiveDate) -> Result<Vec<crate::notify::ExpiringToken>>;
+    /// Mark a token replaced by its successor (`token rotate`): it gets no more notices.
+    async fn mark_replaced(&self, old: Uuid, new: Uuid) -> Result<()>;
+    /// Record these (token, threshold) pairs as due, each at most once ever, and return every
+    /// pair among them still to deliver: the new ones and those whose delivery failed before.
+    async fn claim_notices(&self, due: Vec<(Uuid, u32)>, now: DateTime<Utc>) -> Result<Vec<(Uuid, u32)>>;
+    /// In one transaction: add the panel notices, mark `delivered` pairs delivered, and record
+    /// the run.
+    async fn deliver_notices(
+        &self,
+        notices: Vec<crate::notify::NewNotice>,
+        delivered: Vec<(Uuid, u32)>,
+        run: crate::notify::CheckRun,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Record a run that delivered nothing (a dry run, or nothing due).
+    async fn record_run(&self, run: crate::notify::CheckRun) -> Result<()>;
+    /// The latest runs, newest first.
+    async fn check_runs(&self, limit: usize) -> Result<Vec<crate::notify::CheckRun>>;
+    /// A user's notices, newest first, older than `before` (an id) when given; and how many of
+    /// all their notices are unread.
+    async fn notices_for(
+        &self,
+        user: Uuid,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<(Vec<crate::notify::Notice>, u64)>;
+    /// Mark a user's notices read (all of them when `ids` is empty); returns how many changed.
+    async fn mark_notices_read(&self, user: Uuid, ids: Vec<i64>, now: DateTime<Utc>) -> Result<u64>;
+}
+
 /// Everything the server needs from storage.
-pub trait Store: TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore {}
-impl<T: TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore> Store for T {}
+pub trait Store: TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore + NotifyStore {}
+impl<T: TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore + NotifyStore> Store for T {}

@@ -66,6 +66,130 @@ where
     items(&*fresh().await).await;
     namespaces(&*fresh().await).await;
     access_groups_and_scheduled_deletes(&*fresh().await).await;
+    people_and_notices(&*fresh().await).await;
+    leases(fresh().await).await;
+}
+
+async fn people_and_notices(s: &dyn Store) {
+    use edgeward_core::capability::Capability;
+    use edgeward_core::notify::{CheckRun, Contact, NewNotice, User};
+    init(s).await;
+    let user = |name: &str| User {
+        id: Uuid::new_v4(),
+        name: name.into(),
+        email: Some(format!("{name}@example.com")),
+        email_registered: true,
+        active: true,
+        grants: Grants::new([Capability::CreateToken]),
+        created_at: t0(),
+    };
+    let ana = s.create_user(user("ana")).await.unwrap();
+    assert!(matches!(s.create_user(user("ana")).await, Err(Error::AlreadyExists { .. })));
+    s.create_user(user("bo")).await.unwrap();
+    assert_eq!(s.list_users().await.unwrap().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["ana", "bo"]);
+    let changed = s.update_user("bo", Some(false), Some(Some("bo@new.example".into())), None).await.unwrap();
+    assert_eq!((changed.active, changed.email_registered), (false, false), "a new address is unconfirmed");
+    let changed = s.update_user("bo", None, None, Some(true)).await.unwrap();
+    assert!(changed.email_registered);
+    assert!(matches!(s.update_user("nobody", Some(true), None, None).await, Err(Error::NotFound { .. })));
+    s.put_contact(Contact { email: "oncall@example.com".into(), name: "On call".into() }).await.unwrap();
+    s.put_contact(Contact { email: "oncall@example.com".into(), name: "Pager".into() }).await.unwrap();
+    assert_eq!(
+        s.list_contacts().await.unwrap(),
+        vec![Contact { email: "oncall@example.com".into(), name: "Pager".into() }]
+    );
+    s.remove_contact("oncall@example.com").await.unwrap();
+    assert!(matches!(s.remove_contact("oncall@example.com").await, Err(Error::NotFound { .. })));
+
+    // Expiring tokens: day boundaries are inclusive; revoked and replaced tokens are left out.
+    let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+    let first = s.insert_token(new_token("first", Some(day(1)), t0())).await.unwrap();
+    let last = s.insert_token(new_token("last", Some(day(28)), t0())).await.unwrap();
+    s.insert_token(new_token("later", Some(day(29)), t0())).await.unwrap();
+    s.insert_token(new_token("auto", None, t0())).await.unwrap();
+    let gone = s.insert_token(new_token("gone", Some(day(2)), t0())).await.unwrap();
+    let old = s.insert_token(new_token("old", Some(day(3)), t0())).await.unwrap();
+    s.revoke_token(gone.uuid, t0()).await.unwrap();
+    s.mark_replaced(old.uuid, first.uuid).await.unwrap();
+    assert!(matches!(s.mark_replaced(Uuid::new_v4(), first.uuid).await, Err(Error::NotFound { .. })));
+    s.record_usage(vec![edgeward_core::store::TokenUsage {
+        uuid: first.uuid,
+        network: edgeward_core::network::Network::Staging,
+        requests: 3,
+        last_used: t0(),
+    }])
+    .await
+    .unwrap();
+    let found = s.expiring_tokens(day(1), day(28)).await.unwrap();
+    assert_eq!(found.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["first", "last"]);
+    assert_eq!((found[0].last_used, found[1].last_used), (Some(t0()), None));
+
+    // Each (token, threshold) is claimed once; undelivered claims come back until delivered.
+    let claimed = s.claim_notices(vec![(first.uuid, 7), (last.uuid, 30)], t0()).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(s.claim_notices(vec![(first.uuid, 7)], t0()).await.unwrap(), vec![(first.uuid, 7)], "still pending");
+    let run = CheckRun {
+        check_day: day(1),
+        holder: "node-a".into(),
+        started_at: t0(),
+        finished_at: t0(),
+        dry_run: false,
+        due: 2,
+        notices: 1,
+    };
+    let notice = |subject: &str| NewNotice {
+        user_id: ana.id,
+        threshold_days: 7,
+        subject: subject.into(),
+        tokens: serde_json::json!([{"name": "first"}]),
+    };
+    s.deliver_notices(vec![notice("one"), notice("two")], vec![(first.uuid, 7), (last.uuid, 30)], run.clone(), t0())
+        .await
+        .unwrap();
+    assert!(s.claim_notices(vec![(first.uuid, 7), (last.uuid, 30)], t0()).await.unwrap().is_empty(), "never twice");
+    assert_eq!(s.claim_notices(vec![(first.uuid, 1)], t0()).await.unwrap(), vec![(first.uuid, 1)], "a tighter one");
+    assert_eq!(s.check_runs(10).await.unwrap(), vec![run]);
+
+    // The panel: newest first, paged by id, unread counted, marked read.
+    let (page, unread) = s.notices_for(ana.id, 1, None).await.unwrap();
+    assert_eq!((page.len(), page[0].subject.as_str(), unread), (1, "two", 2));
+    assert_eq!(page[0].tokens, serde_json::json!([{"name": "first"}]));
+    let (older, _) = s.notices_for(ana.id, 10, Some(page[0].id)).await.unwrap();
+    assert_eq!(older.iter().map(|n| n.subject.as_str()).collect::<Vec<_>>(), ["one"]);
+    assert_eq!(s.mark_notices_read(ana.id, vec![older[0].id], t0()).await.unwrap(), 1);
+    assert_eq!(s.notices_for(ana.id, 10, None).await.unwrap().1, 1);
+    assert_eq!(s.mark_notices_read(ana.id, vec![], t0()).await.unwrap(), 1);
+    assert_eq!(s.notices_for(ana.id, 10, None).await.unwrap().1, 0);
+    assert!(s.notices_for(Uuid::new_v4(), 10, None).await.unwrap().0.is_empty(), "only one's own");
+}
+
+async fn leases(s: Arc<dyn Store>) {
+    let at = |secs| t0() + chrono::Duration::seconds(secs);
+    assert!(s.try_lease("check", "a", at(0), at(60)).await.unwrap());
+    assert!(!s.try_lease("check", "b", at(30), at(90)).await.unwrap(), "held by a");
+    assert!(s.try_lease("check", "a", at(30), at(90)).await.unwrap(), "a renews");
+    assert!(s.try_lease("check", "b", at(90), at(150)).await.unwrap(), "expired: b takes it");
+    s.release_lease("check", "a").await.unwrap();
+    assert!(!s.try_lease("check", "a", at(100), at(160)).await.unwrap(), "a cannot release b's lease");
+    s.release_lease("check", "b").await.unwrap();
+    // Many contenders at once: exactly one wins.
+    let wins = futures_join_all((0..20).map(|i| {
+        let s = s.clone();
+        async move { s.try_lease("race", &format!("n{i}"), at(0), at(60)).await.unwrap() }
+    }))
+    .await;
+    assert_eq!(wins.iter().filter(|w| **w).count(), 1);
+}
+
+async fn futures_join_all<F: std::future::Future<Output = bool> + Send + 'static>(
+    fs: impl Iterator<Item = F>,
+) -> Vec<bool> {
+    let handles: Vec<_> = fs.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
 }
 
 async fn access_groups_and_scheduled_deletes(s: &dyn Store) {

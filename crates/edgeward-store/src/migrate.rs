@@ -10,6 +10,7 @@ pub(crate) const SQLITE: &[(u32, &str, &str)] = &[
     (2, "items", include_str!("../migrations/sqlite/0002_items.sql")),
     (3, "token_usage", include_str!("../migrations/sqlite/0003_token_usage.sql")),
     (4, "access_groups", include_str!("../migrations/sqlite/0004_access_groups.sql")),
+    (5, "notifications", include_str!("../migrations/sqlite/0005_notifications.sql")),
 ];
 
 pub(crate) fn apply(conn: &mut Connection) -> Result<(), Error> {

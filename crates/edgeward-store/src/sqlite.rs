@@ -22,6 +22,8 @@ use edgeward_core::{Error, Resource};
 
 use crate::migrate;
 
+mod notify;
+
 /// Tuning for the SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {

@@ -1,0 +1,157 @@
+//! Expiry notices: who is told about an expiring token, and when.
+//!
+//! A token with an expiry is notified at each threshold (default 30, 7 and 1 days before its
+//! expiry day) at most once, ever. A check on day D finds, for every live token, the tightest
+//! threshold it is inside (`days left <= threshold`); that (token, threshold) pair is notified
+//! unless it was before. So a token first seen with 5 days left gets the 7-day notice and never
+//! the 30-day one, and a token seen every day gets all three over its life.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::capability::{Capability, Grants};
+use crate::network::Networks;
+use crate::token::NamespacePermissions;
+
+/// The thresholds used when none are configured, in days before the expiry day.
+pub const DEFAULT_THRESHOLDS: [u32; 3] = [30, 7, 1];
+
+/// The tightest threshold a token `days_left` days from its expiry day is inside: the smallest
+/// `t` with `days_left <= t`. `None` when it is outside every threshold or already expired
+/// (`days_left < 0`).
+pub fn tightest_threshold(days_left: i64, thresholds: &[u32]) -> Option<u32> {
+    if days_left < 0 {
+        return None;
+    }
+    thresholds.iter().copied().filter(|t| days_left <= i64::from(*t)).min()
+}
+
+/// A person of the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Identity.
+    pub id: Uuid,
+    /// Unique display name (also how the CLI names them).
+    pub name: String,
+    /// E-mail address, if known.
+    pub email: Option<String>,
+    /// The address is confirmed, so e-mail may be sent to it.
+    pub email_registered: bool,
+    /// Inactive users are told nothing.
+    pub active: bool,
+    /// The capability grants of their role.
+    pub grants: Grants,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    /// Whether this user is told about a token valid on `networks`: active, and allowed to
+    /// create such a token (`CREATE_TOKEN`, or `CREATE_STAGING_TOKEN` for a staging-only one).
+    pub fn is_told_about(&self, networks: Networks) -> bool {
+        self.active
+            && (self.grants.has(Capability::CreateToken)
+                || (networks.staging_only() && self.grants.has(Capability::CreateStagingToken)))
+    }
+
+    /// Whether e-mail may be sent to this user.
+    pub fn can_receive_email(&self) -> bool {
+        self.active && self.email_registered && self.email.as_deref().is_some_and(|e| !e.is_empty())
+    }
+}
+
+/// An escalation contact: an address told about every expiring token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// The address.
+    pub email: String,
+    /// Who it is.
+    pub name: String,
+}
+
+/// A live token inside the widest threshold, as the check sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiringToken {
+    /// Identity.
+    pub uuid: Uuid,
+    /// Name.
+    pub name: String,
+    /// Its last valid day.
+    pub expiry: NaiveDate,
+    /// Networks.
+    pub networks: Networks,
+    /// Namespaces and rights.
+    pub namespaces: NamespacePermissions,
+    /// When the data plane last saw it, on any network.
+    pub last_used: Option<DateTime<Utc>>,
+}
+
+/// A bundled message of the notification panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// Identity (increasing).
+    pub id: i64,
+    /// The recipient.
+    pub user_id: Uuid,
+    /// The threshold all its tokens reached.
+    pub threshold_days: u32,
+    /// When the check made it.
+    pub created_at: DateTime<Utc>,
+    /// When the recipient marked it read.
+    pub read_at: Option<DateTime<Utc>>,
+    /// One line.
+    pub subject: String,
+    /// The tokens listed (JSON array of objects).
+    pub tokens: serde_json::Value,
+}
+
+/// A notice to add to a user's panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNotice {
+    /// The recipient.
+    pub user_id: Uuid,
+    /// The threshold.
+    pub threshold_days: u32,
+    /// One line.
+    pub subject: String,
+    /// The tokens listed.
+    pub tokens: serde_json::Value,
+}
+
+/// What one check did, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRun {
+    /// The day checked.
+    pub check_day: NaiveDate,
+    /// Which server ran it.
+    pub holder: String,
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// End.
+    pub finished_at: DateTime<Utc>,
+    /// Nothing was recorded or delivered.
+    pub dry_run: bool,
+    /// (token, threshold) pairs due.
+    pub due: u64,
+    /// Panel notices delivered.
+    pub notices: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tightest_threshold_a_token_is_inside() {
+        let t = DEFAULT_THRESHOLDS;
+        assert_eq!(tightest_threshold(31, &t), None);
+        assert_eq!(tightest_threshold(30, &t), Some(30));
+        assert_eq!(tightest_threshold(8, &t), Some(30));
+        assert_eq!(tightest_threshold(7, &t), Some(7));
+        assert_eq!(tightest_threshold(2, &t), Some(7));
+        assert_eq!(tightest_threshold(1, &t), Some(1));
+        assert_eq!(tightest_threshold(0, &t), Some(1), "the expiry day itself");
+        assert_eq!(tightest_threshold(-1, &t), None, "expired");
+        assert_eq!(tightest_threshold(3, &[]), None);
+    }
+}

@@ -1,0 +1,391 @@
+//! [`NotifyStore`] on SQLite: users, escalation contacts, expiry notices, the panel and leases.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, OptionalExtension, Row};
+use uuid::Uuid;
+
+use edgeward_core::capability::Grants;
+use edgeward_core::network::Networks;
+use edgeward_core::notify::{CheckRun, Contact, ExpiringToken, NewNotice, Notice, User};
+use edgeward_core::store::NotifyStore;
+use edgeward_core::{Error, Resource};
+
+use super::{conversion, db_err, decode_namespaces, from_ms, ms, parse_date, SqliteStore};
+
+const USER_COLUMNS: &str = "id, name, email, email_registered, active, grants, created_at";
+
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    let id: String = r.get(0)?;
+    let grants: String = r.get(5)?;
+    Ok(User {
+        id: Uuid::parse_str(&id).map_err(|e| conversion(e.to_string()))?,
+        name: r.get(1)?,
+        email: r.get(2)?,
+        email_registered: r.get(3)?,
+        active: r.get(4)?,
+        grants: Grants::parse_list(&grants).map_err(conversion)?,
+        created_at: from_ms(r.get(6)?),
+    })
+}
+
+fn user_missing(name: &str) -> Error {
+    Error::NotFound { resource: Resource::Person, message: format!("User {name} does not exist.") }
+}
+
+fn run_from_row(r: &Row<'_>) -> rusqlite::Result<CheckRun> {
+    let day: String = r.get(0)?;
+    Ok(CheckRun {
+        check_day: parse_date(&day)?,
+        holder: r.get(1)?,
+        started_at: from_ms(r.get(2)?),
+        finished_at: from_ms(r.get(3)?),
+        dry_run: r.get(4)?,
+        due: r.get::<_, i64>(5)?.max(0) as u64,
+        notices: r.get::<_, i64>(6)?.max(0) as u64,
+    })
+}
+
+fn insert_run(c: &rusqlite::Connection, run: &CheckRun) -> Result<(), Error> {
+    c.execute(
+        "INSERT INTO notify_runs (check_day, holder, started_at, finished_at, dry_run, due, notices) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            run.check_day.to_string(),
+            run.holder,
+            ms(run.started_at),
+            ms(run.finished_at),
+            run.dry_run,
+            run.due as i64,
+            run.notices as i64
+        ],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl NotifyStore for SqliteStore {
+    async fn create_user(&self, user: User) -> Result<User, Error> {
+        self.write(move |c| {
+            let n = c
+                .execute(
+                    "INSERT INTO users (id, name, email, email_registered, active, grants, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO NOTHING",
+                    params![
+                        user.id.to_string(),
+                        user.name,
+                        user.email,
+                        user.email_registered,
+                        user.active,
+                        user.grants.to_list(),
+                        ms(user.created_at)
+                    ],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(Error::AlreadyExists {
+                    resource: Resource::Person,
+                    message: format!("User {} already exists.", user.name),
+                });
+            }
+            Ok(user)
+        })
+        .await
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, Error> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name")).map_err(db_err)?;
+            let rows = s.query_map([], user_from_row).map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
+        })
+        .await
+    }
+
+    async fn update_user(
+        &self,
+        name: &str,
+        active: Option<bool>,
+        email: Option<Option<String>>,
+        email_registered: Option<bool>,
+    ) -> Result<User, Error> {
+        let name = name.to_owned();
+        self.write(move |c| {
+            let mut user = c
+                .query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1"), [&name], user_from_row)
+                .optional()
+                .map_err(db_err)?
+                .ok_or_else(|| user_missing(&name))?;
+            if let Some(a) = active {
+                user.active = a;
+            }
+            if let Some(e) = email {
+                // A new address is not confirmed until said so.
+                if e != user.email {
+                    user.email_registered = false;
+                }
+                user.email = e;
+            }
+            if let Some(r) = email_registered {
+                user.email_registered = r && user.email.is_some();
+            }
+            c.execute(
+                "UPDATE users SET active = ?2, email = ?3, email_registered = ?4 WHERE id = ?1",
+                params![user.id.to_string(), user.active, user.email, user.email_registered],
+            )
+            .map_err(db_err)?;
+            Ok(user)
+        })
+        .await
+    }
+
+    async fn put_contact(&self, contact: Contact) -> Result<(), Error> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO escalation_contacts (email, name, created_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (email) DO UPDATE SET name = excluded.name",
+                params![contact.email, contact.name, Utc::now().timestamp_millis()],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_contacts(&self) -> Result<Vec<Contact>, Error> {
+        self.read(|c| {
+            let mut s =
+                c.prepare_cached("SELECT email, name FROM escalation_contacts ORDER BY email").map_err(db_err)?;
+            let rows = s.query_map([], |r| Ok(Contact { email: r.get(0)?, name: r.get(1)? })).map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
+        })
+        .await
+    }
+
+    async fn remove_contact(&self, email: &str) -> Result<(), Error> {
+        let email = email.to_owned();
+        self.write(move |c| {
+            if c.execute("DELETE FROM escalation_contacts WHERE email = ?1", [&email]).map_err(db_err)? == 0 {
+                return Err(Error::NotFound {
+                    resource: Resource::Person,
+                    message: format!("Escalation contact {email} does not exist."),
+                });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.write(move |c| {
+            let changed = c
+                .execute(
+                    "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+                     WHERE leases.holder = excluded.holder OR leases.expires_at <= ?4",
+                    params![name, holder, ms(until), ms(now)],
+                )
+                .map_err(db_err)?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), Error> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.write(move |c| {
+            c.execute("DELETE FROM leases WHERE name = ?1 AND holder = ?2", params![name, holder]).map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn expiring_tokens(&self, first: NaiveDate, last: NaiveDate) -> Result<Vec<ExpiringToken>, Error> {
+        self.read(move |c| {
+            // `expiry` is 'YYYY-MM-DD' text: it sorts as dates do.
+            let mut s = c
+                .prepare_cached(
+                    "SELECT t.uuid, t.name, t.expiry, t.allow_staging, t.allow_production, t.namespaces, \
+                            (SELECT MAX(u.last_used) FROM token_usage u WHERE u.uuid = t.uuid) \
+                     FROM tokens t \
+                     WHERE t.revoked_at IS NULL AND t.replaced_by IS NULL AND t.expiry IS NOT NULL \
+                       AND t.expiry >= ?1 AND t.expiry <= ?2 \
+                     ORDER BY t.expiry, t.name",
+                )
+                .map_err(db_err)?;
+            let rows = s
+                .query_map(params![first.to_string(), last.to_string()], |r| {
+                    let uuid: String = r.get(0)?;
+                    let expiry: String = r.get(2)?;
+                    let namespaces: String = r.get(5)?;
+                    Ok(ExpiringToken {
+                        uuid: Uuid::parse_str(&uuid).map_err(|e| conversion(e.to_string()))?,
+                        name: r.get(1)?,
+                        expiry: parse_date(&expiry)?,
+                        networks: Networks { staging: r.get(3)?, production: r.get(4)? },
+                        namespaces: decode_namespaces(&namespaces)?,
+                        last_used: r.get::<_, Option<i64>>(6)?.map(from_ms),
+                    })
+                })
+                .map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
+        })
+        .await
+    }
+
+    async fn mark_replaced(&self, old: Uuid, new: Uuid) -> Result<(), Error> {
+        self.write(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE tokens SET replaced_by = ?2 WHERE uuid = ?1",
+                    params![old.to_string(), new.to_string()],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(Error::NotFound { resource: Resource::Token, message: "The token does not exist.".into() });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim_notices(&self, due: Vec<(Uuid, u32)>, now: DateTime<Utc>) -> Result<Vec<(Uuid, u32)>, Error> {
+        self.write(move |c| {
+            let mut insert = c
+                .prepare_cached(
+                    "INSERT INTO expiry_notices (token_uuid, threshold_days, created_at, status) \
+                     VALUES (?1, ?2, ?3, 'pending') ON CONFLICT DO NOTHING",
+                )
+                .map_err(db_err)?;
+            let mut status = c
+                .prepare_cached("SELECT status FROM expiry_notices WHERE token_uuid = ?1 AND threshold_days = ?2")
+                .map_err(db_err)?;
+            let mut pending = Vec::new();
+            for (uuid, days) in due {
+                insert.execute(params![uuid.to_string(), days, ms(now)]).map_err(db_err)?;
+                let s: String = status.query_row(params![uuid.to_string(), days], |r| r.get(0)).map_err(db_err)?;
+                if s == "pending" {
+                    pending.push((uuid, days));
+                }
+            }
+            Ok(pending)
+        })
+        .await
+    }
+
+    async fn deliver_notices(
+        &self,
+        notices: Vec<NewNotice>,
+        delivered: Vec<(Uuid, u32)>,
+        run: CheckRun,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        self.write(move |c| {
+            let mut add = c
+                .prepare_cached(
+                    "INSERT INTO notices (user_id, threshold_days, created_at, subject, tokens) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(db_err)?;
+            for n in &notices {
+                add.execute(params![n.user_id.to_string(), n.threshold_days, ms(now), n.subject, n.tokens.to_string()])
+                    .map_err(db_err)?;
+            }
+            let mut done = c
+                .prepare_cached(
+                    "UPDATE expiry_notices SET status = 'delivered' WHERE token_uuid = ?1 AND threshold_days = ?2",
+                )
+                .map_err(db_err)?;
+            for (uuid, days) in &delivered {
+                done.execute(params![uuid.to_string(), days]).map_err(db_err)?;
+            }
+            insert_run(c, &run)
+        })
+        .await
+    }
+
+    async fn record_run(&self, run: CheckRun) -> Result<(), Error> {
+        self.write(move |c| insert_run(c, &run)).await
+    }
+
+    async fn check_runs(&self, limit: usize) -> Result<Vec<CheckRun>, Error> {
+        self.read(move |c| {
+            let mut s = c
+                .prepare_cached(
+                    "SELECT check_day, holder, started_at, finished_at, dry_run, due, notices FROM notify_runs \
+                     ORDER BY id DESC LIMIT ?1",
+                )
+                .map_err(db_err)?;
+            let rows = s.query_map([limit as i64], run_from_row).map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
+        })
+        .await
+    }
+
+    async fn notices_for(&self, user: Uuid, limit: usize, before: Option<i64>) -> Result<(Vec<Notice>, u64), Error> {
+        self.read(move |c| {
+            let mut s = c
+                .prepare_cached(
+                    "SELECT id, user_id, threshold_days, created_at, read_at, subject, tokens FROM notices \
+                     WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+                )
+                .map_err(db_err)?;
+            let rows = s
+                .query_map(params![user.to_string(), before.unwrap_or(i64::MAX), limit as i64], |r| {
+                    let tokens: String = r.get(6)?;
+                    Ok(Notice {
+                        id: r.get(0)?,
+                        user_id: user,
+                        threshold_days: r.get(2)?,
+                        created_at: from_ms(r.get(3)?),
+                        read_at: r.get::<_, Option<i64>>(4)?.map(from_ms),
+                        subject: r.get(5)?,
+                        tokens: serde_json::from_str(&tokens).map_err(|e| conversion(e.to_string()))?,
+                    })
+                })
+                .map_err(db_err)?;
+            let notices = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)?;
+            let unread: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM notices WHERE user_id = ?1 AND read_at IS NULL",
+                    [user.to_string()],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            Ok((notices, unread.max(0) as u64))
+        })
+        .await
+    }
+
+    async fn mark_notices_read(&self, user: Uuid, ids: Vec<i64>, now: DateTime<Utc>) -> Result<u64, Error> {
+        self.write(move |c| {
+            let mut changed = 0;
+            if ids.is_empty() {
+                changed = c
+                    .execute(
+                        "UPDATE notices SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL",
+                        params![user.to_string(), ms(now)],
+                    )
+                    .map_err(db_err)?;
+            } else {
+                for id in ids {
+                    changed += c
+                        .execute(
+                            "UPDATE notices SET read_at = ?3 WHERE user_id = ?1 AND id = ?2 AND read_at IS NULL",
+                            params![user.to_string(), id, ms(now)],
+                        )
+                        .map_err(db_err)?;
+                }
+            }
+            Ok(changed as u64)
+        })
+        .await
+    }
+}
