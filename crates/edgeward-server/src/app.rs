@@ -30,6 +30,9 @@ pub enum StartError {
     /// Preparing the data directory failed.
     #[error(transparent)]
     Boot(#[from] bootstrap::BootError),
+    /// A setting is invalid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
     /// A listener could not bind.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -241,6 +244,15 @@ pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Running
         });
     }
     tasks.spawn(dataplane::run_usage_flusher(state.clone(), std::time::Duration::from_secs(5), shutdown_rx.clone()));
+    let check_time = config.notify.check_time().map_err(StartError::Config)?;
+    let thresholds = config.notify.checked_thresholds().map_err(StartError::Config)?;
+    tasks.spawn(crate::notify::run_scheduler(
+        state.clone(),
+        check_time,
+        thresholds,
+        std::time::Duration::from_secs(60),
+        shutdown.subscribe(),
+    ));
     tasks.spawn(jobs::run(state.clone(), std::time::Duration::from_secs(config.job_interval_secs.max(1)), shutdown_rx));
     tracing::info!(%admin_addr, "admin API listening (HTTPS, EdgeGrid)");
     tracing::info!(%data_addr, network = %dp.network, "data plane listening (HTTP)");

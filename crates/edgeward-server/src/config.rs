@@ -51,6 +51,8 @@ pub struct ServeConfig {
     pub namespace_delete_delay_secs: u64,
     /// The data plane.
     pub data_plane: DataPlaneConfig,
+    /// The daily expiry check.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 /// How the data-plane listener stands for the edge.
@@ -95,6 +97,7 @@ impl Default for ServeConfig {
             job_interval_secs: 3600,
             namespace_delete_delay_secs: 86_400,
             data_plane: DataPlaneConfig::default(),
+            notify: crate::notify::NotifyConfig::default(),
         }
     }
 }

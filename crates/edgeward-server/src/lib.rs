@@ -20,6 +20,7 @@ pub mod item_cache;
 pub mod items;
 pub mod jobs;
 pub mod metrics;
+pub mod notify;
 pub mod openapi;
 pub mod problem;
 pub mod routes;

@@ -1,0 +1,287 @@
+//! The daily expiry check: find tokens inside a threshold, record each (token, threshold) once
+//! ever, and deliver one bundled notice per recipient and threshold to the notification panel.
+//!
+//! One server runs a check at a time: the check takes a lease row in the store (not an advisory
+//! lock, not a timing assumption) and gives it back when done; a server that finds the lease
+//! held skips. Pairs are recorded as due before anything is delivered and marked delivered in
+//! the same transaction that adds the panel notices, so a failed delivery is retried by the next
+//! check and a delivered one is never repeated. See `edgeward_core::notify` for the threshold
+//! rule.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use edgeward_core::notify::{tightest_threshold, CheckRun, ExpiringToken, NewNotice, User, DEFAULT_THRESHOLDS};
+use edgeward_core::permission::Right;
+use edgeward_core::store::Store;
+use edgeward_core::Error;
+
+/// The lease that makes one server run each check.
+pub const CHECK_LEASE: &str = "expiry-check";
+/// How long a check may hold the lease before another server may take it over.
+const LEASE_SPAN: Duration = Duration::minutes(10);
+
+/// When and how the check runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Days before the expiry day at which tokens are notified.
+    pub thresholds: Vec<u32>,
+    /// Time of day (UTC, `HH:MM`) of the daily check.
+    pub check_time: String,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self { thresholds: DEFAULT_THRESHOLDS.to_vec(), check_time: "06:00".into() }
+    }
+}
+
+impl NotifyConfig {
+    /// The check time, or an error naming the setting.
+    pub fn check_time(&self) -> Result<NaiveTime, String> {
+        NaiveTime::parse_from_str(&self.check_time, "%H:%M")
+            .map_err(|_| format!("notify.check_time must be HH:MM (UTC), not {:?}", self.check_time))
+    }
+
+    /// The thresholds, or an error when there are none or one is 0 or above 365.
+    pub fn checked_thresholds(&self) -> Result<Vec<u32>, String> {
+        if self.thresholds.is_empty() || self.thresholds.iter().any(|t| !(1..=365).contains(t)) {
+            return Err("notify.thresholds must be 1 to 365 days each, and at least one".into());
+        }
+        let mut t = self.thresholds.clone();
+        t.sort_unstable_by(|a, b| b.cmp(a));
+        t.dedup();
+        Ok(t)
+    }
+}
+
+/// A token due at a threshold, as a check reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DueToken {
+    /// The token's name.
+    pub name: String,
+    /// Its last valid day.
+    pub expiry: String,
+    /// The threshold reached.
+    pub threshold_days: u32,
+}
+
+/// What one check did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckReport {
+    /// False when another server held the lease (this one did nothing).
+    pub ran: bool,
+    /// Nothing was recorded or delivered.
+    pub dry_run: bool,
+    /// Every token inside a threshold and not yet notified at it (in a dry run: would be).
+    pub due: Vec<DueToken>,
+    /// Panel notices delivered.
+    pub notices: u64,
+}
+
+/// One check at `now`, by the server `holder`.
+pub async fn run_check(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    holder: &str,
+    thresholds: &[u32],
+    dry_run: bool,
+) -> Result<CheckReport, Error> {
+    with_lease(store, now, holder, None, thresholds, dry_run).await
+}
+
+/// The scheduled check: at `now`, if today's check is owed (its time has passed and no server
+/// has run it today), run it. Whether it is owed is decided while holding the lease, so when
+/// several servers try, exactly one runs it.
+pub async fn run_if_owed(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    holder: &str,
+    at: NaiveTime,
+    thresholds: &[u32],
+) -> Result<CheckReport, Error> {
+    with_lease(store, now, holder, Some(at), thresholds, false).await
+}
+
+async fn with_lease(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    holder: &str,
+    only_if_owed_at: Option<NaiveTime>,
+    thresholds: &[u32],
+    dry_run: bool,
+) -> Result<CheckReport, Error> {
+    if !store.try_lease(CHECK_LEASE, holder, now, now + LEASE_SPAN).await? {
+        tracing::debug!(holder, "expiry check skipped: another server holds the lease");
+        return Ok(CheckReport::default());
+    }
+    let result = match only_if_owed_at {
+        Some(at) => match owed(store, now, at).await {
+            Ok(true) => check_holding_lease(store, now, holder, thresholds, dry_run).await,
+            Ok(false) => Ok(CheckReport::default()),
+            Err(e) => Err(e),
+        },
+        None => check_holding_lease(store, now, holder, thresholds, dry_run).await,
+    };
+    if let Err(e) = store.release_lease(CHECK_LEASE, holder).await {
+        tracing::warn!(error = %e.log_detail(), "expiry check lease not released; it lapses on its own");
+    }
+    result
+}
+
+async fn check_holding_lease(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    holder: &str,
+    thresholds: &[u32],
+    dry_run: bool,
+) -> Result<CheckReport, Error> {
+    let today = now.date_naive();
+    let widest = thresholds.iter().copied().max().unwrap_or(0);
+    let tokens = store.expiring_tokens(today, today + chrono::Days::new(u64::from(widest))).await?;
+    let due: Vec<(ExpiringToken, u32)> = tokens
+        .into_iter()
+        .filter_map(|t| {
+            let left = (t.expiry - today).num_days();
+            tightest_threshold(left, thresholds).map(|th| (t, th))
+        })
+        .collect();
+    let mut run = CheckRun {
+        check_day: today,
+        holder: holder.to_owned(),
+        started_at: now,
+        finished_at: now,
+        dry_run,
+        due: 0,
+        notices: 0,
+    };
+    let report = |due: &[(ExpiringToken, u32)], notices| CheckReport {
+        ran: true,
+        dry_run,
+        due: due
+            .iter()
+            .map(|(t, th)| DueToken { name: t.name.clone(), expiry: t.expiry.to_string(), threshold_days: *th })
+            .collect(),
+        notices,
+    };
+    if dry_run {
+        // What is not yet notified, without recording anything.
+        run.due = due.len() as u64;
+        store.record_run(run).await?;
+        return Ok(report(&due, 0));
+    }
+    let pending = store.claim_notices(due.iter().map(|(t, th)| (t.uuid, *th)).collect(), now).await?;
+    let due: Vec<(ExpiringToken, u32)> = due.into_iter().filter(|(t, th)| pending.contains(&(t.uuid, *th))).collect();
+    let users = store.list_users().await?;
+    let notices = bundle(&due, &users);
+    run.due = due.len() as u64;
+    run.notices = notices.len() as u64;
+    let count = run.notices;
+    store.deliver_notices(notices, pending, run, now).await?;
+    tracing::info!(due = due.len(), notices = count, "expiry check done");
+    Ok(report(&due, count))
+}
+
+/// One notice per (user, threshold), listing every due token that user is told about.
+fn bundle(due: &[(ExpiringToken, u32)], users: &[User]) -> Vec<NewNotice> {
+    let mut by_threshold: BTreeMap<u32, Vec<&ExpiringToken>> = BTreeMap::new();
+    for (t, th) in due {
+        by_threshold.entry(*th).or_default().push(t);
+    }
+    let mut out = Vec::new();
+    for (th, tokens) in by_threshold {
+        for user in users {
+            let mine: Vec<&ExpiringToken> = tokens.iter().copied().filter(|t| user.is_told_about(t.networks)).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let subject = match mine.as_slice() {
+                [one] => format!("Access token {} expires on {} ({th}-day notice)", one.name, one.expiry),
+                many => {
+                    format!("{} access tokens expire within {th} day{}", many.len(), if th == 1 { "" } else { "s" })
+                }
+            };
+            out.push(NewNotice {
+                user_id: user.id,
+                threshold_days: th,
+                subject,
+                tokens: json!(mine.iter().map(|t| token_json(t)).collect::<Vec<_>>()),
+            });
+        }
+    }
+    out
+}
+
+fn token_json(t: &ExpiringToken) -> serde_json::Value {
+    let namespaces: BTreeMap<String, String> = t
+        .namespaces
+        .iter()
+        .map(|(ns, p)| {
+            let rights: String = [(Right::Read, 'r'), (Right::Write, 'w'), (Right::Delete, 'd')]
+                .iter()
+                .filter(|(r, _)| p.allows(*r))
+                .map(|(_, c)| *c)
+                .collect();
+            (ns.to_string(), rights)
+        })
+        .collect();
+    json!({
+        "name": t.name,
+        "uuid": t.uuid,
+        "expiry": t.expiry.to_string(),
+        "allowOnStaging": t.networks.staging,
+        "allowOnProduction": t.networks.production,
+        "namespaces": namespaces,
+        "lastUsed": t.last_used.map(|u| u.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    })
+}
+
+/// Whether today's check is still owed at `now`: the check time has passed and no run (not a dry
+/// run) has been recorded for today. This is how a server catches up after downtime.
+async fn owed(store: &dyn Store, now: DateTime<Utc>, at: NaiveTime) -> Result<bool, Error> {
+    if now.time() < at {
+        return Ok(false);
+    }
+    let today = now.date_naive();
+    let runs = store.check_runs(20).await?;
+    Ok(!runs.iter().any(|r| r.check_day == today && !r.dry_run))
+}
+
+/// Try the scheduled check every `every` until shutdown (and at start, which is how a server
+/// catches up after downtime).
+pub async fn run_scheduler(
+    state: crate::state::AppState,
+    at: NaiveTime,
+    thresholds: Vec<u32>,
+    every: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let holder = holder_id();
+    loop {
+        if let Err(e) = run_if_owed(state.store.as_ref(), state.clock.now(), &holder, at, &thresholds).await {
+            tracing::error!(error = %e.log_detail(), "expiry check failed; will retry");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// A stable id for this server process, for leases and run records.
+pub fn holder_id() -> String {
+    format!("{}-{}", hostname(), Uuid::new_v4().simple())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "edgeward".into())
+}

@@ -1,0 +1,242 @@
+//! The daily expiry check, driven day by day with a fake clock over a real SQLite store.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use uuid::Uuid;
+
+use edgeward_core::capability::{Capability, Grants};
+use edgeward_core::names::{NamespaceName, TokenName};
+use edgeward_core::network::Networks;
+use edgeward_core::notify::{User, DEFAULT_THRESHOLDS};
+use edgeward_core::permission::Permissions;
+use edgeward_core::store::{Account, NewToken, Store};
+use edgeward_core::token::{EdgeWorkerScope, TokenSpec};
+use edgeward_server::notify::{run_check, run_if_owed};
+use edgeward_store::{SqliteOptions, SqliteStore};
+
+const T: &[u32] = &DEFAULT_THRESHOLDS;
+
+/// 06:00 UTC on 2026-12-01 plus `days`: the daily check time.
+fn check_at(days: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 6, 0, 0).unwrap() + Duration::days(days)
+}
+
+fn day(days: i64) -> NaiveDate {
+    check_at(days).date_naive()
+}
+
+async fn store(dir: &std::path::Path) -> Arc<dyn Store> {
+    let s: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("edgeward.db"), SqliteOptions::default()).unwrap());
+    let account = Account {
+        cpcode: "1234567".into(),
+        initialized_at: check_at(0),
+        restrict_data_access: false,
+        allow_namespace_policy_override: true,
+    };
+    s.initialize_account(account).await.unwrap();
+    s
+}
+
+async fn user(s: &dyn Store, name: &str, grants: &[Capability], active: bool) -> Uuid {
+    let u = User {
+        id: Uuid::new_v4(),
+        name: name.into(),
+        email: Some(format!("{name}@example.com")),
+        email_registered: true,
+        active,
+        grants: Grants::new(grants.iter().copied()),
+        created_at: check_at(0),
+    };
+    s.create_user(u).await.unwrap().id
+}
+
+async fn token(s: &dyn Store, name: &str, expiry: NaiveDate, networks: Networks, now: DateTime<Utc>) -> Uuid {
+    let mut namespaces = BTreeMap::new();
+    namespaces.insert(NamespaceName::parse("default").unwrap(), Permissions::parse(&["r", "w"]).unwrap());
+    let new = NewToken {
+        spec: TokenSpec {
+            name: TokenName::parse(name).unwrap(),
+            networks,
+            ewids: EdgeWorkerScope::All,
+            namespaces,
+            expiry: Some(expiry),
+        },
+        uuid: Uuid::new_v4(),
+        sealed_value: Some(vec![0; 8]),
+        now,
+        next_refresh: None,
+        max_tokens: 1000,
+    };
+    s.insert_token(new).await.unwrap().uuid
+}
+
+/// Subjects of a user's panel, oldest first.
+async fn panel(s: &dyn Store, user: Uuid) -> Vec<String> {
+    let (mut n, _) = s.notices_for(user, 100, None).await.unwrap();
+    n.reverse();
+    n.into_iter().map(|n| n.subject).collect()
+}
+
+#[tokio::test]
+async fn thresholds_are_crossed_one_by_one_and_each_is_told_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    let ana = user(&*s, "ana", &[Capability::CreateToken], true).await;
+    let viewer = user(&*s, "viewer", &[Capability::ViewToken], true).await;
+    let gone = user(&*s, "gone", &[Capability::CreateToken], false).await;
+    token(&*s, "long", day(40), Networks::BOTH, check_at(0)).await;
+    let mut told_on = Vec::new();
+    for d in 0..=42 {
+        let r = run_check(&*s, check_at(d), "a", T, false).await.unwrap();
+        assert!(r.ran);
+        if r.notices > 0 {
+            told_on.push((40 - d, r.due[0].threshold_days));
+        }
+        // Two checks on one day: the second tells nothing new.
+        assert_eq!(run_check(&*s, check_at(d) + Duration::hours(5), "a", T, false).await.unwrap().notices, 0);
+    }
+    assert_eq!(told_on, vec![(30, 30), (7, 7), (1, 1)], "days left when told, and the threshold");
+    assert_eq!(
+        panel(&*s, ana).await,
+        [
+            "Access token long expires on 2027-01-10 (30-day notice)",
+            "Access token long expires on 2027-01-10 (7-day notice)",
+            "Access token long expires on 2027-01-10 (1-day notice)"
+        ]
+    );
+    assert!(panel(&*s, viewer).await.is_empty(), "no CREATE_TOKEN grant");
+    assert!(panel(&*s, gone).await.is_empty(), "inactive");
+}
+
+#[tokio::test]
+async fn a_token_inside_several_thresholds_gets_only_the_tightest() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    let ana = user(&*s, "ana", &[Capability::CreateToken], true).await;
+    // Created with 5 days left: the 7-day notice at the next check, never the 30-day one.
+    token(&*s, "short", day(5), Networks::BOTH, check_at(0)).await;
+    // Created after today's check with one day left: told at the next check (its last day).
+    run_check(&*s, check_at(0), "a", T, false).await.unwrap();
+    token(&*s, "late", day(1), Networks::BOTH, check_at(0) + Duration::hours(1)).await;
+    let r = run_check(&*s, check_at(1), "a", T, false).await.unwrap();
+    assert_eq!(r.due.iter().map(|d| (d.name.as_str(), d.threshold_days)).collect::<Vec<_>>(), [("late", 1)]);
+    for d in 2..=6 {
+        run_check(&*s, check_at(d), "a", T, false).await.unwrap();
+    }
+    assert_eq!(
+        panel(&*s, ana).await,
+        [
+            "Access token short expires on 2026-12-06 (7-day notice)",
+            "Access token late expires on 2026-12-02 (1-day notice)",
+            "Access token short expires on 2026-12-06 (1-day notice)",
+        ]
+    );
+    // Past its expiry day nothing more is said.
+    assert!(run_check(&*s, check_at(7), "a", T, false).await.unwrap().due.is_empty());
+}
+
+#[tokio::test]
+async fn notices_reaching_a_threshold_together_are_bundled_per_recipient() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    let ana = user(&*s, "ana", &[Capability::CreateToken], true).await;
+    let stg = user(&*s, "stg", &[Capability::CreateStagingToken], true).await;
+    token(&*s, "a", day(7), Networks::BOTH, check_at(0)).await;
+    token(&*s, "b", day(6), Networks::STAGING, check_at(0)).await;
+    s.record_usage(vec![edgeward_core::store::TokenUsage {
+        uuid: token(&*s, "c", day(3), Networks::BOTH, check_at(0)).await,
+        network: edgeward_core::network::Network::Production,
+        requests: 9,
+        last_used: check_at(-1),
+    }])
+    .await
+    .unwrap();
+    let r = run_check(&*s, check_at(0), "a", T, false).await.unwrap();
+    assert_eq!((r.due.len(), r.notices), (3, 2), "one message to each of two recipients");
+    let (ana_panel, unread) = s.notices_for(ana, 10, None).await.unwrap();
+    assert_eq!((ana_panel.len(), unread), (1, 1));
+    assert_eq!(ana_panel[0].subject, "3 access tokens expire within 7 days");
+    let listed = ana_panel[0].tokens.as_array().unwrap();
+    let names: Vec<&str> = listed.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["c", "b", "a"], "soonest first");
+    assert_eq!(listed[0]["namespaces"], serde_json::json!({"default": "rw"}));
+    assert_eq!(listed[0]["lastUsed"], "2026-11-30T06:00:00Z");
+    assert_eq!(listed[1]["allowOnProduction"], false);
+    assert_eq!(listed[2]["lastUsed"], serde_json::Value::Null, "never used");
+    let (stg_panel, _) = s.notices_for(stg, 10, None).await.unwrap();
+    assert_eq!(stg_panel[0].subject, "Access token b expires on 2026-12-07 (7-day notice)", "staging-only tokens only");
+}
+
+#[tokio::test]
+async fn revoked_and_replaced_tokens_are_not_notified() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    let ana = user(&*s, "ana", &[Capability::CreateToken], true).await;
+    let revoked = token(&*s, "revoked", day(10), Networks::BOTH, check_at(0)).await;
+    let old = token(&*s, "old", day(10), Networks::BOTH, check_at(0)).await;
+    let new = token(&*s, "new", day(100), Networks::BOTH, check_at(0)).await;
+    assert_eq!(run_check(&*s, check_at(0), "a", T, false).await.unwrap().due.len(), 2, "30-day notices");
+    s.revoke_token(revoked, check_at(1)).await.unwrap();
+    s.mark_replaced(old, new).await.unwrap();
+    for d in 1..=12 {
+        assert!(run_check(&*s, check_at(d), "a", T, false).await.unwrap().due.is_empty(), "day {d}");
+    }
+    assert_eq!(panel(&*s, ana).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_check_that_failed_before_delivering_is_completed_by_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    let ana = user(&*s, "ana", &[Capability::CreateToken], true).await;
+    let t = token(&*s, "t", day(7), Networks::BOTH, check_at(0)).await;
+    // A check recorded the pair as due and then stopped (crash, database error) before
+    // delivering: the record stays pending.
+    s.claim_notices(vec![(t, 7)], check_at(0)).await.unwrap();
+    let r = run_check(&*s, check_at(0) + Duration::minutes(1), "a", T, false).await.unwrap();
+    assert_eq!((r.due.len(), r.notices), (1, 1), "the pending pair is delivered");
+    assert_eq!(run_check(&*s, check_at(0) + Duration::minutes(2), "a", T, false).await.unwrap().notices, 0);
+    assert_eq!(panel(&*s, ana).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_dry_run_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    let ana = user(&*s, "ana", &[Capability::CreateToken], true).await;
+    token(&*s, "t", day(7), Networks::BOTH, check_at(0)).await;
+    let dry = run_check(&*s, check_at(0), "a", T, true).await.unwrap();
+    assert_eq!((dry.dry_run, dry.due.len(), dry.notices), (true, 1, 0));
+    assert!(panel(&*s, ana).await.is_empty());
+    assert_eq!(run_check(&*s, check_at(0), "a", T, false).await.unwrap().notices, 1, "still due after the dry run");
+}
+
+#[tokio::test]
+async fn two_servers_on_one_database_run_each_check_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = store(dir.path()).await;
+    // A second server: its own connections and writer on the same database file.
+    let b: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("edgeward.db"), SqliteOptions::default()).unwrap());
+    let ana = user(&*a, "ana", &[Capability::CreateToken], true).await;
+    for i in 0..50 {
+        token(&*a, &format!("t{i}"), day(7), Networks::BOTH, check_at(0)).await;
+    }
+    let at = chrono::NaiveTime::from_hms_opt(6, 0, 0).unwrap();
+    assert!(!run_if_owed(&*a, check_at(0) - Duration::minutes(1), "a", at, T).await.unwrap().ran, "not yet time");
+    let mut ran = 0;
+    for round in 0..5 {
+        let now = check_at(0) + Duration::minutes(round);
+        let (ra, rb) = tokio::join!(run_if_owed(&*a, now, "a", at, T), run_if_owed(&*b, now, "b", at, T));
+        ran += [ra.unwrap(), rb.unwrap()].iter().filter(|r| r.notices > 0).count();
+    }
+    assert_eq!(ran, 1, "exactly one server ran the day's check");
+    assert_eq!(panel(&*a, ana).await, ["50 access tokens expire within 7 days"]);
+    let runs = a.check_runs(10).await.unwrap();
+    assert_eq!(runs.iter().filter(|r| r.check_day == day(0)).count(), 1);
+    // After downtime, the next start catches up on the day's check.
+    let r = run_if_owed(&*b, check_at(6) + Duration::hours(9), "b", at, T).await.unwrap();
+    assert_eq!((r.ran, r.notices), (true, 1), "the 1-day notice, caught up at 15:00");
+}
