@@ -203,6 +203,30 @@ impl Client {
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
+    /// `GET /edgeward/v1/notifications`: the notification panel of the client's user.
+    pub async fn notifications(&self, limit: u32, before: Option<i64>) -> Result<serde_json::Value, ClientError> {
+        let mut path = format!("/edgeward/v1/notifications?limit={limit}");
+        if let Some(b) = before {
+            path.push_str(&format!("&before={b}"));
+        }
+        self.call(Method::GET, &path, None).await
+    }
+
+    /// `POST /edgeward/v1/notifications/read` (no ids: all).
+    pub async fn mark_notifications_read(&self, ids: &[i64]) -> Result<serde_json::Value, ClientError> {
+        self.call(Method::POST, "/edgeward/v1/notifications/read", Some(&serde_json::json!({ "ids": ids }))).await
+    }
+
+    /// `POST /edgeward/v1/notify/run`: run the expiry check now.
+    pub async fn run_expiry_check(&self, dry_run: bool) -> Result<serde_json::Value, ClientError> {
+        self.call(Method::POST, &format!("/edgeward/v1/notify/run?dryRun={dry_run}"), None).await
+    }
+
+    /// `GET /edgeward/v1/notify/status`: the latest runs of the expiry check.
+    pub async fn expiry_check_status(&self) -> Result<serde_json::Value, ClientError> {
+        self.call(Method::GET, "/edgeward/v1/notify/status", None).await
+    }
+
     /// `POST /tokens`.
     pub async fn create_token(&self, req: &CreateTokenRequest) -> Result<TokenObject, ClientError> {
         let body = serde_json::to_value(req).expect("serializes");

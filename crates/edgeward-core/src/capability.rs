@@ -36,11 +36,13 @@ pub enum Capability {
     ReadStagingData,
     WriteStagingData,
     DeleteStagingData,
+    /// Edgeward's own: run the expiry check on demand and read its status.
+    ManageNotifications,
 }
 
 impl Capability {
     /// Every capability, in a stable order.
-    pub const ALL: [Capability; 22] = [
+    pub const ALL: [Capability; 23] = [
         Self::CreateToken,
         Self::ViewToken,
         Self::RevokeToken,
@@ -63,6 +65,7 @@ impl Capability {
         Self::ReadStagingData,
         Self::WriteStagingData,
         Self::DeleteStagingData,
+        Self::ManageNotifications,
     ];
 
     /// The EdgeKV name, e.g. `CREATE_TOKEN`.
@@ -90,6 +93,7 @@ impl Capability {
             Self::ReadStagingData => "READ_STAGING_DATA",
             Self::WriteStagingData => "WRITE_STAGING_DATA",
             Self::DeleteStagingData => "DELETE_STAGING_DATA",
+            Self::ManageNotifications => "MANAGE_NOTIFICATIONS",
         }
     }
 

@@ -47,3 +47,14 @@ impl Clock for ManualClock {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// The system clock moved by a fixed offset: the development clock, for trying expiry behaviour
+/// without waiting for it.
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetClock(pub Duration);
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.0
+    }
+}

@@ -94,6 +94,9 @@ pub struct ApiClient {
     pub enabled: bool,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// The user it belongs to (whose notification panel it reads); `None` for the
+    /// administrator's client made at first start.
+    pub owner: Option<Uuid>,
 }
 
 /// An API client with its sealed secret.

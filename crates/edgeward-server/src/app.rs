@@ -20,7 +20,7 @@ use crate::bootstrap::{self, Prepared};
 use crate::config::ServeConfig;
 use crate::metrics::HttpLabels;
 use crate::problem::{finish_response, RequestFacts};
-use crate::routes::{access, initialize, namespaces, ops, tokens};
+use crate::routes::{access, initialize, namespaces, notifications, ops, tokens};
 use crate::state::{AppState, Inner, NonceCache};
 use crate::{auth, dataplane, jobs, tls};
 
@@ -129,6 +129,10 @@ pub fn admin_router(state: AppState) -> Router {
         .route("/edgekv/v1/auth/groups", get(access::list_groups))
         .route("/edgekv/v1/auth/groups/{group_id}", get(access::get_group))
         .route("/edgekv/v1/auth/namespaces/{ns}", put(access::reauthorize))
+        .route("/edgeward/v1/notifications", get(notifications::list))
+        .route("/edgeward/v1/notifications/read", post(notifications::mark_read))
+        .route("/edgeward/v1/notify/run", post(notifications::run))
+        .route("/edgeward/v1/notify/status", get(notifications::status))
         .route("/edgekv/v1/networks/{network}/namespaces/{ns}/groups", get(namespaces::groups))
         .route("/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}", get(namespaces::item_keys))
         .route(
@@ -164,6 +168,16 @@ pub fn data_router(state: AppState, listener: dataplane::Listener) -> Router {
 
 /// Prepare the data directory, bind both listeners and start serving.
 pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
+    spawn_with_request_clock(config, clock.clone(), clock).await
+}
+
+/// [`spawn`] with a separate clock for checking signed requests' timestamps: the system clock
+/// when `clock` is a development clock.
+pub async fn spawn_with_request_clock(
+    config: ServeConfig,
+    clock: Arc<dyn Clock>,
+    request_clock: Arc<dyn Clock>,
+) -> Result<RunningServer, StartError> {
     tls::install_crypto_provider();
     let admin_std = std::net::TcpListener::bind(config.admin_addr)
         .map_err(|source| StartError::Bind { addr: config.admin_addr, source })?;
@@ -173,6 +187,11 @@ pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Running
         .map_err(|source| StartError::Bind { addr: config.data_addr, source })?;
     let data_addr = data_listener.local_addr().map_err(|source| StartError::Bind { addr: config.data_addr, source })?;
 
+    let notify = crate::notify::NotifyRuntime {
+        thresholds: config.notify.checked_thresholds().map_err(StartError::Config)?,
+        check_time: config.notify.check_time().map_err(StartError::Config)?,
+        holder: crate::notify::holder_id(),
+    };
     let prepared = bootstrap::prepare(&config, clock.as_ref(), admin_addr).await?;
     let state = AppState(Arc::new(Inner {
         store: prepared.store.clone(),
@@ -180,6 +199,7 @@ pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Running
         keys: prepared.keys.clone(),
         data_key: prepared.data_key.clone(),
         clock,
+        request_clock,
         limits: config.limits.clone(),
         edgegrid: edgeward_edgegrid::Settings {
             max_body: config.edgegrid.max_body,
@@ -191,6 +211,7 @@ pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Running
         ),
         nonces: NonceCache::default(),
         clients: Default::default(),
+        notify,
         item_cache: crate::item_cache::ItemCache::new(
             usize::try_from(config.data_plane.item_cache_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
         ),
@@ -244,15 +265,7 @@ pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<Running
         });
     }
     tasks.spawn(dataplane::run_usage_flusher(state.clone(), std::time::Duration::from_secs(5), shutdown_rx.clone()));
-    let check_time = config.notify.check_time().map_err(StartError::Config)?;
-    let thresholds = config.notify.checked_thresholds().map_err(StartError::Config)?;
-    tasks.spawn(crate::notify::run_scheduler(
-        state.clone(),
-        check_time,
-        thresholds,
-        std::time::Duration::from_secs(60),
-        shutdown.subscribe(),
-    ));
+    tasks.spawn(crate::notify::run_scheduler(state.clone(), std::time::Duration::from_secs(60), shutdown.subscribe()));
     tasks.spawn(jobs::run(state.clone(), std::time::Duration::from_secs(config.job_interval_secs.max(1)), shutdown_rx));
     tracing::info!(%admin_addr, "admin API listening (HTTPS, EdgeGrid)");
     tracing::info!(%data_addr, network = %dp.network, "data plane listening (HTTP)");

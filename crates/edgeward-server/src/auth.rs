@@ -86,7 +86,7 @@ pub async fn require_edgegrid(State(state): State<AppState>, req: Request, next:
     if !bool::from(verified.client.access_token.as_bytes().ct_eq(auth.access_token.as_bytes())) {
         return deny(&state, "inactive", "Inactive client token");
     }
-    let now = state.clock.now();
+    let now = state.request_clock.now();
     if (now - auth.time).abs() > state.timestamp_window {
         return deny(
             &state,

@@ -147,6 +147,7 @@ pub async fn create_api_client(
     data_key: &DataKey,
     name: ClientName,
     grants: Grants,
+    owner: Option<uuid::Uuid>,
     clock: &dyn Clock,
 ) -> Result<Credentials, edgeward_core::Error> {
     let mut secret = [0u8; 32];
@@ -164,6 +165,7 @@ pub async fn create_api_client(
         grants,
         enabled: true,
         created_at: clock.now(),
+        owner,
     };
     store.insert_api_client(client, sealed).await?;
     Ok(creds)
@@ -191,8 +193,22 @@ pub fn edgerc_section(section: &str, host: &str, c: &Credentials) -> String {
     )
 }
 
-/// Set `host` in section `[section]` of an edgerc text.
+/// Set `host` in section `[section]` of an edgerc text, and in every other section that named
+/// the same server (the same old host: sections `apiclient create` added for this server).
 fn with_host(text: &str, section: &str, host: &str) -> String {
+    let host_of =
+        |line: &str| line.trim().split_once('=').filter(|(k, _)| k.trim() == "host").map(|(_, v)| v.trim().to_owned());
+    let mut old = None;
+    let mut inside = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            inside = t == format!("[{section}]");
+        }
+        if inside && old.is_none() {
+            old = host_of(line);
+        }
+    }
     let mut out = String::with_capacity(text.len());
     let mut inside = false;
     for line in text.lines() {
@@ -200,7 +216,8 @@ fn with_host(text: &str, section: &str, host: &str) -> String {
         if t.starts_with('[') {
             inside = t == format!("[{section}]");
         }
-        if inside && t.split_once('=').is_some_and(|(k, _)| k.trim() == "host") {
+        let same_server = old.is_some() && host_of(line) == old;
+        if (inside || same_server) && host_of(line).is_some() {
             out.push_str(&format!("host = {host}\n"));
         } else {
             out.push_str(line);
@@ -261,7 +278,7 @@ pub async fn prepare(
     if store.list_api_clients().await.map_err(map_store)?.is_empty() {
         let name = ClientName::parse("admin").expect("valid name");
         let creds =
-            create_api_client(store.as_ref(), &data_key, name, Grants::all(), clock).await.map_err(map_store)?;
+            create_api_client(store.as_ref(), &data_key, name, Grants::all(), None, clock).await.map_err(map_store)?;
         write_private(&edgerc, edgerc_section("default", &host, &creds).as_bytes())?;
         tracing::info!(path = %edgerc.display(), "created the administrator API client; its EdgeGrid credentials are in this file");
     } else if edgerc.exists() {
@@ -297,5 +314,11 @@ mod tests {
     #[test]
     fn unspecified_addresses_become_loopback() {
         assert_eq!(edgerc_host("0.0.0.0:8443".parse().unwrap()), "127.0.0.1:8443");
+        let text = "[default]\nhost = 127.0.0.1:1\n[ci]\nhost = 127.0.0.1:1\n[prod]\nhost = edge.example.com\n";
+        assert_eq!(
+            with_host(text, "default", "127.0.0.1:2"),
+            "[default]\nhost = 127.0.0.1:2\n[ci]\nhost = 127.0.0.1:2\n[prod]\nhost = edge.example.com\n",
+            "sections for this server follow it; others are left alone"
+        );
     }
 }

@@ -60,6 +60,17 @@ impl NotifyConfig {
     }
 }
 
+/// The check's settings as the server runs them.
+#[derive(Debug, Clone)]
+pub struct NotifyRuntime {
+    /// Thresholds, widest first.
+    pub thresholds: Vec<u32>,
+    /// Daily check time (UTC).
+    pub check_time: NaiveTime,
+    /// This server's identity in leases and run records.
+    pub holder: String,
+}
+
 /// A token due at a threshold, as a check reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -258,14 +269,14 @@ async fn owed(store: &dyn Store, now: DateTime<Utc>, at: NaiveTime) -> Result<bo
 /// catches up after downtime).
 pub async fn run_scheduler(
     state: crate::state::AppState,
-    at: NaiveTime,
-    thresholds: Vec<u32>,
     every: std::time::Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let holder = holder_id();
+    let n = state.notify.clone();
     loop {
-        if let Err(e) = run_if_owed(state.store.as_ref(), state.clock.now(), &holder, at, &thresholds).await {
+        if let Err(e) =
+            run_if_owed(state.store.as_ref(), state.clock.now(), &n.holder, n.check_time, &n.thresholds).await
+        {
             tracing::error!(error = %e.log_detail(), "expiry check failed; will retry");
         }
         tokio::select! {

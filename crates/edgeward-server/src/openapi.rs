@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use crate::routes::{access, initialize, namespaces, tokens};
+use crate::routes::{access, initialize, namespaces, notifications, tokens};
 use edgeward_wire as wire;
 
 #[derive(OpenApi)]
@@ -31,6 +31,10 @@ use edgeward_wire as wire;
         access::list_groups,
         access::get_group,
         access::reauthorize,
+        notifications::list,
+        notifications::mark_read,
+        notifications::run,
+        notifications::status,
         namespaces::groups,
         namespaces::item_keys,
         namespaces::item
@@ -50,7 +54,10 @@ use edgeward_wire as wire;
         wire::ScheduledDelete,
         wire::AccessGroupObject,
         wire::AccessGroupList,
-        wire::ReauthorizeRequest
+        wire::ReauthorizeRequest,
+        notifications::NoticeObject,
+        notifications::NoticeList,
+        notifications::MarkRead
     ))
 )]
 struct AdminApi;

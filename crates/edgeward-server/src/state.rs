@@ -32,12 +32,17 @@ pub struct Inner {
     pub edgegrid: edgeward_edgegrid::Settings,
     /// Time between a scheduled namespace delete request and the deletion.
     pub namespace_delete_delay: chrono::Duration,
+    /// The clock signed requests' timestamps are checked against: `clock` itself, except under
+    /// a development clock, when it stays the system clock (clients sign with real time).
+    pub request_clock: Arc<dyn Clock>,
     /// Accepted clock distance of signed requests.
     pub timestamp_window: chrono::Duration,
     /// Nonces seen within the window.
     pub nonces: NonceCache,
     /// Verified API clients, valid for one clients version.
     pub clients: ClientCache,
+    /// The expiry check's settings and this server's identity in leases.
+    pub notify: crate::notify::NotifyRuntime,
     /// Item values cached in front of the store.
     pub item_cache: crate::item_cache::ItemCache,
     /// Data-plane token caches and the revocation list.

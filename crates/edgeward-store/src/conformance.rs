@@ -441,6 +441,18 @@ async fn limits_and_namespaces(s: &dyn Store) {
 }
 
 async fn api_clients(s: &dyn Store) {
+    let owner = s
+        .create_user(edgeward_core::notify::User {
+            id: Uuid::new_v4(),
+            name: "ops-owner".into(),
+            email: None,
+            email_registered: false,
+            active: true,
+            grants: Grants::all(),
+            created_at: t0(),
+        })
+        .await
+        .unwrap();
     let c = ApiClient {
         name: ClientName::parse("ops").unwrap(),
         client_token: "akab-ct".into(),
@@ -448,6 +460,7 @@ async fn api_clients(s: &dyn Store) {
         grants: Grants::all(),
         enabled: true,
         created_at: t0(),
+        owner: Some(owner.id),
     };
     let v0 = s.api_clients_version().await.unwrap();
     s.insert_api_client(c.clone(), vec![9; 40]).await.unwrap();

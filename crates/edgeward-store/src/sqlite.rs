@@ -611,6 +611,10 @@ fn client_from_row(r: &Row<'_>) -> rusqlite::Result<StoredApiClient> {
             grants: Grants::parse_list(&grants).map_err(conversion)?,
             enabled: r.get(5)?,
             created_at: from_ms(r.get(6)?),
+            owner: r
+                .get::<_, Option<String>>(7)?
+                .map(|o| Uuid::parse_str(&o).map_err(|e| conversion(e.to_string())))
+                .transpose()?,
         },
         sealed_secret: r.get(3)?,
     })
@@ -618,7 +622,7 @@ fn client_from_row(r: &Row<'_>) -> rusqlite::Result<StoredApiClient> {
 
 macro_rules! client_columns {
     () => {
-        "name, client_token, access_token, sealed_secret, grants, enabled, created_at"
+        "name, client_token, access_token, sealed_secret, grants, enabled, created_at, owner"
     };
 }
 
@@ -631,7 +635,7 @@ impl ApiClientStore for SqliteStore {
     async fn insert_api_client(&self, client: ApiClient, sealed_secret: Vec<u8>) -> Result<(), Error> {
         self.write(move |c| {
             c.execute(
-                concat!("INSERT INTO api_clients (", client_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                concat!("INSERT INTO api_clients (", client_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
                 params![
                     client.name.as_str(),
                     client.client_token,
@@ -639,7 +643,8 @@ impl ApiClientStore for SqliteStore {
                     sealed_secret,
                     client.grants.to_list(),
                     client.enabled,
-                    ms(client.created_at)
+                    ms(client.created_at),
+                    client.owner.map(|o| o.to_string())
                 ],
             )
             .map_err(|e| {

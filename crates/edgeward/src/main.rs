@@ -18,6 +18,7 @@ use edgeward_server::bootstrap;
 use edgeward_server::ServeConfig;
 
 mod bundle;
+mod people;
 mod token_cmd;
 mod tokenfile;
 
@@ -54,6 +55,19 @@ enum Command {
     /// Manage the access groups (`groupId`) that namespaces are authorized to.
     #[command(subcommand)]
     Accessgroup(AccessGroupCommand),
+    /// Expiry notices: the notification panel, and the daily check.
+    Notify {
+        #[command(subcommand)]
+        cmd: people::NotifyCommand,
+        #[command(flatten)]
+        conn: token_cmd::Conn,
+    },
+    /// Manage the people told about expiring tokens.
+    #[command(subcommand)]
+    User(people::UserCommand),
+    /// Manage the escalation contacts told about every expiring token.
+    #[command(subcommand)]
+    Contact(people::ContactCommand),
     /// Create, list, show, refresh, revoke and rotate access tokens.
     Token {
         #[command(subcommand)]
@@ -101,6 +115,49 @@ struct ServeArgs {
     /// Accepted clock distance of EdgeGrid-signed requests, in seconds [default: 120].
     #[arg(long, env = "EDGEWARD_TIMESTAMP_WINDOW")]
     timestamp_window: Option<u64>,
+    /// Development only: run the server's clock this far ahead of (or, negative, behind) the
+    /// system clock, e.g. 7d, 36h, -2d. Needs --allow-dev-clock.
+    #[arg(long, allow_hyphen_values = true, requires = "allow_dev_clock", conflicts_with = "dev_frozen_time")]
+    dev_clock_offset: Option<String>,
+    /// Development only: freeze the server's clock at this RFC 3339 time. Needs --allow-dev-clock.
+    #[arg(long, requires = "allow_dev_clock")]
+    dev_frozen_time: Option<String>,
+    /// Allow a development clock. Never on a server whose tokens matter: expiry, refresh and
+    /// notices follow the development clock.
+    #[arg(long)]
+    allow_dev_clock: bool,
+}
+
+/// The clock `serve` runs on: the system clock, or a development clock when explicitly allowed.
+fn serve_clock(args: &ServeArgs) -> Result<Arc<dyn edgeward_core::clock::Clock>> {
+    use edgeward_core::clock::{ManualClock, OffsetClock};
+    if let Some(offset) = &args.dev_clock_offset {
+        let (neg, body) = offset.strip_prefix('-').map_or((false, offset.as_str()), |b| (true, b));
+        let (n, unit) = body.split_at(body.find(|c: char| !c.is_ascii_digit()).unwrap_or(body.len()));
+        let n: i64 = n.parse().map_err(|_| anyhow::anyhow!("--dev-clock-offset: expected e.g. 7d, 36h or -2d"))?;
+        let d = match unit {
+            "d" => chrono::Duration::days(n),
+            "h" => chrono::Duration::hours(n),
+            "m" => chrono::Duration::minutes(n),
+            "s" | "" => chrono::Duration::seconds(n),
+            _ => bail!("--dev-clock-offset: the unit must be d, h, m or s"),
+        };
+        let d = if neg { -d } else { d };
+        tracing::warn!(
+            offset = %offset,
+            now = %(chrono::Utc::now() + d),
+            "DEVELOPMENT CLOCK: this server's time is offset from the system clock; token expiry, refresh and notices follow it"
+        );
+        return Ok(Arc::new(OffsetClock(d)));
+    }
+    if let Some(t) = &args.dev_frozen_time {
+        let t = chrono::DateTime::parse_from_rfc3339(t)
+            .map_err(|_| anyhow::anyhow!("--dev-frozen-time: expected an RFC 3339 time, e.g. 2027-01-01T06:00:00Z"))?
+            .with_timezone(&chrono::Utc);
+        tracing::warn!(now = %t, "DEVELOPMENT CLOCK: this server's time is frozen; token expiry, refresh and notices follow it");
+        return Ok(Arc::new(ManualClock::new(t)));
+    }
+    Ok(Arc::new(SystemClock))
 }
 
 #[derive(Subcommand)]
@@ -130,6 +187,9 @@ enum ApiClientCommand {
         /// The host clients should use [default: the host of <data-dir>/edgerc's [default]].
         #[arg(long)]
         host: Option<String>,
+        /// The user the client belongs to (its notification panel is theirs).
+        #[arg(long)]
+        owner: Option<String>,
     },
     /// List the API clients.
     List {
@@ -325,7 +385,7 @@ fn default_host(data_dir: &Path) -> Option<String> {
 
 async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
     match cmd {
-        ApiClientCommand::Create { name, grants, data_dir, edgerc, section, host } => {
+        ApiClientCommand::Create { name, grants, data_dir, edgerc, section, host, owner } => {
             let name = ClientName::parse(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
             let grants = if grants.eq_ignore_ascii_case("all") {
                 Grants::all()
@@ -337,7 +397,11 @@ async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
                 None => bail!("cannot tell the server's host: give --host (e.g. 127.0.0.1:8443)"),
             };
             let (store, key) = bootstrap::open_store(&data_dir)?;
-            let creds = bootstrap::create_api_client(&store, &key, name.clone(), grants.clone(), &SystemClock)
+            let owner = match owner {
+                Some(o) => Some(people::user_by_name(&store, &o).await?.id),
+                None => None,
+            };
+            let creds = bootstrap::create_api_client(&store, &key, name.clone(), grants.clone(), owner, &SystemClock)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let path = edgerc.unwrap_or_else(|| data_dir.join("edgerc"));
@@ -395,11 +459,22 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => {
             init_logging();
             let config = serve_config(&args)?;
-            let server = edgeward_server::spawn(config, Arc::new(SystemClock)).await?;
+            let clock = serve_clock(&args)?;
+            let server = edgeward_server::app::spawn_with_request_clock(config, clock, Arc::new(SystemClock)).await?;
             server.run_until(shutdown_signal()).await;
         }
         Command::Apiclient(cmd) => apiclient(cmd).await?,
         Command::Accessgroup(cmd) => accessgroup(cmd).await?,
+        Command::User(cmd) => people::user(cmd).await?,
+        Command::Notify { cmd, conn } => {
+            if let Err(e) = people::notify(cmd, &conn).await {
+                if conn.json {
+                    println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
+                }
+                return Err(e);
+            }
+        }
+        Command::Contact(cmd) => people::contact(cmd).await?,
         Command::Token { cmd, conn } => {
             if let Err(e) = token_cmd::run(cmd, &conn).await {
                 if conn.json {

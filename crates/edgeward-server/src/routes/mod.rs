@@ -3,6 +3,7 @@
 pub mod access;
 pub mod initialize;
 pub mod namespaces;
+pub mod notifications;
 pub mod ops;
 pub mod tokens;
 

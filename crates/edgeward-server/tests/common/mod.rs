@@ -53,6 +53,7 @@ impl TestApp {
             &st.data_key,
             ClientName::parse(name).unwrap(),
             Grants::new(grants.iter().copied()),
+            None,
             self.clock.as_ref(),
         )
         .await

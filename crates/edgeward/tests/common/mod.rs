@@ -25,10 +25,16 @@ impl Drop for Server {
 }
 
 pub fn start(dir: &Path) -> Server {
+    start_with(dir, &[])
+}
+
+/// [`start`] with more `serve` arguments.
+pub fn start_with(dir: &Path, extra: &[&str]) -> Server {
     let mut child = Command::new(BIN)
         .args(["serve", "--data-dir"])
         .arg(dir)
         .args(["--admin-addr", "127.0.0.1:0", "--data-addr", "127.0.0.1:0"])
+        .args(extra)
         .env("EDGEWARD_LOG", "debug")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

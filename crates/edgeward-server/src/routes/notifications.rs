@@ -1,0 +1,175 @@
+//! `/edgeward/v1/…`: Edgeward's own endpoints for expiry notices (not part of EdgeKV's API).
+//!
+//! - The notification panel of the caller's user (an API client belongs to a user): list,
+//!   newest first with the unread count and paging, and mark read.
+//! - The expiry check: run it now (optionally dry) and read the latest runs; these need the
+//!   `MANAGE_NOTIFICATIONS` grant.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use edgeward_core::capability::Capability;
+use edgeward_core::Error;
+
+use crate::auth::Caller;
+use crate::notify::{run_check, CheckReport};
+use crate::problem::ApiError;
+use crate::routes::{is_blank, parse_json};
+use crate::state::AppState;
+
+type Params = HashMap<String, String>;
+
+fn owner(caller: &Caller) -> Result<uuid::Uuid, ApiError> {
+    caller.0.owner.ok_or_else(|| {
+        ApiError::bad_request(
+            "This API client belongs to no user, so it has no notification panel: create one with `edgeward apiclient create --owner <user>`.",
+        )
+    })
+}
+
+fn manage(caller: &Caller) -> Result<(), ApiError> {
+    if caller.0.grants.has(Capability::ManageNotifications) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(Capability::ManageNotifications).into())
+    }
+}
+
+/// One notice of the panel.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NoticeObject {
+    /// Identity; page with `before`.
+    pub id: i64,
+    /// The threshold its tokens reached.
+    pub threshold_days: u32,
+    /// When the check made it (RFC 3339).
+    pub created_at: String,
+    /// Whether it was marked read.
+    pub read: bool,
+    /// One line.
+    pub subject: String,
+    /// The tokens: name, uuid, expiry, networks, namespaces and rights, last use.
+    #[schema(value_type = Vec<Object>)]
+    pub tokens: serde_json::Value,
+}
+
+/// The caller's panel.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NoticeList {
+    /// Newest first.
+    pub notifications: Vec<NoticeObject>,
+    /// Unread notices in all.
+    pub unread: u64,
+    /// Pass as `before` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<i64>,
+}
+
+/// Which notices to mark read (none listed: all).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRead {
+    /// Notice ids.
+    #[serde(default)]
+    pub ids: Vec<i64>,
+}
+
+fn number(q: &Params, key: &str, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>, ApiError> {
+    match q.get(key) {
+        None => Ok(None),
+        Some(v) => v.parse::<i64>().ok().filter(|n| range.contains(n)).map(Some).ok_or_else(|| {
+            ApiError::bad_request(format!("{key} must be a whole number from {} to {}.", range.start(), range.end()))
+        }),
+    }
+}
+
+/// The caller's notices.
+#[utoipa::path(get, path = "/edgeward/v1/notifications", params(("limit" = Option<u32>, Query), ("before" = Option<i64>, Query)), responses((status = 200, body = NoticeList), (status = 400)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<Params>,
+) -> Result<Json<NoticeList>, ApiError> {
+    let user = owner(&caller)?;
+    let limit = number(&q, "limit", 1..=100)?.unwrap_or(20) as usize;
+    let before = number(&q, "before", 1..=i64::MAX)?;
+    let (notices, unread) = state.store.notices_for(user, limit, before).await?;
+    let next = (notices.len() == limit).then(|| notices.last().map(|n| n.id)).flatten();
+    let notifications = notices
+        .into_iter()
+        .map(|n| NoticeObject {
+            id: n.id,
+            threshold_days: n.threshold_days,
+            created_at: n.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            read: n.read_at.is_some(),
+            subject: n.subject,
+            tokens: n.tokens,
+        })
+        .collect();
+    Ok(Json(NoticeList { notifications, unread, next }))
+}
+
+/// Mark the caller's notices read.
+#[utoipa::path(post, path = "/edgeward/v1/notifications/read", request_body = MarkRead, responses((status = 200), (status = 400)))]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let user = owner(&caller)?;
+    let req: MarkRead = if is_blank(&body) { MarkRead::default() } else { parse_json(&body)? };
+    let marked = state.store.mark_notices_read(user, req.ids, state.clock.now()).await?;
+    Ok(Json(json!({ "marked": marked })))
+}
+
+/// Run the expiry check now (`dryRun=true`: report what is due, record and deliver nothing).
+#[utoipa::path(post, path = "/edgeward/v1/notify/run", params(("dryRun" = Option<bool>, Query)), responses((status = 200, body = Object), (status = 400)))]
+pub async fn run(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<Params>,
+) -> Result<Json<CheckReport>, ApiError> {
+    manage(&caller)?;
+    let dry = q.get("dryRun").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let n = &state.notify;
+    let report = run_check(state.store.as_ref(), state.clock.now(), &n.holder, &n.thresholds, dry).await?;
+    if !report.ran {
+        return Err(ApiError::edgekv(
+            axum::http::StatusCode::CONFLICT,
+            "EKV_3000",
+            "Another server is running the expiry check; try again shortly.",
+        ));
+    }
+    Ok(Json(report))
+}
+
+/// The latest runs of the expiry check, newest first.
+#[utoipa::path(get, path = "/edgeward/v1/notify/status", responses((status = 200, body = Object), (status = 400)))]
+pub async fn status(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    manage(&caller)?;
+    let runs = state.store.check_runs(20).await?;
+    let n = &state.notify;
+    Ok(Json(json!({
+        "thresholds": n.thresholds,
+        "checkTime": n.check_time.format("%H:%M").to_string(),
+        "runs": runs.iter().map(|r| json!({
+            "checkDay": r.check_day.to_string(),
+            "server": r.holder,
+            "startedAt": r.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "finishedAt": r.finished_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "dryRun": r.dry_run,
+            "due": r.due,
+            "notices": r.notices,
+        })).collect::<Vec<_>>(),
+    })))
+}

@@ -1,0 +1,319 @@
+//! `edgeward user …` and `edgeward contact …`: the people told about expiring tokens, managed
+//! on the server's data directory (like `apiclient`).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Result};
+use clap::Subcommand;
+
+use edgeward_core::capability::Grants;
+use edgeward_core::notify::{Contact, User};
+use edgeward_core::store::NotifyStore;
+use edgeward_server::bootstrap;
+use edgeward_store::SqliteStore;
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add a user.
+    Create {
+        /// A unique name.
+        name: String,
+        /// Their e-mail address.
+        #[arg(long)]
+        email: Option<String>,
+        /// The address is confirmed: 1-day notices may be e-mailed to it.
+        #[arg(long)]
+        registered: bool,
+        /// Comma-separated grants of their role, e.g. CREATE_TOKEN,VIEW_TOKEN (or ALL).
+        #[arg(long)]
+        grants: String,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+    /// List the users.
+    List {
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+    /// Change a user: activity and e-mail address.
+    Update {
+        /// The user's name.
+        name: String,
+        /// Active (told about expiring tokens) or not.
+        #[arg(long)]
+        active: Option<bool>,
+        /// A new address (unconfirmed until --registered true).
+        #[arg(long)]
+        email: Option<String>,
+        /// Whether the address is confirmed.
+        #[arg(long)]
+        registered: Option<bool>,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ContactCommand {
+    /// Add (or rename) an escalation contact.
+    Add {
+        /// The address.
+        email: String,
+        /// Who it is.
+        #[arg(long)]
+        name: String,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+    /// List the escalation contacts.
+    List {
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+    /// Remove an escalation contact.
+    Remove {
+        /// The address.
+        email: String,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum NotifyCommand {
+    /// Your notification panel (the user your API client belongs to), newest first.
+    List {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Older than this notice id (paging).
+        #[arg(long)]
+        before: Option<i64>,
+    },
+    /// Mark notices read (all of them when no id is given).
+    Read {
+        /// Notice ids.
+        ids: Vec<i64>,
+    },
+    /// Run the expiry check now.
+    Run {
+        /// Report what is due without recording or delivering anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// The latest runs of the expiry check.
+    Status,
+}
+
+/// `edgeward notify …`, over the admin API.
+pub async fn notify(cmd: NotifyCommand, conn: &crate::token_cmd::Conn) -> Result<()> {
+    let c = crate::token_cmd::client(conn)?;
+    let api = |e: edgeward_client::ClientError| anyhow!("{e}");
+    let out = match cmd {
+        NotifyCommand::List { limit, before } => {
+            let v = c.notifications(limit, before).await.map_err(api)?;
+            if !conn.json {
+                println!("{} unread", v["unread"]);
+                for n in v["notifications"].as_array().into_iter().flatten() {
+                    let mark = if n["read"] == true { " " } else { "*" };
+                    println!(
+                        "{mark} #{} {} {}",
+                        n["id"],
+                        n["createdAt"].as_str().unwrap_or(""),
+                        n["subject"].as_str().unwrap_or("")
+                    );
+                    for t in n["tokens"].as_array().into_iter().flatten() {
+                        let nets: Vec<&str> = [("staging", "allowOnStaging"), ("production", "allowOnProduction")]
+                            .iter()
+                            .filter(|(_, k)| t[*k] == true)
+                            .map(|(n, _)| *n)
+                            .collect();
+                        let ns: Vec<String> = t["namespaces"]
+                            .as_object()
+                            .into_iter()
+                            .flatten()
+                            .map(|(k, v)| format!("{k}:{}", v.as_str().unwrap_or("")))
+                            .collect();
+                        println!(
+                            "    {} expires {} on {} [{}] last used {}",
+                            t["name"].as_str().unwrap_or(""),
+                            t["expiry"].as_str().unwrap_or(""),
+                            nets.join("+"),
+                            ns.join(" "),
+                            t["lastUsed"].as_str().unwrap_or("never")
+                        );
+                    }
+                }
+                if let Some(next) = v["next"].as_i64() {
+                    println!("more: --before {next}");
+                }
+            }
+            v
+        }
+        NotifyCommand::Read { ids } => {
+            let v = c.mark_notifications_read(&ids).await.map_err(api)?;
+            if !conn.json {
+                println!("{} marked read", v["marked"]);
+            }
+            v
+        }
+        NotifyCommand::Run { dry_run } => {
+            let v = c.run_expiry_check(dry_run).await.map_err(api)?;
+            if !conn.json {
+                let due = v["due"].as_array().map_or(0, Vec::len);
+                println!(
+                    "{}: {due} token(s) due, {} notice(s) delivered",
+                    if dry_run { "Dry run" } else { "Expiry check" },
+                    v["notices"]
+                );
+                for d in v["due"].as_array().into_iter().flatten() {
+                    println!(
+                        "  {} expires {} ({}-day notice)",
+                        d["name"].as_str().unwrap_or(""),
+                        d["expiry"].as_str().unwrap_or(""),
+                        d["thresholdDays"]
+                    );
+                }
+            }
+            v
+        }
+        NotifyCommand::Status => {
+            let v = c.expiry_check_status().await.map_err(api)?;
+            if !conn.json {
+                println!("Daily at {} UTC; thresholds {} days", v["checkTime"].as_str().unwrap_or(""), v["thresholds"]);
+                for r in v["runs"].as_array().into_iter().flatten() {
+                    println!(
+                        "  {} by {} at {}{}: {} due, {} notices",
+                        r["checkDay"].as_str().unwrap_or(""),
+                        r["server"].as_str().unwrap_or(""),
+                        r["startedAt"].as_str().unwrap_or(""),
+                        if r["dryRun"] == true { " (dry run)" } else { "" },
+                        r["due"],
+                        r["notices"]
+                    );
+                }
+            }
+            v
+        }
+    };
+    if conn.json {
+        println!("{out}");
+    }
+    Ok(())
+}
+
+/// A user by name, or an error naming it.
+pub async fn user_by_name(store: &SqliteStore, name: &str) -> Result<User> {
+    let users = store.list_users().await.map_err(|e| anyhow!("{e}"))?;
+    users.into_iter().find(|u| u.name == name).ok_or_else(|| anyhow!("user {name} does not exist"))
+}
+
+fn check_email(e: &str) -> Result<String> {
+    let e = e.trim();
+    let ok = e.len() <= 254
+        && e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+    if !ok {
+        bail!("{e:?} is not an e-mail address");
+    }
+    Ok(e.to_owned())
+}
+
+fn check_name(n: &str, what: &str) -> Result<String> {
+    let n = n.trim();
+    if n.is_empty() || n.len() > 128 || n.chars().any(char::is_control) {
+        bail!("{what} must be 1 to 128 printable characters");
+    }
+    Ok(n.to_owned())
+}
+
+pub async fn user(cmd: UserCommand) -> Result<()> {
+    match cmd {
+        UserCommand::Create { name, email, registered, grants, data_dir } => {
+            let name = check_name(&name, "the user's name")?;
+            let email = email.as_deref().map(check_email).transpose()?;
+            if registered && email.is_none() {
+                bail!("--registered needs --email");
+            }
+            let grants = if grants.eq_ignore_ascii_case("all") {
+                Grants::all()
+            } else {
+                Grants::parse_list(&grants).map_err(|e| anyhow!("--grants: {e}"))?
+            };
+            let (store, _) = bootstrap::open_store(&data_dir)?;
+            let user = User {
+                id: uuid::Uuid::new_v4(),
+                name,
+                email,
+                email_registered: registered,
+                active: true,
+                grants,
+                created_at: chrono::Utc::now(),
+            };
+            let u = store.create_user(user).await.map_err(|e| anyhow!("{e}"))?;
+            println!("Created user {} ({}).", u.name, u.id);
+        }
+        UserCommand::List { data_dir } => {
+            let (store, _) = bootstrap::open_store(&data_dir)?;
+            let users = store.list_users().await.map_err(|e| anyhow!("{e}"))?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{:<20} {:<8} {:<32} {:<10} GRANTS", "NAME", "STATUS", "E-MAIL", "CONFIRMED")?;
+            for u in users {
+                writeln!(
+                    out,
+                    "{:<20} {:<8} {:<32} {:<10} {}",
+                    u.name,
+                    if u.active { "active" } else { "inactive" },
+                    u.email.as_deref().unwrap_or("-"),
+                    if u.email_registered { "yes" } else { "no" },
+                    u.grants.to_list()
+                )?;
+            }
+        }
+        UserCommand::Update { name, active, email, registered, data_dir } => {
+            let email = email.as_deref().map(check_email).transpose()?;
+            let (store, _) = bootstrap::open_store(&data_dir)?;
+            let u = store.update_user(&name, active, email.map(Some), registered).await.map_err(|e| anyhow!("{e}"))?;
+            println!(
+                "User {}: {}, e-mail {} ({}).",
+                u.name,
+                if u.active { "active" } else { "inactive" },
+                u.email.as_deref().unwrap_or("none"),
+                if u.email_registered { "confirmed" } else { "unconfirmed" }
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn contact(cmd: ContactCommand) -> Result<()> {
+    match cmd {
+        ContactCommand::Add { email, name, data_dir } => {
+            let contact = Contact { email: check_email(&email)?, name: check_name(&name, "--name")? };
+            let (store, _) = bootstrap::open_store(&data_dir)?;
+            store.put_contact(contact.clone()).await.map_err(|e| anyhow!("{e}"))?;
+            println!("Escalation contact {} ({}) added.", contact.email, contact.name);
+        }
+        ContactCommand::List { data_dir } => {
+            let (store, _) = bootstrap::open_store(&data_dir)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{:<40} NAME", "E-MAIL")?;
+            for c in store.list_contacts().await.map_err(|e| anyhow!("{e}"))? {
+                writeln!(out, "{:<40} {}", c.email, c.name)?;
+            }
+        }
+        ContactCommand::Remove { email, data_dir } => {
+            let (store, _) = bootstrap::open_store(&data_dir)?;
+            store.remove_contact(email.trim()).await.map_err(|e| anyhow!("{e}"))?;
+            println!("Escalation contact {} removed.", email.trim());
+        }
+    }
+    Ok(())
+}
