@@ -15,12 +15,12 @@ BIN = Path(os.environ.get("EDGEWARD_BIN", ROOT / "target" / "debug" / "edgeward"
 
 
 class Server:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, extra_args=()):
         if not BIN.exists():
             raise RuntimeError(f"{BIN} is missing: build it with `cargo build -p edgeward` first")
         self.data_dir = data_dir
         self.proc = subprocess.Popen(
-            [str(BIN), "serve", "--data-dir", str(data_dir), "--admin-addr", "127.0.0.1:0", "--data-addr", "127.0.0.1:0"],
+            [str(BIN), "serve", "--data-dir", str(data_dir), "--admin-addr", "127.0.0.1:0", "--data-addr", "127.0.0.1:0", *extra_args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

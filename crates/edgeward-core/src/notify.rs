@@ -118,6 +118,45 @@ pub struct NewNotice {
     pub tokens: serde_json::Value,
 }
 
+/// An e-mail to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEmail {
+    /// One address.
+    pub recipient: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text part.
+    pub text_body: String,
+    /// HTML part.
+    pub html_body: String,
+}
+
+/// A queued e-mail claimed for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEmail {
+    /// Identity.
+    pub id: i64,
+    /// The message.
+    pub email: NewEmail,
+    /// Tries so far (before this one).
+    pub attempts: u32,
+}
+
+/// An e-mail given up on, for `notify status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedEmail {
+    /// The address.
+    pub recipient: String,
+    /// Subject line.
+    pub subject: String,
+    /// Tries made.
+    pub attempts: u32,
+    /// The last error.
+    pub error: String,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+}
+
 /// What one check did, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckRun {

@@ -324,15 +324,32 @@ pub trait NotifyStore: Send + Sync {
     /// Record these (token, threshold) pairs as due, each at most once ever, and return every
     /// pair among them still to deliver: the new ones and those whose delivery failed before.
     async fn claim_notices(&self, due: Vec<(Uuid, u32)>, now: DateTime<Utc>) -> Result<Vec<(Uuid, u32)>>;
-    /// In one transaction: add the panel notices, mark `delivered` pairs delivered, and record
-    /// the run.
+    /// In one transaction: add the panel notices, queue the e-mails, mark `delivered` pairs
+    /// delivered, and record the run.
     async fn deliver_notices(
         &self,
         notices: Vec<crate::notify::NewNotice>,
+        emails: Vec<crate::notify::NewEmail>,
         delivered: Vec<(Uuid, u32)>,
         run: crate::notify::CheckRun,
         now: DateTime<Utc>,
     ) -> Result<()>;
+    /// Claim up to `limit` queued e-mails due at `now` until `claim_until` (no other server
+    /// takes them meanwhile), oldest first.
+    async fn claim_due_emails(
+        &self,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::notify::OutboxEmail>>;
+    /// An e-mail was accepted by the SMTP server.
+    async fn email_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()>;
+    /// An attempt failed: try again at `retry_at`, or give up (`None`).
+    async fn email_failed(&self, id: i64, error: String, retry_at: Option<DateTime<Utc>>) -> Result<()>;
+    /// E-mails given up on, newest first.
+    async fn failed_emails(&self, limit: usize) -> Result<Vec<crate::notify::FailedEmail>>;
+    /// E-mails still queued.
+    async fn pending_email_count(&self) -> Result<u64>;
     /// Record a run that delivered nothing (a dry run, or nothing due).
     async fn record_run(&self, run: crate::notify::CheckRun) -> Result<()>;
     /// The latest runs, newest first.

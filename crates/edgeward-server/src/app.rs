@@ -191,6 +191,11 @@ pub async fn spawn_with_request_clock(
         thresholds: config.notify.checked_thresholds().map_err(StartError::Config)?,
         check_time: config.notify.check_time().map_err(StartError::Config)?,
         holder: crate::notify::holder_id(),
+        email: config.notify.smtp.is_some(),
+    };
+    let mailer: Option<Arc<dyn crate::mail::MailTransport>> = match &config.notify.smtp {
+        Some(smtp) => Some(Arc::new(crate::mail::Smtp::new(smtp).map_err(StartError::Config)?)),
+        None => None,
     };
     let prepared = bootstrap::prepare(&config, clock.as_ref(), admin_addr).await?;
     let state = AppState(Arc::new(Inner {
@@ -266,6 +271,14 @@ pub async fn spawn_with_request_clock(
     }
     tasks.spawn(dataplane::run_usage_flusher(state.clone(), std::time::Duration::from_secs(5), shutdown_rx.clone()));
     tasks.spawn(crate::notify::run_scheduler(state.clone(), std::time::Duration::from_secs(60), shutdown.subscribe()));
+    if let Some(transport) = mailer {
+        tasks.spawn(crate::mail::run_mailer(
+            state.clone(),
+            transport,
+            std::time::Duration::from_secs(config.notify.mail_interval_secs.max(1)),
+            shutdown.subscribe(),
+        ));
+    }
     tasks.spawn(jobs::run(state.clone(), std::time::Duration::from_secs(config.job_interval_secs.max(1)), shutdown_rx));
     tracing::info!(%admin_addr, "admin API listening (HTTPS, EdgeGrid)");
     tracing::info!(%data_addr, network = %dp.network, "data plane listening (HTTP)");

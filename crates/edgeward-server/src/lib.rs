@@ -19,6 +19,7 @@ pub mod dataplane;
 pub mod item_cache;
 pub mod items;
 pub mod jobs;
+pub mod mail;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;

@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use edgeward_core::notify::{tightest_threshold, CheckRun, ExpiringToken, NewNotice, User, DEFAULT_THRESHOLDS};
+use edgeward_core::notify::{
+    tightest_threshold, CheckRun, ExpiringToken, NewEmail, NewNotice, User, DEFAULT_THRESHOLDS,
+};
 use edgeward_core::permission::Right;
 use edgeward_core::store::Store;
 use edgeward_core::Error;
@@ -33,11 +35,15 @@ pub struct NotifyConfig {
     pub thresholds: Vec<u32>,
     /// Time of day (UTC, `HH:MM`) of the daily check.
     pub check_time: String,
+    /// The SMTP server for the 1-day e-mail; without it, notices go to the panel only.
+    pub smtp: Option<crate::mail::SmtpConfig>,
+    /// Seconds between passes of the e-mail sender over the outbox.
+    pub mail_interval_secs: u64,
 }
 
 impl Default for NotifyConfig {
     fn default() -> Self {
-        Self { thresholds: DEFAULT_THRESHOLDS.to_vec(), check_time: "06:00".into() }
+        Self { thresholds: DEFAULT_THRESHOLDS.to_vec(), check_time: "06:00".into(), smtp: None, mail_interval_secs: 15 }
     }
 }
 
@@ -69,6 +75,8 @@ pub struct NotifyRuntime {
     pub check_time: NaiveTime,
     /// This server's identity in leases and run records.
     pub holder: String,
+    /// Whether 1-day notices are e-mailed (an SMTP server is configured).
+    pub email: bool,
 }
 
 /// A token due at a threshold, as a check reports it.
@@ -103,9 +111,10 @@ pub async fn run_check(
     now: DateTime<Utc>,
     holder: &str,
     thresholds: &[u32],
+    email: bool,
     dry_run: bool,
 ) -> Result<CheckReport, Error> {
-    with_lease(store, now, holder, None, thresholds, dry_run).await
+    with_lease(store, now, holder, None, thresholds, email, dry_run).await
 }
 
 /// The scheduled check: at `now`, if today's check is owed (its time has passed and no server
@@ -117,8 +126,9 @@ pub async fn run_if_owed(
     holder: &str,
     at: NaiveTime,
     thresholds: &[u32],
+    email: bool,
 ) -> Result<CheckReport, Error> {
-    with_lease(store, now, holder, Some(at), thresholds, false).await
+    with_lease(store, now, holder, Some(at), thresholds, email, false).await
 }
 
 async fn with_lease(
@@ -127,6 +137,7 @@ async fn with_lease(
     holder: &str,
     only_if_owed_at: Option<NaiveTime>,
     thresholds: &[u32],
+    email: bool,
     dry_run: bool,
 ) -> Result<CheckReport, Error> {
     if !store.try_lease(CHECK_LEASE, holder, now, now + LEASE_SPAN).await? {
@@ -135,11 +146,11 @@ async fn with_lease(
     }
     let result = match only_if_owed_at {
         Some(at) => match owed(store, now, at).await {
-            Ok(true) => check_holding_lease(store, now, holder, thresholds, dry_run).await,
+            Ok(true) => check_holding_lease(store, now, holder, thresholds, email, dry_run).await,
             Ok(false) => Ok(CheckReport::default()),
             Err(e) => Err(e),
         },
-        None => check_holding_lease(store, now, holder, thresholds, dry_run).await,
+        None => check_holding_lease(store, now, holder, thresholds, email, dry_run).await,
     };
     if let Err(e) = store.release_lease(CHECK_LEASE, holder).await {
         tracing::warn!(error = %e.log_detail(), "expiry check lease not released; it lapses on its own");
@@ -152,6 +163,7 @@ async fn check_holding_lease(
     now: DateTime<Utc>,
     holder: &str,
     thresholds: &[u32],
+    email: bool,
     dry_run: bool,
 ) -> Result<CheckReport, Error> {
     let today = now.date_naive();
@@ -192,10 +204,11 @@ async fn check_holding_lease(
     let due: Vec<(ExpiringToken, u32)> = due.into_iter().filter(|(t, th)| pending.contains(&(t.uuid, *th))).collect();
     let users = store.list_users().await?;
     let notices = bundle(&due, &users);
+    let emails = if email { emails(&due, &users, &store.list_contacts().await?) } else { Vec::new() };
     run.due = due.len() as u64;
     run.notices = notices.len() as u64;
     let count = run.notices;
-    store.deliver_notices(notices, pending, run, now).await?;
+    store.deliver_notices(notices, emails, pending, run, now).await?;
     tracing::info!(due = due.len(), notices = count, "expiry check done");
     Ok(report(&due, count))
 }
@@ -228,6 +241,96 @@ fn bundle(due: &[(ExpiringToken, u32)], users: &[User]) -> Vec<NewNotice> {
         }
     }
     out
+}
+
+/// The threshold whose notices are also e-mailed.
+pub const EMAIL_THRESHOLD: u32 = 1;
+
+/// E-mails for the 1-day notices: one to each user who is told about some of the tokens and may
+/// receive e-mail, and one to each escalation contact listing them all.
+fn emails(due: &[(ExpiringToken, u32)], users: &[User], contacts: &[edgeward_core::notify::Contact]) -> Vec<NewEmail> {
+    let last_day: Vec<&ExpiringToken> = due.iter().filter(|(_, th)| *th == EMAIL_THRESHOLD).map(|(t, _)| t).collect();
+    if last_day.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for user in users.iter().filter(|u| u.can_receive_email()) {
+        let mine: Vec<&ExpiringToken> = last_day.iter().copied().filter(|t| user.is_told_about(t.networks)).collect();
+        if let (false, Some(address)) = (mine.is_empty(), user.email.as_deref()) {
+            out.push(compose(address, &user.name, &mine));
+        }
+    }
+    for c in contacts {
+        out.push(compose(&c.email, &c.name, &last_day));
+    }
+    out
+}
+
+fn rights(p: &edgeward_core::permission::Permissions) -> String {
+    [(Right::Read, 'r'), (Right::Write, 'w'), (Right::Delete, 'd')]
+        .iter()
+        .filter(|(r, _)| p.allows(*r))
+        .map(|(_, c)| *c)
+        .collect()
+}
+
+fn describe(t: &ExpiringToken) -> String {
+    let networks = match (t.networks.staging, t.networks.production) {
+        (true, true) => "staging and production",
+        (true, false) => "staging",
+        _ => "production",
+    };
+    let namespaces: Vec<String> = t.namespaces.iter().map(|(ns, p)| format!("{ns}:{}", rights(p))).collect();
+    let used = t.last_used.map_or_else(
+        || "never used".to_owned(),
+        |u| format!("last used {}", u.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    );
+    format!(
+        "{}: expires at the end of {} (UTC); {networks}; namespaces {}; {used}",
+        t.name,
+        t.expiry,
+        namespaces.join(", ")
+    )
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn compose(address: &str, name: &str, tokens: &[&ExpiringToken]) -> NewEmail {
+    let subject = match tokens {
+        [one] => format!("Edgeward: access token {} expires on {}", one.name, one.expiry),
+        many => format!("Edgeward: {} access tokens expire within a day", many.len()),
+    };
+    let lines: Vec<String> = tokens.iter().map(|t| describe(t)).collect();
+    let commands: Vec<String> = tokens
+        .iter()
+        .map(|t| {
+            format!("edgeward token rotate {0} --to {0}_next --save-path <your bundle> --revoke-old-after 1h", t.name)
+        })
+        .collect();
+    let text_body = format!(
+        "Hello {name},\n\n\
+         {} expire{} within a day. Edge code that still uses {} is refused (401) once it expires.\n\n{}\n\n\
+         Replace each before then, for example:\n{}\n\n\
+         Edgeward sends this e-mail once per token. `edgeward notify list` shows every notice.\n",
+        if tokens.len() == 1 { "This access token" } else { "These access tokens" },
+        if tokens.len() == 1 { "s" } else { "" },
+        if tokens.len() == 1 { "it" } else { "them" },
+        lines.iter().map(|l| format!("- {l}")).collect::<Vec<_>>().join("\n"),
+        commands.iter().map(|c| format!("  {c}")).collect::<Vec<_>>().join("\n"),
+    );
+    let html_body = format!(
+        "<p>Hello {},</p><p>{} within a day. Edge code that still uses {} is refused (401) once it expires.</p>\
+         <ul>{}</ul><p>Replace each before then, for example:</p><pre>{}</pre>\
+         <p>Edgeward sends this e-mail once per token. <code>edgeward notify list</code> shows every notice.</p>",
+        html_escape(name),
+        if tokens.len() == 1 { "This access token expires" } else { "These access tokens expire" },
+        if tokens.len() == 1 { "it" } else { "them" },
+        lines.iter().map(|l| format!("<li>{}</li>", html_escape(l))).collect::<String>(),
+        html_escape(&commands.join("\n")),
+    );
+    NewEmail { recipient: address.to_owned(), subject, text_body, html_body }
 }
 
 fn token_json(t: &ExpiringToken) -> serde_json::Value {
@@ -274,9 +377,8 @@ pub async fn run_scheduler(
 ) {
     let n = state.notify.clone();
     loop {
-        if let Err(e) =
-            run_if_owed(state.store.as_ref(), state.clock.now(), &n.holder, n.check_time, &n.thresholds).await
-        {
+        let now = state.clock.now();
+        if let Err(e) = run_if_owed(state.store.as_ref(), now, &n.holder, n.check_time, &n.thresholds, n.email).await {
             tracing::error!(error = %e.log_detail(), "expiry check failed; will retry");
         }
         tokio::select! {

@@ -89,13 +89,13 @@ async fn thresholds_are_crossed_one_by_one_and_each_is_told_once() {
     token(&*s, "long", day(40), Networks::BOTH, check_at(0)).await;
     let mut told_on = Vec::new();
     for d in 0..=42 {
-        let r = run_check(&*s, check_at(d), "a", T, false).await.unwrap();
+        let r = run_check(&*s, check_at(d), "a", T, false, false).await.unwrap();
         assert!(r.ran);
         if r.notices > 0 {
             told_on.push((40 - d, r.due[0].threshold_days));
         }
         // Two checks on one day: the second tells nothing new.
-        assert_eq!(run_check(&*s, check_at(d) + Duration::hours(5), "a", T, false).await.unwrap().notices, 0);
+        assert_eq!(run_check(&*s, check_at(d) + Duration::hours(5), "a", T, false, false).await.unwrap().notices, 0);
     }
     assert_eq!(told_on, vec![(30, 30), (7, 7), (1, 1)], "days left when told, and the threshold");
     assert_eq!(
@@ -118,12 +118,12 @@ async fn a_token_inside_several_thresholds_gets_only_the_tightest() {
     // Created with 5 days left: the 7-day notice at the next check, never the 30-day one.
     token(&*s, "short", day(5), Networks::BOTH, check_at(0)).await;
     // Created after today's check with one day left: told at the next check (its last day).
-    run_check(&*s, check_at(0), "a", T, false).await.unwrap();
+    run_check(&*s, check_at(0), "a", T, false, false).await.unwrap();
     token(&*s, "late", day(1), Networks::BOTH, check_at(0) + Duration::hours(1)).await;
-    let r = run_check(&*s, check_at(1), "a", T, false).await.unwrap();
+    let r = run_check(&*s, check_at(1), "a", T, false, false).await.unwrap();
     assert_eq!(r.due.iter().map(|d| (d.name.as_str(), d.threshold_days)).collect::<Vec<_>>(), [("late", 1)]);
     for d in 2..=6 {
-        run_check(&*s, check_at(d), "a", T, false).await.unwrap();
+        run_check(&*s, check_at(d), "a", T, false, false).await.unwrap();
     }
     assert_eq!(
         panel(&*s, ana).await,
@@ -134,7 +134,7 @@ async fn a_token_inside_several_thresholds_gets_only_the_tightest() {
         ]
     );
     // Past its expiry day nothing more is said.
-    assert!(run_check(&*s, check_at(7), "a", T, false).await.unwrap().due.is_empty());
+    assert!(run_check(&*s, check_at(7), "a", T, false, false).await.unwrap().due.is_empty());
 }
 
 #[tokio::test]
@@ -153,7 +153,7 @@ async fn notices_reaching_a_threshold_together_are_bundled_per_recipient() {
     }])
     .await
     .unwrap();
-    let r = run_check(&*s, check_at(0), "a", T, false).await.unwrap();
+    let r = run_check(&*s, check_at(0), "a", T, false, false).await.unwrap();
     assert_eq!((r.due.len(), r.notices), (3, 2), "one message to each of two recipients");
     let (ana_panel, unread) = s.notices_for(ana, 10, None).await.unwrap();
     assert_eq!((ana_panel.len(), unread), (1, 1));
@@ -177,11 +177,11 @@ async fn revoked_and_replaced_tokens_are_not_notified() {
     let revoked = token(&*s, "revoked", day(10), Networks::BOTH, check_at(0)).await;
     let old = token(&*s, "old", day(10), Networks::BOTH, check_at(0)).await;
     let new = token(&*s, "new", day(100), Networks::BOTH, check_at(0)).await;
-    assert_eq!(run_check(&*s, check_at(0), "a", T, false).await.unwrap().due.len(), 2, "30-day notices");
+    assert_eq!(run_check(&*s, check_at(0), "a", T, false, false).await.unwrap().due.len(), 2, "30-day notices");
     s.revoke_token(revoked, check_at(1)).await.unwrap();
     s.mark_replaced(old, new).await.unwrap();
     for d in 1..=12 {
-        assert!(run_check(&*s, check_at(d), "a", T, false).await.unwrap().due.is_empty(), "day {d}");
+        assert!(run_check(&*s, check_at(d), "a", T, false, false).await.unwrap().due.is_empty(), "day {d}");
     }
     assert_eq!(panel(&*s, ana).await.len(), 1);
 }
@@ -195,9 +195,9 @@ async fn a_check_that_failed_before_delivering_is_completed_by_the_next() {
     // A check recorded the pair as due and then stopped (crash, database error) before
     // delivering: the record stays pending.
     s.claim_notices(vec![(t, 7)], check_at(0)).await.unwrap();
-    let r = run_check(&*s, check_at(0) + Duration::minutes(1), "a", T, false).await.unwrap();
+    let r = run_check(&*s, check_at(0) + Duration::minutes(1), "a", T, false, false).await.unwrap();
     assert_eq!((r.due.len(), r.notices), (1, 1), "the pending pair is delivered");
-    assert_eq!(run_check(&*s, check_at(0) + Duration::minutes(2), "a", T, false).await.unwrap().notices, 0);
+    assert_eq!(run_check(&*s, check_at(0) + Duration::minutes(2), "a", T, false, false).await.unwrap().notices, 0);
     assert_eq!(panel(&*s, ana).await.len(), 1);
 }
 
@@ -207,10 +207,14 @@ async fn a_dry_run_records_nothing() {
     let s = store(dir.path()).await;
     let ana = user(&*s, "ana", &[Capability::CreateToken], true).await;
     token(&*s, "t", day(7), Networks::BOTH, check_at(0)).await;
-    let dry = run_check(&*s, check_at(0), "a", T, true).await.unwrap();
+    let dry = run_check(&*s, check_at(0), "a", T, false, true).await.unwrap();
     assert_eq!((dry.dry_run, dry.due.len(), dry.notices), (true, 1, 0));
     assert!(panel(&*s, ana).await.is_empty());
-    assert_eq!(run_check(&*s, check_at(0), "a", T, false).await.unwrap().notices, 1, "still due after the dry run");
+    assert_eq!(
+        run_check(&*s, check_at(0), "a", T, false, false).await.unwrap().notices,
+        1,
+        "still due after the dry run"
+    );
 }
 
 #[tokio::test]
@@ -225,11 +229,14 @@ async fn two_servers_on_one_database_run_each_check_once() {
         token(&*a, &format!("t{i}"), day(7), Networks::BOTH, check_at(0)).await;
     }
     let at = chrono::NaiveTime::from_hms_opt(6, 0, 0).unwrap();
-    assert!(!run_if_owed(&*a, check_at(0) - Duration::minutes(1), "a", at, T).await.unwrap().ran, "not yet time");
+    assert!(
+        !run_if_owed(&*a, check_at(0) - Duration::minutes(1), "a", at, T, false).await.unwrap().ran,
+        "not yet time"
+    );
     let mut ran = 0;
     for round in 0..5 {
         let now = check_at(0) + Duration::minutes(round);
-        let (ra, rb) = tokio::join!(run_if_owed(&*a, now, "a", at, T), run_if_owed(&*b, now, "b", at, T));
+        let (ra, rb) = tokio::join!(run_if_owed(&*a, now, "a", at, T, false), run_if_owed(&*b, now, "b", at, T, false));
         ran += [ra.unwrap(), rb.unwrap()].iter().filter(|r| r.notices > 0).count();
     }
     assert_eq!(ran, 1, "exactly one server ran the day's check");
@@ -237,6 +244,98 @@ async fn two_servers_on_one_database_run_each_check_once() {
     let runs = a.check_runs(10).await.unwrap();
     assert_eq!(runs.iter().filter(|r| r.check_day == day(0)).count(), 1);
     // After downtime, the next start catches up on the day's check.
-    let r = run_if_owed(&*b, check_at(6) + Duration::hours(9), "b", at, T).await.unwrap();
+    let r = run_if_owed(&*b, check_at(6) + Duration::hours(9), "b", at, T, false).await.unwrap();
     assert_eq!((r.ran, r.notices), (true, 1), "the 1-day notice, caught up at 15:00");
+}
+
+/// Outbound e-mail for unit tests: records what it is given; fails as told.
+#[derive(Default)]
+struct FakeMail {
+    sent: std::sync::Mutex<Vec<edgeward_core::notify::NewEmail>>,
+    fail_next: std::sync::Mutex<Vec<edgeward_server::mail::SendFailure>>,
+}
+
+#[async_trait::async_trait]
+impl edgeward_server::mail::MailTransport for FakeMail {
+    async fn send(&self, email: &edgeward_core::notify::NewEmail) -> Result<(), edgeward_server::mail::SendFailure> {
+        if let Some(f) = self.fail_next.lock().unwrap().pop() {
+            return Err(f);
+        }
+        self.sent.lock().unwrap().push(email.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_one_day_email_reaches_only_who_may_receive_it() {
+    use edgeward_server::mail::send_due;
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    user(&*s, "ana", &[Capability::CreateToken], true).await;
+    user(&*s, "bo", &[Capability::CreateToken], false).await; // inactive
+    user(&*s, "cy", &[Capability::CreateToken], true).await;
+    user(&*s, "dee", &[Capability::ViewToken], true).await; // no grant
+    user(&*s, "eve", &[Capability::CreateStagingToken], true).await; // staging-only tokens only
+    s.update_user("cy", None, None, Some(false)).await.unwrap(); // address not confirmed
+    s.put_contact(edgeward_core::notify::Contact { email: "oncall@example.com".into(), name: "On call".into() })
+        .await
+        .unwrap();
+    token(&*s, "edge_rw", day(1), Networks::BOTH, check_at(0)).await;
+    token(&*s, "later", day(7), Networks::BOTH, check_at(0)).await;
+    let r = run_check(&*s, check_at(0), "a", T, true, false).await.unwrap();
+    assert_eq!(r.due.len(), 2);
+    let mail = FakeMail::default();
+    assert_eq!(send_due(&*s, &mail, check_at(0)).await.sent, 2);
+    let sent = mail.sent.lock().unwrap().clone();
+    let mut to: Vec<&str> = sent.iter().map(|e| e.recipient.as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["ana@example.com", "oncall@example.com"], "only the 1-day notice is e-mailed");
+    let ana = sent.iter().find(|e| e.recipient == "ana@example.com").unwrap();
+    assert_eq!(ana.subject, "Edgeward: access token edge_rw expires on 2026-12-02");
+    assert!(ana.text_body.starts_with("Hello ana,"), "{}", ana.text_body);
+    assert!(ana.text_body.contains(
+        "edge_rw: expires at the end of 2026-12-02 (UTC); staging and production; namespaces default:rw; never used"
+    ));
+    assert!(ana.text_body.contains("edgeward token rotate edge_rw --to edge_rw_next"));
+    assert!(ana.html_body.contains("<li>edge_rw: expires"), "{}", ana.html_body);
+    assert!(!ana.text_body.contains("later"), "the 7-day token is not in the e-mail");
+    assert_eq!(send_due(&*s, &mail, check_at(0)).await, Default::default(), "sent once");
+}
+
+#[tokio::test]
+async fn failed_e_mail_is_retried_with_backoff_and_given_up_when_permanent() {
+    use edgeward_server::mail::{send_due, SendFailure};
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    user(&*s, "ana", &[Capability::CreateToken], true).await;
+    s.put_contact(edgeward_core::notify::Contact { email: "oncall@example.com".into(), name: "On call".into() })
+        .await
+        .unwrap();
+    token(&*s, "t", day(1), Networks::BOTH, check_at(0)).await;
+    run_check(&*s, check_at(0), "a", T, true, false).await.unwrap();
+    let mail = FakeMail::default();
+    // ana's message: a transient failure, then accepted a minute later. The contact's: refused for good.
+    mail.fail_next.lock().unwrap().extend([
+        SendFailure { permanent: true, message: "550 5.1.1 no such user".into() },
+        SendFailure { permanent: false, message: "421 4.3.2 try again later".into() },
+    ]);
+    let first = send_due(&*s, &mail, check_at(0)).await;
+    assert_eq!((first.sent, first.retrying, first.failed), (0, 1, 1));
+    assert_eq!(send_due(&*s, &mail, check_at(0) + Duration::seconds(59)).await.sent, 0, "not before its time");
+    assert_eq!(send_due(&*s, &mail, check_at(0) + Duration::minutes(1)).await.sent, 1);
+    assert_eq!(mail.sent.lock().unwrap()[0].recipient, "ana@example.com");
+    let failed = s.failed_emails(10).await.unwrap();
+    assert_eq!((failed.len(), failed[0].recipient.as_str()), (1, "oncall@example.com"));
+    assert!(failed[0].error.contains("550"));
+    assert_eq!(s.pending_email_count().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn without_smtp_nothing_is_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    user(&*s, "ana", &[Capability::CreateToken], true).await;
+    token(&*s, "t", day(1), Networks::BOTH, check_at(0)).await;
+    assert_eq!(run_check(&*s, check_at(0), "a", T, false, false).await.unwrap().notices, 1);
+    assert_eq!(s.pending_email_count().await.unwrap(), 0);
 }

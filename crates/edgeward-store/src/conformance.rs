@@ -143,9 +143,42 @@ async fn people_and_notices(s: &dyn Store) {
         subject: subject.into(),
         tokens: serde_json::json!([{"name": "first"}]),
     };
-    s.deliver_notices(vec![notice("one"), notice("two")], vec![(first.uuid, 7), (last.uuid, 30)], run.clone(), t0())
-        .await
-        .unwrap();
+    let email = |to: &str| edgeward_core::notify::NewEmail {
+        recipient: to.into(),
+        subject: "s".into(),
+        text_body: "t".into(),
+        html_body: "<p>t</p>".into(),
+    };
+    s.deliver_notices(
+        vec![notice("one"), notice("two")],
+        vec![email("a@example.com"), email("b@example.com")],
+        vec![(first.uuid, 7), (last.uuid, 30)],
+        run.clone(),
+        t0(),
+    )
+    .await
+    .unwrap();
+    // The outbox: claimed once per claim, retried when due, sent or given up.
+    let later = |secs| t0() + chrono::Duration::seconds(secs);
+    assert_eq!(s.pending_email_count().await.unwrap(), 2);
+    let claimed = s.claim_due_emails(t0(), later(60), 10).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|e| e.email.recipient.as_str()).collect::<Vec<_>>(),
+        ["a@example.com", "b@example.com"]
+    );
+    assert!(s.claim_due_emails(later(30), later(90), 10).await.unwrap().is_empty(), "claimed by another sender");
+    s.email_sent(claimed[0].id, t0()).await.unwrap();
+    s.email_failed(claimed[1].id, "421 try later".into(), Some(later(120))).await.unwrap();
+    assert!(s.claim_due_emails(later(119), later(200), 10).await.unwrap().is_empty());
+    let again = s.claim_due_emails(later(120), later(200), 10).await.unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 1));
+    s.email_failed(again[0].id, "550 no such user".into(), None).await.unwrap();
+    assert_eq!(s.pending_email_count().await.unwrap(), 0);
+    let failed = s.failed_emails(10).await.unwrap();
+    assert_eq!(
+        (failed[0].recipient.as_str(), failed[0].attempts, failed[0].error.as_str()),
+        ("b@example.com", 2, "550 no such user")
+    );
     assert!(s.claim_notices(vec![(first.uuid, 7), (last.uuid, 30)], t0()).await.unwrap().is_empty(), "never twice");
     assert_eq!(s.claim_notices(vec![(first.uuid, 1)], t0()).await.unwrap(), vec![(first.uuid, 1)], "a tighter one");
     assert_eq!(s.check_runs(10).await.unwrap(), vec![run]);

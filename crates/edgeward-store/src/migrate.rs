@@ -11,6 +11,7 @@ pub(crate) const SQLITE: &[(u32, &str, &str)] = &[
     (3, "token_usage", include_str!("../migrations/sqlite/0003_token_usage.sql")),
     (4, "access_groups", include_str!("../migrations/sqlite/0004_access_groups.sql")),
     (5, "notifications", include_str!("../migrations/sqlite/0005_notifications.sql")),
+    (6, "email_outbox", include_str!("../migrations/sqlite/0006_email_outbox.sql")),
 ];
 
 pub(crate) fn apply(conn: &mut Connection) -> Result<(), Error> {

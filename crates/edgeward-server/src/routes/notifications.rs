@@ -139,7 +139,7 @@ pub async fn run(
     manage(&caller)?;
     let dry = q.get("dryRun").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let n = &state.notify;
-    let report = run_check(state.store.as_ref(), state.clock.now(), &n.holder, &n.thresholds, dry).await?;
+    let report = run_check(state.store.as_ref(), state.clock.now(), &n.holder, &n.thresholds, n.email, dry).await?;
     if !report.ran {
         return Err(ApiError::edgekv(
             axum::http::StatusCode::CONFLICT,
@@ -158,10 +158,21 @@ pub async fn status(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     manage(&caller)?;
     let runs = state.store.check_runs(20).await?;
+    let failed = state.store.failed_emails(20).await?;
+    let pending = state.store.pending_email_count().await?;
     let n = &state.notify;
     Ok(Json(json!({
         "thresholds": n.thresholds,
         "checkTime": n.check_time.format("%H:%M").to_string(),
+        "email": if n.email { "smtp" } else { "off" },
+        "emailsPending": pending,
+        "emailsFailed": failed.iter().map(|f| json!({
+            "recipient": f.recipient,
+            "subject": f.subject,
+            "attempts": f.attempts,
+            "error": f.error,
+            "queuedAt": f.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        })).collect::<Vec<_>>(),
         "runs": runs.iter().map(|r| json!({
             "checkDay": r.check_day.to_string(),
             "server": r.holder,

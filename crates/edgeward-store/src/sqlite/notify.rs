@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use edgeward_core::capability::Grants;
 use edgeward_core::network::Networks;
-use edgeward_core::notify::{CheckRun, Contact, ExpiringToken, NewNotice, Notice, User};
+use edgeward_core::notify::{
+    CheckRun, Contact, ExpiringToken, FailedEmail, NewEmail, NewNotice, Notice, OutboxEmail, User,
+};
 use edgeward_core::store::NotifyStore;
 use edgeward_core::{Error, Resource};
 
@@ -284,11 +286,21 @@ impl NotifyStore for SqliteStore {
     async fn deliver_notices(
         &self,
         notices: Vec<NewNotice>,
+        emails: Vec<NewEmail>,
         delivered: Vec<(Uuid, u32)>,
         run: CheckRun,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
         self.write(move |c| {
+            let mut queue = c
+                .prepare_cached(
+                    "INSERT INTO email_outbox (recipient, subject, text_body, html_body, created_at, next_attempt_at, status) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, 'pending')",
+                )
+                .map_err(db_err)?;
+            for e in &emails {
+                queue.execute(params![e.recipient, e.subject, e.text_body, e.html_body, ms(now)]).map_err(db_err)?;
+            }
             let mut add = c
                 .prepare_cached(
                     "INSERT INTO notices (user_id, threshold_days, created_at, subject, tokens) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -309,6 +321,103 @@ impl NotifyStore for SqliteStore {
             insert_run(c, &run)
         })
         .await
+    }
+
+    async fn claim_due_emails(
+        &self,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEmail>, Error> {
+        self.write(move |c| {
+            let mut s = c
+                .prepare_cached(
+                    "UPDATE email_outbox SET next_attempt_at = ?2 WHERE id IN \
+                     (SELECT id FROM email_outbox WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?3) \
+                     RETURNING id, recipient, subject, text_body, html_body, attempts",
+                )
+                .map_err(db_err)?;
+            let rows = s
+                .query_map(params![ms(now), ms(claim_until), limit as i64], |r| {
+                    Ok(OutboxEmail {
+                        id: r.get(0)?,
+                        email: NewEmail {
+                            recipient: r.get(1)?,
+                            subject: r.get(2)?,
+                            text_body: r.get(3)?,
+                            html_body: r.get(4)?,
+                        },
+                        attempts: r.get(5)?,
+                    })
+                })
+                .map_err(db_err)?;
+            let mut out = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)?;
+            out.sort_by_key(|e| e.id);
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn email_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
+        self.write(move |c| {
+            c.execute(
+                "UPDATE email_outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+                params![id, ms(now)],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn email_failed(&self, id: i64, error: String, retry_at: Option<DateTime<Utc>>) -> Result<(), Error> {
+        self.write(move |c| {
+            match retry_at {
+                Some(at) => c.execute(
+                    "UPDATE email_outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+                    params![id, error, ms(at)],
+                ),
+                None => c.execute(
+                    "UPDATE email_outbox SET attempts = attempts + 1, last_error = ?2, status = 'failed' WHERE id = ?1",
+                    params![id, error],
+                ),
+            }
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn failed_emails(&self, limit: usize) -> Result<Vec<FailedEmail>, Error> {
+        self.read(move |c| {
+            let mut s = c
+                .prepare_cached(
+                    "SELECT recipient, subject, attempts, COALESCE(last_error, ''), created_at FROM email_outbox \
+                     WHERE status = 'failed' ORDER BY id DESC LIMIT ?1",
+                )
+                .map_err(db_err)?;
+            let rows = s
+                .query_map([limit as i64], |r| {
+                    Ok(FailedEmail {
+                        recipient: r.get(0)?,
+                        subject: r.get(1)?,
+                        attempts: r.get(2)?,
+                        error: r.get(3)?,
+                        created_at: from_ms(r.get(4)?),
+                    })
+                })
+                .map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
+        })
+        .await
+    }
+
+    async fn pending_email_count(&self) -> Result<u64, Error> {
+        self.point_read(|c| {
+            c.query_row("SELECT COUNT(*) FROM email_outbox WHERE status = 'pending'", [], |r| r.get::<_, i64>(0))
+                .map(|n| n.max(0) as u64)
+                .map_err(db_err)
+        })
     }
 
     async fn record_run(&self, run: CheckRun) -> Result<(), Error> {
