@@ -8,6 +8,8 @@
 //!
 //! Prints a Markdown report. Bounded in requests and time; talks to 127.0.0.1 only.
 
+mod notify_bench;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -61,6 +63,15 @@ struct Args {
     /// Data plane: alternating rounds of the baseline and the mix (each `--seconds` long).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Benchmark the daily expiry check over a large database instead.
+    #[arg(long)]
+    notify_check: bool,
+    /// Expiry check: tokens in the database.
+    #[arg(long, default_value_t = 1_000_000)]
+    check_tokens: usize,
+    /// Expiry check: tokens due (within 30 days).
+    #[arg(long, default_value_t = 100)]
+    check_due: usize,
     /// Internal: serve the bare baseline handler and print its address.
     #[arg(long, hide = true)]
     serve_baseline: bool,
@@ -490,6 +501,16 @@ async fn main() -> Result<()> {
     if args.serve_baseline {
         return serve_baseline().await;
     }
+    if args.notify_check {
+        let work = match &args.work_dir {
+            Some(d) => {
+                std::fs::create_dir_all(d).with_context(|| format!("creating --work-dir {}", d.display()))?;
+                tempfile::tempdir_in(d)?
+            }
+            None => tempfile::tempdir_in(".")?,
+        };
+        return notify_bench::run(work.path(), args.check_tokens, args.check_due).await;
+    }
     let bin = match args.bin.clone() {
         Some(b) => b,
         None => std::env::current_exe()?.with_file_name("edgeward"),
@@ -507,6 +528,7 @@ async fn main() -> Result<()> {
     if args.data_plane {
         return data_plane(&args, &bin, work.path()).await;
     }
+
     println!("# edgeward-loadtest\n");
     println!(
         "- machine: {} cores; connections: {}; tokens: {}; phase length: {} s",

@@ -212,19 +212,22 @@ impl NotifyStore for SqliteStore {
 
     async fn expiring_tokens(&self, first: NaiveDate, last: NaiveDate) -> Result<Vec<ExpiringToken>, Error> {
         self.read(move |c| {
-            // `expiry` is 'YYYY-MM-DD' text: it sorts as dates do.
+            // A range of `expires_at` (the last second of the expiry day), so the partial index
+            // on unrevoked tokens' expiry answers it without reading other tokens.
+            let from = ms(first.and_hms_opt(0, 0, 0).expect("valid time").and_utc());
+            let to = ms(edgeward_core::token::expiry_instant(last));
             let mut s = c
                 .prepare_cached(
                     "SELECT t.uuid, t.name, t.expiry, t.allow_staging, t.allow_production, t.namespaces, \
                             (SELECT MAX(u.last_used) FROM token_usage u WHERE u.uuid = t.uuid) \
                      FROM tokens t \
-                     WHERE t.revoked_at IS NULL AND t.replaced_by IS NULL AND t.expiry IS NOT NULL \
-                       AND t.expiry >= ?1 AND t.expiry <= ?2 \
-                     ORDER BY t.expiry, t.name",
+                     WHERE t.revoked_at IS NULL AND t.expires_at >= ?1 AND t.expires_at <= ?2 \
+                       AND t.replaced_by IS NULL \
+                     ORDER BY t.expires_at, t.name",
                 )
                 .map_err(db_err)?;
             let rows = s
-                .query_map(params![first.to_string(), last.to_string()], |r| {
+                .query_map(params![from, to], |r| {
                     let uuid: String = r.get(0)?;
                     let expiry: String = r.get(2)?;
                     let namespaces: String = r.get(5)?;
