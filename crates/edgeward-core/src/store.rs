@@ -319,6 +319,9 @@ pub trait NotifyStore: Send + Sync {
     /// Live tokens (not revoked, not replaced) whose expiry day is within `first..=last`, with
     /// when the data plane last saw them.
     async fn expiring_tokens(&self, first: NaiveDate, last: NaiveDate) -> Result<Vec<crate::notify::ExpiringToken>>;
+    /// When the soonest-expiring live token (not revoked, not replaced, not yet expired at
+    /// `now`) expires.
+    async fn soonest_expiry(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;
     /// Mark a token replaced by its successor (`token rotate`): it gets no more notices.
     async fn mark_replaced(&self, old: Uuid, new: Uuid) -> Result<()>;
     /// Record these (token, threshold) pairs as due, each at most once ever, and return every

@@ -216,7 +216,9 @@ pub async fn run_mailer(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        send_due(state.store.as_ref(), transport.as_ref(), state.clock.now()).await;
+        let report = send_due(state.store.as_ref(), transport.as_ref(), state.clock.now()).await;
+        state.metrics.emails_sent.inc_by(report.sent);
+        state.metrics.emails_failed.inc_by(report.failed);
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = shutdown.wait_for(|s| *s) => return,

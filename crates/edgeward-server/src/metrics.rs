@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 /// Labels of the request counter.
@@ -25,6 +26,13 @@ pub struct AuthLabels {
     pub reason: &'static str,
 }
 
+/// Labels of per-account gauges.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AccountLabels {
+    /// The account's CP code.
+    pub cpcode: String,
+}
+
 /// The server's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -36,6 +44,14 @@ pub struct Metrics {
     pub tokens_created: Counter,
     /// Tokens revoked.
     pub tokens_revoked: Counter,
+    /// Seconds until the soonest-expiring live token expires (set when `/metrics` is read).
+    pub soonest_token_expiry: Family<AccountLabels, Gauge>,
+    /// Panel notices delivered by expiry checks.
+    pub notices_delivered: Counter,
+    /// Expiry e-mails accepted by the SMTP server.
+    pub emails_sent: Counter,
+    /// Expiry e-mails given up on.
+    pub emails_failed: Counter,
 }
 
 impl Default for Metrics {
@@ -49,7 +65,32 @@ impl Default for Metrics {
         registry.register("auth_failures", "EdgeGrid authentication failures", auth_failures.clone());
         registry.register("tokens_created", "Access tokens created", tokens_created.clone());
         registry.register("tokens_revoked", "Access tokens revoked", tokens_revoked.clone());
-        Self { registry, http_requests, auth_failures, tokens_created, tokens_revoked }
+        let soonest_token_expiry = Family::<AccountLabels, Gauge>::default();
+        let (notices_delivered, emails_sent, emails_failed) =
+            (Counter::default(), Counter::default(), Counter::default());
+        registry.register(
+            "soonest_token_expiry_seconds",
+            "Seconds until the soonest-expiring live access token expires",
+            soonest_token_expiry.clone(),
+        );
+        registry.register(
+            "notices_delivered",
+            "Expiry notices delivered to notification panels",
+            notices_delivered.clone(),
+        );
+        registry.register("expiry_emails_sent", "Expiry e-mails accepted by the SMTP server", emails_sent.clone());
+        registry.register("expiry_emails_failed", "Expiry e-mails given up on", emails_failed.clone());
+        Self {
+            registry,
+            http_requests,
+            auth_failures,
+            tokens_created,
+            tokens_revoked,
+            soonest_token_expiry,
+            notices_delivered,
+            emails_sent,
+            emails_failed,
+        }
     }
 }
 

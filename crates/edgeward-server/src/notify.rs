@@ -378,8 +378,11 @@ pub async fn run_scheduler(
     let n = state.notify.clone();
     loop {
         let now = state.clock.now();
-        if let Err(e) = run_if_owed(state.store.as_ref(), now, &n.holder, n.check_time, &n.thresholds, n.email).await {
-            tracing::error!(error = %e.log_detail(), "expiry check failed; will retry");
+        match run_if_owed(state.store.as_ref(), now, &n.holder, n.check_time, &n.thresholds, n.email).await {
+            Ok(report) => {
+                state.metrics.notices_delivered.inc_by(report.notices);
+            }
+            Err(e) => tracing::error!(error = %e.log_detail(), "expiry check failed; will retry"),
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

@@ -336,6 +336,17 @@ async fn operational_endpoints_and_trace_ids() {
         ),
         "{metrics}"
     );
+    assert!(!metrics.contains("edgeward_soonest_token_expiry_seconds{"), "no expiring token yet: {metrics}");
+    // The soonest expiry of a live token, in seconds, per account.
+    let expiry = (Utc::now().date_naive() + Duration::days(3)).to_string();
+    let body = cli_body("soon", true, false, &expiry, &[("default", "r")]);
+    assert_eq!(raw(&app.admin, Method::POST, "/edgekv/v1/tokens", Some(&body)).await.0, 200);
+    let metrics = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let line = metrics.lines().find(|l| l.starts_with("edgeward_soonest_token_expiry_seconds{")).expect("the gauge");
+    assert!(line.contains(&format!("cpcode=\"{}\"", app.server.state.cpcode)), "{line}");
+    let secs: i64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((2 * 86_400..=4 * 86_400).contains(&secs), "{line}");
+    assert!(metrics.contains("edgeward_notices_delivered_total 0"), "{metrics}");
     // The data plane listener answers on its own port.
     let data = reqwest::get(format!("http://{}/healthz", app.server.data_addr)).await.unwrap();
     assert_eq!(data.status(), 200);

@@ -120,6 +120,14 @@ async fn people_and_notices(s: &dyn Store) {
     }])
     .await
     .unwrap();
+    let soonest = s.soonest_expiry(t0()).await.unwrap();
+    assert_eq!(soonest, Some(edgeward_core::token::expiry_instant(day(1))));
+    let after_first = edgeward_core::token::expiry_instant(day(1)) + chrono::Duration::seconds(1);
+    assert_eq!(
+        s.soonest_expiry(after_first).await.unwrap(),
+        Some(edgeward_core::token::expiry_instant(day(28))),
+        "revoked (2nd) and replaced (3rd) tokens do not count"
+    );
     let found = s.expiring_tokens(day(1), day(28)).await.unwrap();
     assert_eq!(found.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["first", "last"]);
     assert_eq!((found[0].last_used, found[1].last_used), (Some(t0()), None));

@@ -140,6 +140,7 @@ pub async fn run(
     let dry = q.get("dryRun").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let n = &state.notify;
     let report = run_check(state.store.as_ref(), state.clock.now(), &n.holder, &n.thresholds, n.email, dry).await?;
+    state.metrics.notices_delivered.inc_by(report.notices);
     if !report.ran {
         return Err(ApiError::edgekv(
             axum::http::StatusCode::CONFLICT,

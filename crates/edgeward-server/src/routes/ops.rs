@@ -26,6 +26,17 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Prometheus text exposition.
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    let labels = crate::metrics::AccountLabels { cpcode: state.cpcode.clone() };
+    let now = state.clock.now();
+    match state.store.soonest_expiry(now).await {
+        Ok(Some(at)) => {
+            state.metrics.soonest_token_expiry.get_or_create(&labels).set((at - now).num_seconds());
+        }
+        Ok(None) => {
+            state.metrics.soonest_token_expiry.remove(&labels);
+        }
+        Err(e) => tracing::warn!(error = %e.log_detail(), "soonest token expiry unknown for /metrics"),
+    }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render())
         .into_response()
 }

@@ -246,6 +246,18 @@ impl NotifyStore for SqliteStore {
         .await
     }
 
+    async fn soonest_expiry(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Error> {
+        self.point_read(|c| {
+            c.query_row(
+                "SELECT MIN(expires_at) FROM tokens WHERE revoked_at IS NULL AND expires_at >= ?1 AND replaced_by IS NULL",
+                [ms(now)],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .map(|v| v.map(from_ms))
+            .map_err(db_err)
+        })
+    }
+
     async fn mark_replaced(&self, old: Uuid, new: Uuid) -> Result<(), Error> {
         self.write(move |c| {
             let n = c
