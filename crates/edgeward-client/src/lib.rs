@@ -217,6 +217,19 @@ impl Client {
         self.call(Method::POST, "/edgeward/v1/notifications/read", Some(&serde_json::json!({ "ids": ids }))).await
     }
 
+    /// `POST /edgeward/v1/tokens/{name}/replaced-by`: `successor` replaces `name`.
+    pub async fn mark_replaced(&self, name: &str, successor: &str) -> Result<(), ClientError> {
+        let path = format!("/edgeward/v1/tokens/{name}/replaced-by");
+        let _: serde_json::Value = self
+            .call(Method::POST, &path, Some(&serde_json::json!({ "name": successor })))
+            .await
+            .or_else(|e| match e {
+                ClientError::Decode(_) => Ok(serde_json::Value::Null), // 204: no body
+                other => Err(other),
+            })?;
+        Ok(())
+    }
+
     /// `POST /edgeward/v1/notify/run`: run the expiry check now.
     pub async fn run_expiry_check(&self, dry_run: bool) -> Result<serde_json::Value, ClientError> {
         self.call(Method::POST, &format!("/edgeward/v1/notify/run?dryRun={dry_run}"), None).await

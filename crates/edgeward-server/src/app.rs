@@ -133,6 +133,7 @@ pub fn admin_router(state: AppState) -> Router {
         .route("/edgeward/v1/notifications/read", post(notifications::mark_read))
         .route("/edgeward/v1/notify/run", post(notifications::run))
         .route("/edgeward/v1/notify/status", get(notifications::status))
+        .route("/edgeward/v1/tokens/{name}/replaced-by", post(notifications::replaced_by))
         .route("/edgekv/v1/networks/{network}/namespaces/{ns}/groups", get(namespaces::groups))
         .route("/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}", get(namespaces::item_keys))
         .route(

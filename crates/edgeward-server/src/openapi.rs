@@ -35,6 +35,7 @@ use edgeward_wire as wire;
         notifications::mark_read,
         notifications::run,
         notifications::status,
+        notifications::replaced_by,
         namespaces::groups,
         namespaces::item_keys,
         namespaces::item
@@ -57,7 +58,8 @@ use edgeward_wire as wire;
         wire::ReauthorizeRequest,
         notifications::NoticeObject,
         notifications::NoticeList,
-        notifications::MarkRead
+        notifications::MarkRead,
+        notifications::ReplacedBy
     ))
 )]
 struct AdminApi;

@@ -191,6 +191,19 @@ pub async fn revoke_token(state: &AppState, caller: &ApiClient, name: &str) -> R
     Ok(t)
 }
 
+/// Record that `successor` replaces `name` (`token rotate`): the old token stays valid until
+/// revoked or expired, but expiry notices stop for it. The caller must be able to create both.
+pub async fn mark_replaced(state: &AppState, caller: &ApiClient, name: &str, successor: &str) -> Result<(), Error> {
+    let old = find_for(state, caller, name, TokenAction::Create).await?;
+    let new = find_for(state, caller, successor, TokenAction::Create).await?;
+    if old.token.uuid == new.token.uuid {
+        return Err(Error::invalid("name", "A token cannot replace itself."));
+    }
+    state.store.mark_replaced(old.token.uuid, new.token.uuid).await?;
+    tracing::info!(token = %old.token.name, successor = %new.token.name, "token marked replaced");
+    Ok(())
+}
+
 /// `POST /tokens/{name}/refresh`.
 pub async fn refresh_token(state: &AppState, caller: &ApiClient, name: &str) -> Result<TokenObject, Error> {
     let stored = find_for(state, caller, name, TokenAction::Create).await?;

@@ -441,6 +441,10 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                 namespace_permissions: NamespacePairs(old.namespace_permissions.clone().into_iter().collect()),
             };
             let new = c.create_token(&req).await.map_err(api)?;
+            c.mark_replaced(&old.name, &new.name)
+                .await
+                .map_err(api)
+                .with_context(|| format!("successor {} was created", new.name))?;
             let saved = match &save.save_path {
                 Some(p) => {
                     let old_name = old.name.clone();

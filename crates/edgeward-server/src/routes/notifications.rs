@@ -97,9 +97,9 @@ pub async fn list(
     Extension(caller): Extension<Caller>,
     Query(q): Query<Params>,
 ) -> Result<Json<NoticeList>, ApiError> {
-    let user = owner(&caller)?;
     let limit = number(&q, "limit", 1..=100)?.unwrap_or(20) as usize;
     let before = number(&q, "before", 1..=i64::MAX)?;
+    let user = owner(&caller)?;
     let (notices, unread) = state.store.notices_for(user, limit, before).await?;
     let next = (notices.len() == limit).then(|| notices.last().map(|n| n.id)).flatten();
     let notifications = notices
@@ -127,6 +127,28 @@ pub async fn mark_read(
     let req: MarkRead = if is_blank(&body) { MarkRead::default() } else { parse_json(&body)? };
     let marked = state.store.mark_notices_read(user, req.ids, state.clock.now()).await?;
     Ok(Json(json!({ "marked": marked })))
+}
+
+/// Body of `POST /edgeward/v1/tokens/{name}/replaced-by`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplacedBy {
+    /// The successor's name.
+    pub name: String,
+}
+
+/// Record that a token has a successor (what `edgeward token rotate` does): no more expiry
+/// notices are sent about it.
+#[utoipa::path(post, path = "/edgeward/v1/tokens/{name}/replaced-by", params(("name" = String, Path)), request_body = ReplacedBy, responses((status = 204), (status = 400), (status = 404)))]
+pub async fn replaced_by(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    body: Bytes,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let req: ReplacedBy = parse_json(&body)?;
+    crate::service::mark_replaced(&state, &caller.0, &name, &req.name).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// Run the expiry check now (`dryRun=true`: report what is due, record and deliver nothing).
