@@ -102,3 +102,79 @@ def test_the_one_day_email_reaches_exactly_who_may_receive_it(tmp_path):
     finally:
         server.stop()
         smtp.stop()
+
+
+def test_webhook_events_are_signed_and_a_receiver_can_verify_them(tmp_path):
+    """A receiver written from the documented algorithm (HMAC-SHA256 over "<t>.<body>")."""
+    import hashlib
+    import hmac
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    secret = "whsec_test_0123456789abcdef"
+    received = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    secret_file = tmp_path / "webhook-secret"
+    secret_file.write_text(secret + "\n")
+    config = tmp_path / "edgeward.toml"
+    config.write_text(
+        "[notify]\nmail_interval_secs = 1\n[notify.webhook]\n"
+        f'url = "http://127.0.0.1:{httpd.server_port}/hook"\nsecret_file = "{secret_file}"\n'
+    )
+    server = Server(tmp_path / "data", ["--config", str(config)])
+    try:
+        s, v = server.session(), server.cert
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        for name, days in [("hook_1", 1), ("hook_6", 6), ("hook_7", 7)]:
+            body = {
+                "name": name,
+                "allowOnProduction": True,
+                "allowOnStaging": False,
+                "restrictToEwids": ["all"],
+                "expiry": (today + datetime.timedelta(days=days)).isoformat(),
+                "namespacePermissions": {"default": ["r"]},
+            }
+            r = s.post(server.url("/edgekv/v1/tokens"), json=body, verify=v)
+            assert r.status_code == 200, r.text
+        r = s.post(server.url("/edgeward/v1/notify/run"), verify=v)
+        assert r.status_code == 200, r.text
+        deadline = time.monotonic() + 20
+        while len(received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(received) == 2, "".join(server.log)
+        events = []
+        for headers, body in received:
+            t, v1 = (part.split("=", 1)[1] for part in headers["edgeward-signature"].split(","))
+            expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+            assert hmac.compare_digest(v1, expected)
+            assert abs(time.time() - int(t)) < 300
+            assert headers["content-type"] == "application/json"
+            event = json.loads(body)
+            assert event["id"] == headers["edgeward-event-id"]
+            assert event["type"] == "token.expiring"
+            events.append(event)
+        by_threshold = {e["thresholdDays"]: sorted(t["name"] for t in e["tokens"]) for e in events}
+        assert by_threshold == {1: ["hook_1"], 7: ["hook_6", "hook_7"]}
+        # A body changed in transit no longer verifies.
+        headers, body = received[0]
+        t = headers["edgeward-signature"].split(",")[0].split("=", 1)[1]
+        forged = hmac.new(secret.encode(), f"{t}.".encode() + body.replace(b"hook", b"hack"), hashlib.sha256).hexdigest()
+        assert forged != headers["edgeward-signature"].split("v1=")[1]
+        status = s.get(server.url("/edgeward/v1/notify/status"), verify=v).json()
+        assert status["webhook"] == "on" and status["webhooksPending"] == 0 and status["webhooksFailed"] == 0, status
+    finally:
+        server.stop()
+        httpd.shutdown()

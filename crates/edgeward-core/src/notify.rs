@@ -142,6 +142,26 @@ pub struct OutboxEmail {
     pub attempts: u32,
 }
 
+/// A webhook event to deliver: a JSON body with its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWebhook {
+    /// Unique id (receivers use it to drop duplicates).
+    pub event_id: Uuid,
+    /// The JSON body, exactly as it is signed and sent.
+    pub body: String,
+}
+
+/// A webhook event claimed for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxWebhook {
+    /// Row id.
+    pub id: i64,
+    /// The event.
+    pub event: NewWebhook,
+    /// Tries so far.
+    pub attempts: u32,
+}
+
 /// An e-mail given up on, for `notify status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedEmail {

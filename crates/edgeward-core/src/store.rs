@@ -333,6 +333,7 @@ pub trait NotifyStore: Send + Sync {
         &self,
         notices: Vec<crate::notify::NewNotice>,
         emails: Vec<crate::notify::NewEmail>,
+        webhooks: Vec<crate::notify::NewWebhook>,
         delivered: Vec<(Uuid, u32)>,
         run: crate::notify::CheckRun,
         now: DateTime<Utc>,
@@ -353,6 +354,19 @@ pub trait NotifyStore: Send + Sync {
     async fn failed_emails(&self, limit: usize) -> Result<Vec<crate::notify::FailedEmail>>;
     /// E-mails still queued.
     async fn pending_email_count(&self) -> Result<u64>;
+    /// Claim up to `limit` webhook events due at `now` until `claim_until`, oldest first.
+    async fn claim_due_webhooks(
+        &self,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::notify::OutboxWebhook>>;
+    /// A webhook event was accepted (2xx).
+    async fn webhook_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()>;
+    /// A delivery failed: try again at `retry_at`, or give up (`None`).
+    async fn webhook_failed(&self, id: i64, error: String, retry_at: Option<DateTime<Utc>>) -> Result<()>;
+    /// Webhook events (pending, given up on).
+    async fn webhook_counts(&self) -> Result<(u64, u64)>;
     /// Record a run that delivered nothing (a dry run, or nothing due).
     async fn record_run(&self, run: crate::notify::CheckRun) -> Result<()>;
     /// The latest runs, newest first.

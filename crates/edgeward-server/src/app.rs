@@ -193,6 +193,11 @@ pub async fn spawn_with_request_clock(
         check_time: config.notify.check_time().map_err(StartError::Config)?,
         holder: crate::notify::holder_id(),
         email: config.notify.smtp.is_some(),
+        webhook: config.notify.webhook.is_some(),
+    };
+    let webhook = match &config.notify.webhook {
+        Some(w) => Some(Arc::new(crate::webhook::Webhook::new(w).map_err(StartError::Config)?)),
+        None => None,
     };
     let mailer: Option<Arc<dyn crate::mail::MailTransport>> = match &config.notify.smtp {
         Some(smtp) => Some(Arc::new(crate::mail::Smtp::new(smtp).map_err(StartError::Config)?)),
@@ -272,6 +277,14 @@ pub async fn spawn_with_request_clock(
     }
     tasks.spawn(dataplane::run_usage_flusher(state.clone(), std::time::Duration::from_secs(5), shutdown_rx.clone()));
     tasks.spawn(crate::notify::run_scheduler(state.clone(), std::time::Duration::from_secs(60), shutdown.subscribe()));
+    if let Some(hook) = webhook {
+        tasks.spawn(crate::webhook::run_sender(
+            state.clone(),
+            hook,
+            std::time::Duration::from_secs(config.notify.mail_interval_secs.max(1)),
+            shutdown.subscribe(),
+        ));
+    }
     if let Some(transport) = mailer {
         tasks.spawn(crate::mail::run_mailer(
             state.clone(),

@@ -28,6 +28,7 @@ pub mod routes;
 pub mod service;
 pub mod state;
 pub mod tls;
+pub mod webhook;
 
 pub use app::{spawn, RunningServer};
 pub use config::ServeConfig;

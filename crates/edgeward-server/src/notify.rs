@@ -37,13 +37,21 @@ pub struct NotifyConfig {
     pub check_time: String,
     /// The SMTP server for the 1-day e-mail; without it, notices go to the panel only.
     pub smtp: Option<crate::mail::SmtpConfig>,
-    /// Seconds between passes of the e-mail sender over the outbox.
+    /// Seconds between passes of the e-mail and webhook senders over their queues.
     pub mail_interval_secs: u64,
+    /// A receiver of signed webhook events, one per threshold reached at a check.
+    pub webhook: Option<crate::webhook::WebhookConfig>,
 }
 
 impl Default for NotifyConfig {
     fn default() -> Self {
-        Self { thresholds: DEFAULT_THRESHOLDS.to_vec(), check_time: "06:00".into(), smtp: None, mail_interval_secs: 15 }
+        Self {
+            thresholds: DEFAULT_THRESHOLDS.to_vec(),
+            check_time: "06:00".into(),
+            smtp: None,
+            mail_interval_secs: 15,
+            webhook: None,
+        }
     }
 }
 
@@ -77,6 +85,24 @@ pub struct NotifyRuntime {
     pub holder: String,
     /// Whether 1-day notices are e-mailed (an SMTP server is configured).
     pub email: bool,
+    /// Whether webhook events are queued (a receiver is configured).
+    pub webhook: bool,
+}
+
+/// Where a check sends what it finds, besides the panel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outputs {
+    /// Queue the 1-day e-mail.
+    pub email: bool,
+    /// Queue webhook events.
+    pub webhook: bool,
+}
+
+impl NotifyRuntime {
+    /// The outputs configured.
+    pub fn outputs(&self) -> Outputs {
+        Outputs { email: self.email, webhook: self.webhook }
+    }
 }
 
 /// A token due at a threshold, as a check reports it.
@@ -111,10 +137,10 @@ pub async fn run_check(
     now: DateTime<Utc>,
     holder: &str,
     thresholds: &[u32],
-    email: bool,
+    outputs: Outputs,
     dry_run: bool,
 ) -> Result<CheckReport, Error> {
-    with_lease(store, now, holder, None, thresholds, email, dry_run).await
+    with_lease(store, now, holder, None, thresholds, outputs, dry_run).await
 }
 
 /// The scheduled check: at `now`, if today's check is owed (its time has passed and no server
@@ -126,9 +152,9 @@ pub async fn run_if_owed(
     holder: &str,
     at: NaiveTime,
     thresholds: &[u32],
-    email: bool,
+    outputs: Outputs,
 ) -> Result<CheckReport, Error> {
-    with_lease(store, now, holder, Some(at), thresholds, email, false).await
+    with_lease(store, now, holder, Some(at), thresholds, outputs, false).await
 }
 
 async fn with_lease(
@@ -137,7 +163,7 @@ async fn with_lease(
     holder: &str,
     only_if_owed_at: Option<NaiveTime>,
     thresholds: &[u32],
-    email: bool,
+    outputs: Outputs,
     dry_run: bool,
 ) -> Result<CheckReport, Error> {
     if !store.try_lease(CHECK_LEASE, holder, now, now + LEASE_SPAN).await? {
@@ -146,11 +172,11 @@ async fn with_lease(
     }
     let result = match only_if_owed_at {
         Some(at) => match owed(store, now, at).await {
-            Ok(true) => check_holding_lease(store, now, holder, thresholds, email, dry_run).await,
+            Ok(true) => check_holding_lease(store, now, holder, thresholds, outputs, dry_run).await,
             Ok(false) => Ok(CheckReport::default()),
             Err(e) => Err(e),
         },
-        None => check_holding_lease(store, now, holder, thresholds, email, dry_run).await,
+        None => check_holding_lease(store, now, holder, thresholds, outputs, dry_run).await,
     };
     if let Err(e) = store.release_lease(CHECK_LEASE, holder).await {
         tracing::warn!(error = %e.log_detail(), "expiry check lease not released; it lapses on its own");
@@ -163,7 +189,7 @@ async fn check_holding_lease(
     now: DateTime<Utc>,
     holder: &str,
     thresholds: &[u32],
-    email: bool,
+    outputs: Outputs,
     dry_run: bool,
 ) -> Result<CheckReport, Error> {
     let today = now.date_naive();
@@ -204,11 +230,12 @@ async fn check_holding_lease(
     let due: Vec<(ExpiringToken, u32)> = due.into_iter().filter(|(t, th)| pending.contains(&(t.uuid, *th))).collect();
     let users = store.list_users().await?;
     let notices = bundle(&due, &users);
-    let emails = if email { emails(&due, &users, &store.list_contacts().await?) } else { Vec::new() };
+    let emails = if outputs.email { emails(&due, &users, &store.list_contacts().await?) } else { Vec::new() };
+    let webhooks = if outputs.webhook { webhook_events(&due, now) } else { Vec::new() };
     run.due = due.len() as u64;
     run.notices = notices.len() as u64;
     let count = run.notices;
-    store.deliver_notices(notices, emails, pending, run, now).await?;
+    store.deliver_notices(notices, emails, webhooks, pending, run, now).await?;
     tracing::info!(due = due.len(), notices = count, "expiry check done");
     Ok(report(&due, count))
 }
@@ -241,6 +268,29 @@ fn bundle(due: &[(ExpiringToken, u32)], users: &[User]) -> Vec<NewNotice> {
         }
     }
     out
+}
+
+/// One webhook event per threshold reached at this check, listing its tokens.
+fn webhook_events(due: &[(ExpiringToken, u32)], now: DateTime<Utc>) -> Vec<edgeward_core::notify::NewWebhook> {
+    let mut by_threshold: BTreeMap<u32, Vec<&ExpiringToken>> = BTreeMap::new();
+    for (t, th) in due {
+        by_threshold.entry(*th).or_default().push(t);
+    }
+    by_threshold
+        .into_iter()
+        .map(|(th, tokens)| {
+            let event_id = Uuid::new_v4();
+            let body = json!({
+                "id": event_id,
+                "type": "token.expiring",
+                "createdAt": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "thresholdDays": th,
+                "tokens": tokens.iter().map(|t| token_json(t)).collect::<Vec<_>>(),
+            })
+            .to_string();
+            edgeward_core::notify::NewWebhook { event_id, body }
+        })
+        .collect()
 }
 
 /// The threshold whose notices are also e-mailed.
@@ -378,7 +428,7 @@ pub async fn run_scheduler(
     let n = state.notify.clone();
     loop {
         let now = state.clock.now();
-        match run_if_owed(state.store.as_ref(), now, &n.holder, n.check_time, &n.thresholds, n.email).await {
+        match run_if_owed(state.store.as_ref(), now, &n.holder, n.check_time, &n.thresholds, n.outputs()).await {
             Ok(report) => {
                 state.metrics.notices_delivered.inc_by(report.notices);
             }

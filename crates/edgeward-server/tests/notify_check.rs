@@ -13,10 +13,12 @@ use edgeward_core::notify::{User, DEFAULT_THRESHOLDS};
 use edgeward_core::permission::Permissions;
 use edgeward_core::store::{Account, NewToken, Store};
 use edgeward_core::token::{EdgeWorkerScope, TokenSpec};
-use edgeward_server::notify::{run_check, run_if_owed};
+use edgeward_server::notify::{run_check, run_if_owed, Outputs};
 use edgeward_store::{SqliteOptions, SqliteStore};
 
 const T: &[u32] = &DEFAULT_THRESHOLDS;
+const OFF: Outputs = Outputs { email: false, webhook: false };
+const MAIL: Outputs = Outputs { email: true, webhook: false };
 
 /// 06:00 UTC on 2026-12-01 plus `days`: the daily check time.
 fn check_at(days: i64) -> DateTime<Utc> {
@@ -89,13 +91,13 @@ async fn thresholds_are_crossed_one_by_one_and_each_is_told_once() {
     token(&*s, "long", day(40), Networks::BOTH, check_at(0)).await;
     let mut told_on = Vec::new();
     for d in 0..=42 {
-        let r = run_check(&*s, check_at(d), "a", T, false, false).await.unwrap();
+        let r = run_check(&*s, check_at(d), "a", T, OFF, false).await.unwrap();
         assert!(r.ran);
         if r.notices > 0 {
             told_on.push((40 - d, r.due[0].threshold_days));
         }
         // Two checks on one day: the second tells nothing new.
-        assert_eq!(run_check(&*s, check_at(d) + Duration::hours(5), "a", T, false, false).await.unwrap().notices, 0);
+        assert_eq!(run_check(&*s, check_at(d) + Duration::hours(5), "a", T, OFF, false).await.unwrap().notices, 0);
     }
     assert_eq!(told_on, vec![(30, 30), (7, 7), (1, 1)], "days left when told, and the threshold");
     assert_eq!(
@@ -118,12 +120,12 @@ async fn a_token_inside_several_thresholds_gets_only_the_tightest() {
     // Created with 5 days left: the 7-day notice at the next check, never the 30-day one.
     token(&*s, "short", day(5), Networks::BOTH, check_at(0)).await;
     // Created after today's check with one day left: told at the next check (its last day).
-    run_check(&*s, check_at(0), "a", T, false, false).await.unwrap();
+    run_check(&*s, check_at(0), "a", T, OFF, false).await.unwrap();
     token(&*s, "late", day(1), Networks::BOTH, check_at(0) + Duration::hours(1)).await;
-    let r = run_check(&*s, check_at(1), "a", T, false, false).await.unwrap();
+    let r = run_check(&*s, check_at(1), "a", T, OFF, false).await.unwrap();
     assert_eq!(r.due.iter().map(|d| (d.name.as_str(), d.threshold_days)).collect::<Vec<_>>(), [("late", 1)]);
     for d in 2..=6 {
-        run_check(&*s, check_at(d), "a", T, false, false).await.unwrap();
+        run_check(&*s, check_at(d), "a", T, OFF, false).await.unwrap();
     }
     assert_eq!(
         panel(&*s, ana).await,
@@ -134,7 +136,7 @@ async fn a_token_inside_several_thresholds_gets_only_the_tightest() {
         ]
     );
     // Past its expiry day nothing more is said.
-    assert!(run_check(&*s, check_at(7), "a", T, false, false).await.unwrap().due.is_empty());
+    assert!(run_check(&*s, check_at(7), "a", T, OFF, false).await.unwrap().due.is_empty());
 }
 
 #[tokio::test]
@@ -153,7 +155,7 @@ async fn notices_reaching_a_threshold_together_are_bundled_per_recipient() {
     }])
     .await
     .unwrap();
-    let r = run_check(&*s, check_at(0), "a", T, false, false).await.unwrap();
+    let r = run_check(&*s, check_at(0), "a", T, OFF, false).await.unwrap();
     assert_eq!((r.due.len(), r.notices), (3, 2), "one message to each of two recipients");
     let (ana_panel, unread) = s.notices_for(ana, 10, None).await.unwrap();
     assert_eq!((ana_panel.len(), unread), (1, 1));
@@ -177,11 +179,11 @@ async fn revoked_and_replaced_tokens_are_not_notified() {
     let revoked = token(&*s, "revoked", day(10), Networks::BOTH, check_at(0)).await;
     let old = token(&*s, "old", day(10), Networks::BOTH, check_at(0)).await;
     let new = token(&*s, "new", day(100), Networks::BOTH, check_at(0)).await;
-    assert_eq!(run_check(&*s, check_at(0), "a", T, false, false).await.unwrap().due.len(), 2, "30-day notices");
+    assert_eq!(run_check(&*s, check_at(0), "a", T, OFF, false).await.unwrap().due.len(), 2, "30-day notices");
     s.revoke_token(revoked, check_at(1)).await.unwrap();
     s.mark_replaced(old, new).await.unwrap();
     for d in 1..=12 {
-        assert!(run_check(&*s, check_at(d), "a", T, false, false).await.unwrap().due.is_empty(), "day {d}");
+        assert!(run_check(&*s, check_at(d), "a", T, OFF, false).await.unwrap().due.is_empty(), "day {d}");
     }
     assert_eq!(panel(&*s, ana).await.len(), 1);
 }
@@ -195,9 +197,9 @@ async fn a_check_that_failed_before_delivering_is_completed_by_the_next() {
     // A check recorded the pair as due and then stopped (crash, database error) before
     // delivering: the record stays pending.
     s.claim_notices(vec![(t, 7)], check_at(0)).await.unwrap();
-    let r = run_check(&*s, check_at(0) + Duration::minutes(1), "a", T, false, false).await.unwrap();
+    let r = run_check(&*s, check_at(0) + Duration::minutes(1), "a", T, OFF, false).await.unwrap();
     assert_eq!((r.due.len(), r.notices), (1, 1), "the pending pair is delivered");
-    assert_eq!(run_check(&*s, check_at(0) + Duration::minutes(2), "a", T, false, false).await.unwrap().notices, 0);
+    assert_eq!(run_check(&*s, check_at(0) + Duration::minutes(2), "a", T, OFF, false).await.unwrap().notices, 0);
     assert_eq!(panel(&*s, ana).await.len(), 1);
 }
 
@@ -207,11 +209,11 @@ async fn a_dry_run_records_nothing() {
     let s = store(dir.path()).await;
     let ana = user(&*s, "ana", &[Capability::CreateToken], true).await;
     token(&*s, "t", day(7), Networks::BOTH, check_at(0)).await;
-    let dry = run_check(&*s, check_at(0), "a", T, false, true).await.unwrap();
+    let dry = run_check(&*s, check_at(0), "a", T, OFF, true).await.unwrap();
     assert_eq!((dry.dry_run, dry.due.len(), dry.notices), (true, 1, 0));
     assert!(panel(&*s, ana).await.is_empty());
     assert_eq!(
-        run_check(&*s, check_at(0), "a", T, false, false).await.unwrap().notices,
+        run_check(&*s, check_at(0), "a", T, OFF, false).await.unwrap().notices,
         1,
         "still due after the dry run"
     );
@@ -229,14 +231,11 @@ async fn two_servers_on_one_database_run_each_check_once() {
         token(&*a, &format!("t{i}"), day(7), Networks::BOTH, check_at(0)).await;
     }
     let at = chrono::NaiveTime::from_hms_opt(6, 0, 0).unwrap();
-    assert!(
-        !run_if_owed(&*a, check_at(0) - Duration::minutes(1), "a", at, T, false).await.unwrap().ran,
-        "not yet time"
-    );
+    assert!(!run_if_owed(&*a, check_at(0) - Duration::minutes(1), "a", at, T, OFF).await.unwrap().ran, "not yet time");
     let mut ran = 0;
     for round in 0..5 {
         let now = check_at(0) + Duration::minutes(round);
-        let (ra, rb) = tokio::join!(run_if_owed(&*a, now, "a", at, T, false), run_if_owed(&*b, now, "b", at, T, false));
+        let (ra, rb) = tokio::join!(run_if_owed(&*a, now, "a", at, T, OFF), run_if_owed(&*b, now, "b", at, T, OFF));
         ran += [ra.unwrap(), rb.unwrap()].iter().filter(|r| r.notices > 0).count();
     }
     assert_eq!(ran, 1, "exactly one server ran the day's check");
@@ -244,7 +243,7 @@ async fn two_servers_on_one_database_run_each_check_once() {
     let runs = a.check_runs(10).await.unwrap();
     assert_eq!(runs.iter().filter(|r| r.check_day == day(0)).count(), 1);
     // After downtime, the next start catches up on the day's check.
-    let r = run_if_owed(&*b, check_at(6) + Duration::hours(9), "b", at, T, false).await.unwrap();
+    let r = run_if_owed(&*b, check_at(6) + Duration::hours(9), "b", at, T, OFF).await.unwrap();
     assert_eq!((r.ran, r.notices), (true, 1), "the 1-day notice, caught up at 15:00");
 }
 
@@ -282,7 +281,7 @@ async fn the_one_day_email_reaches_only_who_may_receive_it() {
         .unwrap();
     token(&*s, "edge_rw", day(1), Networks::BOTH, check_at(0)).await;
     token(&*s, "later", day(7), Networks::BOTH, check_at(0)).await;
-    let r = run_check(&*s, check_at(0), "a", T, true, false).await.unwrap();
+    let r = run_check(&*s, check_at(0), "a", T, MAIL, false).await.unwrap();
     assert_eq!(r.due.len(), 2);
     let mail = FakeMail::default();
     assert_eq!(send_due(&*s, &mail, check_at(0)).await.sent, 2);
@@ -312,7 +311,7 @@ async fn failed_e_mail_is_retried_with_backoff_and_given_up_when_permanent() {
         .await
         .unwrap();
     token(&*s, "t", day(1), Networks::BOTH, check_at(0)).await;
-    run_check(&*s, check_at(0), "a", T, true, false).await.unwrap();
+    run_check(&*s, check_at(0), "a", T, MAIL, false).await.unwrap();
     let mail = FakeMail::default();
     // ana's message: a transient failure, then accepted a minute later. The contact's: refused for good.
     mail.fail_next.lock().unwrap().extend([
@@ -336,6 +335,63 @@ async fn without_smtp_nothing_is_queued() {
     let s = store(dir.path()).await;
     user(&*s, "ana", &[Capability::CreateToken], true).await;
     token(&*s, "t", day(1), Networks::BOTH, check_at(0)).await;
-    assert_eq!(run_check(&*s, check_at(0), "a", T, false, false).await.unwrap().notices, 1);
+    assert_eq!(run_check(&*s, check_at(0), "a", T, OFF, false).await.unwrap().notices, 1);
     assert_eq!(s.pending_email_count().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn webhook_events_are_retried_on_5xx_and_given_up_on_4xx() {
+    use axum::http::{HeaderMap, StatusCode};
+    use edgeward_server::webhook::{send_due, signature, Webhook, WebhookConfig};
+    use std::sync::Mutex;
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    // The receiver answers 503, then 200, then 400, and keeps what it got.
+    let answers = Arc::new(Mutex::new(vec![400u16, 200, 503]));
+    let got = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let (a, g) = (answers.clone(), got.clone());
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let (a, g) = (a.clone(), g.clone());
+            async move {
+                let sig = headers["edgeward-signature"].to_str().unwrap().to_owned();
+                g.lock().unwrap().push((sig, body));
+                StatusCode::from_u16(a.lock().unwrap().pop().unwrap()).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, "0123456789abcdef0123\n").unwrap();
+    let hook = Webhook::new(&WebhookConfig {
+        url: format!("http://127.0.0.1:{}/hook", addr.port()),
+        secret_file: secret_file.clone(),
+        timeout_secs: 5,
+    })
+    .unwrap();
+    assert!(
+        Webhook::new(&WebhookConfig { url: "http://hooks.example.com/x".into(), secret_file, timeout_secs: 5 })
+            .is_err(),
+        "plain http only to this machine"
+    );
+
+    token(&*s, "one", day(1), Networks::BOTH, check_at(0)).await;
+    token(&*s, "seven", day(7), Networks::BOTH, check_at(0)).await;
+    let both = Outputs { email: false, webhook: true };
+    run_check(&*s, check_at(0), "a", T, both, false).await.unwrap();
+    assert_eq!(send_due(&*s, &hook, check_at(0)).await, (1, 0), "503 for the first, 200 for the second");
+    assert_eq!(send_due(&*s, &hook, check_at(0) + Duration::seconds(59)).await, (0, 0), "not before its time");
+    assert_eq!(send_due(&*s, &hook, check_at(0) + Duration::minutes(1)).await, (0, 1), "400: given up");
+    assert_eq!(s.webhook_counts().await.unwrap(), (0, 1));
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0].1, got[2].1, "a retry sends the same event");
+    let (sig, body) = &got[1];
+    let t: i64 = sig.trim_start_matches("t=").split(',').next().unwrap().parse().unwrap();
+    assert_eq!(*sig, signature(b"0123456789abcdef0123", t, body));
+    let event: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(event["type"], "token.expiring");
 }

@@ -160,6 +160,7 @@ async fn people_and_notices(s: &dyn Store) {
     s.deliver_notices(
         vec![notice("one"), notice("two")],
         vec![email("a@example.com"), email("b@example.com")],
+        vec![edgeward_core::notify::NewWebhook { event_id: Uuid::new_v4(), body: "{}".into() }],
         vec![(first.uuid, 7), (last.uuid, 30)],
         run.clone(),
         t0(),
@@ -182,6 +183,15 @@ async fn people_and_notices(s: &dyn Store) {
     assert_eq!((again.len(), again[0].attempts), (1, 1));
     s.email_failed(again[0].id, "550 no such user".into(), None).await.unwrap();
     assert_eq!(s.pending_email_count().await.unwrap(), 0);
+    let hooks = s.claim_due_webhooks(t0(), later(60), 10).await.unwrap();
+    assert_eq!((hooks.len(), hooks[0].event.body.as_str()), (1, "{}"));
+    assert!(s.claim_due_webhooks(t0(), later(60), 10).await.unwrap().is_empty(), "claimed");
+    s.webhook_failed(hooks[0].id, "503".into(), Some(later(60))).await.unwrap();
+    assert_eq!(s.webhook_counts().await.unwrap(), (1, 0));
+    let again = s.claim_due_webhooks(later(60), later(120), 10).await.unwrap();
+    assert_eq!(again[0].attempts, 1);
+    s.webhook_sent(again[0].id, later(60)).await.unwrap();
+    assert_eq!(s.webhook_counts().await.unwrap(), (0, 0));
     let failed = s.failed_emails(10).await.unwrap();
     assert_eq!(
         (failed[0].recipient.as_str(), failed[0].attempts, failed[0].error.as_str()),

@@ -161,7 +161,7 @@ pub async fn run(
     manage(&caller)?;
     let dry = q.get("dryRun").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let n = &state.notify;
-    let report = run_check(state.store.as_ref(), state.clock.now(), &n.holder, &n.thresholds, n.email, dry).await?;
+    let report = run_check(state.store.as_ref(), state.clock.now(), &n.holder, &n.thresholds, n.outputs(), dry).await?;
     state.metrics.notices_delivered.inc_by(report.notices);
     if !report.ran {
         return Err(ApiError::edgekv(
@@ -183,12 +183,16 @@ pub async fn status(
     let runs = state.store.check_runs(20).await?;
     let failed = state.store.failed_emails(20).await?;
     let pending = state.store.pending_email_count().await?;
+    let (hooks_pending, hooks_failed) = state.store.webhook_counts().await?;
     let n = &state.notify;
     Ok(Json(json!({
         "thresholds": n.thresholds,
         "checkTime": n.check_time.format("%H:%M").to_string(),
         "email": if n.email { "smtp" } else { "off" },
         "emailsPending": pending,
+        "webhook": if n.webhook { "on" } else { "off" },
+        "webhooksPending": hooks_pending,
+        "webhooksFailed": hooks_failed,
         "emailsFailed": failed.iter().map(|f| json!({
             "recipient": f.recipient,
             "subject": f.subject,

@@ -8,7 +8,8 @@ use uuid::Uuid;
 use edgeward_core::capability::Grants;
 use edgeward_core::network::Networks;
 use edgeward_core::notify::{
-    CheckRun, Contact, ExpiringToken, FailedEmail, NewEmail, NewNotice, Notice, OutboxEmail, User,
+    CheckRun, Contact, ExpiringToken, FailedEmail, NewEmail, NewNotice, NewWebhook, Notice, OutboxEmail, OutboxWebhook,
+    User,
 };
 use edgeward_core::store::NotifyStore;
 use edgeward_core::{Error, Resource};
@@ -302,11 +303,21 @@ impl NotifyStore for SqliteStore {
         &self,
         notices: Vec<NewNotice>,
         emails: Vec<NewEmail>,
+        webhooks: Vec<NewWebhook>,
         delivered: Vec<(Uuid, u32)>,
         run: CheckRun,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
         self.write(move |c| {
+            let mut hooks = c
+                .prepare_cached(
+                    "INSERT INTO webhook_outbox (event_id, body, created_at, next_attempt_at, status) \
+                     VALUES (?1, ?2, ?3, ?3, 'pending')",
+                )
+                .map_err(db_err)?;
+            for w in &webhooks {
+                hooks.execute(params![w.event_id.to_string(), w.body, ms(now)]).map_err(db_err)?;
+            }
             let mut queue = c
                 .prepare_cached(
                     "INSERT INTO email_outbox (recipient, subject, text_body, html_body, created_at, next_attempt_at, status) \
@@ -432,6 +443,81 @@ impl NotifyStore for SqliteStore {
             c.query_row("SELECT COUNT(*) FROM email_outbox WHERE status = 'pending'", [], |r| r.get::<_, i64>(0))
                 .map(|n| n.max(0) as u64)
                 .map_err(db_err)
+        })
+    }
+
+    async fn claim_due_webhooks(
+        &self,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxWebhook>, Error> {
+        self.write(move |c| {
+            let mut s = c
+                .prepare_cached(
+                    "UPDATE webhook_outbox SET next_attempt_at = ?2 WHERE id IN \
+                     (SELECT id FROM webhook_outbox WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?3) \
+                     RETURNING id, event_id, body, attempts",
+                )
+                .map_err(db_err)?;
+            let rows = s
+                .query_map(params![ms(now), ms(claim_until), limit as i64], |r| {
+                    let event_id: String = r.get(1)?;
+                    Ok(OutboxWebhook {
+                        id: r.get(0)?,
+                        event: NewWebhook {
+                            event_id: Uuid::parse_str(&event_id).map_err(|e| conversion(e.to_string()))?,
+                            body: r.get(2)?,
+                        },
+                        attempts: r.get(3)?,
+                    })
+                })
+                .map_err(db_err)?;
+            let mut out = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)?;
+            out.sort_by_key(|w| w.id);
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn webhook_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
+        self.write(move |c| {
+            c.execute(
+                "UPDATE webhook_outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+                params![id, ms(now)],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn webhook_failed(&self, id: i64, error: String, retry_at: Option<DateTime<Utc>>) -> Result<(), Error> {
+        self.write(move |c| {
+            match retry_at {
+                Some(at) => c.execute(
+                    "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+                    params![id, error, ms(at)],
+                ),
+                None => c.execute(
+                    "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = ?2, status = 'failed' WHERE id = ?1",
+                    params![id, error],
+                ),
+            }
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn webhook_counts(&self) -> Result<(u64, u64), Error> {
+        self.point_read(|c| {
+            c.query_row(
+                "SELECT COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'failed'), 0) FROM webhook_outbox",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)),
+            )
+            .map_err(db_err)
         })
     }
 

@@ -1,0 +1,178 @@
+//! Webhooks for expiry notices: one signed JSON POST per threshold reached at a check, listing
+//! the tokens, delivered from the store's outbox with retries.
+//!
+//! Signature (documented in `docs/notifications.md`): the header
+//! `Edgeward-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. A receiver
+//! recomputes the HMAC over the timestamp, a dot and the raw body with the shared secret,
+//! compares in constant time, and refuses timestamps far from its clock (replays). Each event
+//! also carries `Edgeward-Event-Id`, the same across retries, to drop duplicates.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use edgeward_core::notify::NewWebhook;
+use edgeward_core::store::Store;
+
+/// Tries before an event is given up on.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// Where webhook events go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// The receiver (`https://…`; `http://` only for a receiver on this machine).
+    pub url: String,
+    /// A file holding the shared secret (at least 16 bytes).
+    pub secret_file: PathBuf,
+    /// Seconds before a delivery times out [default: 10].
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_timeout() -> u64 {
+    10
+}
+
+/// The value of `Edgeward-Signature` for `body` sent at `timestamp`.
+pub fn signature(secret: &[u8], timestamp: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body.as_bytes());
+    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Sends events to the configured receiver.
+pub struct Webhook {
+    url: reqwest::Url,
+    secret: Vec<u8>,
+    http: reqwest::Client,
+}
+
+/// Why a delivery failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryFailure {
+    /// Retrying will not help (a 4xx other than 408 and 429).
+    pub permanent: bool,
+    /// What happened.
+    pub message: String,
+}
+
+impl Webhook {
+    /// A sender from the configuration.
+    pub fn new(cfg: &WebhookConfig) -> Result<Self, String> {
+        let url = reqwest::Url::parse(&cfg.url).map_err(|e| format!("notify.webhook.url: {e}"))?;
+        let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "::1" | "[::1]"));
+        if url.scheme() != "https" && !(url.scheme() == "http" && local) {
+            return Err("notify.webhook.url must be https:// (http:// only for a receiver on this machine)".into());
+        }
+        let secret = std::fs::read_to_string(&cfg.secret_file)
+            .map_err(|e| format!("notify.webhook.secret_file {}: {e}", cfg.secret_file.display()))?
+            .trim_end_matches(['\r', '\n'])
+            .as_bytes()
+            .to_vec();
+        if secret.len() < 16 {
+            return Err("notify.webhook.secret_file must hold at least 16 bytes".into());
+        }
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(std::time::Duration::from_secs(cfg.timeout_secs.max(1)))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("notify.webhook: {e}"))?;
+        Ok(Self { url, secret, http })
+    }
+
+    /// Deliver one event now.
+    pub async fn deliver(&self, event: &NewWebhook, now: DateTime<Utc>) -> Result<(), DeliveryFailure> {
+        let sig = signature(&self.secret, now.timestamp(), &event.body);
+        let resp = self
+            .http
+            .post(self.url.clone())
+            .header("content-type", "application/json")
+            .header("edgeward-signature", sig)
+            .header("edgeward-event-id", event.event_id.to_string())
+            .body(event.body.clone())
+            .send()
+            .await
+            .map_err(|e| DeliveryFailure { permanent: false, message: format!("cannot deliver: {e}") })?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let permanent = status.is_client_error()
+            && status != reqwest::StatusCode::REQUEST_TIMEOUT
+            && status != reqwest::StatusCode::TOO_MANY_REQUESTS;
+        Err(DeliveryFailure { permanent, message: format!("the receiver answered {status}") })
+    }
+}
+
+/// Deliver every event due at `now`; returns (delivered, given up).
+pub async fn send_due(store: &dyn Store, hook: &Webhook, now: DateTime<Utc>) -> (u64, u64) {
+    let (mut sent, mut failed) = (0, 0);
+    let claimed = match store.claim_due_webhooks(now, now + Duration::minutes(5), 100).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e.log_detail(), "cannot read the webhook outbox; will retry");
+            return (0, 0);
+        }
+    };
+    for item in claimed {
+        let recorded = match hook.deliver(&item.event, now).await {
+            Ok(()) => {
+                sent += 1;
+                store.webhook_sent(item.id, now).await
+            }
+            Err(f) => {
+                let tries = item.attempts + 1;
+                let retry_at = (!f.permanent && tries < MAX_ATTEMPTS).then(|| now + crate::mail::backoff(tries));
+                if retry_at.is_none() {
+                    failed += 1;
+                    tracing::error!(event = %item.event.event_id, tries, error = %f.message, "webhook event given up");
+                } else {
+                    tracing::warn!(event = %item.event.event_id, tries, error = %f.message, "webhook not delivered; will retry");
+                }
+                store.webhook_failed(item.id, f.message, retry_at).await
+            }
+        };
+        if let Err(e) = recorded {
+            tracing::error!(error = %e.log_detail(), "cannot record a webhook's outcome");
+        }
+    }
+    (sent, failed)
+}
+
+/// Work through the webhook outbox every `every` until shutdown.
+pub async fn run_sender(
+    state: crate::state::AppState,
+    hook: Arc<Webhook>,
+    every: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        send_due(state.store.as_ref(), &hook, state.clock.now()).await;
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_an_hmac_of_timestamp_dot_body() {
+        // Computed independently: printf '1700000000.{"a":1}' | openssl dgst -sha256 -hmac 'whsec_0123456789abcdef'
+        assert_eq!(
+            signature(b"whsec_0123456789abcdef", 1_700_000_000, r#"{"a":1}"#),
+            "t=1700000000,v1=9f5e37cdc7ea587c7c02062d93283cad000d66a831b2a1676418696db47ed6c2"
+        );
+    }
+}
