@@ -20,7 +20,7 @@ use crate::bootstrap::{self, Prepared};
 use crate::config::ServeConfig;
 use crate::metrics::HttpLabels;
 use crate::problem::{finish_response, RequestFacts};
-use crate::routes::{access, initialize, namespaces, notifications, ops, tokens};
+use crate::routes::{access, initialize, namespaces, notifications, ops, people, tokens};
 use crate::state::{AppState, Inner, NonceCache};
 use crate::{auth, dataplane, jobs, tls};
 
@@ -134,6 +134,10 @@ pub fn admin_router(state: AppState) -> Router {
         .route("/edgeward/v1/notify/run", post(notifications::run))
         .route("/edgeward/v1/notify/status", get(notifications::status))
         .route("/edgeward/v1/tokens/{name}/replaced-by", post(notifications::replaced_by))
+        .route("/edgeward/v1/users", get(people::list_users).post(people::create_user))
+        .route("/edgeward/v1/users/{name}", axum::routing::patch(people::update_user))
+        .route("/edgeward/v1/contacts", get(people::list_contacts).post(people::put_contact))
+        .route("/edgeward/v1/contacts/{email}", axum::routing::delete(people::remove_contact))
         .route("/edgekv/v1/networks/{network}/namespaces/{ns}/groups", get(namespaces::groups))
         .route("/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}", get(namespaces::item_keys))
         .route(

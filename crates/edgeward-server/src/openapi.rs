@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use crate::routes::{access, initialize, namespaces, notifications, tokens};
+use crate::routes::{access, initialize, namespaces, notifications, people, tokens};
 use edgeward_wire as wire;
 
 #[derive(OpenApi)]
@@ -36,6 +36,12 @@ use edgeward_wire as wire;
         notifications::run,
         notifications::status,
         notifications::replaced_by,
+        people::list_users,
+        people::create_user,
+        people::update_user,
+        people::list_contacts,
+        people::put_contact,
+        people::remove_contact,
         namespaces::groups,
         namespaces::item_keys,
         namespaces::item
@@ -59,7 +65,10 @@ use edgeward_wire as wire;
         notifications::NoticeObject,
         notifications::NoticeList,
         notifications::MarkRead,
-        notifications::ReplacedBy
+        notifications::ReplacedBy,
+        people::UserObject,
+        people::UserChange,
+        people::ContactObject
     ))
 )]
 struct AdminApi;

@@ -51,3 +51,43 @@ async fn a_replaced_token_gets_no_more_notices() {
     assert!(r["detail"].as_str().unwrap().contains("belongs to no user"), "{r}");
     app.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn users_and_contacts_through_the_admin_api() {
+    let app = spawn_app().await;
+    let c = &app.admin;
+    let ana = r#"{"name":"ana","email":"ana@example.com","emailRegistered":true,"grants":["CREATE_TOKEN"]}"#;
+    let (s, _, r) = raw(c, Method::POST, "/edgeward/v1/users", Some(ana)).await;
+    assert_eq!((s, r["active"].as_bool()), (201, Some(true)), "{r}");
+    let (s, _, r) = raw(c, Method::POST, "/edgeward/v1/users", Some(ana)).await;
+    assert_edgekv_error(s, &r, 409, "EKV_3000");
+    for bad in [
+        r#"{"name":"bo","email":"not an address","grants":[]}"#,
+        r#"{"name":"bo","grants":["NOT_A_GRANT"]}"#,
+        r#"{"name":"bo","emailRegistered":true,"grants":[]}"#,
+        r#"{"name":"","grants":[]}"#,
+        r#"{"name":"bo","grants":[],"role":"x"}"#,
+    ] {
+        let (s, _, r) = raw(c, Method::POST, "/edgeward/v1/users", Some(bad)).await;
+        assert_edgekv_error(s, &r, 400, "EKV_2000");
+    }
+    let (s, _, r) = raw(c, Method::PATCH, "/edgeward/v1/users/ana", Some(r#"{"email":"ana@new.example.com"}"#)).await;
+    assert_eq!((s, r["emailRegistered"].as_bool()), (200, Some(false)), "a new address is unconfirmed: {r}");
+    let (s, _, r) = raw(c, Method::PATCH, "/edgeward/v1/users/ghost", Some(r#"{"active":false}"#)).await;
+    assert_edgekv_error(s, &r, 404, "EKV_3000");
+    let (s, _, r) = raw(c, Method::GET, "/edgeward/v1/users", None).await;
+    assert_eq!((s, r[0]["name"].as_str(), r[0]["grants"][0].as_str()), (200, Some("ana"), Some("CREATE_TOKEN")));
+
+    let (s, _, _) =
+        raw(c, Method::POST, "/edgeward/v1/contacts", Some(r#"{"email":"oncall@example.com","name":"On call"}"#)).await;
+    assert_eq!(s, 200);
+    assert_eq!(raw(c, Method::GET, "/edgeward/v1/contacts", None).await.2[0]["name"], "On call");
+    assert_eq!(raw(c, Method::DELETE, "/edgeward/v1/contacts/oncall@example.com", None).await.0, 204);
+    let (s, _, r) = raw(c, Method::DELETE, "/edgeward/v1/contacts/oncall@example.com", None).await;
+    assert_edgekv_error(s, &r, 404, "EKV_3000");
+
+    let viewer = app.client_with("viewer", &[Capability::ViewToken]).await;
+    let (s, _, r) = raw(&viewer, Method::GET, "/edgeward/v1/users", None).await;
+    assert_edgekv_error(s, &r, 400, "EKV_1002");
+    app.server.shutdown().await;
+}

@@ -216,22 +216,11 @@ pub async fn user_by_name(store: &SqliteStore, name: &str) -> Result<User> {
 }
 
 fn check_email(e: &str) -> Result<String> {
-    let e = e.trim();
-    let ok = e.len() <= 254
-        && e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
-    if !ok {
-        bail!("{e:?} is not an e-mail address");
-    }
-    Ok(e.to_owned())
+    edgeward_core::notify::check_email(e).map_err(|m| anyhow!("{m}"))
 }
 
 fn check_name(n: &str, what: &str) -> Result<String> {
-    let n = n.trim();
-    if n.is_empty() || n.len() > 128 || n.chars().any(char::is_control) {
-        bail!("{what} must be 1 to 128 printable characters");
-    }
-    Ok(n.to_owned())
+    edgeward_core::notify::check_person_name(n).map_err(|_| anyhow!("{what} must be 1 to 128 printable characters"))
 }
 
 pub async fn user(cmd: UserCommand) -> Result<()> {

@@ -5,6 +5,7 @@ pub mod initialize;
 pub mod namespaces;
 pub mod notifications;
 pub mod ops;
+pub mod people;
 pub mod tokens;
 
 use axum::body::Bytes;

@@ -1,0 +1,180 @@
+//! `/edgeward/v1/users` and `/edgeward/v1/contacts`: who is told about expiring tokens. These
+//! need the `MANAGE_NOTIFICATIONS` grant (`edgeward user …` and `edgeward contact …` do the
+//! same on the server's data directory).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+
+use edgeward_core::capability::{Capability, Grants};
+use edgeward_core::notify::{Contact, User};
+use edgeward_core::Error;
+
+use crate::auth::Caller;
+use crate::problem::ApiError;
+use crate::routes::parse_json;
+use crate::state::AppState;
+
+fn manage(caller: &Caller) -> Result<(), ApiError> {
+    if caller.0.grants.has(Capability::ManageNotifications) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(Capability::ManageNotifications).into())
+    }
+}
+
+fn check_email(e: &str) -> Result<String, ApiError> {
+    edgeward_core::notify::check_email(e).map_err(|m| ApiError::bad_request(format!("{m}.")))
+}
+
+fn check_name(n: &str) -> Result<String, ApiError> {
+    edgeward_core::notify::check_person_name(n).map_err(|m| ApiError::bad_request(format!("{m}.")))
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserObject {
+    /// Unique name.
+    pub name: String,
+    /// E-mail address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The address is confirmed (1-day notices may be e-mailed).
+    #[serde(default)]
+    pub email_registered: bool,
+    /// Told about expiring tokens.
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Capability grants of their role.
+    pub grants: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn object(u: &User) -> UserObject {
+    UserObject {
+        name: u.name.clone(),
+        email: u.email.clone(),
+        email_registered: u.email_registered,
+        active: u.active,
+        grants: u.grants.iter().map(|c| c.as_str().to_owned()).collect(),
+    }
+}
+
+/// Changes to a user.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserChange {
+    /// Active or not.
+    pub active: Option<bool>,
+    /// A new address (unconfirmed until `emailRegistered` is set).
+    pub email: Option<String>,
+    /// Whether the address is confirmed.
+    pub email_registered: Option<bool>,
+}
+
+/// An escalation contact.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactObject {
+    /// The address.
+    pub email: String,
+    /// Who it is.
+    pub name: String,
+}
+
+/// Every user.
+#[utoipa::path(get, path = "/edgeward/v1/users", responses((status = 200, body = Vec<UserObject>)))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<UserObject>>, ApiError> {
+    manage(&caller)?;
+    Ok(Json(state.store.list_users().await?.iter().map(object).collect()))
+}
+
+/// Add a user.
+#[utoipa::path(post, path = "/edgeward/v1/users", request_body = UserObject, responses((status = 201, body = UserObject), (status = 400), (status = 409)))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<UserObject>), ApiError> {
+    manage(&caller)?;
+    let req: UserObject = parse_json(&body)?;
+    let email = req.email.as_deref().map(check_email).transpose()?;
+    if req.email_registered && email.is_none() {
+        return Err(ApiError::bad_request("emailRegistered needs an email."));
+    }
+    let grants =
+        Grants::parse_list(&req.grants.join(",")).map_err(|e| ApiError::bad_request(format!("grants: {e}")))?;
+    let user = User {
+        id: uuid::Uuid::new_v4(),
+        name: check_name(&req.name)?,
+        email,
+        email_registered: req.email_registered,
+        active: req.active,
+        grants,
+        created_at: state.clock.now(),
+    };
+    let u = state.store.create_user(user).await?;
+    tracing::info!(user = %u.name, "user created");
+    Ok((StatusCode::CREATED, Json(object(&u))))
+}
+
+/// Change a user.
+#[utoipa::path(patch, path = "/edgeward/v1/users/{name}", params(("name" = String, Path)), request_body = UserChange, responses((status = 200, body = UserObject), (status = 400), (status = 404)))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<UserObject>, ApiError> {
+    manage(&caller)?;
+    let req: UserChange = parse_json(&body)?;
+    let email = req.email.as_deref().map(check_email).transpose()?;
+    let u = state.store.update_user(&name, req.active, email.map(Some), req.email_registered).await?;
+    Ok(Json(object(&u)))
+}
+
+/// Every escalation contact.
+#[utoipa::path(get, path = "/edgeward/v1/contacts", responses((status = 200, body = Vec<ContactObject>)))]
+pub async fn list_contacts(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<ContactObject>>, ApiError> {
+    manage(&caller)?;
+    let contacts = state.store.list_contacts().await?;
+    Ok(Json(contacts.into_iter().map(|c| ContactObject { email: c.email, name: c.name }).collect()))
+}
+
+/// Add (or rename) an escalation contact.
+#[utoipa::path(post, path = "/edgeward/v1/contacts", request_body = ContactObject, responses((status = 200, body = ContactObject), (status = 400)))]
+pub async fn put_contact(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Result<Json<ContactObject>, ApiError> {
+    manage(&caller)?;
+    let req: ContactObject = parse_json(&body)?;
+    let contact = Contact { email: check_email(&req.email)?, name: check_name(&req.name)? };
+    state.store.put_contact(contact.clone()).await?;
+    Ok(Json(ContactObject { email: contact.email, name: contact.name }))
+}
+
+/// Remove an escalation contact.
+#[utoipa::path(delete, path = "/edgeward/v1/contacts/{email}", params(("email" = String, Path)), responses((status = 204), (status = 404)))]
+pub async fn remove_contact(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(email): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    manage(&caller)?;
+    state.store.remove_contact(email.trim()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
