@@ -52,6 +52,10 @@ pub struct Metrics {
     pub emails_sent: Counter,
     /// Expiry e-mails given up on.
     pub emails_failed: Counter,
+    /// Webhook events delivered.
+    pub webhooks_sent: Counter,
+    /// Webhook events given up on.
+    pub webhooks_failed: Counter,
 }
 
 impl Default for Metrics {
@@ -80,6 +84,9 @@ impl Default for Metrics {
         );
         registry.register("expiry_emails_sent", "Expiry e-mails accepted by the SMTP server", emails_sent.clone());
         registry.register("expiry_emails_failed", "Expiry e-mails given up on", emails_failed.clone());
+        let (webhooks_sent, webhooks_failed) = (Counter::default(), Counter::default());
+        registry.register("webhook_events_sent", "Expiry webhook events delivered", webhooks_sent.clone());
+        registry.register("webhook_events_failed", "Expiry webhook events given up on", webhooks_failed.clone());
         Self {
             registry,
             http_requests,
@@ -90,6 +97,8 @@ impl Default for Metrics {
             notices_delivered,
             emails_sent,
             emails_failed,
+            webhooks_sent,
+            webhooks_failed,
         }
     }
 }

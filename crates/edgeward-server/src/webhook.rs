@@ -155,7 +155,9 @@ pub async fn run_sender(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        send_due(state.store.as_ref(), &hook, state.clock.now()).await;
+        let (sent, failed) = send_due(state.store.as_ref(), &hook, state.clock.now()).await;
+        state.metrics.webhooks_sent.inc_by(sent);
+        state.metrics.webhooks_failed.inc_by(failed);
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = shutdown.wait_for(|s| *s) => return,

@@ -188,6 +188,23 @@ pub async fn notify(cmd: NotifyCommand, conn: &crate::token_cmd::Conn) -> Result
             let v = c.expiry_check_status().await.map_err(api)?;
             if !conn.json {
                 println!("Daily at {} UTC; thresholds {} days", v["checkTime"].as_str().unwrap_or(""), v["thresholds"]);
+                println!(
+                    "E-mail: {} ({} queued); webhook: {} ({} queued, {} given up)",
+                    v["email"].as_str().unwrap_or(""),
+                    v["emailsPending"],
+                    v["webhook"].as_str().unwrap_or(""),
+                    v["webhooksPending"],
+                    v["webhooksFailed"]
+                );
+                for f in v["emailsFailed"].as_array().into_iter().flatten() {
+                    println!(
+                        "  e-mail to {} given up after {} tries: {} ({})",
+                        f["recipient"].as_str().unwrap_or(""),
+                        f["attempts"],
+                        f["error"].as_str().unwrap_or(""),
+                        f["subject"].as_str().unwrap_or("")
+                    );
+                }
                 for r in v["runs"].as_array().into_iter().flatten() {
                     println!(
                         "  {} by {} at {}{}: {} due, {} notices",

@@ -125,6 +125,11 @@ fn the_panel_shows_notices_as_the_development_clock_moves() {
         status["runs"].as_array().unwrap().iter().any(|r| r["checkDay"] == (today + chrono::Days::new(14)).to_string()),
         "the catch-up run is recorded: {status}"
     );
+    let text = ok_owned(as_ana(&["notify", "status"]));
+    assert!(
+        text.contains("Daily at 06:00 UTC; thresholds [30,7,1] days") && text.contains("E-mail: off (0 queued)"),
+        "{text}"
+    );
     // A second check the same day tells nothing new; marking read empties the unread count.
     assert_eq!(json(&ok_owned(as_ana(&["notify", "run", "--json"])))["notices"], 0);
     assert_eq!(json(&ok_owned(as_ana(&["notify", "read", "--json"])))["marked"], 2);
