@@ -413,9 +413,11 @@ async fn owed(store: &dyn Store, now: DateTime<Utc>, at: NaiveTime) -> Result<bo
     if now.time() < at {
         return Ok(false);
     }
-    let today = now.date_naive();
+    // A run counts only if it started at or after today's check time: a check run by hand
+    // earlier in the day does not stand in for the scheduled one.
+    let due_at = now.date_naive().and_time(at).and_utc();
     let runs = store.check_runs(20).await?;
-    Ok(!runs.iter().any(|r| r.check_day == today && !r.dry_run))
+    Ok(!runs.iter().any(|r| r.started_at >= due_at && !r.dry_run))
 }
 
 /// Try the scheduled check every `every` until shutdown (and at start, which is how a server

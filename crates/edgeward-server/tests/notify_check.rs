@@ -395,3 +395,17 @@ async fn webhook_events_are_retried_on_5xx_and_given_up_on_4xx() {
     let event: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(event["type"], "token.expiring");
 }
+
+#[tokio::test]
+async fn a_check_run_by_hand_before_the_check_time_does_not_replace_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    let ana = user(&*s, "ana", &[Capability::CreateToken], true).await;
+    let at = chrono::NaiveTime::from_hms_opt(6, 0, 0).unwrap();
+    assert!(run_check(&*s, check_at(0) - Duration::hours(1), "a", T, OFF, false).await.unwrap().ran);
+    token(&*s, "t", day(7), Networks::BOTH, check_at(0) - Duration::minutes(30)).await;
+    let r = run_if_owed(&*s, check_at(0), "a", at, T, OFF).await.unwrap();
+    assert_eq!((r.ran, r.notices), (true, 1), "the scheduled check still runs at 06:00");
+    assert!(!run_if_owed(&*s, check_at(0) + Duration::hours(1), "a", at, T, OFF).await.unwrap().ran, "once");
+    assert_eq!(panel(&*s, ana).await.len(), 1);
+}
