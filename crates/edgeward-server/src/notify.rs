@@ -166,7 +166,9 @@ async fn with_lease(
     outputs: Outputs,
     dry_run: bool,
 ) -> Result<CheckReport, Error> {
-    if !store.try_lease(CHECK_LEASE, holder, now, now + LEASE_SPAN).await? {
+    // One lease per run (not per server), so that two runs in one server exclude each other too.
+    let lease = format!("{holder}/{}", Uuid::new_v4().simple());
+    if !store.try_lease(CHECK_LEASE, &lease, now, now + LEASE_SPAN).await? {
         tracing::debug!(holder, "expiry check skipped: another server holds the lease");
         return Ok(CheckReport::default());
     }
@@ -178,7 +180,7 @@ async fn with_lease(
         },
         None => check_holding_lease(store, now, holder, thresholds, outputs, dry_run).await,
     };
-    if let Err(e) = store.release_lease(CHECK_LEASE, holder).await {
+    if let Err(e) = store.release_lease(CHECK_LEASE, &lease).await {
         tracing::warn!(error = %e.log_detail(), "expiry check lease not released; it lapses on its own");
     }
     result

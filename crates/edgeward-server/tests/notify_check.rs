@@ -409,3 +409,21 @@ async fn a_check_run_by_hand_before_the_check_time_does_not_replace_it() {
     assert!(!run_if_owed(&*s, check_at(0) + Duration::hours(1), "a", at, T, OFF).await.unwrap().ran, "once");
     assert_eq!(panel(&*s, ana).await.len(), 1);
 }
+
+#[tokio::test]
+async fn two_runs_in_one_server_exclude_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    let ana = user(&*s, "ana", &[Capability::CreateToken], true).await;
+    for i in 0..50 {
+        token(&*s, &format!("t{i}"), day(7), Networks::BOTH, check_at(0)).await;
+    }
+    for _ in 0..5 {
+        let (a, b) = tokio::join!(
+            run_check(&*s, check_at(0), "node", T, OFF, false),
+            run_check(&*s, check_at(0), "node", T, OFF, false)
+        );
+        assert!(a.unwrap().notices + b.unwrap().notices <= 1);
+    }
+    assert_eq!(panel(&*s, ana).await, ["50 access tokens expire within 7 days"]);
+}
