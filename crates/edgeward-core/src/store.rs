@@ -383,6 +383,34 @@ pub trait NotifyStore: Send + Sync {
     async fn mark_notices_read(&self, user: Uuid, ids: Vec<i64>, now: DateTime<Utc>) -> Result<u64>;
 }
 
+/// A write that every server on the database must honour in its caches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A token was revoked.
+    TokenRevoked(Uuid),
+    /// An item was written or deleted.
+    Item(ItemKey),
+    /// A namespace's retention changed, or it was deleted.
+    Namespace(Network, NamespaceName),
+}
+
+/// The change feed: the writes of [`Change`] kinds, in commit order.
+#[async_trait]
+pub trait ChangeStore: Send + Sync {
+    /// Changes after `seq`, oldest first, at most `limit`, with their sequence numbers.
+    async fn changes_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Change)>>;
+    /// The latest sequence number (0 when there is none).
+    async fn last_change_seq(&self) -> Result<i64>;
+    /// Forget changes recorded before `before`; returns how many.
+    async fn purge_changes(&self, before: DateTime<Utc>) -> Result<u64>;
+}
+
 /// Everything the server needs from storage.
-pub trait Store: TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore + NotifyStore {}
-impl<T: TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore + NotifyStore> Store for T {}
+pub trait Store:
+    TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore + NotifyStore + ChangeStore
+{
+}
+impl<T: TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore + NotifyStore + ChangeStore> Store
+    for T
+{
+}

@@ -248,6 +248,9 @@ pub async fn spawn_with_request_clock(
             tracing::error!(error = %e, "admin listener failed");
         }
     });
+    // Where this server starts following the change feed: read before the revocation list, so a
+    // revocation made meanwhile by another server is in one or the other.
+    let feed_start = state.store.last_change_seq().await.map_err(|e| bootstrap::BootError::Store(e.log_detail()))?;
     match state.store.revoked_token_uuids().await {
         Ok(uuids) => state.gate.load_revoked(uuids),
         Err(e) => return Err(bootstrap::BootError::Store(e.log_detail()).into()),
@@ -280,6 +283,12 @@ pub async fn spawn_with_request_clock(
         });
     }
     tasks.spawn(dataplane::run_usage_flusher(state.clone(), std::time::Duration::from_secs(5), shutdown_rx.clone()));
+    tasks.spawn(crate::follow::run_follower(
+        state.clone(),
+        feed_start,
+        std::time::Duration::from_millis(config.change_poll_ms.max(10)),
+        shutdown.subscribe(),
+    ));
     tasks.spawn(crate::notify::run_scheduler(state.clone(), std::time::Duration::from_secs(60), shutdown.subscribe()));
     if let Some(hook) = webhook {
         tasks.spawn(crate::webhook::run_sender(

@@ -46,6 +46,9 @@ pub struct ServeConfig {
     pub edgegrid: EdgeGridConfig,
     /// Seconds between runs of the scheduled jobs (refresh, purge).
     pub job_interval_secs: u64,
+    /// Milliseconds between reads of the change feed, through which writes made by other
+    /// servers on the same database reach this server's caches (the bound on how late they are).
+    pub change_poll_ms: u64,
     /// Seconds between a namespace delete (without `sync=true`) and the deletion itself;
     /// until then the deletion can be moved or cancelled.
     pub namespace_delete_delay_secs: u64,
@@ -95,6 +98,7 @@ impl Default for ServeConfig {
             limits: Limits::default(),
             edgegrid: EdgeGridConfig::default(),
             job_interval_secs: 3600,
+            change_poll_ms: 1_000,
             namespace_delete_delay_secs: 86_400,
             data_plane: DataPlaneConfig::default(),
             notify: crate::notify::NotifyConfig::default(),

@@ -41,6 +41,10 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> JobReport {
         Ok(n) => report.purged = n,
         Err(e) => tracing::error!(error = %e.log_detail(), "token purge failed; will retry"),
     }
+    // Servers read the feed every second or so; a day of history is plenty.
+    if let Err(e) = state.store.purge_changes(now - chrono::Duration::days(1)).await {
+        tracing::error!(error = %e.log_detail(), "change feed purge failed; will retry");
+    }
     match state.store.delete_due_namespaces(now).await {
         Ok(deleted) => {
             if !deleted.is_empty() {

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod dataplane;
+pub mod follow;
 pub mod item_cache;
 pub mod items;
 pub mod jobs;

@@ -68,6 +68,43 @@ where
     access_groups_and_scheduled_deletes(&*fresh().await).await;
     people_and_notices(&*fresh().await).await;
     leases(fresh().await).await;
+    change_feed(&*fresh().await).await;
+}
+
+async fn change_feed(s: &dyn Store) {
+    use edgeward_core::network::Network;
+    use edgeward_core::store::{Change, ItemKey};
+    init(s).await;
+    let start = s.last_change_seq().await.unwrap();
+    let t = s.insert_token(new_token("t", Some(NaiveDate::from_ymd_opt(2026, 12, 20).unwrap()), t0())).await.unwrap();
+    let key = ItemKey {
+        network: Network::Staging,
+        namespace: NamespaceName::parse("default").unwrap(),
+        sandbox: "sb1".into(),
+        group: "g".into(),
+        item: "i".into(),
+    };
+    s.put_item(key.clone(), b"v".to_vec(), t0()).await.unwrap();
+    assert!(s.delete_item(key.clone()).await.unwrap());
+    assert!(!s.delete_item(key.clone()).await.unwrap(), "nothing deleted: no change");
+    s.revoke_token(t.uuid, t0()).await.unwrap();
+    let default = NamespaceName::parse("default").unwrap();
+    s.set_namespace_retention(Network::Production, &default, 86_400).await.unwrap();
+    let all = s.changes_since(start, 100).await.unwrap();
+    let kinds: Vec<Change> = all.iter().map(|(_, c)| c.clone()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            Change::Item(key.clone()),
+            Change::Item(key),
+            Change::TokenRevoked(t.uuid),
+            Change::Namespace(Network::Production, default)
+        ]
+    );
+    assert!(all.windows(2).all(|w| w[0].0 < w[1].0), "in order");
+    assert_eq!(s.last_change_seq().await.unwrap(), all[3].0);
+    assert_eq!(s.changes_since(all[1].0, 1).await.unwrap(), vec![all[2].clone()], "paged");
+    assert!(s.purge_changes(t0()).await.unwrap() < 4, "recent changes are kept");
 }
 
 async fn people_and_notices(s: &dyn Store) {

@@ -13,6 +13,7 @@ pub(crate) const SQLITE: &[(u32, &str, &str)] = &[
     (5, "notifications", include_str!("../migrations/sqlite/0005_notifications.sql")),
     (6, "email_outbox", include_str!("../migrations/sqlite/0006_email_outbox.sql")),
     (7, "webhook_outbox", include_str!("../migrations/sqlite/0007_webhook_outbox.sql")),
+    (8, "changes", include_str!("../migrations/sqlite/0008_changes.sql")),
 ];
 
 pub(crate) fn apply(conn: &mut Connection) -> Result<(), Error> {

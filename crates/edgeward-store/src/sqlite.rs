@@ -14,7 +14,7 @@ use edgeward_core::names::{ClientName, NamespaceName, TokenName};
 use edgeward_core::network::{Network, Networks};
 use edgeward_core::permission::Permissions;
 use edgeward_core::store::{
-    AccessGroup, Account, AccountStore, ApiClient, ApiClientStore, Created, ItemKey, ItemStore, Namespace,
+    AccessGroup, Account, AccountStore, ApiClient, ApiClientStore, Change, Created, ItemKey, ItemStore, Namespace,
     NamespaceStore, NewToken, StoredApiClient, StoredItem, StoredToken, TokenStore, TokenUsage,
 };
 use edgeward_core::token::{EdgeWorkerScope, Token};
@@ -22,6 +22,7 @@ use edgeward_core::{Error, Resource};
 
 use crate::migrate;
 
+mod changes;
 mod notify;
 
 /// Tuning for the SQLite store.
@@ -405,6 +406,7 @@ impl TokenStore for SqliteStore {
                     message: "The token does not exist or was already revoked.".into(),
                 })?;
             c.execute("UPDATE account SET token_count = token_count - 1 WHERE id = 1", []).map_err(db_err)?;
+            changes::note(c, &Change::TokenRevoked(uuid), now)?;
             Ok(t.token)
         })
         .await
@@ -565,6 +567,7 @@ impl ItemStore for SqliteStore {
                 s.execute(params![key.network.as_str(), key.namespace.as_str(), key.sandbox, key.group, key.item, value, ms(now)])
             })
             .map_err(db_err)?;
+            changes::note(c, &Change::Item(key), now)?;
             Ok(())
         })
         .await
@@ -587,14 +590,17 @@ impl ItemStore for SqliteStore {
 
     async fn delete_item(&self, key: ItemKey) -> Result<bool, Error> {
         self.write(move |c| {
-            c.prepare_cached(
+            let n = c.prepare_cached(
                 "DELETE FROM items WHERE network = ?1 AND namespace = ?2 AND sandbox = ?3 AND grp = ?4 AND item = ?5",
             )
             .and_then(|mut s| {
                 s.execute(params![key.network.as_str(), key.namespace.as_str(), key.sandbox, key.group, key.item])
             })
-            .map(|n| n > 0)
-            .map_err(db_err)
+            .map_err(db_err)?;
+            if n > 0 {
+                changes::note(c, &Change::Item(key), Utc::now())?;
+            }
+            Ok(n > 0)
         })
         .await
     }
@@ -922,6 +928,10 @@ impl NamespaceStore for SqliteStore {
             })
             .map_err(db_err)?
             .ok_or_else(namespace_missing)
+            .and_then(|ns| {
+                changes::note(c, &Change::Namespace(network, name.clone()), Utc::now())?;
+                Ok(ns)
+            })
         })
         .await
     }
@@ -943,6 +953,7 @@ impl NamespaceStore for SqliteStore {
                 params![network.as_str(), name.as_str()],
             )
             .map_err(db_err)?;
+            changes::note(c, &Change::Namespace(network, name.clone()), Utc::now())?;
             Ok(())
         })
         .await
@@ -988,6 +999,7 @@ impl NamespaceStore for SqliteStore {
                     .map_err(db_err)?;
                 let network = Network::parse(&network).map_err(|e| Error::Internal(e.to_string()))?;
                 let name = NamespaceName::parse(&name).map_err(|e| Error::Internal(e.to_string()))?;
+                changes::note(c, &Change::Namespace(network, name.clone()), now)?;
                 deleted.push((network, name));
             }
             Ok(deleted)

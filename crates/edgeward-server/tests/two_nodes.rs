@@ -1,0 +1,94 @@
+//! Two servers on one database: what one writes, the other honours within the change feed's
+//! bound, without a restart.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use edgeward_client::{Client, Edgerc};
+use edgeward_core::clock::SystemClock;
+use reqwest::Method;
+
+async fn node(dir: &std::path::Path) -> (edgeward_server::RunningServer, Client) {
+    let mut cfg = config(dir);
+    cfg.change_poll_ms = 50;
+    let server = edgeward_server::spawn(cfg, Arc::new(SystemClock)).await.expect("server starts");
+    // Each start points the data directory's edgerc at itself: read it right after.
+    let edgerc = Edgerc::load(&server.prepared.edgerc, "default").unwrap();
+    let admin = Client::new(edgerc, Some(&server.prepared.tls_cert)).unwrap();
+    (server, admin)
+}
+
+async fn get(addr: std::net::SocketAddr, path: &str, token: &str) -> (u16, String) {
+    let r = reqwest::Client::new()
+        .get(format!("http://{addr}{path}"))
+        .header("X-Akamai-EdgeDB-Auth", token)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Poll until `want` (at most 10 s, far above the 50 ms feed interval); returns how long it took.
+async fn until(addr: std::net::SocketAddr, path: &str, token: &str, want: (u16, &str)) -> Duration {
+    let start = Instant::now();
+    loop {
+        let (s, body) = get(addr, path, token).await;
+        if s == want.0 && (want.1.is_empty() || body == want.1) {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "still {s} {body}, want {want:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn writes_and_revocations_on_one_server_reach_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, admin_a) = node(dir.path()).await;
+    let (b, admin_b) = node(dir.path()).await;
+    let expiry = (chrono::Utc::now().date_naive() + chrono::Duration::days(20)).to_string();
+    let body = cli_body("shared", false, true, &expiry, &[("default", "rwd")]);
+    let (s, _, t) = raw(&admin_a, Method::POST, "/edgekv/v1/tokens", Some(&body)).await;
+    assert_eq!(s, 200, "{t}");
+    let token = t["value"].as_str().unwrap().to_owned();
+    // Created on A, retrievable on B.
+    let (s, _, again) = raw(&admin_b, Method::GET, "/edgekv/v1/tokens/shared", None).await;
+    assert_eq!((s, again["value"].as_str()), (200, Some(token.as_str())));
+
+    // An item written through B is read (and cached) by A; rewritten through B, A serves the new
+    // value; deleted through B, A answers 404.
+    let item = "/api/v1/namespaces/default/groups/g/items/i";
+    let put = |v: &'static str| {
+        let token = token.clone();
+        async move {
+            let r = reqwest::Client::new()
+                .put(format!("http://{}{item}", b.data_addr))
+                .header("X-Akamai-EdgeDB-Auth", token)
+                .body(v)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    };
+    put("v1").await;
+    assert_eq!(get(a.data_addr, item, &token).await, (200, "v1".to_owned()));
+    assert_eq!(get(a.data_addr, item, &token).await, (200, "v1".to_owned()), "cached on A");
+    put("v2").await;
+    until(a.data_addr, item, &token, (200, "v2")).await;
+    let (s, _, _) =
+        raw(&admin_b, Method::DELETE, "/edgekv/v1/networks/production/namespaces/default/groups/g/items/i", None).await;
+    assert_eq!(s, 200);
+    until(a.data_addr, item, &token, (404, "")).await;
+
+    // Revoked on A: refused by B's data plane, which had the token's grant cached.
+    put("v3").await;
+    assert_eq!(get(b.data_addr, item, &token).await.0, 200);
+    admin_a.revoke_token("shared").await.unwrap();
+    until(b.data_addr, item, &token, (401, "")).await;
+    a.shutdown().await;
+    b.shutdown().await;
+}
