@@ -83,10 +83,35 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> JobReport {
     report
 }
 
-/// Run at start and then every `every`, until shutdown.
+/// The lease that makes one server run maintenance per period.
+pub const MAINTENANCE_LEASE: &str = "maintenance";
+
+/// Whether `holder` runs this period's maintenance: it takes the maintenance lease for the
+/// period (slightly less, so its own next turn is not blocked by clock jitter). Another server
+/// gets the lease only once it has lapsed, so each period's work runs on one server; if that
+/// server stops, another takes over after at most one period.
+pub async fn take_turn(
+    store: &dyn edgeward_core::store::Store,
+    holder: &str,
+    now: DateTime<Utc>,
+    period: chrono::Duration,
+) -> Result<bool, edgeward_core::Error> {
+    let span = period - period / 20;
+    store.try_lease(MAINTENANCE_LEASE, holder, now, now + span).await
+}
+
+/// Run at start and then every `every` (when this server has the turn), until shutdown.
 pub async fn run(state: AppState, every: Duration, mut shutdown: watch::Receiver<bool>) {
     loop {
-        run_once(&state, state.clock.now()).await;
+        let now = state.clock.now();
+        let period = chrono::Duration::from_std(every).unwrap_or(chrono::Duration::hours(1));
+        match take_turn(state.store.as_ref(), &state.notify.holder, now, period).await {
+            Ok(true) => {
+                run_once(&state, now).await;
+            }
+            Ok(false) => tracing::debug!("maintenance skipped: another server ran it this period"),
+            Err(e) => tracing::error!(error = %e.log_detail(), "maintenance lease unavailable; will retry"),
+        }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = shutdown.wait_for(|s| *s) => return,

@@ -427,3 +427,22 @@ async fn two_runs_in_one_server_exclude_each_other() {
     }
     assert_eq!(panel(&*s, ana).await, ["50 access tokens expire within 7 days"]);
 }
+
+#[tokio::test]
+async fn maintenance_runs_on_one_server_per_period() {
+    use edgeward_server::jobs::take_turn;
+    let dir = tempfile::tempdir().unwrap();
+    let a = store(dir.path()).await;
+    let b: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("edgeward.db"), SqliteOptions::default()).unwrap());
+    let hour = Duration::hours(1);
+    let t = check_at(0);
+    let (ta, tb) = tokio::join!(take_turn(&*a, "a", t, hour), take_turn(&*b, "b", t, hour));
+    assert!(ta.unwrap() ^ tb.unwrap(), "exactly one takes the first period");
+    let first = if take_turn(&*a, "a", t + Duration::minutes(1), hour).await.unwrap() { "a" } else { "b" };
+    let other: &dyn Store = if first == "a" { &*b } else { &*a };
+    let other_name = if first == "a" { "b" } else { "a" };
+    assert!(!take_turn(other, other_name, t + Duration::minutes(30), hour).await.unwrap(), "not during the period");
+    // The first server stops; the other takes over once the lease lapses.
+    assert!(take_turn(other, other_name, t + Duration::minutes(62), hour).await.unwrap());
+}
