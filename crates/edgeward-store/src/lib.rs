@@ -10,7 +10,7 @@
 //! Reads use a small pool of read-only connections: point reads by key run in place (a few
 //! cached pages, never waiting for the writer under WAL); scans run on blocking threads.
 
-mod migrate;
+pub mod migrate;
 mod sqlite;
 
 pub mod conformance;

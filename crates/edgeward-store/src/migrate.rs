@@ -16,6 +16,31 @@ pub(crate) const SQLITE: &[(u32, &str, &str)] = &[
     (8, "changes", include_str!("../migrations/sqlite/0008_changes.sql")),
 ];
 
+/// The newest schema version this build knows.
+pub fn newest_version() -> u32 {
+    SQLITE.last().map_or(0, |m| m.0)
+}
+
+/// The schema version of the database at `path` (0 for a new one).
+pub fn database_version(path: &std::path::Path) -> Result<u32, Error> {
+    if !path.exists() {
+        return Ok(0);
+    }
+    let conn = Connection::open(path).map_err(|e| Error::Internal(format!("cannot open {}: {e}", path.display())))?;
+    let has_table: bool = conn
+        .query_row(
+            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| Error::Internal(format!("migration: {e}")))?;
+    if !has_table {
+        return Ok(0);
+    }
+    conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
+        .map_err(|e| Error::Internal(format!("migration: {e}")))
+}
+
 pub(crate) fn apply(conn: &mut Connection) -> Result<(), Error> {
     let internal = |e: rusqlite::Error| Error::Internal(format!("migration: {e}"));
     conn.execute_batch(

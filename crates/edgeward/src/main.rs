@@ -82,6 +82,13 @@ enum Command {
         #[command(flatten)]
         conn: token_cmd::Conn,
     },
+    /// Apply the database migrations of a data directory (a server does this at start too) and
+    /// print the schema version.
+    Migrate {
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
     /// Print the OpenAPI document of the admin API.
     Openapi,
     /// Show the effective configuration.
@@ -493,6 +500,24 @@ async fn run(cli: Cli) -> Result<()> {
                 return Err(e);
             }
         },
+        Command::Migrate { data_dir } => {
+            let db = data_dir.join("edgeward.db");
+            let before =
+                edgeward_store::migrate::database_version(&db).map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
+            let newest = edgeward_store::migrate::newest_version();
+            if before > newest {
+                bail!(
+                    "{} has schema version {before}, newer than this Edgeward build knows ({newest}); upgrade Edgeward",
+                    db.display()
+                );
+            }
+            bootstrap::open_store(&data_dir)?;
+            if before == newest {
+                println!("{}: schema version {newest}, up to date.", db.display());
+            } else {
+                println!("{}: schema version {before} → {newest}.", db.display());
+            }
+        }
         Command::Openapi => print!("{}", edgeward_server::openapi::document_text()),
         Command::Config(ConfigCommand::Print(args)) => {
             print!("{}", toml::to_string_pretty(&serve_config(&args)?)?);
