@@ -403,6 +403,16 @@ pub trait ChangeStore: Send + Sync {
     async fn last_change_seq(&self) -> Result<i64>;
     /// Forget changes recorded before `before`; returns how many.
     async fn purge_changes(&self, before: DateTime<Utc>) -> Result<u64>;
+    /// Record an EdgeGrid nonce of a request made at `timestamp`, forgetting nonces of requests
+    /// made before `forget_before`. False when this (client, nonce) was already recorded: a
+    /// replay.
+    async fn record_nonce(
+        &self,
+        client_token: &str,
+        nonce: &str,
+        timestamp: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool>;
 }
 
 /// Everything the server needs from storage.

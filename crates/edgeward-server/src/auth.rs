@@ -115,6 +115,16 @@ pub async fn require_edgegrid(State(state): State<AppState>, req: Request, next:
     if !state.nonces.first_use(auth.client_token, auth.nonce, auth.time.timestamp(), now.timestamp(), window) {
         return deny(&state, "replay", "The nonce has already been used: every request needs a fresh nonce");
     }
+    if state.shared_nonces {
+        match state.store.record_nonce(auth.client_token, auth.nonce, auth.time, now - state.timestamp_window * 2).await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                return deny(&state, "replay", "The nonce has already been used: every request needs a fresh nonce")
+            }
+            Err(e) => return crate::problem::ApiError::from(e).into_response(),
+        }
+    }
     parts.extensions.insert(Caller(verified.client.clone()));
     next.run(Request::from_parts(parts, Body::from(body))).await
 }

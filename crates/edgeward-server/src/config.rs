@@ -18,11 +18,19 @@ pub struct EdgeGridConfig {
     pub headers_to_sign: Vec<String>,
     /// Accepted distance between a request's timestamp and the server clock, in seconds.
     pub timestamp_window_secs: u64,
+    /// Also record nonces in the database, so that several servers on one database refuse a
+    /// request replayed from one to another (costs one database write per admin request).
+    pub shared_nonces: bool,
 }
 
 impl Default for EdgeGridConfig {
     fn default() -> Self {
-        Self { max_body: edgeward_edgegrid::DEFAULT_MAX_BODY, headers_to_sign: Vec::new(), timestamp_window_secs: 120 }
+        Self {
+            max_body: edgeward_edgegrid::DEFAULT_MAX_BODY,
+            headers_to_sign: Vec::new(),
+            timestamp_window_secs: 120,
+            shared_nonces: false,
+        }
     }
 }
 

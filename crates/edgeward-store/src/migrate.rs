@@ -14,6 +14,7 @@ pub(crate) const SQLITE: &[(u32, &str, &str)] = &[
     (6, "email_outbox", include_str!("../migrations/sqlite/0006_email_outbox.sql")),
     (7, "webhook_outbox", include_str!("../migrations/sqlite/0007_webhook_outbox.sql")),
     (8, "changes", include_str!("../migrations/sqlite/0008_changes.sql")),
+    (9, "nonces", include_str!("../migrations/sqlite/0009_nonces.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -83,6 +83,29 @@ impl ChangeStore for SqliteStore {
         self.point_read(|c| c.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0)).map_err(db_err))
     }
 
+    async fn record_nonce(
+        &self,
+        client_token: &str,
+        nonce: &str,
+        timestamp: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let (client_token, nonce) = (client_token.to_owned(), nonce.to_owned());
+        self.write(move |c| {
+            c.prepare_cached("DELETE FROM nonces WHERE ts < ?1")
+                .and_then(|mut s| s.execute([ms(forget_before)]))
+                .map_err(db_err)?;
+            let inserted = c
+                .prepare_cached(
+                    "INSERT INTO nonces (client_token, nonce, ts) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                )
+                .and_then(|mut s| s.execute(params![client_token, nonce, ms(timestamp)]))
+                .map_err(db_err)?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
     async fn purge_changes(&self, before: DateTime<Utc>) -> Result<u64, Error> {
         self.write(move |c| {
             c.execute("DELETE FROM changes WHERE at < ?1", [ms(before)]).map(|n| n as u64).map_err(db_err)
