@@ -41,15 +41,6 @@ pub fn check_email(e: &str) -> Result<String, String> {
     }
 }
 
-/// A person's or contact's display name: 1 to 128 printable characters, trimmed.
-pub fn check_person_name(n: &str) -> Result<String, String> {
-    let n = n.trim();
-    if n.is_empty() || n.len() > 128 || n.chars().any(char::is_control) {
-        return Err("a name must be 1 to 128 printable characters".into());
-    }
-    Ok(n.to_owned())
-}
-
 /// A person of the account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {

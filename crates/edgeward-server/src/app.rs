@@ -196,8 +196,10 @@ pub async fn spawn_with_request_clock(
         thresholds: config.notify.checked_thresholds().map_err(StartError::Config)?,
         check_time: config.notify.check_time().map_err(StartError::Config)?,
         holder: crate::notify::holder_id(),
-        email: config.notify.smtp.is_some(),
-        webhook: config.notify.webhook.is_some(),
+        outputs: crate::notify::Outputs {
+            email: config.notify.smtp.is_some(),
+            webhook: config.notify.webhook.is_some(),
+        },
     };
     let webhook = match &config.notify.webhook {
         Some(w) => Some(Arc::new(crate::webhook::Webhook::new(w).map_err(StartError::Config)?)),

@@ -26,6 +26,17 @@ use crate::state::{AppState, VerifiedClient};
 #[derive(Clone, Debug)]
 pub struct Caller(pub Arc<ApiClient>);
 
+impl Caller {
+    /// The caller holds `cap` (no network involved), or the EdgeKV `EKV_1002` refusal naming it.
+    pub fn require(&self, cap: edgeward_core::capability::Capability) -> Result<(), edgeward_core::Error> {
+        if self.0.grants.has(cap) {
+            Ok(())
+        } else {
+            Err(edgeward_core::Error::Forbidden(cap))
+        }
+    }
+}
+
 /// Largest admin request body read.
 pub const MAX_ADMIN_BODY: usize = 1024 * 1024;
 

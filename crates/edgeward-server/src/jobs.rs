@@ -101,10 +101,10 @@ pub async fn take_turn(
 }
 
 /// Run at start and then every `every` (when this server has the turn), until shutdown.
-pub async fn run(state: AppState, every: Duration, mut shutdown: watch::Receiver<bool>) {
-    loop {
+pub async fn run(state: AppState, every: Duration, shutdown: watch::Receiver<bool>) {
+    let period = chrono::Duration::from_std(every).unwrap_or(chrono::Duration::hours(1));
+    repeat(every, shutdown, || async {
         let now = state.clock.now();
-        let period = chrono::Duration::from_std(every).unwrap_or(chrono::Duration::hours(1));
         match take_turn(state.store.as_ref(), &state.notify.holder, now, period).await {
             Ok(true) => {
                 run_once(&state, now).await;
@@ -112,6 +112,18 @@ pub async fn run(state: AppState, every: Duration, mut shutdown: watch::Receiver
             Ok(false) => tracing::debug!("maintenance skipped: another server ran it this period"),
             Err(e) => tracing::error!(error = %e.log_detail(), "maintenance lease unavailable; will retry"),
         }
+    })
+    .await
+}
+
+/// Run `pass` now and then every `every`, until shutdown: the loop of every background task.
+pub async fn repeat<F, Fut>(every: Duration, mut shutdown: watch::Receiver<bool>, mut pass: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    loop {
+        pass().await;
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = shutdown.wait_for(|s| *s) => return,

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use edgeward_core::notify::NewEmail;
 use edgeward_core::store::Store;
 
-/// Tries before an e-mail is given up on.
+/// Tries before an e-mail or webhook event is given up on.
 pub const MAX_ATTEMPTS: u32 = 8;
 
 /// How the SMTP connection is secured.
@@ -150,6 +150,12 @@ impl MailTransport for Smtp {
     }
 }
 
+/// When to try again after failed try number `tries`, or `None` to give up: a permanent failure
+/// or the last allowed try. Shared by e-mail and webhooks.
+pub fn next_try(permanent: bool, tries: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    (!permanent && tries < MAX_ATTEMPTS).then(|| now + backoff(tries))
+}
+
 /// Delay before try number `attempts + 1`: 1 min, 4 min, 16 min, … at most 6 h.
 pub fn backoff(attempts: u32) -> Duration {
     let minutes = 4i64.saturating_pow(attempts.saturating_sub(1).min(8));
@@ -190,7 +196,7 @@ pub async fn send_due(store: &dyn Store, transport: &dyn MailTransport, now: Dat
             }
             Err(f) => {
                 let tries = item.attempts + 1;
-                let retry_at = (!f.permanent && tries < MAX_ATTEMPTS).then(|| now + backoff(tries));
+                let retry_at = next_try(f.permanent, tries, now);
                 if retry_at.is_some() {
                     report.retrying += 1;
                     tracing::warn!(id = item.id, tries, error = %f.message, "expiry e-mail not sent; will retry");
@@ -213,17 +219,14 @@ pub async fn run_mailer(
     state: crate::state::AppState,
     transport: Arc<dyn MailTransport>,
     every: std::time::Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    loop {
+    crate::jobs::repeat(every, shutdown, || async {
         let report = send_due(state.store.as_ref(), transport.as_ref(), state.clock.now()).await;
         state.metrics.emails_sent.inc_by(report.sent);
         state.metrics.emails_failed.inc_by(report.failed);
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
-    }
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -83,10 +83,8 @@ pub struct NotifyRuntime {
     pub check_time: NaiveTime,
     /// This server's identity in leases and run records.
     pub holder: String,
-    /// Whether 1-day notices are e-mailed (an SMTP server is configured).
-    pub email: bool,
-    /// Whether webhook events are queued (a receiver is configured).
-    pub webhook: bool,
+    /// Where checks send what they find besides the panel (what is configured).
+    pub outputs: Outputs,
 }
 
 /// Where a check sends what it finds, besides the panel.
@@ -96,13 +94,6 @@ pub struct Outputs {
     pub email: bool,
     /// Queue webhook events.
     pub webhook: bool,
-}
-
-impl NotifyRuntime {
-    /// The outputs configured.
-    pub fn outputs(&self) -> Outputs {
-        Outputs { email: self.email, webhook: self.webhook }
-    }
 }
 
 /// A token due at a threshold, as a check reports it.
@@ -427,22 +418,19 @@ async fn owed(store: &dyn Store, now: DateTime<Utc>, at: NaiveTime) -> Result<bo
 pub async fn run_scheduler(
     state: crate::state::AppState,
     every: std::time::Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let n = state.notify.clone();
-    loop {
+    let n = &state.notify;
+    crate::jobs::repeat(every, shutdown, || async {
         let now = state.clock.now();
-        match run_if_owed(state.store.as_ref(), now, &n.holder, n.check_time, &n.thresholds, n.outputs()).await {
+        match run_if_owed(state.store.as_ref(), now, &n.holder, n.check_time, &n.thresholds, n.outputs).await {
             Ok(report) => {
                 state.metrics.notices_delivered.inc_by(report.notices);
             }
             Err(e) => tracing::error!(error = %e.log_detail(), "expiry check failed; will retry"),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
-    }
+    })
+    .await
 }
 
 /// A stable id for this server process, for leases and run records.

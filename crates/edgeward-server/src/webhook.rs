@@ -18,9 +18,6 @@ use sha2::Sha256;
 use edgeward_core::notify::NewWebhook;
 use edgeward_core::store::Store;
 
-/// Tries before an event is given up on.
-pub const MAX_ATTEMPTS: u32 = 8;
-
 /// Where webhook events go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,7 +127,7 @@ pub async fn send_due(store: &dyn Store, hook: &Webhook, now: DateTime<Utc>) -> 
             }
             Err(f) => {
                 let tries = item.attempts + 1;
-                let retry_at = (!f.permanent && tries < MAX_ATTEMPTS).then(|| now + crate::mail::backoff(tries));
+                let retry_at = crate::mail::next_try(f.permanent, tries, now);
                 if retry_at.is_none() {
                     failed += 1;
                     tracing::error!(event = %item.event.event_id, tries, error = %f.message, "webhook event given up");
@@ -152,17 +149,14 @@ pub async fn run_sender(
     state: crate::state::AppState,
     hook: Arc<Webhook>,
     every: std::time::Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    loop {
+    crate::jobs::repeat(every, shutdown, || async {
         let (sent, failed) = send_due(state.store.as_ref(), &hook, state.clock.now()).await;
         state.metrics.webhooks_sent.inc_by(sent);
         state.metrics.webhooks_failed.inc_by(failed);
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
-    }
+    })
+    .await
 }
 
 #[cfg(test)]

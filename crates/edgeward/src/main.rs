@@ -266,10 +266,8 @@ async fn accessgroup(cmd: AccessGroupCommand) -> Result<()> {
             if id == 0 {
                 bail!("group 0 is the account group and always exists");
             }
-            let name = name.trim().to_owned();
-            if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
-                bail!("--name must be 1 to 128 printable characters");
-            }
+            let name = edgeward_core::names::check_display_name(&name)
+                .map_err(|_| anyhow::anyhow!("--name must be 1 to 128 printable characters"))?;
             let (store, _) = bootstrap::open_store(&data_dir)?;
             store
                 .create_access_group(AccessGroup { group_id: id, name: name.clone() })
@@ -461,6 +459,14 @@ async fn set_enabled(data_dir: &Path, name: &str, enabled: bool) -> Result<()> {
     Ok(())
 }
 
+/// With `--json`, an error is also printed on stdout as `{"error": …}`.
+fn json_error<T>(conn: &token_cmd::Conn, result: Result<T>) -> Result<T> {
+    if let (Err(e), true) = (&result, conn.json) {
+        println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
+    }
+    result
+}
+
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
@@ -473,33 +479,14 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Apiclient(cmd) => apiclient(cmd).await?,
         Command::Accessgroup(cmd) => accessgroup(cmd).await?,
         Command::User(cmd) => people::user(cmd).await?,
-        Command::Notify { cmd, conn } => {
-            if let Err(e) = people::notify(cmd, &conn).await {
-                if conn.json {
-                    println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
-                }
-                return Err(e);
-            }
-        }
+        Command::Notify { cmd, conn } => json_error(&conn, people::notify(cmd, &conn).await)?,
         Command::Contact(cmd) => people::contact(cmd).await?,
-        Command::Token { cmd, conn } => {
-            if let Err(e) = token_cmd::run(cmd, &conn).await {
-                if conn.json {
-                    println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
-                }
-                return Err(e);
+        Command::Token { cmd, conn } => json_error(&conn, token_cmd::run(cmd, &conn).await)?,
+        Command::Bundle { cmd, conn } => {
+            if !json_error(&conn, token_cmd::check(cmd, &conn).await)? {
+                bail!("the bundle check found problems");
             }
         }
-        Command::Bundle { cmd, conn } => match token_cmd::check(cmd, &conn).await {
-            Ok(true) => {}
-            Ok(false) => bail!("the bundle check found problems"),
-            Err(e) => {
-                if conn.json {
-                    println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
-                }
-                return Err(e);
-            }
-        },
         Command::Migrate { data_dir } => {
             let db = data_dir.join("edgeward.db");
             let before =

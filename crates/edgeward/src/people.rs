@@ -237,7 +237,7 @@ fn check_email(e: &str) -> Result<String> {
 }
 
 fn check_name(n: &str, what: &str) -> Result<String> {
-    edgeward_core::notify::check_person_name(n).map_err(|_| anyhow!("{what} must be 1 to 128 printable characters"))
+    edgeward_core::names::check_display_name(n).map_err(|_| anyhow!("{what} must be 1 to 128 printable characters"))
 }
 
 pub async fn user(cmd: UserCommand) -> Result<()> {

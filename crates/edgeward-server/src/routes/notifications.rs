@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use edgeward_core::capability::Capability;
-use edgeward_core::Error;
 
 use crate::auth::Caller;
 use crate::notify::{run_check, CheckReport};
@@ -30,14 +29,6 @@ fn owner(caller: &Caller) -> Result<uuid::Uuid, ApiError> {
             "This API client belongs to no user, so it has no notification panel: create one with `edgeward apiclient create --owner <user>`.",
         )
     })
-}
-
-fn manage(caller: &Caller) -> Result<(), ApiError> {
-    if caller.0.grants.has(Capability::ManageNotifications) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden(Capability::ManageNotifications).into())
-    }
 }
 
 /// One notice of the panel.
@@ -158,14 +149,14 @@ pub async fn run(
     Extension(caller): Extension<Caller>,
     Query(q): Query<Params>,
 ) -> Result<Json<CheckReport>, ApiError> {
-    manage(&caller)?;
+    caller.require(Capability::ManageNotifications)?;
     let dry = q.get("dryRun").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let n = &state.notify;
     // Another server (or this one's scheduler) may be running a check: wait for it a little,
     // rather than fail a run asked for by hand.
     let mut report = CheckReport::default();
     for _ in 0..50 {
-        report = run_check(state.store.as_ref(), state.clock.now(), &n.holder, &n.thresholds, n.outputs(), dry).await?;
+        report = run_check(state.store.as_ref(), state.clock.now(), &n.holder, &n.thresholds, n.outputs, dry).await?;
         if report.ran {
             break;
         }
@@ -188,7 +179,7 @@ pub async fn status(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    manage(&caller)?;
+    caller.require(Capability::ManageNotifications)?;
     let runs = state.store.check_runs(20).await?;
     let failed = state.store.failed_emails(20).await?;
     let pending = state.store.pending_email_count().await?;
@@ -197,9 +188,9 @@ pub async fn status(
     Ok(Json(json!({
         "thresholds": n.thresholds,
         "checkTime": n.check_time.format("%H:%M").to_string(),
-        "email": if n.email { "smtp" } else { "off" },
+        "email": if n.outputs.email { "smtp" } else { "off" },
         "emailsPending": pending,
-        "webhook": if n.webhook { "on" } else { "off" },
+        "webhook": if n.outputs.webhook { "on" } else { "off" },
         "webhooksPending": hooks_pending,
         "webhooksFailed": hooks_failed,
         "emailsFailed": failed.iter().map(|f| json!({

@@ -10,27 +10,18 @@ use serde::{Deserialize, Serialize};
 
 use edgeward_core::capability::{Capability, Grants};
 use edgeward_core::notify::{Contact, User};
-use edgeward_core::Error;
 
 use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::routes::parse_json;
 use crate::state::AppState;
 
-fn manage(caller: &Caller) -> Result<(), ApiError> {
-    if caller.0.grants.has(Capability::ManageNotifications) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden(Capability::ManageNotifications).into())
-    }
-}
-
 fn check_email(e: &str) -> Result<String, ApiError> {
     edgeward_core::notify::check_email(e).map_err(|m| ApiError::bad_request(format!("{m}.")))
 }
 
 fn check_name(n: &str) -> Result<String, ApiError> {
-    edgeward_core::notify::check_person_name(n).map_err(|m| ApiError::bad_request(format!("{m}.")))
+    edgeward_core::names::check_display_name(n).map_err(|m| ApiError::bad_request(format!("{m}.")))
 }
 
 /// A user as the API shows it.
@@ -94,7 +85,7 @@ pub async fn list_users(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Vec<UserObject>>, ApiError> {
-    manage(&caller)?;
+    caller.require(Capability::ManageNotifications)?;
     Ok(Json(state.store.list_users().await?.iter().map(object).collect()))
 }
 
@@ -105,7 +96,7 @@ pub async fn create_user(
     Extension(caller): Extension<Caller>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<UserObject>), ApiError> {
-    manage(&caller)?;
+    caller.require(Capability::ManageNotifications)?;
     let req: UserObject = parse_json(&body)?;
     let email = req.email.as_deref().map(check_email).transpose()?;
     if req.email_registered && email.is_none() {
@@ -135,7 +126,7 @@ pub async fn update_user(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Json<UserObject>, ApiError> {
-    manage(&caller)?;
+    caller.require(Capability::ManageNotifications)?;
     let req: UserChange = parse_json(&body)?;
     let email = req.email.as_deref().map(check_email).transpose()?;
     let u = state.store.update_user(&name, req.active, email.map(Some), req.email_registered).await?;
@@ -148,7 +139,7 @@ pub async fn list_contacts(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Vec<ContactObject>>, ApiError> {
-    manage(&caller)?;
+    caller.require(Capability::ManageNotifications)?;
     let contacts = state.store.list_contacts().await?;
     Ok(Json(contacts.into_iter().map(|c| ContactObject { email: c.email, name: c.name }).collect()))
 }
@@ -160,7 +151,7 @@ pub async fn put_contact(
     Extension(caller): Extension<Caller>,
     body: Bytes,
 ) -> Result<Json<ContactObject>, ApiError> {
-    manage(&caller)?;
+    caller.require(Capability::ManageNotifications)?;
     let req: ContactObject = parse_json(&body)?;
     let contact = Contact { email: check_email(&req.email)?, name: check_name(&req.name)? };
     state.store.put_contact(contact.clone()).await?;
@@ -174,7 +165,7 @@ pub async fn remove_contact(
     Extension(caller): Extension<Caller>,
     Path(email): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    manage(&caller)?;
+    caller.require(Capability::ManageNotifications)?;
     state.store.remove_contact(email.trim()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
