@@ -413,6 +413,12 @@ pub trait ChangeStore: Send + Sync {
         timestamp: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Resolves when another server may just have written to the feed, so followers need not
+    /// wait for their next poll. A backend without such a signal never resolves (the default):
+    /// the poll alone keeps followers correct.
+    async fn wait_for_change(&self) {
+        std::future::pending::<()>().await
+    }
 }
 
 /// Everything the server needs from storage.

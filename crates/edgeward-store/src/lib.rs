@@ -1,6 +1,10 @@
-//! Edgeward's storage: the traits of `edgeward_core::store` implemented on SQLite.
+//! Edgeward's storage: the traits of `edgeward_core::store` implemented on SQLite (the
+//! embedded default, one server) and on PostgreSQL (several servers on one database). Both pass
+//! the same conformance suite ([`conformance`]) and lay rows out the same way ([`codec`]).
 //!
 //! Invariant: SQL text lives in this crate only. Every trait method is one transaction.
+//!
+//! ## SQLite
 //!
 //! SQLite runs in WAL mode with `synchronous=FULL`, so a commit is on disk (the WAL is fsynced)
 //! before the caller is answered: a token acknowledged with 200 survives `kill -9` and power loss.
@@ -9,15 +13,30 @@
 //! answers each caller. Under load one fsync covers many writes; alone, a write pays one fsync.
 //! Reads use a small pool of read-only connections: point reads by key run in place (a few
 //! cached pages, never waiting for the writer under WAL); scans run on blocking threads.
+//!
+//! ## PostgreSQL
+//!
+//! See the `postgres` module: a connection pool, one transaction per method, uniqueness and
+//! counters enforced by PostgreSQL itself, and `LISTEN/NOTIFY` to wake other servers' change
+//! followers.
 
+mod codec;
 pub mod migrate;
+mod postgres;
 mod sqlite;
 
 pub mod conformance;
+pub mod testing;
 
+pub use postgres::{postgres_database_version, PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// The schema migrations shipped with this build, as (version, name, SQL).
 pub fn sqlite_migrations() -> &'static [(u32, &'static str, &'static str)] {
     migrate::SQLITE
+}
+
+/// The PostgreSQL schema migrations shipped with this build, as (version, name, SQL).
+pub fn postgres_migrations() -> &'static [(u32, &'static str, &'static str)] {
+    postgres::POSTGRES_MIGRATIONS
 }

@@ -4,22 +4,22 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use edgeward_core::capability::Grants;
 use edgeward_core::names::{ClientName, NamespaceName, TokenName};
-use edgeward_core::network::{Network, Networks};
-use edgeward_core::permission::Permissions;
+use edgeward_core::network::Network;
 use edgeward_core::store::{
     AccessGroup, Account, AccountStore, ApiClient, ApiClientStore, Change, Created, ItemKey, ItemStore, Namespace,
     NamespaceStore, NewToken, StoredApiClient, StoredItem, StoredToken, TokenStore, TokenUsage,
 };
-use edgeward_core::token::{EdgeWorkerScope, Token};
-use edgeward_core::{Error, Resource};
+use edgeward_core::token::Token;
+use edgeward_core::Error;
 
+use crate::codec::{self, encode_namespaces, from_ms, ms, TokenColumns};
 use crate::migrate;
 
 mod changes;
@@ -205,36 +205,16 @@ fn writer_loop(conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, max_batch
     }
 }
 
-fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn from_ms(v: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(v).single().unwrap_or_default()
-}
-
 fn parse_date(s: &str) -> rusqlite::Result<NaiveDate> {
-    s.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    codec::parse_date(s).map_err(conversion)
 }
 
 fn conversion(msg: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, msg.into())
 }
 
-fn encode_namespaces(t: &edgeward_core::token::NamespacePermissions) -> String {
-    t.iter().map(|(ns, p)| format!("{ns}:{}", p.compact())).collect::<Vec<_>>().join(",")
-}
-
 fn decode_namespaces(s: &str) -> rusqlite::Result<edgeward_core::token::NamespacePermissions> {
-    s.split(',')
-        .map(|part| {
-            let (ns, letters) =
-                part.split_once(':').ok_or_else(|| conversion(format!("bad namespaces column: {part}")))?;
-            let ns = NamespaceName::parse(ns).map_err(|e| conversion(e.to_string()))?;
-            let p = Permissions::parse_compact(letters).map_err(|e| conversion(e.to_string()))?;
-            Ok((ns, p))
-        })
-        .collect()
+    codec::decode_namespaces(s).map_err(conversion)
 }
 
 macro_rules! token_columns {
@@ -246,34 +226,24 @@ macro_rules! token_columns {
 const TOKEN_COLUMNS: &str = token_columns!();
 
 fn token_from_row(r: &Row<'_>) -> rusqlite::Result<StoredToken> {
-    let uuid: String = r.get(0)?;
-    let name: String = r.get(1)?;
-    let ewids: String = r.get(4)?;
-    let namespaces: String = r.get(5)?;
-    let ewid_list: Vec<String> = ewids.split(',').map(str::to_owned).collect();
-    let token = Token {
-        uuid: Uuid::parse_str(&uuid).map_err(|e| conversion(e.to_string()))?,
-        name: TokenName::parse(&name).map_err(|e| conversion(e.to_string()))?,
-        networks: Networks { staging: r.get(2)?, production: r.get(3)? },
-        ewids: EdgeWorkerScope::parse(
-            Some(&ewid_list),
-            &edgeward_core::limits::Limits { max_ewids_per_token: usize::MAX, ..Default::default() },
-        )
-        .map_err(|e| conversion(e.to_string()))?,
-        namespaces: decode_namespaces(&namespaces)?,
-        expiry: r.get::<_, Option<String>>(6)?.map(|s| parse_date(&s)).transpose()?,
-        issued_at: from_ms(r.get(7)?),
-        latest_refresh: r.get::<_, Option<i64>>(8)?.map(from_ms),
-        next_refresh: r.get::<_, Option<String>>(9)?.map(|s| parse_date(&s)).transpose()?,
+    let token = TokenColumns {
+        uuid: r.get(0)?,
+        name: r.get(1)?,
+        allow_staging: r.get(2)?,
+        allow_production: r.get(3)?,
+        ewids: r.get(4)?,
+        namespaces: r.get(5)?,
+        expiry: r.get(6)?,
+        issued_at: r.get(7)?,
+        latest_refresh: r.get(8)?,
+        next_refresh: r.get(9)?,
         generation: r.get(10)?,
         cpcode: r.get(11)?,
-        revoked_at: r.get::<_, Option<i64>>(12)?.map(from_ms),
-    };
+        revoked_at: r.get(12)?,
+    }
+    .into_token()
+    .map_err(conversion)?;
     Ok(StoredToken { token, sealed_value: r.get(13)? })
-}
-
-fn token_not_found(name: &TokenName) -> Error {
-    Error::NotFound { resource: Resource::Token, message: format!("Token with name {name} does not exist.") }
 }
 
 #[async_trait]
@@ -291,21 +261,15 @@ impl TokenStore for SqliteStore {
                 .query_row("SELECT token_count, cpcode FROM account WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
                 .map_err(db_err)?
-                .ok_or_else(|| Error::Refused { resource: Resource::Account, message: "The EdgeKV database is not initialized.".into() })?;
+                .ok_or_else(codec::not_initialized)?;
             if u64::try_from(count).unwrap_or(0) >= new.max_tokens {
-                return Err(Error::LimitExceeded(format!(
-                    "Each account is allowed {} tokens. This limit has already been reached; revoke unused tokens first.",
-                    new.max_tokens
-                )));
+                return Err(codec::token_limit(new.max_tokens));
             }
             let mut exists = c.prepare_cached("SELECT 1 FROM namespaces WHERE network = ?1 AND name = ?2").map_err(db_err)?;
             for net in spec.networks.iter() {
                 for ns in spec.namespaces.keys() {
                     if !exists.exists(params![net.as_str(), ns.as_str()]).map_err(db_err)? {
-                        return Err(Error::invalid(
-                            "namespacePermissions",
-                            format!("Namespace '{ns}' does not exist on the {net} network."),
-                        ));
+                        return Err(codec::namespace_not_on(ns, net));
                     }
                 }
             }
@@ -348,10 +312,7 @@ impl TokenStore for SqliteStore {
             match inserted {
                 Ok(_) => {}
                 Err(e) if is_unique_violation(&e) => {
-                    return Err(Error::AlreadyExists {
-                        resource: Resource::Token,
-                        message: format!("Token with name {} is already stored.", token.name),
-                    })
+                    return Err(codec::token_name_taken(&token.name))
                 }
                 Err(e) => return Err(db_err(e)),
             }
@@ -401,10 +362,7 @@ impl TokenStore for SqliteStore {
                 ))
                 .and_then(|mut s| s.query_row(params![uuid.to_string(), ms(now)], token_from_row).optional())
                 .map_err(db_err)?
-                .ok_or_else(|| Error::NotFound {
-                    resource: Resource::Token,
-                    message: "The token does not exist or was already revoked.".into(),
-                })?;
+                .ok_or_else(codec::token_already_revoked)?;
             c.execute("UPDATE account SET token_count = token_count - 1 WHERE id = 1", []).map_err(db_err)?;
             changes::note(c, &Change::TokenRevoked(uuid), now)?;
             Ok(t.token)
@@ -420,15 +378,8 @@ impl TokenStore for SqliteStore {
                 .optional()
                 .map_err(db_err)?;
             match held {
-                None => return Err(token_not_found(&name)),
-                Some(Some(_)) => {
-                    return Err(Error::Refused {
-                        resource: Resource::Token,
-                        message: format!(
-                            "Token {name} has a fixed expiry date and cannot be refreshed; create a new token (or rotate) instead."
-                        ),
-                    })
-                }
+                None => return Err(codec::token_not_found(&name)),
+                Some(Some(_)) => return Err(codec::token_not_refreshable(&name)),
                 Some(None) => {}
             }
             c.prepare_cached(&format!(
@@ -554,10 +505,7 @@ impl ItemStore for SqliteStore {
                 .and_then(|mut s| s.exists(params![key.network.as_str(), key.namespace.as_str()]))
                 .map_err(db_err)?;
             if !exists {
-                return Err(Error::NotFound {
-                    resource: Resource::Namespace,
-                    message: "The requested namespace does not exist.".into(),
-                });
+                return Err(codec::namespace_missing());
             }
             c.prepare_cached(
                 "INSERT INTO items (network, namespace, sandbox, grp, item, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
@@ -632,10 +580,6 @@ macro_rules! client_columns {
     };
 }
 
-fn client_not_found(name: &ClientName) -> Error {
-    Error::NotFound { resource: Resource::ApiClient, message: format!("API client {name} does not exist.") }
-}
-
 #[async_trait]
 impl ApiClientStore for SqliteStore {
     async fn insert_api_client(&self, client: ApiClient, sealed_secret: Vec<u8>) -> Result<(), Error> {
@@ -655,10 +599,7 @@ impl ApiClientStore for SqliteStore {
             )
             .map_err(|e| {
                 if is_unique_violation(&e) {
-                    Error::AlreadyExists {
-                        resource: Resource::ApiClient,
-                        message: format!("An API client named {} already exists.", client.name),
-                    }
+                    codec::client_name_taken(&client.name)
                 } else {
                     db_err(e)
                 }
@@ -697,7 +638,7 @@ impl ApiClientStore for SqliteStore {
             .and_then(|mut s| s.query_row(params![name.as_str(), enabled], client_from_row).optional())
             .map_err(db_err)?
             .map(|s| s.client)
-            .ok_or_else(|| client_not_found(&name))
+            .ok_or_else(|| codec::client_not_found(&name))
         })
         .await
     }
@@ -715,16 +656,13 @@ impl ApiClientStore for SqliteStore {
         let name = name.clone();
         self.write(move |c| {
             match c.execute("DELETE FROM api_clients WHERE name = ?1", [name.as_str()]).map_err(db_err)? {
-                0 => Err(client_not_found(&name)),
+                0 => Err(codec::client_not_found(&name)),
                 _ => Ok(()),
             }
         })
         .await
     }
 }
-
-/// Retention of the `default` namespace: about six months.
-const DEFAULT_NAMESPACE_RETENTION: i64 = 15_724_800;
 
 fn account_from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -774,7 +712,7 @@ impl AccountStore for SqliteStore {
                 c.execute(
                     "INSERT OR IGNORE INTO namespaces (network, name, retention_seconds, group_id, geo_location, created_at) \
                      VALUES (?1, 'default', ?2, 0, 'US', ?3)",
-                    params![net.as_str(), DEFAULT_NAMESPACE_RETENTION, ms(account.initialized_at)],
+                    params![net.as_str(), codec::DEFAULT_NAMESPACE_RETENTION, ms(account.initialized_at)],
                 )
                 .map_err(db_err)?;
             }
@@ -812,14 +750,6 @@ macro_rules! namespace_columns {
     () => {
         "network, name, retention_seconds, group_id, geo_location, created_at, delete_at"
     };
-}
-
-fn access_group_missing(group_id: u64) -> Error {
-    Error::NotFound { resource: Resource::AccessGroup, message: format!("You do not have access to group {group_id}.") }
-}
-
-fn namespace_missing() -> Error {
-    Error::NotFound { resource: Resource::Namespace, message: "The requested namespace does not exist.".into() }
 }
 
 #[async_trait]
@@ -869,28 +799,20 @@ impl NamespaceStore for SqliteStore {
                 if same {
                     return Ok((e, Created::AlreadyThere));
                 }
-                return Err(Error::AlreadyExists {
-                    resource: Resource::Namespace,
-                    message: format!(
-                        "A namespace with the name {} already exists with a different configuration",
-                        ns.name
-                    ),
-                });
+                return Err(codec::namespace_conflict(&ns.name));
             }
             let count: i64 = c
                 .query_row("SELECT COUNT(*) FROM namespaces WHERE network = ?1", [ns.network.as_str()], |r| r.get(0))
                 .map_err(db_err)?;
             if count as usize >= max {
-                return Err(Error::LimitExceeded(format!(
-                    "Each account is allowed {max} namespaces. This limit has already been reached."
-                )));
+                return Err(codec::namespace_limit(max));
             }
             let group_known = c
                 .prepare_cached("SELECT 1 FROM access_groups WHERE group_id = ?1")
                 .and_then(|mut s| s.exists([ns.group_id as i64]))
                 .map_err(db_err)?;
             if !group_known {
-                return Err(access_group_missing(ns.group_id));
+                return Err(codec::access_group_missing(ns.group_id));
             }
             c.execute(
                 concat!("INSERT INTO namespaces (", namespace_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
@@ -927,7 +849,7 @@ impl NamespaceStore for SqliteStore {
                     .optional()
             })
             .map_err(db_err)?
-            .ok_or_else(namespace_missing)
+            .ok_or_else(codec::namespace_missing)
             .and_then(|ns| {
                 changes::note(c, &Change::Namespace(network, name.clone()), Utc::now())?;
                 Ok(ns)
@@ -946,7 +868,7 @@ impl NamespaceStore for SqliteStore {
                 )
                 .map_err(db_err)?;
             if n == 0 {
-                return Err(namespace_missing());
+                return Err(codec::namespace_missing());
             }
             c.execute(
                 "DELETE FROM items WHERE network = ?1 AND namespace = ?2",
@@ -975,7 +897,7 @@ impl NamespaceStore for SqliteStore {
                 s.query_row(params![network.as_str(), name.as_str(), at.map(ms)], namespace_from_row).optional()
             })
             .map_err(db_err)?
-            .ok_or_else(namespace_missing)
+            .ok_or_else(codec::namespace_missing)
         })
         .await
     }
@@ -1015,7 +937,7 @@ impl NamespaceStore for SqliteStore {
                 .and_then(|mut s| s.exists([group_id as i64]))
                 .map_err(db_err)?;
             if !group_known {
-                return Err(access_group_missing(group_id));
+                return Err(codec::access_group_missing(group_id));
             }
             let mut s = c
                 .prepare_cached(concat!(
@@ -1051,10 +973,7 @@ impl NamespaceStore for SqliteStore {
                 )
                 .map_err(db_err)?;
             if inserted == 0 {
-                return Err(Error::AlreadyExists {
-                    resource: Resource::AccessGroup,
-                    message: format!("Access group {} already exists.", group.group_id),
-                });
+                return Err(codec::access_group_taken(group.group_id));
             }
             Ok(group)
         })
@@ -1064,22 +983,16 @@ impl NamespaceStore for SqliteStore {
     async fn delete_access_group(&self, group_id: u64) -> Result<(), Error> {
         self.write(move |c| {
             if group_id == 0 {
-                return Err(Error::Refused {
-                    resource: Resource::AccessGroup,
-                    message: "The account group (0) cannot be deleted.".into(),
-                });
+                return Err(codec::account_group_kept());
             }
             let used: i64 = c
                 .query_row("SELECT COUNT(*) FROM namespaces WHERE group_id = ?1", [group_id as i64], |r| r.get(0))
                 .map_err(db_err)?;
             if used > 0 {
-                return Err(Error::Refused {
-                    resource: Resource::AccessGroup,
-                    message: format!("Access group {group_id} still holds {used} namespace(s); move them first."),
-                });
+                return Err(codec::access_group_in_use(group_id, used));
             }
             if c.execute("DELETE FROM access_groups WHERE group_id = ?1", [group_id as i64]).map_err(db_err)? == 0 {
-                return Err(access_group_missing(group_id));
+                return Err(codec::access_group_missing(group_id));
             }
             Ok(())
         })

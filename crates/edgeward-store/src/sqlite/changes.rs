@@ -4,51 +4,16 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
-use uuid::Uuid;
 
-use edgeward_core::names::NamespaceName;
-use edgeward_core::network::Network;
-use edgeward_core::store::{Change, ChangeStore, ItemKey};
+use edgeward_core::store::{Change, ChangeStore};
 use edgeward_core::Error;
 
-use super::{db_err, ms, SqliteStore};
-
-fn encode(change: &Change) -> (&'static str, String) {
-    match change {
-        Change::TokenRevoked(uuid) => ("token_revoked", uuid.to_string()),
-        // Segments are [A-Za-z0-9_-]: '/' cannot occur inside one.
-        Change::Item(k) => {
-            ("item", format!("{}/{}/{}/{}/{}", k.network.as_str(), k.namespace.as_str(), k.sandbox, k.group, k.item))
-        }
-        Change::Namespace(network, name) => ("namespace", format!("{}/{}", network.as_str(), name.as_str())),
-    }
-}
-
-fn decode(kind: &str, subject: &str) -> Option<Change> {
-    match kind {
-        "token_revoked" => Uuid::parse_str(subject).ok().map(Change::TokenRevoked),
-        "item" => {
-            let mut p = subject.splitn(5, '/');
-            let (network, ns, sandbox, group, item) = (p.next()?, p.next()?, p.next()?, p.next()?, p.next()?);
-            Some(Change::Item(ItemKey {
-                network: Network::parse(network).ok()?,
-                namespace: NamespaceName::parse(ns).ok()?,
-                sandbox: sandbox.to_owned(),
-                group: group.to_owned(),
-                item: item.to_owned(),
-            }))
-        }
-        "namespace" => {
-            let (network, ns) = subject.split_once('/')?;
-            Some(Change::Namespace(Network::parse(network).ok()?, NamespaceName::parse(ns).ok()?))
-        }
-        _ => None,
-    }
-}
+use super::{db_err, SqliteStore};
+use crate::codec::{decode_change, encode_change, ms};
 
 /// Append `change` to the feed, in the caller's transaction.
 pub(super) fn note(c: &Connection, change: &Change, at: DateTime<Utc>) -> Result<(), Error> {
-    let (kind, subject) = encode(change);
+    let (kind, subject) = encode_change(change);
     c.prepare_cached("INSERT INTO changes (kind, subject, at) VALUES (?1, ?2, ?3)")
         .and_then(|mut s| s.execute(params![kind, subject, ms(at)]))
         .map_err(db_err)?;
@@ -70,7 +35,7 @@ impl ChangeStore for SqliteStore {
             let mut out = Vec::new();
             for row in rows {
                 let (seq, kind, subject) = row.map_err(db_err)?;
-                match decode(&kind, &subject) {
+                match decode_change(&kind, &subject) {
                     Some(change) => out.push((seq, change)),
                     None => tracing::warn!(seq, kind, "unreadable change feed entry skipped"),
                 }

@@ -12,9 +12,10 @@ use edgeward_core::notify::{
     User,
 };
 use edgeward_core::store::NotifyStore;
-use edgeward_core::{Error, Resource};
+use edgeward_core::Error;
 
-use super::{conversion, db_err, decode_namespaces, from_ms, ms, parse_date, SqliteStore};
+use super::{conversion, db_err, decode_namespaces, parse_date, SqliteStore};
+use crate::codec::{self, from_ms, ms};
 
 const USER_COLUMNS: &str = "id, name, email, email_registered, active, grants, created_at";
 
@@ -30,10 +31,6 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         grants: Grants::parse_list(&grants).map_err(conversion)?,
         created_at: from_ms(r.get(6)?),
     })
-}
-
-fn user_missing(name: &str) -> Error {
-    Error::NotFound { resource: Resource::Person, message: format!("User {name} does not exist.") }
 }
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<CheckRun> {
@@ -87,10 +84,7 @@ impl NotifyStore for SqliteStore {
                 )
                 .map_err(db_err)?;
             if n == 0 {
-                return Err(Error::AlreadyExists {
-                    resource: Resource::Person,
-                    message: format!("User {} already exists.", user.name),
-                });
+                return Err(codec::user_taken(&user.name));
             }
             Ok(user)
         })
@@ -119,20 +113,8 @@ impl NotifyStore for SqliteStore {
                 .query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1"), [&name], user_from_row)
                 .optional()
                 .map_err(db_err)?
-                .ok_or_else(|| user_missing(&name))?;
-            if let Some(a) = active {
-                user.active = a;
-            }
-            if let Some(e) = email {
-                // A new address is not confirmed until said so.
-                if e != user.email {
-                    user.email_registered = false;
-                }
-                user.email = e;
-            }
-            if let Some(r) = email_registered {
-                user.email_registered = r && user.email.is_some();
-            }
+                .ok_or_else(|| codec::user_missing(&name))?;
+            codec::apply_user_update(&mut user, active, email, email_registered);
             c.execute(
                 "UPDATE users SET active = ?2, email = ?3, email_registered = ?4 WHERE id = ?1",
                 params![user.id.to_string(), user.active, user.email, user.email_registered],
@@ -170,10 +152,7 @@ impl NotifyStore for SqliteStore {
         let email = email.to_owned();
         self.write(move |c| {
             if c.execute("DELETE FROM escalation_contacts WHERE email = ?1", [&email]).map_err(db_err)? == 0 {
-                return Err(Error::NotFound {
-                    resource: Resource::Person,
-                    message: format!("Escalation contact {email} does not exist."),
-                });
+                return Err(codec::contact_missing(&email));
             }
             Ok(())
         })
@@ -215,8 +194,7 @@ impl NotifyStore for SqliteStore {
         self.read(move |c| {
             // A range of `expires_at` (the last second of the expiry day), so the partial index
             // on unrevoked tokens' expiry answers it without reading other tokens.
-            let from = ms(first.and_hms_opt(0, 0, 0).expect("valid time").and_utc());
-            let to = ms(edgeward_core::token::expiry_instant(last));
+            let (from, to) = codec::expiry_range(first, last);
             let mut s = c
                 .prepare_cached(
                     "SELECT t.uuid, t.name, t.expiry, t.allow_staging, t.allow_production, t.namespaces, \
@@ -268,7 +246,7 @@ impl NotifyStore for SqliteStore {
                 )
                 .map_err(db_err)?;
             if n == 0 {
-                return Err(Error::NotFound { resource: Resource::Token, message: "The token does not exist.".into() });
+                return Err(codec::token_missing());
             }
             Ok(())
         })

@@ -1,0 +1,256 @@
+//! How values are laid out in columns, shared by both backends so that a row means the same on
+//! SQLite and PostgreSQL: instants as epoch milliseconds, dates as `YYYY-MM-DD`, namespace grants
+//! as `ns:rwd,…`, change-feed subjects as `/`-joined segments; and the errors both report.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use uuid::Uuid;
+
+use edgeward_core::names::{NamespaceName, TokenName};
+use edgeward_core::network::{Network, Networks};
+use edgeward_core::permission::Permissions;
+use edgeward_core::store::{Change, ItemKey};
+use edgeward_core::token::{EdgeWorkerScope, NamespacePermissions, Token};
+use edgeward_core::{Error, Resource};
+
+/// An instant as stored.
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// A stored instant.
+pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(v).single().unwrap_or_default()
+}
+
+/// A stored calendar date.
+pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    s.parse().map_err(|e| format!("bad date {s:?}: {e}"))
+}
+
+/// A stored uuid.
+pub(crate) fn parse_uuid(s: &str) -> Result<Uuid, String> {
+    Uuid::parse_str(s).map_err(|e| format!("bad uuid {s:?}: {e}"))
+}
+
+/// Namespace grants as one column.
+pub(crate) fn encode_namespaces(t: &NamespacePermissions) -> String {
+    t.iter().map(|(ns, p)| format!("{ns}:{}", p.compact())).collect::<Vec<_>>().join(",")
+}
+
+/// The namespaces column read back.
+pub(crate) fn decode_namespaces(s: &str) -> Result<NamespacePermissions, String> {
+    s.split(',')
+        .map(|part| {
+            let (ns, letters) = part.split_once(':').ok_or_else(|| format!("bad namespaces column: {part}"))?;
+            let ns = NamespaceName::parse(ns).map_err(|e| e.to_string())?;
+            let p = Permissions::parse_compact(letters).map_err(|e| e.to_string())?;
+            Ok((ns, p))
+        })
+        .collect()
+}
+
+/// The columns of a token row, as read.
+pub(crate) struct TokenColumns {
+    pub uuid: String,
+    pub name: String,
+    pub allow_staging: bool,
+    pub allow_production: bool,
+    pub ewids: String,
+    pub namespaces: String,
+    pub expiry: Option<String>,
+    pub issued_at: i64,
+    pub latest_refresh: Option<i64>,
+    pub next_refresh: Option<String>,
+    pub generation: i64,
+    pub cpcode: String,
+    pub revoked_at: Option<i64>,
+}
+
+impl TokenColumns {
+    /// The token these columns describe.
+    pub(crate) fn into_token(self) -> Result<Token, String> {
+        let ewid_list: Vec<String> = self.ewids.split(',').map(str::to_owned).collect();
+        Ok(Token {
+            uuid: parse_uuid(&self.uuid)?,
+            name: TokenName::parse(&self.name).map_err(|e| e.to_string())?,
+            networks: Networks { staging: self.allow_staging, production: self.allow_production },
+            ewids: EdgeWorkerScope::parse(
+                Some(&ewid_list),
+                &edgeward_core::limits::Limits { max_ewids_per_token: usize::MAX, ..Default::default() },
+            )
+            .map_err(|e| e.to_string())?,
+            namespaces: decode_namespaces(&self.namespaces)?,
+            expiry: self.expiry.as_deref().map(parse_date).transpose()?,
+            issued_at: from_ms(self.issued_at),
+            latest_refresh: self.latest_refresh.map(from_ms),
+            next_refresh: self.next_refresh.as_deref().map(parse_date).transpose()?,
+            generation: u32::try_from(self.generation).map_err(|e| e.to_string())?,
+            cpcode: self.cpcode,
+            revoked_at: self.revoked_at.map(from_ms),
+        })
+    }
+}
+
+/// A change as (kind, subject) columns.
+pub(crate) fn encode_change(change: &Change) -> (&'static str, String) {
+    match change {
+        Change::TokenRevoked(uuid) => ("token_revoked", uuid.to_string()),
+        // Segments are [A-Za-z0-9_-]: '/' cannot occur inside one.
+        Change::Item(k) => {
+            ("item", format!("{}/{}/{}/{}/{}", k.network.as_str(), k.namespace.as_str(), k.sandbox, k.group, k.item))
+        }
+        Change::Namespace(network, name) => ("namespace", format!("{}/{}", network.as_str(), name.as_str())),
+    }
+}
+
+/// The change that (kind, subject) columns describe.
+pub(crate) fn decode_change(kind: &str, subject: &str) -> Option<Change> {
+    match kind {
+        "token_revoked" => Uuid::parse_str(subject).ok().map(Change::TokenRevoked),
+        "item" => {
+            let mut p = subject.splitn(5, '/');
+            let (network, ns, sandbox, group, item) = (p.next()?, p.next()?, p.next()?, p.next()?, p.next()?);
+            Some(Change::Item(ItemKey {
+                network: Network::parse(network).ok()?,
+                namespace: NamespaceName::parse(ns).ok()?,
+                sandbox: sandbox.to_owned(),
+                group: group.to_owned(),
+                item: item.to_owned(),
+            }))
+        }
+        "namespace" => {
+            let (network, ns) = subject.split_once('/')?;
+            Some(Change::Namespace(Network::parse(network).ok()?, NamespaceName::parse(ns).ok()?))
+        }
+        _ => None,
+    }
+}
+
+/// Retention of the `default` namespace: about six months.
+pub(crate) const DEFAULT_NAMESPACE_RETENTION: i64 = 15_724_800;
+
+pub(crate) fn token_not_found(name: &TokenName) -> Error {
+    Error::NotFound { resource: Resource::Token, message: format!("Token with name {name} does not exist.") }
+}
+
+pub(crate) fn token_name_taken(name: &TokenName) -> Error {
+    Error::AlreadyExists { resource: Resource::Token, message: format!("Token with name {name} is already stored.") }
+}
+
+pub(crate) fn token_not_refreshable(name: &TokenName) -> Error {
+    Error::Refused {
+        resource: Resource::Token,
+        message: format!(
+            "Token {name} has a fixed expiry date and cannot be refreshed; create a new token (or rotate) instead."
+        ),
+    }
+}
+
+pub(crate) fn token_already_revoked() -> Error {
+    Error::NotFound { resource: Resource::Token, message: "The token does not exist or was already revoked.".into() }
+}
+
+pub(crate) fn token_missing() -> Error {
+    Error::NotFound { resource: Resource::Token, message: "The token does not exist.".into() }
+}
+
+pub(crate) fn not_initialized() -> Error {
+    Error::Refused { resource: Resource::Account, message: "The EdgeKV database is not initialized.".into() }
+}
+
+pub(crate) fn token_limit(max: u64) -> Error {
+    Error::LimitExceeded(format!(
+        "Each account is allowed {max} tokens. This limit has already been reached; revoke unused tokens first."
+    ))
+}
+
+pub(crate) fn namespace_not_on(ns: &NamespaceName, net: Network) -> Error {
+    Error::invalid("namespacePermissions", format!("Namespace '{ns}' does not exist on the {net} network."))
+}
+
+pub(crate) fn namespace_missing() -> Error {
+    Error::NotFound { resource: Resource::Namespace, message: "The requested namespace does not exist.".into() }
+}
+
+pub(crate) fn namespace_conflict(name: &NamespaceName) -> Error {
+    Error::AlreadyExists {
+        resource: Resource::Namespace,
+        message: format!("A namespace with the name {name} already exists with a different configuration"),
+    }
+}
+
+pub(crate) fn namespace_limit(max: usize) -> Error {
+    Error::LimitExceeded(format!("Each account is allowed {max} namespaces. This limit has already been reached."))
+}
+
+pub(crate) fn access_group_missing(group_id: u64) -> Error {
+    Error::NotFound { resource: Resource::AccessGroup, message: format!("You do not have access to group {group_id}.") }
+}
+
+pub(crate) fn access_group_taken(group_id: u64) -> Error {
+    Error::AlreadyExists {
+        resource: Resource::AccessGroup,
+        message: format!("Access group {group_id} already exists."),
+    }
+}
+
+pub(crate) fn account_group_kept() -> Error {
+    Error::Refused { resource: Resource::AccessGroup, message: "The account group (0) cannot be deleted.".into() }
+}
+
+pub(crate) fn access_group_in_use(group_id: u64, used: i64) -> Error {
+    Error::Refused {
+        resource: Resource::AccessGroup,
+        message: format!("Access group {group_id} still holds {used} namespace(s); move them first."),
+    }
+}
+
+pub(crate) fn client_not_found(name: &edgeward_core::names::ClientName) -> Error {
+    Error::NotFound { resource: Resource::ApiClient, message: format!("API client {name} does not exist.") }
+}
+
+pub(crate) fn client_name_taken(name: &edgeward_core::names::ClientName) -> Error {
+    Error::AlreadyExists {
+        resource: Resource::ApiClient,
+        message: format!("An API client named {name} already exists."),
+    }
+}
+
+pub(crate) fn user_missing(name: &str) -> Error {
+    Error::NotFound { resource: Resource::Person, message: format!("User {name} does not exist.") }
+}
+
+pub(crate) fn user_taken(name: &str) -> Error {
+    Error::AlreadyExists { resource: Resource::Person, message: format!("User {name} already exists.") }
+}
+
+pub(crate) fn contact_missing(email: &str) -> Error {
+    Error::NotFound { resource: Resource::Person, message: format!("Escalation contact {email} does not exist.") }
+}
+
+/// Apply a user update's rules to a user read from the store.
+pub(crate) fn apply_user_update(
+    user: &mut edgeward_core::notify::User,
+    active: Option<bool>,
+    email: Option<Option<String>>,
+    email_registered: Option<bool>,
+) {
+    if let Some(a) = active {
+        user.active = a;
+    }
+    if let Some(e) = email {
+        // A new address is not confirmed until said so.
+        if e != user.email {
+            user.email_registered = false;
+        }
+        user.email = e;
+    }
+    if let Some(r) = email_registered {
+        user.email_registered = r && user.email.is_some();
+    }
+}
+
+/// The range of `expires_at` (the last second of each expiry day) for expiry days `first..=last`.
+pub(crate) fn expiry_range(first: NaiveDate, last: NaiveDate) -> (i64, i64) {
+    (ms(first.and_hms_opt(0, 0, 0).expect("valid time").and_utc()), ms(edgeward_core::token::expiry_instant(last)))
+}

@@ -1,0 +1,1053 @@
+//! The PostgreSQL implementation, for several servers on one database.
+//!
+//! Every trait method is one transaction on a pooled connection, committed before the method
+//! returns: an acknowledged write is in PostgreSQL's WAL. Concurrency is PostgreSQL's:
+//! uniqueness (a token's live name, an API client's name) is a unique index, so concurrent
+//! creates of one name give exactly one success; counters (the account's token count) are one
+//! row updated last in the transaction, so its lock is held only until the commit; queue claims
+//! use `FOR UPDATE SKIP LOCKED`, so two servers never take the same e-mail.
+//!
+//! A lost connection, a server shutting down or a full pool is reported as
+//! [`Error::Unavailable`] (503): the request was not acknowledged, and the pool reconnects on its
+//! own once PostgreSQL answers again. The SQL stays within what PostgreSQL-compatible
+//! distributed engines accept (no advisory locks; one trigger, one `NOTIFY`).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row, Transaction};
+use uuid::Uuid;
+
+use edgeward_core::capability::Grants;
+use edgeward_core::names::{ClientName, NamespaceName, TokenName};
+use edgeward_core::network::Network;
+use edgeward_core::store::{
+    AccessGroup, Account, AccountStore, ApiClient, ApiClientStore, Change, Created, ItemKey, ItemStore, Namespace,
+    NamespaceStore, NewToken, StoredApiClient, StoredItem, StoredToken, TokenStore, TokenUsage,
+};
+use edgeward_core::token::Token;
+use edgeward_core::Error;
+
+use crate::codec::{self, from_ms, ms, TokenColumns};
+
+mod changes;
+mod migrate;
+mod notify;
+
+pub use migrate::database_version as postgres_database_version;
+pub(crate) use migrate::POSTGRES as POSTGRES_MIGRATIONS;
+
+/// Tuning for the PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// How long a query waits for a free (or new) connection before it is refused as unavailable.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// The store on one PostgreSQL database.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    url: String,
+    /// Woken by the `LISTEN` task when another server notifies a change.
+    changed: std::sync::Arc<tokio::sync::Notify>,
+}
+
+pub(crate) fn db_err(e: sqlx::Error) -> Error {
+    let unavailable = match &e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        // Connection exceptions, shutdown, resource limits, serialization failures and deadlocks:
+        // nothing was committed and a retry may succeed.
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c.starts_with("53") || c.starts_with("40")),
+        _ => false,
+    };
+    if unavailable {
+        Error::Unavailable(format!("postgres: {e}"))
+    } else {
+        Error::Internal(format!("postgres: {e}"))
+    }
+}
+
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
+}
+
+pub(crate) fn bad_row(msg: String) -> Error {
+    Error::Internal(format!("postgres: unreadable row: {msg}"))
+}
+
+pub(crate) fn col<'r, T>(r: &'r PgRow, i: usize) -> Result<T, Error>
+where
+    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    r.try_get(i).map_err(db_err)
+}
+
+impl PostgresStore {
+    /// Connect to the database at `url` (`postgres://user:password@host:port/db?sslmode=…`) and
+    /// apply migrations. Fails at once when PostgreSQL does not answer; callers that should wait
+    /// for it retry.
+    pub async fn connect(url: &str, opts: PostgresOptions) -> Result<Self, Error> {
+        let connect: PgConnectOptions = url.parse().map_err(|e| Error::Internal(format!("bad PostgreSQL URL: {e}")))?;
+        let connect = connect.application_name("edgeward");
+        let pool = PgPoolOptions::new()
+            .max_connections(opts.max_connections.max(1))
+            .min_connections(0)
+            .acquire_timeout(opts.acquire_timeout)
+            // A connection broken by a PostgreSQL restart is found out before it is handed out.
+            .test_before_acquire(true)
+            .idle_timeout(Duration::from_secs(300))
+            .connect_with(connect)
+            .await
+            .map_err(db_err)?;
+        migrate::apply(&pool).await?;
+        let changed = std::sync::Arc::new(tokio::sync::Notify::new());
+        changes::spawn_listener(pool.clone(), changed.clone());
+        Ok(Self { pool, url: url.to_owned(), changed })
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Postgres>, Error> {
+        self.pool.begin().await.map_err(db_err)
+    }
+
+    /// The connection pool (for benchmarks and the change listener).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The URL this store was opened with.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), Error> {
+    tx.commit().await.map_err(db_err)
+}
+
+macro_rules! token_columns {
+    () => {
+        "uuid, name, allow_staging, allow_production, ewids, namespaces, expiry, issued_at, \
+         latest_refresh, next_refresh, generation, cpcode, revoked_at, sealed_value"
+    };
+}
+
+fn token_from_row(r: &PgRow) -> Result<StoredToken, Error> {
+    let token = TokenColumns {
+        uuid: col(r, 0)?,
+        name: col(r, 1)?,
+        allow_staging: col(r, 2)?,
+        allow_production: col(r, 3)?,
+        ewids: col(r, 4)?,
+        namespaces: col(r, 5)?,
+        expiry: col(r, 6)?,
+        issued_at: col(r, 7)?,
+        latest_refresh: col(r, 8)?,
+        next_refresh: col(r, 9)?,
+        generation: col(r, 10)?,
+        cpcode: col(r, 11)?,
+        revoked_at: col(r, 12)?,
+    }
+    .into_token()
+    .map_err(bad_row)?;
+    Ok(StoredToken { token, sealed_value: col(r, 13)? })
+}
+
+#[async_trait]
+impl TokenStore for PostgresStore {
+    async fn insert_token(&self, new: NewToken) -> Result<Token, Error> {
+        let spec = &new.spec;
+        let now_ms = ms(new.now);
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE tokens SET live_name = NULL WHERE live_name = $1 AND expires_at IS NOT NULL AND expires_at < $2",
+        )
+        .bind(spec.name.as_str())
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let cpcode: String = sqlx::query("SELECT cpcode FROM account WHERE id = 1")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .map(|r| col(&r, 0))
+            .transpose()?
+            .ok_or_else(codec::not_initialized)?;
+        for net in spec.networks.iter() {
+            for ns in spec.namespaces.keys() {
+                let found = sqlx::query("SELECT 1 FROM namespaces WHERE network = $1 AND name = $2")
+                    .bind(net.as_str())
+                    .bind(ns.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if found.is_none() {
+                    return Err(codec::namespace_not_on(ns, net));
+                }
+            }
+        }
+        let token = Token {
+            uuid: new.uuid,
+            name: spec.name.clone(),
+            networks: spec.networks,
+            ewids: spec.ewids.clone(),
+            namespaces: spec.namespaces.clone(),
+            expiry: spec.expiry,
+            issued_at: new.now,
+            latest_refresh: None,
+            next_refresh: new.next_refresh,
+            generation: 1,
+            cpcode,
+            revoked_at: None,
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO tokens (uuid, name, live_name, allow_staging, allow_production, ewids, namespaces, expiry, \
+             expires_at, issued_at, next_refresh, generation, cpcode, sealed_value) \
+             VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12)",
+        )
+        .bind(token.uuid.to_string())
+        .bind(token.name.as_str())
+        .bind(token.networks.staging)
+        .bind(token.networks.production)
+        .bind(token.ewids.to_claim())
+        .bind(codec::encode_namespaces(&token.namespaces))
+        .bind(token.expiry.map(|d| d.to_string()))
+        .bind(token.expires_at().map(ms))
+        .bind(now_ms)
+        .bind(token.next_refresh.map(|d| d.to_string()))
+        .bind(&token.cpcode)
+        .bind(&new.sealed_value)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Err(codec::token_name_taken(&token.name)),
+            Err(e) => return Err(db_err(e)),
+        }
+        // Last, so the account row is locked only from here to the commit.
+        let counted = sqlx::query("UPDATE account SET token_count = token_count + 1 WHERE id = 1 AND token_count < $1")
+            .bind(i64::try_from(new.max_tokens).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if counted.rows_affected() == 0 {
+            return Err(codec::token_limit(new.max_tokens));
+        }
+        commit(tx).await?;
+        Ok(token)
+    }
+
+    async fn token_by_name(&self, name: &TokenName) -> Result<Option<StoredToken>, Error> {
+        sqlx::query(concat!("SELECT ", token_columns!(), " FROM tokens WHERE live_name = $1"))
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| token_from_row(&r))
+            .transpose()
+    }
+
+    async fn token_by_uuid(&self, uuid: Uuid) -> Result<Option<StoredToken>, Error> {
+        sqlx::query(concat!("SELECT ", token_columns!(), " FROM tokens WHERE uuid = $1"))
+            .bind(uuid.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| token_from_row(&r))
+            .transpose()
+    }
+
+    async fn list_tokens(&self, now: DateTime<Utc>, expired_after: Option<DateTime<Utc>>) -> Result<Vec<Token>, Error> {
+        let floor = ms(expired_after.unwrap_or(now));
+        sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at >= $1) ORDER BY name, issued_at"
+        ))
+        .bind(floor)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| token_from_row(r).map(|t| t.token))
+        .collect()
+    }
+
+    async fn revoke_token(&self, uuid: Uuid, now: DateTime<Utc>) -> Result<Token, Error> {
+        let mut tx = self.begin().await?;
+        let t = sqlx::query(concat!(
+            "UPDATE tokens SET live_name = NULL, revoked_at = $2, sealed_value = NULL \
+             WHERE uuid = $1 AND live_name IS NOT NULL RETURNING ",
+            token_columns!()
+        ))
+        .bind(uuid.to_string())
+        .bind(ms(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(codec::token_already_revoked)?;
+        let t = token_from_row(&t)?;
+        changes::note(&mut tx, &Change::TokenRevoked(uuid), now).await?;
+        sqlx::query("UPDATE account SET token_count = token_count - 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        commit(tx).await?;
+        Ok(t.token)
+    }
+
+    async fn refresh_token(&self, name: &TokenName, now: DateTime<Utc>, next: NaiveDate) -> Result<Token, Error> {
+        let mut tx = self.begin().await?;
+        let held = sqlx::query("SELECT expiry FROM tokens WHERE live_name = $1 FOR UPDATE")
+            .bind(name.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        match held {
+            None => return Err(codec::token_not_found(name)),
+            Some(r) if col::<Option<String>>(&r, 0)?.is_some() => return Err(codec::token_not_refreshable(name)),
+            Some(_) => {}
+        }
+        let row = sqlx::query(concat!(
+            "UPDATE tokens SET generation = generation + 1, latest_refresh = $2, next_refresh = $3 \
+             WHERE live_name = $1 RETURNING ",
+            token_columns!()
+        ))
+        .bind(name.as_str())
+        .bind(ms(now))
+        .bind(next.to_string())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let t = token_from_row(&row)?;
+        commit(tx).await?;
+        Ok(t.token)
+    }
+
+    async fn refresh_due_tokens(&self, today: NaiveDate, now: DateTime<Utc>, next: NaiveDate) -> Result<u64, Error> {
+        sqlx::query(
+            "UPDATE tokens SET generation = generation + 1, latest_refresh = $2, next_refresh = $3 \
+             WHERE revoked_at IS NULL AND expiry IS NULL AND next_refresh <= $1",
+        )
+        .bind(today.to_string())
+        .bind(ms(now))
+        .bind(next.to_string())
+        .execute(&self.pool)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db_err)
+    }
+
+    async fn purge_tokens(&self, cutoff: DateTime<Utc>) -> Result<u64, Error> {
+        let mut tx = self.begin().await?;
+        let expired = sqlx::query("DELETE FROM tokens WHERE revoked_at IS NULL AND expires_at < $1")
+            .bind(ms(cutoff))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        let revoked = sqlx::query("DELETE FROM tokens WHERE revoked_at < $1")
+            .bind(ms(cutoff))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if expired > 0 {
+            sqlx::query("UPDATE account SET token_count = token_count - $1 WHERE id = 1")
+                .bind(expired as i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        commit(tx).await?;
+        Ok(expired + revoked)
+    }
+
+    async fn record_usage(&self, mut usage: Vec<TokenUsage>) -> Result<(), Error> {
+        // One order for every server, so two batches touching the same rows cannot deadlock.
+        usage.sort_by(|a, b| (a.uuid, a.network.as_str()).cmp(&(b.uuid, b.network.as_str())));
+        let mut tx = self.begin().await?;
+        for u in &usage {
+            sqlx::query(
+                "INSERT INTO token_usage (uuid, network, requests, last_used) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (uuid, network) DO UPDATE SET requests = token_usage.requests + excluded.requests, \
+                 last_used = GREATEST(token_usage.last_used, excluded.last_used)",
+            )
+            .bind(u.uuid.to_string())
+            .bind(u.network.as_str())
+            .bind(i64::try_from(u.requests).unwrap_or(i64::MAX))
+            .bind(ms(u.last_used))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        commit(tx).await
+    }
+
+    async fn token_usage(&self, uuid: Uuid) -> Result<Vec<TokenUsage>, Error> {
+        sqlx::query("SELECT network, requests, last_used FROM token_usage WHERE uuid = $1 ORDER BY network")
+            .bind(uuid.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| {
+                let n: String = col(r, 0)?;
+                Ok(TokenUsage {
+                    uuid,
+                    network: Network::parse(&n).map_err(|e| bad_row(e.to_string()))?,
+                    requests: col::<i64>(r, 1)?.max(0) as u64,
+                    last_used: from_ms(col(r, 2)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn revoked_token_uuids(&self) -> Result<Vec<Uuid>, Error> {
+        sqlx::query("SELECT uuid FROM tokens WHERE revoked_at IS NOT NULL")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| codec::parse_uuid(&col::<String>(r, 0)?).map_err(bad_row))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl ItemStore for PostgresStore {
+    async fn get_item(&self, key: &ItemKey, now: DateTime<Utc>) -> Result<Option<StoredItem>, Error> {
+        let row = sqlx::query(
+            "SELECT i.value, i.updated_at, n.retention_seconds FROM items i \
+             JOIN namespaces n ON n.network = i.network AND n.name = i.namespace \
+             WHERE i.network = $1 AND i.namespace = $2 AND i.sandbox = $3 AND i.grp = $4 AND i.item = $5 \
+             AND (n.retention_seconds = 0 OR i.updated_at > $6 - n.retention_seconds * 1000)",
+        )
+        .bind(key.network.as_str())
+        .bind(key.namespace.as_str())
+        .bind(&key.sandbox)
+        .bind(&key.group)
+        .bind(&key.item)
+        .bind(ms(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| {
+            let updated_at = from_ms(col(&r, 1)?);
+            let retention: i64 = col(&r, 2)?;
+            Ok(StoredItem {
+                value: col(&r, 0)?,
+                updated_at,
+                expires_at: (retention > 0).then(|| updated_at + chrono::Duration::seconds(retention)),
+            })
+        })
+        .transpose()
+    }
+
+    async fn put_item(&self, key: ItemKey, value: Vec<u8>, now: DateTime<Utc>) -> Result<(), Error> {
+        let mut tx = self.begin().await?;
+        // FOR SHARE: a concurrent namespace delete waits for this write (and then deletes the
+        // item with the namespace), or this write sees the namespace gone.
+        let exists = sqlx::query("SELECT 1 FROM namespaces WHERE network = $1 AND name = $2 FOR SHARE")
+            .bind(key.network.as_str())
+            .bind(key.namespace.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if exists.is_none() {
+            return Err(codec::namespace_missing());
+        }
+        sqlx::query(
+            "INSERT INTO items (network, namespace, sandbox, grp, item, value, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (network, namespace, sandbox, grp, item) \
+             DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(key.network.as_str())
+        .bind(key.namespace.as_str())
+        .bind(&key.sandbox)
+        .bind(&key.group)
+        .bind(&key.item)
+        .bind(&value)
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        changes::note(&mut tx, &Change::Item(key), now).await?;
+        commit(tx).await
+    }
+
+    async fn delete_item(&self, key: ItemKey) -> Result<bool, Error> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "DELETE FROM items WHERE network = $1 AND namespace = $2 AND sandbox = $3 AND grp = $4 AND item = $5",
+        )
+        .bind(key.network.as_str())
+        .bind(key.namespace.as_str())
+        .bind(&key.sandbox)
+        .bind(&key.group)
+        .bind(&key.item)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n > 0 {
+            changes::note(&mut tx, &Change::Item(key), Utc::now()).await?;
+        }
+        commit(tx).await?;
+        Ok(n > 0)
+    }
+
+    async fn purge_expired_items(&self, now: DateTime<Utc>, batch: usize) -> Result<u64, Error> {
+        sqlx::query(
+            "DELETE FROM items WHERE (network, namespace, sandbox, grp, item) IN ( \
+               SELECT i.network, i.namespace, i.sandbox, i.grp, i.item FROM items i \
+               JOIN namespaces n ON n.network = i.network AND n.name = i.namespace \
+               WHERE n.retention_seconds > 0 AND i.updated_at <= $1 - n.retention_seconds * 1000 LIMIT $2)",
+        )
+        .bind(ms(now))
+        .bind(batch as i64)
+        .execute(&self.pool)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db_err)
+    }
+}
+
+macro_rules! client_columns {
+    () => {
+        "name, client_token, access_token, sealed_secret, grants, enabled, created_at, owner"
+    };
+}
+
+fn client_from_row(r: &PgRow) -> Result<StoredApiClient, Error> {
+    let name: String = col(r, 0)?;
+    let grants: String = col(r, 4)?;
+    let owner: Option<String> = col(r, 7)?;
+    Ok(StoredApiClient {
+        client: ApiClient {
+            name: ClientName::parse(&name).map_err(|e| bad_row(e.to_string()))?,
+            client_token: col(r, 1)?,
+            access_token: col(r, 2)?,
+            grants: Grants::parse_list(&grants).map_err(bad_row)?,
+            enabled: col(r, 5)?,
+            created_at: from_ms(col(r, 6)?),
+            owner: owner.as_deref().map(codec::parse_uuid).transpose().map_err(bad_row)?,
+        },
+        sealed_secret: col(r, 3)?,
+    })
+}
+
+#[async_trait]
+impl ApiClientStore for PostgresStore {
+    async fn insert_api_client(&self, client: ApiClient, sealed_secret: Vec<u8>) -> Result<(), Error> {
+        sqlx::query(concat!(
+            "INSERT INTO api_clients (",
+            client_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(client.name.as_str())
+        .bind(&client.client_token)
+        .bind(&client.access_token)
+        .bind(&sealed_secret)
+        .bind(client.grants.to_list())
+        .bind(client.enabled)
+        .bind(ms(client.created_at))
+        .bind(client.owner.map(|o| o.to_string()))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { codec::client_name_taken(&client.name) } else { db_err(e) })?;
+        Ok(())
+    }
+
+    async fn api_client_by_token(&self, client_token: &str) -> Result<Option<StoredApiClient>, Error> {
+        sqlx::query(concat!("SELECT ", client_columns!(), " FROM api_clients WHERE client_token = $1"))
+            .bind(client_token)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| client_from_row(&r))
+            .transpose()
+    }
+
+    async fn list_api_clients(&self) -> Result<Vec<ApiClient>, Error> {
+        sqlx::query(concat!("SELECT ", client_columns!(), " FROM api_clients ORDER BY name"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| client_from_row(r).map(|c| c.client))
+            .collect()
+    }
+
+    async fn set_api_client_enabled(&self, name: &ClientName, enabled: bool) -> Result<ApiClient, Error> {
+        sqlx::query(concat!("UPDATE api_clients SET enabled = $2 WHERE name = $1 RETURNING ", client_columns!()))
+            .bind(name.as_str())
+            .bind(enabled)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| client_from_row(&r).map(|c| c.client))
+            .transpose()?
+            .ok_or_else(|| codec::client_not_found(name))
+    }
+
+    async fn delete_api_client(&self, name: &ClientName) -> Result<(), Error> {
+        let n = sqlx::query("DELETE FROM api_clients WHERE name = $1")
+            .bind(name.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if n == 0 {
+            return Err(codec::client_not_found(name));
+        }
+        Ok(())
+    }
+
+    async fn api_clients_version(&self) -> Result<u64, Error> {
+        let row = sqlx::query("SELECT version FROM api_clients_version WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(col::<i64>(&row, 0)?.max(0) as u64)
+    }
+}
+
+macro_rules! account_columns {
+    () => {
+        "cpcode, initialized_at, restrict_data_access, allow_namespace_policy_override"
+    };
+}
+
+fn account_from_row(r: &PgRow) -> Result<Account, Error> {
+    Ok(Account {
+        cpcode: col(r, 0)?,
+        initialized_at: from_ms(col(r, 1)?),
+        restrict_data_access: col(r, 2)?,
+        allow_namespace_policy_override: col(r, 3)?,
+    })
+}
+
+#[async_trait]
+impl AccountStore for PostgresStore {
+    async fn account(&self) -> Result<Option<Account>, Error> {
+        sqlx::query(concat!("SELECT ", account_columns!(), " FROM account WHERE id = 1"))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| account_from_row(&r))
+            .transpose()
+    }
+
+    async fn initialize_account(&self, account: Account) -> Result<(Account, bool), Error> {
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(concat!(
+            "INSERT INTO account (id, ",
+            account_columns!(),
+            ") VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING"
+        ))
+        .bind(&account.cpcode)
+        .bind(ms(account.initialized_at))
+        .bind(account.restrict_data_access)
+        .bind(account.allow_namespace_policy_override)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if inserted == 0 {
+            // Initialized already (perhaps by another server a moment ago).
+            let row = sqlx::query(concat!("SELECT ", account_columns!(), " FROM account WHERE id = 1"))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            return Ok((account_from_row(&row)?, false));
+        }
+        for net in Network::ALL {
+            sqlx::query(
+                "INSERT INTO namespaces (network, name, retention_seconds, group_id, geo_location, created_at) \
+                 VALUES ($1, 'default', $2, 0, 'US', $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(net.as_str())
+            .bind(codec::DEFAULT_NAMESPACE_RETENTION)
+            .bind(ms(account.initialized_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        commit(tx).await?;
+        Ok((account, true))
+    }
+
+    async fn namespace_names(&self, network: Network) -> Result<Vec<NamespaceName>, Error> {
+        sqlx::query("SELECT name FROM namespaces WHERE network = $1 ORDER BY name")
+            .bind(network.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| NamespaceName::parse(&col::<String>(r, 0)?).map_err(|e| bad_row(e.to_string())))
+            .collect()
+    }
+}
+
+macro_rules! namespace_columns {
+    () => {
+        "network, name, retention_seconds, group_id, geo_location, created_at, delete_at"
+    };
+}
+
+fn namespace_from_row(r: &PgRow) -> Result<Namespace, Error> {
+    let network: String = col(r, 0)?;
+    let name: String = col(r, 1)?;
+    Ok(Namespace {
+        network: Network::parse(&network).map_err(|e| bad_row(e.to_string()))?,
+        name: NamespaceName::parse(&name).map_err(|e| bad_row(e.to_string()))?,
+        retention_seconds: col::<i64>(r, 2)?.max(0) as u64,
+        group_id: col::<i64>(r, 3)?.max(0) as u64,
+        geo_location: col(r, 4)?,
+        created_at: from_ms(col(r, 5)?),
+        delete_at: col::<Option<i64>>(r, 6)?.map(from_ms),
+    })
+}
+
+async fn group_exists(tx: &mut Transaction<'static, Postgres>, group_id: u64) -> Result<bool, Error> {
+    Ok(sqlx::query("SELECT 1 FROM access_groups WHERE group_id = $1 FOR SHARE")
+        .bind(group_id as i64)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .is_some())
+}
+
+async fn delete_namespace_rows(
+    tx: &mut Transaction<'static, Postgres>,
+    network: &str,
+    name: &str,
+) -> Result<u64, Error> {
+    let n = sqlx::query("DELETE FROM namespaces WHERE network = $1 AND name = $2")
+        .bind(network)
+        .bind(name)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+    if n > 0 {
+        sqlx::query("DELETE FROM items WHERE network = $1 AND namespace = $2")
+            .bind(network)
+            .bind(name)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(n)
+}
+
+#[async_trait]
+impl NamespaceStore for PostgresStore {
+    async fn list_namespaces(&self, network: Network) -> Result<Vec<Namespace>, Error> {
+        sqlx::query(concat!("SELECT ", namespace_columns!(), " FROM namespaces WHERE network = $1 ORDER BY name"))
+            .bind(network.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(namespace_from_row)
+            .collect()
+    }
+
+    async fn get_namespace(&self, network: Network, name: &NamespaceName) -> Result<Option<Namespace>, Error> {
+        sqlx::query(concat!("SELECT ", namespace_columns!(), " FROM namespaces WHERE network = $1 AND name = $2"))
+            .bind(network.as_str())
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| namespace_from_row(&r))
+            .transpose()
+    }
+
+    async fn create_namespace(&self, ns: Namespace, max: usize) -> Result<(Namespace, Created), Error> {
+        let mut tx = self.begin().await?;
+        let existing =
+            sqlx::query(concat!("SELECT ", namespace_columns!(), " FROM namespaces WHERE network = $1 AND name = $2"))
+                .bind(ns.network.as_str())
+                .bind(ns.name.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .map(|r| namespace_from_row(&r))
+                .transpose()?;
+        let same = |e: &Namespace| {
+            e.retention_seconds == ns.retention_seconds
+                && e.group_id == ns.group_id
+                && e.geo_location == ns.geo_location
+        };
+        if let Some(e) = existing {
+            return if same(&e) { Ok((e, Created::AlreadyThere)) } else { Err(codec::namespace_conflict(&ns.name)) };
+        }
+        let count: i64 = col(
+            &sqlx::query("SELECT COUNT(*) FROM namespaces WHERE network = $1")
+                .bind(ns.network.as_str())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?,
+            0,
+        )?;
+        if count as usize >= max {
+            return Err(codec::namespace_limit(max));
+        }
+        if !group_exists(&mut tx, ns.group_id).await? {
+            return Err(codec::access_group_missing(ns.group_id));
+        }
+        let inserted = sqlx::query(concat!(
+            "INSERT INTO namespaces (",
+            namespace_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
+        ))
+        .bind(ns.network.as_str())
+        .bind(ns.name.as_str())
+        .bind(ns.retention_seconds as i64)
+        .bind(ns.group_id as i64)
+        .bind(&ns.geo_location)
+        .bind(ms(ns.created_at))
+        .bind(ns.delete_at.map(ms))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        commit(tx).await?;
+        if inserted == 0 {
+            // Created a moment ago by a concurrent request: answer as if it had come first.
+            return match self.get_namespace(ns.network, &ns.name).await? {
+                Some(e) if same(&e) => Ok((e, Created::AlreadyThere)),
+                _ => Err(codec::namespace_conflict(&ns.name)),
+            };
+        }
+        Ok((ns, Created::New))
+    }
+
+    async fn set_namespace_retention(
+        &self,
+        network: Network,
+        name: &NamespaceName,
+        retention_seconds: u64,
+    ) -> Result<Namespace, Error> {
+        let mut tx = self.begin().await?;
+        let ns = sqlx::query(concat!(
+            "UPDATE namespaces SET retention_seconds = $3 WHERE network = $1 AND name = $2 RETURNING ",
+            namespace_columns!()
+        ))
+        .bind(network.as_str())
+        .bind(name.as_str())
+        .bind(retention_seconds as i64)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(codec::namespace_missing)?;
+        let ns = namespace_from_row(&ns)?;
+        changes::note(&mut tx, &Change::Namespace(network, name.clone()), Utc::now()).await?;
+        commit(tx).await?;
+        Ok(ns)
+    }
+
+    async fn delete_namespace(&self, network: Network, name: &NamespaceName) -> Result<(), Error> {
+        let mut tx = self.begin().await?;
+        if delete_namespace_rows(&mut tx, network.as_str(), name.as_str()).await? == 0 {
+            return Err(codec::namespace_missing());
+        }
+        changes::note(&mut tx, &Change::Namespace(network, name.clone()), Utc::now()).await?;
+        commit(tx).await
+    }
+
+    async fn schedule_namespace_delete(
+        &self,
+        network: Network,
+        name: &NamespaceName,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Namespace, Error> {
+        sqlx::query(concat!(
+            "UPDATE namespaces SET delete_at = $3 WHERE network = $1 AND name = $2 RETURNING ",
+            namespace_columns!()
+        ))
+        .bind(network.as_str())
+        .bind(name.as_str())
+        .bind(at.map(ms))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|r| namespace_from_row(&r))
+        .transpose()?
+        .ok_or_else(codec::namespace_missing)
+    }
+
+    async fn delete_due_namespaces(&self, now: DateTime<Utc>) -> Result<Vec<(Network, NamespaceName)>, Error> {
+        let mut tx = self.begin().await?;
+        let due = sqlx::query(
+            "SELECT network, name FROM namespaces WHERE delete_at IS NOT NULL AND delete_at <= $1 \
+             ORDER BY network, name FOR UPDATE SKIP LOCKED",
+        )
+        .bind(ms(now))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let mut deleted = Vec::with_capacity(due.len());
+        for r in &due {
+            let (network, name): (String, String) = (col(r, 0)?, col(r, 1)?);
+            delete_namespace_rows(&mut tx, &network, &name).await?;
+            let network = Network::parse(&network).map_err(|e| bad_row(e.to_string()))?;
+            let name = NamespaceName::parse(&name).map_err(|e| bad_row(e.to_string()))?;
+            changes::note(&mut tx, &Change::Namespace(network, name.clone()), now).await?;
+            deleted.push((network, name));
+        }
+        commit(tx).await?;
+        Ok(deleted)
+    }
+
+    async fn set_namespace_group(&self, name: &NamespaceName, group_id: u64) -> Result<Vec<Namespace>, Error> {
+        let mut tx = self.begin().await?;
+        if !group_exists(&mut tx, group_id).await? {
+            return Err(codec::access_group_missing(group_id));
+        }
+        let mut changed = sqlx::query(concat!(
+            "UPDATE namespaces SET group_id = $2 WHERE name = $1 RETURNING ",
+            namespace_columns!()
+        ))
+        .bind(name.as_str())
+        .bind(group_id as i64)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(namespace_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+        commit(tx).await?;
+        changed.sort_by_key(|n| n.network.as_str());
+        Ok(changed)
+    }
+
+    async fn list_access_groups(&self) -> Result<Vec<AccessGroup>, Error> {
+        sqlx::query("SELECT group_id, name FROM access_groups ORDER BY group_id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| Ok(AccessGroup { group_id: col::<i64>(r, 0)?.max(0) as u64, name: col(r, 1)? }))
+            .collect()
+    }
+
+    async fn create_access_group(&self, group: AccessGroup) -> Result<AccessGroup, Error> {
+        let n = sqlx::query(
+            "INSERT INTO access_groups (group_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(group.group_id as i64)
+        .bind(&group.name)
+        .bind(Utc::now().timestamp_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n == 0 {
+            return Err(codec::access_group_taken(group.group_id));
+        }
+        Ok(group)
+    }
+
+    async fn delete_access_group(&self, group_id: u64) -> Result<(), Error> {
+        if group_id == 0 {
+            return Err(codec::account_group_kept());
+        }
+        let mut tx = self.begin().await?;
+        // Lock the group first: a namespace moved into it meanwhile waits (FOR SHARE) or fails.
+        let locked = sqlx::query("SELECT 1 FROM access_groups WHERE group_id = $1 FOR UPDATE")
+            .bind(group_id as i64)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if locked.is_none() {
+            return Err(codec::access_group_missing(group_id));
+        }
+        let used: i64 = col(
+            &sqlx::query("SELECT COUNT(*) FROM namespaces WHERE group_id = $1")
+                .bind(group_id as i64)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?,
+            0,
+        )?;
+        if used > 0 {
+            return Err(codec::access_group_in_use(group_id, used));
+        }
+        sqlx::query("DELETE FROM access_groups WHERE group_id = $1")
+            .bind(group_id as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        commit(tx).await
+    }
+
+    async fn list_groups(
+        &self,
+        network: Network,
+        name: &NamespaceName,
+        sandbox: &str,
+        max: usize,
+    ) -> Result<Vec<String>, Error> {
+        sqlx::query(
+            "SELECT DISTINCT grp FROM items WHERE network = $1 AND namespace = $2 AND sandbox = $3 ORDER BY grp LIMIT $4",
+        )
+        .bind(network.as_str())
+        .bind(name.as_str())
+        .bind(sandbox)
+        .bind(max as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| col(r, 0))
+        .collect()
+    }
+
+    async fn list_item_keys(
+        &self,
+        network: Network,
+        name: &NamespaceName,
+        sandbox: &str,
+        group: &str,
+        max: usize,
+    ) -> Result<Vec<String>, Error> {
+        sqlx::query(
+            "SELECT item FROM items WHERE network = $1 AND namespace = $2 AND sandbox = $3 AND grp = $4 \
+             ORDER BY item LIMIT $5",
+        )
+        .bind(network.as_str())
+        .bind(name.as_str())
+        .bind(sandbox)
+        .bind(group)
+        .bind(max as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| col(r, 0))
+        .collect()
+    }
+}

@@ -1,0 +1,127 @@
+//! [`ChangeStore`] on PostgreSQL, [`note`] (called inside the writes other servers must honour),
+//! and the `LISTEN` side of the feed's accelerator.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, Transaction};
+
+use edgeward_core::store::{Change, ChangeStore};
+use edgeward_core::Error;
+
+use super::{col, db_err, PostgresStore};
+use crate::codec::{decode_change, encode_change, ms};
+
+/// The channel the `changes` trigger notifies.
+pub const CHANNEL: &str = "edgeward_changes";
+
+/// Append `change` to the feed, in the caller's transaction.
+pub(super) async fn note(
+    tx: &mut Transaction<'static, Postgres>,
+    change: &Change,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    let (kind, subject) = encode_change(change);
+    sqlx::query("INSERT INTO changes (kind, subject, at) VALUES ($1, $2, $3)")
+        .bind(kind)
+        .bind(subject)
+        .bind(ms(at))
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl ChangeStore for PostgresStore {
+    async fn changes_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Change)>, Error> {
+        let rows = sqlx::query("SELECT seq, kind, subject FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(seq)
+            .bind(limit as i64)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let (seq, kind, subject): (i64, String, String) = (col(r, 0)?, col(r, 1)?, col(r, 2)?);
+            match decode_change(&kind, &subject) {
+                Some(change) => out.push((seq, change)),
+                None => tracing::warn!(seq, kind, "unreadable change feed entry skipped"),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn last_change_seq(&self) -> Result<i64, Error> {
+        col(&sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM changes").fetch_one(self.pool()).await.map_err(db_err)?, 0)
+    }
+
+    async fn purge_changes(&self, before: DateTime<Utc>) -> Result<u64, Error> {
+        sqlx::query("DELETE FROM changes WHERE at < $1")
+            .bind(ms(before))
+            .execute(self.pool())
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db_err)
+    }
+
+    async fn record_nonce(
+        &self,
+        client_token: &str,
+        nonce: &str,
+        timestamp: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        sqlx::query("DELETE FROM nonces WHERE ts < $1")
+            .bind(ms(forget_before))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let inserted =
+            sqlx::query("INSERT INTO nonces (client_token, nonce, ts) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(client_token)
+                .bind(nonce)
+                .bind(ms(timestamp))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+        tx.commit().await.map_err(db_err)?;
+        Ok(inserted == 1)
+    }
+
+    async fn wait_for_change(&self) {
+        self.changed.notified().await;
+    }
+}
+
+/// Listen on [`CHANNEL`] and wake the follower (through `changed`) at each notification, and
+/// after each reconnection (notifications sent meanwhile are lost; the follower reads the feed).
+pub(super) fn spawn_listener(pool: sqlx::PgPool, changed: std::sync::Arc<tokio::sync::Notify>) {
+    tokio::spawn(async move {
+        let mut listener = loop {
+            match sqlx::postgres::PgListener::connect_with(&pool).await {
+                Ok(mut l) => match l.listen(CHANNEL).await {
+                    Ok(()) => break l,
+                    Err(e) => tracing::warn!(error = %e, "cannot LISTEN for changes; retrying"),
+                },
+                Err(e) => tracing::warn!(error = %e, "cannot connect to LISTEN for changes; retrying"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        };
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(_)) => changed.notify_one(),
+                // The connection was lost and is being re-established on the next call.
+                Ok(None) => {
+                    changed.notify_one();
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "change listener: PostgreSQL unavailable; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    });
+}

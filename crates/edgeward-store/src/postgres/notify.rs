@@ -1,0 +1,597 @@
+//! [`NotifyStore`] on PostgreSQL: users, escalation contacts, expiry notices, the panel, the
+//! outboxes and leases.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::postgres::PgRow;
+use uuid::Uuid;
+
+use edgeward_core::capability::Grants;
+use edgeward_core::network::Networks;
+use edgeward_core::notify::{
+    CheckRun, Contact, ExpiringToken, FailedEmail, NewEmail, NewNotice, NewWebhook, Notice, OutboxEmail, OutboxWebhook,
+    User,
+};
+use edgeward_core::store::NotifyStore;
+use edgeward_core::Error;
+
+use super::{bad_row, col, commit, db_err, PostgresStore};
+use crate::codec::{self, from_ms, ms};
+
+const USER_COLUMNS: &str = "id, name, email, email_registered, active, grants, created_at";
+
+fn user_from_row(r: &PgRow) -> Result<User, Error> {
+    let id: String = col(r, 0)?;
+    let grants: String = col(r, 5)?;
+    Ok(User {
+        id: codec::parse_uuid(&id).map_err(bad_row)?,
+        name: col(r, 1)?,
+        email: col(r, 2)?,
+        email_registered: col(r, 3)?,
+        active: col(r, 4)?,
+        grants: Grants::parse_list(&grants).map_err(bad_row)?,
+        created_at: from_ms(col(r, 6)?),
+    })
+}
+
+fn run_from_row(r: &PgRow) -> Result<CheckRun, Error> {
+    let day: String = col(r, 0)?;
+    Ok(CheckRun {
+        check_day: codec::parse_date(&day).map_err(bad_row)?,
+        holder: col(r, 1)?,
+        started_at: from_ms(col(r, 2)?),
+        finished_at: from_ms(col(r, 3)?),
+        dry_run: col(r, 4)?,
+        due: col::<i64>(r, 5)?.max(0) as u64,
+        notices: col::<i64>(r, 6)?.max(0) as u64,
+    })
+}
+
+async fn insert_run<'e, E>(c: E, run: &CheckRun) -> Result<(), Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
+    sqlx::query(
+        "INSERT INTO notify_runs (check_day, holder, started_at, finished_at, dry_run, due, notices) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(run.check_day.to_string())
+    .bind(&run.holder)
+    .bind(ms(run.started_at))
+    .bind(ms(run.finished_at))
+    .bind(run.dry_run)
+    .bind(run.due as i64)
+    .bind(run.notices as i64)
+    .execute(c)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+fn attempts(r: &PgRow, i: usize) -> Result<u32, Error> {
+    Ok(col::<i32>(r, i)?.max(0) as u32)
+}
+
+#[async_trait]
+impl NotifyStore for PostgresStore {
+    async fn create_user(&self, user: User) -> Result<User, Error> {
+        let n = sqlx::query(
+            "INSERT INTO users (id, name, email, email_registered, active, grants, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(user.id.to_string())
+        .bind(&user.name)
+        .bind(&user.email)
+        .bind(user.email_registered)
+        .bind(user.active)
+        .bind(user.grants.to_list())
+        .bind(ms(user.created_at))
+        .execute(self.pool())
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if n == 0 {
+            return Err(codec::user_taken(&user.name));
+        }
+        Ok(user)
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, Error> {
+        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(user_from_row)
+            .collect()
+    }
+
+    async fn update_user(
+        &self,
+        name: &str,
+        active: Option<bool>,
+        email: Option<Option<String>>,
+        email_registered: Option<bool>,
+    ) -> Result<User, Error> {
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1 FOR UPDATE"))
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| codec::user_missing(name))?;
+        let mut user = user_from_row(&row)?;
+        codec::apply_user_update(&mut user, active, email, email_registered);
+        sqlx::query("UPDATE users SET active = $2, email = $3, email_registered = $4 WHERE id = $1")
+            .bind(user.id.to_string())
+            .bind(user.active)
+            .bind(&user.email)
+            .bind(user.email_registered)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        commit(tx).await?;
+        Ok(user)
+    }
+
+    async fn put_contact(&self, contact: Contact) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO escalation_contacts (email, name, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (email) DO UPDATE SET name = excluded.name",
+        )
+        .bind(&contact.email)
+        .bind(&contact.name)
+        .bind(Utc::now().timestamp_millis())
+        .execute(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn list_contacts(&self) -> Result<Vec<Contact>, Error> {
+        sqlx::query("SELECT email, name FROM escalation_contacts ORDER BY email")
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| Ok(Contact { email: col(r, 0)?, name: col(r, 1)? }))
+            .collect()
+    }
+
+    async fn remove_contact(&self, email: &str) -> Result<(), Error> {
+        let n = sqlx::query("DELETE FROM escalation_contacts WHERE email = $1")
+            .bind(email)
+            .execute(self.pool())
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if n == 0 {
+            return Err(codec::contact_missing(email));
+        }
+        Ok(())
+    }
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let n = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE leases.holder = excluded.holder OR leases.expires_at <= $4",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(ms(until))
+        .bind(ms(now))
+        .execute(self.pool())
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), Error> {
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn expiring_tokens(&self, first: NaiveDate, last: NaiveDate) -> Result<Vec<ExpiringToken>, Error> {
+        let (from, to) = codec::expiry_range(first, last);
+        sqlx::query(
+            "SELECT t.uuid, t.name, t.expiry, t.allow_staging, t.allow_production, t.namespaces, \
+                    (SELECT MAX(u.last_used) FROM token_usage u WHERE u.uuid = t.uuid) \
+             FROM tokens t \
+             WHERE t.revoked_at IS NULL AND t.expires_at >= $1 AND t.expires_at <= $2 AND t.replaced_by IS NULL \
+             ORDER BY t.expires_at, t.name",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| {
+            let (uuid, expiry, namespaces): (String, String, String) = (col(r, 0)?, col(r, 2)?, col(r, 5)?);
+            Ok(ExpiringToken {
+                uuid: codec::parse_uuid(&uuid).map_err(bad_row)?,
+                name: col(r, 1)?,
+                expiry: codec::parse_date(&expiry).map_err(bad_row)?,
+                networks: Networks { staging: col(r, 3)?, production: col(r, 4)? },
+                namespaces: codec::decode_namespaces(&namespaces).map_err(bad_row)?,
+                last_used: col::<Option<i64>>(r, 6)?.map(from_ms),
+            })
+        })
+        .collect()
+    }
+
+    async fn soonest_expiry(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Error> {
+        let r = sqlx::query(
+            "SELECT MIN(expires_at) FROM tokens WHERE revoked_at IS NULL AND expires_at >= $1 AND replaced_by IS NULL",
+        )
+        .bind(ms(now))
+        .fetch_one(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(col::<Option<i64>>(&r, 0)?.map(from_ms))
+    }
+
+    async fn mark_replaced(&self, old: Uuid, new: Uuid) -> Result<(), Error> {
+        let n = sqlx::query("UPDATE tokens SET replaced_by = $2 WHERE uuid = $1")
+            .bind(old.to_string())
+            .bind(new.to_string())
+            .execute(self.pool())
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if n == 0 {
+            return Err(codec::token_missing());
+        }
+        Ok(())
+    }
+
+    async fn claim_notices(&self, due: Vec<(Uuid, u32)>, now: DateTime<Utc>) -> Result<Vec<(Uuid, u32)>, Error> {
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let mut pending = Vec::new();
+        for (uuid, days) in due {
+            sqlx::query(
+                "INSERT INTO expiry_notices (token_uuid, threshold_days, created_at, status) \
+                 VALUES ($1, $2, $3, 'pending') ON CONFLICT DO NOTHING",
+            )
+            .bind(uuid.to_string())
+            .bind(days as i32)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let status: String = col(
+                &sqlx::query("SELECT status FROM expiry_notices WHERE token_uuid = $1 AND threshold_days = $2")
+                    .bind(uuid.to_string())
+                    .bind(days as i32)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?,
+                0,
+            )?;
+            if status == "pending" {
+                pending.push((uuid, days));
+            }
+        }
+        commit(tx).await?;
+        Ok(pending)
+    }
+
+    async fn deliver_notices(
+        &self,
+        notices: Vec<NewNotice>,
+        emails: Vec<NewEmail>,
+        webhooks: Vec<NewWebhook>,
+        delivered: Vec<(Uuid, u32)>,
+        run: CheckRun,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        for w in &webhooks {
+            sqlx::query(
+                "INSERT INTO webhook_outbox (event_id, body, created_at, next_attempt_at, status) \
+                 VALUES ($1, $2, $3, $3, 'pending')",
+            )
+            .bind(w.event_id.to_string())
+            .bind(&w.body)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        for e in &emails {
+            sqlx::query(
+                "INSERT INTO email_outbox (recipient, subject, text_body, html_body, created_at, next_attempt_at, status) \
+                 VALUES ($1, $2, $3, $4, $5, $5, 'pending')",
+            )
+            .bind(&e.recipient)
+            .bind(&e.subject)
+            .bind(&e.text_body)
+            .bind(&e.html_body)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        for n in &notices {
+            sqlx::query(
+                "INSERT INTO notices (user_id, threshold_days, created_at, subject, tokens) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(n.user_id.to_string())
+            .bind(n.threshold_days as i32)
+            .bind(ms(now))
+            .bind(&n.subject)
+            .bind(n.tokens.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        for (uuid, days) in &delivered {
+            sqlx::query("UPDATE expiry_notices SET status = 'delivered' WHERE token_uuid = $1 AND threshold_days = $2")
+                .bind(uuid.to_string())
+                .bind(*days as i32)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        insert_run(&mut *tx, &run).await?;
+        commit(tx).await
+    }
+
+    async fn claim_due_emails(
+        &self,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEmail>, Error> {
+        let rows = sqlx::query(
+            "UPDATE email_outbox SET next_attempt_at = $2 WHERE id IN \
+             (SELECT id FROM email_outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+              ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, recipient, subject, text_body, html_body, attempts",
+        )
+        .bind(ms(now))
+        .bind(ms(claim_until))
+        .bind(limit as i64)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                Ok(OutboxEmail {
+                    id: col(r, 0)?,
+                    email: NewEmail {
+                        recipient: col(r, 1)?,
+                        subject: col(r, 2)?,
+                        text_body: col(r, 3)?,
+                        html_body: col(r, 4)?,
+                    },
+                    attempts: attempts(r, 5)?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        out.sort_by_key(|e| e.id);
+        Ok(out)
+    }
+
+    async fn email_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE email_outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(ms(now))
+        .execute(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn email_failed(&self, id: i64, error: String, retry_at: Option<DateTime<Utc>>) -> Result<(), Error> {
+        match retry_at {
+            Some(at) => sqlx::query(
+                "UPDATE email_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(error)
+            .bind(ms(at)),
+            None => sqlx::query(
+                "UPDATE email_outbox SET attempts = attempts + 1, last_error = $2, status = 'failed' WHERE id = $1",
+            )
+            .bind(id)
+            .bind(error),
+        }
+        .execute(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn failed_emails(&self, limit: usize) -> Result<Vec<FailedEmail>, Error> {
+        sqlx::query(
+            "SELECT recipient, subject, attempts, COALESCE(last_error, ''), created_at FROM email_outbox \
+             WHERE status = 'failed' ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit as i64)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| {
+            Ok(FailedEmail {
+                recipient: col(r, 0)?,
+                subject: col(r, 1)?,
+                attempts: attempts(r, 2)?,
+                error: col(r, 3)?,
+                created_at: from_ms(col(r, 4)?),
+            })
+        })
+        .collect()
+    }
+
+    async fn pending_email_count(&self) -> Result<u64, Error> {
+        let r = sqlx::query("SELECT COUNT(*) FROM email_outbox WHERE status = 'pending'")
+            .fetch_one(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(col::<i64>(&r, 0)?.max(0) as u64)
+    }
+
+    async fn claim_due_webhooks(
+        &self,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxWebhook>, Error> {
+        let rows = sqlx::query(
+            "UPDATE webhook_outbox SET next_attempt_at = $2 WHERE id IN \
+             (SELECT id FROM webhook_outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+              ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, event_id, body, attempts",
+        )
+        .bind(ms(now))
+        .bind(ms(claim_until))
+        .bind(limit as i64)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                let event_id: String = col(r, 1)?;
+                Ok(OutboxWebhook {
+                    id: col(r, 0)?,
+                    event: NewWebhook { event_id: codec::parse_uuid(&event_id).map_err(bad_row)?, body: col(r, 2)? },
+                    attempts: attempts(r, 3)?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        out.sort_by_key(|w| w.id);
+        Ok(out)
+    }
+
+    async fn webhook_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE webhook_outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(ms(now))
+        .execute(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn webhook_failed(&self, id: i64, error: String, retry_at: Option<DateTime<Utc>>) -> Result<(), Error> {
+        match retry_at {
+            Some(at) => sqlx::query(
+                "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(error)
+            .bind(ms(at)),
+            None => sqlx::query(
+                "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $2, status = 'failed' WHERE id = $1",
+            )
+            .bind(id)
+            .bind(error),
+        }
+        .execute(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn webhook_counts(&self) -> Result<(u64, u64), Error> {
+        let r = sqlx::query(
+            "SELECT COUNT(*) FILTER (WHERE status = 'pending'), COUNT(*) FILTER (WHERE status = 'failed') \
+             FROM webhook_outbox",
+        )
+        .fetch_one(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok((col::<i64>(&r, 0)?.max(0) as u64, col::<i64>(&r, 1)?.max(0) as u64))
+    }
+
+    async fn record_run(&self, run: CheckRun) -> Result<(), Error> {
+        insert_run(self.pool(), &run).await
+    }
+
+    async fn check_runs(&self, limit: usize) -> Result<Vec<CheckRun>, Error> {
+        sqlx::query(
+            "SELECT check_day, holder, started_at, finished_at, dry_run, due, notices FROM notify_runs \
+             ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit as i64)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(run_from_row)
+        .collect()
+    }
+
+    async fn notices_for(&self, user: Uuid, limit: usize, before: Option<i64>) -> Result<(Vec<Notice>, u64), Error> {
+        let notices = sqlx::query(
+            "SELECT id, threshold_days, created_at, read_at, subject, tokens FROM notices \
+             WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind(user.to_string())
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit as i64)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| {
+            let tokens: String = col(r, 5)?;
+            Ok(Notice {
+                id: col(r, 0)?,
+                user_id: user,
+                threshold_days: col::<i32>(r, 1)?.max(0) as u32,
+                created_at: from_ms(col(r, 2)?),
+                read_at: col::<Option<i64>>(r, 3)?.map(from_ms),
+                subject: col(r, 4)?,
+                tokens: serde_json::from_str(&tokens).map_err(|e| bad_row(e.to_string()))?,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+        let unread: i64 = col(
+            &sqlx::query("SELECT COUNT(*) FROM notices WHERE user_id = $1 AND read_at IS NULL")
+                .bind(user.to_string())
+                .fetch_one(self.pool())
+                .await
+                .map_err(db_err)?,
+            0,
+        )?;
+        Ok((notices, unread.max(0) as u64))
+    }
+
+    async fn mark_notices_read(&self, user: Uuid, ids: Vec<i64>, now: DateTime<Utc>) -> Result<u64, Error> {
+        let q = if ids.is_empty() {
+            sqlx::query("UPDATE notices SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL")
+                .bind(user.to_string())
+                .bind(ms(now))
+        } else {
+            sqlx::query("UPDATE notices SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL AND id = ANY($3)")
+                .bind(user.to_string())
+                .bind(ms(now))
+                .bind(ids)
+        };
+        Ok(q.execute(self.pool()).await.map_err(db_err)?.rows_affected())
+    }
+}

@@ -1,0 +1,67 @@
+//! Fresh databases for tests, on either backend.
+//!
+//! The integration suite runs once per backend: `EDGEWARD_TEST_BACKEND=postgres` makes every
+//! test server use a new, empty PostgreSQL database (created here, named `edgeward_test_…`),
+//! otherwise tests use SQLite in their temporary directory. `EDGEWARD_TEST_POSTGRES_URL` names
+//! the PostgreSQL server to create them on (default `postgres://postgres@127.0.0.1:5432/postgres`,
+//! the local server with trust authentication). Nothing here is used outside tests and benchmarks.
+
+use sqlx::Connection;
+
+/// The backend the integration suite runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in the test's own directory.
+    Sqlite,
+    /// A fresh PostgreSQL database per test server.
+    Postgres,
+}
+
+/// The backend chosen by `EDGEWARD_TEST_BACKEND` (`sqlite`, the default, or `postgres`).
+/// Any other value is a mistake in the test setup and panics rather than silently testing SQLite.
+pub fn backend() -> Backend {
+    match std::env::var("EDGEWARD_TEST_BACKEND").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => Backend::Sqlite,
+        Ok("postgres") => Backend::Postgres,
+        Ok(other) => panic!("EDGEWARD_TEST_BACKEND={other:?}: expected sqlite or postgres"),
+    }
+}
+
+/// The PostgreSQL server tests create databases on.
+pub fn admin_url() -> String {
+    std::env::var("EDGEWARD_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// Create a new, empty database on the test PostgreSQL server and return its URL. Panics with
+/// the reason when PostgreSQL cannot be reached: a test that needs it must not pass without it.
+pub async fn fresh_postgres_database() -> String {
+    let admin = admin_url();
+    let name = format!("edgeward_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server at {admin}: {e}"));
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create database {name} on {admin}: {e}"));
+    let _ = conn.close().await;
+    with_database(&admin, &name)
+}
+
+/// `url` with its database replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let mut u = url::Url::parse(url).expect("a valid PostgreSQL URL");
+    u.set_path(&format!("/{name}"));
+    u.to_string()
+}
+
+/// For the chosen backend: `None` (SQLite in the data directory) or a fresh PostgreSQL URL.
+pub async fn database_for_test() -> Option<String> {
+    match backend() {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(fresh_postgres_database().await),
+    }
+}
