@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,37 @@ from akamai.edgegrid import EdgeGridAuth, EdgeRc
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("EDGEWARD_BIN", ROOT / "target" / "debug" / "edgeward"))
+
+# The backend these tests run on, as for the Rust suite: EDGEWARD_TEST_BACKEND=postgres gives each
+# data directory a fresh PostgreSQL database of its own (created with psql on
+# EDGEWARD_TEST_POSTGRES_URL), otherwise SQLite in the data directory.
+BACKEND = os.environ.get("EDGEWARD_TEST_BACKEND") or "sqlite"
+if BACKEND not in ("sqlite", "postgres"):
+    raise RuntimeError(f"EDGEWARD_TEST_BACKEND={BACKEND!r}: expected sqlite or postgres")
+ADMIN_URL = os.environ.get("EDGEWARD_TEST_POSTGRES_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+_databases = {}
+
+
+def database_env(data_dir):
+    """The environment for a binary working on `data_dir`: EDGEWARD_DATABASE set on PostgreSQL."""
+    env = dict(os.environ)
+    env.pop("EDGEWARD_DATABASE", None)
+    if BACKEND == "postgres":
+        key = str(Path(data_dir).resolve())
+        if key not in _databases:
+            name = "edgeward_test_" + uuid.uuid4().hex
+            subprocess.run(["psql", ADMIN_URL, "-qc", f"CREATE DATABASE {name}"], check=True)
+            _databases[key] = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        env["EDGEWARD_DATABASE"] = _databases[key]
+    return env
+
+
+def cli_env(args):
+    """[database_env] for the --data-dir among a command's arguments (or the plain environment)."""
+    args = [str(a) for a in args]
+    if "--data-dir" in args:
+        return database_env(args[args.index("--data-dir") + 1])
+    return dict(os.environ)
 
 
 class Server:
@@ -24,6 +56,7 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            env=database_env(data_dir),
         )
         self.log = []
         ready = threading.Event()

@@ -11,7 +11,7 @@ from email import policy
 
 from aiosmtpd.controller import Controller
 
-from conftest import BIN, Server
+from conftest import BIN, Server, cli_env
 
 
 class Collect:
@@ -30,7 +30,7 @@ def free_port():
 
 
 def cli(*args):
-    r = subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=60, env=cli_env(args))
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout
 

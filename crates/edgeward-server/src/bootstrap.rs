@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! <data-dir>/            0700
-//!   edgeward.db          SQLite database (WAL)
+//!   edgeward.db          SQLite database (WAL), unless `database.url` names PostgreSQL
 //!   keys/                0700
 //!     token-signing.pem  Ed25519 key that signs token values (PKCS#8, 0600)
 //!     data.key           key that seals token values and client secrets (hex, 0600)
@@ -27,7 +27,9 @@ use edgeward_core::clock::Clock;
 use edgeward_core::names::ClientName;
 use edgeward_core::store::{Account, ApiClient, Store};
 use edgeward_edgegrid::Credentials;
-use edgeward_store::{SqliteOptions, SqliteStore};
+use edgeward_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore};
+
+use crate::config::DatabaseConfig;
 use edgeward_token::{DataKey, KeySet, SigningKeyPair};
 
 /// Why the data directory could not be prepared.
@@ -96,15 +98,46 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), BootError> {
     fs::rename(&tmp, path).map_err(io("cannot write", path))
 }
 
-/// Open the database and the data key of a data directory (creating both if absent).
-pub fn open_store(data_dir: &Path) -> Result<(SqliteStore, DataKey), BootError> {
+/// Open the database and the data key of a data directory (creating both if absent): SQLite in
+/// the data directory, or the PostgreSQL database of `db.url`, waiting up to
+/// `db.connect_wait_secs` for PostgreSQL to answer.
+pub async fn open_store(data_dir: &Path, db: &DatabaseConfig) -> Result<(Arc<dyn Store>, DataKey), BootError> {
     ensure_private_dir(data_dir)?;
     let keys_dir = data_dir.join("keys");
     ensure_private_dir(&keys_dir)?;
     let data_key = load_or_create_data_key(&keys_dir.join("data.key"))?;
-    let db = data_dir.join("edgeward.db");
-    let store = SqliteStore::open(&db, SqliteOptions::default()).map_err(|e| BootError::Store(e.log_detail()))?;
+    let store: Arc<dyn Store> = match &db.url {
+        None => {
+            let path = data_dir.join("edgeward.db");
+            Arc::new(SqliteStore::open(&path, SqliteOptions::default()).map_err(|e| BootError::Store(e.log_detail()))?)
+        }
+        Some(url) => Arc::new(connect_postgres(url, db).await?),
+    };
     Ok((store, data_key))
+}
+
+async fn connect_postgres(url: &str, db: &DatabaseConfig) -> Result<PostgresStore, BootError> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(BootError::Store(format!(
+            "unsupported database URL {}: give a postgres:// URL, or none for SQLite",
+            db.describe()
+        )));
+    }
+    let opts = PostgresOptions { max_connections: db.max_connections, ..PostgresOptions::default() };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(db.connect_wait_secs);
+    let mut wait = std::time::Duration::from_millis(250);
+    loop {
+        match PostgresStore::connect(url, opts.clone()).await {
+            Ok(store) => return Ok(store),
+            Err(edgeward_core::Error::Unavailable(e)) if std::time::Instant::now() < deadline => {
+                tracing::warn!(database = %db.describe(), error = %e, retry_in_ms = wait.as_millis() as u64,
+                    "PostgreSQL is not reachable yet; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(5));
+            }
+            Err(e) => return Err(BootError::Store(format!("{}: {}", db.describe(), e.log_detail()))),
+        }
+    }
 }
 
 fn load_or_create_data_key(path: &Path) -> Result<DataKey, BootError> {
@@ -234,9 +267,13 @@ pub async fn prepare(
     admin_addr: SocketAddr,
 ) -> Result<Prepared, BootError> {
     let dir = &config.data_dir;
-    let (store, data_key) = open_store(dir)?;
-    let store: Arc<dyn Store> = Arc::new(store);
-    tracing::info!(path = %dir.join("edgeward.db").display(), "database ready (SQLite, WAL, synchronous=FULL)");
+    let (store, data_key) = open_store(dir, &config.database).await?;
+    match &config.database.url {
+        None => {
+            tracing::info!(path = %dir.join("edgeward.db").display(), "database ready (SQLite, WAL, synchronous=FULL)")
+        }
+        Some(_) => tracing::info!(database = %config.database.describe(), "database ready (PostgreSQL)"),
+    }
     let signing = load_or_create_signing_key(&dir.join("keys").join("token-signing.pem"))?;
     tracing::info!(kid = signing.kid(), path = %dir.join("keys").display(), "token-signing and data keys loaded");
     let keys = KeySet::new(signing);
@@ -277,10 +314,17 @@ pub async fn prepare(
     let host = edgerc_host(admin_addr);
     if store.list_api_clients().await.map_err(map_store)?.is_empty() {
         let name = ClientName::parse("admin").expect("valid name");
-        let creds =
-            create_api_client(store.as_ref(), &data_key, name, Grants::all(), None, clock).await.map_err(map_store)?;
-        write_private(&edgerc, edgerc_section("default", &host, &creds).as_bytes())?;
-        tracing::info!(path = %edgerc.display(), "created the administrator API client; its EdgeGrid credentials are in this file");
+        match create_api_client(store.as_ref(), &data_key, name, Grants::all(), None, clock).await {
+            Ok(creds) => {
+                write_private(&edgerc, edgerc_section("default", &host, &creds).as_bytes())?;
+                tracing::info!(path = %edgerc.display(), "created the administrator API client; its EdgeGrid credentials are in this file");
+            }
+            // Another server on the same database made it a moment ago; its edgerc has the credentials.
+            Err(edgeward_core::Error::AlreadyExists { .. }) => {
+                tracing::info!("the administrator API client was just created by another server on this database");
+            }
+            Err(e) => return Err(map_store(e)),
+        }
     } else if edgerc.exists() {
         let text = fs::read_to_string(&edgerc).map_err(io("cannot read", &edgerc))?;
         let updated = with_host(&text, "default", &host);

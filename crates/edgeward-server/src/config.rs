@@ -34,12 +34,62 @@ impl Default for EdgeGridConfig {
     }
 }
 
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `postgres://user:password@host:port/database` to share one PostgreSQL database among
+    /// several servers; unset: SQLite in the data directory (`edgeward.db`).
+    pub url: Option<String>,
+    /// Most PostgreSQL connections this server opens.
+    pub max_connections: u32,
+    /// At start, how long to keep trying to reach PostgreSQL before giving up, in seconds.
+    pub connect_wait_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: None, max_connections: 16, connect_wait_secs: 60 }
+    }
+}
+
+impl DatabaseConfig {
+    /// SQLite in the data directory, or PostgreSQL at `url`.
+    pub fn with_url(url: Option<String>) -> Self {
+        Self { url, ..Self::default() }
+    }
+
+    /// What to show of the database in logs and `config print`: the URL without its password.
+    pub fn describe(&self) -> String {
+        match &self.url {
+            None => "SQLite (edgeward.db in the data directory)".to_owned(),
+            Some(u) => redact_url(u),
+        }
+    }
+}
+
+/// A database URL with its password replaced by `***`.
+pub fn redact_url(u: &str) -> String {
+    match url::Url::parse(u) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(an unreadable database URL)".to_owned(),
+    }
+}
+
 /// Everything `edgeward serve` needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServeConfig {
-    /// Where the database, keys, certificate and `edgerc` live.
+    /// Where the keys, certificate and `edgerc` live, and the SQLite database unless
+    /// `database.url` names PostgreSQL.
     pub data_dir: PathBuf,
+    /// The database.
+    pub database: DatabaseConfig,
     /// The admin API listener (HTTPS).
     pub admin_addr: SocketAddr,
     /// The data-plane listener.
@@ -99,6 +149,7 @@ impl Default for ServeConfig {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("edgeward-data"),
+            database: DatabaseConfig::default(),
             admin_addr: "127.0.0.1:8443".parse().expect("valid address"),
             data_addr: "127.0.0.1:8080".parse().expect("valid address"),
             tls_cert: None,

@@ -3,10 +3,18 @@
 //! is read afresh, a namespace change empties the item cache.
 //!
 //! The bound: a change made elsewhere is honoured here within one poll interval
-//! (`change_poll_ms`, 1 s by default) plus the time of one feed read. Changes made by this server
-//! were applied when they were made; reading them back again is harmless.
+//! (`change_poll_ms`, 1 s by default) plus the time of one feed read. On PostgreSQL, revocations
+//! and namespace changes also wake the follower at once (`LISTEN/NOTIFY`), so they are usually
+//! honoured within milliseconds; the poll remains the guarantee. Changes made by this server were
+//! applied when they were made; reading them back again is harmless.
+//!
+//! Sequence numbers are handed out when a change is written, not when it commits, so a change
+//! with a lower number can become visible after one with a higher number. The follower remembers
+//! such holes and reads them again at every poll for [`GAP_WAIT`]; a hole still empty after that
+//! belonged to a transaction that rolled back.
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use edgeward_core::store::Change;
 
@@ -14,6 +22,12 @@ use crate::state::AppState;
 
 /// Changes read per feed query.
 const PAGE: usize = 1_000;
+
+/// How long a hole in the sequence is waited for.
+pub const GAP_WAIT: Duration = Duration::from_secs(30);
+
+/// Holes larger than this are not tracked one by one (a purge, or a restarted sequence).
+const MAX_GAP: i64 = 10_000;
 
 fn apply(state: &AppState, change: &Change) {
     match change {
@@ -23,20 +37,56 @@ fn apply(state: &AppState, change: &Change) {
     }
 }
 
-/// Apply every change after `*last`; returns how many were applied.
-pub async fn follow_once(state: &AppState, last: &mut i64) -> usize {
+/// Where a follower is in the feed.
+#[derive(Debug, Default)]
+pub struct FeedPosition {
+    /// The highest sequence number applied.
+    pub last: i64,
+    /// Sequence numbers below `last` not seen yet, with when they were noticed missing.
+    gaps: BTreeMap<i64, Instant>,
+}
+
+impl FeedPosition {
+    /// Start after `last`.
+    pub fn at(last: i64) -> Self {
+        Self { last, gaps: BTreeMap::new() }
+    }
+
+    /// Holes still waited for.
+    pub fn open_gaps(&self) -> usize {
+        self.gaps.len()
+    }
+}
+
+/// Apply every change after the position (and any that filled a hole); returns how many were
+/// applied.
+pub async fn follow_once(state: &AppState, pos: &mut FeedPosition) -> usize {
+    let now = Instant::now();
+    pos.gaps.retain(|_, noticed| now.duration_since(*noticed) < GAP_WAIT);
+    let mut from = pos.gaps.keys().next().map_or(pos.last, |first| first - 1);
     let mut applied = 0;
     loop {
-        match state.store.changes_since(*last, PAGE).await {
+        match state.store.changes_since(from, PAGE).await {
             Ok(changes) => {
                 let n = changes.len();
                 for (seq, change) in &changes {
+                    if *seq > pos.last {
+                        let missing = seq - pos.last - 1;
+                        if missing > 0 && missing <= MAX_GAP {
+                            for hole in pos.last + 1..*seq {
+                                pos.gaps.insert(hole, now);
+                            }
+                        }
+                        pos.last = *seq;
+                    } else if pos.gaps.remove(seq).is_none() {
+                        continue; // applied before
+                    }
                     apply(state, change);
-                    *last = *seq;
+                    applied += 1;
                 }
-                applied += n;
-                if n < PAGE {
-                    return applied;
+                match changes.last() {
+                    Some((seq, _)) if n == PAGE => from = *seq,
+                    _ => return applied,
                 }
             }
             Err(e) => {
@@ -47,19 +97,21 @@ pub async fn follow_once(state: &AppState, last: &mut i64) -> usize {
     }
 }
 
-/// Follow the feed from `start` every `every` until shutdown.
+/// Follow the feed from `start` every `every` (or sooner, when the store signals a change)
+/// until shutdown.
 pub async fn run_follower(
     state: AppState,
     start: i64,
     every: Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut last = start;
+    let mut pos = FeedPosition::at(start);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
+            _ = state.store.wait_for_change() => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
-        follow_once(&state, &mut last).await;
+        follow_once(&state, &mut pos).await;
     }
 }

@@ -32,4 +32,4 @@ pub mod tls;
 pub mod webhook;
 
 pub use app::{spawn, RunningServer};
-pub use config::ServeConfig;
+pub use config::{DatabaseConfig, ServeConfig};

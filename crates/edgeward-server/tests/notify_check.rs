@@ -14,7 +14,6 @@ use edgeward_core::permission::Permissions;
 use edgeward_core::store::{Account, NewToken, Store};
 use edgeward_core::token::{EdgeWorkerScope, TokenSpec};
 use edgeward_server::notify::{run_check, run_if_owed, Outputs};
-use edgeward_store::{SqliteOptions, SqliteStore};
 
 const T: &[u32] = &DEFAULT_THRESHOLDS;
 const OFF: Outputs = Outputs { email: false, webhook: false };
@@ -30,7 +29,7 @@ fn day(days: i64) -> NaiveDate {
 }
 
 async fn store(dir: &std::path::Path) -> Arc<dyn Store> {
-    let s: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("edgeward.db"), SqliteOptions::default()).unwrap());
+    let s = edgeward_store::testing::open_store_for_dir(dir).await;
     let account = Account {
         cpcode: "1234567".into(),
         initialized_at: check_at(0),
@@ -223,9 +222,8 @@ async fn a_dry_run_records_nothing() {
 async fn two_servers_on_one_database_run_each_check_once() {
     let dir = tempfile::tempdir().unwrap();
     let a = store(dir.path()).await;
-    // A second server: its own connections and writer on the same database file.
-    let b: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("edgeward.db"), SqliteOptions::default()).unwrap());
+    // A second server: its own connections (and, on SQLite, writer) on the same database.
+    let b = edgeward_store::testing::open_store_for_dir(dir.path()).await;
     let ana = user(&*a, "ana", &[Capability::CreateToken], true).await;
     for i in 0..50 {
         token(&*a, &format!("t{i}"), day(7), Networks::BOTH, check_at(0)).await;
@@ -433,8 +431,7 @@ async fn maintenance_runs_on_one_server_per_period() {
     use edgeward_server::jobs::take_turn;
     let dir = tempfile::tempdir().unwrap();
     let a = store(dir.path()).await;
-    let b: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("edgeward.db"), SqliteOptions::default()).unwrap());
+    let b = edgeward_store::testing::open_store_for_dir(dir.path()).await;
     let hour = Duration::hours(1);
     let t = check_at(0);
     let (ta, tb) = tokio::join!(take_turn(&*a, "a", t, hour), take_turn(&*b, "b", t, hour));

@@ -58,10 +58,43 @@ pub fn with_database(url: &str, name: &str) -> String {
     u.to_string()
 }
 
-/// For the chosen backend: `None` (SQLite in the data directory) or a fresh PostgreSQL URL.
-pub async fn database_for_test() -> Option<String> {
-    match backend() {
-        Backend::Sqlite => None,
-        Backend::Postgres => Some(fresh_postgres_database().await),
+/// The database of a test's data directory on the chosen backend: `None` for SQLite (in the
+/// directory), or a PostgreSQL database created the first time `dir` is asked about and the same
+/// one afterwards (a restarted server, a CLI command on the same data directory). Callable from
+/// synchronous code and from inside a runtime alike.
+pub fn database_for_dir(dir: &std::path::Path) -> Option<String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static DATABASES: OnceLock<Mutex<HashMap<std::path::PathBuf, String>>> = OnceLock::new();
+    if backend() == Backend::Sqlite {
+        return None;
+    }
+    let mut known = DATABASES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(url) = known.get(dir) {
+        return Some(url.clone());
+    }
+    // On a thread of its own, so that this works inside a runtime as well as outside one.
+    let url = std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(fresh_postgres_database())
+    })
+    .join()
+    .expect("database creation");
+    known.insert(dir.to_owned(), url.clone());
+    Some(url)
+}
+
+/// The store of a test's data directory on the chosen backend (see [`database_for_dir`]).
+pub async fn open_store_for_dir(dir: &std::path::Path) -> std::sync::Arc<dyn edgeward_core::store::Store> {
+    match database_for_dir(dir) {
+        None => std::sync::Arc::new(
+            crate::SqliteStore::open(&dir.join("edgeward.db"), crate::SqliteOptions::default()).expect("SQLite opens"),
+        ),
+        Some(url) => std::sync::Arc::new(
+            crate::PostgresStore::connect(&url, crate::PostgresOptions::default()).await.expect("PostgreSQL opens"),
+        ),
     }
 }

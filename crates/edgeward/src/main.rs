@@ -41,8 +41,23 @@ that cannot be read or written, a bundle check that found problems); 2 on a usag
 #[derive(Parser)]
 #[command(version, about, long_about = None, after_help = HELP_TAIL)]
 struct Cli {
+    /// The database: a postgres:// URL shared by several servers, or none for SQLite in the data
+    /// directory. For `serve`, overrides the configuration file's `database.url`.
+    #[arg(long, global = true, env = "EDGEWARD_DATABASE", hide_env_values = true)]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The `--database` given (read once, at start).
+static DATABASE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Open the store and the data key of a data directory, on the `--database` given.
+pub(crate) async fn open_store(
+    data_dir: &Path,
+) -> Result<(Arc<dyn edgeward_core::store::Store>, edgeward_token::DataKey)> {
+    let db = edgeward_server::DatabaseConfig::with_url(DATABASE.get().cloned().flatten());
+    Ok(bootstrap::open_store(data_dir, &db).await?)
 }
 
 #[derive(Subcommand)]
@@ -260,7 +275,7 @@ enum AccessGroupCommand {
 }
 
 async fn accessgroup(cmd: AccessGroupCommand) -> Result<()> {
-    use edgeward_core::store::{AccessGroup, NamespaceStore};
+    use edgeward_core::store::AccessGroup;
     match cmd {
         AccessGroupCommand::Create { id, name, data_dir } => {
             if id == 0 {
@@ -268,7 +283,7 @@ async fn accessgroup(cmd: AccessGroupCommand) -> Result<()> {
             }
             let name = edgeward_core::names::check_display_name(&name)
                 .map_err(|_| anyhow::anyhow!("--name must be 1 to 128 printable characters"))?;
-            let (store, _) = bootstrap::open_store(&data_dir)?;
+            let (store, _) = open_store(&data_dir).await?;
             store
                 .create_access_group(AccessGroup { group_id: id, name: name.clone() })
                 .await
@@ -276,7 +291,7 @@ async fn accessgroup(cmd: AccessGroupCommand) -> Result<()> {
             println!("Created access group {id} ({name}).");
         }
         AccessGroupCommand::List { data_dir } => {
-            let (store, _) = bootstrap::open_store(&data_dir)?;
+            let (store, _) = open_store(&data_dir).await?;
             let groups = store.list_access_groups().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{:<12} NAME", "GROUP ID")?;
@@ -285,7 +300,7 @@ async fn accessgroup(cmd: AccessGroupCommand) -> Result<()> {
             }
         }
         AccessGroupCommand::Delete { id, data_dir } => {
-            let (store, _) = bootstrap::open_store(&data_dir)?;
+            let (store, _) = open_store(&data_dir).await?;
             store.delete_access_group(id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("Deleted access group {id}.");
         }
@@ -301,6 +316,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const KNOWN_ENV: &[&str] = &[
     "EDGEWARD_CONFIG",
     "EDGEWARD_DATA_DIR",
+    "EDGEWARD_DATABASE",
     "EDGEWARD_ADMIN_ADDR",
     "EDGEWARD_DATA_ADDR",
     "EDGEWARD_TLS_CERT",
@@ -320,6 +336,9 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig> {
     };
     if let Some(v) = &args.data_dir {
         c.data_dir = v.clone();
+    }
+    if let Some(v) = DATABASE.get().cloned().flatten() {
+        c.database.url = Some(v);
     }
     if let Some(v) = args.admin_addr {
         c.admin_addr = v;
@@ -401,14 +420,15 @@ async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
                 Some(h) => h,
                 None => bail!("cannot tell the server's host: give --host (e.g. 127.0.0.1:8443)"),
             };
-            let (store, key) = bootstrap::open_store(&data_dir)?;
+            let (store, key) = open_store(&data_dir).await?;
             let owner = match owner {
-                Some(o) => Some(people::user_by_name(&store, &o).await?.id),
+                Some(o) => Some(people::user_by_name(store.as_ref(), &o).await?.id),
                 None => None,
             };
-            let creds = bootstrap::create_api_client(&store, &key, name.clone(), grants.clone(), owner, &SystemClock)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let creds =
+                bootstrap::create_api_client(store.as_ref(), &key, name.clone(), grants.clone(), owner, &SystemClock)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
             let path = edgerc.unwrap_or_else(|| data_dir.join("edgerc"));
             let section = section.unwrap_or_else(|| name.to_string());
             let mut existing = std::fs::read_to_string(&path).unwrap_or_default();
@@ -424,10 +444,8 @@ async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
             );
         }
         ApiClientCommand::List { data_dir } => {
-            let (store, _) = bootstrap::open_store(&data_dir)?;
-            let clients = edgeward_core::store::ApiClientStore::list_api_clients(&store)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (store, _) = open_store(&data_dir).await?;
+            let clients = store.list_api_clients().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{:<24} {:<9} {:<40} GRANTS", "NAME", "STATUS", "CLIENT TOKEN")?;
             for c in clients {
@@ -439,10 +457,8 @@ async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
         ApiClientCommand::Enable { name, data_dir } => set_enabled(&data_dir, &name, true).await?,
         ApiClientCommand::Delete { name, data_dir } => {
             let name = ClientName::parse(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let (store, _) = bootstrap::open_store(&data_dir)?;
-            edgeward_core::store::ApiClientStore::delete_api_client(&store, &name)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (store, _) = open_store(&data_dir).await?;
+            store.delete_api_client(&name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("Deleted API client {name}.");
         }
     }
@@ -451,10 +467,8 @@ async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
 
 async fn set_enabled(data_dir: &Path, name: &str, enabled: bool) -> Result<()> {
     let name = ClientName::parse(name).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (store, _) = bootstrap::open_store(data_dir)?;
-    edgeward_core::store::ApiClientStore::set_api_client_enabled(&store, &name, enabled)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (store, _) = open_store(data_dir).await?;
+    store.set_api_client_enabled(&name, enabled).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("API client {name} is now {}.", if enabled { "enabled" } else { "disabled" });
     Ok(())
 }
@@ -488,26 +502,36 @@ async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Migrate { data_dir } => {
-            let db = data_dir.join("edgeward.db");
-            let before =
-                edgeward_store::migrate::database_version(&db).map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
             let newest = edgeward_store::migrate::newest_version();
+            let (what, before) = match DATABASE.get().cloned().flatten() {
+                None => {
+                    let db = data_dir.join("edgeward.db");
+                    let v = edgeward_store::migrate::database_version(&db)
+                        .map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
+                    (db.display().to_string(), v)
+                }
+                Some(url) => {
+                    let v = edgeward_store::postgres_database_version(&url)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
+                    (edgeward_server::config::redact_url(&url), v)
+                }
+            };
             if before > newest {
-                bail!(
-                    "{} has schema version {before}, newer than this Edgeward build knows ({newest}); upgrade Edgeward",
-                    db.display()
-                );
+                bail!("{what} has schema version {before}, newer than this Edgeward build knows ({newest}); upgrade Edgeward");
             }
-            bootstrap::open_store(&data_dir)?;
+            open_store(&data_dir).await?;
             if before == newest {
-                println!("{}: schema version {newest}, up to date.", db.display());
+                println!("{what}: schema version {newest}, up to date.");
             } else {
-                println!("{}: schema version {before} → {newest}.", db.display());
+                println!("{what}: schema version {before} → {newest}.");
             }
         }
         Command::Openapi => print!("{}", edgeward_server::openapi::document_text()),
         Command::Config(ConfigCommand::Print(args)) => {
-            print!("{}", toml::to_string_pretty(&serve_config(&args)?)?);
+            let mut config = serve_config(&args)?;
+            config.database.url = config.database.url.as_deref().map(edgeward_server::config::redact_url);
+            print!("{}", toml::to_string_pretty(&config)?);
         }
     }
     Ok(())
@@ -515,6 +539,7 @@ async fn run(cli: Cli) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _ = DATABASE.set(cli.database.clone().filter(|d| !d.is_empty()));
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

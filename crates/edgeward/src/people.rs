@@ -9,9 +9,6 @@ use clap::Subcommand;
 
 use edgeward_core::capability::Grants;
 use edgeward_core::notify::{Contact, User};
-use edgeward_core::store::NotifyStore;
-use edgeward_server::bootstrap;
-use edgeward_store::SqliteStore;
 
 #[derive(Subcommand)]
 pub enum UserCommand {
@@ -227,7 +224,7 @@ pub async fn notify(cmd: NotifyCommand, conn: &crate::token_cmd::Conn) -> Result
 }
 
 /// A user by name, or an error naming it.
-pub async fn user_by_name(store: &SqliteStore, name: &str) -> Result<User> {
+pub async fn user_by_name(store: &dyn edgeward_core::store::Store, name: &str) -> Result<User> {
     let users = store.list_users().await.map_err(|e| anyhow!("{e}"))?;
     users.into_iter().find(|u| u.name == name).ok_or_else(|| anyhow!("user {name} does not exist"))
 }
@@ -253,7 +250,7 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
             } else {
                 Grants::parse_list(&grants).map_err(|e| anyhow!("--grants: {e}"))?
             };
-            let (store, _) = bootstrap::open_store(&data_dir)?;
+            let (store, _) = crate::open_store(&data_dir).await?;
             let user = User {
                 id: uuid::Uuid::new_v4(),
                 name,
@@ -267,7 +264,7 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
             println!("Created user {} ({}).", u.name, u.id);
         }
         UserCommand::List { data_dir } => {
-            let (store, _) = bootstrap::open_store(&data_dir)?;
+            let (store, _) = crate::open_store(&data_dir).await?;
             let users = store.list_users().await.map_err(|e| anyhow!("{e}"))?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{:<20} {:<8} {:<32} {:<10} GRANTS", "NAME", "STATUS", "E-MAIL", "CONFIRMED")?;
@@ -285,7 +282,7 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
         }
         UserCommand::Update { name, active, email, registered, data_dir } => {
             let email = email.as_deref().map(check_email).transpose()?;
-            let (store, _) = bootstrap::open_store(&data_dir)?;
+            let (store, _) = crate::open_store(&data_dir).await?;
             let u = store.update_user(&name, active, email.map(Some), registered).await.map_err(|e| anyhow!("{e}"))?;
             println!(
                 "User {}: {}, e-mail {} ({}).",
@@ -303,12 +300,12 @@ pub async fn contact(cmd: ContactCommand) -> Result<()> {
     match cmd {
         ContactCommand::Add { email, name, data_dir } => {
             let contact = Contact { email: check_email(&email)?, name: check_name(&name, "--name")? };
-            let (store, _) = bootstrap::open_store(&data_dir)?;
+            let (store, _) = crate::open_store(&data_dir).await?;
             store.put_contact(contact.clone()).await.map_err(|e| anyhow!("{e}"))?;
             println!("Escalation contact {} ({}) added.", contact.email, contact.name);
         }
         ContactCommand::List { data_dir } => {
-            let (store, _) = bootstrap::open_store(&data_dir)?;
+            let (store, _) = crate::open_store(&data_dir).await?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{:<40} NAME", "E-MAIL")?;
             for c in store.list_contacts().await.map_err(|e| anyhow!("{e}"))? {
@@ -316,7 +313,7 @@ pub async fn contact(cmd: ContactCommand) -> Result<()> {
             }
         }
         ContactCommand::Remove { email, data_dir } => {
-            let (store, _) = bootstrap::open_store(&data_dir)?;
+            let (store, _) = crate::open_store(&data_dir).await?;
             store.remove_contact(email.trim()).await.map_err(|e| anyhow!("{e}"))?;
             println!("Escalation contact {} removed.", email.trim());
         }

@@ -13,13 +13,18 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers, within a second (a load balancer asking should not wait
+/// for a connection attempt to a database that is down).
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.account().await {
-        Ok(_) => "ready".into_response(),
-        Err(e) => {
+    match tokio::time::timeout(std::time::Duration::from_secs(1), state.store.account()).await {
+        Ok(Ok(_)) => "ready".into_response(),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e.log_detail(), "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready: the database does not answer").into_response()
+        }
+        Err(_) => {
+            tracing::warn!("not ready: the database did not answer within a second");
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready: the database does not answer").into_response()
         }
     }
 }

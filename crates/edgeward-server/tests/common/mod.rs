@@ -17,9 +17,12 @@ pub struct TestApp {
     pub clock: Arc<dyn Clock>,
 }
 
+/// A server configuration on `dir`, on the backend the suite runs on (`EDGEWARD_TEST_BACKEND`):
+/// SQLite in `dir`, or a PostgreSQL database of its own (the same one for every start on `dir`).
 pub fn config(dir: &std::path::Path) -> ServeConfig {
     ServeConfig {
         data_dir: dir.to_owned(),
+        database: edgeward_server::DatabaseConfig::with_url(edgeward_store::testing::database_for_dir(dir)),
         admin_addr: "127.0.0.1:0".parse().unwrap(),
         data_addr: "127.0.0.1:0".parse().unwrap(),
         ..ServeConfig::default()

@@ -10,6 +10,19 @@ use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_edgeward");
 
+/// A command running the binary on the backend the suite runs on: with `EDGEWARD_DATABASE` set
+/// to the PostgreSQL database of the `--data-dir` among `args` (one per data directory), when
+/// `EDGEWARD_TEST_BACKEND=postgres`.
+pub fn command<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args);
+    let dir = args.iter().skip_while(|a| a.as_ref() != "--data-dir").nth(1);
+    if let Some(url) = dir.and_then(|d| edgeward_store::testing::database_for_dir(Path::new(d.as_ref()))) {
+        c.env("EDGEWARD_DATABASE", url);
+    }
+    c
+}
+
 pub struct Server {
     pub child: Child,
     pub admin: String,
@@ -30,9 +43,7 @@ pub fn start(dir: &Path) -> Server {
 
 /// [`start`] with more `serve` arguments.
 pub fn start_with(dir: &Path, extra: &[&str]) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(dir)
+    let mut child = command(&[std::ffi::OsStr::new("serve"), "--data-dir".as_ref(), dir.as_os_str()])
         .args(["--admin-addr", "127.0.0.1:0", "--data-addr", "127.0.0.1:0"])
         .args(extra)
         .env("EDGEWARD_LOG", "debug")
@@ -77,7 +88,7 @@ pub fn start_with(dir: &Path, extra: &[&str]) -> Server {
 
 /// Run the CLI; returns (exit code, stdout, stderr).
 pub fn cli(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).env_remove("AKAMAI_HOST").output().unwrap();
+    let out = command(args).env_remove("AKAMAI_HOST").output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
