@@ -140,3 +140,115 @@ async fn a_request_replayed_to_another_server_is_refused_with_shared_nonces() {
         b.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_of_one_name_across_two_servers_give_exactly_one_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, admin_a) = node(dir.path()).await;
+    let (b, admin_b) = node(dir.path()).await;
+    let expiry = (chrono::Utc::now().date_naive() + chrono::Duration::days(20)).to_string();
+    let body = cli_body("contested", false, true, &expiry, &[("default", "r")]);
+    let admins = [admin_a.clone(), admin_b.clone()];
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let (admin, body) = (admins[i % 2].clone(), body.clone());
+        tasks.spawn(async move { raw(&admin, Method::POST, "/edgekv/v1/tokens", Some(&body)).await });
+    }
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    let mut winner = None;
+    while let Some(r) = tasks.join_next().await {
+        let (status, _, json) = r.unwrap();
+        *statuses.entry(status).or_default() += 1;
+        if status == 200 {
+            winner = json["uuid"].as_str().map(str::to_owned);
+        }
+    }
+    assert_eq!(statuses.get(&200), Some(&1), "exactly one create succeeds: {statuses:?}");
+    assert_eq!(statuses.get(&409), Some(&99), "every other one is told the name is taken: {statuses:?}");
+    // Both servers agree on the one token, and the account counts one.
+    for admin in [&admin_a, &admin_b] {
+        let (s, _, t) = raw(admin, Method::GET, "/edgekv/v1/tokens/contested", None).await;
+        assert_eq!((s, t["uuid"].as_str().map(str::to_owned)), (200, winner.clone()));
+    }
+    let (_, _, list) = raw(&admin_a, Method::GET, "/edgekv/v1/tokens", None).await;
+    let named = list["tokens"].as_array().unwrap().iter().filter(|t| t["name"] == "contested").count();
+    assert_eq!(named, 1, "{list}");
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_daily_check_runs_once_when_both_servers_try() {
+    use chrono::TimeZone;
+    use edgeward_core::capability::{Capability, Grants};
+    use edgeward_core::clock::{Clock, ManualClock};
+    use edgeward_core::notify::User;
+    use edgeward_server::notify::run_if_owed;
+
+    // Before the day's check time, so neither server's scheduler runs it at start.
+    let before = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 5, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(before));
+    let dir = tempfile::tempdir().unwrap();
+    let start = |clock: Arc<ManualClock>| {
+        let dir = dir.path().to_owned();
+        async move {
+            let server = edgeward_server::spawn(config(&dir), clock.clone()).await.expect("server starts");
+            let edgerc = Edgerc::load(&server.prepared.edgerc, "default").unwrap();
+            let admin = Client::new(edgerc, Some(&server.prepared.tls_cert)).unwrap().with_clock(clock);
+            (server, admin)
+        }
+    };
+    let (a, admin_a) = start(clock.clone()).await;
+    let (b, _) = start(clock.clone()).await;
+    a.state
+        .store
+        .create_user(User {
+            id: uuid::Uuid::new_v4(),
+            name: "ana".into(),
+            email: Some("ana@example.com".into()),
+            email_registered: true,
+            active: true,
+            grants: Grants::new([Capability::CreateToken]),
+            created_at: before,
+        })
+        .await
+        .unwrap();
+    let body = cli_body("weekly", false, true, "2026-12-08", &[("default", "r")]);
+    let (s, _, t) = raw(&admin_a, Method::POST, "/edgekv/v1/tokens", Some(&body)).await;
+    assert_eq!(s, 200, "{t}");
+
+    // 06:01: both servers find the check owed and race for it, five times over.
+    clock.set(before + chrono::Duration::minutes(61));
+    let now = clock.now();
+    let mut ran = Vec::new();
+    for _ in 0..5 {
+        let (ra, rb) = tokio::join!(
+            run_if_owed(
+                a.state.store.as_ref(),
+                now,
+                &a.state.notify.holder,
+                a.state.notify.check_time,
+                &a.state.notify.thresholds,
+                a.state.notify.outputs
+            ),
+            run_if_owed(
+                b.state.store.as_ref(),
+                now,
+                &b.state.notify.holder,
+                b.state.notify.check_time,
+                &b.state.notify.thresholds,
+                b.state.notify.outputs
+            )
+        );
+        for r in [ra.unwrap(), rb.unwrap()] {
+            if r.ran {
+                ran.push(r.notices);
+            }
+        }
+    }
+    assert_eq!(ran, vec![1], "one run, on one server, with the one 7-day notice");
+    let runs = a.state.store.check_runs(10).await.unwrap();
+    assert_eq!(runs.iter().filter(|r| !r.dry_run && r.check_day == now.date_naive()).count(), 1, "{runs:?}");
+    a.shutdown().await;
+    b.shutdown().await;
+}
