@@ -165,6 +165,7 @@ pub fn data_router(state: AppState, listener: dataplane::Listener) -> Router {
     Router::new()
         .merge(items)
         .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
         .route("/.well-known/jwks.json", get(ops::jwks))
         .fallback(ops::not_found)
         .layer(middleware::from_fn_with_state((state.clone(), "data"), observe))

@@ -70,3 +70,11 @@ async fn an_unreachable_server_is_unavailable_not_internal() {
     .expect("refused");
     assert!(matches!(err, edgeward_core::Error::Unavailable(_)), "{err:?}");
 }
+
+/// Compiles only if opening a store can be spawned onto another task (servers start on any thread).
+#[allow(dead_code)]
+fn opening_is_send() {
+    fn is_send<T: Send>(_: T) {}
+    is_send(PostgresStore::connect("postgres://x", PostgresOptions::default()));
+    is_send(edgeward_store::postgres_database_version("postgres://x"));
+}

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod private_postgres;
+
 use std::sync::Arc;
 
 use edgeward_client::{Client, Edgerc};

@@ -45,11 +45,15 @@ pub(super) async fn apply(pool: &PgPool) -> Result<(), Error> {
             "the database schema is version {current}, newer than this Edgeward build knows ({newest}); upgrade Edgeward"
         )));
     }
-    for (version, name, sql) in POSTGRES.iter().filter(|m| m.0 > current) {
-        sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(|e| Error::Internal(format!("migration {version}: {e}")))?;
+    let pending: Vec<(u32, &'static str, &'static str)> = POSTGRES.iter().copied().filter(|m| m.0 > current).collect();
+    for (version, name, sql) in pending {
+        let conn: &mut sqlx::PgConnection = &mut tx;
+        sqlx::Executor::execute(conn, sqlx::raw_sql(sql))
+            .await
+            .map_err(|e| Error::Internal(format!("migration {version}: {e}")))?;
         sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-            .bind(*version as i32)
-            .bind(*name)
+            .bind(version as i32)
+            .bind(name)
             .bind(chrono::Utc::now().timestamp_millis())
             .execute(&mut *tx)
             .await
