@@ -6,9 +6,16 @@
 //! 2. token creation at N connections (throughput, p50/p99), and the server's peak RSS after it;
 //! 3. `/healthz` and retrieval by name over the same connections, alternating phases.
 //!
-//! Prints a Markdown report. Bounded in requests and time; talks to 127.0.0.1 only.
+//! With `--database postgres://…` the server runs on a fresh PostgreSQL database (created on that
+//! server and dropped afterwards) and the baseline is raw durable PostgreSQL commits over the same
+//! number of connections. `--revocation-delay` starts two servers on one database and measures
+//! how long a token revoked on one is still accepted by the other's data plane.
+//!
+//! Prints a Markdown report. Bounded in requests and time; talks to 127.0.0.1 only (and to the
+//! PostgreSQL server named).
 
 mod notify_bench;
+mod postgres;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -72,6 +79,16 @@ struct Args {
     /// Expiry check: tokens due (within 30 days).
     #[arg(long, default_value_t = 100)]
     check_due: usize,
+    /// Run the server on PostgreSQL: the URL of a PostgreSQL server (a database is created on it
+    /// for the run and dropped after), e.g. postgres://postgres@127.0.0.1:5432/postgres.
+    #[arg(long)]
+    database: Option<String>,
+    /// Measure the cross-server revocation delay instead: two servers on one database.
+    #[arg(long)]
+    revocation_delay: bool,
+    /// Revocation delay: tokens revoked (one at a time).
+    #[arg(long, default_value_t = 100)]
+    revocations: usize,
     /// Internal: serve the bare baseline handler and print its address.
     #[arg(long, hide = true)]
     serve_baseline: bool,
@@ -91,12 +108,15 @@ impl Drop for Server {
     }
 }
 
-fn start_server(bin: &Path, data_dir: &Path, config: Option<&Path>) -> Result<Server> {
+fn start_server(bin: &Path, data_dir: &Path, config: Option<&Path>, database: Option<&str>) -> Result<Server> {
     let mut cmd = Command::new(bin);
     if let Some(c) = config {
         cmd.arg("serve").arg("--config").arg(c);
     } else {
         cmd.arg("serve");
+    }
+    if let Some(url) = database {
+        cmd.arg("--database").arg(url);
     }
     let mut child = cmd
         .arg("--data-dir")
@@ -335,8 +355,9 @@ where
     phase
 }
 
-async fn data_plane(args: &Args, bin: &Path, work: &Path) -> Result<()> {
+async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>) -> Result<()> {
     println!("# edgeward-loadtest --data-plane\n");
+    println!("- database: {}", database.map_or("SQLite", |_| "PostgreSQL (a fresh database)"));
     let conns = args.connections.unwrap_or(32);
     println!(
         "- machine: {} cores; connections: {conns}; items: {}; tokens: {}; phase length: {} s, each after {} s of warm-up",
@@ -358,7 +379,7 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path) -> Result<()> {
         }
         None => None,
     };
-    let server = start_server(bin, &work.join("data"), config.as_deref())?;
+    let server = start_server(bin, &work.join("data"), config.as_deref(), database)?;
     let edgerc = Edgerc::load(&server.data_dir.join("edgerc"), "default")?;
     let signer = Signer { edgerc, settings: Settings::default() };
     let admin = http_client(&server.data_dir.join("tls/cert.pem"))?;
@@ -525,23 +546,52 @@ async fn main() -> Result<()> {
         }
         None => tempfile::tempdir_in(".")?,
     };
-    if args.data_plane {
-        return data_plane(&args, &bin, work.path()).await;
+    let db = match &args.database {
+        Some(admin) => Some(postgres::BenchDatabase::create(admin).await?),
+        None => None,
+    };
+    let database = db.as_ref().map(|d| d.url.clone());
+    let result = if args.revocation_delay {
+        revocation_delay(&args, &bin, work.path(), database.as_deref()).await
+    } else if args.data_plane {
+        data_plane(&args, &bin, work.path(), database.as_deref()).await
+    } else {
+        admin_api(&args, &bin, work.path(), database.as_deref()).await
+    };
+    if let Some(db) = db {
+        db.drop_now().await?;
     }
+    result
+}
 
+async fn admin_api(args: &Args, bin: &Path, work: &Path, database: Option<&str>) -> Result<()> {
     println!("# edgeward-loadtest\n");
+    let conns = args.connections.unwrap_or(16);
     println!(
-        "- machine: {} cores; connections: {}; tokens: {}; phase length: {} s",
+        "- machine: {} cores; connections: {conns}; tokens: {}; phase length: {} s; database: {}",
         std::thread::available_parallelism()?,
-        args.connections.unwrap_or(16),
         args.tokens,
-        args.seconds
+        args.seconds,
+        database.map_or("SQLite", |_| "PostgreSQL (a fresh database)")
     );
 
-    let sqlite_rate = sqlite_baseline(work.path(), args.sqlite_seconds)?;
-    println!("- raw durable SQLite commits on the same disk (WAL, synchronous=FULL, 1 row/commit): {sqlite_rate:.0}/s");
+    let (baseline_rate, baseline_name) = match database {
+        None => {
+            let r = sqlite_baseline(work, args.sqlite_seconds)?;
+            println!("- raw durable SQLite commits on the same disk (WAL, synchronous=FULL, 1 row/commit): {r:.0}/s");
+            (r, "raw durable SQLite commits".to_owned())
+        }
+        Some(url) => {
+            let one = postgres::commit_baseline(url, args.sqlite_seconds, 1).await?;
+            let many = postgres::commit_baseline(url, args.sqlite_seconds, conns).await?;
+            println!(
+                "- raw durable PostgreSQL commits (1 row/commit): {one:.0}/s on 1 connection, {many:.0}/s over {conns}"
+            );
+            (many, format!("raw durable PostgreSQL commits over {conns} connections"))
+        }
+    };
 
-    let server = start_server(&bin, &work.path().join("data"), None)?;
+    let server = start_server(bin, &work.join("data"), None, database)?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_rss = rss_kib(server.pid, "VmRSS:");
     let idle_hwm = rss_kib(server.pid, "VmHWM:");
@@ -598,9 +648,9 @@ async fn main() -> Result<()> {
         args.connections.unwrap_or(16),
         verdict(create_rate >= 2000.0)
     );
-    let ratio = create_rate / sqlite_rate;
+    let ratio = create_rate / baseline_rate;
     println!(
-        "| creation ≥ 40% of raw durable SQLite commits ({sqlite_rate:.0}/s) | {:.0}% | {} |",
+        "| creation ≥ 40% of {baseline_name} ({baseline_rate:.0}/s) | {:.0}% | {} |",
         ratio * 100.0,
         verdict(ratio >= 0.40)
     );
@@ -622,5 +672,75 @@ async fn main() -> Result<()> {
     if create.errors + h.errors + g.errors > 0 {
         bail!("{} requests failed", create.errors + h.errors + g.errors);
     }
+    Ok(())
+}
+
+/// Two servers on one database: revoke tokens one at a time on A and time how long B's data
+/// plane (which had each token's grant cached) still accepts them.
+async fn revocation_delay(args: &Args, bin: &Path, work: &Path, database: Option<&str>) -> Result<()> {
+    println!("# edgeward-loadtest --revocation-delay\n");
+    let dir = work.join("data");
+    let a = start_server(bin, &dir, None, database)?;
+    // Each start points the data directory's edgerc at itself: read A's before B starts.
+    let edgerc = Edgerc::load(&dir.join("edgerc"), "default")?;
+    let b = start_server(bin, &dir, None, database)?;
+    let signer = Signer { edgerc, settings: Settings::default() };
+    let admin = http_client(&dir.join("tls/cert.pem"))?;
+    let data = reqwest::Client::builder().http1_only().build()?;
+    println!(
+        "- two servers on one {} database, change feed polled every 1000 ms (the default){}; {} tokens revoked one at a time",
+        database.map_or("SQLite", |_| "PostgreSQL"),
+        database.map_or("", |_| ", LISTEN/NOTIFY on"),
+        args.revocations
+    );
+    let expiry = (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
+    let item = |addr: &str| format!("http://{addr}/api/v1/namespaces/default/groups/g/items/probe");
+    let mut delays_us = Vec::with_capacity(args.revocations);
+    for i in 0..args.revocations {
+        let name = format!("rv{i}");
+        let body = create_body(&name, &expiry).iter().copied().collect::<Vec<u8>>();
+        let body = String::from_utf8(body)?.replace(r#""allowOnProduction":false"#, r#""allowOnProduction":true"#);
+        let auth = signer.auth("POST", "/edgekv/v1/tokens", body.as_bytes());
+        let t: serde_json::Value = admin
+            .post(format!("https://{}/edgekv/v1/tokens", signer.edgerc.host))
+            .header("authorization", auth)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let value = t["value"].as_str().context("token value")?.to_owned();
+        // B verifies the token once and caches its grant.
+        let s = data.get(item(&b.data_addr)).header("x-akamai-edgedb-auth", &value).send().await?.status();
+        if s != 404 && s != 200 {
+            bail!("B refused a live token: {s}");
+        }
+        let path = format!("/edgekv/v1/tokens/{name}");
+        let auth = signer.auth("DELETE", &path, b"");
+        let r =
+            admin.delete(format!("https://{}{path}", signer.edgerc.host)).header("authorization", auth).send().await?;
+        if !r.status().is_success() {
+            bail!("revocation failed: {}", r.status());
+        }
+        let revoked = Instant::now();
+        loop {
+            let s = data.get(item(&b.data_addr)).header("x-akamai-edgedb-auth", &value).send().await?.status();
+            if s == 401 {
+                break;
+            }
+            if revoked.elapsed() > Duration::from_secs(30) {
+                bail!("B still accepts a token revoked 30 s ago");
+            }
+        }
+        delays_us.push(revoked.elapsed().as_micros() as u32);
+    }
+    let mut phase = Phase { latencies_us: delays_us, ..Default::default() };
+    let (p50, p99) = (phase.pct(0.50), phase.pct(0.99));
+    let max = phase.latencies_us.last().copied().unwrap_or(0) as f64 / 1000.0;
+    println!("- revoked on A, refused by B after: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
+    println!("\n| measurement | p50 | p99 | max | bound |\n|---|---|---|---|---|");
+    println!("| revocation on A → 401 on B | {p50:.1} ms | {p99:.1} ms | {max:.1} ms | 1000 ms poll + one feed read |");
+    drop(a);
     Ok(())
 }
