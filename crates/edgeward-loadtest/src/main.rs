@@ -688,7 +688,7 @@ async fn revocation_delay(args: &Args, bin: &Path, work: &Path, database: Option
     let admin = http_client(&dir.join("tls/cert.pem"))?;
     let data = reqwest::Client::builder().http1_only().build()?;
     println!(
-        "- two servers on one {} database, change feed polled every 1000 ms (the default){}; {} tokens revoked one at a time",
+        "- two servers on one {} database, change feed polled every 1000 ms (the default){}; {} tokens revoked one at a time, each at a random point (0-1000 ms) after B cached it",
         database.map_or("SQLite", |_| "PostgreSQL"),
         database.map_or("", |_| ", LISTEN/NOTIFY on"),
         args.revocations
@@ -716,6 +716,10 @@ async fn revocation_delay(args: &Args, bin: &Path, work: &Path, database: Option
         if s != 404 && s != 200 {
             bail!("B refused a live token: {s}");
         }
+        // At a random point of the follower's poll cycle (else every revocation would fall at the
+        // same phase of it, just after the poll that saw the previous one).
+        let jitter = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into()?) % 1000;
+        tokio::time::sleep(Duration::from_millis(jitter)).await;
         let path = format!("/edgekv/v1/tokens/{name}");
         let auth = signer.auth("DELETE", &path, b"");
         let r =

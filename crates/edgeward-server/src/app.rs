@@ -172,6 +172,45 @@ pub fn data_router(state: AppState, listener: dataplane::Listener) -> Router {
         .with_state(state)
 }
 
+/// The data-plane port's answers while the server starts.
+struct Starting {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Starting {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Serve "not ready yet" on a second handle of `listener` until [`Starting::stop`]; returns the
+/// listener for the real router, which takes over the same socket.
+fn answer_while_starting(
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+) -> Result<(tokio::net::TcpListener, Starting), StartError> {
+    let bind_err = |source| StartError::Bind { addr, source };
+    let std_listener = listener.into_std().map_err(bind_err)?;
+    let second = std_listener.try_clone().map_err(bind_err)?;
+    let listener = tokio::net::TcpListener::from_std(std_listener).map_err(bind_err)?;
+    let second = tokio::net::TcpListener::from_std(second).map_err(bind_err)?;
+    let app = Router::new().route("/healthz", get(ops::healthz)).fallback(|| async {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "not ready: starting (waiting for the database)")
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(second, app).with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::warn!(error = %e, "the starting responder failed");
+        }
+    });
+    Ok((listener, Starting { stop, task }))
+}
+
 /// Prepare the data directory, bind both listeners and start serving.
 pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
     spawn_with_request_clock(config, clock.clone(), clock).await
@@ -210,7 +249,13 @@ pub async fn spawn_with_request_clock(
         Some(smtp) => Some(Arc::new(crate::mail::Smtp::new(smtp).map_err(StartError::Config)?)),
         None => None,
     };
-    let prepared = bootstrap::prepare(&config, clock.as_ref(), admin_addr).await?;
+    // Until the database is reached and prepared (PostgreSQL may take a while to answer), the
+    // data-plane port already answers: /healthz ok, everything else 503 "starting", so that load
+    // balancers see a live but not-ready server rather than a hanging one.
+    let (data_listener, starting) = answer_while_starting(data_listener, data_addr)?;
+    let prepared = bootstrap::prepare(&config, clock.as_ref(), admin_addr).await;
+    starting.stop().await;
+    let prepared = prepared?;
     let state = AppState(Arc::new(Inner {
         store: prepared.store.clone(),
         cpcode: prepared.cpcode.clone(),
