@@ -138,6 +138,17 @@ pub struct Account {
     pub allow_namespace_policy_override: bool,
 }
 
+/// A key that signs token values, sealed with the data key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSigningKey {
+    /// Its key id (`kid`).
+    pub kid: String,
+    /// The PKCS#8 PEM, sealed with the data key (context: the kid).
+    pub sealed_pkcs8: Vec<u8>,
+    /// When it was added; the newest key signs, all of them verify.
+    pub created_at: DateTime<Utc>,
+}
+
 /// The account and its namespaces.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
@@ -148,6 +159,10 @@ pub trait AccountStore: Send + Sync {
     async fn initialize_account(&self, account: Account) -> Result<(Account, bool)>;
     /// The namespaces of one network.
     async fn namespace_names(&self, network: Network) -> Result<Vec<NamespaceName>>;
+    /// The token-signing keys, oldest first.
+    async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>>;
+    /// Add a token-signing key (a key with the same kid is kept as it is).
+    async fn add_signing_key(&self, key: StoredSigningKey) -> Result<()>;
 }
 
 /// Where an item lives.

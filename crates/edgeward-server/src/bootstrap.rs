@@ -4,7 +4,9 @@
 //! <data-dir>/            0700
 //!   edgeward.db          SQLite database (WAL), unless `database.url` names PostgreSQL
 //!   keys/                0700
-//!     token-signing.pem  Ed25519 key that signs token values (PKCS#8, 0600)
+//!     token-signing.pem  Ed25519 key that signs token values (PKCS#8, 0600), made at the first
+//!                        start on an empty database and added to it; afterwards the keys in the
+//!                        database (sealed with data.key) are the ones used, by every server
 //!     data.key           key that seals token values and client secrets (hex, 0600)
 //!   tls/cert.pem, tls/key.pem   self-signed certificate for 127.0.0.1/localhost (key 0600)
 //!   edgerc               EdgeGrid credentials of the first administrator, section [default]
@@ -25,7 +27,7 @@ use rand::Rng;
 use edgeward_core::capability::Grants;
 use edgeward_core::clock::Clock;
 use edgeward_core::names::ClientName;
-use edgeward_core::store::{Account, ApiClient, Store};
+use edgeward_core::store::{Account, ApiClient, Store, StoredSigningKey};
 use edgeward_edgegrid::Credentials;
 use edgeward_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore};
 
@@ -164,6 +166,46 @@ fn load_or_create_signing_key(path: &Path) -> Result<SigningKeyPair, BootError> 
     Ok(key)
 }
 
+/// The token-signing keys every server on the database shares, kept in the database sealed with
+/// the data key: the newest signs, all of them verify. When the database has none yet, this data
+/// directory's key file (created if absent) is added. Servers starting together on an empty
+/// database may each add theirs; reading the keys back, they agree on the newest.
+async fn shared_signing_keys(
+    store: &dyn Store,
+    data_key: &DataKey,
+    key_file: &Path,
+    clock: &dyn Clock,
+) -> Result<KeySet, BootError> {
+    let map_store = |e: edgeward_core::Error| BootError::Store(e.log_detail());
+    let mut stored = store.signing_keys().await.map_err(map_store)?;
+    if stored.is_empty() {
+        let local = load_or_create_signing_key(key_file)?;
+        let sealed = data_key.seal(local.to_pkcs8_pem().as_bytes(), local.kid().as_bytes());
+        let key = StoredSigningKey { kid: local.kid().to_owned(), sealed_pkcs8: sealed, created_at: clock.now() };
+        store.add_signing_key(key).await.map_err(map_store)?;
+        stored = store.signing_keys().await.map_err(map_store)?;
+    }
+    let mut pairs = Vec::with_capacity(stored.len());
+    for k in &stored {
+        let pem = data_key.open(&k.sealed_pkcs8, k.kid.as_bytes()).map_err(|_| {
+            BootError::Key(format!(
+                "the database's token-signing key {} cannot be unsealed with this server's data key: every server \
+                 on one database needs the same keys/data.key",
+                k.kid
+            ))
+        })?;
+        let pem =
+            String::from_utf8(pem).map_err(|_| BootError::Key(format!("token-signing key {} is not PEM", k.kid)))?;
+        pairs.push(SigningKeyPair::from_pkcs8_pem(&pem).map_err(BootError::Key)?);
+    }
+    let active = pairs.pop().ok_or_else(|| BootError::Key("no token-signing key".into()))?;
+    let mut keys = KeySet::new(active);
+    for older in &pairs {
+        keys.add_verifying(older);
+    }
+    Ok(keys)
+}
+
 /// A random 7-digit CP code.
 pub fn new_cpcode() -> String {
     rand::thread_rng().gen_range(1_000_000..10_000_000u32).to_string()
@@ -274,9 +316,9 @@ pub async fn prepare(
         }
         Some(_) => tracing::info!(database = %config.database.describe(), "database ready (PostgreSQL)"),
     }
-    let signing = load_or_create_signing_key(&dir.join("keys").join("token-signing.pem"))?;
-    tracing::info!(kid = signing.kid(), path = %dir.join("keys").display(), "token-signing and data keys loaded");
-    let keys = KeySet::new(signing);
+    let keys =
+        shared_signing_keys(store.as_ref(), &data_key, &dir.join("keys").join("token-signing.pem"), clock).await?;
+    tracing::info!(kid = keys.active().kid(), path = %dir.join("keys").display(), "token-signing and data keys loaded");
 
     let (tls_cert, tls_key) = match (&config.tls_cert, &config.tls_key) {
         (Some(c), Some(k)) => (c.clone(), k.clone()),

@@ -252,3 +252,36 @@ async fn the_daily_check_runs_once_when_both_servers_try() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_on_their_own_hosts_share_signing_keys_through_the_database() {
+    // Separate data directories, as on separate hosts; one PostgreSQL database.
+    let url = edgeward_store::testing::fresh_postgres_database().await;
+    let on = |dir: &std::path::Path| edgeward_server::ServeConfig {
+        database: edgeward_server::DatabaseConfig::with_url(Some(url.clone())),
+        ..config_on_sqlite(dir)
+    };
+    let (dir_a, dir_b, dir_c) =
+        (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = edgeward_server::spawn(on(dir_a.path()), Arc::new(SystemClock)).await.expect("A starts");
+    let admin_a =
+        Client::new(Edgerc::load(&a.prepared.edgerc, "default").unwrap(), Some(&a.prepared.tls_cert)).unwrap();
+    // B gets the data key (the one secret every server shares), nothing else.
+    std::fs::create_dir_all(dir_b.path().join("keys")).unwrap();
+    std::fs::copy(dir_a.path().join("keys/data.key"), dir_b.path().join("keys/data.key")).unwrap();
+    let b = edgeward_server::spawn(on(dir_b.path()), Arc::new(SystemClock)).await.expect("B starts");
+    assert_eq!(a.state.keys.jwks(), b.state.keys.jwks(), "both publish the same keys");
+
+    let expiry = (chrono::Utc::now().date_naive() + chrono::Duration::days(20)).to_string();
+    let body = cli_body("signed_on_a", false, true, &expiry, &[("default", "r")]);
+    let (s, _, t) = raw(&admin_a, Method::POST, "/edgekv/v1/tokens", Some(&body)).await;
+    assert_eq!(s, 200, "{t}");
+    let (s, _) = get(b.data_addr, "/api/v1/namespaces/default/groups/g/items/i", t["value"].as_str().unwrap()).await;
+    assert_eq!(s, 404, "B verifies a value A signed (the item does not exist)");
+
+    // A server without the data key cannot read the keys, and says what it needs.
+    let err = edgeward_server::spawn(on(dir_c.path()), Arc::new(SystemClock)).await.err().expect("C is refused");
+    assert!(err.to_string().contains("data.key"), "{err}");
+    a.shutdown().await;
+    b.shutdown().await;
+}

@@ -69,6 +69,21 @@ where
     people_and_notices(&*fresh().await).await;
     leases(fresh().await).await;
     change_feed(&*fresh().await).await;
+    signing_keys(&*fresh().await).await;
+}
+
+async fn signing_keys(s: &dyn Store) {
+    use edgeward_core::store::StoredSigningKey;
+    assert!(s.signing_keys().await.unwrap().is_empty());
+    let key = |kid: &str, minutes: i64, byte: u8| StoredSigningKey {
+        kid: kid.into(),
+        sealed_pkcs8: vec![byte; 48],
+        created_at: t0() + chrono::Duration::minutes(minutes),
+    };
+    s.add_signing_key(key("k2", 5, 2)).await.unwrap();
+    s.add_signing_key(key("k1", 0, 1)).await.unwrap();
+    s.add_signing_key(key("k1", 9, 9)).await.unwrap();
+    assert_eq!(s.signing_keys().await.unwrap(), vec![key("k1", 0, 1), key("k2", 5, 2)], "oldest first; a kid is kept");
 }
 
 async fn change_feed(s: &dyn Store) {

@@ -15,6 +15,7 @@ pub(crate) const SQLITE: &[(u32, &str, &str)] = &[
     (7, "webhook_outbox", include_str!("../migrations/sqlite/0007_webhook_outbox.sql")),
     (8, "changes", include_str!("../migrations/sqlite/0008_changes.sql")),
     (9, "nonces", include_str!("../migrations/sqlite/0009_nonces.sql")),
+    (10, "signing_keys", include_str!("../migrations/sqlite/0010_signing_keys.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -25,7 +25,7 @@ use edgeward_core::names::{ClientName, NamespaceName, TokenName};
 use edgeward_core::network::Network;
 use edgeward_core::store::{
     AccessGroup, Account, AccountStore, ApiClient, ApiClientStore, Change, Created, ItemKey, ItemStore, Namespace,
-    NamespaceStore, NewToken, StoredApiClient, StoredItem, StoredToken, TokenStore, TokenUsage,
+    NamespaceStore, NewToken, StoredApiClient, StoredItem, StoredSigningKey, StoredToken, TokenStore, TokenUsage,
 };
 use edgeward_core::token::Token;
 use edgeward_core::Error;
@@ -695,6 +695,31 @@ impl AccountStore for PostgresStore {
         }
         commit(tx).await?;
         Ok((account, true))
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, Error> {
+        sqlx::query("SELECT kid, sealed_pkcs8, created_at FROM signing_keys ORDER BY created_at, kid")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| {
+                Ok(StoredSigningKey { kid: col(r, 0)?, sealed_pkcs8: col(r, 1)?, created_at: from_ms(col(r, 2)?) })
+            })
+            .collect()
+    }
+
+    async fn add_signing_key(&self, key: StoredSigningKey) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, sealed_pkcs8, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(&key.kid)
+        .bind(&key.sealed_pkcs8)
+        .bind(ms(key.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
     }
 
     async fn namespace_names(&self, network: Network) -> Result<Vec<NamespaceName>, Error> {

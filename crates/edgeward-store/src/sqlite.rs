@@ -14,7 +14,7 @@ use edgeward_core::names::{ClientName, NamespaceName, TokenName};
 use edgeward_core::network::Network;
 use edgeward_core::store::{
     AccessGroup, Account, AccountStore, ApiClient, ApiClientStore, Change, Created, ItemKey, ItemStore, Namespace,
-    NamespaceStore, NewToken, StoredApiClient, StoredItem, StoredToken, TokenStore, TokenUsage,
+    NamespaceStore, NewToken, StoredApiClient, StoredItem, StoredSigningKey, StoredToken, TokenStore, TokenUsage,
 };
 use edgeward_core::token::Token;
 use edgeward_core::Error;
@@ -717,6 +717,32 @@ impl AccountStore for SqliteStore {
                 .map_err(db_err)?;
             }
             Ok((account, true))
+        })
+        .await
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, Error> {
+        self.point_read(|c| {
+            let mut s = c
+                .prepare_cached("SELECT kid, sealed_pkcs8, created_at FROM signing_keys ORDER BY created_at, kid")
+                .map_err(db_err)?;
+            let rows = s
+                .query_map([], |r| {
+                    Ok(StoredSigningKey { kid: r.get(0)?, sealed_pkcs8: r.get(1)?, created_at: from_ms(r.get(2)?) })
+                })
+                .map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
+        })
+    }
+
+    async fn add_signing_key(&self, key: StoredSigningKey) -> Result<(), Error> {
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO signing_keys (kid, sealed_pkcs8, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                params![key.kid, key.sealed_pkcs8, ms(key.created_at)],
+            )
+            .map_err(db_err)?;
+            Ok(())
         })
         .await
     }

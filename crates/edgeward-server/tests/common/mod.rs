@@ -31,6 +31,17 @@ pub fn config(dir: &std::path::Path) -> ServeConfig {
     }
 }
 
+/// A server configuration on `dir` with SQLite, whatever backend the suite runs on (for tests
+/// that choose their database themselves).
+pub fn config_on_sqlite(dir: &std::path::Path) -> ServeConfig {
+    ServeConfig {
+        data_dir: dir.to_owned(),
+        admin_addr: "127.0.0.1:0".parse().unwrap(),
+        data_addr: "127.0.0.1:0".parse().unwrap(),
+        ..ServeConfig::default()
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}, Arc::new(SystemClock)).await
 }
