@@ -115,7 +115,22 @@ pub async fn open_store(data_dir: &Path, db: &DatabaseConfig) -> Result<(Arc<dyn
         }
         Some(url) => Arc::new(connect_postgres(url, db).await?),
     };
+    // A data directory new to this database would otherwise seal with a key of its own what the
+    // other servers cannot open: refuse unless its data key opens the database's signing keys.
+    let stored = store.signing_keys().await.map_err(|e| BootError::Store(e.log_detail()))?;
+    if let Some(k) = stored.first() {
+        if data_key.open(&k.sealed_pkcs8, k.kid.as_bytes()).is_err() {
+            return Err(wrong_data_key(&k.kid));
+        }
+    }
     Ok((store, data_key))
+}
+
+fn wrong_data_key(kid: &str) -> BootError {
+    BootError::Key(format!(
+        "the database's token-signing key {kid} cannot be unsealed with this data directory's data key: every \
+         server (and every administration command) on one database needs the same keys/data.key"
+    ))
 }
 
 async fn connect_postgres(url: &str, db: &DatabaseConfig) -> Result<PostgresStore, BootError> {
@@ -187,13 +202,7 @@ async fn shared_signing_keys(
     }
     let mut pairs = Vec::with_capacity(stored.len());
     for k in &stored {
-        let pem = data_key.open(&k.sealed_pkcs8, k.kid.as_bytes()).map_err(|_| {
-            BootError::Key(format!(
-                "the database's token-signing key {} cannot be unsealed with this server's data key: every server \
-                 on one database needs the same keys/data.key",
-                k.kid
-            ))
-        })?;
+        let pem = data_key.open(&k.sealed_pkcs8, k.kid.as_bytes()).map_err(|_| wrong_data_key(&k.kid))?;
         let pem =
             String::from_utf8(pem).map_err(|_| BootError::Key(format!("token-signing key {} is not PEM", k.kid)))?;
         pairs.push(SigningKeyPair::from_pkcs8_pem(&pem).map_err(BootError::Key)?);
