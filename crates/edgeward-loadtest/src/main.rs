@@ -698,7 +698,8 @@ async fn revocation_delay(args: &Args, bin: &Path, work: &Path, database: Option
     let mut delays_us = Vec::with_capacity(args.revocations);
     for i in 0..args.revocations {
         let name = format!("rv{i}");
-        let body = String::from_utf8(create_body(&name, &expiry))?.replace(r#""allowOnProduction":false"#, r#""allowOnProduction":true"#);
+        let body = String::from_utf8(create_body(&name, &expiry))?
+            .replace(r#""allowOnProduction":false"#, r#""allowOnProduction":true"#);
         let auth = signer.auth("POST", "/edgekv/v1/tokens", body.as_bytes());
         let t: serde_json::Value = admin
             .post(format!("https://{}/edgekv/v1/tokens", signer.edgerc.host))

@@ -111,8 +111,18 @@ impl PostgresStore {
             .max_connections(opts.max_connections.max(1))
             .min_connections(0)
             .acquire_timeout(opts.acquire_timeout)
-            // A connection broken by a PostgreSQL restart is found out before it is handed out.
-            .test_before_acquire(true)
+            // A connection that sat idle (as every one does while PostgreSQL is away) is pinged
+            // before it is handed out, so one broken by a restart is replaced, not used; busy
+            // connections are not, which would double every query's round trips.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > Duration::from_secs(1) {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .idle_timeout(Duration::from_secs(300))
             .connect_with(connect)
             .await
@@ -173,34 +183,44 @@ fn token_from_row(r: &PgRow) -> Result<StoredToken, Error> {
 #[async_trait]
 impl TokenStore for PostgresStore {
     async fn insert_token(&self, new: NewToken) -> Result<Token, Error> {
+        // Four round trips (begin, two statements, commit): every one is paid while other
+        // creations wait for the account row, so the checks are folded into as few as can be.
         let spec = &new.spec;
         let now_ms = ms(new.now);
+        let networks: Vec<&str> = spec.networks.iter().map(|n| n.as_str()).collect();
+        let names: Vec<&str> = spec.namespaces.keys().map(|n| n.as_str()).collect();
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "UPDATE tokens SET live_name = NULL WHERE live_name = $1 AND expires_at IS NOT NULL AND expires_at < $2",
+        // Free the name if its holder has expired; read the CP code; count the namespaces found.
+        let row = sqlx::query(
+            "WITH freed AS (UPDATE tokens SET live_name = NULL \
+                            WHERE live_name = $1 AND expires_at IS NOT NULL AND expires_at < $2 RETURNING 1) \
+             SELECT a.cpcode, \
+                    (SELECT COUNT(*) FROM namespaces n WHERE n.network = ANY($3) AND n.name = ANY($4)), \
+                    (SELECT COUNT(*) FROM freed) \
+             FROM account a WHERE a.id = 1",
         )
         .bind(spec.name.as_str())
         .bind(now_ms)
-        .execute(&mut *tx)
+        .bind(&networks)
+        .bind(&names)
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(db_err)?;
-        let cpcode: String = sqlx::query("SELECT cpcode FROM account WHERE id = 1")
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .map(|r| col(&r, 0))
-            .transpose()?
-            .ok_or_else(codec::not_initialized)?;
-        for net in spec.networks.iter() {
-            for ns in spec.namespaces.keys() {
-                let found = sqlx::query("SELECT 1 FROM namespaces WHERE network = $1 AND name = $2")
-                    .bind(net.as_str())
-                    .bind(ns.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                if found.is_none() {
-                    return Err(codec::namespace_not_on(ns, net));
+        .map_err(db_err)?
+        .ok_or_else(codec::not_initialized)?;
+        let cpcode: String = col(&row, 0)?;
+        let found: i64 = col(&row, 1)?;
+        if found < (networks.len() * names.len()) as i64 {
+            for net in spec.networks.iter() {
+                for ns in spec.namespaces.keys() {
+                    let there = sqlx::query("SELECT 1 FROM namespaces WHERE network = $1 AND name = $2")
+                        .bind(net.as_str())
+                        .bind(ns.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    if there.is_none() {
+                        return Err(codec::namespace_not_on(ns, net));
+                    }
                 }
             }
         }
@@ -218,10 +238,14 @@ impl TokenStore for PostgresStore {
             cpcode,
             revoked_at: None,
         };
+        // Count the token against the account limit and insert it, in one statement and last, so
+        // the account row is locked only from here to the commit. No row counted: the limit.
         let inserted = sqlx::query(
-            "INSERT INTO tokens (uuid, name, live_name, allow_staging, allow_production, ewids, namespaces, expiry, \
-             expires_at, issued_at, next_refresh, generation, cpcode, sealed_value) \
-             VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12)",
+            "WITH counted AS (UPDATE account SET token_count = token_count + 1 \
+                              WHERE id = 1 AND token_count < $13 RETURNING 1) \
+             INSERT INTO tokens (uuid, name, live_name, allow_staging, allow_production, ewids, namespaces, expiry, \
+                                 expires_at, issued_at, next_refresh, generation, cpcode, sealed_value) \
+             SELECT $1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12 FROM counted",
         )
         .bind(token.uuid.to_string())
         .bind(token.name.as_str())
@@ -235,21 +259,14 @@ impl TokenStore for PostgresStore {
         .bind(token.next_refresh.map(|d| d.to_string()))
         .bind(&token.cpcode)
         .bind(&new.sealed_value)
+        .bind(i64::try_from(new.max_tokens).unwrap_or(i64::MAX))
         .execute(&mut *tx)
         .await;
         match inserted {
+            Ok(r) if r.rows_affected() == 0 => return Err(codec::token_limit(new.max_tokens)),
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => return Err(codec::token_name_taken(&token.name)),
             Err(e) => return Err(db_err(e)),
-        }
-        // Last, so the account row is locked only from here to the commit.
-        let counted = sqlx::query("UPDATE account SET token_count = token_count + 1 WHERE id = 1 AND token_count < $1")
-            .bind(i64::try_from(new.max_tokens).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if counted.rows_affected() == 0 {
-            return Err(codec::token_limit(new.max_tokens));
         }
         commit(tx).await?;
         Ok(token)
@@ -463,23 +480,19 @@ impl ItemStore for PostgresStore {
     }
 
     async fn put_item(&self, key: ItemKey, value: Vec<u8>, now: DateTime<Utc>) -> Result<(), Error> {
-        let mut tx = self.begin().await?;
-        // FOR SHARE: a concurrent namespace delete waits for this write (and then deletes the
-        // item with the namespace), or this write sees the namespace gone.
-        let exists = sqlx::query("SELECT 1 FROM namespaces WHERE network = $1 AND name = $2 FOR SHARE")
-            .bind(key.network.as_str())
-            .bind(key.namespace.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if exists.is_none() {
-            return Err(codec::namespace_missing());
-        }
-        sqlx::query(
-            "INSERT INTO items (network, namespace, sandbox, grp, item, value, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (network, namespace, sandbox, grp, item) \
-             DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        // One statement (one round trip, its own transaction): lock the namespace row FOR SHARE
+        // (a concurrent namespace delete waits for this write, then deletes the item with the
+        // namespace; or this write finds the namespace gone), write the item, append the change.
+        let (kind, subject) = codec::encode_change(&Change::Item(key.clone()));
+        let row = sqlx::query(
+            "WITH ns AS (SELECT 1 FROM namespaces WHERE network = $1 AND name = $2 FOR SHARE), \
+                  written AS (INSERT INTO items (network, namespace, sandbox, grp, item, value, updated_at) \
+                              SELECT $1, $2, $3, $4, $5, $6, $7 FROM ns \
+                              ON CONFLICT (network, namespace, sandbox, grp, item) \
+                              DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at \
+                              RETURNING 1), \
+                  noted AS (INSERT INTO changes (kind, subject, at) SELECT $8, $9, $7 FROM written RETURNING 1) \
+             SELECT (SELECT COUNT(*) FROM written), (SELECT COUNT(*) FROM noted)",
         )
         .bind(key.network.as_str())
         .bind(key.namespace.as_str())
@@ -488,32 +501,39 @@ impl ItemStore for PostgresStore {
         .bind(&key.item)
         .bind(&value)
         .bind(ms(now))
-        .execute(&mut *tx)
+        .bind(kind)
+        .bind(subject)
+        .fetch_one(&self.pool)
         .await
         .map_err(db_err)?;
-        changes::note(&mut tx, &Change::Item(key), now).await?;
-        commit(tx).await
+        if col::<i64>(&row, 0)? == 0 {
+            return Err(codec::namespace_missing());
+        }
+        Ok(())
     }
 
     async fn delete_item(&self, key: ItemKey) -> Result<bool, Error> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query(
-            "DELETE FROM items WHERE network = $1 AND namespace = $2 AND sandbox = $3 AND grp = $4 AND item = $5",
+        // One statement: delete, and append the change only if there was something to delete.
+        let (kind, subject) = codec::encode_change(&Change::Item(key.clone()));
+        let row = sqlx::query(
+            "WITH gone AS (DELETE FROM items \
+                           WHERE network = $1 AND namespace = $2 AND sandbox = $3 AND grp = $4 AND item = $5 \
+                           RETURNING 1), \
+                  noted AS (INSERT INTO changes (kind, subject, at) SELECT $6, $7, $8 FROM gone RETURNING 1) \
+             SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM noted)",
         )
         .bind(key.network.as_str())
         .bind(key.namespace.as_str())
         .bind(&key.sandbox)
         .bind(&key.group)
         .bind(&key.item)
-        .execute(&mut *tx)
+        .bind(kind)
+        .bind(subject)
+        .bind(ms(Utc::now()))
+        .fetch_one(&self.pool)
         .await
-        .map_err(db_err)?
-        .rows_affected();
-        if n > 0 {
-            changes::note(&mut tx, &Change::Item(key), Utc::now()).await?;
-        }
-        commit(tx).await?;
-        Ok(n > 0)
+        .map_err(db_err)?;
+        Ok(col::<i64>(&row, 0)? > 0)
     }
 
     async fn purge_expired_items(&self, now: DateTime<Utc>, batch: usize) -> Result<u64, Error> {

@@ -213,3 +213,12 @@ fn migrate_applies_the_schema() {
     // A schema newer than the build is refused by the store itself (edgeward-store's
     // `a_schema_newer_than_the_build_is_refused`).
 }
+
+#[test]
+fn config_print_hides_the_database_password() {
+    let (ok, out) =
+        run_cli(&["config", "print", "--database", "postgres://edgeward:hunter2@db.internal:5432/edgeward"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("postgres://edgeward:***@db.internal:5432/edgeward"), "{out}");
+    assert!(!out.contains("hunter2"), "{out}");
+}
