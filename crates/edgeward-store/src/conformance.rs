@@ -60,6 +60,7 @@ where
 {
     token_lifecycle(&*fresh().await).await;
     names_are_unique_among_live_tokens(fresh().await).await;
+    the_token_limit_holds_under_concurrent_creation(fresh().await).await;
     expired_names_are_reusable_and_listing_windows(&*fresh().await).await;
     limits_and_namespaces(&*fresh().await).await;
     api_clients(&*fresh().await).await;
@@ -510,6 +511,33 @@ async fn names_are_unique_among_live_tokens(s: Arc<dyn Store>) {
         }
     }
     assert_eq!(ok, 1);
+}
+
+async fn the_token_limit_holds_under_concurrent_creation(s: Arc<dyn Store>) {
+    init(&*s).await;
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.insert_token(NewToken { max_tokens: 7, ..new_token(&format!("t{i}"), None, t0()) }).await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(Error::LimitExceeded(_)) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(ok, 7, "exactly the limit");
+    // A revocation frees one place.
+    let one = s.list_tokens(t0(), None).await.unwrap()[0].uuid;
+    s.revoke_token(one, t0()).await.unwrap();
+    s.insert_token(NewToken { max_tokens: 7, ..new_token("after", None, t0()) }).await.unwrap();
+    let err = s.insert_token(NewToken { max_tokens: 7, ..new_token("over", None, t0()) }).await.unwrap_err();
+    assert!(matches!(err, Error::LimitExceeded(_)), "{err:?}");
 }
 
 async fn expired_names_are_reusable_and_listing_windows(s: &dyn Store) {

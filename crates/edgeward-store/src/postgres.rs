@@ -148,6 +148,16 @@ impl PostgresStore {
     }
 }
 
+/// Creations this close to the account limit lock every count shard and check the exact sum.
+/// Farther away, the sum they read may miss creations still in flight on other shards; the limit
+/// stays exact while fewer than this many creations are in flight at once, across all servers.
+const NEAR_LIMIT: i64 = 1024;
+
+/// One of the 16 token count shards.
+fn rand_shard() -> u8 {
+    uuid::Uuid::new_v4().as_bytes()[0] % 16
+}
+
 async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), Error> {
     tx.commit().await.map_err(db_err)
 }
@@ -196,7 +206,8 @@ impl TokenStore for PostgresStore {
                             WHERE live_name = $1 AND expires_at IS NOT NULL AND expires_at < $2 RETURNING 1) \
              SELECT a.cpcode, \
                     (SELECT COUNT(*) FROM namespaces n WHERE n.network = ANY($3) AND n.name = ANY($4)), \
-                    (SELECT COUNT(*) FROM freed) \
+                    (SELECT COUNT(*) FROM freed), \
+                    (SELECT COALESCE(SUM(n), 0)::BIGINT FROM token_counts) \
              FROM account a WHERE a.id = 1",
         )
         .bind(spec.name.as_str())
@@ -209,6 +220,8 @@ impl TokenStore for PostgresStore {
         .ok_or_else(codec::not_initialized)?;
         let cpcode: String = col(&row, 0)?;
         let found: i64 = col(&row, 1)?;
+        let counted: i64 = col(&row, 3)?;
+        let max = i64::try_from(new.max_tokens).unwrap_or(i64::MAX);
         if found < (networks.len() * names.len()) as i64 {
             for net in spec.networks.iter() {
                 for ns in spec.namespaces.keys() {
@@ -238,11 +251,26 @@ impl TokenStore for PostgresStore {
             cpcode,
             revoked_at: None,
         };
-        // Count the token against the account limit and insert it, in one statement and last, so
-        // the account row is locked only from here to the commit. No row counted: the limit.
+        // Far from the limit, count the token on one random shard (creations on other shards do
+        // not wait for each other). Near it, lock every shard and check the exact sum first.
+        let shard = if counted.saturating_add(NEAR_LIMIT) < max {
+            i32::from(rand_shard())
+        } else {
+            let exact: i64 = sqlx::query("SELECT n FROM token_counts ORDER BY shard FOR UPDATE")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(|r| col::<i64>(r, 0))
+                .sum::<Result<i64, Error>>()?;
+            if exact >= max {
+                return Err(codec::token_limit(new.max_tokens));
+            }
+            0
+        };
+        // Count and insert in one statement, last, so the shard is locked only until the commit.
         let inserted = sqlx::query(
-            "WITH counted AS (UPDATE account SET token_count = token_count + 1 \
-                              WHERE id = 1 AND token_count < $13 RETURNING 1) \
+            "WITH counted AS (UPDATE token_counts SET n = n + 1 WHERE shard = $13 RETURNING 1) \
              INSERT INTO tokens (uuid, name, live_name, allow_staging, allow_production, ewids, namespaces, expiry, \
                                  expires_at, issued_at, next_refresh, generation, cpcode, sealed_value) \
              SELECT $1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12 FROM counted",
@@ -259,11 +287,11 @@ impl TokenStore for PostgresStore {
         .bind(token.next_refresh.map(|d| d.to_string()))
         .bind(&token.cpcode)
         .bind(&new.sealed_value)
-        .bind(i64::try_from(new.max_tokens).unwrap_or(i64::MAX))
+        .bind(shard)
         .execute(&mut *tx)
         .await;
         match inserted {
-            Ok(r) if r.rows_affected() == 0 => return Err(codec::token_limit(new.max_tokens)),
+            Ok(r) if r.rows_affected() == 0 => return Err(Error::Internal("token count shard missing".into())),
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => return Err(codec::token_name_taken(&token.name)),
             Err(e) => return Err(db_err(e)),
@@ -323,7 +351,8 @@ impl TokenStore for PostgresStore {
         .ok_or_else(codec::token_already_revoked)?;
         let t = token_from_row(&t)?;
         changes::note(&mut tx, &Change::TokenRevoked(uuid), now).await?;
-        sqlx::query("UPDATE account SET token_count = token_count - 1 WHERE id = 1")
+        sqlx::query("UPDATE token_counts SET n = n - 1 WHERE shard = $1")
+            .bind(i32::from(rand_shard()))
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -388,8 +417,9 @@ impl TokenStore for PostgresStore {
             .map_err(db_err)?
             .rows_affected();
         if expired > 0 {
-            sqlx::query("UPDATE account SET token_count = token_count - $1 WHERE id = 1")
+            sqlx::query("UPDATE token_counts SET n = n - $1 WHERE shard = $2")
                 .bind(expired as i64)
+                .bind(i32::from(rand_shard()))
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;

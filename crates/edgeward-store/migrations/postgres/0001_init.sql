@@ -7,10 +7,18 @@ CREATE TABLE account (
     cpcode                          TEXT COLLATE "C"    NOT NULL,
     initialized_at                  BIGINT  NOT NULL,
     restrict_data_access            BOOLEAN NOT NULL,
-    allow_namespace_policy_override BOOLEAN NOT NULL,
-    -- tokens that count against the account limit: unrevoked and not yet purged
-    token_count                     BIGINT  NOT NULL DEFAULT 0
+    allow_namespace_policy_override BOOLEAN NOT NULL
 );
+
+-- Tokens that count against the account limit (unrevoked and not yet purged), kept in 16 rows
+-- whose sum is the count (SQLite keeps one `account.token_count`; it has one writer anyway).
+-- One row would make every token creation wait for the previous one's commit; a creation adds
+-- to one row chosen at random, and locks them all only when the account is near its limit.
+CREATE TABLE token_counts (
+    shard INTEGER PRIMARY KEY CHECK (shard >= 0 AND shard < 16),
+    n     BIGINT  NOT NULL
+);
+INSERT INTO token_counts (shard, n) SELECT s, 0 FROM generate_series(0, 15) AS s;
 
 CREATE TABLE namespaces (
     network            TEXT COLLATE "C"    NOT NULL,
