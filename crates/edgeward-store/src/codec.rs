@@ -91,6 +91,25 @@ impl TokenColumns {
     }
 }
 
+/// The record a new token is stored as.
+pub(crate) fn new_token_record(new: &edgeward_core::store::NewToken, cpcode: String) -> Token {
+    let spec = &new.spec;
+    Token {
+        uuid: new.uuid,
+        name: spec.name.clone(),
+        networks: spec.networks,
+        ewids: spec.ewids.clone(),
+        namespaces: spec.namespaces.clone(),
+        expiry: spec.expiry,
+        issued_at: new.now,
+        latest_refresh: None,
+        next_refresh: new.next_refresh,
+        generation: 1,
+        cpcode,
+        revoked_at: None,
+    }
+}
+
 /// A change as (kind, subject) columns.
 pub(crate) fn encode_change(change: &Change) -> (&'static str, String) {
     match change {

@@ -237,20 +237,7 @@ impl TokenStore for PostgresStore {
                 }
             }
         }
-        let token = Token {
-            uuid: new.uuid,
-            name: spec.name.clone(),
-            networks: spec.networks,
-            ewids: spec.ewids.clone(),
-            namespaces: spec.namespaces.clone(),
-            expiry: spec.expiry,
-            issued_at: new.now,
-            latest_refresh: None,
-            next_refresh: new.next_refresh,
-            generation: 1,
-            cpcode,
-            revoked_at: None,
-        };
+        let token = codec::new_token_record(&new, cpcode);
         // Far from the limit, count the token on one random shard (creations on other shards do
         // not wait for each other). Near it, lock every shard and check the exact sum first.
         let shard = if counted.saturating_add(NEAR_LIMIT) < max {

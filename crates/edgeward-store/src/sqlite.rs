@@ -273,20 +273,7 @@ impl TokenStore for SqliteStore {
                     }
                 }
             }
-            let token = Token {
-                uuid: new.uuid,
-                name: spec.name.clone(),
-                networks: spec.networks,
-                ewids: spec.ewids.clone(),
-                namespaces: spec.namespaces.clone(),
-                expiry: spec.expiry,
-                issued_at: new.now,
-                latest_refresh: None,
-                next_refresh: new.next_refresh,
-                generation: 1,
-                cpcode,
-                revoked_at: None,
-            };
+            let token = codec::new_token_record(&new, cpcode);
             let inserted = c
                 .prepare_cached(
                     "INSERT INTO tokens (uuid, name, live_name, allow_staging, allow_production, ewids, namespaces, expiry, \
