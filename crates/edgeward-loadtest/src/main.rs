@@ -223,6 +223,20 @@ impl Phase {
     }
 }
 
+/// Create one token through the admin API (setup, not measured); returns the token object.
+async fn create_token(admin: &reqwest::Client, signer: &Signer, body: Vec<u8>) -> Result<serde_json::Value> {
+    let auth = signer.auth("POST", "/edgekv/v1/tokens", &body);
+    Ok(admin
+        .post(format!("https://{}/edgekv/v1/tokens", signer.edgerc.host))
+        .header("authorization", auth)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?
+        .json()
+        .await?)
+}
+
 fn create_body(name: &str, expiry: &str) -> Vec<u8> {
     format!(
         r#"{{"name":"{name}","allowOnProduction":false,"allowOnStaging":true,"restrictToEwids":["all"],"expiry":"{expiry}","namespacePermissions":{{"default":["r","w"]}}}}"#
@@ -392,16 +406,7 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
             r#"{{"name":"dp{i}","allowOnProduction":true,"allowOnStaging":false,"restrictToEwids":["all"],"expiry":"{e}","namespacePermissions":{{"default":["r","w"]}}}}"#
         )
         .into_bytes();
-        let a = signer.auth("POST", "/edgekv/v1/tokens", &body);
-        let t: serde_json::Value = admin
-            .post(format!("https://{}/edgekv/v1/tokens", signer.edgerc.host))
-            .header("authorization", a)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await?
-            .json()
-            .await?;
+        let t = create_token(&admin, &signer, body).await?;
         auth.push(match t["value"].as_str() {
             Some(v) => ("x-akamai-edgedb-auth", v.to_owned()),
             None => ("x-akamai-edgedb-auth-ref", t["uuid"].as_str().context("token uuid")?.to_owned()),
@@ -700,16 +705,7 @@ async fn revocation_delay(args: &Args, bin: &Path, work: &Path, database: Option
         let name = format!("rv{i}");
         let body = String::from_utf8(create_body(&name, &expiry))?
             .replace(r#""allowOnProduction":false"#, r#""allowOnProduction":true"#);
-        let auth = signer.auth("POST", "/edgekv/v1/tokens", body.as_bytes());
-        let t: serde_json::Value = admin
-            .post(format!("https://{}/edgekv/v1/tokens", signer.edgerc.host))
-            .header("authorization", auth)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await?
-            .json()
-            .await?;
+        let t = create_token(&admin, &signer, body.into_bytes()).await?;
         let value = t["value"].as_str().context("token value")?.to_owned();
         // B verifies the token once and caches its grant.
         let s = data.get(item(&b.data_addr)).header("x-akamai-edgedb-auth", &value).send().await?.status();

@@ -37,8 +37,9 @@ fn apply(state: &AppState, change: &Change) {
     }
 }
 
-/// Where a follower is in the feed.
-#[derive(Debug, Default)]
+/// Where a follower is in the feed: the highest sequence number applied, and the holes below it
+/// still waited for. Pure bookkeeping, apart from the feed reads of [`follow_once`].
+#[derive(Debug)]
 pub struct FeedPosition {
     /// The highest sequence number applied.
     pub last: i64,
@@ -52,9 +53,26 @@ impl FeedPosition {
         Self { last, gaps: BTreeMap::new() }
     }
 
-    /// Holes still waited for.
-    pub fn open_gaps(&self) -> usize {
-        self.gaps.len()
+    /// Forget holes waited for longer than [`GAP_WAIT`]; the sequence number to read after: just
+    /// before the oldest hole still open, else `last`.
+    pub fn read_from(&mut self, now: Instant) -> i64 {
+        self.gaps.retain(|_, noticed| now.duration_since(*noticed) < GAP_WAIT);
+        self.gaps.keys().next().map_or(self.last, |first| first - 1)
+    }
+
+    /// Record that change `seq` was read at `now`; true when it is to be applied (new, or
+    /// filling a hole), false when it was applied before.
+    pub fn take(&mut self, seq: i64, now: Instant) -> bool {
+        if seq > self.last {
+            let missing = seq - self.last - 1;
+            if missing > 0 && missing <= MAX_GAP {
+                self.gaps.extend((self.last + 1..seq).map(|hole| (hole, now)));
+            }
+            self.last = seq;
+            true
+        } else {
+            self.gaps.remove(&seq).is_some()
+        }
     }
 }
 
@@ -62,30 +80,19 @@ impl FeedPosition {
 /// applied.
 pub async fn follow_once(state: &AppState, pos: &mut FeedPosition) -> usize {
     let now = Instant::now();
-    pos.gaps.retain(|_, noticed| now.duration_since(*noticed) < GAP_WAIT);
-    let mut from = pos.gaps.keys().next().map_or(pos.last, |first| first - 1);
+    let mut from = pos.read_from(now);
     let mut applied = 0;
     loop {
         match state.store.changes_since(from, PAGE).await {
             Ok(changes) => {
-                let n = changes.len();
                 for (seq, change) in &changes {
-                    if *seq > pos.last {
-                        let missing = seq - pos.last - 1;
-                        if missing > 0 && missing <= MAX_GAP {
-                            for hole in pos.last + 1..*seq {
-                                pos.gaps.insert(hole, now);
-                            }
-                        }
-                        pos.last = *seq;
-                    } else if pos.gaps.remove(seq).is_none() {
-                        continue; // applied before
+                    if pos.take(*seq, now) {
+                        apply(state, change);
+                        applied += 1;
                     }
-                    apply(state, change);
-                    applied += 1;
                 }
                 match changes.last() {
-                    Some((seq, _)) if n == PAGE => from = *seq,
+                    Some((seq, _)) if changes.len() == PAGE => from = *seq,
                     _ => return applied,
                 }
             }
@@ -113,5 +120,36 @@ pub async fn run_follower(
             _ = shutdown.wait_for(|s| *s) => return,
         }
         follow_once(&state, &mut pos).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holes_are_read_again_until_filled_or_given_up() {
+        let t = Instant::now();
+        let mut pos = FeedPosition::at(10);
+        assert_eq!(pos.read_from(t), 10);
+        // 11 and 12 are not committed yet when 13 is read.
+        assert!(pos.take(13, t));
+        assert_eq!(pos.last, 13);
+        assert_eq!(pos.read_from(t), 10, "read again from just before the oldest hole");
+        assert!(!pos.take(13, t), "13 was applied already");
+        assert!(pos.take(12, t), "12 fills a hole");
+        assert!(!pos.take(12, t), "once");
+        assert_eq!(pos.read_from(t), 10, "11 is still open");
+        // 11 never comes (its transaction rolled back): given up after GAP_WAIT.
+        assert_eq!(pos.read_from(t + GAP_WAIT), 13);
+        assert!(!pos.take(11, t + GAP_WAIT), "a hole given up on is not applied later");
+    }
+
+    #[test]
+    fn a_huge_jump_is_not_tracked_hole_by_hole() {
+        let t = Instant::now();
+        let mut pos = FeedPosition::at(0);
+        assert!(pos.take(MAX_GAP + 2, t));
+        assert_eq!(pos.read_from(t), MAX_GAP + 2);
     }
 }

@@ -220,27 +220,15 @@ async fn the_daily_check_runs_once_when_both_servers_try() {
     // 06:01: both servers find the check owed and race for it, five times over.
     clock.set(before + chrono::Duration::minutes(61));
     let now = clock.now();
+    let check = |server: &edgeward_server::RunningServer| {
+        let (store, n) = (server.state.store.clone(), &server.state.notify);
+        let (holder, at, thresholds, outputs) = (n.holder.clone(), n.check_time, n.thresholds.clone(), n.outputs);
+        async move { run_if_owed(store.as_ref(), now, &holder, at, &thresholds, outputs).await.unwrap() }
+    };
     let mut ran = Vec::new();
     for _ in 0..5 {
-        let (ra, rb) = tokio::join!(
-            run_if_owed(
-                a.state.store.as_ref(),
-                now,
-                &a.state.notify.holder,
-                a.state.notify.check_time,
-                &a.state.notify.thresholds,
-                a.state.notify.outputs
-            ),
-            run_if_owed(
-                b.state.store.as_ref(),
-                now,
-                &b.state.notify.holder,
-                b.state.notify.check_time,
-                &b.state.notify.thresholds,
-                b.state.notify.outputs
-            )
-        );
-        for r in [ra.unwrap(), rb.unwrap()] {
+        let (ra, rb) = tokio::join!(check(&a), check(&b));
+        for r in [ra, rb] {
             if r.ran {
                 ran.push(r.notices);
             }

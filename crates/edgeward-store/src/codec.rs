@@ -114,12 +114,14 @@ pub(crate) fn new_token_record(new: &edgeward_core::store::NewToken, cpcode: Str
 pub(crate) fn encode_change(change: &Change) -> (&'static str, String) {
     match change {
         Change::TokenRevoked(uuid) => ("token_revoked", uuid.to_string()),
-        // Segments are [A-Za-z0-9_-]: '/' cannot occur inside one.
-        Change::Item(k) => {
-            ("item", format!("{}/{}/{}/{}/{}", k.network.as_str(), k.namespace.as_str(), k.sandbox, k.group, k.item))
-        }
+        Change::Item(k) => ("item", item_subject(k)),
         Change::Namespace(network, name) => ("namespace", format!("{}/{}", network.as_str(), name.as_str())),
     }
+}
+
+/// The subject of an `item` change. Segments are [A-Za-z0-9_-]: '/' cannot occur inside one.
+pub(crate) fn item_subject(k: &ItemKey) -> String {
+    format!("{}/{}/{}/{}/{}", k.network.as_str(), k.namespace.as_str(), k.sandbox, k.group, k.item)
 }
 
 /// The change that (kind, subject) columns describe.

@@ -58,7 +58,6 @@ impl Default for PostgresOptions {
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    url: String,
     /// Woken by the `LISTEN` task when another server notifies a change.
     changed: std::sync::Arc<tokio::sync::Notify>,
 }
@@ -130,7 +129,7 @@ impl PostgresStore {
         migrate::apply(&pool).await?;
         let changed = std::sync::Arc::new(tokio::sync::Notify::new());
         changes::spawn_listener(pool.clone(), changed.clone());
-        Ok(Self { pool, url: url.to_owned(), changed })
+        Ok(Self { pool, changed })
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Postgres>, Error> {
@@ -140,11 +139,6 @@ impl PostgresStore {
     /// The connection pool (for benchmarks and the change listener).
     pub fn pool(&self) -> &PgPool {
         &self.pool
-    }
-
-    /// The URL this store was opened with.
-    pub fn url(&self) -> &str {
-        &self.url
     }
 }
 
@@ -466,20 +460,25 @@ impl TokenStore for PostgresStore {
     }
 }
 
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+/// Bind an item's key as `$1`…`$5` (network, namespace, sandbox, group, item).
+fn bind_key<'q>(q: PgQuery<'q>, key: &'q ItemKey) -> PgQuery<'q> {
+    q.bind(key.network.as_str()).bind(key.namespace.as_str()).bind(&key.sandbox).bind(&key.group).bind(&key.item)
+}
+
 #[async_trait]
 impl ItemStore for PostgresStore {
     async fn get_item(&self, key: &ItemKey, now: DateTime<Utc>) -> Result<Option<StoredItem>, Error> {
-        let row = sqlx::query(
-            "SELECT i.value, i.updated_at, n.retention_seconds FROM items i \
-             JOIN namespaces n ON n.network = i.network AND n.name = i.namespace \
-             WHERE i.network = $1 AND i.namespace = $2 AND i.sandbox = $3 AND i.grp = $4 AND i.item = $5 \
-             AND (n.retention_seconds = 0 OR i.updated_at > $6 - n.retention_seconds * 1000)",
+        let row = bind_key(
+            sqlx::query(
+                "SELECT i.value, i.updated_at, n.retention_seconds FROM items i \
+                 JOIN namespaces n ON n.network = i.network AND n.name = i.namespace \
+                 WHERE i.network = $1 AND i.namespace = $2 AND i.sandbox = $3 AND i.grp = $4 AND i.item = $5 \
+                 AND (n.retention_seconds = 0 OR i.updated_at > $6 - n.retention_seconds * 1000)",
+            ),
+            key,
         )
-        .bind(key.network.as_str())
-        .bind(key.namespace.as_str())
-        .bind(&key.sandbox)
-        .bind(&key.group)
-        .bind(&key.item)
         .bind(ms(now))
         .fetch_optional(&self.pool)
         .await
@@ -500,25 +499,23 @@ impl ItemStore for PostgresStore {
         // One statement (one round trip, its own transaction): lock the namespace row FOR SHARE
         // (a concurrent namespace delete waits for this write, then deletes the item with the
         // namespace; or this write finds the namespace gone), write the item, append the change.
-        let (kind, subject) = codec::encode_change(&Change::Item(key.clone()));
-        let row = sqlx::query(
-            "WITH ns AS (SELECT 1 FROM namespaces WHERE network = $1 AND name = $2 FOR SHARE), \
+        let subject = codec::item_subject(&key);
+        let row = bind_key(
+            sqlx::query(
+                "WITH ns AS (SELECT 1 FROM namespaces WHERE network = $1 AND name = $2 FOR SHARE), \
                   written AS (INSERT INTO items (network, namespace, sandbox, grp, item, value, updated_at) \
                               SELECT $1, $2, $3, $4, $5, $6, $7 FROM ns \
                               ON CONFLICT (network, namespace, sandbox, grp, item) \
                               DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at \
                               RETURNING 1), \
                   noted AS (INSERT INTO changes (kind, subject, at) SELECT $8, $9, $7 FROM written RETURNING 1) \
-             SELECT (SELECT COUNT(*) FROM written), (SELECT COUNT(*) FROM noted)",
+                 SELECT (SELECT COUNT(*) FROM written), (SELECT COUNT(*) FROM noted)",
+            ),
+            &key,
         )
-        .bind(key.network.as_str())
-        .bind(key.namespace.as_str())
-        .bind(&key.sandbox)
-        .bind(&key.group)
-        .bind(&key.item)
         .bind(&value)
         .bind(ms(now))
-        .bind(kind)
+        .bind("item")
         .bind(subject)
         .fetch_one(&self.pool)
         .await
@@ -531,20 +528,18 @@ impl ItemStore for PostgresStore {
 
     async fn delete_item(&self, key: ItemKey) -> Result<bool, Error> {
         // One statement: delete, and append the change only if there was something to delete.
-        let (kind, subject) = codec::encode_change(&Change::Item(key.clone()));
-        let row = sqlx::query(
-            "WITH gone AS (DELETE FROM items \
+        let subject = codec::item_subject(&key);
+        let row = bind_key(
+            sqlx::query(
+                "WITH gone AS (DELETE FROM items \
                            WHERE network = $1 AND namespace = $2 AND sandbox = $3 AND grp = $4 AND item = $5 \
                            RETURNING 1), \
                   noted AS (INSERT INTO changes (kind, subject, at) SELECT $6, $7, $8 FROM gone RETURNING 1) \
-             SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM noted)",
+                 SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM noted)",
+            ),
+            &key,
         )
-        .bind(key.network.as_str())
-        .bind(key.namespace.as_str())
-        .bind(&key.sandbox)
-        .bind(&key.group)
-        .bind(&key.item)
-        .bind(kind)
+        .bind("item")
         .bind(subject)
         .bind(ms(Utc::now()))
         .fetch_one(&self.pool)

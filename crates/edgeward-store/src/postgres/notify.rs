@@ -72,6 +72,38 @@ fn attempts(r: &PgRow, i: usize) -> Result<u32, Error> {
     Ok(col::<i32>(r, i)?.max(0) as u32)
 }
 
+/// A message was accepted (SMTP) or delivered (2xx); `table` is `email_outbox` or
+/// `webhook_outbox`, which keep their delivery state alike.
+async fn outbox_sent(store: &PostgresStore, table: &'static str, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
+    let sql = format!(
+        "UPDATE {table} SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1"
+    );
+    sqlx::query(&sql).bind(id).bind(ms(now)).execute(store.pool()).await.map_err(db_err)?;
+    Ok(())
+}
+
+/// An attempt failed: try again at `retry_at`, or give up (`None`).
+async fn outbox_failed(
+    store: &PostgresStore,
+    table: &'static str,
+    id: i64,
+    error: String,
+    retry_at: Option<DateTime<Utc>>,
+) -> Result<(), Error> {
+    let q = match retry_at {
+        Some(_) => {
+            format!("UPDATE {table} SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1")
+        }
+        None => format!("UPDATE {table} SET attempts = attempts + 1, last_error = $2, status = 'failed' WHERE id = $1"),
+    };
+    let mut query = sqlx::query(&q).bind(id).bind(error);
+    if let Some(at) = retry_at {
+        query = query.bind(ms(at));
+    }
+    query.execute(store.pool()).await.map_err(db_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl NotifyStore for PostgresStore {
     async fn create_user(&self, user: User) -> Result<User, Error> {
@@ -388,36 +420,11 @@ impl NotifyStore for PostgresStore {
     }
 
     async fn email_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
-        sqlx::query(
-            "UPDATE email_outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL \
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(ms(now))
-        .execute(self.pool())
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        outbox_sent(self, "email_outbox", id, now).await
     }
 
     async fn email_failed(&self, id: i64, error: String, retry_at: Option<DateTime<Utc>>) -> Result<(), Error> {
-        match retry_at {
-            Some(at) => sqlx::query(
-                "UPDATE email_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(error)
-            .bind(ms(at)),
-            None => sqlx::query(
-                "UPDATE email_outbox SET attempts = attempts + 1, last_error = $2, status = 'failed' WHERE id = $1",
-            )
-            .bind(id)
-            .bind(error),
-        }
-        .execute(self.pool())
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        outbox_failed(self, "email_outbox", id, error, retry_at).await
     }
 
     async fn failed_emails(&self, limit: usize) -> Result<Vec<FailedEmail>, Error> {
@@ -484,36 +491,11 @@ impl NotifyStore for PostgresStore {
     }
 
     async fn webhook_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
-        sqlx::query(
-            "UPDATE webhook_outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL \
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(ms(now))
-        .execute(self.pool())
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        outbox_sent(self, "webhook_outbox", id, now).await
     }
 
     async fn webhook_failed(&self, id: i64, error: String, retry_at: Option<DateTime<Utc>>) -> Result<(), Error> {
-        match retry_at {
-            Some(at) => sqlx::query(
-                "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(error)
-            .bind(ms(at)),
-            None => sqlx::query(
-                "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $2, status = 'failed' WHERE id = $1",
-            )
-            .bind(id)
-            .bind(error),
-        }
-        .execute(self.pool())
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        outbox_failed(self, "webhook_outbox", id, error, retry_at).await
     }
 
     async fn webhook_counts(&self) -> Result<(u64, u64), Error> {
