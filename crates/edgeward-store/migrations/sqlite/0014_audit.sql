@@ -1,0 +1,16 @@
+-- Edgeward schema 14: the audit trail. One row per change made through the admin API or an
+-- administration command, inserted in the change's own transaction; failures on their own.
+-- No secret, token value or token reference is ever stored here.
+CREATE TABLE audit_log (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    at         INTEGER NOT NULL,   -- epoch milliseconds
+    actor      TEXT    NOT NULL,   -- client:NAME, command:USER, unauthenticated
+    owner      TEXT,
+    action     TEXT    NOT NULL,   -- resource.verb
+    target     TEXT    NOT NULL,
+    request_id TEXT,
+    source     TEXT    NOT NULL,
+    outcome    TEXT    NOT NULL CHECK (outcome IN ('success', 'failure')),
+    detail     TEXT
+);
+CREATE INDEX audit_log_at ON audit_log (at);
