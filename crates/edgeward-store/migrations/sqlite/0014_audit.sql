@@ -14,3 +14,10 @@ CREATE TABLE audit_log (
     detail     TEXT
 );
 CREATE INDEX audit_log_at ON audit_log (at);
+
+-- Reading the trail is a grant of its own (VIEW_AUDIT). Whoever already holds every Edgeward
+-- grant (the first administrator and its users) keeps holding every grant.
+UPDATE api_clients SET grants = grants || ',VIEW_AUDIT'
+    WHERE grants LIKE '%MANAGE_NOTIFICATIONS%' AND grants NOT LIKE '%VIEW_AUDIT%';
+UPDATE users SET grants = grants || ',VIEW_AUDIT'
+    WHERE grants LIKE '%MANAGE_NOTIFICATIONS%' AND grants NOT LIKE '%VIEW_AUDIT%';
