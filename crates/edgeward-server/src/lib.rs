@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod body;
 pub mod bootstrap;
 pub mod config;
 pub mod dataplane;
@@ -20,6 +21,7 @@ pub mod follow;
 pub mod item_cache;
 pub mod items;
 pub mod jobs;
+pub mod listen;
 pub mod mail;
 pub mod metrics;
 pub mod notify;
