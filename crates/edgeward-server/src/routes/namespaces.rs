@@ -398,8 +398,10 @@ fn item_key(
     Ok(ItemKey { network: net, namespace: name, sandbox: sandbox(q, net)?, group, item })
 }
 
-/// Read one item (HEAD is answered from the same handler, without the body). PUT and DELETE
-/// have handlers of their own: a method never decides what a handler does.
+// GET (and HEAD, which axum answers from the GET handler without the body). PUT and DELETE
+// have handlers of their own: a method never decides what a handler does. The doc line below is
+// the OpenAPI summary of the item path.
+/// Read, write or delete one item.
 #[utoipa::path(get, path = "/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}/items/{item}", request_body(content = String, description = "PUT only: the value"), params(("network" = String, Path), ("ns" = String, Path), ("group" = String, Path), ("item" = String, Path), ("sandboxId" = Option<String>, Query)), responses((status = 200, description = "The raw value (GET); a confirmation text (PUT, DELETE)", body = String), (status = 404), (status = 413)))]
 pub async fn item(
     State(state): State<AppState>,
