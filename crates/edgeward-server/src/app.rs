@@ -51,20 +51,20 @@ pub struct RunningServer {
     pub data_addr: SocketAddr,
     /// Where the staging data plane listens, when configured.
     pub staging_addr: Option<SocketAddr>,
+    /// Where `/metrics` listens on its own, when configured (`metrics.addr`).
+    pub metrics_addr: Option<SocketAddr>,
     /// Handler state (for tests and jobs).
     pub state: AppState,
     /// What bootstrap prepared (paths of the edgerc and certificate).
     pub prepared: Prepared,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
-    tls_handle: axum_server::Handle,
 }
 
 impl RunningServer {
     /// Stop accepting, finish in-flight requests, stop the jobs.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
-        self.tls_handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
         while self.tasks.join_next().await.is_some() {}
     }
 
@@ -118,14 +118,15 @@ async fn observe(State((state, listener)): State<(AppState, &'static str)>, mut 
     state
         .metrics
         .http_requests
-        .get_or_create(&HttpLabels { listener, route, method: method.to_string(), status })
+        .get_or_create(&HttpLabels { listener, route, method: crate::metrics::method_label(&method), status })
         .inc();
     span.in_scope(|| tracing::debug!(status, micros = started.elapsed().as_micros() as u64, "served"));
     resp
 }
 
-/// The admin API router (EdgeGrid-protected routes plus the open operational ones).
-pub fn admin_router(state: AppState) -> Router {
+/// The admin API router (EdgeGrid-protected routes plus the open operational ones); `/metrics`
+/// with `metrics`, unless it has a listener of its own.
+pub fn admin_router(state: AppState, metrics: Option<ops::MetricsAccess>) -> Router {
     let signed = Router::new()
         .route("/edgekv/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/edgekv/v1/tokens/{name}", get(tokens::get).delete(tokens::revoke))
@@ -157,20 +158,31 @@ pub fn admin_router(state: AppState) -> Router {
         .route("/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}", get(namespaces::item_keys))
         .route(
             "/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}/items/{item}",
-            get(namespaces::item).put(namespaces::item).delete(namespaces::item),
+            get(namespaces::item).put(namespaces::put_item).delete(namespaces::delete_item),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), audit::record_changes))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_edgegrid));
-    Router::new()
-        .merge(signed)
-        .route("/healthz", get(ops::healthz))
+    let mut open = Router::new().merge(signed);
+    if let Some(access) = metrics {
+        open = open.merge(Router::new().route("/metrics", get(ops::metrics)).with_state(access));
+    }
+    open.route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
         .route("/.well-known/jwks.json", get(ops::jwks))
         .route("/openapi.json", get(ops::openapi))
         .fallback(ops::not_found)
         .layer(middleware::from_fn_with_state((state.clone(), "admin"), observe))
         .with_state(state)
+}
+
+/// The router of the metrics listener (`metrics.addr`): `/metrics` only.
+pub fn metrics_router(access: ops::MetricsAccess) -> Router {
+    let state = access.state.clone();
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .with_state(access)
+        .fallback(ops::not_found)
+        .layer(middleware::from_fn_with_state((state, "metrics"), observe))
 }
 
 /// The data-plane router of one listener.
@@ -206,6 +218,7 @@ impl Starting {
 fn answer_while_starting(
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
+    limits: crate::listen::Limits,
 ) -> Result<(tokio::net::TcpListener, Starting), StartError> {
     let bind_err = |source| StartError::Bind { addr, source };
     let std_listener = listener.into_std().map_err(bind_err)?;
@@ -216,14 +229,9 @@ fn answer_while_starting(
         (axum::http::StatusCode::SERVICE_UNAVAILABLE, "not ready: starting (waiting for the database)")
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let serve = axum::serve(second, app).with_graceful_shutdown(async move {
-            let _ = stopped.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::warn!(error = %e, "the starting responder failed");
-        }
-    });
+    let task = tokio::spawn(crate::listen::serve(second, None, app, limits, "starting", async move {
+        let _ = stopped.await;
+    }));
     Ok((listener, Starting { stop, task }))
 }
 
@@ -268,7 +276,22 @@ pub async fn spawn_with_request_clock(
     // Until the database is reached and prepared (PostgreSQL may take a while to answer), the
     // data-plane port already answers: /healthz ok, everything else 503 "starting", so that load
     // balancers see a live but not-ready server rather than a hanging one.
-    let (data_listener, starting) = answer_while_starting(data_listener, data_addr)?;
+    let limits = config.listeners.limits().map_err(StartError::Config)?;
+    let metrics_bearer = match &config.metrics.bearer_token_file {
+        None => None,
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| StartError::Config(format!("metrics.bearer_token_file {}: {e}", p.display())))?;
+            let token = text.trim();
+            if token.len() < 16 || token.bytes().any(|b| !b.is_ascii_graphic()) {
+                return Err(StartError::Config(
+                    "metrics.bearer_token_file must hold a token of at least 16 printable characters".into(),
+                ));
+            }
+            Some(Arc::<str>::from(token))
+        }
+    };
+    let (data_listener, starting) = answer_while_starting(data_listener, data_addr, limits)?;
     let prepared = bootstrap::prepare(&config, clock.as_ref(), admin_addr).await;
     starting.stop().await;
     let prepared = prepared?;
@@ -306,15 +329,28 @@ pub async fn spawn_with_request_clock(
     let tls_config =
         tls::rustls_config(&prepared.tls_cert, &prepared.tls_key).await.map_err(bootstrap::BootError::Tls)?;
     admin_std.set_nonblocking(true).map_err(|source| StartError::Bind { addr: admin_addr, source })?;
-    let tls_handle = axum_server::Handle::new();
-    let admin_app = admin_router(state.clone());
-    let handle = tls_handle.clone();
-    tasks.spawn(async move {
-        let server = axum_server::from_tcp_rustls(admin_std, tls_config).handle(handle);
-        if let Err(e) = server.serve(admin_app.into_make_service_with_connect_info::<SocketAddr>()).await {
-            tracing::error!(error = %e, "admin listener failed");
+    let admin_listener =
+        tokio::net::TcpListener::from_std(admin_std).map_err(|source| StartError::Bind { addr: admin_addr, source })?;
+    let metrics_access = ops::MetricsAccess { state: state.clone(), bearer: metrics_bearer };
+    let mut metrics_addr = None;
+    let admin_metrics = match config.metrics.addr {
+        None => Some(metrics_access),
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+            metrics_addr = Some(l.local_addr().map_err(|source| StartError::Bind { addr, source })?);
+            let mut rx = shutdown_rx.clone();
+            tasks.spawn(crate::listen::serve(l, None, metrics_router(metrics_access), limits, "metrics", async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }));
+            None
         }
-    });
+    };
+    let admin_app = admin_router(state.clone(), admin_metrics);
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls_config.get_inner());
+    let mut rx = shutdown_rx.clone();
+    tasks.spawn(crate::listen::serve(admin_listener, Some(acceptor), admin_app, limits, "admin", async move {
+        let _ = rx.wait_for(|s| *s).await;
+    }));
     // Where this server starts following the change feed: read before the revocation list, so a
     // revocation made meanwhile by another server is in one or the other.
     let feed_start = state.store.last_change_seq().await.map_err(|e| bootstrap::BootError::Store(e.log_detail()))?;
@@ -340,14 +376,9 @@ pub async fn spawn_with_request_clock(
             },
         );
         let mut rx = shutdown_rx.clone();
-        tasks.spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = rx.wait_for(|s| *s).await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "data-plane listener failed");
-            }
-        });
+        tasks.spawn(crate::listen::serve(listener, None, app, limits, "data", async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }));
     }
     tasks.spawn(dataplane::run_usage_flusher(state.clone(), std::time::Duration::from_secs(5), shutdown_rx.clone()));
     tasks.spawn(crate::follow::run_follower(
@@ -379,5 +410,8 @@ pub async fn spawn_with_request_clock(
     if let Some(addr) = staging_addr {
         tracing::info!(%addr, network = "staging", "data plane listening (HTTP)");
     }
-    Ok(RunningServer { admin_addr, data_addr, staging_addr, state, prepared, shutdown, tasks, tls_handle })
+    if let Some(addr) = metrics_addr {
+        tracing::info!(%addr, "metrics listening (HTTP)");
+    }
+    Ok(RunningServer { admin_addr, data_addr, staging_addr, metrics_addr, state, prepared, shutdown, tasks })
 }

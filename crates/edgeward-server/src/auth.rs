@@ -1,16 +1,18 @@
 //! EdgeGrid authentication of admin-API requests.
 //!
-//! Order matters: the client and its access token are checked first (unknown or disabled →
-//! "Inactive client token"), then the timestamp window, then the signature (constant-time), and
+//! Order matters: the header's shape (one header, every field, a nonce of 1 to 128 letters,
+//! digits and hyphens) is checked first, then the client and its access token (unknown or
+//! disabled → "Inactive client token"), then the timestamp window; only then is the body read
+//! (bounded: a POST body no longer than the signed part), then the signature (constant-time), and
 //! only a request with a valid signature records its nonce, so nobody without the secret can
 //! burn nonces. Opened secrets are cached per client for as long as the store's clients version
 //! is unchanged (see `ClientCache`); they are never logged.
 
 use std::sync::Arc;
 
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
@@ -18,6 +20,7 @@ use subtle::ConstantTimeEq;
 use edgeward_core::store::ApiClient;
 use edgeward_edgegrid::{parse_authorization, verify, SignedRequest};
 
+use crate::body::read_bounded;
 use crate::metrics::AuthLabels;
 use crate::problem::ApiError;
 use crate::state::{AppState, VerifiedClient};
@@ -48,30 +51,37 @@ fn deny(state: &AppState, reason: &'static str, detail: &'static str) -> Respons
     resp
 }
 
+/// Whether a nonce has the shape every EdgeGrid client gives it (a UUID, in Akamai's own
+/// clients): 1 to 128 letters, digits and `-`.
+pub fn nonce_shape_ok(nonce: &str) -> bool {
+    (1..=128).contains(&nonce.len()) && nonce.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 /// Middleware: verify the EdgeGrid signature and attach [`Caller`].
+///
+/// Everything that can be checked without the body (the header's shape, the client, its access
+/// token, the timestamp) is checked before a byte of the body is read; the body is then read
+/// with a bound: a POST body may not be longer than the part the signature covers
+/// (`edgegrid.max_body`), so nothing unsigned is ever parsed.
 pub async fn require_edgegrid(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
-    let body = match to_bytes(body, MAX_ADMIN_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            return ApiError::edgekv(
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "EKV_2000",
-                format!("The request body exceeds {MAX_ADMIN_BODY} bytes."),
-            )
-            .into_response()
-        }
-    };
-    let Some(auth_value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+    let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
+    let (Some(auth_value), None) = (values.next(), values.next()) else {
         return deny(
             &state,
             "malformed",
-            "The request is not signed: an EG1-HMAC-SHA256 Authorization header is required",
+            "The request is not signed: one EG1-HMAC-SHA256 Authorization header is required",
         );
+    };
+    let Ok(auth_value) = auth_value.to_str() else {
+        return deny(&state, "malformed", "The Authorization header is not a valid EG1-HMAC-SHA256 header");
     };
     let Ok(auth) = parse_authorization(auth_value) else {
         return deny(&state, "malformed", "The Authorization header is not a valid EG1-HMAC-SHA256 header");
     };
+    if !nonce_shape_ok(auth.nonce) {
+        return deny(&state, "malformed", "The nonce must be 1 to 128 letters, digits and hyphens (a UUID)");
+    }
     let version = match state.store.api_clients_version().await {
         Ok(v) => v,
         Err(e) => return ApiError::from(e).into_response(),
@@ -107,6 +117,30 @@ pub async fn require_edgegrid(State(state): State<AppState>, req: Request, next:
             "The request timestamp is outside the accepted window; check the client's clock",
         );
     }
+    let body = if parts.method == axum::http::Method::POST {
+        let max = state.edgegrid.max_body;
+        read_bounded(&parts.headers, body, max, || {
+            ApiError::edgekv(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "EKV_2000",
+                format!("A POST body may not exceed {max} bytes, the part the EdgeGrid signature covers."),
+            )
+        })
+        .await
+    } else {
+        read_bounded(&parts.headers, body, MAX_ADMIN_BODY, || {
+            ApiError::edgekv(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "EKV_2000",
+                format!("The request body exceeds {MAX_ADMIN_BODY} bytes."),
+            )
+        })
+        .await
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
     let host = parts
         .headers
         .get(header::HOST)

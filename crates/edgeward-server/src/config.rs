@@ -116,6 +116,75 @@ pub struct ServeConfig {
     pub notify: crate::notify::NotifyConfig,
     /// The audit trail.
     pub audit: AuditConfig,
+    /// Timeouts and connection limits of every listener.
+    pub listeners: ListenersConfig,
+    /// Who may read `/metrics`, and where.
+    pub metrics: MetricsConfig,
+}
+
+/// Timeouts and the connection limit, applied to each listener (admin, data plane, metrics).
+/// The defaults are far beyond what a working client needs, and close what a stalled one holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListenersConfig {
+    /// Seconds a connection has to send a complete request head (from its opening, the end of
+    /// its TLS handshake, or the first byte of its next request).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a keep-alive connection may stay open with no request.
+    pub idle_timeout_secs: u64,
+    /// Seconds a request body has to arrive, from when the server starts reading it (408 after).
+    pub body_read_timeout_secs: u64,
+    /// Seconds a TLS handshake may take (admin listener).
+    pub tls_handshake_timeout_secs: u64,
+    /// Most connections open at once on each listener; more wait until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for ListenersConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            body_read_timeout_secs: 30,
+            tls_handshake_timeout_secs: 10,
+            max_connections: 4096,
+        }
+    }
+}
+
+impl ListenersConfig {
+    /// The limits, refusing zero values (a zero timeout would close every connection).
+    pub fn limits(&self) -> Result<crate::listen::Limits, String> {
+        let secs = |v: u64, what: &str| {
+            if v == 0 {
+                Err(format!("listeners.{what} must be at least 1"))
+            } else {
+                Ok(std::time::Duration::from_secs(v))
+            }
+        };
+        if self.max_connections == 0 {
+            return Err("listeners.max_connections must be at least 1".into());
+        }
+        Ok(crate::listen::Limits {
+            header_read: secs(self.header_read_timeout_secs, "header_read_timeout_secs")?,
+            idle: secs(self.idle_timeout_secs, "idle_timeout_secs")?,
+            body_read: secs(self.body_read_timeout_secs, "body_read_timeout_secs")?,
+            tls_handshake: secs(self.tls_handshake_timeout_secs, "tls_handshake_timeout_secs")?,
+            max_connections: self.max_connections,
+        })
+    }
+}
+
+/// Protection of `/metrics` (open on the admin listener by default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// A file holding a token (at least 16 bytes; surrounding whitespace ignored): `/metrics`
+    /// then answers only requests with `Authorization: Bearer <token>`, others get 401.
+    pub bearer_token_file: Option<PathBuf>,
+    /// Serve `/metrics` on this address (plain HTTP, e.g. a private interface) instead of the
+    /// admin listener.
+    pub addr: Option<SocketAddr>,
 }
 
 /// The audit trail's settings.
@@ -178,6 +247,8 @@ impl Default for ServeConfig {
             data_plane: DataPlaneConfig::default(),
             notify: crate::notify::NotifyConfig::default(),
             audit: AuditConfig::default(),
+            listeners: ListenersConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }

@@ -14,11 +14,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -221,9 +220,21 @@ impl TokenGate {
     }
 }
 
+/// The one value of header `name`: `Ok(None)` when absent, `Err(())` when it is sent more than
+/// once (a proxy that appends instead of replacing must not let the first copy decide).
+fn single<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h header::HeaderValue>, ()> {
+    let mut all = headers.get_all(name).iter();
+    let first = all.next();
+    if all.next().is_some() {
+        return Err(());
+    }
+    Ok(first)
+}
+
 async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, ApiError> {
-    let value = headers.get("x-akamai-edgedb-auth");
-    let reference = headers.get("x-akamai-edgedb-auth-ref");
+    let repeated = Denial::Unauthorized("Send X-Akamai-EdgeDB-Auth or X-Akamai-EdgeDB-Auth-Ref once, not repeated.");
+    let value = single(headers, "x-akamai-edgedb-auth").map_err(|_| repeated.clone())?;
+    let reference = single(headers, "x-akamai-edgedb-auth-ref").map_err(|_| repeated)?;
     match (value, reference) {
         (Some(v), None) => {
             let v = v.to_str().map_err(|_| Denial::Unauthorized("The access token is malformed."))?;
@@ -280,22 +291,12 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
     }
 }
 
-/// Query of item requests.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ItemQuery {
-    /// The sandbox (staging only).
-    pub sandbox_id: Option<String>,
-    /// Fall back to the network's data when the sandbox has no such item.
-    pub sandbox_fallback: Option<String>,
-}
-
 /// `GET|PUT|DELETE /api/v1/namespaces/{ns}/groups/{group}/items/{item}`.
 pub async fn item(
     State((state, listener)): State<(AppState, Arc<Listener>)>,
     method: Method,
     Path((ns, group, item)): Path<(String, String, String)>,
-    Query(q): Query<ItemQuery>,
+    q: crate::routes::QueryParams,
     req: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     // The request itself rather than the HeaderMap and Bytes extractors: headers are read in
@@ -315,25 +316,25 @@ pub async fn item(
     let now = state.clock.now();
     let caller = match (&listener.edgeworker_id, &listener.edgeworker_id_header) {
         (Some(id), _) => Some(id.as_str()),
-        (None, Some(h)) => headers.get(h.as_str()).and_then(|v| v.to_str().ok()),
+        (None, Some(h)) => match single(headers, h) {
+            Ok(v) => v.and_then(|v| v.to_str().ok()),
+            Err(()) => {
+                return Err(Denial::Forbidden(format!("The {h} header is sent more than once.")).into());
+            }
+        },
         (None, None) => None,
     };
     state.gate.check(&grant, now, listener.network, caller, &ns, right)?;
 
-    let sandbox = q.sandbox_id.unwrap_or_default();
-    if !sandbox.is_empty() {
-        check_segment(&sandbox, 128, "Sandbox ID")?;
-    }
+    let fallback = q.flag("sandboxFallback")?;
+    let sandbox = items::sandbox(q.get("sandboxId").map(String::as_str), listener.network)?;
     state.gate.record_use(grant.uuid, listener.network, now);
     let key = ItemKey { network: listener.network, namespace, sandbox, group, item };
     let not_found = |key: &ItemKey| items::not_found(&key.group, &key.item);
     match right {
         Right::Read => {
             let mut found = items::read(&state, &key, now).await?;
-            if found.is_none()
-                && !key.sandbox.is_empty()
-                && q.sandbox_fallback.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("true"))
-            {
+            if found.is_none() && !key.sandbox.is_empty() && fallback {
                 let base = ItemKey { sandbox: String::new(), ..key.clone() };
                 found = items::read(&state, &base, now).await?;
             }
@@ -341,7 +342,7 @@ pub async fn item(
             Ok(([(header::CONTENT_TYPE, "text/plain;charset=utf-8")], found).into_response())
         }
         Right::Write => {
-            let body = items::read_value(body).await?;
+            let body = items::read_value(headers, body).await?;
             let done =
                 format!("Item was upserted in KV store, namespace {ns}, group {}, and key {}.", key.group, key.item);
             items::write(&state, key, Vec::from(body), now).await?;

@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 
+use edgeward_core::network::Network;
 use edgeward_core::store::ItemKey;
 use edgeward_core::Error;
 
@@ -37,6 +38,22 @@ pub async fn delete(state: &AppState, key: ItemKey) -> Result<bool, Error> {
     let result = state.store.delete_item(key.clone()).await;
     state.item_cache.invalidate(&key);
     result
+}
+
+/// The sandbox a request names (`sandboxId`; absent or empty: none), by one rule for both
+/// doors: sandboxes exist on staging only, so production refuses any, rather than store items
+/// that nobody could list or delete there.
+pub fn sandbox(raw: Option<&str>, network: Network) -> Result<String, ApiError> {
+    match raw.filter(|s| !s.is_empty()) {
+        None => Ok(String::new()),
+        Some(_) if network == Network::Production => {
+            Err(ApiError::bad_request("sandboxId is only supported on the staging network."))
+        }
+        Some(s) => {
+            check_segment(s, 128, "sandboxId")?;
+            Ok(s.to_owned())
+        }
+    }
 }
 
 /// Largest value, in characters (bytes when the value is not UTF-8).
@@ -76,9 +93,10 @@ pub fn check_value(body: &[u8]) -> Result<(), ApiError> {
 
 /// Read a value's body, refusing (413, as [`check_value`]) one that cannot be within the
 /// limit before reading all of it, and then checking its characters.
-pub async fn read_value(body: axum::body::Body) -> Result<Bytes, ApiError> {
+/// A body that stops arriving is 408, and broken framing 400 (see [`crate::body`]).
+pub async fn read_value(headers: &axum::http::HeaderMap, body: axum::body::Body) -> Result<Bytes, ApiError> {
     // A character is at most 4 bytes of UTF-8.
-    let bytes = axum::body::to_bytes(body, MAX_VALUE_CHARS * 4).await.map_err(|_| too_large())?;
+    let bytes = crate::body::read_bounded(headers, body, MAX_VALUE_CHARS * 4, too_large).await?;
     check_value(&bytes)?;
     Ok(bytes)
 }

@@ -14,6 +14,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod body;
 pub mod bootstrap;
 pub mod config;
 pub mod dataplane;
@@ -21,6 +22,7 @@ pub mod follow;
 pub mod item_cache;
 pub mod items;
 pub mod jobs;
+pub mod listen;
 pub mod mail;
 pub mod metrics;
 pub mod notify;

@@ -13,10 +13,27 @@ pub struct HttpLabels {
     pub listener: &'static str,
     /// The matched route template, or `unmatched`.
     pub route: String,
-    /// HTTP method.
-    pub method: String,
+    /// HTTP method: one of the standard ones, or `other` (see [`method_label`]).
+    pub method: &'static str,
     /// Status code.
     pub status: u16,
+}
+
+/// A method as a label value: the standard methods by name, any other as `other`, so that
+/// clients cannot add series by making up methods.
+pub fn method_label(m: &http::Method) -> &'static str {
+    match m.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        "TRACE" => "TRACE",
+        "CONNECT" => "CONNECT",
+        _ => "other",
+    }
 }
 
 /// Labels of the authentication-failure counter.

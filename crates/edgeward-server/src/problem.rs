@@ -133,7 +133,9 @@ fn kind_for(status: StatusCode) -> &'static str {
         404 | 410 => "edgekv-not-found",
         405 => "edgekv-method-not-allowed",
         409 => "edgekv-conflict",
+        408 => "edgekv-request-timeout",
         413 => "edgekv-payload-too-large",
+        415 => "edgekv-unsupported-media-type",
         422 => "edgekv-unprocessable-entity",
         429 => "edgekv-too-many-requests",
         _ => "edgekv-internal-server-error",
@@ -183,12 +185,22 @@ pub fn finish_response(mut resp: Response<Body>, facts: &RequestFacts<'_>) -> Re
         parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         parts.headers.remove(header::CONTENT_LENGTH);
         resp = Response::from_parts(parts, Body::from(body.to_string()));
-    } else if resp.status() == StatusCode::METHOD_NOT_ALLOWED && !resp.headers().contains_key(header::CONTENT_TYPE) {
-        // axum's own 405 for a known path with another method.
+    } else if resp.status().is_client_error()
+        && resp.headers().get(header::CONTENT_TYPE).is_none_or(|ct| ct.as_bytes().starts_with(b"text/plain"))
+    {
+        // A refusal made before any handler ran: axum's own 405 for a known path with another
+        // method, or an extractor's rejection (a path segment that is not UTF-8…), both plain
+        // text. Their text is axum's, not ours: the client gets a problem with a detail of our
+        // own. (A 4xx with a JSON body, like the uninitialized `GET /initialize`, is meant.)
+        let status = resp.status();
         let (parts, _) = resp.into_parts();
-        let again =
-            ApiError::edgekv(StatusCode::METHOD_NOT_ALLOWED, "EKV_2000", "The method is not allowed on this resource.")
-                .into_response();
+        let detail = match status {
+            StatusCode::METHOD_NOT_ALLOWED => "The method is not allowed on this resource.",
+            StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large.",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "The request body's Content-Type is not supported.",
+            _ => "The request is malformed: check its path, query parameters and body.",
+        };
+        let again = ApiError::edgekv(status, "EKV_2000", detail).into_response();
         let mut r = finish_response(again, facts);
         for (k, v) in parts.headers.iter() {
             if k == header::ALLOW {

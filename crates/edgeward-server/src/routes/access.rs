@@ -3,7 +3,6 @@
 //! Edgeward's API clients hold their capability grants account-wide, so every group shows the
 //! caller's whole grant list; groups themselves are managed with `edgeward accessgroup`.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -17,7 +16,7 @@ use edgeward_wire::{AccessGroupList, AccessGroupObject, ReauthorizeRequest};
 use crate::auth::Caller;
 use crate::items;
 use crate::problem::ApiError;
-use crate::routes::parse_json;
+use crate::routes::{parse_json, JsonBody};
 use crate::state::AppState;
 
 fn object(group: AccessGroup, caller: &Caller) -> AccessGroupObject {
@@ -68,7 +67,7 @@ pub async fn reauthorize(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(ns): Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<ReauthorizeRequest>, ApiError> {
     let name = items::namespace(&ns)?;
     let req: ReauthorizeRequest = parse_json(&body)?;

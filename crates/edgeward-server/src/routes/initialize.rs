@@ -1,6 +1,5 @@
 //! `/edgekv/v1/initialize`: the account's initialization status.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,7 +11,7 @@ use edgeward_core::Error;
 
 use crate::auth::Caller;
 use crate::problem::ApiError;
-use crate::routes::{is_blank, parse_json};
+use crate::routes::{is_blank, parse_json, JsonBody};
 use crate::state::AppState;
 use edgeward_wire::{InitStatus, InitializeRequest};
 
@@ -34,7 +33,7 @@ pub async fn status(State(state): State<AppState>, Extension(caller): Extension<
 pub async fn initialize(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     if !caller.0.grants.has(Capability::CreateNamespace) {
         return Err(Error::Forbidden(Capability::CreateNamespace).into());

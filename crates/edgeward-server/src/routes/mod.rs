@@ -18,7 +18,17 @@ use crate::problem::ApiError;
 
 /// Parse a JSON body with EdgeKV's error codes: syntax errors and repeated attributes are
 /// 422 `EKV_2001`; wrong types, missing or unknown fields are 400 `EKV_2000` naming the field.
+///
+/// Every request body is a JSON object: anything else (an array, `null`, a string) is 400, and
+/// never read as a struct's fields in order (serde would take `[null]` for an object).
 pub fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    let first = body.trim_ascii_start().first();
+    if first.is_some_and(|b| *b != b'{') {
+        // Not an object: but a syntax error stays a syntax error.
+        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+            return Err(ApiError::bad_request("The request body must be a JSON object."));
+        }
+    }
     serde_json::from_slice(body).map_err(|e| {
         let msg = e.to_string();
         if matches!(e.classify(), Category::Syntax | Category::Eof) || msg.starts_with("duplicate field") {
@@ -38,4 +48,85 @@ pub fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
 pub fn is_blank(body: &Bytes) -> bool {
     let t = body.trim_ascii();
     t.is_empty() || t == b"\"\"" || t == b"{}"
+}
+
+/// The query parameters of a request, each at most once: a repeated parameter is refused
+/// (400), so that no proxy or client library decides which copy counts. Unknown parameters are
+/// kept and ignored by the handlers (the Akamai CLI adds `accountSwitchKey`).
+#[derive(Debug, Default, Clone)]
+pub struct QueryParams(pub std::collections::HashMap<String, String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, ApiError> {
+        let mut map = std::collections::HashMap::new();
+        for (k, v) in url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+            if map.insert(k.clone().into_owned(), v.into_owned()).is_some() {
+                let k: String = k.chars().take(64).collect();
+                return Err(ApiError::bad_request(format!("The query parameter {k} is repeated; give it once.")));
+            }
+        }
+        Ok(Self(map))
+    }
+}
+
+impl QueryParams {
+    /// A parameter's value.
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.0.get(key)
+    }
+
+    /// A boolean parameter: absent is `false`; `true` or `false` (any case); anything else 400.
+    pub fn flag(&self, key: &str) -> Result<bool, ApiError> {
+        self.flag_with(key, &[])
+    }
+
+    /// [`QueryParams::flag`] that also takes `on` and `off` (the namespace list's `details`,
+    /// which Akamai's Go client sends as `on`).
+    pub fn flag_or_on_off(&self, key: &str) -> Result<bool, ApiError> {
+        self.flag_with(key, &[("on", true), ("off", false)])
+    }
+
+    fn flag_with(&self, key: &str, more: &[(&str, bool)]) -> Result<bool, ApiError> {
+        let Some(v) = self.0.get(key) else { return Ok(false) };
+        if v.eq_ignore_ascii_case("true") {
+            return Ok(true);
+        }
+        if v.eq_ignore_ascii_case("false") {
+            return Ok(false);
+        }
+        if let Some((_, b)) = more.iter().find(|(w, _)| v.eq_ignore_ascii_case(w)) {
+            return Ok(*b);
+        }
+        let words = if more.is_empty() { "true or false" } else { "true, false, on or off" };
+        Err(ApiError::bad_request(format!("{key} must be {words}.")))
+    }
+}
+
+/// A JSON request body: refused with 415 when the request says it is something else (a form,
+/// multipart, XML…). No `Content-Type`, `application/json` (with any parameters, such as
+/// `charset`) and `application/*+json` are accepted, as real clients send them.
+pub struct JsonBody(pub Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        if let Some(ct) = req.headers().get(axum::http::header::CONTENT_TYPE) {
+            let essence = ct.to_str().ok().and_then(|v| v.split(';').next()).map(|e| e.trim().to_ascii_lowercase());
+            let json = essence
+                .as_deref()
+                .is_some_and(|e| e == "application/json" || (e.starts_with("application/") && e.ends_with("+json")));
+            if !json {
+                return Err(ApiError::edgekv(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "EKV_2000",
+                    "The request body must be JSON (Content-Type: application/json).",
+                ));
+            }
+        }
+        let body = Bytes::from_request(req, state).await.map_err(|_| crate::body::malformed())?;
+        Ok(Self(body))
+    }
 }

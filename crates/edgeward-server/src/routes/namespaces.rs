@@ -1,9 +1,7 @@
 //! `/edgekv/v1/networks/{network}/namespaces…`: namespaces, their groups and items.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -18,10 +16,10 @@ use edgeward_wire::{LenientBoolSer, LenientU64, NamespaceList, NamespaceObject, 
 use crate::auth::Caller;
 use crate::items::{self, check_segment};
 use crate::problem::ApiError;
-use crate::routes::parse_json;
+use crate::routes::{parse_json, JsonBody, QueryParams};
 use crate::state::AppState;
 
-type Params = HashMap<String, String>;
+type Params = QueryParams;
 
 fn allow(caller: &Caller, cap: Capability, network: Network) -> Result<(), ApiError> {
     caller.0.grants.check_network(cap, network).map_err(|c| Error::Forbidden(c).into())
@@ -62,11 +60,11 @@ pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(net): Path<String>,
-    Query(q): Query<Params>,
+    q: QueryParams,
 ) -> Result<Json<NamespaceList>, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::ViewNamespace, net)?;
-    let details = q.get("details").is_some_and(|d| d.eq_ignore_ascii_case("on") || d.eq_ignore_ascii_case("true"));
+    let details = q.flag_or_on_off("details")?;
     let all = state.store.list_namespaces(net).await?;
     let namespaces = all
         .iter()
@@ -93,7 +91,7 @@ pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(net): Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<NamespaceObject>, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::CreateNamespace, net)?;
@@ -150,7 +148,7 @@ pub async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((net, ns)): Path<(String, String)>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<NamespaceObject>, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::ModifyNamespace, net)?;
@@ -187,12 +185,12 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((net, ns)): Path<(String, String)>,
-    Query(q): Query<Params>,
+    q: QueryParams,
 ) -> Result<Response, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::DeleteNamespace, net)?;
     let name = deletable(&ns)?;
-    if q.get("sync").is_some_and(|s| s.eq_ignore_ascii_case("true")) {
+    if q.flag("sync")? {
         let deleted = state.store.delete_namespace(net, &name).await;
         state.item_cache.clear();
         deleted.map_err(|e| absent_or(e, net))?;
@@ -292,7 +290,7 @@ pub async fn reschedule_delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((net, ns)): Path<(String, String)>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::DeleteNamespace, net)?;
@@ -335,16 +333,7 @@ pub async fn cancel_delete(
 }
 
 fn sandbox(q: &Params, net: Network) -> Result<String, ApiError> {
-    match q.get("sandboxId").filter(|s| !s.is_empty()) {
-        None => Ok(String::new()),
-        Some(_) if net == Network::Production => {
-            Err(ApiError::bad_request("sandboxId is only supported on the staging network."))
-        }
-        Some(s) if s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') => {
-            Ok(s.clone())
-        }
-        Some(_) => Err(ApiError::bad_request("sandboxId must only use a string that matches A-Z a-z 0-9 _ or -.")),
-    }
+    items::sandbox(q.get("sandboxId").map(String::as_str), net)
 }
 
 /// Group names (bare array).
@@ -353,7 +342,7 @@ pub async fn groups(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((net, ns)): Path<(String, String)>,
-    Query(q): Query<Params>,
+    q: QueryParams,
 ) -> Result<Json<Vec<String>>, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::ReadData, net)?;
@@ -372,7 +361,7 @@ pub async fn item_keys(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((net, ns, group)): Path<(String, String, String)>,
-    Query(q): Query<Params>,
+    q: QueryParams,
 ) -> Result<Json<Vec<String>>, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::ReadData, net)?;
@@ -394,58 +383,75 @@ pub async fn item_keys(
     Ok(Json(keys))
 }
 
+/// The item a request names, after the caller's grant for `cap` on the network is checked.
+fn item_key(
+    caller: &Caller,
+    cap: Capability,
+    (net, ns, group, item): (String, String, String, String),
+    q: &Params,
+) -> Result<ItemKey, ApiError> {
+    let net = network(&net)?;
+    allow(caller, cap, net)?;
+    let name = items::namespace(&ns)?;
+    check_segment(&group, 128, "Group")?;
+    check_segment(&item, 512, "Key")?;
+    Ok(ItemKey { network: net, namespace: name, sandbox: sandbox(q, net)?, group, item })
+}
+
+// GET (and HEAD, which axum answers from the GET handler without the body). PUT and DELETE
+// have handlers of their own: a method never decides what a handler does. The doc line below is
+// the OpenAPI summary of the item path.
 /// Read, write or delete one item.
 #[utoipa::path(get, path = "/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}/items/{item}", request_body(content = String, description = "PUT only: the value"), params(("network" = String, Path), ("ns" = String, Path), ("group" = String, Path), ("item" = String, Path), ("sandboxId" = Option<String>, Query)), responses((status = 200, description = "The raw value (GET); a confirmation text (PUT, DELETE)", body = String), (status = 404), (status = 413)))]
 pub async fn item(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    method: axum::http::Method,
-    Path((net, ns, group, item)): Path<(String, String, String, String)>,
-    Query(q): Query<Params>,
+    Path(path): Path<(String, String, String, String)>,
+    q: QueryParams,
+) -> Result<Response, ApiError> {
+    let key = item_key(&caller, Capability::ReadData, path, &q)?;
+    state.store.get_namespace(key.network, &key.namespace).await?.ok_or_else(missing)?;
+    let found =
+        items::read(&state, &key, state.clock.now()).await?.ok_or_else(|| items::not_found(&key.group, &key.item))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain;charset=utf-8")], found).into_response())
+}
+
+/// Write one item (the body is the value).
+pub async fn put_item(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(path): Path<(String, String, String, String)>,
+    q: QueryParams,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let net = network(&net)?;
-    let cap = match method {
-        axum::http::Method::GET => Capability::ReadData,
-        axum::http::Method::PUT => Capability::WriteData,
-        _ => Capability::DeleteData,
-    };
-    allow(&caller, cap, net)?;
-    let name = items::namespace(&ns)?;
-    check_segment(&group, 128, "Group")?;
-    check_segment(&item, 512, "Key")?;
-    let key = ItemKey {
-        network: net,
-        namespace: name.clone(),
-        sandbox: sandbox(&q, net)?,
-        group: group.clone(),
-        item: item.clone(),
-    };
-    let not_found = || items::not_found(&group, &item);
-    match cap {
-        Capability::ReadData => {
-            state.store.get_namespace(net, &name).await?.ok_or_else(missing)?;
-            let found = items::read(&state, &key, state.clock.now()).await?.ok_or_else(not_found)?;
-            Ok(([(axum::http::header::CONTENT_TYPE, "text/plain;charset=utf-8")], found).into_response())
-        }
-        Capability::WriteData => {
-            items::check_value(&body)?;
-            items::write(&state, key, body.to_vec(), state.clock.now()).await.map_err(|e| match e {
-                Error::NotFound { .. } => missing(),
-                other => other.into(),
-            })?;
-            let cpcode = &state.cpcode;
-            Ok(format!(
-                "Item was upserted in KV store with database {cpcode}, namespace {ns}, group {group}, and key {item}."
-            )
-            .into_response())
-        }
-        _ => {
-            if !items::delete(&state, key).await? {
-                return Err(not_found());
-            }
-            Ok(format!("Item was marked for deletion from database, namespace {ns}, group {group}, and key {item}.")
-                .into_response())
-        }
+    let key = item_key(&caller, Capability::WriteData, path, &q)?;
+    items::check_value(&body)?;
+    let done = format!(
+        "Item was upserted in KV store with database {}, namespace {}, group {}, and key {}.",
+        state.cpcode, key.namespace, key.group, key.item
+    );
+    items::write(&state, key, body.to_vec(), state.clock.now()).await.map_err(|e| match e {
+        Error::NotFound { .. } => missing(),
+        other => other.into(),
+    })?;
+    Ok(done.into_response())
+}
+
+/// Delete one item.
+pub async fn delete_item(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(path): Path<(String, String, String, String)>,
+    q: QueryParams,
+) -> Result<Response, ApiError> {
+    let key = item_key(&caller, Capability::DeleteData, path, &q)?;
+    let done = format!(
+        "Item was marked for deletion from database, namespace {}, group {}, and key {}.",
+        key.namespace, key.group, key.item
+    );
+    let absent = items::not_found(&key.group, &key.item);
+    if !items::delete(&state, key).await? {
+        return Err(absent);
     }
+    Ok(done.into_response())
 }

@@ -5,10 +5,7 @@
 //! - The expiry check: run it now (optionally dry) and read the latest runs; these need the
 //!   `MANAGE_NOTIFICATIONS` grant.
 
-use std::collections::HashMap;
-
-use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -18,10 +15,10 @@ use edgeward_core::capability::Capability;
 use crate::auth::Caller;
 use crate::notify::{run_check, CheckReport};
 use crate::problem::ApiError;
-use crate::routes::{is_blank, parse_json};
+use crate::routes::{is_blank, parse_json, JsonBody, QueryParams};
 use crate::state::AppState;
 
-type Params = HashMap<String, String>;
+type Params = QueryParams;
 
 fn owner(caller: &Caller) -> Result<uuid::Uuid, ApiError> {
     caller.0.owner.ok_or_else(|| {
@@ -86,7 +83,7 @@ fn number(q: &Params, key: &str, range: std::ops::RangeInclusive<i64>) -> Result
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Query(q): Query<Params>,
+    q: QueryParams,
 ) -> Result<Json<NoticeList>, ApiError> {
     let limit = number(&q, "limit", 1..=100)?.unwrap_or(20) as usize;
     let before = number(&q, "before", 1..=i64::MAX)?;
@@ -112,7 +109,7 @@ pub async fn list(
 pub async fn mark_read(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let user = owner(&caller)?;
     let req: MarkRead = if is_blank(&body) { MarkRead::default() } else { parse_json(&body)? };
@@ -135,7 +132,7 @@ pub async fn replaced_by(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     axum::extract::Path(name): axum::extract::Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<axum::http::StatusCode, ApiError> {
     let req: ReplacedBy = parse_json(&body)?;
     crate::service::mark_replaced(&state, &caller.0, &name, &req.name).await?;
@@ -147,10 +144,10 @@ pub async fn replaced_by(
 pub async fn run(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Query(q): Query<Params>,
+    q: QueryParams,
 ) -> Result<Json<CheckReport>, ApiError> {
     caller.require(Capability::ManageNotifications)?;
-    let dry = q.get("dryRun").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let dry = q.flag("dryRun")?;
     let n = &state.notify;
     // Another server (or this one's scheduler) may be running a check: wait for it a little,
     // rather than fail a run asked for by hand.

@@ -29,8 +29,40 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus text exposition.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// Who may read `/metrics`: anyone, or the holder of a bearer token.
+#[derive(Clone)]
+pub struct MetricsAccess {
+    /// The server's state.
+    pub state: AppState,
+    /// The token `Authorization: Bearer …` must carry, when set.
+    pub bearer: Option<std::sync::Arc<str>>,
+}
+
+fn bearer_ok(headers: &axum::http::HeaderMap, token: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let mut all = headers.get_all(header::AUTHORIZATION).iter();
+    let (Some(value), None) = (all.next(), all.next()) else { return false };
+    let Some(given) = value.as_bytes().strip_prefix(b"Bearer ") else { return false };
+    bool::from(given.ct_eq(token.as_bytes()))
+}
+
+/// Prometheus text exposition (401 without the bearer token, when one is configured).
+pub async fn metrics(State(access): State<MetricsAccess>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &access.bearer {
+        if !bearer_ok(&headers, token) {
+            tracing::info!("a /metrics request without the right bearer token was refused");
+            return (
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                ApiError::edgekv(
+                    StatusCode::UNAUTHORIZED,
+                    "EKV_1001",
+                    "/metrics needs Authorization: Bearer with the configured token.",
+                ),
+            )
+                .into_response();
+        }
+    }
+    let state = access.state;
     let labels = crate::metrics::AccountLabels { cpcode: state.cpcode.clone() };
     let now = state.clock.now();
     match state.store.soonest_expiry(now).await {

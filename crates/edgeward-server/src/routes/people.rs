@@ -2,7 +2,6 @@
 //! need the `MANAGE_NOTIFICATIONS` grant (`edgeward user …` and `edgeward contact …` do the
 //! same on the server's data directory).
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -13,7 +12,7 @@ use edgeward_core::notify::{Contact, User};
 
 use crate::auth::Caller;
 use crate::problem::ApiError;
-use crate::routes::parse_json;
+use crate::routes::{parse_json, JsonBody};
 use crate::state::AppState;
 
 fn check_email(e: &str) -> Result<String, ApiError> {
@@ -94,7 +93,7 @@ pub async fn list_users(
 pub async fn create_user(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<UserObject>), ApiError> {
     caller.require(Capability::ManageNotifications)?;
     let req: UserObject = parse_json(&body)?;
@@ -124,7 +123,7 @@ pub async fn update_user(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<UserObject>, ApiError> {
     caller.require(Capability::ManageNotifications)?;
     let req: UserChange = parse_json(&body)?;
@@ -149,7 +148,7 @@ pub async fn list_contacts(
 pub async fn put_contact(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<ContactObject>, ApiError> {
     caller.require(Capability::ManageNotifications)?;
     let req: ContactObject = parse_json(&body)?;

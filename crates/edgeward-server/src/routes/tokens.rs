@@ -1,24 +1,14 @@
 //! `/edgekv/v1/tokens…`: create, list, retrieve, revoke, refresh.
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::{Extension, Json};
-use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::problem::ApiError;
-use crate::routes::{is_blank, parse_json};
+use crate::routes::{is_blank, parse_json, JsonBody, QueryParams};
 use crate::service;
 use crate::state::AppState;
 use edgeward_wire::{CreateTokenRequest, RevokedToken, TokenList, TokenObject};
-
-/// Query of `GET /tokens`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListQuery {
-    /// `true` to include tokens that expired less than 30 days ago.
-    pub include_expired: Option<String>,
-}
 
 /// Create a token.
 #[utoipa::path(post, path = "/edgekv/v1/tokens", request_body = CreateTokenRequest,
@@ -26,7 +16,7 @@ pub struct ListQuery {
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<TokenObject>, ApiError> {
     if is_blank(&body) {
         return Err(ApiError::bad_request("A JSON body describing the token is required."));
@@ -41,13 +31,9 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Query(q): Query<ListQuery>,
+    q: QueryParams,
 ) -> Result<Json<TokenList>, ApiError> {
-    let include_expired = match q.include_expired.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => return Err(ApiError::bad_request("includeExpired must be true or false.")),
-    };
+    let include_expired = q.flag("includeExpired")?;
     Ok(Json(TokenList { tokens: service::list_tokens(&state, &caller.0, include_expired).await? }))
 }
 
@@ -58,18 +44,10 @@ pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
-    Query(q): Query<GetQuery>,
+    q: QueryParams,
 ) -> Result<Json<TokenObject>, ApiError> {
-    let include_usage = q.include_usage.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let include_usage = q.flag("includeUsage")?;
     Ok(Json(service::get_token(&state, &caller.0, &name, include_usage).await?))
-}
-
-/// Query of `GET /tokens/{name}`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GetQuery {
-    /// Edgeward: `true` adds the token's data-plane usage (one more read).
-    pub include_usage: Option<String>,
 }
 
 /// Revoke a token.
