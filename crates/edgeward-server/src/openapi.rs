@@ -169,24 +169,41 @@ fn segment_pattern(max: usize) -> String {
     format!("^[A-Za-z0-9_-]{{1,{max}}}$")
 }
 
-/// The schema of a parameter, by name: the rules the handlers check.
-fn parameter_schema(name: &str) -> Option<Value> {
+/// The schema of a parameter of an operation on `path`, by name: the rules the handlers check,
+/// with an example (what `tests/schemathesis/run.py` creates before its run).
+fn parameter_schema(path: &str, name: &str) -> Option<Value> {
     use edgeward_core::names::{NamespaceName, TokenName};
     Some(match name {
         "network" => json!({
             "type": "string",
+            "example": "production",
             "enum": ["staging", "production"],
             "description": "The network (case does not matter).",
         }),
         "ns" => json!({
             "type": "string",
+            "example": "default",
             "pattern": name_pattern(NamespaceName::MAX_LEN),
             "minLength": 1,
             "maxLength": NamespaceName::MAX_LEN,
             "description": "A namespace name: 1 to 32 of A-Z a-z 0-9 _ -, not starting with -.",
         }),
+        "name" if path.starts_with("/edgeward/v1/users/") => json!({
+            "type": "string",
+            "example": "alice",
+            "minLength": 1,
+            "maxLength": 128,
+            "description": "A user's name.",
+        }),
+        "email" => json!({
+            "type": "string",
+            "example": "ops@example.com",
+            "minLength": 1,
+            "description": "An escalation contact's address.",
+        }),
         "tokenName" | "name" => json!({
             "type": "string",
+            "example": "my-token",
             "pattern": name_pattern(TokenName::MAX_LEN),
             "minLength": 1,
             "maxLength": TokenName::MAX_LEN,
@@ -194,6 +211,7 @@ fn parameter_schema(name: &str) -> Option<Value> {
         }),
         "group" => json!({
             "type": "string",
+            "example": "countries",
             "pattern": segment_pattern(128),
             "minLength": 1,
             "maxLength": 128,
@@ -201,6 +219,7 @@ fn parameter_schema(name: &str) -> Option<Value> {
         }),
         "item" => json!({
             "type": "string",
+            "example": "greeting",
             "pattern": segment_pattern(512),
             "minLength": 1,
             "maxLength": 512,
@@ -214,6 +233,7 @@ fn parameter_schema(name: &str) -> Option<Value> {
         }),
         "group_id" => json!({
             "type": "integer",
+            "example": 0,
             "minimum": 0,
             "format": "int64",
             "description": "An access group's id.",
@@ -337,8 +357,12 @@ fn finish_operation(door: Door, path: &str, method: &str, op: &mut Map<String, V
         op.insert("operationId".into(), json!(id));
     }
     for p in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
-        if let Some(schema) = p["name"].as_str().and_then(parameter_schema) {
-            let description = schema["description"].clone();
+        if let Some(mut schema) = p["name"].as_str().and_then(|name| parameter_schema(path, name)) {
+            let description = schema["description"].take();
+            if let Some(example) = schema.as_object_mut().and_then(|s| s.remove("example")) {
+                p["example"] = example;
+            }
+            schema.as_object_mut().map(|s| s.remove("description"));
             p["schema"] = schema;
             if p.get("description").is_none() {
                 p["description"] = description;
@@ -395,7 +419,8 @@ fn finish_operation(door: Door, path: &str, method: &str, op: &mut Map<String, V
     let _ = method;
 }
 
-/// Operations served by handlers that take several methods (documented one method each).
+/// Operations served by handlers that take several methods, documented one method each (the
+/// annotation on `namespaces::item` is not used).
 mod doc {
     #![allow(dead_code)]
 

@@ -394,7 +394,8 @@ pub async fn item_keys(
     Ok(Json(keys))
 }
 
-/// Read, write or delete one item (documented in `openapi::doc`, one operation per method).
+/// Read, write or delete one item.
+#[utoipa::path(get, path = "/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}/items/{item}", request_body(content = String, description = "PUT only: the value"), params(("network" = String, Path), ("ns" = String, Path), ("group" = String, Path), ("item" = String, Path), ("sandboxId" = Option<String>, Query)), responses((status = 200, description = "The raw value (GET); a confirmation text (PUT, DELETE)", body = String), (status = 404), (status = 413)))]
 pub async fn item(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
