@@ -432,7 +432,7 @@ mod doc {
 
     /// Write one item (the value is the body, as text or bytes; 262,144 characters at most).
     #[utoipa::path(put, path = "/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}/items/{item}", tag = "namespaces",
-        request_body(content = String, content_type = "text/plain", description = "The value"),
+        request_body(content = Option<String>, content_type = "text/plain", description = "The value (absent or empty: the empty value)"),
         params(("network" = String, Path), ("ns" = String, Path), ("group" = String, Path), ("item" = String, Path), ("sandboxId" = Option<String>, Query)),
         responses((status = 200, description = "A confirmation text", body = String, content_type = "text/plain")))]
     pub fn admin_item_put() {}
@@ -451,7 +451,7 @@ mod doc {
 
     /// Write one item (the value is the body; 262,144 characters at most).
     #[utoipa::path(put, path = "/api/v1/namespaces/{ns}/groups/{group}/items/{item}", tag = "items",
-        request_body(content = String, content_type = "text/plain", description = "The value"),
+        request_body(content = Option<String>, content_type = "text/plain", description = "The value (absent or empty: the empty value)"),
         params(("ns" = String, Path), ("group" = String, Path), ("item" = String, Path), ("sandboxId" = Option<String>, Query)),
         responses((status = 200, description = "A confirmation text", body = String, content_type = "text/plain")))]
     pub fn data_item_put() {}
