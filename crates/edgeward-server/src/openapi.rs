@@ -19,7 +19,7 @@
 use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
-use crate::routes::{access, initialize, namespaces, notifications, ops, people, tokens};
+use crate::routes::{access, initialize, namespaces, notifications, people, tokens};
 use edgeward_wire as wire;
 
 #[derive(OpenApi)]
@@ -63,11 +63,11 @@ use edgeward_wire as wire;
         doc::admin_item_get,
         doc::admin_item_put,
         doc::admin_item_delete,
-        ops::healthz,
-        ops::readyz,
-        ops::metrics,
-        ops::jwks,
-        ops::openapi
+        doc::healthz,
+        doc::readyz,
+        doc::metrics,
+        doc::jwks,
+        doc::openapi
     ),
     components(schemas(
         wire::CreateTokenRequest,
@@ -102,7 +102,7 @@ struct AdminApi;
         title = "Edgeward data plane (EdgeKV data plane compatible)",
         description = "What edgekv.js calls from edge code: items read, written and deleted with an access token (X-Akamai-EdgeDB-Auth) or the reference of an auto-refreshing token (X-Akamai-EdgeDB-Auth-Ref). Each listener serves one network. Every error on an item is an EdgeKV problem+json body."
     ),
-    paths(doc::data_item_get, doc::data_item_put, doc::data_item_delete, ops::healthz, ops::readyz, ops::jwks)
+    paths(doc::data_item_get, doc::data_item_put, doc::data_item_delete, doc::healthz, doc::readyz, doc::jwks)
 )]
 struct DataPlaneApi;
 
@@ -342,14 +342,14 @@ fn finish(doc: &mut Value, door: Door) {
     let Some(paths) = doc["paths"].as_object_mut() else { return };
     for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else { continue };
-        for (method, op) in item.iter_mut() {
+        for op in item.values_mut() {
             let Some(op) = op.as_object_mut() else { continue };
-            finish_operation(door, path, method, op);
+            finish_operation(path, op);
         }
     }
 }
 
-fn finish_operation(door: Door, path: &str, method: &str, op: &mut Map<String, Value>) {
+fn finish_operation(path: &str, op: &mut Map<String, Value>) {
     // Unique ids: the handler's name is not (three handlers are `list`).
     let tag = op.get("tags").and_then(|t| t[0].as_str()).unwrap_or("ops").to_owned();
     if let Some(id) = op.get("operationId").and_then(Value::as_str) {
@@ -410,19 +410,40 @@ fn finish_operation(door: Door, path: &str, method: &str, op: &mut Map<String, V
             response["description"] = json!(reason(status));
         }
         if error && response.get("content").is_none() {
-            let schema = if door == Door::Admin && status == "401" { "AuthProblem" } else { "Problem" };
+            let schema = if signed && status == "401" { "AuthProblem" } else { "Problem" };
             response["content"] = json!({
                 "application/problem+json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } }
             });
         }
     }
-    let _ = method;
 }
 
-/// Operations served by handlers that take several methods, documented one method each (the
-/// annotation on `namespaces::item` is not used).
+/// Operations documented here rather than on their handlers: the item handlers take several
+/// methods (documented one method each; the annotation on `namespaces::item` is not used), and
+/// the operational endpoints of `routes::ops`, which both documents share.
 mod doc {
     #![allow(dead_code)]
+
+    /// Liveness: the process answers.
+    #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "`ok`", body = String, content_type = "text/plain")))]
+    pub fn healthz() {}
+
+    /// Readiness: the database answers within a second.
+    #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "`ready`", body = String, content_type = "text/plain"), (status = 503, description = "The database does not answer", body = String, content_type = "text/plain")))]
+    pub fn readyz() {}
+
+    /// Prometheus metrics (OpenMetrics text). When the server is configured with a metrics
+    /// bearer token, a request without `Authorization: Bearer <token>` gets 401.
+    #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"), (status = 401, description = "A metrics bearer token is configured, and the request does not carry it")))]
+    pub fn metrics() {}
+
+    /// The public keys that verify token values (JWKS).
+    #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "ops", responses((status = 200, description = "A JSON Web Key Set", body = Object)))]
+    pub fn jwks() {}
+
+    /// The OpenAPI document of the admin API.
+    #[utoipa::path(get, path = "/openapi.json", tag = "ops", responses((status = 200, description = "This document", body = Object)))]
+    pub fn openapi() {}
 
     /// Read one item: its value as stored.
     #[utoipa::path(get, path = "/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}/items/{item}", tag = "namespaces",

@@ -9,14 +9,12 @@ use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "`ok`", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Readiness: the database answers, within a second (a load balancer asking should not wait
 /// for a connection attempt to a database that is down).
-#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "`ready`", body = String, content_type = "text/plain"), (status = 503, description = "The database does not answer", body = String, content_type = "text/plain")))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match tokio::time::timeout(std::time::Duration::from_secs(1), state.store.account()).await {
         Ok(Ok(_)) => "ready".into_response(),
@@ -32,7 +30,6 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let labels = crate::metrics::AccountLabels { cpcode: state.cpcode.clone() };
     let now = state.clock.now();
@@ -50,13 +47,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// The public keys that verify token values.
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "ops", responses((status = 200, description = "A JSON Web Key Set", body = Object)))]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.keys.jwks())).into_response()
 }
 
 /// The OpenAPI document of the admin API.
-#[utoipa::path(get, path = "/openapi.json", tag = "ops", responses((status = 200, description = "This document", body = Object)))]
 pub async fn openapi() -> Response {
     Json(crate::openapi::document()).into_response()
 }
