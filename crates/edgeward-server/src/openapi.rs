@@ -231,6 +231,33 @@ fn parameter_schema(path: &str, name: &str) -> Option<Value> {
             "maxLength": 128,
             "description": "A sandbox (staging only): up to 128 of A-Z a-z 0-9 _ -; empty means none.",
         }),
+        "dryRun" | "sync" | "sandboxFallback" | "includeUsage" | "includeExpired" => json!({
+            "type": "boolean",
+            "description": "true or false (any case); absent is false.",
+        }),
+        "details" => json!({
+            "type": "string",
+            "enum": ["true", "false", "on", "off"],
+            "description": "Full namespace objects: true or on (any case); absent is false.",
+        }),
+        "maxItems" => json!({
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 10_000,
+            "description": "At most this many keys (default 100).",
+        }),
+        "limit" => json!({
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "description": "At most this many notices (default 20).",
+        }),
+        "before" => json!({
+            "type": "integer",
+            "format": "int64",
+            "minimum": 1,
+            "description": "Notices older than this id (the `next` of the previous page).",
+        }),
         "group_id" => json!({
             "type": "integer",
             "example": 0,
