@@ -13,6 +13,8 @@
 
 import atexit
 import os
+import sys
+import time
 
 import requests
 import schemathesis
@@ -29,7 +31,14 @@ _original_send = requests.Session.send
 def _counting_send(self, request, **kwargs):
     global _sent
     _sent += 1
-    return _original_send(self, request, **kwargs)
+    started = time.monotonic()
+    try:
+        return _original_send(self, request, **kwargs)
+    finally:
+        elapsed = time.monotonic() - started
+        if elapsed > 1:
+            # A request this slow on a local server is worth a look (a timeout hit, a stall).
+            print(f"slow request: {request.method} {request.url[:200]} took {elapsed:.1f} s", file=sys.stderr)
 
 
 requests.Session.send = _counting_send
