@@ -12,8 +12,8 @@
 //! - the shapes of path and query parameters, from the same rules the handlers apply
 //!   (`edgeward_core::names`, [`crate::items`]);
 //! - the errors any request can meet before or around its handler (401 signature or token,
-//!   400 malformed request, 413 body too large, 415 body not JSON, 422 JSON syntax, 503 store
-//!   unavailable), each with its problem+json schema;
+//!   400 malformed request, 408 body too slow, 413 body too large, 415 body not JSON, 422 JSON
+//!   syntax, 503 store unavailable), each with its problem+json schema;
 //! - operation ids unique across the document.
 
 use serde_json::{json, Map, Value};
@@ -317,6 +317,7 @@ fn reason(status: &str) -> &'static str {
         "403" => "Authenticated, but not allowed.",
         "404" => "Not found.",
         "405" => "Method not allowed.",
+        "408" => "The body did not arrive within the listener's body-read timeout; the connection is closed.",
         "409" => "Conflicts with what exists.",
         "410" => "Gone (expired).",
         "413" => "The body, or a value or list in it, is too large, or a limit of the account is reached.",
@@ -398,6 +399,7 @@ fn finish_operation(path: &str, op: &mut Map<String, Value>) {
     }
     let signed = path.starts_with("/edgekv/") || path.starts_with("/edgeward/");
     let item = path.starts_with("/api/v1/");
+    let has_body = op.contains_key("requestBody");
     let json_body = op
         .get("requestBody")
         .and_then(|b| b["content"].as_object())
@@ -422,6 +424,10 @@ fn finish_operation(path: &str, op: &mut Map<String, Value>) {
     }
     if signed {
         add("401");
+    }
+    if signed || (item && has_body) {
+        // The body did not arrive within the listener's body-read timeout.
+        add("408");
     }
     if item {
         add("401");
