@@ -19,7 +19,7 @@
 use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
-use crate::routes::{access, initialize, namespaces, notifications, people, tokens};
+use crate::routes::{access, audit, initialize, namespaces, notifications, people, tokens};
 use edgeward_wire as wire;
 
 #[derive(OpenApi)]
@@ -52,6 +52,7 @@ use edgeward_wire as wire;
         notifications::run,
         notifications::status,
         notifications::replaced_by,
+        audit::list,
         people::list_users,
         people::create_user,
         people::update_user,
@@ -89,6 +90,7 @@ use edgeward_wire as wire;
         notifications::NoticeList,
         notifications::MarkRead,
         notifications::ReplacedBy,
+        audit::AuditPage,
         people::UserObject,
         people::UserChange,
         people::ContactObject
@@ -246,6 +248,25 @@ fn parameter_schema(path: &str, name: &str) -> Option<Value> {
             "maximum": 10_000,
             "description": "At most this many keys (default 100).",
         }),
+        "limit" if path == "/edgeward/v1/audit" => json!({
+            "type": "integer",
+            "minimum": 1,
+            "maximum": edgeward_core::audit::MAX_PAGE,
+            "description": "At most this many records (default 100).",
+        }),
+        "actor" | "action" | "target" => json!({
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 512,
+        }),
+        "outcome" => json!({
+            "type": "string",
+            "enum": ["success", "failure"],
+        }),
+        "since" | "until" => json!({
+            "type": "string",
+            "format": "date-time",
+        }),
         "limit" => json!({
             "type": "integer",
             "minimum": 1,
@@ -386,13 +407,12 @@ fn finish_operation(path: &str, op: &mut Map<String, Value>) {
     }
     for p in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
         if let Some(mut schema) = p["name"].as_str().and_then(|name| parameter_schema(path, name)) {
-            let description = schema["description"].take();
+            let description = schema.as_object_mut().and_then(|s| s.remove("description")).unwrap_or(Value::Null);
             if let Some(example) = schema.as_object_mut().and_then(|s| s.remove("example")) {
                 p["example"] = example;
             }
-            schema.as_object_mut().map(|s| s.remove("description"));
             p["schema"] = schema;
-            if p.get("description").is_none() {
+            if p.get("description").is_none() && !description.is_null() {
                 p["description"] = description;
             }
         }
