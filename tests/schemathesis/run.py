@@ -159,7 +159,7 @@ def run_schemathesis(door: str, document: Path, url: str, env: dict, args) -> tu
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--max-examples", type=int, default=int(os.environ.get("EDGEWARD_SCHEMATHESIS_MAX_EXAMPLES", "40")))
+    p.add_argument("--max-examples", type=int, default=int(os.environ.get("EDGEWARD_SCHEMATHESIS_MAX_EXAMPLES", "30")))
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--only", choices=["admin", "data-plane"], default=None)
     p.add_argument("--timeout", type=int, default=240, help="seconds one document's run may take before it fails")
