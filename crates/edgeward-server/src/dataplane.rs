@@ -310,7 +310,10 @@ pub async fn item(
         Method::GET => Right::Read,
         Method::PUT => Right::Write,
         Method::DELETE => Right::Delete,
-        _ => return Err(ApiError::edgekv(StatusCode::METHOD_NOT_ALLOWED, "EKV_9000", "Use GET, PUT or DELETE.")),
+        _ => {
+            let refused = ApiError::edgekv(StatusCode::METHOD_NOT_ALLOWED, "EKV_9000", "Use GET, PUT or DELETE.");
+            return Ok(([(header::ALLOW, "GET, PUT, DELETE")], refused).into_response());
+        }
     };
     let grant = grant_for(&state, headers).await?;
     let now = state.clock.now();

@@ -390,3 +390,23 @@ async fn scope_matrix_for_both_headers_and_both_networks() {
     assert_eq!(call(prod, Method::GET, ITEM, Auth::Value(&forged), None).await.0, 401);
     app.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn other_methods_get_405_naming_the_allowed_ones() {
+    let app = two_networks(noon(), |_| {}).await;
+    let (_, value) = token(&app, "exp", true, true, "2026-11-29", &[("default", "rwd")], &[]).await;
+    let value = value.unwrap();
+    for method in [Method::POST, Method::PATCH, Method::TRACE, Method::OPTIONS] {
+        let r = reqwest::Client::new()
+            .request(method.clone(), format!("http://{}{ITEM}", app.server.data_addr))
+            .header("X-Akamai-EdgeDB-Auth", &value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405, "{method}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json", "{method}");
+        // RFC 9110 §15.5.6: a 405 lists the methods the resource supports.
+        assert_eq!(r.headers().get("allow").map(|v| v.to_str().unwrap()), Some("GET, PUT, DELETE"), "{method}");
+    }
+    app.server.shutdown().await;
+}

@@ -363,6 +363,17 @@ fn the_committed_openapi_document_matches_the_code() {
     );
 }
 
+#[test]
+fn the_committed_data_plane_openapi_document_matches_the_code() {
+    use edgeward_server::openapi::{document_text_of, Door};
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/data-plane.json")).unwrap();
+    assert!(
+        committed == document_text_of(Door::DataPlane),
+        "openapi/data-plane.json is stale: run `cargo run -p edgeward -- openapi --data-plane > openapi/data-plane.json`"
+    );
+}
+
 #[tokio::test]
 async fn token_values_carry_edgekv_claims() {
     use base64::Engine as _;

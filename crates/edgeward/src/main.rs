@@ -129,8 +129,12 @@ enum Command {
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
     },
-    /// Print the OpenAPI document of the admin API.
-    Openapi,
+    /// Print the OpenAPI document of the admin API (or, with --data-plane, of the data plane).
+    Openapi {
+        /// The data plane's document instead of the admin API's.
+        #[arg(long)]
+        data_plane: bool,
+    },
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -577,7 +581,10 @@ async fn run(cli: Cli) -> Result<()> {
                 println!("{what}: schema version {before} → {newest}.");
             }
         }
-        Command::Openapi => print!("{}", edgeward_server::openapi::document_text()),
+        Command::Openapi { data_plane } => {
+            use edgeward_server::openapi::{document_text_of, Door};
+            print!("{}", document_text_of(if data_plane { Door::DataPlane } else { Door::Admin }))
+        }
         Command::Config(ConfigCommand::Print(args)) => {
             let mut config = serve_config(&args)?;
             config.database.url = config.database.url.as_deref().map(edgeward_server::config::redact_url);
