@@ -154,6 +154,8 @@ async fn every_change_leaves_one_record_with_its_actor_and_refusals_leave_failur
     assert_edgekv_error(s, &v, 400, "EKV_2000");
     let (s, _, v) = raw(c, Method::GET, "/edgeward/v1/audit?since=yesterday", None).await;
     assert_edgekv_error(s, &v, 400, "EKV_2000");
+    let (s, _, v) = raw(c, Method::GET, "/edgeward/v1/audit?actor=a&actor=b", None).await;
+    assert_edgekv_error(s, &v, 400, "EKV_2000");
 
     // No secret, token value or token reference in any record, as the store holds them.
     let all = app.server.state.store.audit_records(&AuditFilter { limit: 1000, ..Default::default() }).await.unwrap();

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -42,7 +42,8 @@ fn instant(q: &HashMap<String, String>, key: &str) -> Result<Option<DateTime<Utc
 
 /// Parse a listing's query into a filter (shared by the API and its tests).
 pub fn filter_from_query(q: &HashMap<String, String>) -> Result<AuditFilter, ApiError> {
-    if let Some(unknown) = q.keys().find(|k| !PARAMS.contains(&k.as_str())) {
+    // `accountSwitchKey` is what EdgeGrid clients with an account key add to every request.
+    if let Some(unknown) = q.keys().find(|k| !PARAMS.contains(&k.as_str()) && *k != "accountSwitchKey") {
         return Err(ApiError::bad_request(format!(
             "Unknown query parameter {unknown:?}; the audit listing takes {}.",
             PARAMS.join(", ")
@@ -103,10 +104,10 @@ pub fn filter_from_query(q: &HashMap<String, String>) -> Result<AuditFilter, Api
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Query(q): Query<HashMap<String, String>>,
+    q: crate::routes::QueryParams,
 ) -> Result<Json<AuditPage>, ApiError> {
     caller.require(Capability::ViewAudit)?;
-    let filter = filter_from_query(&q)?;
+    let filter = filter_from_query(&q.0)?;
     let records = state.store.audit_records(&filter).await?;
     let next = (records.len() == filter.limit).then(|| records.last().map(|r| r.id)).flatten();
     Ok(Json(AuditPage { records, next }))
