@@ -42,6 +42,8 @@ pub struct NewToken {
     pub uuid: Uuid,
     /// The sealed value for expiring tokens.
     pub sealed_value: Option<Vec<u8>>,
+    /// The `kid` of the key that signed the value (expiring tokens only).
+    pub kid: Option<String>,
     /// Creation time.
     pub now: DateTime<Utc>,
     /// First scheduled refresh (auto-refreshing tokens).
@@ -145,8 +147,21 @@ pub struct StoredSigningKey {
     pub kid: String,
     /// The PKCS#8 PEM, sealed with the data key (context: the kid).
     pub sealed_pkcs8: Vec<u8>,
-    /// When it was added; the newest key signs, all of them verify.
+    /// When it was added; the newest key not retired signs, all keys not retired verify.
     pub created_at: DateTime<Utc>,
+    /// When it was retired (it verifies nothing from then on).
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// What a token-signing key still vouches for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyUse {
+    /// The key.
+    pub kid: String,
+    /// Tokens it signed that are neither revoked nor expired.
+    pub live_tokens: u64,
+    /// When the last of them expires.
+    pub last_expiry: Option<DateTime<Utc>>,
 }
 
 /// The account and its namespaces.
@@ -161,8 +176,15 @@ pub trait AccountStore: Send + Sync {
     async fn namespace_names(&self, network: Network) -> Result<Vec<NamespaceName>>;
     /// The token-signing keys, oldest first.
     async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>>;
-    /// Add a token-signing key (a key with the same kid is kept as it is).
+    /// Add a token-signing key (a key with the same kid is kept as it is), and announce it on the
+    /// change feed ([`Change::SigningKeys`]).
     async fn add_signing_key(&self, key: StoredSigningKey) -> Result<()>;
+    /// Retire a token-signing key at `now` and announce it on the change feed; false when it was
+    /// retired already. `NotFound` for an unknown kid.
+    async fn retire_signing_key(&self, kid: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// Per key, the live tokens (not revoked, not expired at `now`) it signed; keys that signed
+    /// none are absent.
+    async fn signing_key_use(&self, now: DateTime<Utc>) -> Result<Vec<SigningKeyUse>>;
 }
 
 /// Where an item lives.
@@ -407,6 +429,11 @@ pub enum Change {
     Item(ItemKey),
     /// A namespace's retention changed, or it was deleted.
     Namespace(Network, NamespaceName),
+    /// A token-signing key was added or retired (its kid): servers read the keys again.
+    SigningKeys(String),
+    /// A data-key rotation began or ended (the new key's id, hex): servers read their data
+    /// directory's key files again.
+    DataKey(String),
 }
 
 /// The change feed: the writes of [`Change`] kinds, in commit order.
@@ -428,6 +455,9 @@ pub trait ChangeStore: Send + Sync {
         timestamp: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Append `change` to the feed on its own (for changes made outside the store, such as a
+    /// data-key file).
+    async fn announce(&self, change: Change, at: DateTime<Utc>) -> Result<()>;
     /// Resolves when another server may just have written to the feed, so followers need not
     /// wait for their next poll. A backend without such a signal never resolves (the default):
     /// the poll alone keeps followers correct.

@@ -18,6 +18,7 @@ use edgeward_server::bootstrap;
 use edgeward_server::ServeConfig;
 
 mod bundle;
+mod keys_cmd;
 mod people;
 mod token_cmd;
 mod tokenfile;
@@ -97,6 +98,9 @@ enum Command {
         #[command(flatten)]
         conn: token_cmd::Conn,
     },
+    /// Rotate and retire the token-signing keys; rotate the data key.
+    #[command(subcommand)]
+    Keys(keys_cmd::KeysCommand),
     /// Apply the database migrations of a data directory (a server does this at start too) and
     /// print the schema version.
     Migrate {
@@ -492,6 +496,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Apiclient(cmd) => apiclient(cmd).await?,
         Command::Accessgroup(cmd) => accessgroup(cmd).await?,
+        Command::Keys(cmd) => keys_cmd::run(cmd).await?,
         Command::User(cmd) => people::user(cmd).await?,
         Command::Notify { cmd, conn } => json_error(&conn, people::notify(cmd, &conn).await)?,
         Command::Contact(cmd) => people::contact(cmd).await?,
