@@ -466,12 +466,58 @@ pub trait ChangeStore: Send + Sync {
     }
 }
 
+/// A value sealed with the data key, as a data-key rotation reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedRow {
+    /// The row's key (its primary key, as text).
+    pub key: String,
+    /// The sealed bytes.
+    pub sealed: Vec<u8>,
+}
+
+/// A value sealed again: replaces `old` with `new`, unless the row changed meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resealed {
+    /// The row's key.
+    pub key: String,
+    /// The bytes read.
+    pub old: Vec<u8>,
+    /// The bytes to store.
+    pub new: Vec<u8>,
+}
+
+/// The sealed columns, for a data-key rotation. A column is named `table.column`, one of the
+/// store's list of sealed columns (`edgeward_store::SEALED_COLUMNS`).
+#[async_trait]
+pub trait SealedStore: Send + Sync {
+    /// Up to `limit` values of `column` whose row key sorts after `after`, that are not null and
+    /// do not start with `prefix` (what the new key seals starts with it), by row key.
+    async fn sealed_batch(
+        &self,
+        column: &str,
+        after: Option<String>,
+        prefix: Vec<u8>,
+        limit: usize,
+    ) -> Result<Vec<SealedRow>>;
+    /// Store the values sealed again, in one transaction; a row whose value is no longer `old`
+    /// (revoked, deleted, rewritten) is left as it is. Returns how many were replaced.
+    async fn reseal(&self, column: &str, rows: Vec<Resealed>) -> Result<u64>;
+}
+
 /// Everything the server needs from storage.
 pub trait Store:
-    TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore + NotifyStore + ChangeStore
+    TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore + NotifyStore + ChangeStore + SealedStore
 {
 }
-impl<T: TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore + NotifyStore + ChangeStore> Store
-    for T
+impl<
+        T: TokenStore
+            + ApiClientStore
+            + AccountStore
+            + ItemStore
+            + NamespaceStore
+            + NotifyStore
+            + ChangeStore
+            + SealedStore,
+    > Store for T
 {
 }

@@ -123,12 +123,17 @@ impl SigningKeys {
 pub struct SharedDataKey {
     keys_dir: Option<PathBuf>,
     current: ArcSwap<DataKey>,
+    last_unknown_reload: Mutex<Option<Instant>>,
 }
+
+/// How often at most a sealed value naming a data key not held makes a server read its key
+/// files again (a rotation began and the change feed has not told this server yet).
+pub const UNKNOWN_DATA_KEY_RELOAD_EVERY: Duration = Duration::from_secs(1);
 
 impl SharedDataKey {
     /// Start with `key`, read from `keys_dir` (none: never read again).
     pub fn new(keys_dir: Option<PathBuf>, key: DataKey) -> Self {
-        Self { keys_dir, current: ArcSwap::from_pointee(key) }
+        Self { keys_dir, current: ArcSwap::from_pointee(key), last_unknown_reload: Mutex::new(None) }
     }
 
     /// The current key.
@@ -141,9 +146,28 @@ impl SharedDataKey {
         self.current.load().seal(plaintext, context)
     }
 
-    /// Open with whichever key held sealed it.
+    /// Open with whichever key held sealed it. A value sealed with a key not held (a rotation
+    /// began elsewhere a moment ago) makes the server read its key files again, at most once per
+    /// [`UNKNOWN_DATA_KEY_RELOAD_EVERY`].
     pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, SealError> {
-        self.current.load().open(sealed, context)
+        let key = self.current.load();
+        match key.open(sealed, context) {
+            Err(e) if key.names_unknown_key(sealed) => {
+                {
+                    let mut last = self.last_unknown_reload.lock().unwrap_or_else(|e| e.into_inner());
+                    let now = Instant::now();
+                    if last.is_some_and(|t| now.duration_since(t) < UNKNOWN_DATA_KEY_RELOAD_EVERY) {
+                        return Err(e);
+                    }
+                    *last = Some(now);
+                }
+                if let Err(e) = self.reload_files() {
+                    tracing::warn!(error = %e, "cannot read the data key files");
+                }
+                self.current.load().open(sealed, context)
+            }
+            other => other,
+        }
     }
 
     /// Read the key files again: the sealing key becomes the one they name; every key held
@@ -337,4 +361,60 @@ pub async fn retire_unused(store: &dyn Store, now: DateTime<Utc>) -> Result<Vec<
         }
     }
     Ok(done)
+}
+
+/// What one batch of a data-key rotation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResealBatch {
+    /// The column (`table.column`).
+    pub column: String,
+    /// Values sealed again in this batch.
+    pub resealed: u64,
+    /// Values of the batch that no key held opens (left as they are).
+    pub unopenable: Vec<String>,
+}
+
+/// One pass of a data-key rotation: every value of every sealed column not yet sealed with
+/// `key`'s sealing key is opened (with whichever key held sealed it) and sealed again, `batch`
+/// rows per transaction. `on_batch` hears of each batch and may stop the pass (false). Returns
+/// the values sealed again and the rows that did not open (by `table.column` and row key).
+/// Resumable: what a pass already sealed again is not read a second time.
+pub async fn reseal_pass(
+    store: &dyn Store,
+    key: &DataKey,
+    batch: usize,
+    mut on_batch: impl FnMut(&ResealBatch) -> bool,
+) -> Result<(u64, Vec<String>), Error> {
+    let prefix = key.sealed_prefix();
+    let (mut total, mut bad) = (0, Vec::new());
+    for column in edgeward_store::SEALED_COLUMNS {
+        let name = column.name();
+        let mut after = None;
+        loop {
+            let rows = store.sealed_batch(&name, after.clone(), prefix.clone(), batch.max(1)).await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.key.clone());
+            let mut again = Vec::with_capacity(rows.len());
+            let mut unopenable = Vec::new();
+            for row in rows {
+                let opened = column.context_of(&row.key).and_then(|ctx| Some((key.open(&row.sealed, &ctx).ok()?, ctx)));
+                match opened {
+                    Some((plain, ctx)) => again.push(edgeward_core::store::Resealed {
+                        new: key.seal(&plain, &ctx),
+                        key: row.key,
+                        old: row.sealed,
+                    }),
+                    None => unopenable.push(format!("{name} {}", row.key)),
+                }
+            }
+            let resealed = store.reseal(&name, again).await?;
+            total += resealed;
+            let report = ResealBatch { column: name.clone(), resealed, unopenable };
+            bad.extend(report.unopenable.iter().cloned());
+            if !on_batch(&report) {
+                return Ok((total, bad));
+            }
+        }
+    }
+    Ok((total, bad))
 }

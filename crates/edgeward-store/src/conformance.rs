@@ -72,6 +72,43 @@ where
     leases(fresh().await).await;
     change_feed(&*fresh().await).await;
     signing_keys(&*fresh().await).await;
+    sealed_columns(&*fresh().await).await;
+}
+
+async fn sealed_columns(s: &dyn Store) {
+    use edgeward_core::store::Resealed;
+    init(s).await;
+    let old = |n: u8| vec![2, 0, 0, 0, 0, 0, 0, 0, 0, n];
+    let new_prefix = vec![2u8, 1, 1, 1, 1, 1, 1, 1, 1];
+    let mut uuids = Vec::new();
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        let t = NewToken {
+            sealed_value: Some(old(i as u8)),
+            ..new_token(name, Some(NaiveDate::from_ymd_opt(2026, 12, 20).unwrap()), t0())
+        };
+        uuids.push(s.insert_token(t).await.unwrap().uuid.to_string());
+    }
+    s.insert_token(new_token("auto", None, t0())).await.unwrap();
+    uuids.sort();
+    let col = "tokens.sealed_value";
+    let first = s.sealed_batch(col, None, new_prefix.clone(), 2).await.unwrap();
+    assert_eq!(first.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), uuids[..2], "by key, nulls left out");
+    let rest = s.sealed_batch(col, Some(first[1].key.clone()), new_prefix.clone(), 2).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    // A value changed meanwhile is left alone; the others are replaced.
+    let mut sealed_again: Vec<Resealed> = first
+        .iter()
+        .chain(&rest)
+        .map(|r| Resealed { key: r.key.clone(), old: r.sealed.clone(), new: [&new_prefix[..], &[7]].concat() })
+        .collect();
+    sealed_again[0].old = vec![9, 9];
+    assert_eq!(s.reseal(col, sealed_again).await.unwrap(), 2);
+    let left = s.sealed_batch(col, None, new_prefix.clone(), 10).await.unwrap();
+    assert_eq!(left.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), vec![uuids[0].clone()], "only the skipped one");
+    for c in crate::SEALED_COLUMNS {
+        s.sealed_batch(&c.name(), None, new_prefix.clone(), 1).await.unwrap();
+    }
+    assert!(s.sealed_batch("tokens.name", None, new_prefix, 1).await.is_err(), "only sealed columns");
 }
 
 async fn signing_keys(s: &dyn Store) {

@@ -36,6 +36,7 @@ use crate::codec::{self, from_ms, ms, TokenColumns};
 mod changes;
 mod migrate;
 mod notify;
+mod sealed;
 
 pub use migrate::database_version as postgres_database_version;
 pub(crate) use migrate::POSTGRES as POSTGRES_MIGRATIONS;

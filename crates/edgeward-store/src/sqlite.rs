@@ -25,6 +25,7 @@ use crate::migrate;
 
 mod changes;
 mod notify;
+mod sealed;
 
 /// Tuning for the SQLite store.
 #[derive(Debug, Clone)]

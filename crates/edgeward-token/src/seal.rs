@@ -148,6 +148,13 @@ impl DataKey {
         }
     }
 
+    /// Whether `sealed` names a key this does not hold (a newer key, say).
+    pub fn names_unknown_key(&self, sealed: &[u8]) -> bool {
+        sealed.first() == Some(&VERSION_2)
+            && sealed.len() > KEY_ID_LEN
+            && !std::iter::once(&self.primary).chain(&self.older).any(|k| k.id == sealed[1..=KEY_ID_LEN])
+    }
+
     /// Whether `sealed` was sealed with the sealing key (what a rotation leaves behind).
     pub fn sealed_with_this(&self, sealed: &[u8]) -> bool {
         sealed.starts_with(&self.sealed_prefix())

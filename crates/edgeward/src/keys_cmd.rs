@@ -41,6 +41,28 @@ pub enum KeysCommand {
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
     },
+    /// Seal every sealed value (token values, client secrets, signing keys, ...) again under a new
+    /// data key, in batches, while the servers keep running; resumable after a crash (run it
+    /// again). The old key file is kept until the command reports completion.
+    RotateDataKey {
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+        /// Values sealed again per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch_size: usize,
+        /// Only write keys/data.key.next and stop, so it can be copied to servers that have data
+        /// directories of their own before the values are sealed again.
+        #[arg(long)]
+        prepare: bool,
+        /// Seconds to wait after announcing the new key, so that every server seals with it
+        /// before the values are read (servers read the change feed every second).
+        #[arg(long, default_value_t = 3)]
+        settle_secs: u64,
+        /// Test only: stop (and wait to be killed) after this many batches.
+        #[arg(long, hide = true)]
+        pause_after_batches: Option<u64>,
+    },
 }
 
 fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -137,6 +159,92 @@ pub async fn run(cmd: KeysCommand) -> Result<()> {
                 );
             }
         }
+        KeysCommand::RotateDataKey { data_dir, batch_size, prepare, settle_secs, pause_after_batches } => {
+            rotate_data_key(&data_dir, batch_size, prepare, settle_secs, pause_after_batches).await?
+        }
     }
+    Ok(())
+}
+
+async fn rotate_data_key(
+    data_dir: &std::path::Path,
+    batch_size: usize,
+    prepare: bool,
+    settle_secs: u64,
+    pause_after_batches: Option<u64>,
+) -> Result<()> {
+    use edgeward_core::store::Change;
+    use edgeward_server::bootstrap;
+    if batch_size == 0 {
+        bail!("--batch-size must be at least 1");
+    }
+    let clock = SystemClock;
+    let (store, _) = crate::open_store(data_dir).await?;
+    let keys_dir = data_dir.join("keys");
+    let next = keys_dir.join(bootstrap::NEXT_DATA_KEY_FILE);
+    let (key, made) = bootstrap::begin_data_key_rotation(&keys_dir)?;
+    let id = hex::encode(key.id());
+    if made {
+        println!("Wrote the new data key {id} to {}.", next.display());
+    } else {
+        println!("Resuming the rotation to data key {id} ({}).", next.display());
+    }
+    println!(
+        "Servers with data directories of their own need this file in their keys/ too: copy it there before the \
+         values are sealed again (`--prepare` stops here); servers sharing this data directory need nothing."
+    );
+    // Servers read their key files again and seal with the new key from then on.
+    store.announce(Change::DataKey(id.clone()), clock.now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if prepare {
+        println!("Prepared. Run `edgeward keys rotate-data-key` again (without --prepare) to seal every value again.");
+        return Ok(());
+    }
+    if settle_secs > 0 {
+        tokio::time::sleep(std::time::Duration::from_secs(settle_secs)).await;
+    }
+    let mut batches = 0u64;
+    let mut total = 0u64;
+    // Passes until one finds nothing left: a server still sealing with the old key during a pass
+    // leaves values the next pass takes.
+    let bad = loop {
+        let (resealed, bad) = keys::reseal_pass(store.as_ref(), &key, batch_size, |b| {
+            batches += 1;
+            total += b.resealed;
+            println!("batch {batches}: sealed {} value(s) of {} again ({total} in all)", b.resealed, b.column);
+            let _ = std::io::stdout().flush();
+            if pause_after_batches.is_some_and(|n| batches >= n) {
+                println!("paused after {batches} batch(es)");
+                let _ = std::io::stdout().flush();
+                loop {
+                    std::thread::park();
+                }
+            }
+            true
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if resealed == 0 || !bad.is_empty() {
+            break bad;
+        }
+    };
+    if !bad.is_empty() {
+        bail!(
+            "{} value(s) open with neither keys/data.key nor keys/data.key.next, and were left as they are: {}. The \
+             rotation is not complete; keys/data.key is kept.",
+            bad.len(),
+            bad.join(", ")
+        );
+    }
+    let stamp = clock.now().format("%Y%m%dT%H%M%SZ").to_string();
+    let old = bootstrap::finish_data_key_rotation(&keys_dir, &stamp)?;
+    store.announce(Change::DataKey(id.clone()), clock.now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "Done: every sealed value is now sealed with data key {id} ({total} sealed again), which is keys/data.key."
+    );
+    println!("The old key is kept as {}: delete it once no backup made before this rotation is needed.", old.display());
+    println!(
+        "Servers with data directories of their own: replace their keys/data.key with the new one and remove their \
+         keys/data.key.next (until then they keep working: data.key.next seals, data.key opens)."
+    );
     Ok(())
 }

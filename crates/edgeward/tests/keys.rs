@@ -171,3 +171,100 @@ async fn signing_keys_rotate_and_retire_across_two_servers_without_a_restart() {
 fn rand_suffix() -> String {
     format!("{:08x}", rand::random::<u32>())
 }
+
+/// Every token's value as the admin API returns it (opened from the database).
+async fn values(c: &Client, names: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in names {
+        out.push(c.get_token(n).await.unwrap_or_else(|e| panic!("{n}: {e:?}")).value.unwrap());
+    }
+    out
+}
+
+async fn clients_work(dir: &Path, sections: &[&str]) {
+    for s in sections {
+        let edgerc = Edgerc::load(&dir.join("edgerc"), s).unwrap();
+        let c = Client::new(edgerc, Some(&dir.join("tls/cert.pem"))).unwrap();
+        c.list_tokens(false).await.unwrap_or_else(|e| panic!("client {s}: {e:?}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_key_rotation_killed_halfway_resumes_and_every_value_still_opens() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let d = dir.to_str().unwrap();
+    let server = start(&dir);
+    let admin = client(&dir);
+    let names = ["t1", "t2", "t3", "t4"];
+    for n in names {
+        create(&admin, n).await;
+    }
+    let before = values(&admin, &names).await;
+    for s in ["ci1", "ci2"] {
+        let (code, _, err) = cli(&["apiclient", "create", s, "--grants", "VIEW_TOKEN", "--data-dir", d]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let sections = ["default", "ci1", "ci2"];
+    let (code, _, err) = cli(&["keys", "rotate", "--data-dir", d]);
+    assert_eq!(code, 0, "{err}");
+    let old_key = std::fs::read(dir.join("keys/data.key")).unwrap();
+
+    // 4 token values + 3 client secrets + 2 signing keys, one per batch: killed after 3.
+    let args = ["keys", "rotate-data-key", "--batch-size", "1", "--settle-secs", "0", "--data-dir", d];
+    let mut run =
+        command(&args).args(["--pause-after-batches", "3"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(run.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    loop {
+        let line = lines.next().expect("the command prints its progress").unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("paused") {
+            break;
+        }
+    }
+    run.kill().unwrap(); // SIGKILL
+    run.wait().unwrap();
+    assert!(seen.contains("batch 3: sealed 1 value(s)"), "{seen}");
+    assert!(dir.join("keys/data.key.next").exists());
+    assert_eq!(std::fs::read(dir.join("keys/data.key")).unwrap(), old_key, "the old key is kept until completion");
+
+    // Halfway, the running server opens values sealed with either key and keeps working.
+    assert_eq!(values(&admin, &names).await, before);
+    clients_work(&dir, &sections).await;
+    let mid = create(&admin, "mid").await;
+
+    let (code, out, err) =
+        cli(&["keys", "rotate-data-key", "--batch-size", "1", "--settle-secs", "0", "--data-dir", d]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Resuming") && out.contains("Done"), "{out}");
+    let new_key = std::fs::read(dir.join("keys/data.key")).unwrap();
+    assert_ne!(new_key, old_key);
+    assert!(!dir.join("keys/data.key.next").exists());
+    let kept: Vec<_> = std::fs::read_dir(dir.join("keys"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("data.key.old-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(std::fs::read(&kept[0]).unwrap(), old_key);
+    assert!(out.contains(kept[0].file_name().unwrap().to_str().unwrap()), "the output names the old key file: {out}");
+
+    // Without a restart, and then after one with the new key only: nothing lost.
+    assert_eq!(values(&admin, &names).await, before);
+    assert_eq!(values(&admin, &["mid"]).await, vec![mid.clone()]);
+    clients_work(&dir, &sections).await;
+    drop(server);
+    std::fs::remove_file(&kept[0]).unwrap();
+    let server = start(&dir);
+    let admin = client(&dir);
+    assert_eq!(values(&admin, &names).await, before, "every value opens with the new key alone");
+    assert_eq!(values(&admin, &["mid"]).await, vec![mid.clone()]);
+    clients_work(&dir, &sections).await;
+    assert_eq!(jwks_kids(&server.admin).await.len(), 2, "both signing keys open");
+    for t in before.iter().chain([&mid]) {
+        assert_eq!(put(&server.data, t).await, 200);
+    }
+}
