@@ -506,7 +506,15 @@ pub trait SealedStore: Send + Sync {
 
 /// Everything the server needs from storage.
 pub trait Store:
-    TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore + NotifyStore + ChangeStore + SealedStore
+    TokenStore
+    + ApiClientStore
+    + AccountStore
+    + ItemStore
+    + NamespaceStore
+    + NotifyStore
+    + ChangeStore
+    + crate::audit::AuditStore
+    + SealedStore
 {
 }
 impl<
@@ -517,7 +525,8 @@ impl<
             + NamespaceStore
             + NotifyStore
             + ChangeStore
-            + SealedStore,
+            + SealedStore
+            + crate::audit::AuditStore,
     > Store for T
 {
 }

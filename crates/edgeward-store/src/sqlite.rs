@@ -23,6 +23,7 @@ use edgeward_core::Error;
 use crate::codec::{self, encode_namespaces, from_ms, ms, TokenColumns};
 use crate::migrate;
 
+mod audit;
 mod changes;
 mod notify;
 mod sealed;
@@ -110,9 +111,21 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
+        // An audited change (see `crate::audit`) carries its record into the same savepoint.
+        let claim = crate::audit::claim();
         let job: Job = Box::new(move |conn: &Connection| {
-            let result = in_savepoint(conn, f);
+            let result = in_savepoint(conn, |c| {
+                let out = f(c)?;
+                if let Some(claim) = &claim {
+                    audit::insert(c, claim.record())?;
+                }
+                Ok(out)
+            });
+            let ok = result.is_ok();
             Box::new(move |committed: bool| {
+                if let Some(claim) = claim {
+                    claim.finish(committed && ok);
+                }
                 let _ = tx.send(if committed {
                     result
                 } else {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Subcommand;
 
+use edgeward_core::audit::actions::KEY_ROTATE;
 use edgeward_core::clock::{Clock, SystemClock};
 use edgeward_server::keys::{self, KeyState};
 
@@ -76,7 +77,13 @@ pub async fn run(cmd: KeysCommand) -> Result<()> {
         KeysCommand::Rotate { data_dir } => {
             let (store, data_key) = crate::open_store(&data_dir).await?;
             let before = keys::report(store.as_ref(), clock.now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            let kid = keys::rotate(store.as_ref(), &data_key, clock.now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let kid = crate::audited(
+                store.as_ref(),
+                KEY_ROTATE,
+                "key/signing".into(),
+                keys::rotate(store.as_ref(), &data_key, clock.now()),
+            )
+            .await?;
             println!("Added token-signing key {kid}: it signs every new token from now on, on every server (within a second, no restart).");
             for k in before.iter().filter(|k| k.state != KeyState::Retired) {
                 println!(
@@ -137,8 +144,13 @@ pub async fn run(cmd: KeysCommand) -> Result<()> {
             if !yes {
                 bail!("{breaks}.{active} Nothing was changed; run again with --yes to retire it.");
             }
-            let done =
-                keys::retire(store.as_ref(), &data_key, &kid, clock.now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let done = crate::audited(
+                store.as_ref(),
+                KEY_ROTATE,
+                format!("key/signing/{kid}/retire"),
+                keys::retire(store.as_ref(), &data_key, &kid, clock.now()),
+            )
+            .await?;
             if let Some(new) = &done.replaced_by {
                 println!("Added token-signing key {new}, which signs new tokens from now on.");
             }
@@ -237,7 +249,13 @@ async fn rotate_data_key(
     }
     let stamp = clock.now().format("%Y%m%dT%H%M%SZ").to_string();
     let old = bootstrap::finish_data_key_rotation(&keys_dir, &stamp)?;
-    store.announce(Change::DataKey(id.clone()), clock.now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::audited(
+        store.as_ref(),
+        KEY_ROTATE,
+        format!("key/data/{id}"),
+        store.announce(Change::DataKey(id.clone()), clock.now()),
+    )
+    .await?;
     println!(
         "Done: every sealed value is now sealed with data key {id} ({total} sealed again), which is keys/data.key."
     );
