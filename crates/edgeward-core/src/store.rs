@@ -42,6 +42,8 @@ pub struct NewToken {
     pub uuid: Uuid,
     /// The sealed value for expiring tokens.
     pub sealed_value: Option<Vec<u8>>,
+    /// The `kid` of the key that signed the value (expiring tokens only).
+    pub kid: Option<String>,
     /// Creation time.
     pub now: DateTime<Utc>,
     /// First scheduled refresh (auto-refreshing tokens).
@@ -145,8 +147,21 @@ pub struct StoredSigningKey {
     pub kid: String,
     /// The PKCS#8 PEM, sealed with the data key (context: the kid).
     pub sealed_pkcs8: Vec<u8>,
-    /// When it was added; the newest key signs, all of them verify.
+    /// When it was added; the newest key not retired signs, all keys not retired verify.
     pub created_at: DateTime<Utc>,
+    /// When it was retired (it verifies nothing from then on).
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// What a token-signing key still vouches for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyUse {
+    /// The key.
+    pub kid: String,
+    /// Tokens it signed that are neither revoked nor expired.
+    pub live_tokens: u64,
+    /// When the last of them expires.
+    pub last_expiry: Option<DateTime<Utc>>,
 }
 
 /// The account and its namespaces.
@@ -161,8 +176,15 @@ pub trait AccountStore: Send + Sync {
     async fn namespace_names(&self, network: Network) -> Result<Vec<NamespaceName>>;
     /// The token-signing keys, oldest first.
     async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>>;
-    /// Add a token-signing key (a key with the same kid is kept as it is).
+    /// Add a token-signing key (a key with the same kid is kept as it is), and announce it on the
+    /// change feed ([`Change::SigningKeys`]).
     async fn add_signing_key(&self, key: StoredSigningKey) -> Result<()>;
+    /// Retire a token-signing key at `now` and announce it on the change feed; false when it was
+    /// retired already. `NotFound` for an unknown kid.
+    async fn retire_signing_key(&self, kid: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// Per key, the live tokens (not revoked, not expired at `now`) it signed; keys that signed
+    /// none are absent.
+    async fn signing_key_use(&self, now: DateTime<Utc>) -> Result<Vec<SigningKeyUse>>;
 }
 
 /// Where an item lives.
@@ -407,6 +429,11 @@ pub enum Change {
     Item(ItemKey),
     /// A namespace's retention changed, or it was deleted.
     Namespace(Network, NamespaceName),
+    /// A token-signing key was added or retired (its kid): servers read the keys again.
+    SigningKeys(String),
+    /// A data-key rotation began or ended (the new key's id, hex): servers read their data
+    /// directory's key files again.
+    DataKey(String),
 }
 
 /// The change feed: the writes of [`Change`] kinds, in commit order.
@@ -428,12 +455,53 @@ pub trait ChangeStore: Send + Sync {
         timestamp: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Append `change` to the feed on its own (for changes made outside the store, such as a
+    /// data-key file).
+    async fn announce(&self, change: Change, at: DateTime<Utc>) -> Result<()>;
     /// Resolves when another server may just have written to the feed, so followers need not
     /// wait for their next poll. A backend without such a signal never resolves (the default):
     /// the poll alone keeps followers correct.
     async fn wait_for_change(&self) {
         std::future::pending::<()>().await
     }
+}
+
+/// A value sealed with the data key, as a data-key rotation reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedRow {
+    /// The row's key (its primary key, as text).
+    pub key: String,
+    /// The sealed bytes.
+    pub sealed: Vec<u8>,
+}
+
+/// A value sealed again: replaces `old` with `new`, unless the row changed meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resealed {
+    /// The row's key.
+    pub key: String,
+    /// The bytes read.
+    pub old: Vec<u8>,
+    /// The bytes to store.
+    pub new: Vec<u8>,
+}
+
+/// The sealed columns, for a data-key rotation. A column is named `table.column`, one of the
+/// store's list of sealed columns (`edgeward_store::SEALED_COLUMNS`).
+#[async_trait]
+pub trait SealedStore: Send + Sync {
+    /// Up to `limit` values of `column` whose row key sorts after `after`, that are not null and
+    /// do not start with `prefix` (what the new key seals starts with it), by row key.
+    async fn sealed_batch(
+        &self,
+        column: &str,
+        after: Option<String>,
+        prefix: Vec<u8>,
+        limit: usize,
+    ) -> Result<Vec<SealedRow>>;
+    /// Store the values sealed again, in one transaction; a row whose value is no longer `old`
+    /// (revoked, deleted, rewritten) is left as it is. Returns how many were replaced.
+    async fn reseal(&self, column: &str, rows: Vec<Resealed>) -> Result<u64>;
 }
 
 /// Everything the server needs from storage.
@@ -446,6 +514,7 @@ pub trait Store:
     + NotifyStore
     + ChangeStore
     + crate::audit::AuditStore
+    + SealedStore
 {
 }
 impl<
@@ -456,6 +525,7 @@ impl<
             + NamespaceStore
             + NotifyStore
             + ChangeStore
+            + SealedStore
             + crate::audit::AuditStore,
     > Store for T
 {

@@ -298,8 +298,8 @@ pub async fn spawn_with_request_clock(
     let state = AppState(Arc::new(Inner {
         store: prepared.store.clone(),
         cpcode: prepared.cpcode.clone(),
-        keys: prepared.keys.clone(),
-        data_key: prepared.data_key.clone(),
+        keys: crate::keys::SigningKeys::new(prepared.keys.clone()),
+        data_key: crate::keys::SharedDataKey::new(Some(config.data_dir.join("keys")), prepared.data_key.clone()),
         clock,
         request_clock,
         limits: config.limits.clone(),
@@ -358,6 +358,12 @@ pub async fn spawn_with_request_clock(
         Ok(uuids) => state.gate.load_revoked(uuids),
         Err(e) => return Err(bootstrap::BootError::Store(e.log_detail()).into()),
     }
+    // Likewise the keys: one added or retired since bootstrap read them is in one or the other.
+    state
+        .keys
+        .reload(state.store.as_ref(), &state.data_key.current())
+        .await
+        .map_err(|e| bootstrap::BootError::Store(e.log_detail()))?;
     let dp = &config.data_plane;
     let mut listeners = vec![(data_listener, dp.network)];
     let mut staging_addr = None;

@@ -7,7 +7,10 @@
 //!     token-signing.pem  Ed25519 key that signs token values (PKCS#8, 0600), made at the first
 //!                        start on an empty database and added to it; afterwards the keys in the
 //!                        database (sealed with data.key) are the ones used, by every server
-//!     data.key           key that seals token values and client secrets (hex, 0600)
+//!     data.key           key that seals token values, client secrets and signing keys (hex, 0600)
+//!     data.key.next      while `edgeward keys rotate-data-key` runs: the new data key, which
+//!                        seals from then on (data.key still opens what it sealed)
+//!     data.key.old-<time>  the previous data key, kept by a completed rotation
 //!   tls/cert.pem, tls/key.pem   self-signed certificate for 127.0.0.1/localhost (key 0600)
 //!   edgerc               EdgeGrid credentials of the first administrator, section [default]
 //! ```
@@ -32,7 +35,8 @@ use edgeward_edgegrid::Credentials;
 use edgeward_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore};
 
 use crate::config::DatabaseConfig;
-use edgeward_token::{DataKey, KeySet, SigningKeyPair};
+use crate::keys::{KeySnapshot, Sealer};
+use edgeward_token::{DataKey, SigningKeyPair};
 
 /// Why the data directory could not be prepared.
 #[derive(Debug, thiserror::Error)]
@@ -70,8 +74,8 @@ pub struct Prepared {
     /// The account's CP code (fixed once the account is initialized, which `prepare` ensures).
     pub cpcode: String,
     /// Signing keys.
-    pub keys: KeySet,
-    /// Sealing key.
+    pub keys: KeySnapshot,
+    /// Sealing key (with any key still opening).
     pub data_key: DataKey,
     /// Certificate (PEM) path.
     pub tls_cert: PathBuf,
@@ -107,7 +111,8 @@ pub async fn open_store(data_dir: &Path, db: &DatabaseConfig) -> Result<(Arc<dyn
     ensure_private_dir(data_dir)?;
     let keys_dir = data_dir.join("keys");
     ensure_private_dir(&keys_dir)?;
-    let data_key = load_or_create_data_key(&keys_dir.join("data.key"))?;
+    load_or_create_data_key(&keys_dir.join("data.key"))?;
+    let data_key = load_data_keys(&keys_dir)?;
     let store: Arc<dyn Store> = match &db.url {
         None => {
             let path = data_dir.join("edgeward.db");
@@ -129,8 +134,58 @@ pub async fn open_store(data_dir: &Path, db: &DatabaseConfig) -> Result<(Arc<dyn
 fn wrong_data_key(kid: &str) -> BootError {
     BootError::Key(format!(
         "the database's token-signing key {kid} cannot be unsealed with this data directory's data key: every \
-         server (and every administration command) on one database needs the same keys/data.key"
+         server (and every administration command) on one database needs the same keys/data.key (and, while a \
+         data-key rotation runs, keys/data.key.next)"
     ))
+}
+
+/// The data key file of a data directory's `keys/`.
+pub const DATA_KEY_FILE: &str = "data.key";
+/// The new data key while a rotation runs.
+pub const NEXT_DATA_KEY_FILE: &str = "data.key.next";
+
+fn read_data_key(path: &Path) -> Result<DataKey, BootError> {
+    let text = fs::read_to_string(path).map_err(io("cannot read", path))?;
+    let bytes =
+        hex::decode(text.trim()).map_err(|_| BootError::Key(format!("{} is not a hex data key", path.display())))?;
+    DataKey::from_bytes(&bytes).map_err(|e| BootError::Key(format!("{}: {e}", path.display())))
+}
+
+/// The data key of `keys_dir`: `data.key`, or while a rotation runs `data.key.next`, which then
+/// seals, with `data.key` still opening.
+pub fn load_data_keys(keys_dir: &Path) -> Result<DataKey, BootError> {
+    let current = read_data_key(&keys_dir.join(DATA_KEY_FILE))?;
+    let next = keys_dir.join(NEXT_DATA_KEY_FILE);
+    if next.exists() {
+        return Ok(read_data_key(&next)?.also_opening(&current));
+    }
+    Ok(current)
+}
+
+/// Start a data-key rotation: write a new `data.key.next` unless one is there (a rotation
+/// resumed); returns the data key with it sealing and whether it was made now.
+pub fn begin_data_key_rotation(keys_dir: &Path) -> Result<(DataKey, bool), BootError> {
+    let next = keys_dir.join(NEXT_DATA_KEY_FILE);
+    let made = !next.exists();
+    if made {
+        write_private(&next, format!("{}\n", hex::encode(DataKey::generate_bytes())).as_bytes())?;
+        tracing::info!(path = %next.display(), "created the next data-encryption key");
+    }
+    Ok((load_data_keys(keys_dir)?, made))
+}
+
+/// Finish a data-key rotation once nothing is sealed with the old key: the old `data.key` is kept
+/// as `data.key.old-<stamp>`, and `data.key.next` becomes `data.key` (a rename: at every moment
+/// `data.key` holds a key that opens what the database holds). Returns the old key's new path.
+pub fn finish_data_key_rotation(keys_dir: &Path, stamp: &str) -> Result<PathBuf, BootError> {
+    let current = keys_dir.join(DATA_KEY_FILE);
+    let next = keys_dir.join(NEXT_DATA_KEY_FILE);
+    let old = keys_dir.join(format!("{DATA_KEY_FILE}.old-{stamp}"));
+    let bytes = fs::read(&current).map_err(io("cannot read", &current))?;
+    write_private(&old, &bytes)?;
+    fs::rename(&next, &current).map_err(io("cannot rename", &next))?;
+    fs::File::open(keys_dir).and_then(|d| d.sync_all()).map_err(io("cannot sync", keys_dir))?;
+    Ok(old)
 }
 
 async fn connect_postgres(url: &str, db: &DatabaseConfig) -> Result<PostgresStore, BootError> {
@@ -159,10 +214,7 @@ async fn connect_postgres(url: &str, db: &DatabaseConfig) -> Result<PostgresStor
 
 fn load_or_create_data_key(path: &Path) -> Result<DataKey, BootError> {
     if path.exists() {
-        let text = fs::read_to_string(path).map_err(io("cannot read", path))?;
-        let bytes = hex::decode(text.trim())
-            .map_err(|_| BootError::Key(format!("{} is not a hex data key", path.display())))?;
-        return DataKey::from_bytes(&bytes).map_err(|e| BootError::Key(format!("{}: {e}", path.display())));
+        return read_data_key(path);
     }
     let bytes = DataKey::generate_bytes();
     write_private(path, format!("{}\n", hex::encode(bytes)).as_bytes())?;
@@ -182,37 +234,38 @@ fn load_or_create_signing_key(path: &Path) -> Result<SigningKeyPair, BootError> 
 }
 
 /// The token-signing keys every server on the database shares, kept in the database sealed with
-/// the data key: the newest signs, all of them verify. When the database has none yet, this data
-/// directory's key file (created if absent) is added. Servers starting together on an empty
-/// database may each add theirs; reading the keys back, they agree on the newest.
+/// the data key: the newest not retired signs, all keys not retired verify. When the database has
+/// none yet, this data directory's key file (created if absent) is added; when every key is
+/// retired, a new one is. Servers starting together on an empty database may each add theirs;
+/// reading the keys back, they agree on the newest.
 async fn shared_signing_keys(
     store: &dyn Store,
     data_key: &DataKey,
     key_file: &Path,
     clock: &dyn Clock,
-) -> Result<KeySet, BootError> {
+) -> Result<KeySnapshot, BootError> {
     let map_store = |e: edgeward_core::Error| BootError::Store(e.log_detail());
     let mut stored = store.signing_keys().await.map_err(map_store)?;
     if stored.is_empty() {
         let local = load_or_create_signing_key(key_file)?;
         let sealed = data_key.seal(local.to_pkcs8_pem().as_bytes(), local.kid().as_bytes());
-        let key = StoredSigningKey { kid: local.kid().to_owned(), sealed_pkcs8: sealed, created_at: clock.now() };
+        let key = StoredSigningKey {
+            kid: local.kid().to_owned(),
+            sealed_pkcs8: sealed,
+            created_at: clock.now(),
+            retired_at: None,
+        };
+        store.add_signing_key(key).await.map_err(map_store)?;
+        stored = store.signing_keys().await.map_err(map_store)?;
+    } else if stored.iter().all(|k| k.retired_at.is_some()) {
+        let (pair, key) = crate::keys::new_stored_key(&stored, data_key, clock.now());
+        tracing::warn!(kid = pair.kid(), "every token-signing key is retired: added a new one");
         store.add_signing_key(key).await.map_err(map_store)?;
         stored = store.signing_keys().await.map_err(map_store)?;
     }
-    let mut pairs = Vec::with_capacity(stored.len());
-    for k in &stored {
-        let pem = data_key.open(&k.sealed_pkcs8, k.kid.as_bytes()).map_err(|_| wrong_data_key(&k.kid))?;
-        let pem =
-            String::from_utf8(pem).map_err(|_| BootError::Key(format!("token-signing key {} is not PEM", k.kid)))?;
-        pairs.push(SigningKeyPair::from_pkcs8_pem(&pem).map_err(BootError::Key)?);
-    }
-    let active = pairs.pop().ok_or_else(|| BootError::Key("no token-signing key".into()))?;
-    let mut keys = KeySet::new(active);
-    for older in &pairs {
-        keys.add_verifying(older);
-    }
-    Ok(keys)
+    crate::keys::snapshot_from(&stored, data_key)
+        .map_err(BootError::Key)?
+        .ok_or_else(|| BootError::Key("no token-signing key".into()))
 }
 
 /// A random 7-digit CP code.
@@ -228,7 +281,7 @@ fn random_token(prefix: &str) -> String {
 /// Create an API client with fresh credentials; the secret is sealed before it is stored.
 pub async fn create_api_client(
     store: &dyn Store,
-    data_key: &DataKey,
+    data_key: &dyn Sealer,
     name: ClientName,
     grants: Grants,
     owner: Option<uuid::Uuid>,
@@ -327,7 +380,7 @@ pub async fn prepare(
     }
     let keys =
         shared_signing_keys(store.as_ref(), &data_key, &dir.join("keys").join("token-signing.pem"), clock).await?;
-    tracing::info!(kid = keys.active().kid(), path = %dir.join("keys").display(), "token-signing and data keys loaded");
+    tracing::info!(kid = keys.set.active().kid(), path = %dir.join("keys").display(), "token-signing and data keys loaded");
 
     let (tls_cert, tls_key) = match (&config.tls_cert, &config.tls_key) {
         (Some(c), Some(k)) => (c.clone(), k.clone()),

@@ -8,7 +8,8 @@
 //!
 //! Verified token values are cached by a SHA-256 of the value, and auto-refreshing tokens by
 //! uuid; expiry is checked against the clock and revocation against the in-memory revocation
-//! list on every request, so revoking a token takes effect on the very next request. Each allowed
+//! list on every request, so revoking a token takes effect on the very next request. A cached
+//! grant is refused once the key that signed its value is retired. Each allowed
 //! request is counted in memory per (token, network) and written to the store every few seconds.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -38,6 +39,8 @@ const MAX_CACHED: usize = 100_000;
 #[derive(Debug)]
 pub struct Grant {
     uuid: Uuid,
+    /// The key that signed the value (empty for a reference, which no key signs).
+    kid: String,
     expires_at: Option<DateTime<Utc>>,
     networks: Networks,
     ewids: EdgeWorkerScope,
@@ -127,12 +130,13 @@ impl From<Denial> for ApiError {
 }
 
 const INVALID: Denial = Denial::Unauthorized("The access token is invalid.");
+const RETIRED: Denial = Denial::Unauthorized("The access token was signed by a retired key.");
 
 impl Grant {
     /// Verify a token value (signature with a known key) and read what it allows. Expiry and
     /// revocation are not checked here: they change with time, and are checked per request.
     pub fn from_value(value: &str, keys: &KeySet) -> Result<Grant, Denial> {
-        let claims = edgeward_token::verify(value, keys).map_err(|_| INVALID)?;
+        let (claims, kid) = edgeward_token::verify_with_kid(value, keys).map_err(|_| INVALID)?;
         let uuid = Uuid::parse_str(&claims.jti).map_err(|_| INVALID)?;
         let env = |l: &str| claims.env.iter().any(|e| e == l);
         let ewids: Vec<String> = claims.ewids.split(',').map(str::to_owned).collect();
@@ -142,6 +146,7 @@ impl Grant {
         }
         Ok(Grant {
             uuid,
+            kid,
             expires_at: DateTime::from_timestamp(claims.exp, 0),
             networks: Networks { staging: env("s"), production: env("p") },
             ewids: EdgeWorkerScope::parse(
@@ -161,10 +166,13 @@ impl Grant {
 
 impl TokenGate {
     /// The grant of a token value: from the cache (keyed by the value's SHA-256), or verified
-    /// now and cached.
+    /// now and cached. A cached grant whose key `keys` no longer holds (retired since) is refused.
     pub fn grant_for_value(&self, value: &str, keys: &KeySet) -> Result<Arc<Grant>, Denial> {
         let digest: [u8; 32] = Sha256::digest(value.as_bytes()).into();
         if let Some(g) = self.by_value.lock().unwrap_or_else(|e| e.into_inner()).get(&digest) {
+            if keys.get(&g.kid).is_none() {
+                return Err(RETIRED);
+            }
             return Ok(g.clone());
         }
         let g = Arc::new(Grant::from_value(value, keys)?);
@@ -238,7 +246,24 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
     match (value, reference) {
         (Some(v), None) => {
             let v = v.to_str().map_err(|_| Denial::Unauthorized("The access token is malformed."))?;
-            Ok(state.gate.grant_for_value(v, &state.keys)?)
+            let keys = state.keys.current();
+            match state.gate.grant_for_value(v, &keys.set) {
+                Ok(g) => Ok(g),
+                Err(denial) => {
+                    // Only on failure: is the value signed by a key this server has not heard of
+                    // yet (added on another server a moment ago)? Read the keys again, bounded.
+                    let Some(kid) = edgeward_token::header_kid(v) else { return Err(denial.into()) };
+                    if keys.retired.contains(&kid) {
+                        return Err(RETIRED.into());
+                    }
+                    if keys.set.get(&kid).is_some()
+                        || !state.keys.reload_for_unknown_kid(state.store.as_ref(), &state.data_key.current()).await
+                    {
+                        return Err(denial.into());
+                    }
+                    Ok(state.gate.grant_for_value(v, &state.keys.current().set)?)
+                }
+            }
         }
         (None, Some(r)) => {
             let uuid = r
@@ -267,6 +292,7 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
                     }
                     let g = Arc::new(Grant {
                         uuid,
+                        kid: String::new(),
                         expires_at: None,
                         networks: t.networks,
                         ewids: t.ewids,

@@ -1,6 +1,8 @@
 //! Following the store's change feed, so that writes made by another server on the same
 //! database reach this server's caches: a revoked token is refused, an item written or deleted
-//! is read afresh, a namespace change empties the item cache.
+//! is read afresh, a namespace change empties the item cache, a token-signing key added or
+//! retired makes the server read the keys again, and a data-key rotation makes it read its key
+//! files again.
 //!
 //! The bound: a change made elsewhere is honoured here within one poll interval
 //! (`change_poll_ms`, 1 s by default) plus the time of one feed read. On PostgreSQL, revocations
@@ -29,11 +31,35 @@ pub const GAP_WAIT: Duration = Duration::from_secs(30);
 /// Holes larger than this are not tracked one by one (a purge, or a restarted sequence).
 const MAX_GAP: i64 = 10_000;
 
-fn apply(state: &AppState, change: &Change) {
+/// Keys to read again after a page of changes (a read of the store or of files, done once).
+#[derive(Default)]
+struct Reload {
+    signing_keys: bool,
+    data_key: bool,
+}
+
+fn apply(state: &AppState, change: &Change, reload: &mut Reload) {
     match change {
         Change::TokenRevoked(uuid) => state.gate.revoke(*uuid),
         Change::Item(key) => state.item_cache.invalidate(key),
         Change::Namespace(..) => state.item_cache.clear(),
+        Change::SigningKeys(_) => reload.signing_keys = true,
+        Change::DataKey(_) => reload.data_key = true,
+    }
+}
+
+async fn reload_keys(state: &AppState, reload: Reload) {
+    // The data key first: signing keys may be sealed with the new one.
+    if reload.data_key {
+        if let Err(e) = state.data_key.reload_files() {
+            tracing::error!(error = %e, "a data-key rotation was announced but this data directory's key files cannot be \
+                read; copy keys/data.key.next (or the new keys/data.key) from the server that runs the rotation");
+        }
+    }
+    if reload.signing_keys || reload.data_key {
+        if let Err(e) = state.keys.reload(state.store.as_ref(), &state.data_key.current()).await {
+            tracing::error!(error = %e.log_detail(), "cannot read the token-signing keys; will retry at the next change");
+        }
     }
 }
 
@@ -82,26 +108,29 @@ pub async fn follow_once(state: &AppState, pos: &mut FeedPosition) -> usize {
     let now = Instant::now();
     let mut from = pos.read_from(now);
     let mut applied = 0;
+    let mut reload = Reload::default();
     loop {
         match state.store.changes_since(from, PAGE).await {
             Ok(changes) => {
                 for (seq, change) in &changes {
                     if pos.take(*seq, now) {
-                        apply(state, change);
+                        apply(state, change, &mut reload);
                         applied += 1;
                     }
                 }
                 match changes.last() {
                     Some((seq, _)) if changes.len() == PAGE => from = *seq,
-                    _ => return applied,
+                    _ => break,
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e.log_detail(), "cannot read the change feed; will retry");
-                return applied;
+                break;
             }
         }
     }
+    reload_keys(state, reload).await;
+    applied
 }
 
 /// Follow the feed from `start` every `every` (or sooner, when the store signals a change)

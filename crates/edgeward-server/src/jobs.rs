@@ -1,6 +1,6 @@
 //! Scheduled work: refresh auto-refreshing tokens that are due, purge tokens past their
 //! retention, carry out namespace deletions whose time has come, delete items older than their
-//! namespace's retention. One unit of work ([`run_once`]) is separate from the loop ([`run`]) so tests drive
+//! namespace's retention, retire token-signing keys whose last token has expired. One unit of work ([`run_once`]) is separate from the loop ([`run`]) so tests drive
 //! it with any clock. A failure is logged and the next run tries again; nothing here panics.
 
 use std::time::Duration;
@@ -23,6 +23,8 @@ pub struct JobReport {
     pub items_purged: u64,
     /// Namespaces deleted because their scheduled deletion came.
     pub namespaces_deleted: u64,
+    /// Token-signing keys retired because no live token they signed remains.
+    pub keys_retired: u64,
     /// Audit records deleted because they outlived `audit.retention_days`.
     pub audit_purged: u64,
 }
@@ -77,12 +79,25 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> JobReport {
             }
         }
     }
+    match crate::keys::retire_unused(state.store.as_ref(), now).await {
+        Ok(retired) => {
+            report.keys_retired = retired.len() as u64;
+            if !retired.is_empty() {
+                // This server stops verifying them now; the others on their next feed read.
+                if let Err(e) = state.keys.reload(state.store.as_ref(), &state.data_key.current()).await {
+                    tracing::error!(error = %e.log_detail(), "cannot read the token-signing keys after retiring some");
+                }
+            }
+        }
+        Err(e) => tracing::error!(error = %e.log_detail(), "retiring unused token-signing keys failed; will retry"),
+    }
     if report != JobReport::default() {
         tracing::info!(
             refreshed = report.refreshed,
             purged = report.purged,
             items_purged = report.items_purged,
             namespaces_deleted = report.namespaces_deleted,
+            keys_retired = report.keys_retired,
             audit_purged = report.audit_purged,
             "scheduled maintenance"
         );

@@ -7,7 +7,8 @@
 //! - [`routes`] holds the handlers; `edgeward-wire` the JSON shapes clients send and read.
 //! - [`problem`] is the one place where errors become HTTP responses.
 //! - [`service`] holds the token operations the handlers call.
-//! - [`jobs`] runs scheduled work (refresh, purge).
+//! - [`jobs`] runs scheduled work (refresh, purge, retiring unused signing keys).
+//! - [`keys`] holds the signing keys and the data key at run time, and rotates them.
 //!
 //! Invariant: the admin API and the data plane are separate routers on separate listeners.
 
@@ -22,6 +23,7 @@ pub mod follow;
 pub mod item_cache;
 pub mod items;
 pub mod jobs;
+pub mod keys;
 pub mod listen;
 pub mod mail;
 pub mod metrics;

@@ -61,8 +61,8 @@ async fn find_for(state: &AppState, caller: &ApiClient, name: &str, action: Toke
     }
 }
 
-/// The signed value of an expiring token.
-pub fn token_value(state: &AppState, t: &Token) -> Option<String> {
+/// The signed value of an expiring token, signed with `signer`'s active key.
+pub fn token_value(signer: &edgeward_token::KeySet, t: &Token) -> Option<String> {
     let expires_at = t.expires_at()?;
     let claims = Claims {
         iss: ISSUER.into(),
@@ -79,7 +79,7 @@ pub fn token_value(state: &AppState, t: &Token) -> Option<String> {
             .map(|(ns, p)| (format!("namespace-{ns}"), serde_json::json!(p.letters())))
             .collect(),
     };
-    Some(edgeward_token::sign(&claims, state.keys.active()))
+    Some(edgeward_token::sign(&claims, signer.active()))
 }
 
 /// `POST /tokens`.
@@ -111,7 +111,9 @@ pub async fn create_token(state: &AppState, caller: &ApiClient, req: CreateToken
         cpcode: state.cpcode.clone(),
         revoked_at: None,
     };
-    let value = token_value(state, &draft_token);
+    let keys = state.keys.current();
+    let value = token_value(&keys.set, &draft_token);
+    let kid = value.as_ref().map(|_| keys.set.active().kid().to_owned());
     let sealed_value = value.as_ref().map(|v| state.data_key.seal(v.as_bytes(), uuid.as_bytes()));
     let token = state
         .store
@@ -119,6 +121,7 @@ pub async fn create_token(state: &AppState, caller: &ApiClient, req: CreateToken
             spec,
             uuid,
             sealed_value,
+            kid,
             now,
             next_refresh: expiry.is_none().then(|| next_refresh_after(now.date_naive())),
             max_tokens: state.limits.max_tokens_per_account,

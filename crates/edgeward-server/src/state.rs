@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use edgeward_core::clock::Clock;
 use edgeward_core::limits::Limits;
 use edgeward_core::store::{ApiClient, Store};
-use edgeward_token::{DataKey, KeySet};
 
 use crate::metrics::Metrics;
 
@@ -20,10 +19,11 @@ pub struct Inner {
     pub store: Arc<dyn Store>,
     /// The account's CP code (never changes once initialized).
     pub cpcode: String,
-    /// Token signing and verifying keys.
-    pub keys: KeySet,
-    /// Encrypts token values and client secrets at rest.
-    pub data_key: DataKey,
+    /// Token signing and verifying keys (swapped when a key is added or retired).
+    pub keys: crate::keys::SigningKeys,
+    /// Seals token values, client secrets and signing keys at rest (swapped by a data-key
+    /// rotation).
+    pub data_key: crate::keys::SharedDataKey,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Product limits.

@@ -327,7 +327,7 @@ async fn operational_endpoints_and_trace_ids() {
         http.get(app.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(jwks["keys"][0]["kty"], "OKP");
     assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
-    assert_eq!(jwks["keys"][0]["kid"], app.server.state.keys.active().kid());
+    assert_eq!(jwks["keys"][0]["kid"], app.server.state.keys.current().set.active().kid());
     raw(&app.admin, Method::GET, "/edgekv/v1/tokens", None).await;
     let metrics = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(
@@ -391,7 +391,7 @@ async fn token_values_carry_edgekv_claims() {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let header: serde_json::Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
     assert_eq!(header["alg"], "EdDSA");
-    assert_eq!(header["kid"], app.server.state.keys.active().kid());
+    assert_eq!(header["kid"], app.server.state.keys.current().set.active().kid());
     let claims: serde_json::Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
     assert_eq!(claims["namespace-default"], serde_json::json!(["r", "d"]));
     assert_eq!(claims["env"], serde_json::json!(["s", "p"]));
@@ -401,6 +401,6 @@ async fn token_values_carry_edgekv_claims() {
     assert_eq!(claims["iss"], "edgeward");
     assert_eq!(claims["iat"], Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap().timestamp());
     assert_eq!(claims["exp"], Utc.with_ymd_and_hms(2027, 3, 30, 23, 59, 59).unwrap().timestamp());
-    assert!(edgeward_token::verify(value, &app.server.state.keys).is_ok());
+    assert!(edgeward_token::verify(value, &app.server.state.keys.current().set).is_ok());
     app.server.shutdown().await;
 }

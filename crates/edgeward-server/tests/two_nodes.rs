@@ -258,7 +258,7 @@ async fn servers_on_their_own_hosts_share_signing_keys_through_the_database() {
     std::fs::create_dir_all(dir_b.path().join("keys")).unwrap();
     std::fs::copy(dir_a.path().join("keys/data.key"), dir_b.path().join("keys/data.key")).unwrap();
     let b = edgeward_server::spawn(on(dir_b.path()), Arc::new(SystemClock)).await.expect("B starts");
-    assert_eq!(a.state.keys.jwks(), b.state.keys.jwks(), "both publish the same keys");
+    assert_eq!(a.state.keys.current().set.jwks(), b.state.keys.current().set.jwks(), "both publish the same keys");
 
     let expiry = (chrono::Utc::now().date_naive() + chrono::Duration::days(20)).to_string();
     let body = cli_body("signed_on_a", false, true, &expiry, &[("default", "r")]);

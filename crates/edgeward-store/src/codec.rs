@@ -116,6 +116,8 @@ pub(crate) fn encode_change(change: &Change) -> (&'static str, String) {
         Change::TokenRevoked(uuid) => ("token_revoked", uuid.to_string()),
         Change::Item(k) => ("item", item_subject(k)),
         Change::Namespace(network, name) => ("namespace", format!("{}/{}", network.as_str(), name.as_str())),
+        Change::SigningKeys(kid) => ("signing_keys", kid.clone()),
+        Change::DataKey(id) => ("data_key", id.clone()),
     }
 }
 
@@ -143,6 +145,8 @@ pub(crate) fn decode_change(kind: &str, subject: &str) -> Option<Change> {
             let (network, ns) = subject.split_once('/')?;
             Some(Change::Namespace(Network::parse(network).ok()?, NamespaceName::parse(ns).ok()?))
         }
+        "signing_keys" => Some(Change::SigningKeys(subject.to_owned())),
+        "data_key" => Some(Change::DataKey(subject.to_owned())),
         _ => None,
     }
 }
@@ -169,6 +173,10 @@ pub(crate) fn token_not_refreshable(name: &TokenName) -> Error {
 
 pub(crate) fn token_already_revoked() -> Error {
     Error::NotFound { resource: Resource::Token, message: "The token does not exist or was already revoked.".into() }
+}
+
+pub(crate) fn unknown_signing_key(kid: &str) -> Error {
+    Error::invalid("kid", format!("There is no token-signing key {kid}."))
 }
 
 pub(crate) fn token_missing() -> Error {

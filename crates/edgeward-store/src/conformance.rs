@@ -46,6 +46,7 @@ fn new_token(name: &str, expiry: Option<NaiveDate>, now: DateTime<Utc>) -> NewTo
         },
         uuid: Uuid::new_v4(),
         sealed_value: expiry.map(|_| vec![1, 2, 3]),
+        kid: expiry.map(|_| "k0".to_owned()),
         now,
         next_refresh: expiry.is_none().then(|| now.date_naive() + Days::new(60)),
         max_tokens: 1000,
@@ -71,7 +72,44 @@ where
     leases(fresh().await).await;
     change_feed(&*fresh().await).await;
     signing_keys(&*fresh().await).await;
+    sealed_columns(&*fresh().await).await;
     audit_trail(&*fresh().await).await;
+}
+
+async fn sealed_columns(s: &dyn Store) {
+    use edgeward_core::store::Resealed;
+    init(s).await;
+    let old = |n: u8| vec![2, 0, 0, 0, 0, 0, 0, 0, 0, n];
+    let new_prefix = vec![2u8, 1, 1, 1, 1, 1, 1, 1, 1];
+    let mut uuids = Vec::new();
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        let t = NewToken {
+            sealed_value: Some(old(i as u8)),
+            ..new_token(name, Some(NaiveDate::from_ymd_opt(2026, 12, 20).unwrap()), t0())
+        };
+        uuids.push(s.insert_token(t).await.unwrap().uuid.to_string());
+    }
+    s.insert_token(new_token("auto", None, t0())).await.unwrap();
+    uuids.sort();
+    let col = "tokens.sealed_value";
+    let first = s.sealed_batch(col, None, new_prefix.clone(), 2).await.unwrap();
+    assert_eq!(first.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), uuids[..2], "by key, nulls left out");
+    let rest = s.sealed_batch(col, Some(first[1].key.clone()), new_prefix.clone(), 2).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    // A value changed meanwhile is left alone; the others are replaced.
+    let mut sealed_again: Vec<Resealed> = first
+        .iter()
+        .chain(&rest)
+        .map(|r| Resealed { key: r.key.clone(), old: r.sealed.clone(), new: [&new_prefix[..], &[7]].concat() })
+        .collect();
+    sealed_again[0].old = vec![9, 9];
+    assert_eq!(s.reseal(col, sealed_again).await.unwrap(), 2);
+    let left = s.sealed_batch(col, None, new_prefix.clone(), 10).await.unwrap();
+    assert_eq!(left.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), vec![uuids[0].clone()], "only the skipped one");
+    for c in crate::SEALED_COLUMNS {
+        s.sealed_batch(&c.name(), None, new_prefix.clone(), 1).await.unwrap();
+    }
+    assert!(s.sealed_batch("tokens.name", None, new_prefix, 1).await.is_err(), "only sealed columns");
 }
 
 /// Audited writes carry their record into their own transaction: exactly one record per
@@ -164,17 +202,70 @@ async fn audit_trail(s: &dyn Store) {
 }
 
 async fn signing_keys(s: &dyn Store) {
-    use edgeward_core::store::StoredSigningKey;
+    use edgeward_core::store::{Change, SigningKeyUse, StoredSigningKey};
     assert!(s.signing_keys().await.unwrap().is_empty());
+    init(s).await;
+    let start = s.last_change_seq().await.unwrap();
     let key = |kid: &str, minutes: i64, byte: u8| StoredSigningKey {
         kid: kid.into(),
         sealed_pkcs8: vec![byte; 48],
         created_at: t0() + chrono::Duration::minutes(minutes),
+        retired_at: None,
     };
     s.add_signing_key(key("k2", 5, 2)).await.unwrap();
     s.add_signing_key(key("k1", 0, 1)).await.unwrap();
     s.add_signing_key(key("k1", 9, 9)).await.unwrap();
     assert_eq!(s.signing_keys().await.unwrap(), vec![key("k1", 0, 1), key("k2", 5, 2)], "oldest first; a kid is kept");
+
+    // Live tokens per signing key: revoked and expired ones do not count; auto-refreshing
+    // tokens have no value and no kid.
+    let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+    let signed =
+        |name: &str, expiry, kid: &str| NewToken { kid: Some(kid.into()), ..new_token(name, Some(expiry), t0()) };
+    s.insert_token(signed("a", day(20), "k1")).await.unwrap();
+    s.insert_token(signed("b", day(10), "k1")).await.unwrap();
+    let c = s.insert_token(signed("c", day(25), "k1")).await.unwrap();
+    s.insert_token(signed("d", day(5), "k2")).await.unwrap();
+    s.insert_token(new_token("auto", None, t0())).await.unwrap();
+    s.revoke_token(c.uuid, t0()).await.unwrap();
+    let end_of = |d| day(d).and_hms_opt(23, 59, 59).unwrap().and_utc();
+    assert_eq!(
+        s.signing_key_use(t0()).await.unwrap(),
+        vec![
+            SigningKeyUse { kid: "k1".into(), live_tokens: 2, last_expiry: Some(end_of(20)) },
+            SigningKeyUse { kid: "k2".into(), live_tokens: 1, last_expiry: Some(end_of(5)) },
+        ]
+    );
+    let later = end_of(12);
+    assert_eq!(
+        s.signing_key_use(later).await.unwrap(),
+        vec![SigningKeyUse { kid: "k1".into(), live_tokens: 1, last_expiry: Some(end_of(20)) }],
+        "expired tokens do not count"
+    );
+
+    // Retiring: once, announced on the feed; an unknown kid is refused.
+    assert!(s.retire_signing_key("k1", later).await.unwrap());
+    assert!(!s.retire_signing_key("k1", later + chrono::Duration::hours(1)).await.unwrap(), "already retired");
+    assert!(matches!(s.retire_signing_key("nope", later).await, Err(edgeward_core::Error::Invalid { .. })));
+    let keys = s.signing_keys().await.unwrap();
+    assert_eq!(keys[0].retired_at, Some(later), "the first retirement's time is kept");
+    assert_eq!(keys[1].retired_at, None);
+    let announced: Vec<Change> = s
+        .changes_since(start, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, c)| c)
+        .filter(|c| !matches!(c, Change::TokenRevoked(_)))
+        .collect();
+    assert_eq!(
+        announced,
+        vec![Change::SigningKeys("k2".into()), Change::SigningKeys("k1".into()), Change::SigningKeys("k1".into())],
+        "each key added and the retirement, once each"
+    );
+    s.announce(Change::DataKey("00ff".into()), later).await.unwrap();
+    let last = s.changes_since(start, 100).await.unwrap().pop().unwrap().1;
+    assert_eq!(last, Change::DataKey("00ff".into()));
 }
 
 async fn change_feed(s: &dyn Store) {

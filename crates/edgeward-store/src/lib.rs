@@ -24,12 +24,14 @@ pub mod audit;
 mod codec;
 pub mod migrate;
 mod postgres;
+pub mod sealed;
 mod sqlite;
 
 pub mod conformance;
 pub mod testing;
 
 pub use postgres::{postgres_database_version, PostgresOptions, PostgresStore};
+pub use sealed::{SealedColumn, SEALED_COLUMNS};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// The schema migrations shipped with this build, as (version, name, SQL).

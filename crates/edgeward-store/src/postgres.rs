@@ -25,7 +25,8 @@ use edgeward_core::names::{ClientName, NamespaceName, TokenName};
 use edgeward_core::network::Network;
 use edgeward_core::store::{
     AccessGroup, Account, AccountStore, ApiClient, ApiClientStore, Change, Created, ItemKey, ItemStore, Namespace,
-    NamespaceStore, NewToken, StoredApiClient, StoredItem, StoredSigningKey, StoredToken, TokenStore, TokenUsage,
+    NamespaceStore, NewToken, SigningKeyUse, StoredApiClient, StoredItem, StoredSigningKey, StoredToken, TokenStore,
+    TokenUsage,
 };
 use edgeward_core::token::Token;
 use edgeward_core::Error;
@@ -36,6 +37,7 @@ mod audit;
 mod changes;
 mod migrate;
 mod notify;
+mod sealed;
 
 pub use migrate::database_version as postgres_database_version;
 pub(crate) use migrate::POSTGRES as POSTGRES_MIGRATIONS;
@@ -252,8 +254,8 @@ impl TokenStore for PostgresStore {
         let inserted = sqlx::query(
             "WITH counted AS (UPDATE token_counts SET n = n + 1 WHERE shard = $13 RETURNING 1) \
              INSERT INTO tokens (uuid, name, live_name, allow_staging, allow_production, ewids, namespaces, expiry, \
-                                 expires_at, issued_at, next_refresh, generation, cpcode, sealed_value) \
-             SELECT $1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12 FROM counted",
+                                 expires_at, issued_at, next_refresh, generation, cpcode, sealed_value, kid) \
+             SELECT $1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $14 FROM counted",
         )
         .bind(token.uuid.to_string())
         .bind(token.name.as_str())
@@ -268,6 +270,7 @@ impl TokenStore for PostgresStore {
         .bind(&token.cpcode)
         .bind(&new.sealed_value)
         .bind(shard)
+        .bind(&new.kid)
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -741,28 +744,85 @@ impl AccountStore for PostgresStore {
     }
 
     async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, Error> {
-        sqlx::query("SELECT kid, sealed_pkcs8, created_at FROM signing_keys ORDER BY created_at, kid")
+        sqlx::query("SELECT kid, sealed_pkcs8, created_at, retired_at FROM signing_keys ORDER BY created_at, kid")
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?
             .iter()
             .map(|r| {
-                Ok(StoredSigningKey { kid: col(r, 0)?, sealed_pkcs8: col(r, 1)?, created_at: from_ms(col(r, 2)?) })
+                Ok(StoredSigningKey {
+                    kid: col(r, 0)?,
+                    sealed_pkcs8: col(r, 1)?,
+                    created_at: from_ms(col(r, 2)?),
+                    retired_at: col::<Option<i64>>(r, 3)?.map(from_ms),
+                })
             })
             .collect()
     }
 
     async fn add_signing_key(&self, key: StoredSigningKey) -> Result<(), Error> {
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, sealed_pkcs8, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        let mut tx = self.begin().await?;
+        let added = sqlx::query(
+            "INSERT INTO signing_keys (kid, sealed_pkcs8, created_at, retired_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(&key.kid)
         .bind(&key.sealed_pkcs8)
         .bind(ms(key.created_at))
-        .execute(&self.pool)
+        .bind(key.retired_at.map(ms))
+        .execute(&mut *tx)
         .await
-        .map_err(db_err)?;
-        Ok(())
+        .map_err(db_err)?
+        .rows_affected();
+        if added == 1 {
+            changes::note(&mut tx, &Change::SigningKeys(key.kid.clone()), key.created_at).await?;
+        }
+        commit(tx).await
+    }
+
+    async fn retire_signing_key(&self, kid: &str, now: DateTime<Utc>) -> Result<bool, Error> {
+        let mut tx = self.begin().await?;
+        let retired = sqlx::query("UPDATE signing_keys SET retired_at = $2 WHERE kid = $1 AND retired_at IS NULL")
+            .bind(kid)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if retired == 0 {
+            let known = sqlx::query("SELECT 1 FROM signing_keys WHERE kid = $1")
+                .bind(kid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            return match known {
+                Some(_) => Ok(false),
+                None => Err(codec::unknown_signing_key(kid)),
+            };
+        }
+        changes::note(&mut tx, &Change::SigningKeys(kid.to_owned()), now).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn signing_key_use(&self, now: DateTime<Utc>) -> Result<Vec<SigningKeyUse>, Error> {
+        sqlx::query(
+            "SELECT kid, COUNT(*), MAX(expires_at) FROM tokens \
+             WHERE kid IS NOT NULL AND revoked_at IS NULL AND expires_at >= $1 GROUP BY kid ORDER BY kid",
+        )
+        .bind(ms(now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| {
+            Ok(SigningKeyUse {
+                kid: col(r, 0)?,
+                live_tokens: col::<i64>(r, 1)?.max(0) as u64,
+                last_expiry: col::<Option<i64>>(r, 2)?.map(from_ms),
+            })
+        })
+        .collect()
     }
 
     async fn namespace_names(&self, network: Network) -> Result<Vec<NamespaceName>, Error> {

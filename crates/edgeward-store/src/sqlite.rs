@@ -14,7 +14,8 @@ use edgeward_core::names::{ClientName, NamespaceName, TokenName};
 use edgeward_core::network::Network;
 use edgeward_core::store::{
     AccessGroup, Account, AccountStore, ApiClient, ApiClientStore, Change, Created, ItemKey, ItemStore, Namespace,
-    NamespaceStore, NewToken, StoredApiClient, StoredItem, StoredSigningKey, StoredToken, TokenStore, TokenUsage,
+    NamespaceStore, NewToken, SigningKeyUse, StoredApiClient, StoredItem, StoredSigningKey, StoredToken, TokenStore,
+    TokenUsage,
 };
 use edgeward_core::token::Token;
 use edgeward_core::Error;
@@ -25,6 +26,7 @@ use crate::migrate;
 mod audit;
 mod changes;
 mod notify;
+mod sealed;
 
 /// Tuning for the SQLite store.
 #[derive(Debug, Clone)]
@@ -290,8 +292,8 @@ impl TokenStore for SqliteStore {
             let inserted = c
                 .prepare_cached(
                     "INSERT INTO tokens (uuid, name, live_name, allow_staging, allow_production, ewids, namespaces, expiry, \
-                     expires_at, issued_at, next_refresh, generation, cpcode, sealed_value) \
-                     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12)",
+                     expires_at, issued_at, next_refresh, generation, cpcode, sealed_value, kid) \
+                     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12, ?13)",
                 )
                 .and_then(|mut s| {
                     s.execute(params![
@@ -307,6 +309,7 @@ impl TokenStore for SqliteStore {
                         token.next_refresh.map(|d| d.to_string()),
                         token.cpcode,
                         new.sealed_value,
+                        new.kid,
                     ])
                 });
             match inserted {
@@ -724,11 +727,18 @@ impl AccountStore for SqliteStore {
     async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, Error> {
         self.point_read(|c| {
             let mut s = c
-                .prepare_cached("SELECT kid, sealed_pkcs8, created_at FROM signing_keys ORDER BY created_at, kid")
+                .prepare_cached(
+                    "SELECT kid, sealed_pkcs8, created_at, retired_at FROM signing_keys ORDER BY created_at, kid",
+                )
                 .map_err(db_err)?;
             let rows = s
                 .query_map([], |r| {
-                    Ok(StoredSigningKey { kid: r.get(0)?, sealed_pkcs8: r.get(1)?, created_at: from_ms(r.get(2)?) })
+                    Ok(StoredSigningKey {
+                        kid: r.get(0)?,
+                        sealed_pkcs8: r.get(1)?,
+                        created_at: from_ms(r.get(2)?),
+                        retired_at: r.get::<_, Option<i64>>(3)?.map(from_ms),
+                    })
                 })
                 .map_err(db_err)?;
             rows.map(|r| r.map_err(db_err)).collect()
@@ -737,12 +747,61 @@ impl AccountStore for SqliteStore {
 
     async fn add_signing_key(&self, key: StoredSigningKey) -> Result<(), Error> {
         self.write(move |c| {
-            c.execute(
-                "INSERT INTO signing_keys (kid, sealed_pkcs8, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                params![key.kid, key.sealed_pkcs8, ms(key.created_at)],
-            )
-            .map_err(db_err)?;
+            let added = c
+                .execute(
+                    "INSERT INTO signing_keys (kid, sealed_pkcs8, created_at, retired_at) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT DO NOTHING",
+                    params![key.kid, key.sealed_pkcs8, ms(key.created_at), key.retired_at.map(ms)],
+                )
+                .map_err(db_err)?;
+            if added == 1 {
+                changes::note(c, &Change::SigningKeys(key.kid.clone()), key.created_at)?;
+            }
             Ok(())
+        })
+        .await
+    }
+
+    async fn retire_signing_key(&self, kid: &str, now: DateTime<Utc>) -> Result<bool, Error> {
+        let kid = kid.to_owned();
+        self.write(move |c| {
+            let retired = c
+                .execute(
+                    "UPDATE signing_keys SET retired_at = ?2 WHERE kid = ?1 AND retired_at IS NULL",
+                    params![kid, ms(now)],
+                )
+                .map_err(db_err)?;
+            if retired == 0 {
+                let known = c.query_row("SELECT 1 FROM signing_keys WHERE kid = ?1", [&kid], |_| Ok(())).optional();
+                return match known.map_err(db_err)? {
+                    Some(()) => Ok(false),
+                    None => Err(codec::unknown_signing_key(&kid)),
+                };
+            }
+            changes::note(c, &Change::SigningKeys(kid), now)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn signing_key_use(&self, now: DateTime<Utc>) -> Result<Vec<SigningKeyUse>, Error> {
+        self.read(move |c| {
+            let mut s = c
+                .prepare_cached(
+                    "SELECT kid, COUNT(*), MAX(expires_at) FROM tokens \
+                     WHERE kid IS NOT NULL AND revoked_at IS NULL AND expires_at >= ?1 GROUP BY kid ORDER BY kid",
+                )
+                .map_err(db_err)?;
+            let rows = s
+                .query_map([ms(now)], |r| {
+                    Ok(SigningKeyUse {
+                        kid: r.get(0)?,
+                        live_tokens: r.get::<_, i64>(1)?.max(0) as u64,
+                        last_expiry: r.get::<_, Option<i64>>(2)?.map(from_ms),
+                    })
+                })
+                .map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
         })
         .await
     }

@@ -83,9 +83,26 @@ pub fn sign(claims: &Claims, key: &SigningKeyPair) -> String {
     out
 }
 
+/// The `kid` a value's header names, without verifying anything (to tell an unknown key from a
+/// bad value). `None` when the header does not parse.
+pub fn header_kid(value: &str) -> Option<String> {
+    let h = value.split('.').next()?;
+    if h.len() > 1024 {
+        return None;
+    }
+    let bytes = B64URL.decode(h).ok()?;
+    let header: Header<'_> = serde_json::from_slice(&bytes).ok()?;
+    Some(header.kid.to_owned())
+}
+
 /// Verify a compact JWS against the key set and return its claims. Expiry is the caller's
 /// business (it owns the clock).
 pub fn verify(value: &str, keys: &KeySet) -> Result<Claims, VerifyError> {
+    verify_with_kid(value, keys).map(|(claims, _)| claims)
+}
+
+/// [`verify`], also returning the `kid` of the key that signed the value.
+pub fn verify_with_kid(value: &str, keys: &KeySet) -> Result<(Claims, String), VerifyError> {
     let mut parts = value.splitn(3, '.');
     let (Some(h), Some(p), Some(s)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(VerifyError::Malformed);
@@ -107,7 +124,8 @@ pub fn verify(value: &str, keys: &KeySet) -> Result<Claims, VerifyError> {
     let signing_input = &value[..h.len() + 1 + p.len()];
     key.verify(signing_input.as_bytes(), &Signature::from_bytes(&sig)).map_err(|_| VerifyError::Signature)?;
     let payload = B64URL.decode(p).map_err(|_| VerifyError::Malformed)?;
-    serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)
+    let claims = serde_json::from_slice(&payload).map_err(|_| VerifyError::Malformed)?;
+    Ok((claims, header.kid.to_owned()))
 }
 
 #[cfg(test)]
@@ -140,6 +158,14 @@ mod tests {
         let forged_header = B64URL.encode(br#"{"alg":"none","typ":"JWT","kid":"x"}"#);
         let rest = v.split_once('.').unwrap().1;
         assert_eq!(verify(&format!("{forged_header}.{rest}"), &KeySet::new(k)), Err(VerifyError::Algorithm));
+    }
+
+    #[test]
+    fn the_header_kid_is_read_without_verifying() {
+        let k = SigningKeyPair::generate();
+        let v = sign(&claims("default"), &k);
+        assert_eq!(header_kid(&v).as_deref(), Some(k.kid()));
+        assert_eq!(header_kid("not a token"), None);
     }
 
     #[test]

@@ -88,6 +88,11 @@ impl KeySet {
         &self.active
     }
 
+    /// The kids of every key that verifies.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.verifying.keys().map(String::as_str)
+    }
+
     /// The public key for `kid`.
     pub fn get(&self, kid: &str) -> Option<&VerifyingKey> {
         self.verifying.get(kid)

@@ -13,6 +13,6 @@ pub mod jws;
 pub mod keys;
 pub mod seal;
 
-pub use jws::{sign, verify, Claims, VerifyError};
+pub use jws::{header_kid, sign, verify, verify_with_kid, Claims, VerifyError};
 pub use keys::{KeySet, SigningKeyPair};
 pub use seal::{DataKey, SealError};

@@ -20,6 +20,7 @@ use edgeward_server::ServeConfig;
 
 mod audit_cmd;
 mod bundle;
+mod keys_cmd;
 mod people;
 mod token_cmd;
 mod tokenfile;
@@ -122,6 +123,9 @@ enum Command {
         #[command(flatten)]
         conn: token_cmd::Conn,
     },
+    /// Rotate and retire the token-signing keys; rotate the data key.
+    #[command(subcommand)]
+    Keys(keys_cmd::KeysCommand),
     /// Apply the database migrations of a data directory (a server does this at start too) and
     /// print the schema version.
     Migrate {
@@ -545,6 +549,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Apiclient(cmd) => apiclient(cmd).await?,
         Command::Accessgroup(cmd) => accessgroup(cmd).await?,
+        Command::Keys(cmd) => keys_cmd::run(cmd).await?,
         Command::Audit(cmd) => audit_cmd::run(cmd).await?,
         Command::User(cmd) => people::user(cmd).await?,
         Command::Notify { cmd, conn } => json_error(&conn, people::notify(cmd, &conn).await)?,

@@ -80,7 +80,7 @@ pub async fn metrics(State(access): State<MetricsAccess>, headers: axum::http::H
 
 /// The public keys that verify token values.
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.keys.jwks())).into_response()
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.keys.current().set.jwks())).into_response()
 }
 
 /// The OpenAPI document of the admin API.

@@ -55,6 +55,12 @@ impl ChangeStore for PostgresStore {
         col(&sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM changes").fetch_one(self.pool()).await.map_err(db_err)?, 0)
     }
 
+    async fn announce(&self, change: Change, at: DateTime<Utc>) -> Result<(), Error> {
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        note(&mut tx, &change, at).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
     async fn purge_changes(&self, before: DateTime<Utc>) -> Result<u64, Error> {
         sqlx::query("DELETE FROM changes WHERE at < $1")
             .bind(ms(before))

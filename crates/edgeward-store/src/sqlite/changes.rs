@@ -71,6 +71,10 @@ impl ChangeStore for SqliteStore {
         .await
     }
 
+    async fn announce(&self, change: Change, at: DateTime<Utc>) -> Result<(), Error> {
+        self.write(move |c| note(c, &change, at)).await
+    }
+
     async fn purge_changes(&self, before: DateTime<Utc>) -> Result<u64, Error> {
         self.write(move |c| {
             c.execute("DELETE FROM changes WHERE at < ?1", [ms(before)]).map(|n| n as u64).map_err(db_err)

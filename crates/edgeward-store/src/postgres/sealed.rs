@@ -1,0 +1,54 @@
+//! [`SealedStore`] on PostgreSQL: the sealed columns of [`crate::sealed::SEALED_COLUMNS`].
+
+use async_trait::async_trait;
+
+use edgeward_core::store::{Resealed, SealedRow, SealedStore};
+use edgeward_core::Error;
+
+use super::{col, db_err, PostgresStore};
+use crate::sealed::{batch_sql, column, reseal_sql};
+
+#[async_trait]
+impl SealedStore for PostgresStore {
+    async fn sealed_batch(
+        &self,
+        column_name: &str,
+        after: Option<String>,
+        prefix: Vec<u8>,
+        limit: usize,
+    ) -> Result<Vec<SealedRow>, Error> {
+        let c = column(column_name)?;
+        let sql = batch_sql(c, ["$1", "$2", "$3", "$4"], "substr");
+        let len = prefix.len() as i32;
+        sqlx::query(&sql)
+            .bind(after.unwrap_or_default())
+            .bind(prefix)
+            .bind(len)
+            .bind(limit as i64)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| Ok(SealedRow { key: col(r, 0)?, sealed: col(r, 1)? }))
+            .collect()
+    }
+
+    async fn reseal(&self, column_name: &str, rows: Vec<Resealed>) -> Result<u64, Error> {
+        let c = column(column_name)?;
+        let sql = reseal_sql(c, ["$1", "$2", "$3"]);
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let mut n = 0;
+        for r in &rows {
+            n += sqlx::query(&sql)
+                .bind(&r.new)
+                .bind(&r.key)
+                .bind(&r.old)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(n)
+    }
+}
