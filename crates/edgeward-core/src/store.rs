@@ -69,8 +69,12 @@ pub trait TokenStore: Send + Sync {
     async fn refresh_token(&self, name: &TokenName, now: DateTime<Utc>, next: NaiveDate) -> Result<Token>;
     /// Refresh every auto-refreshing token whose scheduled date is on or before `today`.
     async fn refresh_due_tokens(&self, today: NaiveDate, now: DateTime<Utc>, next: NaiveDate) -> Result<u64>;
-    /// Delete tokens that expired, or were revoked, before `cutoff`.
-    async fn purge_tokens(&self, cutoff: DateTime<Utc>) -> Result<u64>;
+    /// Delete tokens past their retention at `now`: unrevoked tokens that expired before
+    /// `cutoff`, and revoked tokens revoked before `cutoff` whose value can no longer be valid
+    /// (no expiry, or expired before `now`). A revoked token is kept while its value could still
+    /// pass a signature and expiry check, so its revocation holds on every node, including one
+    /// started later.
+    async fn purge_tokens(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64>;
     /// Add data-plane usage: per (token, network), requests served and the last time.
     async fn record_usage(&self, usage: Vec<TokenUsage>) -> Result<()>;
     /// A token's recorded usage, per network.

@@ -62,6 +62,7 @@ where
     names_are_unique_among_live_tokens(fresh().await).await;
     the_token_limit_holds_under_concurrent_creation(fresh().await).await;
     expired_names_are_reusable_and_listing_windows(&*fresh().await).await;
+    a_revoked_token_is_kept_while_its_value_could_be_valid(&*fresh().await).await;
     limits_and_namespaces(&*fresh().await).await;
     api_clients(&*fresh().await).await;
     items(&*fresh().await).await;
@@ -554,9 +555,39 @@ async fn expired_names_are_reusable_and_listing_windows(s: &dyn Store) {
     assert_eq!(s.token_by_name(&fresh.name).await.unwrap().unwrap().token.uuid, fresh.uuid);
     // Both stay listed with includeExpired until the purge.
     assert_eq!(s.list_tokens(after, Some(window)).await.unwrap().len(), 2);
-    let purged = s.purge_tokens(Utc.with_ymd_and_hms(2026, 12, 31, 0, 0, 0).unwrap()).await.unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 12, 31, 0, 0, 0).unwrap();
+    let purged = s.purge_tokens(at, at).await.unwrap();
     assert_eq!(purged, 1);
     assert!(s.token_by_uuid(old.uuid).await.unwrap().is_none());
+}
+
+async fn a_revoked_token_is_kept_while_its_value_could_be_valid(s: &dyn Store) {
+    init(s).await;
+    // Five months left when revoked; an auto-refreshing token (no value) revoked at the same time.
+    let expiry = NaiveDate::from_ymd_opt(2027, 4, 28).unwrap();
+    let long = s.insert_token(new_token("long", Some(expiry), t0())).await.unwrap();
+    let auto = s.insert_token(new_token("auto", None, t0())).await.unwrap();
+    s.revoke_token(long.uuid, t0()).await.unwrap();
+    s.revoke_token(auto.uuid, t0()).await.unwrap();
+    let retention = chrono::Duration::days(30);
+    let purge_at = |now: DateTime<Utc>| async move { s.purge_tokens(now, now - retention).await.unwrap() };
+    // 31 days on: past the retention, but the value would still pass its expiry check.
+    assert_eq!(purge_at(t0() + chrono::Duration::days(31)).await, 1, "only the auto-refreshing one goes");
+    assert!(s.token_by_uuid(auto.uuid).await.unwrap().is_none());
+    let kept = s.token_by_uuid(long.uuid).await.unwrap().expect("kept until its value expires");
+    assert!(kept.token.revoked_at.is_some());
+    assert_eq!(s.revoked_token_uuids().await.unwrap(), vec![long.uuid], "still in the revocation list");
+    // The last second of its expiry day: still kept; once it has passed, purged.
+    let last = long.expires_at().unwrap();
+    assert_eq!(purge_at(last).await, 0);
+    assert_eq!(purge_at(last + chrono::Duration::seconds(1)).await, 1);
+    assert!(s.token_by_uuid(long.uuid).await.unwrap().is_none());
+    // A token revoked a day before its expiry is kept for the 30 days after the revocation.
+    let short = s.insert_token(new_token("short", Some(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()), t0())).await;
+    let short = short.unwrap();
+    s.revoke_token(short.uuid, t0()).await.unwrap();
+    assert_eq!(purge_at(t0() + chrono::Duration::days(29)).await, 0);
+    assert_eq!(purge_at(t0() + chrono::Duration::days(31)).await, 1);
 }
 
 async fn limits_and_namespaces(s: &dyn Store) {

@@ -383,7 +383,7 @@ impl TokenStore for PostgresStore {
         .map_err(db_err)
     }
 
-    async fn purge_tokens(&self, cutoff: DateTime<Utc>) -> Result<u64, Error> {
+    async fn purge_tokens(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64, Error> {
         let mut tx = self.begin().await?;
         let expired = sqlx::query("DELETE FROM tokens WHERE revoked_at IS NULL AND expires_at < $1")
             .bind(ms(cutoff))
@@ -391,12 +391,14 @@ impl TokenStore for PostgresStore {
             .await
             .map_err(db_err)?
             .rows_affected();
-        let revoked = sqlx::query("DELETE FROM tokens WHERE revoked_at < $1")
-            .bind(ms(cutoff))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
+        let revoked =
+            sqlx::query("DELETE FROM tokens WHERE revoked_at < $1 AND (expires_at IS NULL OR expires_at < $2)")
+                .bind(ms(cutoff))
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
         if expired > 0 {
             sqlx::query("UPDATE token_counts SET n = n - $1 WHERE shard = $2")
                 .bind(expired as i64)

@@ -443,14 +443,19 @@ impl TokenStore for SqliteStore {
         .await
     }
 
-    async fn purge_tokens(&self, cutoff: DateTime<Utc>) -> Result<u64, Error> {
+    async fn purge_tokens(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64, Error> {
         self.write(move |c| {
             let expired = c
                 .execute("DELETE FROM tokens WHERE revoked_at IS NULL AND expires_at < ?1", [ms(cutoff)])
                 .map_err(db_err)?;
             c.execute("UPDATE account SET token_count = token_count - ?1 WHERE id = 1", [expired as i64])
                 .map_err(db_err)?;
-            let revoked = c.execute("DELETE FROM tokens WHERE revoked_at < ?1", [ms(cutoff)]).map_err(db_err)?;
+            let revoked = c
+                .execute(
+                    "DELETE FROM tokens WHERE revoked_at < ?1 AND (expires_at IS NULL OR expires_at < ?2)",
+                    [ms(cutoff), ms(now)],
+                )
+                .map_err(db_err)?;
             Ok((expired + revoked) as u64)
         })
         .await
