@@ -267,7 +267,7 @@ async fn people_and_notices(s: &dyn Store) {
     assert_eq!(page[0].tokens, serde_json::json!([{"name": "first"}]));
     let (older, _) = s.notices_for(ana.id, 10, Some(page[0].id)).await.unwrap();
     assert_eq!(older.iter().map(|n| n.subject.as_str()).collect::<Vec<_>>(), ["one"]);
-    assert_eq!(s.mark_notices_read(ana.id, vec![older[0].id], t0()).await.unwrap(), 1);
+    assert_eq!(s.mark_notices_read(ana.id, vec![older[0].id, older[0].id, 999_999], t0()).await.unwrap(), 1);
     assert_eq!(s.notices_for(ana.id, 10, None).await.unwrap().1, 1);
     assert_eq!(s.mark_notices_read(ana.id, vec![], t0()).await.unwrap(), 1);
     assert_eq!(s.notices_for(ana.id, 10, None).await.unwrap().1, 0);

@@ -543,24 +543,24 @@ impl NotifyStore for SqliteStore {
 
     async fn mark_notices_read(&self, user: Uuid, ids: Vec<i64>, now: DateTime<Utc>) -> Result<u64, Error> {
         self.write(move |c| {
-            let mut changed = 0;
-            if ids.is_empty() {
-                changed = c
-                    .execute(
-                        "UPDATE notices SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL",
-                        params![user.to_string(), ms(now)],
-                    )
-                    .map_err(db_err)?;
+            // One statement either way: the ids travel as one JSON array.
+            let changed = if ids.is_empty() {
+                c.execute(
+                    "UPDATE notices SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL",
+                    params![user.to_string(), ms(now)],
+                )
             } else {
-                for id in ids {
-                    changed += c
-                        .execute(
-                            "UPDATE notices SET read_at = ?3 WHERE user_id = ?1 AND id = ?2 AND read_at IS NULL",
-                            params![user.to_string(), id, ms(now)],
-                        )
-                        .map_err(db_err)?;
-                }
+                c.execute(
+                    "UPDATE notices SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL \
+                     AND id IN (SELECT value FROM json_each(?3))",
+                    params![
+                        user.to_string(),
+                        ms(now),
+                        serde_json::to_string(&ids).map_err(|e| Error::Internal(e.to_string()))?
+                    ],
+                )
             }
+            .map_err(db_err)?;
             Ok(changed as u64)
         })
         .await
