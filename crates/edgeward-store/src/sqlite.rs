@@ -80,11 +80,42 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// Create the database file readable by its owner only before SQLite opens it: SQLite gives
+/// the `-wal` and `-shm` files it makes the main file's mode.
+pub(crate) fn create_private(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::Internal(format!("cannot create {}: {e}", path.display()))),
+    }
+}
+
+/// Make the database file and its `-wal` and `-shm` companions 0600 where an earlier version
+/// left them readable by others.
+pub(crate) fn tighten_modes(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = PathBuf::from(name);
+        let Ok(meta) = std::fs::metadata(&file) else { continue };
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::Internal(format!("cannot restrict {}: {e}", file.display())))?;
+        }
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     /// Open (creating if needed) the database at `path` and apply migrations.
     pub fn open(path: &Path, opts: SqliteOptions) -> Result<Self, Error> {
+        create_private(path)?;
+        tighten_modes(path)?;
         let mut conn = Connection::open(path).map_err(db_err)?;
         configure(&conn).map_err(db_err)?;
+        tighten_modes(path)?;
         migrate::apply(&mut conn)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let max_batch = opts.max_batch.max(1);
