@@ -60,6 +60,8 @@ pub struct PostgresStore {
     pool: PgPool,
     /// Woken by the `LISTEN` task when another server notifies a change.
     changed: std::sync::Arc<tokio::sync::Notify>,
+    /// Nonces older than this (epoch ms) were last deleted by this store.
+    nonces_purged_before: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
@@ -129,7 +131,7 @@ impl PostgresStore {
         migrate::apply(&pool).await?;
         let changed = std::sync::Arc::new(tokio::sync::Notify::new());
         changes::spawn_listener(pool.clone(), changed.clone());
-        Ok(Self { pool, changed })
+        Ok(Self { pool, changed, nonces_purged_before: Default::default() })
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Postgres>, Error> {

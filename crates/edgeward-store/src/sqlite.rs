@@ -23,6 +23,7 @@ use crate::codec::{self, encode_namespaces, from_ms, ms, TokenColumns};
 use crate::migrate;
 
 mod changes;
+mod nonces;
 mod notify;
 
 /// Tuning for the SQLite store.
@@ -32,11 +33,13 @@ pub struct SqliteOptions {
     pub readers: usize,
     /// Most writes folded into one commit.
     pub max_batch: usize,
+    /// The side database of EdgeGrid nonces; `None`: `nonces.db` beside the database.
+    pub nonce_db: Option<PathBuf>,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        Self { readers: 4, max_batch: 512 }
+        Self { readers: 4, max_batch: 512, nonce_db: None }
     }
 }
 
@@ -48,6 +51,7 @@ type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
 pub struct SqliteStore {
     writer: mpsc::UnboundedSender<Job>,
     readers: Arc<ReadPool>,
+    nonces: Arc<nonces::NonceDb>,
 }
 
 struct ReadPool {
@@ -123,8 +127,10 @@ impl SqliteStore {
             .name("edgeward-sqlite-writer".into())
             .spawn(move || writer_loop(conn, rx, max_batch))
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
+        let nonce_db = opts.nonce_db.clone().unwrap_or_else(|| path.with_file_name("nonces.db"));
         Ok(Self {
             writer: tx,
+            nonces: Arc::new(nonces::NonceDb::new(nonce_db)),
             readers: Arc::new(ReadPool {
                 path: path.to_owned(),
                 idle: Mutex::new(Vec::new()),

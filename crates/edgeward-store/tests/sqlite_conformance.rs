@@ -13,7 +13,8 @@ async fn sqlite_passes_the_conformance_suite() {
     conformance::run_all(|| {
         let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let p = path.join(format!("db{n}.sqlite"));
-        async move { Arc::new(SqliteStore::open(&p, SqliteOptions::default()).unwrap()) as Arc<dyn Store> }
+        let opts = SqliteOptions { nonce_db: Some(path.join(format!("nonces{n}.db"))), ..SqliteOptions::default() };
+        async move { Arc::new(SqliteStore::open(&p, opts).unwrap()) as Arc<dyn Store> }
     })
     .await;
 }
@@ -28,4 +29,24 @@ fn a_schema_newer_than_the_build_is_refused() {
     drop(c);
     let err = SqliteStore::open(&p, SqliteOptions::default()).err().expect("refused");
     assert!(err.log_detail().contains("newer"), "{err:?}");
+}
+
+#[tokio::test]
+async fn nonces_outlive_the_store_and_are_shared_by_stores_on_one_file() {
+    use chrono::{Duration, Utc};
+    use edgeward_core::store::ChangeStore;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("edgeward.db");
+    let now = Utc::now();
+    let a = SqliteStore::open(&p, SqliteOptions::default()).unwrap();
+    assert!(!dir.path().join("nonces.db").exists(), "made at its first use");
+    assert!(a.record_nonce("ct", "n1", now, now - Duration::seconds(240)).await.unwrap());
+    let b = SqliteStore::open(&p, SqliteOptions::default()).unwrap();
+    assert!(!b.record_nonce("ct", "n1", now, now - Duration::seconds(240)).await.unwrap(), "another store on the file");
+    drop((a, b));
+    let again = SqliteStore::open(&p, SqliteOptions::default()).unwrap();
+    assert!(!again.record_nonce("ct", "n1", now, now - Duration::seconds(240)).await.unwrap(), "after a reopen");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("nonces.db")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
 }

@@ -55,20 +55,8 @@ impl ChangeStore for SqliteStore {
         timestamp: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> Result<bool, Error> {
-        let (client_token, nonce) = (client_token.to_owned(), nonce.to_owned());
-        self.write(move |c| {
-            c.prepare_cached("DELETE FROM nonces WHERE ts < ?1")
-                .and_then(|mut s| s.execute([ms(forget_before)]))
-                .map_err(db_err)?;
-            let inserted = c
-                .prepare_cached(
-                    "INSERT INTO nonces (client_token, nonce, ts) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                )
-                .and_then(|mut s| s.execute(params![client_token, nonce, ms(timestamp)]))
-                .map_err(db_err)?;
-            Ok(inserted == 1)
-        })
-        .await
+        // Not through the writer: see the `nonces` module.
+        self.nonces.record(client_token, nonce, timestamp, forget_before)
     }
 
     async fn purge_changes(&self, before: DateTime<Utc>) -> Result<u64, Error> {
