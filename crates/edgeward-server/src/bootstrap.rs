@@ -110,22 +110,35 @@ pub async fn open_store(data_dir: &Path, db: &DatabaseConfig) -> Result<(Arc<dyn
     let keys_dir = data_dir.join("keys");
     ensure_private_dir(&keys_dir)?;
     let data_key = load_or_create_data_key(&keys_dir.join("data.key"))?;
+    let map_store = |e: edgeward_core::Error| BootError::Store(e.log_detail());
     let store: Arc<dyn Store> = match &db.url {
         None => {
             let path = data_dir.join("edgeward.db");
-            Arc::new(SqliteStore::open(&path, SqliteOptions::default()).map_err(|e| BootError::Store(e.log_detail()))?)
+            let sqlite = SqliteStore::open(&path, SqliteOptions::default()).map_err(map_store)?;
+            check_data_key(&sqlite, &data_key).await?;
+            sqlite.open_references(&data_key).await.map_err(map_store)?;
+            Arc::new(sqlite)
         }
-        Some(url) => Arc::new(connect_postgres(url, db).await?),
+        Some(url) => {
+            let pg = connect_postgres(url, db).await?;
+            check_data_key(&pg, &data_key).await?;
+            pg.open_references(&data_key).await.map_err(map_store)?;
+            Arc::new(pg)
+        }
     };
-    // A data directory new to this database would otherwise seal with a key of its own what the
-    // other servers cannot open: refuse unless its data key opens the database's signing keys.
+    Ok((store, data_key))
+}
+
+/// A data directory new to this database would otherwise seal with a key of its own what the
+/// other servers cannot open: refuse unless its data key opens the database's signing keys.
+async fn check_data_key(store: &dyn Store, data_key: &DataKey) -> Result<(), BootError> {
     let stored = store.signing_keys().await.map_err(|e| BootError::Store(e.log_detail()))?;
     if let Some(k) = stored.first() {
         if data_key.open(&k.sealed_pkcs8, k.kid.as_bytes()).is_err() {
             return Err(wrong_data_key(&k.kid));
         }
     }
-    Ok((store, data_key))
+    Ok(())
 }
 
 fn wrong_data_key(kid: &str) -> BootError {

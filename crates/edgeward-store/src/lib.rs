@@ -23,12 +23,14 @@
 mod codec;
 pub mod migrate;
 mod postgres;
+pub mod refs;
 mod sqlite;
 
 pub mod conformance;
 pub mod testing;
 
 pub use postgres::{postgres_database_version, PostgresOptions, PostgresStore};
+pub use refs::{RefKeys, SealedColumn, SEALED_COLUMNS};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// The schema migrations shipped with this build, as (version, name, SQL).

@@ -122,6 +122,10 @@ async fn token_values_and_secrets_are_neither_stored_in_clear_nor_logged() {
     assert!(contains(&db, "secret1"), "the check can see plaintext rows (token names are not secret)");
     assert!(!contains(&db, &signature), "the token value is sealed at rest");
     assert!(!contains(&db, &secret), "the client secret is sealed at rest");
+    for uuid in [&reference, t["uuid"].as_str().unwrap()] {
+        assert!(!contains(&db, uuid), "token uuids (references) are sealed at rest, rows keyed by token ref");
+        assert!(!contains(&db, &uuid.replace('-', "")), "nor as bare hex");
+    }
     let log = server.log.lock().unwrap().clone();
     assert!(log.contains("token created"), "debug logging was on: {log}");
     assert!(log.contains("token refreshed") && log.contains("token revoked"), "{log}");
