@@ -38,11 +38,13 @@ pub enum Capability {
     DeleteStagingData,
     /// Edgeward's own: run the expiry check on demand and read its status.
     ManageNotifications,
+    /// Edgeward's own: read the audit trail.
+    ViewAudit,
 }
 
 impl Capability {
     /// Every capability, in a stable order.
-    pub const ALL: [Capability; 23] = [
+    pub const ALL: [Capability; 24] = [
         Self::CreateToken,
         Self::ViewToken,
         Self::RevokeToken,
@@ -66,6 +68,7 @@ impl Capability {
         Self::WriteStagingData,
         Self::DeleteStagingData,
         Self::ManageNotifications,
+        Self::ViewAudit,
     ];
 
     /// The EdgeKV name, e.g. `CREATE_TOKEN`.
@@ -94,6 +97,7 @@ impl Capability {
             Self::WriteStagingData => "WRITE_STAGING_DATA",
             Self::DeleteStagingData => "DELETE_STAGING_DATA",
             Self::ManageNotifications => "MANAGE_NOTIFICATIONS",
+            Self::ViewAudit => "VIEW_AUDIT",
         }
     }
 

@@ -4,6 +4,7 @@
 //! system time except through [`clock::Clock`]. Everything a request carries is parsed into the
 //! newtypes of this crate before it reaches a store.
 
+pub mod audit;
 pub mod capability;
 pub mod clock;
 pub mod error;

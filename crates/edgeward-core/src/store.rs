@@ -442,10 +442,25 @@ pub trait ChangeStore: Send + Sync {
 
 /// Everything the server needs from storage.
 pub trait Store:
-    TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore + NotifyStore + ChangeStore
+    TokenStore
+    + ApiClientStore
+    + AccountStore
+    + ItemStore
+    + NamespaceStore
+    + NotifyStore
+    + ChangeStore
+    + crate::audit::AuditStore
 {
 }
-impl<T: TokenStore + ApiClientStore + AccountStore + ItemStore + NamespaceStore + NotifyStore + ChangeStore> Store
-    for T
+impl<
+        T: TokenStore
+            + ApiClientStore
+            + AccountStore
+            + ItemStore
+            + NamespaceStore
+            + NotifyStore
+            + ChangeStore
+            + crate::audit::AuditStore,
+    > Store for T
 {
 }

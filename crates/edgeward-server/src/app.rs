@@ -22,7 +22,7 @@ use crate::metrics::HttpLabels;
 use crate::problem::{finish_response, RequestFacts};
 use crate::routes::{access, initialize, namespaces, notifications, ops, people, tokens};
 use crate::state::{AppState, Inner, NonceCache};
-use crate::{auth, dataplane, jobs, tls};
+use crate::{audit, auth, dataplane, jobs, tls};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -76,8 +76,12 @@ impl RunningServer {
     }
 }
 
-async fn observe(State((state, listener)): State<(AppState, &'static str)>, req: Request, next: Next) -> Response {
+async fn observe(State((state, listener)): State<(AppState, &'static str)>, mut req: Request, next: Next) -> Response {
     let request_id = format!("{:016x}", rand::random::<u64>());
+    let peer = crate::audit::peer_ip(&req);
+    if listener == "admin" {
+        req.extensions_mut().insert(crate::audit::RequestId(request_id.clone()));
+    }
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     // Cheap handles (reference-counted), read only when the answer is a problem.
@@ -92,6 +96,16 @@ async fn observe(State((state, listener)): State<(AppState, &'static str)>, req:
     };
     let started = Instant::now();
     let resp = next.run(req).instrument(span.clone()).await;
+    if let Some(crate::audit::AuthDenied(reason)) = resp.extensions().get::<crate::audit::AuthDenied>().copied() {
+        let refused = crate::audit::Refused {
+            source: peer,
+            method: method.as_str(),
+            path: uri.path(),
+            request_id: &request_id,
+            reason,
+        };
+        state.trail.auth_denied(&state, refused);
+    }
     let facts = RequestFacts {
         request_id: &request_id,
         method: method.as_str(),
@@ -133,6 +147,7 @@ pub fn admin_router(state: AppState) -> Router {
         .route("/edgeward/v1/notifications/read", post(notifications::mark_read))
         .route("/edgeward/v1/notify/run", post(notifications::run))
         .route("/edgeward/v1/notify/status", get(notifications::status))
+        .route("/edgeward/v1/audit", get(crate::routes::audit::list))
         .route("/edgeward/v1/tokens/{name}/replaced-by", post(notifications::replaced_by))
         .route("/edgeward/v1/users", get(people::list_users).post(people::create_user))
         .route("/edgeward/v1/users/{name}", axum::routing::patch(people::update_user))
@@ -144,6 +159,7 @@ pub fn admin_router(state: AppState) -> Router {
             "/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}/items/{item}",
             get(namespaces::item).put(namespaces::item).delete(namespaces::item),
         )
+        .route_layer(middleware::from_fn_with_state(state.clone(), audit::record_changes))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_edgegrid));
     Router::new()
         .merge(signed)
@@ -280,6 +296,8 @@ pub async fn spawn_with_request_clock(
         ),
         gate: Default::default(),
         metrics: Default::default(),
+        trail: Default::default(),
+        audit_retention: chrono::Duration::days(i64::from(config.audit.retention_days.max(1))),
     }));
 
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -292,7 +310,7 @@ pub async fn spawn_with_request_clock(
     let handle = tls_handle.clone();
     tasks.spawn(async move {
         let server = axum_server::from_tcp_rustls(admin_std, tls_config).handle(handle);
-        if let Err(e) = server.serve(admin_app.into_make_service()).await {
+        if let Err(e) = server.serve(admin_app.into_make_service_with_connect_info::<SocketAddr>()).await {
             tracing::error!(error = %e, "admin listener failed");
         }
     });

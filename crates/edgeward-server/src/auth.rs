@@ -44,7 +44,9 @@ pub const MAX_ADMIN_BODY: usize = 1024 * 1024;
 fn deny(state: &AppState, reason: &'static str, detail: &'static str) -> Response {
     state.metrics.auth_failures.get_or_create(&AuthLabels { reason }).inc();
     tracing::info!(reason, "request refused by EdgeGrid authentication");
-    ApiError::unauthorized(detail).into_response()
+    let mut resp = ApiError::unauthorized(detail).into_response();
+    resp.extensions_mut().insert(crate::audit::AuthDenied(reason));
+    resp
 }
 
 /// Middleware: verify the EdgeGrid signature and attach [`Caller`].

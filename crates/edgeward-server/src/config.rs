@@ -115,6 +115,22 @@ pub struct ServeConfig {
     pub data_plane: DataPlaneConfig,
     /// The daily expiry check.
     pub notify: crate::notify::NotifyConfig,
+    /// The audit trail.
+    pub audit: AuditConfig,
+}
+
+/// The audit trail's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Days an audit record is kept; maintenance deletes older ones.
+    pub retention_days: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self { retention_days: edgeward_core::audit::DEFAULT_RETENTION_DAYS }
+    }
 }
 
 /// How the data-plane listener stands for the edge.
@@ -162,6 +178,7 @@ impl Default for ServeConfig {
             namespace_delete_delay_secs: 86_400,
             data_plane: DataPlaneConfig::default(),
             notify: crate::notify::NotifyConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }

@@ -23,6 +23,8 @@ pub struct JobReport {
     pub items_purged: u64,
     /// Namespaces deleted because their scheduled deletion came.
     pub namespaces_deleted: u64,
+    /// Audit records deleted because they outlived `audit.retention_days`.
+    pub audit_purged: u64,
 }
 
 /// Items deleted per transaction by the retention purge (keeps each write short).
@@ -40,6 +42,10 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> JobReport {
     match state.store.purge_tokens(now, cutoff).await {
         Ok(n) => report.purged = n,
         Err(e) => tracing::error!(error = %e.log_detail(), "token purge failed; will retry"),
+    }
+    match state.store.purge_audit(now - state.audit_retention).await {
+        Ok(n) => report.audit_purged = n,
+        Err(e) => tracing::error!(error = %e.log_detail(), "audit trail purge failed; will retry"),
     }
     // Servers read the feed every second or so; a day of history is plenty.
     if let Err(e) = state.store.purge_changes(now - chrono::Duration::days(1)).await {
@@ -77,6 +83,7 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> JobReport {
             purged = report.purged,
             items_purged = report.items_purged,
             namespaces_deleted = report.namespaces_deleted,
+            audit_purged = report.audit_purged,
             "scheduled maintenance"
         );
     }

@@ -12,6 +12,7 @@
 //! Invariant: the admin API and the data plane are separate routers on separate listeners.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;

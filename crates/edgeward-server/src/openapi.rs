@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use crate::routes::{access, initialize, namespaces, notifications, people, tokens};
+use crate::routes::{access, audit, initialize, namespaces, notifications, people, tokens};
 use edgeward_wire as wire;
 
 #[derive(OpenApi)]
@@ -36,6 +36,7 @@ use edgeward_wire as wire;
         notifications::run,
         notifications::status,
         notifications::replaced_by,
+        audit::list,
         people::list_users,
         people::create_user,
         people::update_user,
@@ -66,6 +67,7 @@ use edgeward_wire as wire;
         notifications::NoticeList,
         notifications::MarkRead,
         notifications::ReplacedBy,
+        audit::AuditPage,
         people::UserObject,
         people::UserChange,
         people::ContactObject

@@ -54,6 +54,14 @@ impl ApiError {
     pub fn unauthorized(detail: &'static str) -> Self {
         Self(Problem::Gateway { detail })
     }
+
+    /// The client-facing text.
+    pub fn detail(&self) -> &str {
+        match &self.0 {
+            Problem::EdgeKv { detail, .. } => detail,
+            Problem::Gateway { detail } => detail,
+        }
+    }
 }
 
 impl From<Error> for ApiError {

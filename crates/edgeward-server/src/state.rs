@@ -49,6 +49,10 @@ pub struct Inner {
     pub gate: crate::dataplane::TokenGate,
     /// Metrics.
     pub metrics: Metrics,
+    /// The audit trail's rate limits for failed authentication.
+    pub trail: crate::audit::Trail,
+    /// How long audit records are kept.
+    pub audit_retention: chrono::Duration,
 }
 
 impl std::ops::Deref for AppState {

@@ -277,7 +277,7 @@ async fn access_groups_and_reauthorization() {
     );
     let caps: Vec<&str> =
         r["groups"][0]["capabilities"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
-    assert_eq!(caps.len(), 23, "the administrator holds every capability: {caps:?}");
+    assert_eq!(caps.len(), 24, "the administrator holds every capability: {caps:?}");
     assert!(caps.contains(&"AUTHORIZE_STAGING_NAMESPACE"));
 
     // A group added by the operator shows up, and namespaces can be created in and moved to it.

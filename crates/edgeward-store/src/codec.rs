@@ -287,3 +287,56 @@ pub(crate) fn apply_user_update(
 pub(crate) fn expiry_range(first: NaiveDate, last: NaiveDate) -> (i64, i64) {
     (ms(first.and_hms_opt(0, 0, 0).expect("valid time").and_utc()), ms(edgeward_core::token::expiry_instant(last)))
 }
+
+/// The audit trail's columns, in the order both backends select them.
+pub(crate) const AUDIT_COLUMNS: &str = "id, at, actor, owner, action, target, request_id, source, outcome, detail";
+
+/// An audit row as read by either driver.
+pub(crate) struct AuditColumns {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub owner: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub request_id: Option<String>,
+    pub source: String,
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+impl AuditColumns {
+    pub(crate) fn into_entry(self) -> Result<edgeward_core::audit::AuditEntry, String> {
+        let outcome = edgeward_core::audit::AuditOutcome::parse(&self.outcome)
+            .ok_or_else(|| format!("bad audit outcome {:?}", self.outcome))?;
+        Ok(edgeward_core::audit::AuditEntry {
+            id: self.id,
+            record: edgeward_core::audit::AuditRecord {
+                at: from_ms(self.at),
+                actor: self.actor,
+                owner: self.owner,
+                action: self.action,
+                target: self.target,
+                request_id: self.request_id,
+                source: self.source,
+                outcome,
+                detail: self.detail,
+            },
+        })
+    }
+}
+
+/// A filter value as (exact, prefix): a value ending in `sep` matches as a prefix
+/// (`AuditFilter::matches` is the rule).
+pub(crate) fn exact_or_prefix(v: Option<&str>, sep: char) -> (Option<String>, Option<String>) {
+    match v {
+        Some(v) if v.ends_with(sep) => (None, Some(v.to_owned())),
+        Some(v) => (Some(v.to_owned()), None),
+        None => (None, None),
+    }
+}
+
+/// A row the codec cannot read.
+pub(crate) fn bad_row(msg: String) -> Error {
+    Error::Internal(format!("unreadable row: {msg}"))
+}

@@ -72,6 +72,96 @@ where
     leases(fresh().await).await;
     change_feed(&*fresh().await).await;
     signing_keys(&*fresh().await).await;
+    audit_trail(&*fresh().await).await;
+}
+
+/// Audited writes carry their record into their own transaction: exactly one record per
+/// change, none for a write that failed, and listing filters agree with `AuditFilter::matches`.
+async fn audit_trail(s: &dyn Store) {
+    use crate::audit::{scope, AuditSlot};
+    use edgeward_core::audit::{AuditFilter, AuditOutcome, AuditRecord};
+    use edgeward_core::network::Network;
+    use edgeward_core::store::ItemKey;
+    init(s).await;
+    let record = |action: &str, target: &str, at: DateTime<Utc>| AuditRecord {
+        at,
+        actor: "client:ops".into(),
+        owner: Some("alice".into()),
+        action: action.into(),
+        target: target.into(),
+        request_id: Some("00ff".into()),
+        source: "127.0.0.1".into(),
+        outcome: AuditOutcome::Success,
+        detail: None,
+    };
+    let all = AuditFilter { limit: 100, ..Default::default() };
+    let key = |item: &str| ItemKey {
+        network: Network::Production,
+        namespace: NamespaceName::parse("default").unwrap(),
+        sandbox: String::new(),
+        group: "g".into(),
+        item: item.into(),
+    };
+    // Two writes in one audited scope: the first carries the record, the second adds none.
+    let slot = AuditSlot::new(record("item.write", "item/production/default/g/a", t0()));
+    scope(slot.clone(), async {
+        s.put_item(key("a"), b"1".to_vec(), t0()).await.unwrap();
+        s.put_item(key("b"), b"2".to_vec(), t0()).await.unwrap();
+    })
+    .await;
+    assert!(slot.written());
+    assert_eq!(s.audit_records(&all).await.unwrap().len(), 1, "one change, one record");
+    // A refused write commits no record: the slot stays pending for the caller's failure record.
+    let slot = AuditSlot::new(record("token.revoke", "token/nobody", t0()));
+    let refused = scope(slot.clone(), async { s.revoke_token(Uuid::new_v4(), t0()).await }).await;
+    assert!(refused.is_err());
+    assert!(!slot.written());
+    let mut failure = slot.take_pending().expect("still pending");
+    failure.outcome = AuditOutcome::Failure;
+    failure.detail = Some("404 EKV_3000".into());
+    s.append_audit(failure).await.unwrap();
+    // Each backend's write paths carry it: transactions and single statements alike.
+    let c = ApiClient {
+        name: ClientName::parse("audited").unwrap(),
+        client_token: "akab-audited".into(),
+        access_token: "akab-at".into(),
+        grants: Grants::all(),
+        enabled: true,
+        created_at: t0(),
+        owner: None,
+    };
+    let slot = AuditSlot::new(record("apiclient.create", "apiclient/audited", t0() + chrono::Duration::days(1)));
+    scope(slot.clone(), s.insert_api_client(c, vec![1; 40])).await.unwrap();
+    assert!(slot.written());
+    let slot = AuditSlot::new(record("token.create", "token/audited", t0() + chrono::Duration::days(2)));
+    scope(slot.clone(), s.insert_token(new_token("audited", None, t0()))).await.unwrap();
+    assert!(slot.written());
+    // Unaudited writes leave nothing.
+    s.put_item(key("c"), b"3".to_vec(), t0()).await.unwrap();
+
+    let got = s.audit_records(&all).await.unwrap();
+    let actions: Vec<&str> = got.iter().map(|e| e.record.action.as_str()).collect();
+    assert_eq!(actions, ["token.create", "apiclient.create", "token.revoke", "item.write"], "newest first");
+    assert_eq!(got[3].record, record("item.write", "item/production/default/g/a", t0()), "read back as written");
+    assert_eq!(got[2].record.outcome, AuditOutcome::Failure);
+    let filters = [
+        AuditFilter { action: Some("token.".into()), ..all.clone() },
+        AuditFilter { action: Some("token.create".into()), ..all.clone() },
+        AuditFilter { target: Some("token/".into()), ..all.clone() },
+        AuditFilter { outcome: Some(AuditOutcome::Failure), ..all.clone() },
+        AuditFilter { since: Some(t0() + chrono::Duration::days(1)), ..all.clone() },
+        AuditFilter { until: Some(t0() + chrono::Duration::days(1)), ..all.clone() },
+        AuditFilter { actor: Some("client:nobody".into()), ..all.clone() },
+        AuditFilter { before_id: Some(got[1].id), ..all.clone() },
+        AuditFilter { limit: 2, ..all.clone() },
+    ];
+    for f in &filters {
+        let want: Vec<i64> = got.iter().filter(|e| f.matches(e)).take(f.limit).map(|e| e.id).collect();
+        let have: Vec<i64> = s.audit_records(f).await.unwrap().iter().map(|e| e.id).collect();
+        assert_eq!(have, want, "{f:?}");
+    }
+    assert_eq!(s.purge_audit(t0() + chrono::Duration::days(1)).await.unwrap(), 2);
+    assert_eq!(s.audit_records(&all).await.unwrap().len(), 2);
 }
 
 async fn signing_keys(s: &dyn Store) {

@@ -20,6 +20,7 @@
 //! counters enforced by PostgreSQL itself, and `LISTEN/NOTIFY` to wake other servers' change
 //! followers.
 
+pub mod audit;
 mod codec;
 pub mod migrate;
 mod postgres;

@@ -34,6 +34,7 @@ use crate::codec::{self, from_ms, ms, TokenColumns};
 use crate::refs::{RefKeys, RefSlot, INDEX_KEY_NAME, REF_COLUMNS};
 use edgeward_token::DataKey;
 
+mod audit;
 mod changes;
 mod migrate;
 mod notify;
@@ -187,9 +188,7 @@ fn rand_shard() -> u8 {
     uuid::Uuid::new_v4().as_bytes()[0] % 16
 }
 
-async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), Error> {
-    tx.commit().await.map_err(db_err)
-}
+use audit::{commit, Write};
 
 /// Replace the uuids that rows of schemas before 11 hold by token refs, and seal the uuids of
 /// tokens. Idempotent: a token ref is 64 characters, a uuid 36.
@@ -594,6 +593,7 @@ impl ItemStore for PostgresStore {
         // (a concurrent namespace delete waits for this write, then deletes the item with the
         // namespace; or this write finds the namespace gone), write the item, append the change.
         let subject = codec::item_subject(&key);
+        let mut w = Write::start(self).await?;
         let row = bind_key(
             sqlx::query(
                 "WITH ns AS (SELECT 1 FROM namespaces WHERE network = $1 AND name = $2 FOR SHARE), \
@@ -611,18 +611,19 @@ impl ItemStore for PostgresStore {
         .bind(ms(now))
         .bind("item")
         .bind(subject)
-        .fetch_one(&self.pool)
+        .fetch_one(w.conn())
         .await
         .map_err(db_err)?;
         if col::<i64>(&row, 0)? == 0 {
             return Err(codec::namespace_missing());
         }
-        Ok(())
+        w.done().await
     }
 
     async fn delete_item(&self, key: ItemKey) -> Result<bool, Error> {
         // One statement: delete, and append the change only if there was something to delete.
         let subject = codec::item_subject(&key);
+        let mut w = Write::start(self).await?;
         let row = bind_key(
             sqlx::query(
                 "WITH gone AS (DELETE FROM items \
@@ -636,10 +637,14 @@ impl ItemStore for PostgresStore {
         .bind("item")
         .bind(subject)
         .bind(ms(Utc::now()))
-        .fetch_one(&self.pool)
+        .fetch_one(w.conn())
         .await
         .map_err(db_err)?;
-        Ok(col::<i64>(&row, 0)? > 0)
+        let deleted = col::<i64>(&row, 0)? > 0;
+        if deleted {
+            w.done().await?;
+        }
+        Ok(deleted)
     }
 
     async fn purge_expired_items(&self, now: DateTime<Utc>, batch: usize) -> Result<u64, Error> {
@@ -685,6 +690,7 @@ fn client_from_row(r: &PgRow) -> Result<StoredApiClient, Error> {
 #[async_trait]
 impl ApiClientStore for PostgresStore {
     async fn insert_api_client(&self, client: ApiClient, sealed_secret: Vec<u8>) -> Result<(), Error> {
+        let mut w = Write::start(self).await?;
         sqlx::query(concat!(
             "INSERT INTO api_clients (",
             client_columns!(),
@@ -698,10 +704,10 @@ impl ApiClientStore for PostgresStore {
         .bind(client.enabled)
         .bind(ms(client.created_at))
         .bind(client.owner.map(|o| o.to_string()))
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(|e| if is_unique_violation(&e) { codec::client_name_taken(&client.name) } else { db_err(e) })?;
-        Ok(())
+        w.done().await
     }
 
     async fn api_client_by_token(&self, client_token: &str) -> Result<Option<StoredApiClient>, Error> {
@@ -725,28 +731,33 @@ impl ApiClientStore for PostgresStore {
     }
 
     async fn set_api_client_enabled(&self, name: &ClientName, enabled: bool) -> Result<ApiClient, Error> {
-        sqlx::query(concat!("UPDATE api_clients SET enabled = $2 WHERE name = $1 RETURNING ", client_columns!()))
-            .bind(name.as_str())
-            .bind(enabled)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?
-            .map(|r| client_from_row(&r).map(|c| c.client))
-            .transpose()?
-            .ok_or_else(|| codec::client_not_found(name))
+        let mut w = Write::start(self).await?;
+        let client =
+            sqlx::query(concat!("UPDATE api_clients SET enabled = $2 WHERE name = $1 RETURNING ", client_columns!()))
+                .bind(name.as_str())
+                .bind(enabled)
+                .fetch_optional(w.conn())
+                .await
+                .map_err(db_err)?
+                .map(|r| client_from_row(&r).map(|c| c.client))
+                .transpose()?
+                .ok_or_else(|| codec::client_not_found(name))?;
+        w.done().await?;
+        Ok(client)
     }
 
     async fn delete_api_client(&self, name: &ClientName) -> Result<(), Error> {
+        let mut w = Write::start(self).await?;
         let n = sqlx::query("DELETE FROM api_clients WHERE name = $1")
             .bind(name.as_str())
-            .execute(&self.pool)
+            .execute(w.conn())
             .await
             .map_err(db_err)?
             .rows_affected();
         if n == 0 {
             return Err(codec::client_not_found(name));
         }
-        Ok(())
+        w.done().await
     }
 
     async fn api_clients_version(&self) -> Result<u64, Error> {
@@ -1106,19 +1117,21 @@ impl NamespaceStore for PostgresStore {
     }
 
     async fn create_access_group(&self, group: AccessGroup) -> Result<AccessGroup, Error> {
+        let mut w = Write::start(self).await?;
         let n = sqlx::query(
             "INSERT INTO access_groups (group_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
         .bind(group.group_id as i64)
         .bind(&group.name)
         .bind(Utc::now().timestamp_millis())
-        .execute(&self.pool)
+        .execute(w.conn())
         .await
         .map_err(db_err)?
         .rows_affected();
         if n == 0 {
             return Err(codec::access_group_taken(group.group_id));
         }
+        w.done().await?;
         Ok(group)
     }
 

@@ -24,6 +24,7 @@ use crate::migrate;
 use crate::refs::{RefKeys, RefSlot, INDEX_KEY_NAME, REF_COLUMNS};
 use edgeward_token::DataKey;
 
+mod audit;
 mod changes;
 mod nonces;
 mod notify;
@@ -178,9 +179,21 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
+        // An audited change (see `crate::audit`) carries its record into the same savepoint.
+        let claim = crate::audit::claim();
         let job: Job = Box::new(move |conn: &Connection| {
-            let result = in_savepoint(conn, f);
+            let result = in_savepoint(conn, |c| {
+                let out = f(c)?;
+                if let Some(claim) = &claim {
+                    audit::insert(c, claim.record())?;
+                }
+                Ok(out)
+            });
+            let ok = result.is_ok();
             Box::new(move |committed: bool| {
+                if let Some(claim) = claim {
+                    claim.finish(committed && ok);
+                }
                 let _ = tx.send(if committed {
                     result
                 } else {

@@ -11,12 +11,14 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use edgeward_core::audit::actions;
 use edgeward_core::capability::Grants;
 use edgeward_core::clock::SystemClock;
 use edgeward_core::names::ClientName;
 use edgeward_server::bootstrap;
 use edgeward_server::ServeConfig;
 
+mod audit_cmd;
 mod bundle;
 mod people;
 mod token_cmd;
@@ -60,6 +62,26 @@ pub(crate) async fn open_store(
     Ok(bootstrap::open_store(data_dir, &db).await?)
 }
 
+/// Who runs an administration command, as the audit trail names them.
+pub(crate) fn operator() -> String {
+    std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Run an administration command's change as audited (see `edgeward_server::audit::command`).
+pub(crate) async fn audited<T, E: std::fmt::Display>(
+    store: &dyn edgeward_core::store::Store,
+    action: &'static str,
+    target: String,
+    f: impl std::future::Future<Output = std::result::Result<T, E>>,
+) -> Result<T> {
+    edgeward_server::audit::command(store, &operator(), action, target, chrono::Utc::now(), f)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the service: the admin API (HTTPS, EdgeGrid) and the data plane.
@@ -70,6 +92,9 @@ enum Command {
     /// Manage the access groups (`groupId`) that namespaces are authorized to.
     #[command(subcommand)]
     Accessgroup(AccessGroupCommand),
+    /// Read the audit trail: who changed what, when and from where.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
     /// Expiry notices: the notification panel, and the daily check.
     Notify {
         #[command(subcommand)]
@@ -284,10 +309,13 @@ async fn accessgroup(cmd: AccessGroupCommand) -> Result<()> {
             let name = edgeward_core::names::check_display_name(&name)
                 .map_err(|_| anyhow::anyhow!("--name must be 1 to 128 printable characters"))?;
             let (store, _) = open_store(&data_dir).await?;
-            store
-                .create_access_group(AccessGroup { group_id: id, name: name.clone() })
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            audited(
+                store.as_ref(),
+                actions::ACCESS_GROUP_CREATE,
+                format!("accessgroup/{id}"),
+                store.create_access_group(AccessGroup { group_id: id, name: name.clone() }),
+            )
+            .await?;
             println!("Created access group {id} ({name}).");
         }
         AccessGroupCommand::List { data_dir } => {
@@ -301,7 +329,13 @@ async fn accessgroup(cmd: AccessGroupCommand) -> Result<()> {
         }
         AccessGroupCommand::Delete { id, data_dir } => {
             let (store, _) = open_store(&data_dir).await?;
-            store.delete_access_group(id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            audited(
+                store.as_ref(),
+                actions::ACCESS_GROUP_DELETE,
+                format!("accessgroup/{id}"),
+                store.delete_access_group(id),
+            )
+            .await?;
             println!("Deleted access group {id}.");
         }
     }
@@ -425,10 +459,13 @@ async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
                 Some(o) => Some(people::user_by_name(store.as_ref(), &o).await?.id),
                 None => None,
             };
-            let creds =
-                bootstrap::create_api_client(store.as_ref(), &key, name.clone(), grants.clone(), owner, &SystemClock)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let creds = audited(
+                store.as_ref(),
+                actions::API_CLIENT_CREATE,
+                format!("apiclient/{name}"),
+                bootstrap::create_api_client(store.as_ref(), &key, name.clone(), grants.clone(), owner, &SystemClock),
+            )
+            .await?;
             let path = edgerc.unwrap_or_else(|| data_dir.join("edgerc"));
             let section = section.unwrap_or_else(|| name.to_string());
             let mut existing = std::fs::read_to_string(&path).unwrap_or_default();
@@ -458,7 +495,13 @@ async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
         ApiClientCommand::Delete { name, data_dir } => {
             let name = ClientName::parse(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
             let (store, _) = open_store(&data_dir).await?;
-            store.delete_api_client(&name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            audited(
+                store.as_ref(),
+                actions::API_CLIENT_DELETE,
+                format!("apiclient/{name}"),
+                store.delete_api_client(&name),
+            )
+            .await?;
             println!("Deleted API client {name}.");
         }
     }
@@ -468,7 +511,13 @@ async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
 async fn set_enabled(data_dir: &Path, name: &str, enabled: bool) -> Result<()> {
     let name = ClientName::parse(name).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (store, _) = open_store(data_dir).await?;
-    store.set_api_client_enabled(&name, enabled).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    audited(
+        store.as_ref(),
+        actions::API_CLIENT_UPDATE,
+        format!("apiclient/{name}"),
+        store.set_api_client_enabled(&name, enabled),
+    )
+    .await?;
     println!("API client {name} is now {}.", if enabled { "enabled" } else { "disabled" });
     Ok(())
 }
@@ -492,6 +541,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Apiclient(cmd) => apiclient(cmd).await?,
         Command::Accessgroup(cmd) => accessgroup(cmd).await?,
+        Command::Audit(cmd) => audit_cmd::run(cmd).await?,
         Command::User(cmd) => people::user(cmd).await?,
         Command::Notify { cmd, conn } => json_error(&conn, people::notify(cmd, &conn).await)?,
         Command::Contact(cmd) => people::contact(cmd).await?,

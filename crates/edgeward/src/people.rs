@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Result};
 use clap::Subcommand;
 
+use edgeward_core::audit::actions;
 use edgeward_core::capability::Grants;
 use edgeward_core::notify::{Contact, User};
 
@@ -260,7 +261,8 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
                 grants,
                 created_at: chrono::Utc::now(),
             };
-            let u = store.create_user(user).await.map_err(|e| anyhow!("{e}"))?;
+            let target = format!("user/{}", user.name);
+            let u = crate::audited(store.as_ref(), actions::USER_CREATE, target, store.create_user(user)).await?;
             println!("Created user {} ({}).", u.name, u.id);
         }
         UserCommand::List { data_dir } => {
@@ -283,7 +285,13 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
         UserCommand::Update { name, active, email, registered, data_dir } => {
             let email = email.as_deref().map(check_email).transpose()?;
             let (store, _) = crate::open_store(&data_dir).await?;
-            let u = store.update_user(&name, active, email.map(Some), registered).await.map_err(|e| anyhow!("{e}"))?;
+            let u = crate::audited(
+                store.as_ref(),
+                actions::USER_UPDATE,
+                format!("user/{name}"),
+                store.update_user(&name, active, email.map(Some), registered),
+            )
+            .await?;
             println!(
                 "User {}: {}, e-mail {} ({}).",
                 u.name,
@@ -301,7 +309,8 @@ pub async fn contact(cmd: ContactCommand) -> Result<()> {
         ContactCommand::Add { email, name, data_dir } => {
             let contact = Contact { email: check_email(&email)?, name: check_name(&name, "--name")? };
             let (store, _) = crate::open_store(&data_dir).await?;
-            store.put_contact(contact.clone()).await.map_err(|e| anyhow!("{e}"))?;
+            let target = format!("contact/{}", contact.email);
+            crate::audited(store.as_ref(), actions::CONTACT_PUT, target, store.put_contact(contact.clone())).await?;
             println!("Escalation contact {} ({}) added.", contact.email, contact.name);
         }
         ContactCommand::List { data_dir } => {
@@ -314,7 +323,8 @@ pub async fn contact(cmd: ContactCommand) -> Result<()> {
         }
         ContactCommand::Remove { email, data_dir } => {
             let (store, _) = crate::open_store(&data_dir).await?;
-            store.remove_contact(email.trim()).await.map_err(|e| anyhow!("{e}"))?;
+            let target = format!("contact/{}", email.trim());
+            crate::audited(store.as_ref(), actions::CONTACT_REMOVE, target, store.remove_contact(email.trim())).await?;
             println!("Escalation contact {} removed.", email.trim());
         }
     }

@@ -632,3 +632,42 @@ fn an_edgekv_js_like_client_uses_a_token_file_written_by_the_cli() {
     assert_eq!(r["putText"]["ok"], false);
     assert_eq!(r["putText"]["status"], 401);
 }
+
+#[test]
+fn administration_commands_are_audited_and_audit_list_reads_the_trail() {
+    let e = setup();
+    let d = e.data.to_str().unwrap();
+    let (code, _, err) = cli(&["apiclient", "create", "robot", "--grants", "VIEW_TOKEN", "--data-dir", d]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = cli(&["apiclient", "disable", "robot", "--data-dir", d]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, _) = cli(&["apiclient", "delete", "nobody", "--data-dir", d]);
+    assert_ne!(code, 0, "deleting a client that does not exist fails");
+    e.ok(&["token", "create", "audited", "--namespace", "default+r", "--staging", "allow", "--production", "deny"]);
+
+    let (code, out, err) = cli(&["audit", "list", "--json", "--data-dir", d]);
+    assert_eq!(code, 0, "{err}");
+    let page: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let records = page["records"].as_array().unwrap();
+    let find = |action: &str, target: &str| -> Vec<&serde_json::Value> {
+        records.iter().filter(|r| r["action"] == action && r["target"] == target).collect()
+    };
+    let created = find("apiclient.create", "apiclient/robot");
+    assert_eq!(created.len(), 1, "{page:#}");
+    assert!(created[0]["actor"].as_str().unwrap().starts_with("command:"), "{page:#}");
+    assert_eq!(created[0]["source"], "local");
+    assert_eq!(find("apiclient.update", "apiclient/robot").len(), 1, "{page:#}");
+    let failed = find("apiclient.delete", "apiclient/nobody");
+    assert_eq!((failed.len(), &failed[0]["outcome"]), (1, &serde_json::json!("failure")), "{page:#}");
+    let token = find("token.create", "token/audited");
+    assert_eq!(token.len(), 1, "{page:#}");
+    assert!(token[0]["actor"].as_str().unwrap().starts_with("client:"), "{page:#}");
+
+    // Filters, and the table form.
+    let (code, out, err) = cli(&["audit", "list", "--action", "apiclient.", "--outcome", "success", "--data-dir", d]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 3, "a header and two records: {out}");
+    let (code, _, err) = cli(&["audit", "list", "--since", "yesterday", "--data-dir", d]);
+    assert_ne!(code, 0);
+    assert!(err.contains("RFC 3339"), "{err}");
+}

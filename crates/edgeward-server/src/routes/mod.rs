@@ -1,6 +1,7 @@
 //! HTTP handlers, grouped by resource.
 
 pub mod access;
+pub mod audit;
 pub mod initialize;
 pub mod namespaces;
 pub mod notifications;

@@ -21,6 +21,7 @@ pub(crate) const POSTGRES: &[(u32, &str, &str)] = &[
     (9, "nonces", include_str!("../../migrations/postgres/0009_nonces.sql")),
     (10, "signing_keys", include_str!("../../migrations/postgres/0010_signing_keys.sql")),
     (11, "token_refs", include_str!("../../migrations/postgres/0011_token_refs.sql")),
+    (14, "audit", include_str!("../../migrations/postgres/0014_audit.sql")),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \

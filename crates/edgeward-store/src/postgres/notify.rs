@@ -15,7 +15,7 @@ use edgeward_core::notify::{
 use edgeward_core::store::NotifyStore;
 use edgeward_core::Error;
 
-use super::{bad_row, col, commit, db_err, PostgresStore};
+use super::{bad_row, col, commit, db_err, PostgresStore, Write};
 use crate::codec::{self, from_ms, ms};
 
 const USER_COLUMNS: &str = "id, name, email, email_registered, active, grants, created_at";
@@ -107,6 +107,7 @@ async fn outbox_failed(
 #[async_trait]
 impl NotifyStore for PostgresStore {
     async fn create_user(&self, user: User) -> Result<User, Error> {
+        let mut w = Write::start(self).await?;
         let n = sqlx::query(
             "INSERT INTO users (id, name, email, email_registered, active, grants, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING",
@@ -118,13 +119,14 @@ impl NotifyStore for PostgresStore {
         .bind(user.active)
         .bind(user.grants.to_list())
         .bind(ms(user.created_at))
-        .execute(self.pool())
+        .execute(w.conn())
         .await
         .map_err(db_err)?
         .rows_affected();
         if n == 0 {
             return Err(codec::user_taken(&user.name));
         }
+        w.done().await?;
         Ok(user)
     }
 
@@ -167,6 +169,7 @@ impl NotifyStore for PostgresStore {
     }
 
     async fn put_contact(&self, contact: Contact) -> Result<(), Error> {
+        let mut w = Write::start(self).await?;
         sqlx::query(
             "INSERT INTO escalation_contacts (email, name, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (email) DO UPDATE SET name = excluded.name",
@@ -174,10 +177,10 @@ impl NotifyStore for PostgresStore {
         .bind(&contact.email)
         .bind(&contact.name)
         .bind(Utc::now().timestamp_millis())
-        .execute(self.pool())
+        .execute(w.conn())
         .await
         .map_err(db_err)?;
-        Ok(())
+        w.done().await
     }
 
     async fn list_contacts(&self) -> Result<Vec<Contact>, Error> {
@@ -191,16 +194,17 @@ impl NotifyStore for PostgresStore {
     }
 
     async fn remove_contact(&self, email: &str) -> Result<(), Error> {
+        let mut w = Write::start(self).await?;
         let n = sqlx::query("DELETE FROM escalation_contacts WHERE email = $1")
             .bind(email)
-            .execute(self.pool())
+            .execute(w.conn())
             .await
             .map_err(db_err)?
             .rows_affected();
         if n == 0 {
             return Err(codec::contact_missing(email));
         }
-        Ok(())
+        w.done().await
     }
 
     async fn try_lease(
@@ -279,17 +283,18 @@ impl NotifyStore for PostgresStore {
 
     async fn mark_replaced(&self, old: Uuid, new: Uuid) -> Result<(), Error> {
         let refs = self.refs.get()?;
+        let mut w = Write::start(self).await?;
         let n = sqlx::query("UPDATE tokens SET replaced_by = $2 WHERE token_ref = $1")
             .bind(refs.token_ref(&old))
             .bind(refs.token_ref(&new))
-            .execute(self.pool())
+            .execute(w.conn())
             .await
             .map_err(db_err)?
             .rows_affected();
         if n == 0 {
             return Err(codec::token_missing());
         }
-        Ok(())
+        w.done().await
     }
 
     async fn claim_notices(&self, due: Vec<(Uuid, u32)>, now: DateTime<Utc>) -> Result<Vec<(Uuid, u32)>, Error> {
@@ -515,7 +520,9 @@ impl NotifyStore for PostgresStore {
     }
 
     async fn record_run(&self, run: CheckRun) -> Result<(), Error> {
-        insert_run(self.pool(), &run).await
+        let mut w = Write::start(self).await?;
+        insert_run(w.conn(), &run).await?;
+        w.done().await
     }
 
     async fn check_runs(&self, limit: usize) -> Result<Vec<CheckRun>, Error> {

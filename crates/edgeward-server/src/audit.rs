@@ -1,0 +1,368 @@
+//! The audit trail of the admin API and the administration commands.
+//!
+//! [`record_changes`] (middleware on the signed routes, inside EdgeGrid authentication) gives
+//! every request to a changing operation an audit record, named from the one table
+//! [`audited_operation`]: the store writes it in the change's own transaction (see
+//! `edgeward_store::audit`). When no write committed it, the middleware appends it on its own:
+//! as a failure, with the status and problem code, when the answer is an error; as a success
+//! otherwise (a repeat that changed nothing). [`Trail::auth_denied`] records failed
+//! authentication, at most one record per source address and reason per
+//! [`DENIED_RECORD_INTERVAL`] and [`DENIED_RECORDS_PER_SECOND`] in all, so a flood of bad requests
+//! cannot flood the trail. [`command`] does the same for administration commands.
+//!
+//! Records name the things changed (from the path, and for creations the body's name field);
+//! they never carry a request body, a secret, a token value or a token reference.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use edgeward_core::audit::{actions, AuditOutcome, AuditRecord};
+use edgeward_core::store::Store;
+use edgeward_store::audit::{scope, AuditSlot};
+
+use crate::auth::Caller;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// The request id `observe` gives each request (also sent as `X-Trace-Id`).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// An audited operation: its action and where the target's name comes from.
+struct Operation {
+    action: &'static str,
+    /// The target: a prefix, then path parameters and (for creations) a body field, joined by `/`.
+    target: &'static str,
+    path: &'static [&'static str],
+    body_field: Option<&'static str>,
+}
+
+const fn op(
+    action: &'static str,
+    target: &'static str,
+    path: &'static [&'static str],
+    body_field: Option<&'static str>,
+) -> Operation {
+    Operation { action, target, path, body_field }
+}
+
+/// The admin API's changing operations, by method and route template: the one table of what the
+/// trail records.
+fn audited_operation(method: &Method, route: &str) -> Option<Operation> {
+    const NS: &[&str] = &["network", "ns"];
+    const ITEM: &[&str] = &["network", "ns", "group", "item"];
+    Some(match (method.as_str(), route) {
+        ("POST", "/edgekv/v1/tokens") => op(actions::TOKEN_CREATE, "token", &[], Some("name")),
+        ("DELETE", "/edgekv/v1/tokens/{name}") => op(actions::TOKEN_REVOKE, "token", &["name"], None),
+        ("POST", "/edgekv/v1/tokens/{name}/refresh") => op(actions::TOKEN_REFRESH, "token", &["name"], None),
+        ("POST", "/edgeward/v1/tokens/{name}/replaced-by") => op(actions::TOKEN_REPLACED, "token", &["name"], None),
+        ("PUT", "/edgekv/v1/initialize") => op(actions::ACCOUNT_INITIALIZE, "account", &[], None),
+        ("POST", "/edgekv/v1/networks/{network}/namespaces") => {
+            op(actions::NAMESPACE_CREATE, "namespace", &["network"], Some("namespace"))
+        }
+        ("PUT", "/edgekv/v1/networks/{network}/namespaces/{ns}") => {
+            op(actions::NAMESPACE_UPDATE, "namespace", NS, None)
+        }
+        ("DELETE", "/edgekv/v1/networks/{network}/namespaces/{ns}") => {
+            op(actions::NAMESPACE_DELETE, "namespace", NS, None)
+        }
+        ("PUT", "/edgekv/v1/networks/{network}/namespaces/{ns}/status/scheduled-delete") => {
+            op(actions::NAMESPACE_RESCHEDULE_DELETE, "namespace", NS, None)
+        }
+        ("DELETE", "/edgekv/v1/networks/{network}/namespaces/{ns}/status/scheduled-delete") => {
+            op(actions::NAMESPACE_CANCEL_DELETE, "namespace", NS, None)
+        }
+        ("PUT", "/edgekv/v1/auth/namespaces/{ns}") => op(actions::NAMESPACE_REAUTHORIZE, "namespace", &["ns"], None),
+        ("PUT", "/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}/items/{item}") => {
+            op(actions::ITEM_WRITE, "item", ITEM, None)
+        }
+        ("DELETE", "/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}/items/{item}") => {
+            op(actions::ITEM_DELETE, "item", ITEM, None)
+        }
+        ("POST", "/edgeward/v1/notify/run") => op(actions::NOTIFY_RUN, "notify", &[], None),
+        ("POST", "/edgeward/v1/users") => op(actions::USER_CREATE, "user", &[], Some("name")),
+        ("PATCH", "/edgeward/v1/users/{name}") => op(actions::USER_UPDATE, "user", &["name"], None),
+        ("POST", "/edgeward/v1/contacts") => op(actions::CONTACT_PUT, "contact", &[], Some("email")),
+        ("DELETE", "/edgeward/v1/contacts/{email}") => op(actions::CONTACT_REMOVE, "contact", &["email"], None),
+        _ => return None,
+    })
+}
+
+/// The longest name segment a record keeps (names are bounded by their own rules; this bounds
+/// what a refused request with an invalid name can write).
+const MAX_SEGMENT: usize = 256;
+
+fn segment(s: &str) -> String {
+    let mut s: String = s.chars().filter(|c| !c.is_control()).collect();
+    if s.len() > MAX_SEGMENT {
+        let mut end = MAX_SEGMENT;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+/// Path parameters by name, read from the route template and the path.
+fn path_params<'a>(template: &'a str, path: &'a str) -> HashMap<&'a str, String> {
+    template
+        .split('/')
+        .zip(path.split('/'))
+        .filter_map(|(t, p)| {
+            let name = t.strip_prefix('{')?.strip_suffix('}')?;
+            let decoded = percent_decode(p);
+            Some((name, decoded))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// The source address of a request, when the listener recorded it.
+fn source_of(req: &Request) -> String {
+    peer_ip(req).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
+/// Middleware: audit the request when its operation changes anything (see the module doc).
+pub async fn record_changes(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let Some(operation) = route.as_deref().and_then(|r| audited_operation(req.method(), r)) else {
+        return next.run(req).await;
+    };
+    let Some(Caller(client)) = req.extensions().get::<Caller>().cloned() else {
+        return next.run(req).await;
+    };
+    let params = path_params(route.as_deref().unwrap_or(""), req.uri().path());
+    let mut target = vec![operation.target.to_owned()];
+    target.extend(operation.path.iter().map(|p| segment(params.get(p).map_or("", String::as_str))));
+    let (parts, body) = req.into_parts();
+    // The body was read (bounded) by authentication already; this only takes it back.
+    let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    if let Some(field) = operation.body_field {
+        let name = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get(field).and_then(|n| n.as_str()).map(segment))
+            .unwrap_or_default();
+        target.push(name);
+    }
+    let req = Request::from_parts(parts, Body::from(body));
+    let record = AuditRecord {
+        at: state.clock.now(),
+        actor: format!("client:{}", client.name),
+        owner: client.owner.map(|o| o.to_string()),
+        action: operation.action.to_owned(),
+        target: target.join("/"),
+        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        source: source_of(&req),
+        outcome: AuditOutcome::Success,
+        detail: None,
+    };
+    let slot = AuditSlot::new(record);
+    let resp = scope(slot.clone(), next.run(req)).await;
+    if let Some(mut record) = slot.take_pending() {
+        let status = resp.status();
+        if !status.is_success() {
+            record.outcome = AuditOutcome::Failure;
+            let code = match resp.extensions().get::<Problem>() {
+                Some(Problem::EdgeKv { code, .. }) => code,
+                Some(Problem::Gateway { .. }) => "gateway",
+                None => "",
+            };
+            record.detail = Some(format!("{} {code}", status.as_u16()).trim_end().to_owned());
+        }
+        if let Err(e) = state.store.append_audit(record).await {
+            tracing::error!(error = %e.log_detail(), "an audit record could not be written");
+        }
+    }
+    resp
+}
+
+/// At most one failed-authentication record per source address and reason this often.
+pub const DENIED_RECORD_INTERVAL: Duration = Duration::from_secs(10);
+/// At most this many failed-authentication records per second, from all sources.
+pub const DENIED_RECORDS_PER_SECOND: u32 = 10;
+/// Sources remembered for the per-source limit (the map is cleared when it is full).
+const DENIED_SOURCES: usize = 10_000;
+
+/// The failed-authentication side of the trail: its rate limits.
+#[derive(Default)]
+pub struct Trail {
+    denied: Mutex<DeniedLimits>,
+}
+
+#[derive(Default)]
+struct DeniedLimits {
+    last: HashMap<(Option<IpAddr>, &'static str), Instant>,
+    second: Option<Instant>,
+    in_second: u32,
+    suppressed: u64,
+}
+
+impl Trail {
+    /// Whether a failed-authentication record from `source` for `reason` may be written now,
+    /// and how many were left out since the last one written.
+    fn admit_denied(&self, source: Option<IpAddr>, reason: &'static str, now: Instant) -> Option<u64> {
+        let mut g = self.denied.lock().unwrap_or_else(|e| e.into_inner());
+        if g.second.is_none_or(|s| now.duration_since(s) >= Duration::from_secs(1)) {
+            g.second = Some(now);
+            g.in_second = 0;
+        }
+        let recent = g.last.get(&(source, reason)).is_some_and(|t| now.duration_since(*t) < DENIED_RECORD_INTERVAL);
+        if recent || g.in_second >= DENIED_RECORDS_PER_SECOND {
+            g.suppressed += 1;
+            return None;
+        }
+        if g.last.len() >= DENIED_SOURCES {
+            g.last.clear();
+        }
+        g.last.insert((source, reason), now);
+        g.in_second += 1;
+        Some(std::mem::take(&mut g.suppressed))
+    }
+
+    /// Record a request refused by authentication (rate-limited; written in the background so
+    /// the refusal is not slowed by the store).
+    pub fn auth_denied(&self, state: &AppState, refused: Refused<'_>) {
+        let Some(suppressed) = self.admit_denied(refused.source, refused.reason, Instant::now()) else {
+            return;
+        };
+        let reason = refused.reason;
+        let detail = if suppressed > 0 {
+            format!("{reason} ({suppressed} similar refusals not recorded before this one)")
+        } else {
+            reason.to_owned()
+        };
+        let record = AuditRecord {
+            at: state.clock.now(),
+            actor: "unauthenticated".into(),
+            owner: None,
+            action: actions::AUTH_DENIED.into(),
+            target: format!("{} {}", segment(refused.method), segment(refused.path)),
+            request_id: Some(refused.request_id.to_owned()),
+            source: refused.source.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
+            outcome: AuditOutcome::Failure,
+            detail: Some(detail),
+        };
+        let store = state.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.append_audit(record).await {
+                tracing::error!(error = %e.log_detail(), "an audit record could not be written");
+            }
+        });
+    }
+}
+
+/// Put on a response by EdgeGrid authentication when it refuses a request: the reason, for
+/// the trail (`observe` records it).
+#[derive(Debug, Clone, Copy)]
+pub struct AuthDenied(pub &'static str);
+
+/// A request refused by authentication, as the trail records it.
+pub struct Refused<'a> {
+    /// The peer address, when known.
+    pub source: Option<IpAddr>,
+    /// The request method.
+    pub method: &'a str,
+    /// The request path (no query).
+    pub path: &'a str,
+    /// The request id.
+    pub request_id: &'a str,
+    /// Why it was refused (the `auth_failures` metric's reason).
+    pub reason: &'static str,
+}
+
+/// The peer address a listener recorded on the request.
+pub fn peer_ip(req: &Request) -> Option<IpAddr> {
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+/// Run an administration command's change `f` as audited: `actor` is the operating-system user
+/// who ran it; the record is written with the change, or on its own as a failure.
+pub async fn command<T, E: std::fmt::Display>(
+    store: &dyn Store,
+    actor: &str,
+    action: &'static str,
+    target: String,
+    at: chrono::DateTime<chrono::Utc>,
+    f: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let slot = AuditSlot::new(AuditRecord {
+        at,
+        actor: format!("command:{}", segment(actor)),
+        owner: None,
+        action: action.to_owned(),
+        target: segment(&target),
+        request_id: None,
+        source: "local".into(),
+        outcome: AuditOutcome::Success,
+        detail: None,
+    });
+    let out = scope(slot.clone(), f).await;
+    if let Some(mut record) = slot.take_pending() {
+        if let Err(e) = &out {
+            record.outcome = AuditOutcome::Failure;
+            record.detail = Some(segment(&e.to_string()));
+        }
+        if let Err(e) = store.append_audit(record).await {
+            tracing::error!(error = %e.log_detail(), "an audit record could not be written");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_come_from_the_route_template_and_the_path() {
+        let p = path_params(
+            "/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}/items/{item}",
+            "/edgekv/v1/networks/staging/namespaces/default/groups/g%2F1/items/a%20b",
+        );
+        assert_eq!(p["network"], "staging");
+        assert_eq!(p["group"], "g/1");
+        assert_eq!(p["item"], "a b");
+        assert_eq!(segment(&"x".repeat(1000)).len(), MAX_SEGMENT);
+        assert_eq!(segment("a\nb"), "ab", "no line breaks in a record");
+    }
+
+    #[test]
+    fn every_changing_route_is_audited_and_reads_are_not() {
+        assert!(audited_operation(&Method::POST, "/edgekv/v1/tokens").is_some());
+        assert!(audited_operation(&Method::GET, "/edgekv/v1/tokens").is_none());
+        assert!(audited_operation(&Method::GET, "/edgekv/v1/tokens/{name}").is_none());
+        assert!(audited_operation(&Method::POST, "/edgeward/v1/notifications/read").is_none());
+    }
+
+    #[test]
+    fn failed_authentication_records_are_rate_limited_per_source_and_in_all() {
+        let t = Trail::default();
+        let now = Instant::now();
+        let a: Option<IpAddr> = Some("192.0.2.1".parse().unwrap());
+        assert_eq!(t.admit_denied(a, "signature", now), Some(0));
+        assert_eq!(t.admit_denied(a, "signature", now), None, "same source and reason: left out");
+        assert_eq!(t.admit_denied(a, "replay", now), Some(1), "another reason is recorded, counting what was left out");
+        assert_eq!(t.admit_denied(a, "signature", now + DENIED_RECORD_INTERVAL), Some(0));
+        let later = now + Duration::from_secs(100);
+        let admitted = (0..50u8)
+            .filter(|i| t.admit_denied(Some(IpAddr::from([198, 51, 100, *i])), "signature", later).is_some())
+            .count();
+        assert_eq!(admitted, DENIED_RECORDS_PER_SECOND as usize, "a flood from many sources is capped per second");
+    }
+}

@@ -1,0 +1,108 @@
+//! [`AuditStore`] on SQLite, and [`insert`], which the writer calls inside an audited write's
+//! own savepoint (see `crate::audit`).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, Row};
+
+use edgeward_core::audit::{AuditEntry, AuditFilter, AuditRecord, AuditStore};
+use edgeward_core::Error;
+
+use super::{db_err, SqliteStore};
+use crate::codec::{self, ms};
+
+/// Append `r`, in the caller's transaction.
+pub(super) fn insert(c: &Connection, r: &AuditRecord) -> Result<(), Error> {
+    c.prepare_cached(
+        "INSERT INTO audit_log (at, actor, owner, action, target, request_id, source, outcome, detail) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            ms(r.at),
+            r.actor,
+            r.owner,
+            r.action,
+            r.target,
+            r.request_id,
+            r.source,
+            r.outcome.as_str(),
+            r.detail
+        ])
+    })
+    .map_err(db_err)?;
+    Ok(())
+}
+
+fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<Result<AuditEntry, String>> {
+    let columns = codec::AuditColumns {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        owner: r.get(3)?,
+        action: r.get(4)?,
+        target: r.get(5)?,
+        request_id: r.get(6)?,
+        source: r.get(7)?,
+        outcome: r.get(8)?,
+        detail: r.get(9)?,
+    };
+    Ok(columns.into_entry())
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn append_audit(&self, record: AuditRecord) -> Result<(), Error> {
+        self.write(move |c| insert(c, &record)).await
+    }
+
+    async fn audit_records(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, Error> {
+        let f = filter.clone();
+        self.read(move |c| {
+            let (action_exact, action_prefix) = codec::exact_or_prefix(f.action.as_deref(), '.');
+            let (target_exact, target_prefix) = codec::exact_or_prefix(f.target.as_deref(), '/');
+            let mut s = c
+                .prepare_cached(&format!(
+                    "SELECT {} FROM audit_log \
+                     WHERE (?1 IS NULL OR actor = ?1) \
+                       AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR substr(action, 1, length(?3)) = ?3) \
+                       AND (?4 IS NULL OR target = ?4) AND (?5 IS NULL OR substr(target, 1, length(?5)) = ?5) \
+                       AND (?6 IS NULL OR outcome = ?6) \
+                       AND (?7 IS NULL OR at >= ?7) AND (?8 IS NULL OR at < ?8) AND (?9 IS NULL OR id < ?9) \
+                     ORDER BY id DESC LIMIT ?10",
+                    codec::AUDIT_COLUMNS
+                ))
+                .map_err(db_err)?;
+            let rows = s
+                .query_map(
+                    params![
+                        f.actor,
+                        action_exact,
+                        action_prefix,
+                        target_exact,
+                        target_prefix,
+                        f.outcome.map(|o| o.as_str()),
+                        f.since.map(ms),
+                        f.until.map(ms),
+                        f.before_id,
+                        crate::audit::page_limit(f.limit)
+                    ],
+                    entry_from_row,
+                )
+                .map_err(db_err)?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row.map_err(db_err)?.map_err(codec::bad_row)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn purge_audit(&self, before: DateTime<Utc>) -> Result<u64, Error> {
+        self.write(move |c| {
+            c.execute("DELETE FROM audit_log WHERE at < ?1", params![ms(before)]).map(|n| n as u64).map_err(db_err)
+        })
+        .await
+    }
+}
