@@ -2,6 +2,11 @@
 
 use chrono::Months;
 
+/// The most entries a list in one request body may hold where no product limit says less
+/// (e.g. the notice ids of `POST /edgeward/v1/notifications/read`): a request's writes stay one
+/// short statement.
+pub const MAX_LIST_ENTRIES: usize = 1_000;
+
 /// Account- and token-level limits.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]

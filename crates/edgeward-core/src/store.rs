@@ -71,8 +71,12 @@ pub trait TokenStore: Send + Sync {
     async fn refresh_token(&self, name: &TokenName, now: DateTime<Utc>, next: NaiveDate) -> Result<Token>;
     /// Refresh every auto-refreshing token whose scheduled date is on or before `today`.
     async fn refresh_due_tokens(&self, today: NaiveDate, now: DateTime<Utc>, next: NaiveDate) -> Result<u64>;
-    /// Delete tokens that expired, or were revoked, before `cutoff`.
-    async fn purge_tokens(&self, cutoff: DateTime<Utc>) -> Result<u64>;
+    /// Delete tokens past their retention at `now`: unrevoked tokens that expired before
+    /// `cutoff`, and revoked tokens revoked before `cutoff` whose value can no longer be valid
+    /// (no expiry, or expired before `now`). A revoked token is kept while its value could still
+    /// pass a signature and expiry check, so its revocation holds on every node, including one
+    /// started later.
+    async fn purge_tokens(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64>;
     /// Add data-plane usage: per (token, network), requests served and the last time.
     async fn record_usage(&self, usage: Vec<TokenUsage>) -> Result<()>;
     /// A token's recorded usage, per network.
@@ -473,6 +477,9 @@ pub struct SealedRow {
     pub key: String,
     /// The sealed bytes.
     pub sealed: Vec<u8>,
+    /// For a value bound to something the row holds sealed in another column (a token's value
+    /// is bound to its uuid, kept sealed in `tokens.sealed_uuid`): that column's sealed bytes.
+    pub via: Option<Vec<u8>>,
 }
 
 /// A value sealed again: replaces `old` with `new`, unless the row changed meanwhile.

@@ -25,7 +25,10 @@ pub async fn run(work: &Path, tokens: usize, due: usize) -> Result<()> {
     println!("# edgeward-loadtest --notify-check\n");
     println!("- machine: {} cores; tokens: {tokens}; due within 30 days: {due}", std::thread::available_parallelism()?);
     let db = work.join("edgeward.db");
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db, SqliteOptions::default())?);
+    let sqlite = SqliteStore::open(&db, SqliteOptions::default())?;
+    let data_key = edgeward_store::testing::random_data_key();
+    sqlite.open_references(&data_key).await?;
+    let store: Arc<dyn Store> = Arc::new(sqlite);
     let now = Utc::now();
     store
         .initialize_account(Account {

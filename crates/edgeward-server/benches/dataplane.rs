@@ -12,7 +12,7 @@ use base64::Engine;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use edgeward_core::network::Network;
 use edgeward_core::permission::Right;
-use edgeward_server::dataplane::{Grant, TokenGate};
+use edgeward_server::dataplane::{Grant, TokenGate, ValueGrant};
 use edgeward_token::{sign, Claims, KeySet, SigningKeyPair};
 
 fn claims(i: usize) -> Claims {
@@ -32,19 +32,38 @@ fn claims(i: usize) -> Claims {
     }
 }
 
+fn live_token() -> edgeward_core::token::Token {
+    edgeward_core::token::Token {
+        uuid: uuid::Uuid::new_v4(),
+        name: edgeward_core::names::TokenName::parse("bench").unwrap(),
+        networks: edgeward_core::network::Networks::BOTH,
+        ewids: edgeward_core::token::EdgeWorkerScope::All,
+        namespaces: BTreeMap::new(),
+        expiry: None,
+        issued_at: chrono::Utc::now(),
+        latest_refresh: None,
+        next_refresh: None,
+        generation: 1,
+        cpcode: "1234567".into(),
+        revoked_at: None,
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let key = SigningKeyPair::generate();
     let keys = KeySet::new(key.clone());
     let values: Vec<String> = (0..1_000).map(|i| sign(&claims(i), &key)).collect();
     let gate = TokenGate::default();
     for v in &values {
-        gate.grant_for_value(v, &keys).unwrap();
+        // What the store would answer for the value's jti: a live token.
+        let ValueGrant::Unconfirmed(pending) = gate.grant_for_value(v, &keys).unwrap() else { unreachable!() };
+        gate.confirm(pending, Some(&live_token())).unwrap();
     }
     let now = chrono::Utc::now();
     let hot = &values[500];
     c.bench_function("dataplane_cache_hit", |b| {
         b.iter(|| {
-            let g = gate.grant_for_value(black_box(hot), &keys).unwrap();
+            let ValueGrant::Known(g) = gate.grant_for_value(black_box(hot), &keys).unwrap() else { unreachable!() };
             gate.check(&g, now, Network::Production, None, black_box("default"), Right::Read).unwrap();
         })
     });

@@ -311,7 +311,6 @@ pub async fn spawn_with_request_clock(
         namespace_delete_delay: chrono::Duration::seconds(
             config.namespace_delete_delay_secs.min(i64::MAX as u64 / 1000) as i64,
         ),
-        shared_nonces: config.edgegrid.shared_nonces,
         nonces: NonceCache::default(),
         clients: Default::default(),
         notify,

@@ -5,7 +5,8 @@
 //! disabled → "Inactive client token"), then the timestamp window; only then is the body read
 //! (bounded: a POST body no longer than the signed part), then the signature (constant-time), and
 //! only a request with a valid signature records its nonce, so nobody without the secret can
-//! burn nonces. Opened secrets are cached per client for as long as the store's clients version
+//! burn nonces. Nonces are checked in memory first, then recorded in the store, so a request
+//! is accepted once across restarts and servers sharing a database. Opened secrets are cached per client for as long as the store's clients version
 //! is unchanged (see `ClientCache`); they are never logged.
 
 use std::sync::Arc;
@@ -162,15 +163,14 @@ pub async fn require_edgegrid(State(state): State<AppState>, req: Request, next:
     if !state.nonces.first_use(auth.client_token, auth.nonce, auth.time.timestamp(), now.timestamp(), window) {
         return deny(&state, "replay", "The nonce has already been used: every request needs a fresh nonce");
     }
-    if state.shared_nonces {
-        match state.store.record_nonce(auth.client_token, auth.nonce, auth.time, now - state.timestamp_window * 2).await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                return deny(&state, "replay", "The nonce has already been used: every request needs a fresh nonce")
-            }
-            Err(e) => return crate::problem::ApiError::from(e).into_response(),
+    // Durably too, so a request is accepted once across restarts and across servers sharing the
+    // database (SQLite: a side file without fsync; PostgreSQL: an asynchronous commit).
+    match state.store.record_nonce(auth.client_token, auth.nonce, auth.time, now - state.timestamp_window * 2).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return deny(&state, "replay", "The nonce has already been used: every request needs a fresh nonce")
         }
+        Err(e) => return crate::problem::ApiError::from(e).into_response(),
     }
     parts.extensions.insert(Caller(verified.client.clone()));
     next.run(Request::from_parts(parts, Body::from(body))).await

@@ -2,16 +2,19 @@
 //!
 //! ```text
 //! <data-dir>/            0700
-//!   edgeward.db          SQLite database (WAL), unless `database.url` names PostgreSQL
+//!   edgeward.db          SQLite database (WAL, 0600), unless `database.url` names PostgreSQL
+//!   nonces.db            EdgeGrid nonces of signed requests (SQLite only; WAL, 0600)
 //!   keys/                0700
 //!     token-signing.pem  Ed25519 key that signs token values (PKCS#8, 0600), made at the first
 //!                        start on an empty database and added to it; afterwards the keys in the
 //!                        database (sealed with data.key) are the ones used, by every server
-//!     data.key           key that seals token values, client secrets and signing keys (hex, 0600)
+//!     data.key           key that seals token values and uuids, client secrets, signing keys and
+//!                        the token-ref index key (hex, 0600)
 //!     data.key.next      while `edgeward keys rotate-data-key` runs: the new data key, which
 //!                        seals from then on (data.key still opens what it sealed)
 //!     data.key.old-<time>  the previous data key, kept by a completed rotation
-//!   tls/cert.pem, tls/key.pem   self-signed certificate for 127.0.0.1/localhost (key 0600)
+//!   tls/cert.pem, tls/key.pem   self-signed certificate for 127.0.0.1/localhost (key 0600),
+//!                        valid a year and made anew at a start within 30 days of its end
 //!   edgerc               EdgeGrid credentials of the first administrator, section [default]
 //! ```
 //! Everything is created once and reused; on every start `edgerc`'s `host` is set to the admin
@@ -27,8 +30,9 @@ use std::sync::Arc;
 use base64::Engine as _;
 use rand::Rng;
 
+use chrono::{DateTime, Utc};
 use edgeward_core::capability::Grants;
-use edgeward_core::clock::Clock;
+use edgeward_core::clock::{Clock, SystemClock};
 use edgeward_core::names::ClientName;
 use edgeward_core::store::{Account, ApiClient, Store, StoredSigningKey};
 use edgeward_edgegrid::Credentials;
@@ -113,22 +117,35 @@ pub async fn open_store(data_dir: &Path, db: &DatabaseConfig) -> Result<(Arc<dyn
     ensure_private_dir(&keys_dir)?;
     load_or_create_data_key(&keys_dir.join("data.key"))?;
     let data_key = load_data_keys(&keys_dir)?;
+    let map_store = |e: edgeward_core::Error| BootError::Store(e.log_detail());
     let store: Arc<dyn Store> = match &db.url {
         None => {
             let path = data_dir.join("edgeward.db");
-            Arc::new(SqliteStore::open(&path, SqliteOptions::default()).map_err(|e| BootError::Store(e.log_detail()))?)
+            let sqlite = SqliteStore::open(&path, SqliteOptions::default()).map_err(map_store)?;
+            check_data_key(&sqlite, &data_key).await?;
+            sqlite.open_references(&data_key).await.map_err(map_store)?;
+            Arc::new(sqlite)
         }
-        Some(url) => Arc::new(connect_postgres(url, db).await?),
+        Some(url) => {
+            let pg = connect_postgres(url, db).await?;
+            check_data_key(&pg, &data_key).await?;
+            pg.open_references(&data_key).await.map_err(map_store)?;
+            Arc::new(pg)
+        }
     };
-    // A data directory new to this database would otherwise seal with a key of its own what the
-    // other servers cannot open: refuse unless its data key opens the database's signing keys.
+    Ok((store, data_key))
+}
+
+/// A data directory new to this database would otherwise seal with a key of its own what the
+/// other servers cannot open: refuse unless its data key opens the database's signing keys.
+async fn check_data_key(store: &dyn Store, data_key: &DataKey) -> Result<(), BootError> {
     let stored = store.signing_keys().await.map_err(|e| BootError::Store(e.log_detail()))?;
     if let Some(k) = stored.first() {
         if data_key.open(&k.sealed_pkcs8, k.kid.as_bytes()).is_err() {
             return Err(wrong_data_key(&k.kid));
         }
     }
-    Ok((store, data_key))
+    Ok(())
 }
 
 fn wrong_data_key(kid: &str) -> BootError {
@@ -384,18 +401,7 @@ pub async fn prepare(
 
     let (tls_cert, tls_key) = match (&config.tls_cert, &config.tls_key) {
         (Some(c), Some(k)) => (c.clone(), k.clone()),
-        (None, None) => {
-            let tls_dir = dir.join("tls");
-            fs::create_dir_all(&tls_dir).map_err(io("cannot create", &tls_dir))?;
-            let (cert, key) = (tls_dir.join("cert.pem"), tls_dir.join("key.pem"));
-            if !cert.exists() || !key.exists() {
-                let (c, k) = self_signed_pair()?;
-                write_private(&key, k.as_bytes())?;
-                fs::write(&cert, c).map_err(io("cannot write", &cert))?;
-                tracing::info!(path = %cert.display(), "created a self-signed TLS certificate for 127.0.0.1 and localhost");
-            }
-            (cert, key)
-        }
+        (None, None) => ensure_self_signed(&dir.join("tls"), SystemClock.now())?,
         _ => return Err(BootError::Tls("give both --tls-cert and --tls-key, or neither".into())),
     };
     tracing::info!(cert = %tls_cert.display(), "TLS certificate");
@@ -442,8 +448,27 @@ pub async fn prepare(
     Ok(Prepared { store, cpcode: account.cpcode, keys, data_key, tls_cert, tls_key, edgerc })
 }
 
-fn self_signed_pair() -> Result<(String, String), BootError> {
-    crate::tls::self_signed().map_err(BootError::Tls)
+/// The generated certificate of `tls_dir` (`cert.pem`, `key.pem`), made if absent and made anew
+/// when [`crate::tls::needs_renewal`] at `now`. `now` is real time (TLS clients check the
+/// certificate against theirs), not a development clock. Only for the generated certificate: a
+/// certificate the operator configured is never replaced.
+pub fn ensure_self_signed(tls_dir: &Path, now: DateTime<Utc>) -> Result<(PathBuf, PathBuf), BootError> {
+    fs::create_dir_all(tls_dir).map_err(io("cannot create", tls_dir))?;
+    let (cert, key) = (tls_dir.join("cert.pem"), tls_dir.join("key.pem"));
+    let renew = match (cert.exists() && key.exists(), fs::read(&cert)) {
+        (true, Ok(pem)) => crate::tls::needs_renewal(&pem, now),
+        _ => true,
+    };
+    if renew {
+        let (c, k) = crate::tls::self_signed(now).map_err(BootError::Tls)?;
+        write_private(&key, k.as_bytes())?;
+        // Public, but replaced atomically like the key so a crash leaves a matching pair or the old one.
+        write_private(&cert, c.as_bytes())?;
+        fs::set_permissions(&cert, fs::Permissions::from_mode(0o644)).map_err(io("cannot write", &cert))?;
+        tracing::info!(path = %cert.display(), days = crate::tls::SELF_SIGNED_DAYS,
+            "made a self-signed TLS certificate for 127.0.0.1 and localhost");
+    }
+    Ok((cert, key))
 }
 
 #[cfg(test)]

@@ -18,8 +18,9 @@ pub struct EdgeGridConfig {
     pub headers_to_sign: Vec<String>,
     /// Accepted distance between a request's timestamp and the server clock, in seconds.
     pub timestamp_window_secs: u64,
-    /// Also record nonces in the database, so that several servers on one database refuse a
-    /// request replayed from one to another (costs one database write per admin request).
+    /// Deprecated, no effect: nonces are always recorded durably (a signed request is accepted
+    /// once, across restarts and servers sharing a database). Still accepted so that older
+    /// configuration files keep working.
     pub shared_nonces: bool,
 }
 

@@ -8,7 +8,10 @@
 //!
 //! Verified token values are cached by a SHA-256 of the value, and auto-refreshing tokens by
 //! uuid; expiry is checked against the clock and revocation against the in-memory revocation
-//! list on every request, so revoking a token takes effect on the very next request. A cached
+//! list on every request, so revoking a token takes effect on the very next request. A value
+//! seen for the first time is also looked up in the store by its `jti` (once, then cached): a
+//! correctly signed value whose token the store does not know is refused, and a revoked one
+//! joins the revocation list, so a revocation holds on a node that started after it. A cached
 //! grant is refused once the key that signed its value is retired. Each allowed
 //! request is counted in memory per (token, network) and written to the store every few seconds.
 
@@ -25,7 +28,7 @@ use uuid::Uuid;
 use edgeward_core::network::{Network, Networks};
 use edgeward_core::permission::{Permissions, Right};
 use edgeward_core::store::{ItemKey, TokenUsage};
-use edgeward_core::token::EdgeWorkerScope;
+use edgeward_core::token::{EdgeWorkerScope, Token};
 
 use edgeward_token::KeySet;
 
@@ -100,6 +103,15 @@ fn insert_bounded<K: std::hash::Hash + Eq, V>(m: &Mutex<HashMap<K, V>>, k: K, v:
     g.insert(k, v);
 }
 
+/// The `kid` of a token value's protected header (already verified: only used for the log).
+fn value_kid(value: &str) -> Option<String> {
+    use base64::Engine;
+    let header = value.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("kid")?.as_str().map(str::to_owned)
+}
+
 /// One data-plane listener: the network it serves and how it learns the caller's EdgeWorker.
 #[derive(Debug, Clone)]
 pub struct Listener {
@@ -164,19 +176,66 @@ impl Grant {
     }
 }
 
+/// A token value's grant as the by-value cache knows it.
+pub enum ValueGrant {
+    /// Seen before and confirmed by the store: ready for [`TokenGate::check`].
+    Known(Arc<Grant>),
+    /// Correctly signed, but not yet confirmed: the store must say whether it knows the token
+    /// (see [`TokenGate::confirm`]).
+    Unconfirmed(Unconfirmed),
+}
+
+/// A correctly signed token value whose `jti` the store has not been asked about yet.
+pub struct Unconfirmed {
+    digest: [u8; 32],
+    grant: Grant,
+    kid: Option<String>,
+}
+
+impl Unconfirmed {
+    /// The `jti` to look up.
+    pub fn uuid(&self) -> Uuid {
+        self.grant.uuid
+    }
+}
+
+const UNKNOWN: Denial = Denial::Unauthorized("The access token is unknown.");
+
 impl TokenGate {
     /// The grant of a token value: from the cache (keyed by the value's SHA-256), or verified
-    /// now and cached. A cached grant whose key `keys` no longer holds (retired since) is refused.
-    pub fn grant_for_value(&self, value: &str, keys: &KeySet) -> Result<Arc<Grant>, Denial> {
+    /// now and handed back to be confirmed against the store. A cached grant whose key `keys` no
+    /// longer holds (retired since) is refused.
+    pub fn grant_for_value(&self, value: &str, keys: &KeySet) -> Result<ValueGrant, Denial> {
         let digest: [u8; 32] = Sha256::digest(value.as_bytes()).into();
         if let Some(g) = self.by_value.lock().unwrap_or_else(|e| e.into_inner()).get(&digest) {
             if keys.get(&g.kid).is_none() {
                 return Err(RETIRED);
             }
-            return Ok(g.clone());
+            return Ok(ValueGrant::Known(g.clone()));
         }
-        let g = Arc::new(Grant::from_value(value, keys)?);
-        insert_bounded(&self.by_value, digest, g.clone());
+        let grant = Grant::from_value(value, keys)?;
+        Ok(ValueGrant::Unconfirmed(Unconfirmed { digest, grant, kid: value_kid(value) }))
+    }
+
+    /// Finish a by-value cache miss with what the store holds for its `jti`, and cache the
+    /// grant. A value signed by one of our keys whose token the store does not know is refused
+    /// (and reported: either the store lost a row or someone holds a signing key); a revoked
+    /// one joins the revocation list.
+    pub fn confirm(&self, pending: Unconfirmed, stored: Option<&Token>) -> Result<Arc<Grant>, Denial> {
+        let Some(token) = stored else {
+            // Neither the value nor its uuid is logged: the kid says which key signed it.
+            tracing::warn!(
+                kid = pending.kid.as_deref().unwrap_or("?"),
+                "refused a token value signed by one of our keys whose token is unknown to the store \
+                 (purged, or signed outside Edgeward: check who holds the signing keys)"
+            );
+            return Err(UNKNOWN);
+        };
+        if token.revoked_at.is_some() {
+            self.revoke(token.uuid);
+        }
+        let g = Arc::new(pending.grant);
+        insert_bounded(&self.by_value, pending.digest, g.clone());
         Ok(g)
     }
 
@@ -247,8 +306,8 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
         (Some(v), None) => {
             let v = v.to_str().map_err(|_| Denial::Unauthorized("The access token is malformed."))?;
             let keys = state.keys.current();
-            match state.gate.grant_for_value(v, &keys.set) {
-                Ok(g) => Ok(g),
+            let found = match state.gate.grant_for_value(v, &keys.set) {
+                Ok(found) => found,
                 Err(denial) => {
                     // Only on failure: is the value signed by a key this server has not heard of
                     // yet (added on another server a moment ago)? Read the keys again, bounded.
@@ -261,7 +320,17 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
                     {
                         return Err(denial.into());
                     }
-                    Ok(state.gate.grant_for_value(v, &state.keys.current().set)?)
+                    state.gate.grant_for_value(v, &state.keys.current().set)?
+                }
+            };
+            match found {
+                ValueGrant::Known(g) => Ok(g),
+                ValueGrant::Unconfirmed(pending) => {
+                    if state.gate.is_revoked(&pending.uuid()) {
+                        return Err(Denial::Unauthorized("The access token has been revoked.").into());
+                    }
+                    let stored = state.store.token_by_uuid(pending.uuid()).await?;
+                    Ok(state.gate.confirm(pending, stored.as_ref().map(|s| &s.token))?)
                 }
             }
         }
@@ -279,11 +348,7 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
             match cached {
                 Some(g) => Ok(g),
                 None => {
-                    let stored = state
-                        .store
-                        .token_by_uuid(uuid)
-                        .await?
-                        .ok_or(Denial::Unauthorized("The access token is unknown."))?;
+                    let stored = state.store.token_by_uuid(uuid).await?.ok_or(UNKNOWN)?;
                     let t = stored.token;
                     if t.expiry.is_some() {
                         return Err(

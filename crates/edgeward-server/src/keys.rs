@@ -397,7 +397,8 @@ pub async fn reseal_pass(
             let mut again = Vec::with_capacity(rows.len());
             let mut unopenable = Vec::new();
             for row in rows {
-                let opened = column.context_of(&row.key).and_then(|ctx| Some((key.open(&row.sealed, &ctx).ok()?, ctx)));
+                let ctx = column.context_of(&row.key, row.via.as_deref(), |v, c| key.open(v, c).ok());
+                let opened = ctx.and_then(|ctx| Some((key.open(&row.sealed, &ctx).ok()?, ctx)));
                 match opened {
                     Some((plain, ctx)) => again.push(edgeward_core::store::Resealed {
                         new: key.seal(&plain, &ctx),

@@ -128,7 +128,8 @@ pub async fn create_token(state: &AppState, caller: &ApiClient, req: CreateToken
         })
         .await?;
     state.metrics.tokens_created.inc();
-    tracing::info!(token = %token.name, uuid = %token.uuid, client = %caller.name, "token created");
+    // Never the uuid: an auto-refreshing token's uuid is its reference, a bearer credential.
+    tracing::info!(token = %token.name, client = %caller.name, "token created");
     Ok(TokenObject::new(&token, value))
 }
 
@@ -148,7 +149,7 @@ pub async fn get_token(
             state
                 .data_key
                 .open(sealed, stored.token.uuid.as_bytes())
-                .map_err(|e| Error::Internal(format!("token {} value: {e}", stored.token.uuid)))
+                .map_err(|e| Error::Internal(format!("token {} value: {e}", stored.token.name)))
                 .and_then(|v| String::from_utf8(v).map_err(|e| Error::Internal(e.to_string())))?,
         ),
         None => None,
@@ -190,7 +191,7 @@ pub async fn revoke_token(state: &AppState, caller: &ApiClient, name: &str) -> R
     let t = state.store.revoke_token(stored.token.uuid, state.clock.now()).await?;
     state.gate.revoke(t.uuid);
     state.metrics.tokens_revoked.inc();
-    tracing::info!(token = %t.name, uuid = %t.uuid, client = %caller.name, "token revoked");
+    tracing::info!(token = %t.name, client = %caller.name, "token revoked");
     Ok(t)
 }
 
@@ -212,6 +213,6 @@ pub async fn refresh_token(state: &AppState, caller: &ApiClient, name: &str) -> 
     let stored = find_for(state, caller, name, TokenAction::Create).await?;
     let now = state.clock.now();
     let t = state.store.refresh_token(&stored.token.name, now, next_refresh_after(now.date_naive())).await?;
-    tracing::info!(token = %t.name, uuid = %t.uuid, generation = t.generation, "token refreshed");
+    tracing::info!(token = %t.name, generation = t.generation, "token refreshed");
     Ok(TokenObject::new(&t, None))
 }

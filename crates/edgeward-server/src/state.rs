@@ -37,8 +37,6 @@ pub struct Inner {
     pub request_clock: Arc<dyn Clock>,
     /// Accepted clock distance of signed requests.
     pub timestamp_window: chrono::Duration,
-    /// Whether nonces are also recorded in the database (several servers).
-    pub shared_nonces: bool,
     /// Nonces seen within the window.
     pub nonces: NonceCache,
     /// Verified API clients, valid for one clients version.

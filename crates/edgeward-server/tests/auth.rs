@@ -188,7 +188,7 @@ async fn grants_gate_every_token_operation() {
 #[tokio::test]
 async fn an_operators_own_certificate_is_served() {
     let certs = tempfile::tempdir().unwrap();
-    let (cert_pem, key_pem) = edgeward_server::tls::self_signed().unwrap();
+    let (cert_pem, key_pem) = edgeward_server::tls::self_signed(chrono::Utc::now()).unwrap();
     let (cert, key) = (certs.path().join("mine.pem"), certs.path().join("mine.key"));
     std::fs::write(&cert, &cert_pem).unwrap();
     std::fs::write(&key, &key_pem).unwrap();

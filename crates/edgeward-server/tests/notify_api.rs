@@ -91,3 +91,54 @@ async fn users_and_contacts_through_the_admin_api() {
     assert_edgekv_error(s, &r, 400, "EKV_1002");
     app.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn lists_in_request_bodies_are_capped() {
+    let app = spawn_app().await;
+    let st = &app.server.state;
+    let user = st
+        .store
+        .create_user(edgeward_core::notify::User {
+            id: uuid::Uuid::new_v4(),
+            name: "ana".into(),
+            email: None,
+            email_registered: false,
+            active: true,
+            grants: edgeward_core::capability::Grants::new([]),
+            created_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    let creds = edgeward_server::bootstrap::create_api_client(
+        st.store.as_ref(),
+        &st.data_key,
+        edgeward_core::names::ClientName::parse("ana-client").unwrap(),
+        edgeward_core::capability::Grants::new([]),
+        Some(user.id),
+        app.clock.as_ref(),
+    )
+    .await
+    .unwrap();
+    let edgerc = edgeward_client::Edgerc {
+        host: app.admin.host().to_owned(),
+        credentials: creds,
+        max_body: 131_072,
+        account_key: None,
+    };
+    let ana = edgeward_client::Client::new(edgerc, Some(&app.server.prepared.tls_cert)).unwrap();
+    let ids = |n: i64| serde_json::json!({ "ids": (1..=n).collect::<Vec<_>>() }).to_string();
+    let (s, _, r) = raw(&ana, Method::POST, "/edgeward/v1/notifications/read", Some(&ids(1_000))).await;
+    assert_eq!((s, r["marked"].as_u64()), (200, Some(0)), "{r}");
+    let (s, _, r) = raw(&ana, Method::POST, "/edgeward/v1/notifications/read", Some(&ids(1_001))).await;
+    assert_edgekv_error(s, &r, 400, "EKV_2000");
+    assert!(r["detail"].as_str().unwrap().contains("at most 1000"), "{r}");
+
+    // A user's grants: at most one of each capability.
+    let all = Capability::ALL.len();
+    let grants: Vec<&str> = std::iter::repeat_n("CREATE_TOKEN", all + 1).collect();
+    let bo = serde_json::json!({ "name": "bo", "grants": grants }).to_string();
+    let (s, _, r) = raw(&app.admin, Method::POST, "/edgeward/v1/users", Some(&bo)).await;
+    assert_edgekv_error(s, &r, 400, "EKV_2000");
+    assert!(r["detail"].as_str().unwrap().contains(&format!("at most {all}")), "{r}");
+    app.server.shutdown().await;
+}

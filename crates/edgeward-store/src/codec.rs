@@ -51,7 +51,8 @@ pub(crate) fn decode_namespaces(s: &str) -> Result<NamespacePermissions, String>
 
 /// The columns of a token row, as read.
 pub(crate) struct TokenColumns {
-    pub uuid: String,
+    pub token_ref: String,
+    pub sealed_uuid: Option<Vec<u8>>,
     pub name: String,
     pub allow_staging: bool,
     pub allow_production: bool,
@@ -67,11 +68,12 @@ pub(crate) struct TokenColumns {
 }
 
 impl TokenColumns {
-    /// The token these columns describe.
-    pub(crate) fn into_token(self) -> Result<Token, String> {
+    /// The token these columns describe (its uuid opened with `refs`).
+    pub(crate) fn into_token(self, refs: &crate::refs::RefKeys) -> Result<Token, String> {
         let ewid_list: Vec<String> = self.ewids.split(',').map(str::to_owned).collect();
+        let sealed = self.sealed_uuid.as_deref().ok_or("a token row without its sealed uuid")?;
         Ok(Token {
-            uuid: parse_uuid(&self.uuid)?,
+            uuid: refs.open_uuid(sealed, &self.token_ref)?,
             name: TokenName::parse(&self.name).map_err(|e| e.to_string())?,
             networks: Networks { staging: self.allow_staging, production: self.allow_production },
             ewids: EdgeWorkerScope::parse(
@@ -110,15 +112,19 @@ pub(crate) fn new_token_record(new: &edgeward_core::store::NewToken, cpcode: Str
     }
 }
 
-/// A change as (kind, subject) columns.
-pub(crate) fn encode_change(change: &Change) -> (&'static str, String) {
-    match change {
-        Change::TokenRevoked(uuid) => ("token_revoked", uuid.to_string()),
+/// The kind of a revocation change; its subject is the revoked token's token ref.
+pub(crate) const TOKEN_REVOKED: &str = "token_revoked";
+
+/// A change as (kind, subject) columns. A revocation is noted with its token ref, never its
+/// uuid: `None` here.
+pub(crate) fn encode_change(change: &Change) -> Option<(&'static str, String)> {
+    Some(match change {
+        Change::TokenRevoked(_) => return None,
         Change::Item(k) => ("item", item_subject(k)),
         Change::Namespace(network, name) => ("namespace", format!("{}/{}", network.as_str(), name.as_str())),
         Change::SigningKeys(kid) => ("signing_keys", kid.clone()),
         Change::DataKey(id) => ("data_key", id.clone()),
-    }
+    })
 }
 
 /// The subject of an `item` change. Segments are [A-Za-z0-9_-]: '/' cannot occur inside one.
@@ -126,10 +132,16 @@ pub(crate) fn item_subject(k: &ItemKey) -> String {
     format!("{}/{}/{}/{}/{}", k.network.as_str(), k.namespace.as_str(), k.sandbox, k.group, k.item)
 }
 
-/// The change that (kind, subject) columns describe.
-pub(crate) fn decode_change(kind: &str, subject: &str) -> Option<Change> {
+/// The change that (kind, subject) columns describe; for a revocation, `sealed_uuid` is the
+/// revoked token's (absent once the token is purged: nothing left to refuse).
+pub(crate) fn decode_change(
+    kind: &str,
+    subject: &str,
+    sealed_uuid: Option<&[u8]>,
+    refs: &crate::refs::RefKeys,
+) -> Option<Change> {
     match kind {
-        "token_revoked" => Uuid::parse_str(subject).ok().map(Change::TokenRevoked),
+        TOKEN_REVOKED => refs.open_uuid(sealed_uuid?, subject).ok().map(Change::TokenRevoked),
         "item" => {
             let mut p = subject.splitn(5, '/');
             let (network, ns, sandbox, group, item) = (p.next()?, p.next()?, p.next()?, p.next()?, p.next()?);

@@ -63,6 +63,7 @@ where
     names_are_unique_among_live_tokens(fresh().await).await;
     the_token_limit_holds_under_concurrent_creation(fresh().await).await;
     expired_names_are_reusable_and_listing_windows(&*fresh().await).await;
+    a_revoked_token_is_kept_while_its_value_could_be_valid(&*fresh().await).await;
     limits_and_namespaces(&*fresh().await).await;
     api_clients(&*fresh().await).await;
     items(&*fresh().await).await;
@@ -81,17 +82,26 @@ async fn sealed_columns(s: &dyn Store) {
     init(s).await;
     let old = |n: u8| vec![2, 0, 0, 0, 0, 0, 0, 0, 0, n];
     let new_prefix = vec![2u8, 1, 1, 1, 1, 1, 1, 1, 1];
-    let mut uuids = Vec::new();
     for (i, name) in ["a", "b", "c"].iter().enumerate() {
         let t = NewToken {
             sealed_value: Some(old(i as u8)),
             ..new_token(name, Some(NaiveDate::from_ymd_opt(2026, 12, 20).unwrap()), t0())
         };
-        uuids.push(s.insert_token(t).await.unwrap().uuid.to_string());
+        s.insert_token(t).await.unwrap();
     }
     s.insert_token(new_token("auto", None, t0())).await.unwrap();
-    uuids.sort();
     let col = "tokens.sealed_value";
+    // Rows are keyed by token ref; each value comes with the row's sealed uuid, its context.
+    let all = s.sealed_batch(col, None, new_prefix.clone(), 10).await.unwrap();
+    assert_eq!(all.len(), 3, "nulls left out");
+    assert!(all.iter().all(|r| r.key.len() == 64 && r.via.is_some()), "{all:?}");
+    let uuids: Vec<String> = all.iter().map(|r| r.key.clone()).collect();
+    let mut sorted = uuids.clone();
+    sorted.sort();
+    assert_eq!(uuids, sorted, "by key");
+    let refs = s.sealed_batch("tokens.sealed_uuid", None, new_prefix.clone(), 10).await.unwrap();
+    assert_eq!(refs.len(), 4, "every token's uuid is sealed");
+    assert!(refs.iter().all(|r| r.via.is_none()));
     let first = s.sealed_batch(col, None, new_prefix.clone(), 2).await.unwrap();
     assert_eq!(first.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), uuids[..2], "by key, nulls left out");
     let rest = s.sealed_batch(col, Some(first[1].key.clone()), new_prefix.clone(), 2).await.unwrap();
@@ -447,7 +457,7 @@ async fn people_and_notices(s: &dyn Store) {
     assert_eq!(page[0].tokens, serde_json::json!([{"name": "first"}]));
     let (older, _) = s.notices_for(ana.id, 10, Some(page[0].id)).await.unwrap();
     assert_eq!(older.iter().map(|n| n.subject.as_str()).collect::<Vec<_>>(), ["one"]);
-    assert_eq!(s.mark_notices_read(ana.id, vec![older[0].id], t0()).await.unwrap(), 1);
+    assert_eq!(s.mark_notices_read(ana.id, vec![older[0].id, older[0].id, 999_999], t0()).await.unwrap(), 1);
     assert_eq!(s.notices_for(ana.id, 10, None).await.unwrap().1, 1);
     assert_eq!(s.mark_notices_read(ana.id, vec![], t0()).await.unwrap(), 1);
     assert_eq!(s.notices_for(ana.id, 10, None).await.unwrap().1, 0);
@@ -735,9 +745,39 @@ async fn expired_names_are_reusable_and_listing_windows(s: &dyn Store) {
     assert_eq!(s.token_by_name(&fresh.name).await.unwrap().unwrap().token.uuid, fresh.uuid);
     // Both stay listed with includeExpired until the purge.
     assert_eq!(s.list_tokens(after, Some(window)).await.unwrap().len(), 2);
-    let purged = s.purge_tokens(Utc.with_ymd_and_hms(2026, 12, 31, 0, 0, 0).unwrap()).await.unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 12, 31, 0, 0, 0).unwrap();
+    let purged = s.purge_tokens(at, at).await.unwrap();
     assert_eq!(purged, 1);
     assert!(s.token_by_uuid(old.uuid).await.unwrap().is_none());
+}
+
+async fn a_revoked_token_is_kept_while_its_value_could_be_valid(s: &dyn Store) {
+    init(s).await;
+    // Five months left when revoked; an auto-refreshing token (no value) revoked at the same time.
+    let expiry = NaiveDate::from_ymd_opt(2027, 4, 28).unwrap();
+    let long = s.insert_token(new_token("long", Some(expiry), t0())).await.unwrap();
+    let auto = s.insert_token(new_token("auto", None, t0())).await.unwrap();
+    s.revoke_token(long.uuid, t0()).await.unwrap();
+    s.revoke_token(auto.uuid, t0()).await.unwrap();
+    let retention = chrono::Duration::days(30);
+    let purge_at = |now: DateTime<Utc>| async move { s.purge_tokens(now, now - retention).await.unwrap() };
+    // 31 days on: past the retention, but the value would still pass its expiry check.
+    assert_eq!(purge_at(t0() + chrono::Duration::days(31)).await, 1, "only the auto-refreshing one goes");
+    assert!(s.token_by_uuid(auto.uuid).await.unwrap().is_none());
+    let kept = s.token_by_uuid(long.uuid).await.unwrap().expect("kept until its value expires");
+    assert!(kept.token.revoked_at.is_some());
+    assert_eq!(s.revoked_token_uuids().await.unwrap(), vec![long.uuid], "still in the revocation list");
+    // The last second of its expiry day: still kept; once it has passed, purged.
+    let last = long.expires_at().unwrap();
+    assert_eq!(purge_at(last).await, 0);
+    assert_eq!(purge_at(last + chrono::Duration::seconds(1)).await, 1);
+    assert!(s.token_by_uuid(long.uuid).await.unwrap().is_none());
+    // A token revoked a day before its expiry is kept for the 30 days after the revocation.
+    let short = s.insert_token(new_token("short", Some(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()), t0())).await;
+    let short = short.unwrap();
+    s.revoke_token(short.uuid, t0()).await.unwrap();
+    assert_eq!(purge_at(t0() + chrono::Duration::days(29)).await, 0);
+    assert_eq!(purge_at(t0() + chrono::Duration::days(31)).await, 1);
 }
 
 async fn limits_and_namespaces(s: &dyn Store) {

@@ -13,6 +13,14 @@
 //! answers each caller. Under load one fsync covers many writes; alone, a write pays one fsync.
 //! Reads use a small pool of read-only connections: point reads by key run in place (a few
 //! cached pages, never waiting for the writer under WAL); scans run on blocking threads.
+//! EdgeGrid nonces go to a side database (`nonces.db`, `synchronous=NORMAL`), not through the
+//! writer: see the `sqlite::nonces` module.
+//!
+//! ## Token refs
+//!
+//! No table holds a token's uuid in clear (see [`refs`]): rows name tokens by a keyed hash, the
+//! uuid is sealed. A store opens its refs with the data key (`open_references`) before any
+//! method that names a token.
 //!
 //! ## PostgreSQL
 //!
@@ -24,6 +32,7 @@ pub mod audit;
 mod codec;
 pub mod migrate;
 mod postgres;
+pub mod refs;
 pub mod sealed;
 mod sqlite;
 
@@ -31,6 +40,7 @@ pub mod conformance;
 pub mod testing;
 
 pub use postgres::{postgres_database_version, PostgresOptions, PostgresStore};
+pub use refs::RefKeys;
 pub use sealed::{SealedColumn, SEALED_COLUMNS};
 pub use sqlite::{SqliteOptions, SqliteStore};
 

@@ -16,6 +16,7 @@ pub(crate) const SQLITE: &[(u32, &str, &str)] = &[
     (8, "changes", include_str!("../migrations/sqlite/0008_changes.sql")),
     (9, "nonces", include_str!("../migrations/sqlite/0009_nonces.sql")),
     (10, "signing_keys", include_str!("../migrations/sqlite/0010_signing_keys.sql")),
+    (11, "token_refs", include_str!("../migrations/sqlite/0011_token_refs.sql")),
     (13, "key_rotation", include_str!("../migrations/sqlite/0013_key_rotation.sql")),
     (14, "audit", include_str!("../migrations/sqlite/0014_audit.sql")),
 ];

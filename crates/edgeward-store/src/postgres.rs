@@ -32,6 +32,8 @@ use edgeward_core::token::Token;
 use edgeward_core::Error;
 
 use crate::codec::{self, from_ms, ms, TokenColumns};
+use crate::refs::{RefKeys, RefSlot, INDEX_KEY_NAME, REF_COLUMNS};
+use edgeward_token::DataKey;
 
 mod audit;
 mod changes;
@@ -63,6 +65,9 @@ pub struct PostgresStore {
     pool: PgPool,
     /// Woken by the `LISTEN` task when another server notifies a change.
     changed: std::sync::Arc<tokio::sync::Notify>,
+    /// Nonces older than this (epoch ms) were last deleted by this store.
+    nonces_purged_before: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    refs: std::sync::Arc<RefSlot>,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
@@ -132,7 +137,37 @@ impl PostgresStore {
         migrate::apply(&pool).await?;
         let changed = std::sync::Arc::new(tokio::sync::Notify::new());
         changes::spawn_listener(pool.clone(), changed.clone());
-        Ok(Self { pool, changed })
+        Ok(Self { pool, changed, nonces_purged_before: Default::default(), refs: Default::default() })
+    }
+
+    /// Open the token refs with the data key (see [`crate::refs`]): read the index key, or make
+    /// it (once per database), and re-key the rows an earlier schema wrote with uuids (a no-op
+    /// once done). Every method that names a token fails until this has been called.
+    pub async fn open_references(&self, data_key: &DataKey) -> Result<(), Error> {
+        let mut tx = self.begin().await?;
+        // Servers starting together: one makes the key and re-keys, the others then find it done.
+        sqlx::query("SELECT pg_advisory_xact_lock(7243)").execute(&mut *tx).await.map_err(db_err)?;
+        let stored: Option<Vec<u8>> = sqlx::query("SELECT sealed FROM sealed_keys WHERE name = $1")
+            .bind(INDEX_KEY_NAME)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .map(|r| col(&r, 0))
+            .transpose()?;
+        let (keys, new) = RefKeys::open_or_new(stored.as_deref(), data_key)?;
+        if let Some(sealed) = new {
+            sqlx::query("INSERT INTO sealed_keys (name, sealed, created_at) VALUES ($1, $2, $3)")
+                .bind(INDEX_KEY_NAME)
+                .bind(sealed)
+                .bind(ms(Utc::now()))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        rekey_legacy_rows(&mut tx, &keys).await?;
+        commit(tx).await?;
+        self.refs.set(keys);
+        Ok(())
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Postgres>, Error> {
@@ -157,16 +192,61 @@ fn rand_shard() -> u8 {
 
 use audit::{commit, Write};
 
+/// Replace the uuids that rows of schemas before 11 hold by token refs, and seal the uuids of
+/// tokens. Idempotent: a token ref is 64 characters, a uuid 36.
+async fn rekey_legacy_rows(tx: &mut Transaction<'static, Postgres>, refs: &RefKeys) -> Result<(), Error> {
+    let parse = |u: &str| Uuid::parse_str(u).map_err(|e| Error::Internal(format!("re-keying token {u:?}: {e}")));
+    let strings = |rows: Vec<PgRow>| rows.iter().map(|r| col::<String>(r, 0)).collect::<Result<Vec<_>, _>>();
+    let tokens = strings(
+        sqlx::query("SELECT token_ref FROM tokens WHERE sealed_uuid IS NULL")
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db_err)?,
+    )?;
+    for old in &tokens {
+        let uuid = parse(old)?;
+        let new = refs.token_ref(&uuid);
+        sqlx::query("UPDATE tokens SET token_ref = $2, sealed_uuid = $3 WHERE token_ref = $1")
+            .bind(old)
+            .bind(&new)
+            .bind(refs.seal_uuid(&uuid, &new))
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    }
+    for (table, column, filter) in REF_COLUMNS {
+        let olds = strings(
+            sqlx::query(&format!("SELECT DISTINCT {column} FROM {table} WHERE length({column}) = 36{filter}"))
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db_err)?,
+        )?;
+        for old in olds.iter().filter(|o| crate::refs::is_legacy(o)) {
+            sqlx::query(&format!("UPDATE {table} SET {column} = $2 WHERE {column} = $1{filter}"))
+                .bind(old)
+                .bind(refs.token_ref(&parse(old)?))
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+        }
+    }
+    if !tokens.is_empty() {
+        tracing::info!(tokens = tokens.len(), "token uuids replaced by token refs (schema 11)");
+    }
+    Ok(())
+}
+
 macro_rules! token_columns {
     () => {
-        "uuid, name, allow_staging, allow_production, ewids, namespaces, expiry, issued_at, \
-         latest_refresh, next_refresh, generation, cpcode, revoked_at, sealed_value"
+        "token_ref, name, allow_staging, allow_production, ewids, namespaces, expiry, issued_at, \
+         latest_refresh, next_refresh, generation, cpcode, revoked_at, sealed_value, sealed_uuid"
     };
 }
 
-fn token_from_row(r: &PgRow) -> Result<StoredToken, Error> {
+fn token_from_row(r: &PgRow, refs: &RefKeys) -> Result<StoredToken, Error> {
     let token = TokenColumns {
-        uuid: col(r, 0)?,
+        token_ref: col(r, 0)?,
+        sealed_uuid: col(r, 14)?,
         name: col(r, 1)?,
         allow_staging: col(r, 2)?,
         allow_production: col(r, 3)?,
@@ -180,7 +260,7 @@ fn token_from_row(r: &PgRow) -> Result<StoredToken, Error> {
         cpcode: col(r, 11)?,
         revoked_at: col(r, 12)?,
     }
-    .into_token()
+    .into_token(refs)
     .map_err(bad_row)?;
     Ok(StoredToken { token, sealed_value: col(r, 13)? })
 }
@@ -190,6 +270,7 @@ impl TokenStore for PostgresStore {
     async fn insert_token(&self, new: NewToken) -> Result<Token, Error> {
         // Four round trips (begin, two statements, commit): every one is paid while other
         // creations wait for the account row, so the checks are folded into as few as can be.
+        let refs = self.refs.get()?;
         let spec = &new.spec;
         let now_ms = ms(new.now);
         let networks: Vec<&str> = spec.networks.iter().map(|n| n.as_str()).collect();
@@ -233,6 +314,7 @@ impl TokenStore for PostgresStore {
             }
         }
         let token = codec::new_token_record(&new, cpcode);
+        let token_ref = refs.token_ref(&token.uuid);
         // Far from the limit, count the token on one random shard (creations on other shards do
         // not wait for each other). Near it, lock every shard and check the exact sum first.
         let shard = if counted.saturating_add(NEAR_LIMIT) < max {
@@ -253,11 +335,12 @@ impl TokenStore for PostgresStore {
         // Count and insert in one statement, last, so the shard is locked only until the commit.
         let inserted = sqlx::query(
             "WITH counted AS (UPDATE token_counts SET n = n + 1 WHERE shard = $13 RETURNING 1) \
-             INSERT INTO tokens (uuid, name, live_name, allow_staging, allow_production, ewids, namespaces, expiry, \
-                                 expires_at, issued_at, next_refresh, generation, cpcode, sealed_value, kid) \
-             SELECT $1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $14 FROM counted",
+             INSERT INTO tokens (token_ref, name, live_name, allow_staging, allow_production, ewids, namespaces, \
+                                 expiry, expires_at, issued_at, next_refresh, generation, cpcode, sealed_value, sealed_uuid, \
+                                 kid) \
+             SELECT $1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $14, $15 FROM counted",
         )
-        .bind(token.uuid.to_string())
+        .bind(&token_ref)
         .bind(token.name.as_str())
         .bind(token.networks.staging)
         .bind(token.networks.production)
@@ -270,6 +353,7 @@ impl TokenStore for PostgresStore {
         .bind(&token.cpcode)
         .bind(&new.sealed_value)
         .bind(shard)
+        .bind(refs.seal_uuid(&token.uuid, &token_ref))
         .bind(&new.kid)
         .execute(&mut *tx)
         .await;
@@ -284,27 +368,30 @@ impl TokenStore for PostgresStore {
     }
 
     async fn token_by_name(&self, name: &TokenName) -> Result<Option<StoredToken>, Error> {
+        let refs = self.refs.get()?;
         sqlx::query(concat!("SELECT ", token_columns!(), " FROM tokens WHERE live_name = $1"))
             .bind(name.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?
-            .map(|r| token_from_row(&r))
+            .map(|r| token_from_row(&r, refs))
             .transpose()
     }
 
     async fn token_by_uuid(&self, uuid: Uuid) -> Result<Option<StoredToken>, Error> {
-        sqlx::query(concat!("SELECT ", token_columns!(), " FROM tokens WHERE uuid = $1"))
-            .bind(uuid.to_string())
+        let refs = self.refs.get()?;
+        sqlx::query(concat!("SELECT ", token_columns!(), " FROM tokens WHERE token_ref = $1"))
+            .bind(refs.token_ref(&uuid))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?
-            .map(|r| token_from_row(&r))
+            .map(|r| token_from_row(&r, refs))
             .transpose()
     }
 
     async fn list_tokens(&self, now: DateTime<Utc>, expired_after: Option<DateTime<Utc>>) -> Result<Vec<Token>, Error> {
         let floor = ms(expired_after.unwrap_or(now));
+        let refs = self.refs.get()?;
         sqlx::query(concat!(
             "SELECT ",
             token_columns!(),
@@ -315,25 +402,27 @@ impl TokenStore for PostgresStore {
         .await
         .map_err(db_err)?
         .iter()
-        .map(|r| token_from_row(r).map(|t| t.token))
+        .map(|r| token_from_row(r, refs).map(|t| t.token))
         .collect()
     }
 
     async fn revoke_token(&self, uuid: Uuid, now: DateTime<Utc>) -> Result<Token, Error> {
+        let refs = self.refs.get()?;
+        let token_ref = refs.token_ref(&uuid);
         let mut tx = self.begin().await?;
         let t = sqlx::query(concat!(
             "UPDATE tokens SET live_name = NULL, revoked_at = $2, sealed_value = NULL \
-             WHERE uuid = $1 AND live_name IS NOT NULL RETURNING ",
+             WHERE token_ref = $1 AND live_name IS NOT NULL RETURNING ",
             token_columns!()
         ))
-        .bind(uuid.to_string())
+        .bind(&token_ref)
         .bind(ms(now))
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?
         .ok_or_else(codec::token_already_revoked)?;
-        let t = token_from_row(&t)?;
-        changes::note(&mut tx, &Change::TokenRevoked(uuid), now).await?;
+        let t = token_from_row(&t, refs)?;
+        changes::note_revoked(&mut tx, &token_ref, now).await?;
         sqlx::query("UPDATE token_counts SET n = n - 1 WHERE shard = $1")
             .bind(i32::from(rand_shard()))
             .execute(&mut *tx)
@@ -344,6 +433,7 @@ impl TokenStore for PostgresStore {
     }
 
     async fn refresh_token(&self, name: &TokenName, now: DateTime<Utc>, next: NaiveDate) -> Result<Token, Error> {
+        let refs = self.refs.get()?;
         let mut tx = self.begin().await?;
         let held = sqlx::query("SELECT expiry FROM tokens WHERE live_name = $1 FOR UPDATE")
             .bind(name.as_str())
@@ -366,7 +456,7 @@ impl TokenStore for PostgresStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        let t = token_from_row(&row)?;
+        let t = token_from_row(&row, refs)?;
         commit(tx).await?;
         Ok(t.token)
     }
@@ -385,7 +475,7 @@ impl TokenStore for PostgresStore {
         .map_err(db_err)
     }
 
-    async fn purge_tokens(&self, cutoff: DateTime<Utc>) -> Result<u64, Error> {
+    async fn purge_tokens(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64, Error> {
         let mut tx = self.begin().await?;
         let expired = sqlx::query("DELETE FROM tokens WHERE revoked_at IS NULL AND expires_at < $1")
             .bind(ms(cutoff))
@@ -393,12 +483,14 @@ impl TokenStore for PostgresStore {
             .await
             .map_err(db_err)?
             .rows_affected();
-        let revoked = sqlx::query("DELETE FROM tokens WHERE revoked_at < $1")
-            .bind(ms(cutoff))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
+        let revoked =
+            sqlx::query("DELETE FROM tokens WHERE revoked_at < $1 AND (expires_at IS NULL OR expires_at < $2)")
+                .bind(ms(cutoff))
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
         if expired > 0 {
             sqlx::query("UPDATE token_counts SET n = n - $1 WHERE shard = $2")
                 .bind(expired as i64)
@@ -411,17 +503,19 @@ impl TokenStore for PostgresStore {
         Ok(expired + revoked)
     }
 
-    async fn record_usage(&self, mut usage: Vec<TokenUsage>) -> Result<(), Error> {
+    async fn record_usage(&self, usage: Vec<TokenUsage>) -> Result<(), Error> {
+        let refs = self.refs.get()?;
+        let mut usage: Vec<(String, TokenUsage)> = usage.into_iter().map(|u| (refs.token_ref(&u.uuid), u)).collect();
         // One order for every server, so two batches touching the same rows cannot deadlock.
-        usage.sort_by(|a, b| (a.uuid, a.network.as_str()).cmp(&(b.uuid, b.network.as_str())));
+        usage.sort_by(|a, b| (&a.0, a.1.network.as_str()).cmp(&(&b.0, b.1.network.as_str())));
         let mut tx = self.begin().await?;
-        for u in &usage {
+        for (token_ref, u) in &usage {
             sqlx::query(
-                "INSERT INTO token_usage (uuid, network, requests, last_used) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (uuid, network) DO UPDATE SET requests = token_usage.requests + excluded.requests, \
+                "INSERT INTO token_usage (token_ref, network, requests, last_used) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (token_ref, network) DO UPDATE SET requests = token_usage.requests + excluded.requests, \
                  last_used = GREATEST(token_usage.last_used, excluded.last_used)",
             )
-            .bind(u.uuid.to_string())
+            .bind(token_ref)
             .bind(u.network.as_str())
             .bind(i64::try_from(u.requests).unwrap_or(i64::MAX))
             .bind(ms(u.last_used))
@@ -433,8 +527,8 @@ impl TokenStore for PostgresStore {
     }
 
     async fn token_usage(&self, uuid: Uuid) -> Result<Vec<TokenUsage>, Error> {
-        sqlx::query("SELECT network, requests, last_used FROM token_usage WHERE uuid = $1 ORDER BY network")
-            .bind(uuid.to_string())
+        sqlx::query("SELECT network, requests, last_used FROM token_usage WHERE token_ref = $1 ORDER BY network")
+            .bind(self.refs.get()?.token_ref(&uuid))
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?
@@ -452,12 +546,13 @@ impl TokenStore for PostgresStore {
     }
 
     async fn revoked_token_uuids(&self) -> Result<Vec<Uuid>, Error> {
-        sqlx::query("SELECT uuid FROM tokens WHERE revoked_at IS NOT NULL")
+        let refs = self.refs.get()?;
+        sqlx::query("SELECT token_ref, sealed_uuid FROM tokens WHERE revoked_at IS NOT NULL")
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?
             .iter()
-            .map(|r| codec::parse_uuid(&col::<String>(r, 0)?).map_err(bad_row))
+            .map(|r| refs.open_uuid(&col::<Vec<u8>>(r, 1)?, &col::<String>(r, 0)?).map_err(bad_row))
             .collect()
     }
 }

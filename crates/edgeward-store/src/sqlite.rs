@@ -22,9 +22,12 @@ use edgeward_core::Error;
 
 use crate::codec::{self, encode_namespaces, from_ms, ms, TokenColumns};
 use crate::migrate;
+use crate::refs::{RefKeys, RefSlot, INDEX_KEY_NAME, REF_COLUMNS};
+use edgeward_token::DataKey;
 
 mod audit;
 mod changes;
+mod nonces;
 mod notify;
 mod sealed;
 
@@ -35,11 +38,13 @@ pub struct SqliteOptions {
     pub readers: usize,
     /// Most writes folded into one commit.
     pub max_batch: usize,
+    /// The side database of EdgeGrid nonces; `None`: `nonces.db` beside the database.
+    pub nonce_db: Option<PathBuf>,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        Self { readers: 4, max_batch: 512 }
+        Self { readers: 4, max_batch: 512, nonce_db: None }
     }
 }
 
@@ -51,6 +56,8 @@ type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
 pub struct SqliteStore {
     writer: mpsc::UnboundedSender<Job>,
     readers: Arc<ReadPool>,
+    nonces: Arc<nonces::NonceDb>,
+    refs: Arc<RefSlot>,
 }
 
 struct ReadPool {
@@ -76,18 +83,51 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // WAL: readers never block the writer. synchronous=FULL: the WAL is fsynced at every commit,
-    // so an acknowledged write is durable. busy_timeout: other processes (the `apiclient`
+    // so an acknowledged write is durable. secure_delete=FAST: content deleted or replaced (a
+    // re-keyed uuid, a wiped value) is zeroed in its page rather than left in free space. busy_timeout: other processes (the `apiclient`
     // commands) may hold the write lock briefly.
     conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; \
+         PRAGMA secure_delete=FAST;",
     )
+}
+
+/// Create the database file readable by its owner only before SQLite opens it: SQLite gives
+/// the `-wal` and `-shm` files it makes the main file's mode.
+pub(crate) fn create_private(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::Internal(format!("cannot create {}: {e}", path.display()))),
+    }
+}
+
+/// Make the database file and its `-wal` and `-shm` companions 0600 where an earlier version
+/// left them readable by others.
+pub(crate) fn tighten_modes(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = PathBuf::from(name);
+        let Ok(meta) = std::fs::metadata(&file) else { continue };
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::Internal(format!("cannot restrict {}: {e}", file.display())))?;
+        }
+    }
+    Ok(())
 }
 
 impl SqliteStore {
     /// Open (creating if needed) the database at `path` and apply migrations.
     pub fn open(path: &Path, opts: SqliteOptions) -> Result<Self, Error> {
+        create_private(path)?;
+        tighten_modes(path)?;
         let mut conn = Connection::open(path).map_err(db_err)?;
         configure(&conn).map_err(db_err)?;
+        tighten_modes(path)?;
         migrate::apply(&mut conn)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let max_batch = opts.max_batch.max(1);
@@ -95,14 +135,44 @@ impl SqliteStore {
             .name("edgeward-sqlite-writer".into())
             .spawn(move || writer_loop(conn, rx, max_batch))
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
+        let nonce_db = opts.nonce_db.clone().unwrap_or_else(|| path.with_file_name("nonces.db"));
         Ok(Self {
             writer: tx,
+            nonces: Arc::new(nonces::NonceDb::new(nonce_db)),
+            refs: Default::default(),
             readers: Arc::new(ReadPool {
                 path: path.to_owned(),
                 idle: Mutex::new(Vec::new()),
                 keep: opts.readers.max(1),
             }),
         })
+    }
+
+    /// Open the token refs with the data key (see [`crate::refs`]): read the index key, or make
+    /// it (once per database), and re-key the rows an earlier schema wrote with uuids (a no-op
+    /// once done). Every method that names a token fails until this has been called.
+    pub async fn open_references(&self, data_key: &DataKey) -> Result<(), Error> {
+        let data = data_key.clone();
+        let keys = self
+            .write(move |c| {
+                let stored: Option<Vec<u8>> = c
+                    .query_row("SELECT sealed FROM sealed_keys WHERE name = ?1", [INDEX_KEY_NAME], |r| r.get(0))
+                    .optional()
+                    .map_err(db_err)?;
+                let (keys, new) = RefKeys::open_or_new(stored.as_deref(), &data)?;
+                if let Some(sealed) = new {
+                    c.execute(
+                        "INSERT INTO sealed_keys (name, sealed, created_at) VALUES (?1, ?2, ?3)",
+                        params![INDEX_KEY_NAME, sealed, ms(Utc::now())],
+                    )
+                    .map_err(db_err)?;
+                }
+                rekey_legacy_rows(c, &keys)?;
+                Ok(keys)
+            })
+            .await?;
+        self.refs.set(keys);
+        Ok(())
     }
 
     async fn write<T, F>(&self, f: F) -> Result<T, Error>
@@ -183,6 +253,39 @@ impl ReadPool {
     }
 }
 
+/// Replace the uuids that rows of schemas before 11 hold by token refs, and seal the uuids of
+/// tokens. Idempotent: a token ref is 64 characters, a uuid 36.
+fn rekey_legacy_rows(c: &Connection, refs: &RefKeys) -> Result<(), Error> {
+    let strings = |sql: &str| -> Result<Vec<String>, Error> {
+        let mut s = c.prepare(sql).map_err(db_err)?;
+        let rows = s.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
+        rows.map(|r| r.map_err(db_err)).collect()
+    };
+    let parse = |u: &str| Uuid::parse_str(u).map_err(|e| Error::Internal(format!("re-keying token {u:?}: {e}")));
+    let tokens = strings("SELECT token_ref FROM tokens WHERE sealed_uuid IS NULL")?;
+    for old in &tokens {
+        let uuid = parse(old)?;
+        let new = refs.token_ref(&uuid);
+        c.execute(
+            "UPDATE tokens SET token_ref = ?2, sealed_uuid = ?3 WHERE token_ref = ?1",
+            params![old, new, refs.seal_uuid(&uuid, &new)],
+        )
+        .map_err(db_err)?;
+    }
+    for (table, column, filter) in REF_COLUMNS {
+        let olds = strings(&format!("SELECT DISTINCT {column} FROM {table} WHERE length({column}) = 36{filter}"))?;
+        for old in olds.iter().filter(|o| crate::refs::is_legacy(o)) {
+            let new = refs.token_ref(&parse(old)?);
+            c.execute(&format!("UPDATE {table} SET {column} = ?2 WHERE {column} = ?1{filter}"), params![old, new])
+                .map_err(db_err)?;
+        }
+    }
+    if !tokens.is_empty() {
+        tracing::info!(tokens = tokens.len(), "token uuids replaced by token refs (schema 11)");
+    }
+    Ok(())
+}
+
 fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
     conn.execute_batch("SAVEPOINT job").map_err(db_err)?;
     let out = f(conn);
@@ -234,15 +337,16 @@ fn decode_namespaces(s: &str) -> rusqlite::Result<edgeward_core::token::Namespac
 
 macro_rules! token_columns {
     () => {
-        "uuid, name, allow_staging, allow_production, ewids, namespaces, expiry, issued_at, \
-         latest_refresh, next_refresh, generation, cpcode, revoked_at, sealed_value"
+        "token_ref, name, allow_staging, allow_production, ewids, namespaces, expiry, issued_at, \
+         latest_refresh, next_refresh, generation, cpcode, revoked_at, sealed_value, sealed_uuid"
     };
 }
 const TOKEN_COLUMNS: &str = token_columns!();
 
-fn token_from_row(r: &Row<'_>) -> rusqlite::Result<StoredToken> {
+fn token_from_row(r: &Row<'_>, refs: &RefKeys) -> rusqlite::Result<StoredToken> {
     let token = TokenColumns {
-        uuid: r.get(0)?,
+        token_ref: r.get(0)?,
+        sealed_uuid: r.get(14)?,
         name: r.get(1)?,
         allow_staging: r.get(2)?,
         allow_production: r.get(3)?,
@@ -256,7 +360,7 @@ fn token_from_row(r: &Row<'_>) -> rusqlite::Result<StoredToken> {
         cpcode: r.get(11)?,
         revoked_at: r.get(12)?,
     }
-    .into_token()
+    .into_token(refs)
     .map_err(conversion)?;
     Ok(StoredToken { token, sealed_value: r.get(13)? })
 }
@@ -264,6 +368,7 @@ fn token_from_row(r: &Row<'_>) -> rusqlite::Result<StoredToken> {
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn insert_token(&self, new: NewToken) -> Result<Token, Error> {
+        let refs = self.refs.get()?.clone();
         self.write(move |c| {
             let spec = &new.spec;
             let now_ms = ms(new.now);
@@ -291,13 +396,14 @@ impl TokenStore for SqliteStore {
             let token = codec::new_token_record(&new, cpcode);
             let inserted = c
                 .prepare_cached(
-                    "INSERT INTO tokens (uuid, name, live_name, allow_staging, allow_production, ewids, namespaces, expiry, \
-                     expires_at, issued_at, next_refresh, generation, cpcode, sealed_value, kid) \
-                     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12, ?13)",
+                    "INSERT INTO tokens (token_ref, name, live_name, allow_staging, allow_production, ewids, namespaces, \
+                     expiry, expires_at, issued_at, next_refresh, generation, cpcode, sealed_value, sealed_uuid, kid) \
+                     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12, ?13, ?14)",
                 )
                 .and_then(|mut s| {
+                    let token_ref = refs.token_ref(&token.uuid);
                     s.execute(params![
-                        token.uuid.to_string(),
+                        token_ref,
                         token.name.as_str(),
                         token.networks.staging,
                         token.networks.production,
@@ -309,6 +415,7 @@ impl TokenStore for SqliteStore {
                         token.next_refresh.map(|d| d.to_string()),
                         token.cpcode,
                         new.sealed_value,
+                        refs.seal_uuid(&token.uuid, &token_ref),
                         new.kid,
                     ])
                 });
@@ -326,23 +433,26 @@ impl TokenStore for SqliteStore {
     }
 
     async fn token_by_name(&self, name: &TokenName) -> Result<Option<StoredToken>, Error> {
+        let refs = self.refs.get()?;
         self.point_read(|c| {
             c.prepare_cached(concat!("SELECT ", token_columns!(), " FROM tokens WHERE live_name = ?1"))
-                .and_then(|mut s| s.query_row([name.as_str()], token_from_row).optional())
+                .and_then(|mut s| s.query_row([name.as_str()], |r| token_from_row(r, refs)).optional())
                 .map_err(db_err)
         })
     }
 
     async fn token_by_uuid(&self, uuid: Uuid) -> Result<Option<StoredToken>, Error> {
+        let refs = self.refs.get()?;
         self.point_read(|c| {
-            c.prepare_cached(concat!("SELECT ", token_columns!(), " FROM tokens WHERE uuid = ?1"))
-                .and_then(|mut s| s.query_row([uuid.to_string()], token_from_row).optional())
+            c.prepare_cached(concat!("SELECT ", token_columns!(), " FROM tokens WHERE token_ref = ?1"))
+                .and_then(|mut s| s.query_row([refs.token_ref(&uuid)], |r| token_from_row(r, refs)).optional())
                 .map_err(db_err)
         })
     }
 
     async fn list_tokens(&self, now: DateTime<Utc>, expired_after: Option<DateTime<Utc>>) -> Result<Vec<Token>, Error> {
         let floor = ms(expired_after.unwrap_or(now));
+        let refs = self.refs.get()?.clone();
         self.read(move |c| {
             let mut s = c
                 .prepare_cached(&format!(
@@ -350,24 +460,26 @@ impl TokenStore for SqliteStore {
                      AND (expires_at IS NULL OR expires_at >= ?1) ORDER BY name, issued_at"
                 ))
                 .map_err(db_err)?;
-            let rows = s.query_map([floor], token_from_row).map_err(db_err)?;
+            let rows = s.query_map([floor], |r| token_from_row(r, &refs)).map_err(db_err)?;
             rows.map(|r| r.map(|t| t.token).map_err(db_err)).collect()
         })
         .await
     }
 
     async fn revoke_token(&self, uuid: Uuid, now: DateTime<Utc>) -> Result<Token, Error> {
+        let refs = self.refs.get()?.clone();
         self.write(move |c| {
+            let token_ref = refs.token_ref(&uuid);
             let t = c
                 .prepare_cached(&format!(
                     "UPDATE tokens SET live_name = NULL, revoked_at = ?2, sealed_value = NULL \
-                     WHERE uuid = ?1 AND live_name IS NOT NULL RETURNING {TOKEN_COLUMNS}"
+                     WHERE token_ref = ?1 AND live_name IS NOT NULL RETURNING {TOKEN_COLUMNS}"
                 ))
-                .and_then(|mut s| s.query_row(params![uuid.to_string(), ms(now)], token_from_row).optional())
+                .and_then(|mut s| s.query_row(params![token_ref, ms(now)], |r| token_from_row(r, &refs)).optional())
                 .map_err(db_err)?
                 .ok_or_else(codec::token_already_revoked)?;
             c.execute("UPDATE account SET token_count = token_count - 1 WHERE id = 1", []).map_err(db_err)?;
-            changes::note(c, &Change::TokenRevoked(uuid), now)?;
+            changes::note_revoked(c, &token_ref, now)?;
             Ok(t.token)
         })
         .await
@@ -375,6 +487,7 @@ impl TokenStore for SqliteStore {
 
     async fn refresh_token(&self, name: &TokenName, now: DateTime<Utc>, next: NaiveDate) -> Result<Token, Error> {
         let name = name.clone();
+        let refs = self.refs.get()?.clone();
         self.write(move |c| {
             let held: Option<Option<String>> = c
                 .query_row("SELECT expiry FROM tokens WHERE live_name = ?1", [name.as_str()], |r| r.get(0))
@@ -389,7 +502,9 @@ impl TokenStore for SqliteStore {
                 "UPDATE tokens SET generation = generation + 1, latest_refresh = ?2, next_refresh = ?3 \
                  WHERE live_name = ?1 RETURNING {TOKEN_COLUMNS}"
             ))
-            .and_then(|mut s| s.query_row(params![name.as_str(), ms(now), next.to_string()], token_from_row))
+            .and_then(|mut s| {
+                s.query_row(params![name.as_str(), ms(now), next.to_string()], |r| token_from_row(r, &refs))
+            })
             .map(|t| t.token)
             .map_err(db_err)
         })
@@ -410,16 +525,17 @@ impl TokenStore for SqliteStore {
     }
 
     async fn record_usage(&self, usage: Vec<TokenUsage>) -> Result<(), Error> {
+        let refs = self.refs.get()?.clone();
         self.write(move |c| {
             let mut s = c
                 .prepare_cached(
-                    "INSERT INTO token_usage (uuid, network, requests, last_used) VALUES (?1, ?2, ?3, ?4) \
-                     ON CONFLICT (uuid, network) DO UPDATE SET requests = requests + excluded.requests, \
+                    "INSERT INTO token_usage (token_ref, network, requests, last_used) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (token_ref, network) DO UPDATE SET requests = requests + excluded.requests, \
                      last_used = MAX(last_used, excluded.last_used)",
                 )
                 .map_err(db_err)?;
             for u in &usage {
-                s.execute(params![u.uuid.to_string(), u.network.as_str(), u.requests as i64, ms(u.last_used)])
+                s.execute(params![refs.token_ref(&u.uuid), u.network.as_str(), u.requests as i64, ms(u.last_used)])
                     .map_err(db_err)?;
             }
             Ok(())
@@ -428,12 +544,15 @@ impl TokenStore for SqliteStore {
     }
 
     async fn token_usage(&self, uuid: Uuid) -> Result<Vec<TokenUsage>, Error> {
+        let token_ref = self.refs.get()?.token_ref(&uuid);
         self.point_read(|c| {
             let mut s = c
-                .prepare_cached("SELECT network, requests, last_used FROM token_usage WHERE uuid = ?1 ORDER BY network")
+                .prepare_cached(
+                    "SELECT network, requests, last_used FROM token_usage WHERE token_ref = ?1 ORDER BY network",
+                )
                 .map_err(db_err)?;
             let rows = s
-                .query_map([uuid.to_string()], |r| {
+                .query_map([token_ref], |r| {
                     let n: String = r.get(0)?;
                     Ok(TokenUsage {
                         uuid,
@@ -448,25 +567,34 @@ impl TokenStore for SqliteStore {
     }
 
     async fn revoked_token_uuids(&self) -> Result<Vec<Uuid>, Error> {
-        self.read(|c| {
-            let mut s = c.prepare_cached("SELECT uuid FROM tokens WHERE revoked_at IS NOT NULL").map_err(db_err)?;
-            let rows = s.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
+        let refs = self.refs.get()?.clone();
+        self.read(move |c| {
+            let mut s = c
+                .prepare_cached("SELECT token_ref, sealed_uuid FROM tokens WHERE revoked_at IS NOT NULL")
+                .map_err(db_err)?;
+            let rows = s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))).map_err(db_err)?;
             rows.map(|r| {
-                r.map_err(db_err).and_then(|u| Uuid::parse_str(&u).map_err(|e| Error::Internal(e.to_string())))
+                let (token_ref, sealed) = r.map_err(db_err)?;
+                refs.open_uuid(&sealed, &token_ref).map_err(Error::Internal)
             })
             .collect()
         })
         .await
     }
 
-    async fn purge_tokens(&self, cutoff: DateTime<Utc>) -> Result<u64, Error> {
+    async fn purge_tokens(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64, Error> {
         self.write(move |c| {
             let expired = c
                 .execute("DELETE FROM tokens WHERE revoked_at IS NULL AND expires_at < ?1", [ms(cutoff)])
                 .map_err(db_err)?;
             c.execute("UPDATE account SET token_count = token_count - ?1 WHERE id = 1", [expired as i64])
                 .map_err(db_err)?;
-            let revoked = c.execute("DELETE FROM tokens WHERE revoked_at < ?1", [ms(cutoff)]).map_err(db_err)?;
+            let revoked = c
+                .execute(
+                    "DELETE FROM tokens WHERE revoked_at < ?1 AND (expires_at IS NULL OR expires_at < ?2)",
+                    [ms(cutoff), ms(now)],
+                )
+                .map_err(db_err)?;
             Ok((expired + revoked) as u64)
         })
         .await

@@ -87,14 +87,38 @@ pub fn database_for_dir(dir: &std::path::Path) -> Option<String> {
     Some(url)
 }
 
-/// The store of a test's data directory on the chosen backend (see [`database_for_dir`]).
+/// The store of a test's data directory on the chosen backend (see [`database_for_dir`]), its
+/// token refs opened with the directory's data key (`keys/data.key`, made if absent, as a server
+/// would) so that it reads what the directory's servers wrote.
 pub async fn open_store_for_dir(dir: &std::path::Path) -> std::sync::Arc<dyn edgeward_core::store::Store> {
+    let key_file = dir.join("keys").join("data.key");
+    let data_key = match std::fs::read_to_string(&key_file) {
+        Ok(hex_key) => edgeward_token::DataKey::from_bytes(&hex::decode(hex_key.trim()).expect("a hex data key"))
+            .expect("a data key"),
+        Err(_) => {
+            let bytes = edgeward_token::DataKey::generate_bytes();
+            std::fs::create_dir_all(dir.join("keys")).expect("keys directory");
+            std::fs::write(&key_file, format!("{}\n", hex::encode(bytes))).expect("data key written");
+            edgeward_token::DataKey::from_bytes(&bytes).expect("a data key")
+        }
+    };
     match database_for_dir(dir) {
-        None => std::sync::Arc::new(
-            crate::SqliteStore::open(&dir.join("edgeward.db"), crate::SqliteOptions::default()).expect("SQLite opens"),
-        ),
-        Some(url) => std::sync::Arc::new(
-            crate::PostgresStore::connect(&url, crate::PostgresOptions::default()).await.expect("PostgreSQL opens"),
-        ),
+        None => {
+            let s = crate::SqliteStore::open(&dir.join("edgeward.db"), crate::SqliteOptions::default())
+                .expect("SQLite opens");
+            s.open_references(&data_key).await.expect("token refs open");
+            std::sync::Arc::new(s)
+        }
+        Some(url) => {
+            let s =
+                crate::PostgresStore::connect(&url, crate::PostgresOptions::default()).await.expect("PostgreSQL opens");
+            s.open_references(&data_key).await.expect("token refs open");
+            std::sync::Arc::new(s)
+        }
     }
+}
+
+/// A fresh random data key (tests and benchmarks that make their own stores).
+pub fn random_data_key() -> edgeward_token::DataKey {
+    edgeward_token::DataKey::from_bytes(&edgeward_token::DataKey::generate_bytes()).expect("32 bytes")
 }

@@ -9,7 +9,9 @@ use edgeward_store::{conformance, testing, PostgresOptions, PostgresStore};
 
 async fn fresh() -> Arc<dyn Store> {
     let url = testing::fresh_postgres_database().await;
-    Arc::new(PostgresStore::connect(&url, PostgresOptions::default()).await.unwrap()) as Arc<dyn Store>
+    let s = PostgresStore::connect(&url, PostgresOptions::default()).await.unwrap();
+    s.open_references(&testing::random_data_key()).await.unwrap();
+    Arc::new(s) as Arc<dyn Store>
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,4 +79,53 @@ fn opening_is_send() {
     fn is_send<T: Send>(_: T) {}
     is_send(PostgresStore::connect("postgres://x", PostgresOptions::default()));
     is_send(edgeward_store::postgres_database_version("postgres://x"));
+}
+
+/// A schema-10 database's rows name tokens by uuid; the first open with the data key re-keys
+/// them (once), after which nothing in the database holds the uuid in clear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_of_earlier_schemas_are_rekeyed_by_token_ref() {
+    use edgeward_core::store::{ChangeStore, TokenStore};
+    let url = testing::fresh_postgres_database().await;
+    let key = testing::random_data_key();
+    let raw = PostgresStore::connect(&url, PostgresOptions::default()).await.unwrap();
+    let uuid = uuid::Uuid::new_v4();
+    let successor = uuid::Uuid::new_v4();
+    let u = uuid.to_string();
+    for sql in [
+        format!(
+            "INSERT INTO tokens (token_ref, name, live_name, allow_staging, allow_production, ewids, namespaces, \
+                issued_at, next_refresh, generation, cpcode, replaced_by) \
+             VALUES ('{u}', 'legacy', 'legacy', true, true, 'all', 'default:rw', 0, '2027-01-01', 1, '1234567', '{successor}')"
+        ),
+        format!("INSERT INTO token_usage (token_ref, network, requests, last_used) VALUES ('{u}', 'staging', 3, 1000)"),
+        format!("INSERT INTO expiry_notices (token_ref, threshold_days, created_at, status) VALUES ('{u}', 7, 0, 'pending')"),
+        format!("INSERT INTO changes (kind, subject, at) VALUES ('token_revoked', '{u}', 0)"),
+    ] {
+        sqlx::query(&sql).execute(raw.pool()).await.unwrap();
+    }
+    for _ in 0..2 {
+        let s = PostgresStore::connect(&url, PostgresOptions::default()).await.unwrap();
+        s.open_references(&key).await.unwrap();
+        let t = s.token_by_uuid(uuid).await.unwrap().expect("found by uuid");
+        assert_eq!((t.token.uuid, t.token.name.as_str()), (uuid, "legacy"));
+        assert_eq!(s.token_usage(uuid).await.unwrap()[0].requests, 3);
+        let feed = s.changes_since(0, 10).await.unwrap();
+        assert_eq!(feed.len(), 1);
+        assert_eq!(feed[0].1, edgeward_core::store::Change::TokenRevoked(uuid));
+    }
+    for (table, column) in [
+        ("tokens", "token_ref"),
+        ("tokens", "replaced_by"),
+        ("token_usage", "token_ref"),
+        ("expiry_notices", "token_ref"),
+        ("changes", "subject"),
+    ] {
+        let rows: Vec<(String,)> =
+            sqlx::query_as(&format!("SELECT {column} FROM {table}")).fetch_all(raw.pool()).await.unwrap();
+        assert_eq!(rows.len(), 1, "{table}.{column}");
+        assert_eq!(rows[0].0.len(), 64, "{table}.{column} holds a token ref");
+    }
+    let s = PostgresStore::connect(&url, PostgresOptions::default()).await.unwrap();
+    assert!(s.open_references(&testing::random_data_key()).await.is_err());
 }

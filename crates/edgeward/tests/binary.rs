@@ -91,6 +91,11 @@ async fn token_values_and_secrets_are_neither_stored_in_clear_nor_logged() {
     let t = create(&c, "secret1", &future_date(10)).await.unwrap();
     let value = t["value"].as_str().unwrap().to_owned();
     let _ = c.get_token("secret1").await.unwrap();
+    // An auto-refreshing token's uuid is its reference: a bearer credential too.
+    let auto = create(&c, "auto1", "").await.unwrap();
+    let reference = auto["uuid"].as_str().unwrap().to_owned();
+    c.refresh_token("auto1").await.unwrap();
+    c.revoke_token("auto1").await.unwrap();
     let secret = Edgerc::load(&dir.join("edgerc"), "default").unwrap().credentials.client_secret;
     let signature = value.rsplit('.').next().unwrap().to_owned();
     let mut db = Vec::new();
@@ -117,9 +122,14 @@ async fn token_values_and_secrets_are_neither_stored_in_clear_nor_logged() {
     assert!(contains(&db, "secret1"), "the check can see plaintext rows (token names are not secret)");
     assert!(!contains(&db, &signature), "the token value is sealed at rest");
     assert!(!contains(&db, &secret), "the client secret is sealed at rest");
+    for uuid in [&reference, t["uuid"].as_str().unwrap()] {
+        assert!(!contains(&db, uuid), "token uuids (references) are sealed at rest, rows keyed by token ref");
+        assert!(!contains(&db, &uuid.replace('-', "")), "nor as bare hex");
+    }
     let log = server.log.lock().unwrap().clone();
     assert!(log.contains("token created"), "debug logging was on: {log}");
-    for needle in [&value, &signature, &secret] {
+    assert!(log.contains("token refreshed") && log.contains("token revoked"), "{log}");
+    for needle in [&value, &signature, &secret, &reference] {
         assert!(!log.contains(needle.as_str()), "a secret reached the log");
     }
 }

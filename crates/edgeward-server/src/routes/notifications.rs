@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use edgeward_core::capability::Capability;
+use edgeward_core::limits::MAX_LIST_ENTRIES;
 
 use crate::auth::Caller;
 use crate::notify::{run_check, CheckReport};
@@ -113,6 +114,12 @@ pub async fn mark_read(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let user = owner(&caller)?;
     let req: MarkRead = if is_blank(&body) { MarkRead::default() } else { parse_json(&body)? };
+    if req.ids.len() > MAX_LIST_ENTRIES {
+        return Err(ApiError::bad_request(format!(
+            "ids: at most {MAX_LIST_ENTRIES} notice ids per request; {} were given.",
+            req.ids.len()
+        )));
+    }
     let marked = state.store.mark_notices_read(user, req.ids, state.clock.now()).await?;
     Ok(Json(json!({ "marked": marked })))
 }

@@ -101,6 +101,13 @@ pub async fn create_user(
     if req.email_registered && email.is_none() {
         return Err(ApiError::bad_request("emailRegistered needs an email."));
     }
+    if req.grants.len() > Capability::ALL.len() {
+        return Err(ApiError::bad_request(format!(
+            "grants: at most {} capabilities; {} were given.",
+            Capability::ALL.len(),
+            req.grants.len()
+        )));
+    }
     let grants =
         Grants::parse_list(&req.grants.join(",")).map_err(|e| ApiError::bad_request(format!("grants: {e}")))?;
     let user = User {

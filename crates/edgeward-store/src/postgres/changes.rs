@@ -9,18 +9,37 @@ use edgeward_core::store::{Change, ChangeStore};
 use edgeward_core::Error;
 
 use super::{col, db_err, PostgresStore};
-use crate::codec::{decode_change, encode_change, ms};
+use crate::codec::{decode_change, encode_change, ms, TOKEN_REVOKED};
 
 /// The channel the `changes` trigger notifies.
 pub const CHANNEL: &str = "edgeward_changes";
 
-/// Append `change` to the feed, in the caller's transaction.
+/// Append `change` (an item or namespace change) to the feed, in the caller's transaction.
 pub(super) async fn note(
     tx: &mut Transaction<'static, Postgres>,
     change: &Change,
     at: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let (kind, subject) = encode_change(change);
+    let (kind, subject) =
+        encode_change(change).ok_or_else(|| Error::Internal("revocations are noted by token ref".into()))?;
+    insert(tx, kind, &subject, at).await
+}
+
+/// Append a revocation to the feed, by the token's ref.
+pub(super) async fn note_revoked(
+    tx: &mut Transaction<'static, Postgres>,
+    token_ref: &str,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    insert(tx, TOKEN_REVOKED, token_ref, at).await
+}
+
+async fn insert(
+    tx: &mut Transaction<'static, Postgres>,
+    kind: &str,
+    subject: &str,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
     sqlx::query("INSERT INTO changes (kind, subject, at) VALUES ($1, $2, $3)")
         .bind(kind)
         .bind(subject)
@@ -34,17 +53,25 @@ pub(super) async fn note(
 #[async_trait]
 impl ChangeStore for PostgresStore {
     async fn changes_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Change)>, Error> {
-        let rows = sqlx::query("SELECT seq, kind, subject FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(seq)
-            .bind(limit as i64)
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        let refs = self.refs.get()?;
+        let rows = sqlx::query(
+            "SELECT c.seq, c.kind, c.subject, t.sealed_uuid FROM changes c \
+             LEFT JOIN tokens t ON c.kind = 'token_revoked' AND t.token_ref = c.subject \
+             WHERE c.seq > $1 ORDER BY c.seq LIMIT $2",
+        )
+        .bind(seq)
+        .bind(limit as i64)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let (seq, kind, subject): (i64, String, String) = (col(r, 0)?, col(r, 1)?, col(r, 2)?);
-            match decode_change(&kind, &subject) {
+            let sealed: Option<Vec<u8>> = col(r, 3)?;
+            match decode_change(&kind, &subject, sealed.as_deref(), refs) {
                 Some(change) => out.push((seq, change)),
+                // A revocation whose token was purged since: nothing left to refuse.
+                None if kind == TOKEN_REVOKED => {}
                 None => tracing::warn!(seq, kind, "unreadable change feed entry skipped"),
             }
         }
@@ -77,12 +104,18 @@ impl ChangeStore for PostgresStore {
         timestamp: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> Result<bool, Error> {
+        use std::sync::atomic::Ordering;
         let mut tx = self.pool().begin().await.map_err(db_err)?;
-        sqlx::query("DELETE FROM nonces WHERE ts < $1")
-            .bind(ms(forget_before))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        // Every signed admin request comes here: its commit does not wait for the WAL flush. A
+        // PostgreSQL crash may lose the last few hundred milliseconds of nonces (at most three
+        // times `wal_writer_delay`); a restart of PostgreSQL itself takes about as long as that
+        // and the requests concerned are then that much closer to leaving the timestamp window.
+        sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await.map_err(db_err)?;
+        let forget = ms(forget_before);
+        let purge = forget - self.nonces_purged_before.load(Ordering::Relaxed) >= NONCE_PURGE_EVERY_MS;
+        if purge {
+            sqlx::query("DELETE FROM nonces WHERE ts < $1").bind(forget).execute(&mut *tx).await.map_err(db_err)?;
+        }
         let inserted =
             sqlx::query("INSERT INTO nonces (client_token, nonce, ts) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                 .bind(client_token)
@@ -93,6 +126,9 @@ impl ChangeStore for PostgresStore {
                 .map_err(db_err)?
                 .rows_affected();
         tx.commit().await.map_err(db_err)?;
+        if purge {
+            self.nonces_purged_before.store(forget, Ordering::Relaxed);
+        }
         Ok(inserted == 1)
     }
 
@@ -100,6 +136,9 @@ impl ChangeStore for PostgresStore {
         self.changed.notified().await;
     }
 }
+
+/// Least time between two deletions of expired nonces by one store.
+const NONCE_PURGE_EVERY_MS: i64 = 10_000;
 
 /// Listen on [`CHANNEL`] and wake the follower (through `changed`) at each notification, and
 /// after each reconnection (notifications sent meanwhile are lost; the follower reads the feed).

@@ -20,6 +20,7 @@ pub(crate) const POSTGRES: &[(u32, &str, &str)] = &[
     (8, "changes", include_str!("../../migrations/postgres/0008_changes.sql")),
     (9, "nonces", include_str!("../../migrations/postgres/0009_nonces.sql")),
     (10, "signing_keys", include_str!("../../migrations/postgres/0010_signing_keys.sql")),
+    (11, "token_refs", include_str!("../../migrations/postgres/0011_token_refs.sql")),
     (13, "key_rotation", include_str!("../../migrations/postgres/0013_key_rotation.sql")),
     (14, "audit", include_str!("../../migrations/postgres/0014_audit.sql")),
 ];

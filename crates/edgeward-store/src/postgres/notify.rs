@@ -242,9 +242,10 @@ impl NotifyStore for PostgresStore {
 
     async fn expiring_tokens(&self, first: NaiveDate, last: NaiveDate) -> Result<Vec<ExpiringToken>, Error> {
         let (from, to) = codec::expiry_range(first, last);
+        let refs = self.refs.get()?;
         sqlx::query(
-            "SELECT t.uuid, t.name, t.expiry, t.allow_staging, t.allow_production, t.namespaces, \
-                    (SELECT MAX(u.last_used) FROM token_usage u WHERE u.uuid = t.uuid) \
+            "SELECT t.token_ref, t.name, t.expiry, t.allow_staging, t.allow_production, t.namespaces, \
+                    (SELECT MAX(u.last_used) FROM token_usage u WHERE u.token_ref = t.token_ref), t.sealed_uuid \
              FROM tokens t \
              WHERE t.revoked_at IS NULL AND t.expires_at >= $1 AND t.expires_at <= $2 AND t.replaced_by IS NULL \
              ORDER BY t.expires_at, t.name",
@@ -256,9 +257,9 @@ impl NotifyStore for PostgresStore {
         .map_err(db_err)?
         .iter()
         .map(|r| {
-            let (uuid, expiry, namespaces): (String, String, String) = (col(r, 0)?, col(r, 2)?, col(r, 5)?);
+            let (token_ref, expiry, namespaces): (String, String, String) = (col(r, 0)?, col(r, 2)?, col(r, 5)?);
             Ok(ExpiringToken {
-                uuid: codec::parse_uuid(&uuid).map_err(bad_row)?,
+                uuid: refs.open_uuid(&col::<Vec<u8>>(r, 7)?, &token_ref).map_err(bad_row)?,
                 name: col(r, 1)?,
                 expiry: codec::parse_date(&expiry).map_err(bad_row)?,
                 networks: Networks { staging: col(r, 3)?, production: col(r, 4)? },
@@ -281,10 +282,11 @@ impl NotifyStore for PostgresStore {
     }
 
     async fn mark_replaced(&self, old: Uuid, new: Uuid) -> Result<(), Error> {
+        let refs = self.refs.get()?;
         let mut w = Write::start(self).await?;
-        let n = sqlx::query("UPDATE tokens SET replaced_by = $2 WHERE uuid = $1")
-            .bind(old.to_string())
-            .bind(new.to_string())
+        let n = sqlx::query("UPDATE tokens SET replaced_by = $2 WHERE token_ref = $1")
+            .bind(refs.token_ref(&old))
+            .bind(refs.token_ref(&new))
             .execute(w.conn())
             .await
             .map_err(db_err)?
@@ -296,22 +298,24 @@ impl NotifyStore for PostgresStore {
     }
 
     async fn claim_notices(&self, due: Vec<(Uuid, u32)>, now: DateTime<Utc>) -> Result<Vec<(Uuid, u32)>, Error> {
+        let refs = self.refs.get()?;
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         let mut pending = Vec::new();
         for (uuid, days) in due {
+            let token_ref = refs.token_ref(&uuid);
             sqlx::query(
-                "INSERT INTO expiry_notices (token_uuid, threshold_days, created_at, status) \
+                "INSERT INTO expiry_notices (token_ref, threshold_days, created_at, status) \
                  VALUES ($1, $2, $3, 'pending') ON CONFLICT DO NOTHING",
             )
-            .bind(uuid.to_string())
+            .bind(&token_ref)
             .bind(days as i32)
             .bind(ms(now))
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
             let status: String = col(
-                &sqlx::query("SELECT status FROM expiry_notices WHERE token_uuid = $1 AND threshold_days = $2")
-                    .bind(uuid.to_string())
+                &sqlx::query("SELECT status FROM expiry_notices WHERE token_ref = $1 AND threshold_days = $2")
+                    .bind(&token_ref)
                     .bind(days as i32)
                     .fetch_one(&mut *tx)
                     .await
@@ -375,9 +379,10 @@ impl NotifyStore for PostgresStore {
             .await
             .map_err(db_err)?;
         }
+        let refs = self.refs.get()?;
         for (uuid, days) in &delivered {
-            sqlx::query("UPDATE expiry_notices SET status = 'delivered' WHERE token_uuid = $1 AND threshold_days = $2")
-                .bind(uuid.to_string())
+            sqlx::query("UPDATE expiry_notices SET status = 'delivered' WHERE token_ref = $1 AND threshold_days = $2")
+                .bind(refs.token_ref(uuid))
                 .bind(*days as i32)
                 .execute(&mut *tx)
                 .await

@@ -18,7 +18,7 @@ impl SealedStore for PostgresStore {
         limit: usize,
     ) -> Result<Vec<SealedRow>, Error> {
         let c = column(column_name)?;
-        let sql = batch_sql(c, ["$1", "$2", "$3", "$4"], "substr");
+        let sql = batch_sql(c, ["$1", "$2", "$3", "$4"], "substr", "NULL::bytea");
         let len = prefix.len() as i32;
         sqlx::query(&sql)
             .bind(after.unwrap_or_default())
@@ -29,7 +29,7 @@ impl SealedStore for PostgresStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(|r| Ok(SealedRow { key: col(r, 0)?, sealed: col(r, 1)? }))
+            .map(|r| Ok(SealedRow { key: col(r, 0)?, sealed: col(r, 1)?, via: col(r, 2)? }))
             .collect()
     }
 

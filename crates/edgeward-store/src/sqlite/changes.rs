@@ -9,11 +9,21 @@ use edgeward_core::store::{Change, ChangeStore};
 use edgeward_core::Error;
 
 use super::{db_err, SqliteStore};
-use crate::codec::{decode_change, encode_change, ms};
+use crate::codec::{decode_change, encode_change, ms, TOKEN_REVOKED};
 
-/// Append `change` to the feed, in the caller's transaction.
+/// Append `change` (an item or namespace change) to the feed, in the caller's transaction.
 pub(super) fn note(c: &Connection, change: &Change, at: DateTime<Utc>) -> Result<(), Error> {
-    let (kind, subject) = encode_change(change);
+    let (kind, subject) =
+        encode_change(change).ok_or_else(|| Error::Internal("revocations are noted by token ref".into()))?;
+    insert(c, kind, &subject, at)
+}
+
+/// Append a revocation to the feed, by the token's ref.
+pub(super) fn note_revoked(c: &Connection, token_ref: &str, at: DateTime<Utc>) -> Result<(), Error> {
+    insert(c, TOKEN_REVOKED, token_ref, at)
+}
+
+fn insert(c: &Connection, kind: &str, subject: &str, at: DateTime<Utc>) -> Result<(), Error> {
     c.prepare_cached("INSERT INTO changes (kind, subject, at) VALUES (?1, ?2, ?3)")
         .and_then(|mut s| s.execute(params![kind, subject, ms(at)]))
         .map_err(db_err)?;
@@ -23,20 +33,32 @@ pub(super) fn note(c: &Connection, change: &Change, at: DateTime<Utc>) -> Result
 #[async_trait]
 impl ChangeStore for SqliteStore {
     async fn changes_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Change)>, Error> {
+        let refs = self.refs.get()?;
         self.point_read(|c| {
             let mut s = c
-                .prepare_cached("SELECT seq, kind, subject FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+                .prepare_cached(
+                    "SELECT c.seq, c.kind, c.subject, t.sealed_uuid FROM changes c \
+                     LEFT JOIN tokens t ON c.kind = 'token_revoked' AND t.token_ref = c.subject \
+                     WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2",
+                )
                 .map_err(db_err)?;
             let rows = s
                 .query_map(params![seq, limit as i64], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<Vec<u8>>>(3)?,
+                    ))
                 })
                 .map_err(db_err)?;
             let mut out = Vec::new();
             for row in rows {
-                let (seq, kind, subject) = row.map_err(db_err)?;
-                match decode_change(&kind, &subject) {
+                let (seq, kind, subject, sealed) = row.map_err(db_err)?;
+                match decode_change(&kind, &subject, sealed.as_deref(), refs) {
                     Some(change) => out.push((seq, change)),
+                    // A revocation whose token was purged since: nothing left to refuse.
+                    None if kind == TOKEN_REVOKED => {}
                     None => tracing::warn!(seq, kind, "unreadable change feed entry skipped"),
                 }
             }
@@ -55,20 +77,8 @@ impl ChangeStore for SqliteStore {
         timestamp: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> Result<bool, Error> {
-        let (client_token, nonce) = (client_token.to_owned(), nonce.to_owned());
-        self.write(move |c| {
-            c.prepare_cached("DELETE FROM nonces WHERE ts < ?1")
-                .and_then(|mut s| s.execute([ms(forget_before)]))
-                .map_err(db_err)?;
-            let inserted = c
-                .prepare_cached(
-                    "INSERT INTO nonces (client_token, nonce, ts) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                )
-                .and_then(|mut s| s.execute(params![client_token, nonce, ms(timestamp)]))
-                .map_err(db_err)?;
-            Ok(inserted == 1)
-        })
-        .await
+        // Not through the writer: see the `nonces` module.
+        self.nonces.record(client_token, nonce, timestamp, forget_before)
     }
 
     async fn announce(&self, change: Change, at: DateTime<Utc>) -> Result<(), Error> {

@@ -224,14 +224,16 @@ impl NotifyStore for SqliteStore {
     }
 
     async fn expiring_tokens(&self, first: NaiveDate, last: NaiveDate) -> Result<Vec<ExpiringToken>, Error> {
+        let refs = self.refs.get()?.clone();
         self.read(move |c| {
             // A range of `expires_at` (the last second of the expiry day), so the partial index
             // on unrevoked tokens' expiry answers it without reading other tokens.
             let (from, to) = codec::expiry_range(first, last);
             let mut s = c
                 .prepare_cached(
-                    "SELECT t.uuid, t.name, t.expiry, t.allow_staging, t.allow_production, t.namespaces, \
-                            (SELECT MAX(u.last_used) FROM token_usage u WHERE u.uuid = t.uuid) \
+                    "SELECT t.token_ref, t.name, t.expiry, t.allow_staging, t.allow_production, t.namespaces, \
+                            (SELECT MAX(u.last_used) FROM token_usage u WHERE u.token_ref = t.token_ref), \
+                            t.sealed_uuid \
                      FROM tokens t \
                      WHERE t.revoked_at IS NULL AND t.expires_at >= ?1 AND t.expires_at <= ?2 \
                        AND t.replaced_by IS NULL \
@@ -240,11 +242,12 @@ impl NotifyStore for SqliteStore {
                 .map_err(db_err)?;
             let rows = s
                 .query_map(params![from, to], |r| {
-                    let uuid: String = r.get(0)?;
+                    let token_ref: String = r.get(0)?;
                     let expiry: String = r.get(2)?;
                     let namespaces: String = r.get(5)?;
+                    let sealed: Vec<u8> = r.get(7)?;
                     Ok(ExpiringToken {
-                        uuid: Uuid::parse_str(&uuid).map_err(|e| conversion(e.to_string()))?,
+                        uuid: refs.open_uuid(&sealed, &token_ref).map_err(conversion)?,
                         name: r.get(1)?,
                         expiry: parse_date(&expiry)?,
                         networks: Networks { staging: r.get(3)?, production: r.get(4)? },
@@ -271,12 +274,11 @@ impl NotifyStore for SqliteStore {
     }
 
     async fn mark_replaced(&self, old: Uuid, new: Uuid) -> Result<(), Error> {
+        let refs = self.refs.get()?;
+        let (old, new) = (refs.token_ref(&old), refs.token_ref(&new));
         self.write(move |c| {
             let n = c
-                .execute(
-                    "UPDATE tokens SET replaced_by = ?2 WHERE uuid = ?1",
-                    params![old.to_string(), new.to_string()],
-                )
+                .execute("UPDATE tokens SET replaced_by = ?2 WHERE token_ref = ?1", params![old, new])
                 .map_err(db_err)?;
             if n == 0 {
                 return Err(codec::token_missing());
@@ -287,20 +289,22 @@ impl NotifyStore for SqliteStore {
     }
 
     async fn claim_notices(&self, due: Vec<(Uuid, u32)>, now: DateTime<Utc>) -> Result<Vec<(Uuid, u32)>, Error> {
+        let refs = self.refs.get()?;
+        let due: Vec<(Uuid, String, u32)> = due.into_iter().map(|(u, d)| (u, refs.token_ref(&u), d)).collect();
         self.write(move |c| {
             let mut insert = c
                 .prepare_cached(
-                    "INSERT INTO expiry_notices (token_uuid, threshold_days, created_at, status) \
+                    "INSERT INTO expiry_notices (token_ref, threshold_days, created_at, status) \
                      VALUES (?1, ?2, ?3, 'pending') ON CONFLICT DO NOTHING",
                 )
                 .map_err(db_err)?;
             let mut status = c
-                .prepare_cached("SELECT status FROM expiry_notices WHERE token_uuid = ?1 AND threshold_days = ?2")
+                .prepare_cached("SELECT status FROM expiry_notices WHERE token_ref = ?1 AND threshold_days = ?2")
                 .map_err(db_err)?;
             let mut pending = Vec::new();
-            for (uuid, days) in due {
-                insert.execute(params![uuid.to_string(), days, ms(now)]).map_err(db_err)?;
-                let s: String = status.query_row(params![uuid.to_string(), days], |r| r.get(0)).map_err(db_err)?;
+            for (uuid, token_ref, days) in due {
+                insert.execute(params![token_ref, days, ms(now)]).map_err(db_err)?;
+                let s: String = status.query_row(params![token_ref, days], |r| r.get(0)).map_err(db_err)?;
                 if s == "pending" {
                     pending.push((uuid, days));
                 }
@@ -319,6 +323,8 @@ impl NotifyStore for SqliteStore {
         run: CheckRun,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
+        let refs = self.refs.get()?;
+        let delivered: Vec<(String, u32)> = delivered.iter().map(|(u, d)| (refs.token_ref(u), *d)).collect();
         self.write(move |c| {
             let mut hooks = c
                 .prepare_cached(
@@ -349,11 +355,11 @@ impl NotifyStore for SqliteStore {
             }
             let mut done = c
                 .prepare_cached(
-                    "UPDATE expiry_notices SET status = 'delivered' WHERE token_uuid = ?1 AND threshold_days = ?2",
+                    "UPDATE expiry_notices SET status = 'delivered' WHERE token_ref = ?1 AND threshold_days = ?2",
                 )
                 .map_err(db_err)?;
-            for (uuid, days) in &delivered {
-                done.execute(params![uuid.to_string(), days]).map_err(db_err)?;
+            for (token_ref, days) in &delivered {
+                done.execute(params![token_ref, days]).map_err(db_err)?;
             }
             insert_run(c, &run)
         })
@@ -543,24 +549,24 @@ impl NotifyStore for SqliteStore {
 
     async fn mark_notices_read(&self, user: Uuid, ids: Vec<i64>, now: DateTime<Utc>) -> Result<u64, Error> {
         self.write(move |c| {
-            let mut changed = 0;
-            if ids.is_empty() {
-                changed = c
-                    .execute(
-                        "UPDATE notices SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL",
-                        params![user.to_string(), ms(now)],
-                    )
-                    .map_err(db_err)?;
+            // One statement either way: the ids travel as one JSON array.
+            let changed = if ids.is_empty() {
+                c.execute(
+                    "UPDATE notices SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL",
+                    params![user.to_string(), ms(now)],
+                )
             } else {
-                for id in ids {
-                    changed += c
-                        .execute(
-                            "UPDATE notices SET read_at = ?3 WHERE user_id = ?1 AND id = ?2 AND read_at IS NULL",
-                            params![user.to_string(), id, ms(now)],
-                        )
-                        .map_err(db_err)?;
-                }
+                c.execute(
+                    "UPDATE notices SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL \
+                     AND id IN (SELECT value FROM json_each(?3))",
+                    params![
+                        user.to_string(),
+                        ms(now),
+                        serde_json::to_string(&ids).map_err(|e| Error::Internal(e.to_string()))?
+                    ],
+                )
             }
+            .map_err(db_err)?;
             Ok(changed as u64)
         })
         .await

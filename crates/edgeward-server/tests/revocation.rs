@@ -1,0 +1,108 @@
+//! A revocation holds for as long as the token could otherwise be valid: past maintenance's
+//! retention, across a restart, and on a node started afterwards; and a correctly signed value
+//! whose token the store does not know is refused.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use common::*;
+use edgeward_core::clock::{Clock, ManualClock};
+use reqwest::Method;
+
+const ITEM: &str = "/api/v1/namespaces/default/groups/g/items/i";
+
+async fn get(addr: std::net::SocketAddr, value: &str) -> (u16, String) {
+    let r = reqwest::Client::new()
+        .get(format!("http://{addr}{ITEM}"))
+        .header("X-Akamai-EdgeDB-Auth", value)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+fn noon() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()
+}
+
+#[tokio::test]
+async fn a_revocation_outlives_maintenance_a_restart_and_a_later_node() {
+    let clock = ManualClock::new(noon());
+    let app = spawn_app_at(clock.clone()).await;
+    // About five months left.
+    let body = cli_body("long", false, true, "2027-04-28", &[("default", "r")]);
+    let (s, _, t) = raw(&app.admin, Method::POST, "/edgekv/v1/tokens", Some(&body)).await;
+    assert_eq!(s, 200, "{t}");
+    let value = t["value"].as_str().unwrap().to_owned();
+    assert_eq!(get(app.server.data_addr, &value).await.0, 404, "valid before");
+    app.admin.revoke_token("long").await.unwrap();
+
+    // 31 days later maintenance runs: past the 30-day retention, but the value has not expired.
+    clock.advance(Duration::days(31));
+    let report = edgeward_server::jobs::run_once(&app.server.state, clock.now()).await;
+    assert_eq!(report.purged, 0, "the revoked token is kept while its value could be valid");
+    let TestApp { server, dir, .. } = app;
+    server.shutdown().await;
+
+    // Restarted on the same data directory (same database): still refused, as revoked (not
+    // merely unknown: the store still holds the token).
+    let later = Arc::new(ManualClock::new(clock.now()));
+    let again = edgeward_server::spawn(config(dir.path()), later.clone()).await.unwrap();
+    let (s, body) = get(again.data_addr, &value).await;
+    assert_eq!(s, 401, "{body}");
+    assert!(body.contains("has been revoked"), "{body}");
+    // The admin API answers for the name as EdgeKV does for a revoked token (the name is free),
+    // not with the token's value.
+    let edgerc = edgeward_client::Edgerc::load(&again.prepared.edgerc, "default").unwrap();
+    let admin = edgeward_client::Client::new(edgerc, Some(&again.prepared.tls_cert)).unwrap().with_clock(later.clone());
+    let (s, _, body) = raw(&admin, Method::GET, "/edgekv/v1/tokens/long", None).await;
+    assert_edgekv_error(s, &body, 404, "EKV_3000");
+
+    // A second node started afterwards on the same database refuses it too.
+    let second = edgeward_server::spawn(config(dir.path()), later.clone()).await.unwrap();
+    let (s, body) = get(second.data_addr, &value).await;
+    assert_eq!(s, 401, "{body}");
+    assert!(body.contains("has been revoked"), "{body}");
+
+    // Once the value has expired and the retention has passed, the row goes; the value stays refused.
+    later.set(Utc.with_ymd_and_hms(2027, 4, 29, 0, 0, 1).unwrap());
+    let report = edgeward_server::jobs::run_once(&second.state, later.now()).await;
+    assert_eq!(report.purged, 1);
+    assert_eq!(get(second.data_addr, &value).await.0, 401);
+    again.shutdown().await;
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_signed_value_the_store_does_not_know_is_refused() {
+    let app = spawn_app_at(ManualClock::new(noon())).await;
+    // Signed with the server's own key, for a token that was never stored.
+    let mut namespaces = std::collections::BTreeMap::new();
+    namespaces.insert("namespace-default".to_owned(), serde_json::json!(["r"]));
+    let claims = edgeward_token::Claims {
+        iss: "edgeward".into(),
+        jti: uuid::Uuid::new_v4().to_string(),
+        iat: noon().timestamp(),
+        exp: (noon() + Duration::days(30)).timestamp(),
+        cpc: app.server.state.cpcode.clone(),
+        env: vec!["p".into()],
+        ewids: "all".into(),
+        name: "ghost".into(),
+        namespaces,
+    };
+    let forged = edgeward_token::sign(&claims, app.server.state.keys.current().set.active());
+    for _ in 0..2 {
+        let (s, body) = get(app.server.data_addr, &forged).await;
+        assert_eq!(s, 401, "{body}");
+        assert!(body.contains("The access token is unknown."), "{body}");
+    }
+    // A stored token's value is accepted (looked up once, then cached).
+    let body = cli_body("real", false, true, "2026-12-20", &[("default", "r")]);
+    let (_, _, t) = raw(&app.admin, Method::POST, "/edgekv/v1/tokens", Some(&body)).await;
+    let value = t["value"].as_str().unwrap();
+    assert_eq!(get(app.server.data_addr, value).await.0, 404);
+    assert_eq!(get(app.server.data_addr, value).await.0, 404);
+    app.server.shutdown().await;
+}

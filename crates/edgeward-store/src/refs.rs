@@ -1,0 +1,140 @@
+//! Token uuids at rest. An auto-refreshing token's uuid is its reference, a bearer credential
+//! (the edge sends it as `X-Akamai-EdgeDB-Auth-Ref`), so no table stores a uuid in clear: every
+//! row that names a token (tokens, token usage, expiry notices, the change feed,
+//! `replaced_by`) names it by its *token ref*, the hex HMAC-SHA256 of the uuid under the
+//! *index key*, and the uuid itself is kept only sealed with the data key
+//! (`tokens.sealed_uuid`), for the answers that show it. A copied database without
+//! `keys/data.key` reveals no reference.
+//!
+//! The index key is 32 random bytes made once per database and stored in `sealed_keys`
+//! sealed with the data key. It is not derived from the data key, so a rotation of the data key
+//! only re-seals it (it is one of the sealed columns of [`SEALED_COLUMNS`]); every token ref
+//! stays.
+//!
+//! [`SEALED_COLUMNS`]: crate::sealed::SEALED_COLUMNS
+
+use std::sync::OnceLock;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use edgeward_core::Error;
+use edgeward_token::DataKey;
+
+/// The `sealed_keys` row of the index key; also its sealing context.
+pub const INDEX_KEY_NAME: &str = "token-ref-index";
+
+/// The keys that turn uuids into token refs and seal them.
+#[derive(Clone)]
+pub struct RefKeys {
+    index: [u8; 32],
+    data: DataKey,
+}
+
+impl std::fmt::Debug for RefKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefKeys(<redacted>)")
+    }
+}
+
+impl RefKeys {
+    /// From the (opened) index key and the data key.
+    pub fn new(index: [u8; 32], data: DataKey) -> Self {
+        Self { index, data }
+    }
+
+    /// Open the stored index key with the data key (`None`: make a new one, to be stored).
+    pub fn open_or_new(stored: Option<&[u8]>, data: &DataKey) -> Result<(Self, Option<Vec<u8>>), Error> {
+        match stored {
+            Some(sealed) => {
+                let bytes = data.open(sealed, INDEX_KEY_NAME.as_bytes()).map_err(|_| {
+                    Error::Internal(
+                        "the token-ref index key cannot be unsealed with this data key: every server on one \
+                         database needs the same keys/data.key"
+                            .into(),
+                    )
+                })?;
+                let index: [u8; 32] =
+                    bytes.try_into().map_err(|_| Error::Internal("the token-ref index key is not 32 bytes".into()))?;
+                Ok((Self::new(index, data.clone()), None))
+            }
+            None => {
+                let index = DataKey::generate_bytes();
+                let sealed = data.seal(&index, INDEX_KEY_NAME.as_bytes());
+                Ok((Self::new(index, data.clone()), Some(sealed)))
+            }
+        }
+    }
+
+    /// The token ref of a uuid.
+    pub fn token_ref(&self, uuid: &Uuid) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.index).expect("HMAC takes any key length");
+        mac.update(uuid.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// The uuid sealed for its row.
+    pub fn seal_uuid(&self, uuid: &Uuid, token_ref: &str) -> Vec<u8> {
+        self.data.seal(uuid.as_bytes(), token_ref.as_bytes())
+    }
+
+    /// The uuid of a row.
+    pub fn open_uuid(&self, sealed: &[u8], token_ref: &str) -> Result<Uuid, String> {
+        let bytes = self.data.open(sealed, token_ref.as_bytes()).map_err(|e| format!("token uuid: {e}"))?;
+        Uuid::from_slice(&bytes).map_err(|e| format!("token uuid: {e}"))
+    }
+}
+
+/// The keys a store uses once they are known (see the backends' `open_references`).
+#[derive(Default)]
+pub(crate) struct RefSlot(OnceLock<RefKeys>);
+
+impl RefSlot {
+    pub(crate) fn set(&self, keys: RefKeys) {
+        let _ = self.0.set(keys);
+    }
+
+    pub(crate) fn get(&self) -> Result<&RefKeys, Error> {
+        self.0.get().ok_or_else(|| Error::Internal("token refs are not open: open_references was not called".into()))
+    }
+}
+
+/// The columns besides `tokens.token_ref` that name a token by its ref: (table, column, extra
+/// condition). Re-keyed from uuids once, at the first open after schema 11.
+pub(crate) const REF_COLUMNS: &[(&str, &str, &str)] = &[
+    ("tokens", "replaced_by", ""),
+    ("token_usage", "token_ref", ""),
+    ("expiry_notices", "token_ref", ""),
+    ("changes", "subject", " AND kind = 'token_revoked'"),
+];
+
+/// Whether a stored subject is a uuid of an earlier schema (36 characters) rather than a
+/// token ref (64): what the one-time re-keying at open looks for.
+pub(crate) fn is_legacy(subject: &str) -> bool {
+    subject.len() == 36
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refs_are_keyed_and_uuids_open_only_in_their_row() {
+        let data = DataKey::from_bytes(&DataKey::generate_bytes()).unwrap();
+        let (a, sealed) = RefKeys::open_or_new(None, &data).unwrap();
+        let (again, none) = RefKeys::open_or_new(sealed.as_deref(), &data).unwrap();
+        assert!(none.is_none());
+        let (b, _) = RefKeys::open_or_new(None, &data).unwrap();
+        let u = Uuid::new_v4();
+        assert_eq!(a.token_ref(&u), again.token_ref(&u));
+        assert_ne!(a.token_ref(&u), b.token_ref(&u), "another index key, another ref");
+        assert_eq!(a.token_ref(&u).len(), 64);
+        let r = a.token_ref(&u);
+        let s = a.seal_uuid(&u, &r);
+        assert_eq!(a.open_uuid(&s, &r).unwrap(), u);
+        assert!(a.open_uuid(&s, &a.token_ref(&Uuid::new_v4())).is_err(), "bound to its row");
+        let other = DataKey::from_bytes(&DataKey::generate_bytes()).unwrap();
+        assert!(RefKeys::open_or_new(sealed.as_deref(), &other).is_err());
+    }
+}
