@@ -299,7 +299,8 @@ pub async fn spawn_with_request_clock(
         store: prepared.store.clone(),
         cpcode: prepared.cpcode.clone(),
         keys: crate::keys::SigningKeys::new(prepared.keys.clone()),
-        data_key: crate::keys::SharedDataKey::new(Some(config.data_dir.join("keys")), prepared.data_key.clone()),
+        data_key: crate::keys::SharedDataKey::new(Some(config.data_dir.join("keys")), prepared.data_key.clone())
+            .following(prepared.data_key_cell.clone()),
         clock,
         request_clock,
         limits: config.limits.clone(),

@@ -81,6 +81,8 @@ pub struct Prepared {
     pub keys: KeySnapshot,
     /// Sealing key (with any key still opening).
     pub data_key: DataKey,
+    /// The store's token-ref data key, kept equal to the server's as it changes.
+    pub data_key_cell: Option<edgeward_store::DataKeyCell>,
     /// Certificate (PEM) path.
     pub tls_cert: PathBuf,
     /// Key (PEM) path.
@@ -112,6 +114,16 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), BootError> {
 /// the data directory, or the PostgreSQL database of `db.url`, waiting up to
 /// `db.connect_wait_secs` for PostgreSQL to answer.
 pub async fn open_store(data_dir: &Path, db: &DatabaseConfig) -> Result<(Arc<dyn Store>, DataKey), BootError> {
+    open_store_with_cell(data_dir, db).await.map(|(s, k, _)| (s, k))
+}
+
+/// [`open_store`], with the store's [`DataKeyCell`] (what a server updates when it reads its
+/// key files again).
+pub async fn open_store_with_cell(
+    data_dir: &Path,
+    db: &DatabaseConfig,
+) -> Result<(Arc<dyn Store>, DataKey, edgeward_store::DataKeyCell), BootError> {
+    let cell;
     ensure_private_dir(data_dir)?;
     let keys_dir = data_dir.join("keys");
     ensure_private_dir(&keys_dir)?;
@@ -123,17 +135,18 @@ pub async fn open_store(data_dir: &Path, db: &DatabaseConfig) -> Result<(Arc<dyn
             let path = data_dir.join("edgeward.db");
             let sqlite = SqliteStore::open(&path, SqliteOptions::default()).map_err(map_store)?;
             check_data_key(&sqlite, &data_key).await?;
-            sqlite.open_references(&data_key).await.map_err(map_store)?;
+            cell = Some(sqlite.open_references(&data_key).await.map_err(map_store)?);
             Arc::new(sqlite)
         }
         Some(url) => {
             let pg = connect_postgres(url, db).await?;
             check_data_key(&pg, &data_key).await?;
-            pg.open_references(&data_key).await.map_err(map_store)?;
+            cell = Some(pg.open_references(&data_key).await.map_err(map_store)?);
             Arc::new(pg)
         }
     };
-    Ok((store, data_key))
+    let cell = cell.ok_or_else(|| BootError::Store("token refs not opened".into()))?;
+    Ok((store, data_key, cell))
 }
 
 /// A data directory new to this database would otherwise seal with a key of its own what the
@@ -388,7 +401,7 @@ pub async fn prepare(
     admin_addr: SocketAddr,
 ) -> Result<Prepared, BootError> {
     let dir = &config.data_dir;
-    let (store, data_key) = open_store(dir, &config.database).await?;
+    let (store, data_key, data_key_cell) = open_store_with_cell(dir, &config.database).await?;
     match &config.database.url {
         None => {
             tracing::info!(path = %dir.join("edgeward.db").display(), "database ready (SQLite, WAL, synchronous=FULL)")
@@ -445,7 +458,16 @@ pub async fn prepare(
     } else {
         tracing::warn!(path = %edgerc.display(), "no edgerc file; create credentials with `edgeward apiclient create`");
     }
-    Ok(Prepared { store, cpcode: account.cpcode, keys, data_key, tls_cert, tls_key, edgerc })
+    Ok(Prepared {
+        store,
+        cpcode: account.cpcode,
+        keys,
+        data_key,
+        data_key_cell: Some(data_key_cell),
+        tls_cert,
+        tls_key,
+        edgerc,
+    })
 }
 
 /// The generated certificate of `tls_dir` (`cert.pem`, `key.pem`), made if absent and made anew

@@ -124,6 +124,7 @@ pub struct SharedDataKey {
     keys_dir: Option<PathBuf>,
     current: ArcSwap<DataKey>,
     last_unknown_reload: Mutex<Option<Instant>>,
+    store_cell: Option<edgeward_store::DataKeyCell>,
 }
 
 /// How often at most a sealed value naming a data key not held makes a server read its key
@@ -133,7 +134,14 @@ pub const UNKNOWN_DATA_KEY_RELOAD_EVERY: Duration = Duration::from_secs(1);
 impl SharedDataKey {
     /// Start with `key`, read from `keys_dir` (none: never read again).
     pub fn new(keys_dir: Option<PathBuf>, key: DataKey) -> Self {
-        Self { keys_dir, current: ArcSwap::from_pointee(key), last_unknown_reload: Mutex::new(None) }
+        Self { keys_dir, current: ArcSwap::from_pointee(key), last_unknown_reload: Mutex::new(None), store_cell: None }
+    }
+
+    /// Keep the store's token-ref data key equal to this one (set whenever the files are read
+    /// again).
+    pub fn following(mut self, cell: Option<edgeward_store::DataKeyCell>) -> Self {
+        self.store_cell = cell;
+        self
     }
 
     /// The current key.
@@ -179,7 +187,11 @@ impl SharedDataKey {
         if read.id() != old.id() {
             tracing::info!(key_id = %hex::encode(read.id()), "sealing with a new data key");
         }
-        self.current.store(Arc::new(read.also_opening(&old)));
+        let key = read.also_opening(&old);
+        if let Some(cell) = &self.store_cell {
+            cell.set(key.clone());
+        }
+        self.current.store(Arc::new(key));
         Ok(())
     }
 }

@@ -40,7 +40,7 @@ pub mod conformance;
 pub mod testing;
 
 pub use postgres::{postgres_database_version, PostgresOptions, PostgresStore};
-pub use refs::RefKeys;
+pub use refs::{DataKeyCell, RefKeys};
 pub use sealed::{SealedColumn, SEALED_COLUMNS};
 pub use sqlite::{SqliteOptions, SqliteStore};
 

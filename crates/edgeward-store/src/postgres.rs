@@ -143,7 +143,7 @@ impl PostgresStore {
     /// Open the token refs with the data key (see [`crate::refs`]): read the index key, or make
     /// it (once per database), and re-key the rows an earlier schema wrote with uuids (a no-op
     /// once done). Every method that names a token fails until this has been called.
-    pub async fn open_references(&self, data_key: &DataKey) -> Result<(), Error> {
+    pub async fn open_references(&self, data_key: &DataKey) -> Result<crate::refs::DataKeyCell, Error> {
         let mut tx = self.begin().await?;
         // Servers starting together: one makes the key and re-keys, the others then find it done.
         sqlx::query("SELECT pg_advisory_xact_lock(7243)").execute(&mut *tx).await.map_err(db_err)?;
@@ -167,7 +167,7 @@ impl PostgresStore {
         rekey_legacy_rows(&mut tx, &keys).await?;
         commit(tx).await?;
         self.refs.set(keys);
-        Ok(())
+        Ok(self.refs.get()?.data_key_cell())
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Postgres>, Error> {

@@ -13,7 +13,7 @@
 //!
 //! [`SEALED_COLUMNS`]: crate::sealed::SEALED_COLUMNS
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -25,11 +25,27 @@ use edgeward_token::DataKey;
 /// The `sealed_keys` row of the index key; also its sealing context.
 pub const INDEX_KEY_NAME: &str = "token-ref-index";
 
+/// The data key a store's token refs seal and open uuids with, shared: a server that reads its
+/// key files again during a data-key rotation hands the store the key it now holds.
+#[derive(Clone)]
+pub struct DataKeyCell(Arc<RwLock<DataKey>>);
+
+impl DataKeyCell {
+    /// Seal and open with `key` from now on.
+    pub fn set(&self, key: DataKey) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = key;
+    }
+
+    fn get(&self) -> DataKey {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 /// The keys that turn uuids into token refs and seal them.
 #[derive(Clone)]
 pub struct RefKeys {
     index: [u8; 32],
-    data: DataKey,
+    data: DataKeyCell,
 }
 
 impl std::fmt::Debug for RefKeys {
@@ -41,7 +57,7 @@ impl std::fmt::Debug for RefKeys {
 impl RefKeys {
     /// From the (opened) index key and the data key.
     pub fn new(index: [u8; 32], data: DataKey) -> Self {
-        Self { index, data }
+        Self { index, data: DataKeyCell(Arc::new(RwLock::new(data))) }
     }
 
     /// Open the stored index key with the data key (`None`: make a new one, to be stored).
@@ -67,6 +83,11 @@ impl RefKeys {
         }
     }
 
+    /// The data key these keys seal uuids with, to be changed at run time.
+    pub fn data_key_cell(&self) -> DataKeyCell {
+        self.data.clone()
+    }
+
     /// The token ref of a uuid.
     pub fn token_ref(&self, uuid: &Uuid) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.index).expect("HMAC takes any key length");
@@ -76,12 +97,12 @@ impl RefKeys {
 
     /// The uuid sealed for its row.
     pub fn seal_uuid(&self, uuid: &Uuid, token_ref: &str) -> Vec<u8> {
-        self.data.seal(uuid.as_bytes(), token_ref.as_bytes())
+        self.data.get().seal(uuid.as_bytes(), token_ref.as_bytes())
     }
 
     /// The uuid of a row.
     pub fn open_uuid(&self, sealed: &[u8], token_ref: &str) -> Result<Uuid, String> {
-        let bytes = self.data.open(sealed, token_ref.as_bytes()).map_err(|e| format!("token uuid: {e}"))?;
+        let bytes = self.data.get().open(sealed, token_ref.as_bytes()).map_err(|e| format!("token uuid: {e}"))?;
         Uuid::from_slice(&bytes).map_err(|e| format!("token uuid: {e}"))
     }
 }

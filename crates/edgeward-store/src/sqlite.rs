@@ -151,7 +151,7 @@ impl SqliteStore {
     /// Open the token refs with the data key (see [`crate::refs`]): read the index key, or make
     /// it (once per database), and re-key the rows an earlier schema wrote with uuids (a no-op
     /// once done). Every method that names a token fails until this has been called.
-    pub async fn open_references(&self, data_key: &DataKey) -> Result<(), Error> {
+    pub async fn open_references(&self, data_key: &DataKey) -> Result<crate::refs::DataKeyCell, Error> {
         let data = data_key.clone();
         let keys = self
             .write(move |c| {
@@ -172,7 +172,7 @@ impl SqliteStore {
             })
             .await?;
         self.refs.set(keys);
-        Ok(())
+        Ok(self.refs.get()?.data_key_cell())
     }
 
     async fn write<T, F>(&self, f: F) -> Result<T, Error>
