@@ -140,6 +140,17 @@ impl SharedDataKey {
     /// Keep the store's token-ref data key equal to this one (set whenever the files are read
     /// again).
     pub fn following(mut self, cell: Option<edgeward_store::DataKeyCell>) -> Self {
+        if let (Some(cell), Some(dir)) = (&cell, &self.keys_dir) {
+            // A uuid sealed with a key this server has not read yet: the store reads the files.
+            let dir = dir.clone();
+            cell.set_reloader(std::sync::Arc::new(move || match crate::bootstrap::load_data_keys(&dir) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the data key files");
+                    None
+                }
+            }));
+        }
         self.store_cell = cell;
         self
     }

@@ -26,18 +26,69 @@ use edgeward_token::DataKey;
 pub const INDEX_KEY_NAME: &str = "token-ref-index";
 
 /// The data key a store's token refs seal and open uuids with, shared: a server that reads its
-/// key files again during a data-key rotation hands the store the key it now holds.
+/// key files again during a data-key rotation hands the store the key it now holds, and a uuid
+/// sealed with a key the store does not hold yet makes it ask the server to read them again
+/// (through the reloader the server installs, at most once per [`RELOAD_EVERY`]).
 #[derive(Clone)]
-pub struct DataKeyCell(Arc<RwLock<DataKey>>);
+pub struct DataKeyCell(Arc<CellInner>);
+
+struct CellInner {
+    key: RwLock<DataKey>,
+    reload: RwLock<Option<Reloader>>,
+    last_reload: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// Reads the key files again and gives the key now held.
+pub type Reloader = Arc<dyn Fn() -> Option<DataKey> + Send + Sync>;
+
+/// How often at most an unknown data key makes the store ask for its key files to be read again.
+pub const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl DataKeyCell {
+    fn new(key: DataKey) -> Self {
+        Self(Arc::new(CellInner { key: RwLock::new(key), reload: RwLock::new(None), last_reload: Default::default() }))
+    }
+
     /// Seal and open with `key` from now on.
     pub fn set(&self, key: DataKey) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = key;
+        *self.0.key.write().unwrap_or_else(|e| e.into_inner()) = key;
+    }
+
+    /// What reads the key files again when a sealed uuid names a key not held.
+    pub fn set_reloader(&self, reload: Reloader) {
+        *self.0.reload.write().unwrap_or_else(|e| e.into_inner()) = Some(reload);
     }
 
     fn get(&self) -> DataKey {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0.key.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Open `sealed`; when it names a key not held, read the key files again (bounded) and retry.
+    fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, edgeward_token::SealError> {
+        let key = self.get();
+        match key.open(sealed, context) {
+            Err(e) if key.names_unknown_key(sealed) => {
+                let reload = self.0.reload.read().unwrap_or_else(|e| e.into_inner()).clone();
+                let Some(reload) = reload else { return Err(e) };
+                {
+                    let mut last = self.0.last_reload.lock().unwrap_or_else(|e| e.into_inner());
+                    let now = std::time::Instant::now();
+                    if last.is_some_and(|t| now.duration_since(t) < RELOAD_EVERY) {
+                        return Err(e);
+                    }
+                    *last = Some(now);
+                }
+                match reload() {
+                    Some(k) => {
+                        let k = k.also_opening(&key);
+                        self.set(k.clone());
+                        k.open(sealed, context)
+                    }
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
     }
 }
 
@@ -57,7 +108,7 @@ impl std::fmt::Debug for RefKeys {
 impl RefKeys {
     /// From the (opened) index key and the data key.
     pub fn new(index: [u8; 32], data: DataKey) -> Self {
-        Self { index, data: DataKeyCell(Arc::new(RwLock::new(data))) }
+        Self { index, data: DataKeyCell::new(data) }
     }
 
     /// Open the stored index key with the data key (`None`: make a new one, to be stored).
@@ -102,7 +153,7 @@ impl RefKeys {
 
     /// The uuid of a row.
     pub fn open_uuid(&self, sealed: &[u8], token_ref: &str) -> Result<Uuid, String> {
-        let bytes = self.data.get().open(sealed, token_ref.as_bytes()).map_err(|e| format!("token uuid: {e}"))?;
+        let bytes = self.data.open(sealed, token_ref.as_bytes()).map_err(|e| format!("token uuid: {e}"))?;
         Uuid::from_slice(&bytes).map_err(|e| format!("token uuid: {e}"))
     }
 }
