@@ -103,15 +103,6 @@ fn insert_bounded<K: std::hash::Hash + Eq, V>(m: &Mutex<HashMap<K, V>>, k: K, v:
     g.insert(k, v);
 }
 
-/// The `kid` of a token value's protected header (already verified: only used for the log).
-fn value_kid(value: &str) -> Option<String> {
-    use base64::Engine;
-    let header = value.split('.').next()?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    v.get("kid")?.as_str().map(str::to_owned)
-}
-
 /// One data-plane listener: the network it serves and how it learns the caller's EdgeWorker.
 #[derive(Debug, Clone)]
 pub struct Listener {
@@ -189,7 +180,6 @@ pub enum ValueGrant {
 pub struct Unconfirmed {
     digest: [u8; 32],
     grant: Grant,
-    kid: Option<String>,
 }
 
 impl Unconfirmed {
@@ -214,7 +204,7 @@ impl TokenGate {
             return Ok(ValueGrant::Known(g.clone()));
         }
         let grant = Grant::from_value(value, keys)?;
-        Ok(ValueGrant::Unconfirmed(Unconfirmed { digest, grant, kid: value_kid(value) }))
+        Ok(ValueGrant::Unconfirmed(Unconfirmed { digest, grant }))
     }
 
     /// Finish a by-value cache miss with what the store holds for its `jti`, and cache the
@@ -225,7 +215,7 @@ impl TokenGate {
         let Some(token) = stored else {
             // Neither the value nor its uuid is logged: the kid says which key signed it.
             tracing::warn!(
-                kid = pending.kid.as_deref().unwrap_or("?"),
+                kid = %pending.grant.kid,
                 "refused a token value signed by one of our keys whose token is unknown to the store \
                  (purged, or signed outside Edgeward: check who holds the signing keys)"
             );
