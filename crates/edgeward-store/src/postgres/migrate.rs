@@ -31,7 +31,9 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
 pub(super) async fn apply(pool: &PgPool) -> Result<(), Error> {
     // Two servers creating the table at once: one of them sees a duplicate type; it is there now.
     if let Err(e) = sqlx::query(CREATE_TABLE).execute(pool).await {
-        if !is_unique_violation(&e) {
+        // The loser sees a unique violation on pg_type, or "already exists" (42P07, 42710).
+        let exists = matches!(&e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("42P07" | "42710")));
+        if !is_unique_violation(&e) && !exists {
             return Err(db_err(e));
         }
     }
