@@ -450,8 +450,9 @@ pub trait ChangeStore: Send + Sync {
     /// Forget changes recorded before `before`; returns how many.
     async fn purge_changes(&self, before: DateTime<Utc>) -> Result<u64>;
     /// Record an EdgeGrid nonce of a request made at `timestamp`, forgetting nonces of requests
-    /// made before `forget_before`. False when this (client, nonce) was already recorded: a
-    /// replay.
+    /// made before `forget_before`. False when this (client, timestamp, nonce) was already
+    /// recorded: a replay (a copy of a signed request carries its timestamp; the same nonce
+    /// under another timestamp has another signature, so it is another request).
     async fn record_nonce(
         &self,
         client_token: &str,

@@ -312,12 +312,16 @@ async fn change_feed(s: &dyn Store) {
     assert_eq!(s.last_change_seq().await.unwrap(), all[3].0);
     assert_eq!(s.changes_since(all[1].0, 1).await.unwrap(), vec![all[2].clone()], "paged");
     assert!(s.purge_changes(t0()).await.unwrap() < 4, "recent changes are kept");
-    // Shared nonces: a second use is refused until the nonce is forgotten.
+    // Shared nonces: a replay (the same client, nonce and timestamp) is refused until the
+    // nonce is forgotten. The same nonce under another timestamp carries another signature, so
+    // it is another request, as in the server's in-memory check.
     let at = |secs| t0() + chrono::Duration::seconds(secs);
     assert!(s.record_nonce("ct", "n1", at(0), at(-120)).await.unwrap());
-    assert!(!s.record_nonce("ct", "n1", at(10), at(-110)).await.unwrap(), "replay");
-    assert!(s.record_nonce("other-client", "n1", at(10), at(-110)).await.unwrap(), "per client");
-    assert!(s.record_nonce("ct", "n1", at(500), at(380)).await.unwrap(), "forgotten after the window");
+    assert!(!s.record_nonce("ct", "n1", at(0), at(-110)).await.unwrap(), "replay");
+    assert!(s.record_nonce("other-client", "n1", at(0), at(-110)).await.unwrap(), "per client");
+    assert!(s.record_nonce("ct", "n1", at(10), at(-110)).await.unwrap(), "another timestamp, another request");
+    assert!(!s.record_nonce("ct", "n1", at(10), at(-100)).await.unwrap(), "that one is refused a second time");
+    assert!(s.record_nonce("ct", "n1", at(0), at(380)).await.unwrap(), "forgotten after the window");
 }
 
 async fn people_and_notices(s: &dyn Store) {

@@ -19,6 +19,7 @@ pub(crate) const SQLITE: &[(u32, &str, &str)] = &[
     (11, "token_refs", include_str!("../migrations/sqlite/0011_token_refs.sql")),
     (13, "key_rotation", include_str!("../migrations/sqlite/0013_key_rotation.sql")),
     (14, "audit", include_str!("../migrations/sqlite/0014_audit.sql")),
+    (15, "nonce_key", include_str!("../migrations/sqlite/0015_nonce_key.sql")),
 ];
 
 /// The newest schema version this build knows.

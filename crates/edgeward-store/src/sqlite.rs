@@ -138,7 +138,7 @@ impl SqliteStore {
         let nonce_db = opts.nonce_db.clone().unwrap_or_else(|| path.with_file_name("nonces.db"));
         Ok(Self {
             writer: tx,
-            nonces: Arc::new(nonces::NonceDb::new(nonce_db)),
+            nonces: Arc::new(nonces::NonceDb::new(nonce_db)?),
             refs: Default::default(),
             readers: Arc::new(ReadPool {
                 path: path.to_owned(),

@@ -23,6 +23,7 @@ pub(crate) const POSTGRES: &[(u32, &str, &str)] = &[
     (11, "token_refs", include_str!("../../migrations/postgres/0011_token_refs.sql")),
     (13, "key_rotation", include_str!("../../migrations/postgres/0013_key_rotation.sql")),
     (14, "audit", include_str!("../../migrations/postgres/0014_audit.sql")),
+    (15, "nonce_key", include_str!("../../migrations/postgres/0015_nonce_key.sql")),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
