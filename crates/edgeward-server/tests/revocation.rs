@@ -23,6 +23,36 @@ async fn get(addr: std::net::SocketAddr, value: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+/// What the server logs at WARN and above while this test binary runs (every test's server logs
+/// into it; assertions only look for what one test caused).
+fn captured_warnings() -> Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOG: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || Sink(sink.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this binary");
+        log
+    })
+    .clone()
+}
+
+struct Sink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn noon() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()
 }
@@ -77,6 +107,7 @@ async fn a_revocation_outlives_maintenance_a_restart_and_a_later_node() {
 
 #[tokio::test]
 async fn a_signed_value_the_store_does_not_know_is_refused() {
+    let log = captured_warnings();
     let app = spawn_app_at(ManualClock::new(noon())).await;
     // Signed with the server's own key, for a token that was never stored.
     let mut namespaces = std::collections::BTreeMap::new();
@@ -98,6 +129,15 @@ async fn a_signed_value_the_store_does_not_know_is_refused() {
         assert_eq!(s, 401, "{body}");
         assert!(body.contains("The access token is unknown."), "{body}");
     }
+    // Each refusal is reported, naming the signing key, never the value or its jti.
+    let kid = app.server.state.keys.current().set.active().kid().to_owned();
+    let warnings = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    let reports: Vec<&str> = warnings.lines().filter(|l| l.contains("unknown to the store")).collect();
+    assert_eq!(reports.len(), 2, "{warnings}");
+    for report in reports {
+        assert!(report.contains("WARN") && report.contains(&format!("kid={kid}")), "{report}");
+    }
+    assert!(!warnings.contains(&claims.jti) && !warnings.contains(&forged), "{warnings}");
     // A stored token's value is accepted (looked up once, then cached).
     let body = cli_body("real", false, true, "2026-12-20", &[("default", "r")]);
     let (_, _, t) = raw(&app.admin, Method::POST, "/edgekv/v1/tokens", Some(&body)).await;

@@ -165,6 +165,34 @@ async fn signing_keys_rotate_and_retire_across_two_servers_without_a_restart() {
     let list = keys_list(d);
     assert_eq!(key_line(&list, &newest)["state"], "active");
     assert_eq!(key_line(&list, &new)["state"], "retired");
+
+    // Each rotation and retirement left one record, retiring a key that does not exist a failure;
+    // asking without --yes and retiring a retired key changed nothing and left none.
+    let (code, out, err) = cli(&["audit", "list", "--action", "key.", "--json", "--data-dir", d]);
+    assert_eq!(code, 0, "{err}");
+    let page: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut seen: Vec<(String, String, String)> = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert!(r["actor"].as_str().unwrap().starts_with("command:"), "{r}");
+            let s = |f: &str| r[f].as_str().unwrap().to_owned();
+            (s("action"), s("target"), s("outcome"))
+        })
+        .collect();
+    seen.reverse();
+    let record = |target: String, outcome: &str| ("key.rotate".to_owned(), target, outcome.to_owned());
+    assert_eq!(
+        seen,
+        vec![
+            record("key/signing".into(), "success"),
+            record(format!("key/signing/{old}/retire"), "success"),
+            record("key/signing/0000000000000000/retire".into(), "failure"),
+            record(format!("key/signing/{new}/retire"), "success"),
+        ],
+        "{page:#}"
+    );
     drop((a, b));
 }
 
