@@ -557,6 +557,13 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_list_cap_is_the_enforced_one() {
+        let doc = document();
+        let cap = &doc["components"]["schemas"]["MarkRead"]["properties"]["ids"]["maxItems"];
+        assert_eq!(cap.as_u64(), Some(edgeward_core::limits::MAX_LIST_ENTRIES as u64), "{cap}");
+    }
+
+    #[test]
     fn operation_ids_are_unique_and_every_operation_but_the_open_ones_is_secured() {
         for door in [Door::Admin, Door::DataPlane] {
             let doc = document_of(door);

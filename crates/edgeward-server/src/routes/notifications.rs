@@ -65,8 +65,9 @@ pub struct NoticeList {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarkRead {
-    /// Notice ids.
+    /// Notice ids (at most 1,000 per request: `edgeward_core::limits::MAX_LIST_ENTRIES`).
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub ids: Vec<i64>,
 }
 
