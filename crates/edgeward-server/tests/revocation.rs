@@ -14,13 +14,7 @@ use reqwest::Method;
 const ITEM: &str = "/api/v1/namespaces/default/groups/g/items/i";
 
 async fn get(addr: std::net::SocketAddr, value: &str) -> (u16, String) {
-    let r = reqwest::Client::new()
-        .get(format!("http://{addr}{ITEM}"))
-        .header("X-Akamai-EdgeDB-Auth", value)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
+    data_get(addr, ITEM, value).await
 }
 
 /// What the server logs at WARN and above while this test binary runs (every test's server logs

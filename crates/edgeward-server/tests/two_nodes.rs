@@ -21,21 +21,11 @@ async fn node(dir: &std::path::Path) -> (edgeward_server::RunningServer, Client)
     (server, admin)
 }
 
-async fn get(addr: std::net::SocketAddr, path: &str, token: &str) -> (u16, String) {
-    let r = reqwest::Client::new()
-        .get(format!("http://{addr}{path}"))
-        .header("X-Akamai-EdgeDB-Auth", token)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
 /// Poll until `want` (at most 10 s, far above the 50 ms feed interval); returns how long it took.
 async fn until(addr: std::net::SocketAddr, path: &str, token: &str, want: (u16, &str)) -> Duration {
     let start = Instant::now();
     loop {
-        let (s, body) = get(addr, path, token).await;
+        let (s, body) = data_get(addr, path, token).await;
         if s == want.0 && (want.1.is_empty() || body == want.1) {
             return start.elapsed();
         }
@@ -75,8 +65,8 @@ async fn writes_and_revocations_on_one_server_reach_the_other() {
         }
     };
     put("v1").await;
-    assert_eq!(get(a.data_addr, item, &token).await, (200, "v1".to_owned()));
-    assert_eq!(get(a.data_addr, item, &token).await, (200, "v1".to_owned()), "cached on A");
+    assert_eq!(data_get(a.data_addr, item, &token).await, (200, "v1".to_owned()));
+    assert_eq!(data_get(a.data_addr, item, &token).await, (200, "v1".to_owned()), "cached on A");
     put("v2").await;
     until(a.data_addr, item, &token, (200, "v2")).await;
     let (s, _, _) =
@@ -86,7 +76,7 @@ async fn writes_and_revocations_on_one_server_reach_the_other() {
 
     // Revoked on A: refused by B's data plane, which had the token's grant cached.
     put("v3").await;
-    assert_eq!(get(b.data_addr, item, &token).await.0, 200);
+    assert_eq!(data_get(b.data_addr, item, &token).await.0, 200);
     admin_a.revoke_token("shared").await.unwrap();
     until(b.data_addr, item, &token, (401, "")).await;
     a.shutdown().await;
@@ -265,7 +255,8 @@ async fn servers_on_their_own_hosts_share_signing_keys_through_the_database() {
     let body = cli_body("signed_on_a", false, true, &expiry, &[("default", "r")]);
     let (s, _, t) = raw(&admin_a, Method::POST, "/edgekv/v1/tokens", Some(&body)).await;
     assert_eq!(s, 200, "{t}");
-    let (s, _) = get(b.data_addr, "/api/v1/namespaces/default/groups/g/items/i", t["value"].as_str().unwrap()).await;
+    let (s, _) =
+        data_get(b.data_addr, "/api/v1/namespaces/default/groups/g/items/i", t["value"].as_str().unwrap()).await;
     assert_eq!(s, 404, "B verifies a value A signed (the item does not exist)");
 
     // A server without the data key cannot read the keys, and says what it needs.

@@ -53,6 +53,17 @@ fn new_token(name: &str, expiry: Option<NaiveDate>, now: DateTime<Utc>) -> NewTo
     }
 }
 
+/// After a re-keying of rows an earlier schema wrote with uuids (each backend's test writes
+/// them): the legacy token, its usage and its change-feed entry all read back by uuid.
+pub async fn legacy_rows_read_back(s: &dyn Store, uuid: Uuid) {
+    let t = s.token_by_uuid(uuid).await.unwrap().expect("found by uuid");
+    assert_eq!((t.token.uuid, t.token.name.as_str()), (uuid, "legacy"));
+    assert_eq!(s.token_usage(uuid).await.unwrap()[0].requests, 3);
+    let feed = s.changes_since(0, 10).await.unwrap();
+    assert_eq!(feed.len(), 1);
+    assert_eq!(feed[0].1, edgeward_core::store::Change::TokenRevoked(uuid));
+}
+
 /// Run every check; `fresh` makes a new empty store.
 pub async fn run_all<F, Fut>(fresh: F)
 where

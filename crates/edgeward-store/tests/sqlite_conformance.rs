@@ -59,7 +59,6 @@ async fn nonces_outlive_the_store_and_are_shared_by_stores_on_one_file() {
 /// them (once), after which nothing in the database holds the uuid in clear.
 #[tokio::test]
 async fn rows_of_earlier_schemas_are_rekeyed_by_token_ref() {
-    use edgeward_core::store::{ChangeStore, TokenStore};
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("edgeward.db");
     let key = edgeward_store::testing::random_data_key();
@@ -81,12 +80,7 @@ async fn rows_of_earlier_schemas_are_rekeyed_by_token_ref() {
     for _ in 0..2 {
         let s = SqliteStore::open(&p, SqliteOptions::default()).unwrap();
         s.open_references(&key).await.unwrap();
-        let t = s.token_by_uuid(uuid).await.unwrap().expect("found by uuid");
-        assert_eq!((t.token.uuid, t.token.name.as_str()), (uuid, "legacy"));
-        assert_eq!(s.token_usage(uuid).await.unwrap()[0].requests, 3);
-        let feed = s.changes_since(0, 10).await.unwrap();
-        assert_eq!(feed.len(), 1);
-        assert_eq!(feed[0].1, edgeward_core::store::Change::TokenRevoked(uuid));
+        edgeward_store::conformance::legacy_rows_read_back(&s, uuid).await;
     }
     let c = rusqlite::Connection::open(&p).unwrap();
     let mut dump = String::new();

@@ -163,3 +163,14 @@ pub fn assert_edgekv_error(status: u16, body: &serde_json::Value, want_status: u
     assert!(body["instance"].as_str().unwrap().starts_with("/edgekv/error-instances/"), "{body}");
     assert_eq!(body["additionalDetail"]["requestId"].as_str().unwrap().len(), 16, "{body}");
 }
+
+/// A data-plane GET of `path` with `token` as `X-Akamai-EdgeDB-Auth`: status and body.
+pub async fn data_get(addr: std::net::SocketAddr, path: &str, token: &str) -> (u16, String) {
+    let r = reqwest::Client::new()
+        .get(format!("http://{addr}{path}"))
+        .header("X-Akamai-EdgeDB-Auth", token)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}

@@ -204,7 +204,8 @@ fn record_batch(c: &Connection, batch: &[Pending], purged_before: &mut i64) -> R
     let mut run = || -> rusqlite::Result<Vec<bool>> {
         c.execute_batch("BEGIN IMMEDIATE")?;
         let forget = batch.iter().map(|p| p.forget_before).max().unwrap_or(0);
-        if forget - *purged_before >= PURGE_EVERY_MS {
+        let purge = forget - *purged_before >= PURGE_EVERY_MS;
+        if purge {
             c.prepare_cached("DELETE FROM nonces_by_time WHERE ts < ?1")?.execute([forget])?;
         }
         let mut insert =
@@ -214,7 +215,7 @@ fn record_batch(c: &Connection, batch: &[Pending], purged_before: &mut i64) -> R
             .map(|p| insert.execute(params![p.client_token, p.nonce, p.timestamp]).map(|n| n == 1))
             .collect::<rusqlite::Result<Vec<bool>>>()?;
         c.execute_batch("COMMIT")?;
-        if forget - *purged_before >= PURGE_EVERY_MS {
+        if purge {
             *purged_before = forget;
         }
         Ok(fresh)
