@@ -150,6 +150,16 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time the process has used so far, all threads (nanoseconds, from `schedstat`).
+fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
 fn sqlite_baseline(dir: &Path, seconds: u64) -> Result<f64> {
     let path = dir.join("baseline.sqlite");
     let conn = rusqlite::Connection::open(&path)?;
@@ -628,9 +638,17 @@ async fn admin_api(args: &Args, bin: &Path, work: &Path, database: Option<&str>)
     let half = (args.seconds / 2).max(1);
     let mut h = Phase::default();
     let mut g = Phase::default();
+    // The server's CPU time in each kind of phase: per request, it is what the server spends,
+    // whatever share of the two cores the load generator takes.
+    let (mut h_cpu, mut g_cpu) = (0u64, 0u64);
     for _ in 0..2 {
+        let t0 = cpu_ns(server.pid);
         let mut a = get_phase(&clients, &signer, half, health.clone()).await;
+        let t1 = cpu_ns(server.pid);
         let mut b = get_phase(&clients, &signer, half, names.clone()).await;
+        let t2 = cpu_ns(server.pid);
+        h_cpu += t1.saturating_sub(t0);
+        g_cpu += t2.saturating_sub(t1);
         h.latencies_us.append(&mut a.latencies_us);
         h.errors += a.errors;
         h.elapsed += a.elapsed;
@@ -644,6 +662,12 @@ async fn admin_api(args: &Args, bin: &Path, work: &Path, database: Option<&str>)
     println!(
         "- retrieval by name (GET /edgekv/v1/tokens/{{name}}, value unsealed): {gr:.0}/s, p99 {g99:.2} ms, errors {}",
         g.errors
+    );
+    let per_request = |ns: u64, p: &Phase| ns as f64 / 1000.0 / p.latencies_us.len().max(1) as f64;
+    println!(
+        "- server CPU per request: /healthz {:.1} µs, retrieval {:.1} µs",
+        per_request(h_cpu, &h),
+        per_request(g_cpu, &g)
     );
     let final_hwm = rss_kib(server.pid, "VmHWM:");
 

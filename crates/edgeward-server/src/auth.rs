@@ -164,7 +164,7 @@ pub async fn require_edgegrid(State(state): State<AppState>, req: Request, next:
         return deny(&state, "replay", "The nonce has already been used: every request needs a fresh nonce");
     }
     // Durably too, so a request is accepted once across restarts and across servers sharing the
-    // database (SQLite: a side file without fsync; PostgreSQL: an asynchronous commit).
+    // database (SQLite: an append to the nonce journal; PostgreSQL: an asynchronous commit).
     match state.store.record_nonce(auth.client_token, auth.nonce, auth.time, now - state.timestamp_window * 2).await {
         Ok(true) => {}
         Ok(false) => {

@@ -3,7 +3,7 @@
 //! ```text
 //! <data-dir>/            0700
 //!   edgeward.db          SQLite database (WAL, 0600), unless `database.url` names PostgreSQL
-//!   nonces.db            EdgeGrid nonces of signed requests (SQLite only; WAL, 0600)
+//!   nonces/              EdgeGrid nonces of signed requests, a file per minute (SQLite only; 0700)
 //!   keys/                0700
 //!     token-signing.pem  Ed25519 key that signs token values (PKCS#8, 0600), made at the first
 //!                        start on an empty database and added to it; afterwards the keys in the

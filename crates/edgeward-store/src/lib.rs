@@ -13,8 +13,8 @@
 //! answers each caller. Under load one fsync covers many writes; alone, a write pays one fsync.
 //! Reads use a small pool of read-only connections: point reads by key run in place (a few
 //! cached pages, never waiting for the writer under WAL); scans run on blocking threads.
-//! EdgeGrid nonces go to a side database (`nonces.db`, `synchronous=NORMAL`), not through the
-//! writer: see the `sqlite::nonces` module.
+//! EdgeGrid nonces go to an append-only journal (`nonces/`), not through the writer: see the
+//! `sqlite::nonces` module.
 //!
 //! ## Token refs
 //!

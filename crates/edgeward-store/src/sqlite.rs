@@ -38,13 +38,13 @@ pub struct SqliteOptions {
     pub readers: usize,
     /// Most writes folded into one commit.
     pub max_batch: usize,
-    /// The side database of EdgeGrid nonces; `None`: `nonces.db` beside the database.
-    pub nonce_db: Option<PathBuf>,
+    /// The journal directory of EdgeGrid nonces; `None`: `nonces/` beside the database.
+    pub nonce_dir: Option<PathBuf>,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        Self { readers: 4, max_batch: 512, nonce_db: None }
+        Self { readers: 4, max_batch: 512, nonce_dir: None }
     }
 }
 
@@ -56,7 +56,7 @@ type Job = Box<dyn FnOnce(&Connection) -> Reply + Send>;
 pub struct SqliteStore {
     writer: mpsc::UnboundedSender<Job>,
     readers: Arc<ReadPool>,
-    nonces: Arc<nonces::NonceDb>,
+    nonces: Arc<nonces::NonceJournal>,
     refs: Arc<RefSlot>,
 }
 
@@ -135,10 +135,10 @@ impl SqliteStore {
             .name("edgeward-sqlite-writer".into())
             .spawn(move || writer_loop(conn, rx, max_batch))
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
-        let nonce_db = opts.nonce_db.clone().unwrap_or_else(|| path.with_file_name("nonces.db"));
+        let nonce_dir = opts.nonce_dir.clone().unwrap_or_else(|| path.with_file_name("nonces"));
         Ok(Self {
             writer: tx,
-            nonces: Arc::new(nonces::NonceDb::new(nonce_db)?),
+            nonces: Arc::new(nonces::NonceJournal::new(nonce_dir)),
             refs: Default::default(),
             readers: Arc::new(ReadPool {
                 path: path.to_owned(),

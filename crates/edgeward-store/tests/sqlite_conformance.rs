@@ -13,7 +13,7 @@ async fn sqlite_passes_the_conformance_suite() {
     conformance::run_all(|| {
         let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let p = path.join(format!("db{n}.sqlite"));
-        let opts = SqliteOptions { nonce_db: Some(path.join(format!("nonces{n}.db"))), ..SqliteOptions::default() };
+        let opts = SqliteOptions { nonce_dir: Some(path.join(format!("nonces{n}"))), ..SqliteOptions::default() };
         async move {
             let s = SqliteStore::open(&p, opts).unwrap();
             s.open_references(&edgeward_store::testing::random_data_key()).await.unwrap();
@@ -43,7 +43,7 @@ async fn nonces_outlive_the_store_and_are_shared_by_stores_on_one_file() {
     let p = dir.path().join("edgeward.db");
     let now = Utc::now();
     let a = SqliteStore::open(&p, SqliteOptions::default()).unwrap();
-    assert!(!dir.path().join("nonces.db").exists(), "made at its first use");
+    assert!(!dir.path().join("nonces").exists(), "made at its first use");
     assert!(a.record_nonce("ct", "n1", now, now - Duration::seconds(240)).await.unwrap());
     let b = SqliteStore::open(&p, SqliteOptions::default()).unwrap();
     assert!(!b.record_nonce("ct", "n1", now, now - Duration::seconds(240)).await.unwrap(), "another store on the file");
@@ -51,8 +51,11 @@ async fn nonces_outlive_the_store_and_are_shared_by_stores_on_one_file() {
     let again = SqliteStore::open(&p, SqliteOptions::default()).unwrap();
     assert!(!again.record_nonce("ct", "n1", now, now - Duration::seconds(240)).await.unwrap(), "after a reopen");
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(dir.path().join("nonces.db")).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600);
+    let mode = std::fs::metadata(dir.path().join("nonces")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    for file in std::fs::read_dir(dir.path().join("nonces")).unwrap() {
+        assert_eq!(file.unwrap().metadata().unwrap().permissions().mode() & 0o777, 0o600);
+    }
 }
 
 /// A schema-10 database's rows name tokens by uuid; the first open with the data key re-keys

@@ -78,7 +78,7 @@ impl ChangeStore for SqliteStore {
         forget_before: DateTime<Utc>,
     ) -> Result<bool, Error> {
         // Not through the writer: see the `nonces` module.
-        self.nonces.record(client_token, nonce, timestamp, forget_before).await
+        self.nonces.record(client_token, nonce, timestamp, forget_before)
     }
 
     async fn announce(&self, change: Change, at: DateTime<Utc>) -> Result<(), Error> {
