@@ -472,10 +472,9 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
         }
     };
     let writes = Arc::new(AtomicUsize::new(0));
-    let bare_op = mix(
-        Arc::new(format!("http://{baseline_addr}/api/v1/namespaces/default/groups/g")),
-        Arc::new(AtomicUsize::new(0)),
-    );
+    let bare_writes = Arc::new(AtomicUsize::new(0));
+    let bare_op =
+        mix(Arc::new(format!("http://{baseline_addr}/api/v1/namespaces/default/groups/g")), bare_writes.clone());
     let mixed_op = mix(base.clone(), writes.clone());
     if args.warmup > 0 {
         drive(&clients, Some(args.warmup), None, bare_op.clone()).await;
@@ -485,12 +484,20 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
         }
         writes.store(0, Ordering::Relaxed);
     }
+    bare_writes.store(0, Ordering::Relaxed);
     // Alternate the two, so that drift on the machine hits both alike.
     let (mut bare, mut mixed) = (Phase::default(), Phase::default());
     let mut round_ratios = Vec::new();
+    // Each process's CPU time in its phases: per request, what each side spends, whatever share
+    // of the cores the load generator takes.
+    let (mut bare_cpu, mut mixed_cpu) = (0u64, 0u64);
     for _ in 0..args.rounds.max(1) {
+        let t0 = cpu_ns(baseline.id());
         let b = drive(&clients, Some(args.seconds), None, bare_op.clone()).await;
+        let t1 = cpu_ns(server.pid);
         let m = drive(&clients, Some(args.seconds), None, mixed_op.clone()).await;
+        bare_cpu += cpu_ns(baseline.id()).saturating_sub(t0);
+        mixed_cpu += cpu_ns(server.pid).saturating_sub(t1);
         round_ratios.push(format!("{:.0}%", m.rate() / b.rate() * 100.0));
         bare.absorb(b);
         mixed.absorb(m);
@@ -511,6 +518,13 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
         args.distinct_tokens,
         writes.load(Ordering::Relaxed),
         mixed.errors
+    );
+    let per_request =
+        |ns: u64, p: &Phase, puts: usize| ns as f64 / 1000.0 / (p.latencies_us.len() + puts).max(1) as f64;
+    println!(
+        "- CPU per request (GET or PUT): bare handler {:.1} µs, server {:.1} µs",
+        per_request(bare_cpu, &bare, bare_writes.load(Ordering::Relaxed)),
+        per_request(mixed_cpu, &mixed, writes.load(Ordering::Relaxed))
     );
     println!(
         "- server RSS at the end: {:.1} MB (peak {:.1} MB)",
