@@ -79,6 +79,7 @@ struct Journal {
 /// One minute's file and how far this process has read it.
 struct Minute {
     file: File,
+    path: PathBuf,
     read_to: u64,
 }
 
@@ -158,8 +159,7 @@ impl NonceJournal {
             return Ok(false);
         }
         let minute = ts.div_euclid(FILE_SPAN_MS);
-        let path = self.dir.join(file_name(minute));
-        let fresh = j.append(&path, minute, ts, key, forget)?;
+        let fresh = j.append(&self.dir, minute, ts, key, forget)?;
         if fresh {
             j.seen.entry(ts).or_default().insert(key);
         }
@@ -179,8 +179,7 @@ impl NonceJournal {
         for (client_token, nonce, ts) in earlier_nonces(&self.earlier, forget) {
             let key = key(&client_token, &nonce, ts);
             let minute = ts.div_euclid(FILE_SPAN_MS);
-            let path = self.dir.join(file_name(minute));
-            if j.append(&path, minute, ts, key, forget)? {
+            if j.append(&self.dir, minute, ts, key, forget)? {
                 j.seen.entry(ts).or_default().insert(key);
             }
         }
@@ -225,18 +224,20 @@ impl Journal {
 
     /// Append a record to its minute's file; false when another process's copy of it comes
     /// first in the file.
-    fn append(&mut self, path: &Path, minute: i64, ts: i64, key: u64, forget: i64) -> Result<bool, Error> {
+    fn append(&mut self, dir: &Path, minute: i64, ts: i64, key: u64, forget: i64) -> Result<bool, Error> {
         if !self.files.contains_key(&minute) {
+            let path = dir.join(file_name(minute));
             let file = std::fs::OpenOptions::new()
                 .read(true)
                 .append(true)
                 .create(true)
                 .mode(0o600)
-                .open(path)
-                .map_err(|e| io_err("open", path, e))?;
-            self.files.insert(minute, Minute { file, read_to: 0 });
+                .open(&path)
+                .map_err(|e| io_err("open", &path, e))?;
+            self.files.insert(minute, Minute { file, path, read_to: 0 });
         }
         let m = self.files.get_mut(&minute).expect("inserted above");
+        let path = m.path.as_path();
         m.file.write_all(&encode(ts, key)).map_err(|e| io_err("append to", path, e))?;
         let end = m.file.stream_position().map_err(|e| io_err("seek in", path, e))?;
         if end % RECORD as u64 != 0 {
