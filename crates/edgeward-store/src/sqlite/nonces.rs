@@ -225,18 +225,20 @@ impl Journal {
     /// Append a record to its minute's file; false when another process's copy of it comes
     /// first in the file.
     fn append(&mut self, dir: &Path, minute: i64, ts: i64, key: u64, forget: i64) -> Result<bool, Error> {
-        if !self.files.contains_key(&minute) {
-            let path = dir.join(file_name(minute));
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .append(true)
-                .create(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| io_err("open", &path, e))?;
-            self.files.insert(minute, Minute { file, path, read_to: 0 });
-        }
-        let m = self.files.get_mut(&minute).expect("inserted above");
+        let m = match self.files.entry(minute) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let path = dir.join(file_name(minute));
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .append(true)
+                    .create(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(|e| io_err("open", &path, e))?;
+                e.insert(Minute { file, path, read_to: 0 })
+            }
+        };
         let path = m.path.as_path();
         m.file.write_all(&encode(ts, key)).map_err(|e| io_err("append to", path, e))?;
         let end = m.file.stream_position().map_err(|e| io_err("seek in", path, e))?;
