@@ -160,6 +160,11 @@ fn cpu_ns(pid: u32) -> u64 {
         .sum()
 }
 
+/// Microseconds of CPU per request, from nanoseconds spent on `requests`.
+fn micros_per_request(ns: u64, requests: usize) -> f64 {
+    ns as f64 / 1000.0 / requests.max(1) as f64
+}
+
 fn sqlite_baseline(dir: &Path, seconds: u64) -> Result<f64> {
     let path = dir.join("baseline.sqlite");
     let conn = rusqlite::Connection::open(&path)?;
@@ -519,12 +524,10 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
         writes.load(Ordering::Relaxed),
         mixed.errors
     );
-    let per_request =
-        |ns: u64, p: &Phase, puts: usize| ns as f64 / 1000.0 / (p.latencies_us.len() + puts).max(1) as f64;
     println!(
         "- CPU per request (GET or PUT): bare handler {:.1} µs, server {:.1} µs",
-        per_request(bare_cpu, &bare, bare_writes.load(Ordering::Relaxed)),
-        per_request(mixed_cpu, &mixed, writes.load(Ordering::Relaxed))
+        micros_per_request(bare_cpu, bare.latencies_us.len() + bare_writes.load(Ordering::Relaxed)),
+        micros_per_request(mixed_cpu, mixed.latencies_us.len() + writes.load(Ordering::Relaxed))
     );
     println!(
         "- server RSS at the end: {:.1} MB (peak {:.1} MB)",
@@ -677,11 +680,10 @@ async fn admin_api(args: &Args, bin: &Path, work: &Path, database: Option<&str>)
         "- retrieval by name (GET /edgekv/v1/tokens/{{name}}, value unsealed): {gr:.0}/s, p99 {g99:.2} ms, errors {}",
         g.errors
     );
-    let per_request = |ns: u64, p: &Phase| ns as f64 / 1000.0 / p.latencies_us.len().max(1) as f64;
     println!(
         "- server CPU per request: /healthz {:.1} µs, retrieval {:.1} µs",
-        per_request(h_cpu, &h),
-        per_request(g_cpu, &g)
+        micros_per_request(h_cpu, h.latencies_us.len()),
+        micros_per_request(g_cpu, g.latencies_us.len())
     );
     let final_hwm = rss_kib(server.pid, "VmHWM:");
 

@@ -154,16 +154,7 @@ impl NonceJournal {
         }
         let j = state.as_mut().expect("opened above");
         j.forget(&self.dir, forget);
-        let key = key(client_token, nonce, ts);
-        if j.seen.get(&ts).is_some_and(|s| s.contains(&key)) {
-            return Ok(false);
-        }
-        let minute = ts.div_euclid(FILE_SPAN_MS);
-        let fresh = j.append(&self.dir, minute, ts, key, forget)?;
-        if fresh {
-            j.seen.entry(ts).or_default().insert(key);
-        }
-        Ok(fresh)
+        j.accept(&self.dir, ts, key(client_token, nonce, ts), forget)
     }
 
     /// Create the directory, delete the files of minutes already past, and carry over the
@@ -177,11 +168,7 @@ impl NonceJournal {
         let mut j = Journal { files: BTreeMap::new(), seen: BTreeMap::new(), cleaned_before: i64::MIN };
         j.forget(&self.dir, forget);
         for (client_token, nonce, ts) in earlier_nonces(&self.earlier, forget) {
-            let key = key(&client_token, &nonce, ts);
-            let minute = ts.div_euclid(FILE_SPAN_MS);
-            if j.append(&self.dir, minute, ts, key, forget)? {
-                j.seen.entry(ts).or_default().insert(key);
-            }
+            j.accept(&self.dir, ts, key(&client_token, &nonce, ts), forget)?;
         }
         for suffix in ["", "-wal", "-shm"] {
             let mut name = self.earlier.as_os_str().to_owned();
@@ -197,6 +184,18 @@ impl NonceJournal {
 }
 
 impl Journal {
+    /// Remember a request's record; false when this process or another accepted it before.
+    fn accept(&mut self, dir: &Path, ts: i64, key: u64, forget: i64) -> Result<bool, Error> {
+        if self.seen.get(&ts).is_some_and(|s| s.contains(&key)) {
+            return Ok(false);
+        }
+        let fresh = self.append(dir, ts.div_euclid(FILE_SPAN_MS), ts, key, forget)?;
+        if fresh {
+            self.seen.entry(ts).or_default().insert(key);
+        }
+        Ok(fresh)
+    }
+
     /// Drop what is older than `forget`: the sets of its timestamps at once, its files when a
     /// minute has passed (closing and deleting them, also those only other processes opened).
     fn forget(&mut self, dir: &Path, forget: i64) {
@@ -306,10 +305,16 @@ mod tests {
         DateTime::from_timestamp(1_800_000_000 + secs, 0).expect("in range")
     }
 
-    #[test]
-    fn of_many_journals_sent_one_request_at_once_exactly_one_accepts_it() {
+    /// A journal directory (not created yet) in a temporary directory kept as long as the guard.
+    fn journal_dir() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nonces");
+        (dir, path)
+    }
+
+    #[test]
+    fn of_many_journals_sent_one_request_at_once_exactly_one_accepts_it() {
+        let (_dir, path) = journal_dir();
         for round in 0..20 {
             let nonce = format!("n{round}");
             let barrier = std::sync::Barrier::new(8);
@@ -333,8 +338,7 @@ mod tests {
 
     #[test]
     fn a_reopened_journal_knows_the_nonces_before_it_and_forgets_them_after_the_window() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nonces");
+        let (_dir, path) = journal_dir();
         let j = NonceJournal::new(path.clone());
         assert!(j.record("ct", "n1", at(0), at(-240)).unwrap());
         assert!(!j.record("ct", "n1", at(0), at(-240)).unwrap(), "replay, same journal");
@@ -356,8 +360,7 @@ mod tests {
 
     #[test]
     fn a_damaged_file_refuses_its_minute_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nonces");
+        let (_dir, path) = journal_dir();
         let j = NonceJournal::new(path.clone());
         assert!(j.record("ct", "n1", at(0), at(-240)).unwrap());
         let file = path.join(file_name(ms(at(0)).div_euclid(FILE_SPAN_MS)));
