@@ -140,10 +140,13 @@ fn source_of(req: &Request) -> String {
 
 /// Middleware: audit the request when its operation changes anything (see the module doc).
 pub async fn record_changes(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
-    let Some(operation) = route.as_deref().and_then(|r| audited_operation(req.method(), r)) else {
+    // Reads (most requests) leave at once, before anything is allocated.
+    let Some(operation) =
+        req.extensions().get::<MatchedPath>().and_then(|r| audited_operation(req.method(), r.as_str()))
+    else {
         return next.run(req).await;
     };
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let Some(Caller(client)) = req.extensions().get::<Caller>().cloned() else {
         return next.run(req).await;
     };

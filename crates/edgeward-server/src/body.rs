@@ -104,6 +104,10 @@ pub async fn read_bounded(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
+    if http_body::Body::is_end_stream(&body) {
+        // No body at all (a GET, say): nothing to collect.
+        return Ok(Bytes::new());
+    }
     match axum::body::to_bytes(body, limit).await {
         Ok(b) => Ok(b),
         Err(e) => {
@@ -135,6 +139,7 @@ mod tests {
             },
         };
         assert_eq!(status(read_bounded(&h, Body::from("abc"), 3, too_large).await), 200);
+        assert_eq!(read_bounded(&h, Body::empty(), 3, too_large).await.map(|b| b.len()).ok(), Some(0));
         assert_eq!(status(read_bounded(&h, Body::from("abcd"), 3, too_large).await), 413);
         let mut declared = HeaderMap::new();
         declared.insert(header::CONTENT_LENGTH, "4".parse().unwrap());

@@ -65,9 +65,15 @@ impl DataKeyCell {
 
     /// Open `sealed`; when it names a key not held, read the key files again (bounded) and retry.
     fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, edgeward_token::SealError> {
-        let key = self.get();
-        match key.open(sealed, context) {
-            Err(e) if key.names_unknown_key(sealed) => {
+        // The common case opens under the read lock, without copying the key.
+        let opened = {
+            let key = self.0.key.read().unwrap_or_else(|e| e.into_inner());
+            key.open(sealed, context).map_err(|e| (e, key.names_unknown_key(sealed)))
+        };
+        match opened {
+            Ok(v) => Ok(v),
+            Err((e, true)) => {
+                let key = self.get();
                 let reload = self.0.reload.read().unwrap_or_else(|e| e.into_inner()).clone();
                 let Some(reload) = reload else { return Err(e) };
                 {
@@ -87,7 +93,7 @@ impl DataKeyCell {
                     None => Err(e),
                 }
             }
-            other => other,
+            Err((e, false)) => Err(e),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The SQLite implementation: one group-committing writer thread plus a pool of readers.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use crossbeam_queue::ArrayQueue;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -60,10 +62,12 @@ pub struct SqliteStore {
     refs: Arc<RefSlot>,
 }
 
+/// Read-only connections, reused. The idle ones wait in a lock-free queue: every point read
+/// takes one and gives it back, so a mutex here would be contended by every worker thread.
 struct ReadPool {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
-    keep: usize,
+    /// At most `readers` idle connections; one more in use is opened, then closed.
+    idle: ArrayQueue<Connection>,
 }
 
 fn db_err(e: rusqlite::Error) -> Error {
@@ -142,8 +146,7 @@ impl SqliteStore {
             refs: Default::default(),
             readers: Arc::new(ReadPool {
                 path: path.to_owned(),
-                idle: Mutex::new(Vec::new()),
-                keep: opts.readers.max(1),
+                idle: ArrayQueue::new(opts.readers.max(1)),
             }),
         })
     }
@@ -230,7 +233,7 @@ impl SqliteStore {
 
 impl ReadPool {
     fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
-        let conn = match self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+        let conn = match self.idle.pop() {
             Some(c) => c,
             None => {
                 let c = Connection::open_with_flags(
@@ -245,10 +248,8 @@ impl ReadPool {
             }
         };
         let out = f(&conn);
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < self.keep {
-            idle.push(conn);
-        }
+        // A full queue (more readers at once than are kept) closes the connection.
+        let _ = self.idle.push(conn);
         out
     }
 }

@@ -148,13 +148,15 @@ impl NonceJournal {
         if ts < forget {
             return Ok(true);
         }
+        // Hashed before the lock is taken: other requests wait only for the append.
+        let key = key(client_token, nonce, ts);
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.is_none() {
             *state = Some(self.open(forget)?);
         }
         let j = state.as_mut().expect("opened above");
         j.forget(&self.dir, forget);
-        j.accept(&self.dir, ts, key(client_token, nonce, ts), forget)
+        j.accept(&self.dir, ts, key, forget)
     }
 
     /// Create the directory, delete the files of minutes already past, and carry over the
