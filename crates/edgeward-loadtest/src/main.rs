@@ -131,6 +131,10 @@ fn start_server(bin: &Path, data_dir: &Path, config: Option<&Path>, database: Op
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            // The server's own warnings and errors belong in the report's context.
+            if line.contains("WARN") || line.contains("ERROR") {
+                eprintln!("server: {line}");
+            }
             if line.contains("data plane listening") {
                 if let Some(a) = line.split("data_addr=").nth(1) {
                     let _ = tx.send(a.split_whitespace().next().unwrap_or("").to_owned());

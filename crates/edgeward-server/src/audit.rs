@@ -139,17 +139,26 @@ fn source_of(req: &Request) -> String {
 }
 
 /// Middleware: audit the request when its operation changes anything (see the module doc).
+///
+/// Reads (most requests) pass straight through: the audited path is a future of its own, boxed,
+/// so a read neither allocates here nor carries that larger future through every poll.
 pub async fn record_changes(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    // Reads (most requests) leave at once, before anything is allocated.
-    let Some(operation) =
-        req.extensions().get::<MatchedPath>().and_then(|r| audited_operation(req.method(), r.as_str()))
-    else {
-        return next.run(req).await;
-    };
+    let operation = req.extensions().get::<MatchedPath>().and_then(|r| audited_operation(req.method(), r.as_str()));
+    match (operation, req.extensions().get::<Caller>().cloned()) {
+        (Some(operation), Some(Caller(client))) => Box::pin(audited(state, operation, client, req, next)).await,
+        _ => next.run(req).await,
+    }
+}
+
+/// An audited operation's request: its record, written with the change or on its own.
+async fn audited(
+    state: AppState,
+    operation: Operation,
+    client: std::sync::Arc<edgeward_core::store::ApiClient>,
+    req: Request,
+    next: Next,
+) -> Response {
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
-    let Some(Caller(client)) = req.extensions().get::<Caller>().cloned() else {
-        return next.run(req).await;
-    };
     let params = path_params(route.as_deref().unwrap_or(""), req.uri().path());
     let mut target = vec![operation.target.to_owned()];
     target.extend(operation.path.iter().map(|p| segment(params.get(p).map_or("", String::as_str))));

@@ -144,10 +144,7 @@ impl SqliteStore {
             writer: tx,
             nonces: Arc::new(nonces::NonceJournal::new(nonce_dir)),
             refs: Default::default(),
-            readers: Arc::new(ReadPool {
-                path: path.to_owned(),
-                idle: ArrayQueue::new(opts.readers.max(1)),
-            }),
+            readers: Arc::new(ReadPool { path: path.to_owned(), idle: ArrayQueue::new(opts.readers.max(1)) }),
         })
     }
 
