@@ -22,7 +22,7 @@ use crate::metrics::HttpLabels;
 use crate::problem::{finish_response, RequestFacts};
 use crate::routes::{access, initialize, namespaces, notifications, ops, people, tokens};
 use crate::state::{AppState, Inner, NonceCache};
-use crate::{audit, auth, dataplane, jobs, tls};
+use crate::{auth, dataplane, jobs, tls};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -160,7 +160,6 @@ pub fn admin_router(state: AppState, metrics: Option<ops::MetricsAccess>) -> Rou
             "/edgekv/v1/networks/{network}/namespaces/{ns}/groups/{group}/items/{item}",
             get(namespaces::item).put(namespaces::put_item).delete(namespaces::delete_item),
         )
-        .route_layer(middleware::from_fn_with_state(state.clone(), audit::record_changes))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_edgegrid));
     let mut open = Router::new().merge(signed);
     if let Some(access) = metrics {

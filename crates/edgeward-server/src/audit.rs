@@ -1,6 +1,6 @@
 //! The audit trail of the admin API and the administration commands.
 //!
-//! [`record_changes`] (middleware on the signed routes, inside EdgeGrid authentication) gives
+//! [`record_changes`] (called by EdgeGrid authentication once the caller is known) gives
 //! every request to a changing operation an audit record, named from the one table
 //! [`audited_operation`]: the store writes it in the change's own transaction (see
 //! `edgeward_store::audit`). When no write committed it, the middleware appends it on its own:
@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -29,7 +29,6 @@ use edgeward_core::audit::{actions, AuditOutcome, AuditRecord};
 use edgeward_core::store::Store;
 use edgeward_store::audit::{scope, AuditSlot};
 
-use crate::auth::Caller;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -138,15 +137,21 @@ fn source_of(req: &Request) -> String {
     peer_ip(req).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
-/// Middleware: audit the request when its operation changes anything (see the module doc).
+/// Run an authenticated request, auditing it when its operation changes anything (see the
+/// module doc). EdgeGrid authentication calls this once the caller is known, so the signed
+/// routes carry one middleware layer, not two.
 ///
 /// Reads (most requests) pass straight through: the audited path is a future of its own, boxed,
 /// so a read neither allocates here nor carries that larger future through every poll.
-pub async fn record_changes(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let operation = req.extensions().get::<MatchedPath>().and_then(|r| audited_operation(req.method(), r.as_str()));
-    match (operation, req.extensions().get::<Caller>().cloned()) {
-        (Some(operation), Some(Caller(client))) => Box::pin(audited(state, operation, client, req, next)).await,
-        _ => next.run(req).await,
+pub async fn record_changes(
+    state: &AppState,
+    client: &std::sync::Arc<edgeward_core::store::ApiClient>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match req.extensions().get::<MatchedPath>().and_then(|r| audited_operation(req.method(), r.as_str())) {
+        Some(operation) => Box::pin(audited(state.clone(), operation, client.clone(), req, next)).await,
+        None => next.run(req).await,
     }
 }
 

@@ -58,7 +58,8 @@ pub fn nonce_shape_ok(nonce: &str) -> bool {
     (1..=128).contains(&nonce.len()) && nonce.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-/// Middleware: verify the EdgeGrid signature and attach [`Caller`].
+/// Middleware: verify the EdgeGrid signature, attach [`Caller`], and run the request through the
+/// audit trail ([`crate::audit::record_changes`]).
 ///
 /// Everything that can be checked without the body (the header's shape, the client, its access
 /// token, the timestamp) is checked before a byte of the body is read; the body is then read
@@ -173,5 +174,5 @@ pub async fn require_edgegrid(State(state): State<AppState>, req: Request, next:
         Err(e) => return crate::problem::ApiError::from(e).into_response(),
     }
     parts.extensions.insert(Caller(verified.client.clone()));
-    next.run(Request::from_parts(parts, Body::from(body))).await
+    crate::audit::record_changes(&state, &verified.client, Request::from_parts(parts, Body::from(body)), next).await
 }
