@@ -3,7 +3,7 @@
 //! [`record_changes`] (called by EdgeGrid authentication once the caller is known) gives
 //! every request to a changing operation an audit record, named from the one table
 //! [`audited_operation`]: the store writes it in the change's own transaction (see
-//! `edgeward_store::audit`). When no write committed it, the middleware appends it on its own:
+//! `edgeward_store::audit`). When no write committed it, [`record_changes`] appends it on its own:
 //! as a failure, with the status and problem code, when the answer is an error; as a success
 //! otherwise (a repeat that changed nothing). [`Trail::auth_denied`] records failed
 //! authentication, at most one record per source address and reason per
@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{to_bytes, Body};
@@ -26,7 +26,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use edgeward_core::audit::{actions, AuditOutcome, AuditRecord};
-use edgeward_core::store::Store;
+use edgeward_core::store::{ApiClient, Store};
 use edgeward_store::audit::{scope, AuditSlot};
 
 use crate::problem::Problem;
@@ -143,12 +143,7 @@ fn source_of(req: &Request) -> String {
 ///
 /// Reads (most requests) pass straight through: the audited path is a future of its own, boxed,
 /// so a read neither allocates here nor carries that larger future through every poll.
-pub async fn record_changes(
-    state: &AppState,
-    client: &std::sync::Arc<edgeward_core::store::ApiClient>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn record_changes(state: &AppState, client: &Arc<ApiClient>, req: Request, next: Next) -> Response {
     match req.extensions().get::<MatchedPath>().and_then(|r| audited_operation(req.method(), r.as_str())) {
         Some(operation) => Box::pin(audited(state.clone(), operation, client.clone(), req, next)).await,
         None => next.run(req).await,
@@ -156,13 +151,7 @@ pub async fn record_changes(
 }
 
 /// An audited operation's request: its record, written with the change or on its own.
-async fn audited(
-    state: AppState,
-    operation: Operation,
-    client: std::sync::Arc<edgeward_core::store::ApiClient>,
-    req: Request,
-    next: Next,
-) -> Response {
+async fn audited(state: AppState, operation: Operation, client: Arc<ApiClient>, req: Request, next: Next) -> Response {
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let params = path_params(route.as_deref().unwrap_or(""), req.uri().path());
     let mut target = vec![operation.target.to_owned()];

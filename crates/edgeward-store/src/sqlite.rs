@@ -3,10 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crossbeam_queue::ArrayQueue;
-
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use crossbeam_queue::ArrayQueue;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -66,7 +65,7 @@ pub struct SqliteStore {
 /// takes one and gives it back, so a mutex here would be contended by every worker thread.
 struct ReadPool {
     path: PathBuf,
-    /// At most `readers` idle connections; one more in use is opened, then closed.
+    /// At most `readers` idle connections; one opened beyond them is closed after its read.
     idle: ArrayQueue<Connection>,
 }
 
