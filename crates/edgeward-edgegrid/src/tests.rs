@@ -179,10 +179,45 @@ fn a_changed_part_breaks_the_signature() {
     }
 }
 
+#[test]
+fn timestamps_are_read_in_their_one_fixed_width_form() {
+    let t = parse_timestamp("20140321T19:34:21+0000").unwrap();
+    assert_eq!(format_timestamp(t), "20140321T19:34:21+0000");
+    for bad in [
+        "2014321T19:34:21+0000",   // a field not zero-padded
+        "20140321T19:34:21+00000", // too long
+        "20140321 19:34:21+0000",  // no T
+        "20140321T19:34:21+0100",  // not UTC
+        "20140321T19:34:21Z",
+        "20140231T19:34:21+0000", // no such day
+        "20140321T24:00:00+0000",
+        "20140321T19:60:00+0000",
+        "20140321T19:34:60+0000",
+        "2014032aT19:34:21+0000",
+        "+2014032T19:34:21+0000",
+        "",
+    ] {
+        assert_eq!(parse_timestamp(bad), Err(ParseError::Timestamp), "{bad}");
+    }
+}
+
 proptest! {
     #[test]
     fn parse_never_panics(s in ".{0,200}") {
         let _ = parse_authorization(&s);
+    }
+
+    #[test]
+    fn a_timestamp_reads_back_as_written(secs in 0i64..253_402_300_799) {
+        let t = chrono::DateTime::from_timestamp(secs, 0).unwrap();
+        prop_assert_eq!(parse_timestamp(&format_timestamp(t)), Ok(t));
+    }
+
+    #[test]
+    fn whatever_is_read_as_a_timestamp_chrono_reads_the_same(s in "[0-9]{8}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\+0000") {
+        let ours = parse_timestamp(&s).ok();
+        let chrono = chrono::NaiveDateTime::parse_from_str(&s, TIMESTAMP_FORMAT).ok().map(|n| n.and_utc());
+        prop_assert_eq!(ours, chrono);
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! (`tokens.sealed_uuid`), for the answers that show it. A copied database without
 //! `keys/data.key` reveals no reference.
 //!
+//! Opened uuids are kept in memory, in a bounded map by token ref ([`OpenedUuids`]), so a read
+//! that names a token (retrieval by name, above all) opens its sealed uuid once, not at every
+//! request. The map is process memory, like the data key itself; nothing of it is written
+//! anywhere.
+//!
 //! The index key is 32 random bytes made once per database and stored in `sealed_keys`
 //! sealed with the data key. It is not derived from the data key, so a rotation of the data key
 //! only re-seals it (it is one of the sealed columns of [`SEALED_COLUMNS`]); every token ref
@@ -34,6 +39,8 @@ pub struct DataKeyCell(Arc<CellInner>);
 
 struct CellInner {
     key: RwLock<DataKey>,
+    /// Uuids opened with the keys held now (emptied when they change).
+    opened: OpenedUuids,
     reload: RwLock<Option<Reloader>>,
     last_reload: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -46,12 +53,20 @@ pub const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl DataKeyCell {
     fn new(key: DataKey) -> Self {
-        Self(Arc::new(CellInner { key: RwLock::new(key), reload: RwLock::new(None), last_reload: Default::default() }))
+        Self(Arc::new(CellInner {
+            key: RwLock::new(key),
+            opened: Default::default(),
+            reload: RwLock::new(None),
+            last_reload: Default::default(),
+        }))
     }
 
     /// Seal and open with `key` from now on.
     pub fn set(&self, key: DataKey) {
-        *self.0.key.write().unwrap_or_else(|e| e.into_inner()) = key;
+        let mut held = self.0.key.write().unwrap_or_else(|e| e.into_inner());
+        *held = key;
+        // No uuid opened with the keys before is remembered after.
+        self.0.opened.keys_change();
     }
 
     /// What reads the key files again when a sealed uuid names a key not held.
@@ -103,6 +118,55 @@ impl DataKeyCell {
 pub struct RefKeys {
     index: [u8; 32],
     data: DataKeyCell,
+}
+
+/// Uuids already opened, by token ref, each with the sealed bytes it was opened from: a hit
+/// needs the same bytes, so it answers exactly what opening them would (a value re-sealed by a
+/// data-key rotation is opened again), and the map is emptied whenever the keys held change.
+/// Bounded: at [`OpenedUuids::CAPACITY`] entries the map
+/// starts again empty (each entry is re-learned by one open).
+#[derive(Default)]
+struct OpenedUuids {
+    /// Token refs are HMAC outputs nobody can choose: a light hasher.
+    map: RwLock<rustc_hash::FxHashMap<Box<str>, Opened>>,
+    /// Counts changes of the keys held: an open that began before one is not remembered.
+    keys_changed: std::sync::atomic::AtomicU64,
+}
+
+/// A uuid and the sealed bytes it was opened from.
+type Opened = (Box<[u8]>, Uuid);
+
+impl OpenedUuids {
+    /// Entries kept at most: about 6 MB with the table's own overhead.
+    const CAPACITY: usize = 32_768;
+
+    fn get(&self, token_ref: &str, sealed: &[u8]) -> Option<Uuid> {
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        map.get(token_ref).filter(|(s, _)| **s == *sealed).map(|(_, uuid)| *uuid)
+    }
+
+    /// The keys' change count, read before an open.
+    fn keys_seen(&self) -> u64 {
+        self.keys_changed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Forget everything: the keys held have changed.
+    fn keys_change(&self) {
+        self.keys_changed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.map.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Remember an open that began when the keys' change count was `seen`.
+    fn insert(&self, token_ref: &str, sealed: &[u8], uuid: Uuid, seen: u64) {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if self.keys_seen() != seen {
+            return;
+        }
+        if map.len() >= Self::CAPACITY {
+            map.clear();
+        }
+        map.insert(token_ref.into(), (sealed.into(), uuid));
+    }
 }
 
 impl std::fmt::Debug for RefKeys {
@@ -157,10 +221,18 @@ impl RefKeys {
         self.data.get().seal(uuid.as_bytes(), token_ref.as_bytes())
     }
 
-    /// The uuid of a row.
+    /// The uuid of a row (`sealed` is bound to its ref): from memory when these bytes were
+    /// opened for this ref before, else opened.
     pub fn open_uuid(&self, sealed: &[u8], token_ref: &str) -> Result<Uuid, String> {
+        let opened = &self.data.0.opened;
+        if let Some(uuid) = opened.get(token_ref, sealed) {
+            return Ok(uuid);
+        }
+        let seen = opened.keys_seen();
         let bytes = self.data.open(sealed, token_ref.as_bytes()).map_err(|e| format!("token uuid: {e}"))?;
-        Uuid::from_slice(&bytes).map_err(|e| format!("token uuid: {e}"))
+        let uuid = Uuid::from_slice(&bytes).map_err(|e| format!("token uuid: {e}"))?;
+        opened.insert(token_ref, sealed, uuid, seen);
+        Ok(uuid)
     }
 }
 
@@ -214,5 +286,25 @@ mod tests {
         assert!(a.open_uuid(&s, &a.token_ref(&Uuid::new_v4())).is_err(), "bound to its row");
         let other = DataKey::from_bytes(&DataKey::generate_bytes()).unwrap();
         assert!(RefKeys::open_or_new(sealed.as_deref(), &other).is_err());
+    }
+
+    #[test]
+    fn a_remembered_uuid_answers_exactly_what_opening_would() {
+        let data = DataKey::from_bytes(&DataKey::generate_bytes()).unwrap();
+        let (keys, _) = RefKeys::open_or_new(None, &data).unwrap();
+        let u = Uuid::new_v4();
+        let r = keys.token_ref(&u);
+        let s = keys.seal_uuid(&u, &r);
+        assert_eq!(keys.open_uuid(&s, &r).unwrap(), u, "opened");
+        assert_eq!(keys.open_uuid(&s, &r).unwrap(), u, "remembered");
+        let mut tampered = s.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert!(keys.open_uuid(&tampered, &r).is_err(), "other bytes under a remembered ref are opened, and fail");
+        assert!(keys.open_uuid(&s, &keys.token_ref(&Uuid::new_v4())).is_err(), "the bytes under another ref");
+        let resealed = keys.seal_uuid(&u, &r);
+        assert_eq!(keys.open_uuid(&resealed, &r).unwrap(), u, "a re-sealed uuid opens");
+        assert_eq!(keys.open_uuid(&s, &r).unwrap(), u, "and the bytes before it still do");
+        keys.data_key_cell().set(DataKey::from_bytes(&DataKey::generate_bytes()).unwrap());
+        assert!(keys.open_uuid(&s, &r).is_err(), "nothing is remembered past a change of the keys held");
     }
 }

@@ -38,7 +38,7 @@
 //! Earlier versions kept nonces in a SQLite side database (`nonces.db`): its nonces still in the
 //! window are carried into the journal at the first nonce, and the file is removed.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Seek, Write};
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
@@ -46,6 +46,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
+use rustc_hash::FxHashSet;
 use sha2::{Digest, Sha256};
 
 use edgeward_core::Error;
@@ -70,8 +71,8 @@ pub(super) struct NonceJournal {
 struct Journal {
     /// Open files by minute (timestamp / [`FILE_SPAN_MS`]).
     files: BTreeMap<i64, Minute>,
-    /// Keys of the records read or written, by timestamp.
-    seen: BTreeMap<i64, HashSet<u64>>,
+    /// Keys of the records read or written, by timestamp (already hashes: a light hasher).
+    seen: BTreeMap<i64, FxHashSet<u64>>,
     /// The `forget_before` of the last cleanup of files.
     cleaned_before: i64,
 }
