@@ -89,6 +89,10 @@ struct Args {
     /// Revocation delay: tokens revoked (one at a time).
     #[arg(long, default_value_t = 100)]
     revocations: usize,
+    /// Admin API: send retrievals in the `/healthz` halves too (for counting the server's
+    /// instructions per retrieval under a profiler: `scripts/instructions-per-retrieval`).
+    #[arg(long)]
+    retrieval_only: bool,
     /// Internal: serve the bare baseline handler and print its address.
     #[arg(long, hide = true)]
     serve_baseline: bool,
@@ -651,9 +655,9 @@ async fn admin_api(args: &Args, bin: &Path, work: &Path, database: Option<&str>)
     );
     println!("- after creation: RSS {:.1} MB, peak RSS {:.1} MB", after_rss as f64 / 1024.0, after_hwm as f64 / 1024.0);
 
-    let health = Arc::new(vec!["/healthz".to_owned()]);
     let names: Arc<Vec<String>> =
         Arc::new((0..args.tokens.min(10_000)).map(|i| format!("/edgekv/v1/tokens/t{i}")).collect());
+    let health = if args.retrieval_only { names.clone() } else { Arc::new(vec!["/healthz".to_owned()]) };
     // Warm both paths, then measure them in alternating halves so drift hits both equally.
     get_phase(&clients, &signer, 1, health.clone()).await;
     let half = (args.seconds / 2).max(1);
