@@ -16,6 +16,7 @@ pub trait Clock: Send + Sync + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods, reason = "the one place the system time is read")]
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
@@ -55,6 +56,6 @@ pub struct OffsetClock(pub Duration);
 
 impl Clock for OffsetClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.0
+        SystemClock.now() + self.0
     }
 }

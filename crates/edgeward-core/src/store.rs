@@ -226,8 +226,8 @@ pub trait ItemStore: Send + Sync {
     async fn get_item(&self, key: &ItemKey, now: DateTime<Utc>) -> Result<Option<StoredItem>>;
     /// Insert or replace an item; the namespace must exist on the key's network.
     async fn put_item(&self, key: ItemKey, value: Vec<u8>, now: DateTime<Utc>) -> Result<()>;
-    /// Delete an item; `false` if it was not there.
-    async fn delete_item(&self, key: ItemKey) -> Result<bool>;
+    /// Delete an item (the change stamped `now`); `false` if it was not there.
+    async fn delete_item(&self, key: ItemKey, now: DateTime<Utc>) -> Result<bool>;
     /// Delete up to `batch` items older than their namespace's retention at `now`; returns how
     /// many were deleted (call again while it returns `batch`).
     async fn purge_expired_items(&self, now: DateTime<Utc>, batch: usize) -> Result<u64>;
@@ -282,15 +282,16 @@ pub trait NamespaceStore: Send + Sync {
     /// Create a namespace unless one with that name exists (identical: `AlreadyThere`;
     /// different: `AlreadyExists`); at most `max` per network.
     async fn create_namespace(&self, ns: Namespace, max: usize) -> Result<(Namespace, Created)>;
-    /// Change the retention.
+    /// Change the retention (the change stamped `now`).
     async fn set_namespace_retention(
         &self,
         network: Network,
         name: &NamespaceName,
         retention_seconds: u64,
+        now: DateTime<Utc>,
     ) -> Result<Namespace>;
-    /// Delete a namespace and every item in it.
-    async fn delete_namespace(&self, network: Network, name: &NamespaceName) -> Result<()>;
+    /// Delete a namespace and every item in it (the change stamped `now`).
+    async fn delete_namespace(&self, network: Network, name: &NamespaceName, now: DateTime<Utc>) -> Result<()>;
     /// Schedule (`Some`) or cancel (`None`) the deletion of a namespace.
     async fn schedule_namespace_delete(
         &self,
@@ -306,8 +307,8 @@ pub trait NamespaceStore: Send + Sync {
     async fn set_namespace_group(&self, name: &NamespaceName, group_id: u64) -> Result<Vec<Namespace>>;
     /// The access groups, by id.
     async fn list_access_groups(&self) -> Result<Vec<AccessGroup>>;
-    /// Add an access group (`AlreadyExists` when the id is taken).
-    async fn create_access_group(&self, group: AccessGroup) -> Result<AccessGroup>;
+    /// Add an access group, created `now` (`AlreadyExists` when the id is taken).
+    async fn create_access_group(&self, group: AccessGroup, now: DateTime<Utc>) -> Result<AccessGroup>;
     /// Remove an access group; refused for group 0 and while a namespace belongs to it.
     async fn delete_access_group(&self, group_id: u64) -> Result<()>;
     /// Group names of a namespace (at most `max`).
@@ -344,8 +345,8 @@ pub trait NotifyStore: Send + Sync {
         email: Option<Option<String>>,
         email_registered: Option<bool>,
     ) -> Result<crate::notify::User>;
-    /// Add an escalation contact (replacing the name of an existing address).
-    async fn put_contact(&self, contact: crate::notify::Contact) -> Result<()>;
+    /// Add an escalation contact, created `now` (replacing the name of an existing address).
+    async fn put_contact(&self, contact: crate::notify::Contact, now: DateTime<Utc>) -> Result<()>;
     /// Every escalation contact, by address.
     async fn list_contacts(&self) -> Result<Vec<crate::notify::Contact>>;
     /// Remove an escalation contact (`NotFound` when absent).

@@ -4,6 +4,7 @@
 //!   its grant, check expiry, revocation, network, EdgeWorker, namespace and right.
 //! - `dataplane_cold_verify` against `ed25519_verify_bare`: a value never seen before (signature
 //!   and claims), against a bare Ed25519 verification of the same signing input, in the same run.
+#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use std::collections::BTreeMap;

@@ -113,8 +113,13 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), BootError> {
 /// Open the database and the data key of a data directory (creating both if absent): SQLite in
 /// the data directory, or the PostgreSQL database of `db.url`, waiting up to
 /// `db.connect_wait_secs` for PostgreSQL to answer.
-pub async fn open_store(data_dir: &Path, db: &DatabaseConfig) -> Result<(Arc<dyn Store>, DataKey), BootError> {
-    open_store_with_cell(data_dir, db).await.map(|(s, k, _)| (s, k))
+/// `now` stamps what opening creates (the token-ref index key, once per database).
+pub async fn open_store(
+    data_dir: &Path,
+    db: &DatabaseConfig,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Arc<dyn Store>, DataKey), BootError> {
+    open_store_with_cell(data_dir, db, now).await.map(|(s, k, _)| (s, k))
 }
 
 /// [`open_store`], with the store's [`DataKeyCell`] (what a server updates when it reads its
@@ -122,6 +127,7 @@ pub async fn open_store(data_dir: &Path, db: &DatabaseConfig) -> Result<(Arc<dyn
 pub async fn open_store_with_cell(
     data_dir: &Path,
     db: &DatabaseConfig,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Arc<dyn Store>, DataKey, edgeward_store::DataKeyCell), BootError> {
     let cell;
     ensure_private_dir(data_dir)?;
@@ -135,13 +141,13 @@ pub async fn open_store_with_cell(
             let path = data_dir.join("edgeward.db");
             let sqlite = SqliteStore::open(&path, SqliteOptions::default()).map_err(map_store)?;
             check_data_key(&sqlite, &data_key).await?;
-            cell = Some(sqlite.open_references(&data_key).await.map_err(map_store)?);
+            cell = Some(sqlite.open_references(&data_key, now).await.map_err(map_store)?);
             Arc::new(sqlite)
         }
         Some(url) => {
             let pg = connect_postgres(url, db).await?;
             check_data_key(&pg, &data_key).await?;
-            cell = Some(pg.open_references(&data_key).await.map_err(map_store)?);
+            cell = Some(pg.open_references(&data_key, now).await.map_err(map_store)?);
             Arc::new(pg)
         }
     };
@@ -401,7 +407,7 @@ pub async fn prepare(
     admin_addr: SocketAddr,
 ) -> Result<Prepared, BootError> {
     let dir = &config.data_dir;
-    let (store, data_key, data_key_cell) = open_store_with_cell(dir, &config.database).await?;
+    let (store, data_key, data_key_cell) = open_store_with_cell(dir, &config.database, clock.now()).await?;
     match &config.database.url {
         None => {
             tracing::info!(path = %dir.join("edgeward.db").display(), "database ready (SQLite, WAL, synchronous=FULL)")

@@ -438,7 +438,7 @@ pub async fn item(
                 key.group, key.item
             );
             let absent = not_found(&key);
-            if !items::delete(&state, key).await? {
+            if !items::delete(&state, key, now).await? {
                 return Err(absent);
             }
             Ok(done.into_response())

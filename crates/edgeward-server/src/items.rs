@@ -34,8 +34,8 @@ pub async fn write(state: &AppState, key: ItemKey, value: Vec<u8>, now: DateTime
 }
 
 /// Delete an item (whether it existed); the cached value is dropped whatever the outcome.
-pub async fn delete(state: &AppState, key: ItemKey) -> Result<bool, Error> {
-    let result = state.store.delete_item(key.clone()).await;
+pub async fn delete(state: &AppState, key: ItemKey, now: DateTime<Utc>) -> Result<bool, Error> {
+    let result = state.store.delete_item(key.clone(), now).await;
     state.item_cache.invalidate(&key);
     result
 }

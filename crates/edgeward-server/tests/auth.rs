@@ -1,4 +1,5 @@
 //! EdgeGrid authentication and capability grants, against a real server on port 0.
+#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Files of the data directory: the SQLite files are owner-only, and the generated TLS
 //! certificate is named for Edgeward, valid for a year and renewed near its end (an operator's
 //! certificate is never touched).
+#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Token-signing keys at run time: maintenance retires a key once its last token has expired, a
 //! server learns a key added elsewhere from the first value it signed, and forged kids do not
 //! make a server read the keys per request.
+#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Namespaces, groups and items through the admin API.
+#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
 mod common;
 
@@ -284,7 +285,10 @@ async fn access_groups_and_reauthorization() {
     {
         use edgeward_core::store::AccessGroup;
         let store = &app.server.state.store;
-        store.create_access_group(AccessGroup { group_id: 4284, name: "Shop team".into() }).await.unwrap();
+        store
+            .create_access_group(AccessGroup { group_id: 4284, name: "Shop team".into() }, chrono::Utc::now())
+            .await
+            .unwrap();
     }
     let (s, _, r) = raw(c, Method::GET, "/edgekv/v1/auth/groups/4284", None).await;
     assert_eq!((s, r["groupName"].as_str()), (200, Some("Shop team")), "{r}");

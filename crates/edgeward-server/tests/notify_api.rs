@@ -1,4 +1,5 @@
 //! Edgeward's notification endpoints over HTTPS + EdgeGrid.
+#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
 mod common;
 

@@ -275,9 +275,12 @@ async fn the_one_day_email_reaches_only_who_may_receive_it() {
     user(&*s, "dee", &[Capability::ViewToken], true).await; // no grant
     user(&*s, "eve", &[Capability::CreateStagingToken], true).await; // staging-only tokens only
     s.update_user("cy", None, None, Some(false)).await.unwrap(); // address not confirmed
-    s.put_contact(edgeward_core::notify::Contact { email: "oncall@example.com".into(), name: "On call".into() })
-        .await
-        .unwrap();
+    s.put_contact(
+        edgeward_core::notify::Contact { email: "oncall@example.com".into(), name: "On call".into() },
+        check_at(0),
+    )
+    .await
+    .unwrap();
     token(&*s, "edge_rw", day(1), Networks::BOTH, check_at(0)).await;
     token(&*s, "later", day(7), Networks::BOTH, check_at(0)).await;
     let r = run_check(&*s, check_at(0), "a", T, MAIL, false).await.unwrap();
@@ -306,9 +309,12 @@ async fn failed_e_mail_is_retried_with_backoff_and_given_up_when_permanent() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(dir.path()).await;
     user(&*s, "ana", &[Capability::CreateToken], true).await;
-    s.put_contact(edgeward_core::notify::Contact { email: "oncall@example.com".into(), name: "On call".into() })
-        .await
-        .unwrap();
+    s.put_contact(
+        edgeward_core::notify::Contact { email: "oncall@example.com".into(), name: "On call".into() },
+        check_at(0),
+    )
+    .await
+    .unwrap();
     token(&*s, "t", day(1), Networks::BOTH, check_at(0)).await;
     run_check(&*s, check_at(0), "a", T, MAIL, false).await.unwrap();
     let mail = FakeMail::default();

@@ -1,6 +1,7 @@
 //! PostgreSQL stops (as in a crash) under load and comes back: both servers recover without a
 //! restart, report not-ready meanwhile, and every write acknowledged before or after the outage
 //! is there. Runs on a PostgreSQL server of its own, so other tests are not disturbed.
+#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The token lifecycle over HTTPS with EdgeGrid, against a real server on port 0.
+#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
 mod common;
 

@@ -302,12 +302,14 @@ async fn change_feed(s: &dyn Store) {
         group: "g".into(),
         item: "i".into(),
     };
+    let key_for_clock = key.clone();
     s.put_item(key.clone(), b"v".to_vec(), t0()).await.unwrap();
-    assert!(s.delete_item(key.clone()).await.unwrap());
-    assert!(!s.delete_item(key.clone()).await.unwrap(), "nothing deleted: no change");
+    assert!(s.delete_item(key.clone(), t0()).await.unwrap());
+    assert!(!s.delete_item(key.clone(), t0()).await.unwrap(), "nothing deleted: no change");
     s.revoke_token(t.uuid, t0()).await.unwrap();
     let default = NamespaceName::parse("default").unwrap();
-    s.set_namespace_retention(Network::Production, &default, 86_400).await.unwrap();
+    let default_for_clock = default.clone();
+    s.set_namespace_retention(Network::Production, &default, 86_400, t0()).await.unwrap();
     let all = s.changes_since(start, 100).await.unwrap();
     let kinds: Vec<Change> = all.iter().map(|(_, c)| c.clone()).collect();
     assert_eq!(
@@ -323,6 +325,17 @@ async fn change_feed(s: &dyn Store) {
     assert_eq!(s.last_change_seq().await.unwrap(), all[3].0);
     assert_eq!(s.changes_since(all[1].0, 1).await.unwrap(), vec![all[2].clone()], "paged");
     assert!(s.purge_changes(t0()).await.unwrap() < 4, "recent changes are kept");
+    // Every change is stamped with the time it is given (the server's clock), never the
+    // system's: with the clock 30 days ahead (`--dev-clock-offset 30d`), a purge by that clock
+    // keeps the changes it has not reached, which other servers may not have read yet.
+    let ahead = edgeward_core::clock::Clock::now(&edgeward_core::clock::SystemClock) + chrono::Duration::days(30);
+    let from = s.last_change_seq().await.unwrap();
+    let item = ItemKey { item: "j".into(), ..key_for_clock.clone() };
+    s.put_item(item.clone(), b"v".to_vec(), ahead).await.unwrap();
+    assert!(s.delete_item(item, ahead).await.unwrap());
+    s.set_namespace_retention(Network::Production, &default_for_clock, 172_800, ahead).await.unwrap();
+    s.purge_changes(ahead - chrono::Duration::hours(1)).await.unwrap();
+    assert_eq!(s.changes_since(from, 100).await.unwrap().len(), 3, "nothing stamped with another time");
     // Shared nonces: a replay (the same client, nonce and timestamp) is refused until the
     // nonce is forgotten. The same nonce under another timestamp carries another signature, so
     // it is another request, as in the server's in-memory check.
@@ -357,8 +370,8 @@ async fn people_and_notices(s: &dyn Store) {
     let changed = s.update_user("bo", None, None, Some(true)).await.unwrap();
     assert!(changed.email_registered);
     assert!(matches!(s.update_user("nobody", Some(true), None, None).await, Err(Error::NotFound { .. })));
-    s.put_contact(Contact { email: "oncall@example.com".into(), name: "On call".into() }).await.unwrap();
-    s.put_contact(Contact { email: "oncall@example.com".into(), name: "Pager".into() }).await.unwrap();
+    s.put_contact(Contact { email: "oncall@example.com".into(), name: "On call".into() }, t0()).await.unwrap();
+    s.put_contact(Contact { email: "oncall@example.com".into(), name: "Pager".into() }, t0()).await.unwrap();
     assert_eq!(
         s.list_contacts().await.unwrap(),
         vec![Contact { email: "oncall@example.com".into(), name: "Pager".into() }]
@@ -527,9 +540,9 @@ async fn access_groups_and_scheduled_deletes(s: &dyn Store) {
         matches!(s.create_namespace(ns(Network::Production, "shop", 42), 20).await, Err(Error::NotFound { .. })),
         "a namespace needs a known group"
     );
-    s.create_access_group(AccessGroup { group_id: 42, name: "Shop".into() }).await.unwrap();
+    s.create_access_group(AccessGroup { group_id: 42, name: "Shop".into() }, t0()).await.unwrap();
     assert!(matches!(
-        s.create_access_group(AccessGroup { group_id: 42, name: "Again".into() }).await,
+        s.create_access_group(AccessGroup { group_id: 42, name: "Again".into() }, t0()).await,
         Err(Error::AlreadyExists { .. })
     ));
     s.create_namespace(ns(Network::Production, "shop", 42), 20).await.unwrap();
@@ -597,7 +610,7 @@ async fn namespaces(s: &dyn Store) {
     assert_eq!(names, vec!["blog", "default", "shop"]);
     let shop = NamespaceName::parse("shop").unwrap();
     assert_eq!(
-        s.set_namespace_retention(Network::Production, &shop, 172_800).await.unwrap().retention_seconds,
+        s.set_namespace_retention(Network::Production, &shop, 172_800, t0()).await.unwrap().retention_seconds,
         172_800
     );
     for (g, i) in [("g1", "a"), ("g1", "b"), ("g2", "c")] {
@@ -612,9 +625,9 @@ async fn namespaces(s: &dyn Store) {
     }
     assert_eq!(s.list_groups(Network::Production, &shop, "", 10).await.unwrap(), vec!["g1", "g2"]);
     assert_eq!(s.list_item_keys(Network::Production, &shop, "", "g1", 1).await.unwrap(), vec!["a"]);
-    s.delete_namespace(Network::Production, &shop).await.unwrap();
+    s.delete_namespace(Network::Production, &shop, t0()).await.unwrap();
     assert!(s.list_groups(Network::Production, &shop, "", 10).await.unwrap().is_empty(), "items go with the namespace");
-    assert!(matches!(s.delete_namespace(Network::Production, &shop).await, Err(Error::NotFound { .. })));
+    assert!(matches!(s.delete_namespace(Network::Production, &shop, t0()).await, Err(Error::NotFound { .. })));
 }
 
 async fn items(s: &dyn Store) {
@@ -645,8 +658,8 @@ async fn items(s: &dyn Store) {
         s.put_item(key(Network::Production, "nowhere", "", "a"), b"x".to_vec(), t0()).await,
         Err(Error::NotFound { .. })
     ));
-    assert!(s.delete_item(k.clone()).await.unwrap());
-    assert!(!s.delete_item(k.clone()).await.unwrap());
+    assert!(s.delete_item(k.clone(), t0()).await.unwrap());
+    assert!(!s.delete_item(k.clone(), t0()).await.unwrap());
     // Retention (default: 15,724,800 s) hides older items in the same read.
     s.put_item(k.clone(), b"v3".to_vec(), t0()).await.unwrap();
     let later = |secs| t0() + chrono::Duration::seconds(secs);

@@ -66,8 +66,10 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<(), Error> {
         let tx = conn.transaction().map_err(internal)?;
         tx.execute_batch(sql).map_err(internal)?;
         tx.execute(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-            rusqlite::params![version, name, chrono::Utc::now().timestamp_millis()],
+            // The database's own time: bookkeeping of the schema, never compared with the Clock.
+            "INSERT INTO schema_migrations (version, name, applied_at) \
+             VALUES (?1, ?2, CAST(unixepoch('subsec') * 1000 AS INTEGER))",
+            rusqlite::params![version, name],
         )
         .map_err(internal)?;
         tx.commit().map_err(internal)?;

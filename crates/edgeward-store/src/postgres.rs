@@ -143,7 +143,11 @@ impl PostgresStore {
     /// Open the token refs with the data key (see [`crate::refs`]): read the index key, or make
     /// it (once per database), and re-key the rows an earlier schema wrote with uuids (a no-op
     /// once done). Every method that names a token fails until this has been called.
-    pub async fn open_references(&self, data_key: &DataKey) -> Result<crate::refs::DataKeyCell, Error> {
+    pub async fn open_references(
+        &self,
+        data_key: &DataKey,
+        now: DateTime<Utc>,
+    ) -> Result<crate::refs::DataKeyCell, Error> {
         let mut tx = self.begin().await?;
         // Servers starting together: one makes the key and re-keys, the others then find it done.
         sqlx::query("SELECT pg_advisory_xact_lock(7243)").execute(&mut *tx).await.map_err(db_err)?;
@@ -159,7 +163,7 @@ impl PostgresStore {
             sqlx::query("INSERT INTO sealed_keys (name, sealed, created_at) VALUES ($1, $2, $3)")
                 .bind(INDEX_KEY_NAME)
                 .bind(sealed)
-                .bind(ms(Utc::now()))
+                .bind(ms(now))
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -624,7 +628,7 @@ impl ItemStore for PostgresStore {
         w.done().await
     }
 
-    async fn delete_item(&self, key: ItemKey) -> Result<bool, Error> {
+    async fn delete_item(&self, key: ItemKey, now: DateTime<Utc>) -> Result<bool, Error> {
         // One statement: delete, and append the change only if there was something to delete.
         let subject = codec::item_subject(&key);
         let mut w = Write::start(self).await?;
@@ -640,7 +644,7 @@ impl ItemStore for PostgresStore {
         )
         .bind("item")
         .bind(subject)
-        .bind(ms(Utc::now()))
+        .bind(ms(now))
         .fetch_one(w.conn())
         .await
         .map_err(db_err)?;
@@ -1073,6 +1077,7 @@ impl NamespaceStore for PostgresStore {
         network: Network,
         name: &NamespaceName,
         retention_seconds: u64,
+        now: DateTime<Utc>,
     ) -> Result<Namespace, Error> {
         let mut tx = self.begin().await?;
         let ns = sqlx::query(concat!(
@@ -1087,17 +1092,17 @@ impl NamespaceStore for PostgresStore {
         .map_err(db_err)?
         .ok_or_else(codec::namespace_missing)?;
         let ns = namespace_from_row(&ns)?;
-        changes::note(&mut tx, &Change::Namespace(network, name.clone()), Utc::now()).await?;
+        changes::note(&mut tx, &Change::Namespace(network, name.clone()), now).await?;
         commit(tx).await?;
         Ok(ns)
     }
 
-    async fn delete_namespace(&self, network: Network, name: &NamespaceName) -> Result<(), Error> {
+    async fn delete_namespace(&self, network: Network, name: &NamespaceName, now: DateTime<Utc>) -> Result<(), Error> {
         let mut tx = self.begin().await?;
         if delete_namespace_rows(&mut tx, network.as_str(), name.as_str()).await? == 0 {
             return Err(codec::namespace_missing());
         }
-        changes::note(&mut tx, &Change::Namespace(network, name.clone()), Utc::now()).await?;
+        changes::note(&mut tx, &Change::Namespace(network, name.clone()), now).await?;
         commit(tx).await
     }
 
@@ -1177,14 +1182,14 @@ impl NamespaceStore for PostgresStore {
             .collect()
     }
 
-    async fn create_access_group(&self, group: AccessGroup) -> Result<AccessGroup, Error> {
+    async fn create_access_group(&self, group: AccessGroup, now: DateTime<Utc>) -> Result<AccessGroup, Error> {
         let mut w = Write::start(self).await?;
         let n = sqlx::query(
             "INSERT INTO access_groups (group_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
         .bind(group.group_id as i64)
         .bind(&group.name)
-        .bind(Utc::now().timestamp_millis())
+        .bind(now.timestamp_millis())
         .execute(w.conn())
         .await
         .map_err(db_err)?

@@ -150,7 +150,11 @@ impl SqliteStore {
     /// Open the token refs with the data key (see [`crate::refs`]): read the index key, or make
     /// it (once per database), and re-key the rows an earlier schema wrote with uuids (a no-op
     /// once done). Every method that names a token fails until this has been called.
-    pub async fn open_references(&self, data_key: &DataKey) -> Result<crate::refs::DataKeyCell, Error> {
+    pub async fn open_references(
+        &self,
+        data_key: &DataKey,
+        now: DateTime<Utc>,
+    ) -> Result<crate::refs::DataKeyCell, Error> {
         let data = data_key.clone();
         let keys = self
             .write(move |c| {
@@ -162,7 +166,7 @@ impl SqliteStore {
                 if let Some(sealed) = new {
                     c.execute(
                         "INSERT INTO sealed_keys (name, sealed, created_at) VALUES (?1, ?2, ?3)",
-                        params![INDEX_KEY_NAME, sealed, ms(Utc::now())],
+                        params![INDEX_KEY_NAME, sealed, ms(now)],
                     )
                     .map_err(db_err)?;
                 }
@@ -664,7 +668,7 @@ impl ItemStore for SqliteStore {
         .await
     }
 
-    async fn delete_item(&self, key: ItemKey) -> Result<bool, Error> {
+    async fn delete_item(&self, key: ItemKey, now: DateTime<Utc>) -> Result<bool, Error> {
         self.write(move |c| {
             let n = c.prepare_cached(
                 "DELETE FROM items WHERE network = ?1 AND namespace = ?2 AND sandbox = ?3 AND grp = ?4 AND item = ?5",
@@ -674,7 +678,7 @@ impl ItemStore for SqliteStore {
             })
             .map_err(db_err)?;
             if n > 0 {
-                changes::note(c, &Change::Item(key), Utc::now())?;
+                changes::note(c, &Change::Item(key), now)?;
             }
             Ok(n > 0)
         })
@@ -1047,6 +1051,7 @@ impl NamespaceStore for SqliteStore {
         network: Network,
         name: &NamespaceName,
         retention_seconds: u64,
+        now: DateTime<Utc>,
     ) -> Result<Namespace, Error> {
         let name = name.clone();
         self.write(move |c| {
@@ -1061,14 +1066,14 @@ impl NamespaceStore for SqliteStore {
             .map_err(db_err)?
             .ok_or_else(codec::namespace_missing)
             .and_then(|ns| {
-                changes::note(c, &Change::Namespace(network, name.clone()), Utc::now())?;
+                changes::note(c, &Change::Namespace(network, name.clone()), now)?;
                 Ok(ns)
             })
         })
         .await
     }
 
-    async fn delete_namespace(&self, network: Network, name: &NamespaceName) -> Result<(), Error> {
+    async fn delete_namespace(&self, network: Network, name: &NamespaceName, now: DateTime<Utc>) -> Result<(), Error> {
         let name = name.clone();
         self.write(move |c| {
             let n = c
@@ -1085,7 +1090,7 @@ impl NamespaceStore for SqliteStore {
                 params![network.as_str(), name.as_str()],
             )
             .map_err(db_err)?;
-            changes::note(c, &Change::Namespace(network, name.clone()), Utc::now())?;
+            changes::note(c, &Change::Namespace(network, name.clone()), now)?;
             Ok(())
         })
         .await
@@ -1174,12 +1179,12 @@ impl NamespaceStore for SqliteStore {
         })
     }
 
-    async fn create_access_group(&self, group: AccessGroup) -> Result<AccessGroup, Error> {
+    async fn create_access_group(&self, group: AccessGroup, now: DateTime<Utc>) -> Result<AccessGroup, Error> {
         self.write(move |c| {
             let inserted = c
                 .execute(
                     "INSERT INTO access_groups (group_id, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                    params![group.group_id as i64, group.name, Utc::now().timestamp_millis()],
+                    params![group.group_id as i64, group.name, now.timestamp_millis()],
                 )
                 .map_err(db_err)?;
             if inserted == 0 {

@@ -106,13 +106,17 @@ pub async fn open_store_for_dir(dir: &std::path::Path) -> std::sync::Arc<dyn edg
         None => {
             let s = crate::SqliteStore::open(&dir.join("edgeward.db"), crate::SqliteOptions::default())
                 .expect("SQLite opens");
-            s.open_references(&data_key).await.expect("token refs open");
+            s.open_references(&data_key, edgeward_core::clock::Clock::now(&edgeward_core::clock::SystemClock))
+                .await
+                .expect("token refs open");
             std::sync::Arc::new(s)
         }
         Some(url) => {
             let s =
                 crate::PostgresStore::connect(&url, crate::PostgresOptions::default()).await.expect("PostgreSQL opens");
-            s.open_references(&data_key).await.expect("token refs open");
+            s.open_references(&data_key, edgeward_core::clock::Clock::now(&edgeward_core::clock::SystemClock))
+                .await
+                .expect("token refs open");
             std::sync::Arc::new(s)
         }
     }

@@ -1,6 +1,7 @@
 //! The storage conformance suite on PostgreSQL (one fresh database per check), plus
 //! PostgreSQL-specific checks. Needs the test PostgreSQL server (see `edgeward_store::testing`);
 //! without it these tests fail rather than pass vacuously.
+#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use edgeward_store::{conformance, testing, PostgresOptions, PostgresStore};
 async fn fresh() -> Arc<dyn Store> {
     let url = testing::fresh_postgres_database().await;
     let s = PostgresStore::connect(&url, PostgresOptions::default()).await.unwrap();
-    s.open_references(&testing::random_data_key()).await.unwrap();
+    s.open_references(&testing::random_data_key(), chrono::Utc::now()).await.unwrap();
     Arc::new(s) as Arc<dyn Store>
 }
 
@@ -105,7 +106,7 @@ async fn rows_of_earlier_schemas_are_rekeyed_by_token_ref() {
     }
     for _ in 0..2 {
         let s = PostgresStore::connect(&url, PostgresOptions::default()).await.unwrap();
-        s.open_references(&key).await.unwrap();
+        s.open_references(&key, chrono::Utc::now()).await.unwrap();
         edgeward_store::conformance::legacy_rows_read_back(&s, uuid).await;
     }
     for (table, column) in [
@@ -121,5 +122,5 @@ async fn rows_of_earlier_schemas_are_rekeyed_by_token_ref() {
         assert_eq!(rows[0].0.len(), 64, "{table}.{column} holds a token ref");
     }
     let s = PostgresStore::connect(&url, PostgresOptions::default()).await.unwrap();
-    assert!(s.open_references(&testing::random_data_key()).await.is_err());
+    assert!(s.open_references(&testing::random_data_key(), chrono::Utc::now()).await.is_err());
 }

@@ -1,4 +1,5 @@
 //! The storage conformance suite on SQLite, plus SQLite-specific checks.
+#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ async fn sqlite_passes_the_conformance_suite() {
         let opts = SqliteOptions { nonce_dir: Some(path.join(format!("nonces{n}"))), ..SqliteOptions::default() };
         async move {
             let s = SqliteStore::open(&p, opts).unwrap();
-            s.open_references(&edgeward_store::testing::random_data_key()).await.unwrap();
+            s.open_references(&edgeward_store::testing::random_data_key(), chrono::Utc::now()).await.unwrap();
             Arc::new(s) as Arc<dyn Store>
         }
     })
@@ -82,7 +83,7 @@ async fn rows_of_earlier_schemas_are_rekeyed_by_token_ref() {
     drop(c);
     for _ in 0..2 {
         let s = SqliteStore::open(&p, SqliteOptions::default()).unwrap();
-        s.open_references(&key).await.unwrap();
+        s.open_references(&key, chrono::Utc::now()).await.unwrap();
         edgeward_store::conformance::legacy_rows_read_back(&s, uuid).await;
     }
     let c = rusqlite::Connection::open(&p).unwrap();
@@ -103,5 +104,5 @@ async fn rows_of_earlier_schemas_are_rekeyed_by_token_ref() {
     assert!(!dump.contains(&u) && !dump.contains(&successor.to_string()));
     // A wrong data key cannot open the refs.
     let s = SqliteStore::open(&p, SqliteOptions::default()).unwrap();
-    assert!(s.open_references(&edgeward_store::testing::random_data_key()).await.is_err());
+    assert!(s.open_references(&edgeward_store::testing::random_data_key(), chrono::Utc::now()).await.is_err());
 }

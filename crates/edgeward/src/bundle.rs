@@ -82,11 +82,7 @@ impl Target {
                         let mut header = tar::Header::new_gnu();
                         header.set_entry_type(tar::EntryType::Regular);
                         header.set_mode(0o644);
-                        header.set_mtime(
-                            std::time::SystemTime::now()
-                                .duration_since(std::time::UNIX_EPOCH)
-                                .map_or(0, |d| d.as_secs()),
-                        );
+                        header.set_mtime(u64::try_from(crate::now().timestamp()).unwrap_or(0));
                         members.push(Member {
                             path: FILE_NAME.into(),
                             header,

@@ -60,7 +60,12 @@ pub(crate) async fn open_store(
     data_dir: &Path,
 ) -> Result<(Arc<dyn edgeward_core::store::Store>, edgeward_token::DataKey)> {
     let db = edgeward_server::DatabaseConfig::with_url(DATABASE.get().cloned().flatten());
-    Ok(bootstrap::open_store(data_dir, &db).await?)
+    Ok(bootstrap::open_store(data_dir, &db, now()).await?)
+}
+
+/// The time, for the administration commands: the system clock, the one place they read it.
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    edgeward_core::clock::Clock::now(&edgeward_core::clock::SystemClock)
 }
 
 /// Who runs an administration command, as the audit trail names them.
@@ -78,7 +83,7 @@ pub(crate) async fn audited<T, E: std::fmt::Display>(
     target: String,
     f: impl std::future::Future<Output = std::result::Result<T, E>>,
 ) -> Result<T> {
-    edgeward_server::audit::command(store, &operator(), action, target, chrono::Utc::now(), f)
+    edgeward_server::audit::command(store, &operator(), action, target, now(), f)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -200,7 +205,7 @@ fn serve_clock(args: &ServeArgs) -> Result<Arc<dyn edgeward_core::clock::Clock>>
         let d = if neg { -d } else { d };
         tracing::warn!(
             offset = %offset,
-            now = %(chrono::Utc::now() + d),
+            now = %(now() + d),
             "DEVELOPMENT CLOCK: this server's time is offset from the system clock; token expiry, refresh and notices follow it"
         );
         return Ok(Arc::new(OffsetClock(d)));
@@ -321,7 +326,7 @@ async fn accessgroup(cmd: AccessGroupCommand) -> Result<()> {
                 store.as_ref(),
                 actions::ACCESS_GROUP_CREATE,
                 format!("accessgroup/{id}"),
-                store.create_access_group(AccessGroup { group_id: id, name: name.clone() }),
+                store.create_access_group(AccessGroup { group_id: id, name: name.clone() }, now()),
             )
             .await?;
             println!("Created access group {id} ({name}).");

@@ -259,7 +259,7 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
                 email_registered: registered,
                 active: true,
                 grants,
-                created_at: chrono::Utc::now(),
+                created_at: crate::now(),
             };
             let target = format!("user/{}", user.name);
             let u = crate::audited(store.as_ref(), actions::USER_CREATE, target, store.create_user(user)).await?;
@@ -310,7 +310,13 @@ pub async fn contact(cmd: ContactCommand) -> Result<()> {
             let contact = Contact { email: check_email(&email)?, name: check_name(&name, "--name")? };
             let (store, _) = crate::open_store(&data_dir).await?;
             let target = format!("contact/{}", contact.email);
-            crate::audited(store.as_ref(), actions::CONTACT_PUT, target, store.put_contact(contact.clone())).await?;
+            crate::audited(
+                store.as_ref(),
+                actions::CONTACT_PUT,
+                target,
+                store.put_contact(contact.clone(), crate::now()),
+            )
+            .await?;
             println!("Escalation contact {} ({}) added.", contact.email, contact.name);
         }
         ContactCommand::List { data_dir } => {

@@ -235,7 +235,7 @@ fn kind(t: &TokenObject) -> &'static str {
 
 fn days_left(expiry: &str) -> Option<i64> {
     let d: chrono::NaiveDate = expiry.parse().ok()?;
-    (d.year_ce().1 < 9999).then(|| (d - chrono::Utc::now().date_naive()).num_days())
+    (d.year_ce().1 < 9999).then(|| (d - crate::now().date_naive()).num_days())
 }
 
 use chrono::Datelike as _;
@@ -428,7 +428,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                     let issued: chrono::NaiveDate = old.issue_date.parse()?;
                     let ends: chrono::NaiveDate = old.expiry.parse()?;
                     let lifetime = (ends - issued).max(chrono::Duration::days(1));
-                    Some((chrono::Utc::now().date_naive() + lifetime).to_string())
+                    Some((crate::now().date_naive() + lifetime).to_string())
                 }
                 (None, _) => None,
             };

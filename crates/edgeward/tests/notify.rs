@@ -1,6 +1,7 @@
 //! Expiry notices end to end: the built server, a user and their API client made with the CLI,
 //! tokens created with the CLI, time moved with the development clock, and the panel read back
 //! with `edgeward notify`.
+#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
 mod common;
 

@@ -172,7 +172,7 @@ pub async fn update(
         return Err(ApiError::bad_request("The geoLocation of a namespace cannot be changed."));
     }
     let retention = check_retention(req.retention_in_seconds)?;
-    let updated = state.store.set_namespace_retention(net, &name, retention).await;
+    let updated = state.store.set_namespace_retention(net, &name, retention, state.clock.now()).await;
     state.item_cache.clear();
     Ok(Json(object(&updated?)))
 }
@@ -191,7 +191,7 @@ pub async fn delete(
     allow(&caller, Capability::DeleteNamespace, net)?;
     let name = deletable(&ns)?;
     if q.flag("sync")? {
-        let deleted = state.store.delete_namespace(net, &name).await;
+        let deleted = state.store.delete_namespace(net, &name, state.clock.now()).await;
         state.item_cache.clear();
         deleted.map_err(|e| absent_or(e, net))?;
         let cpcode = &state.cpcode;
@@ -450,7 +450,7 @@ pub async fn delete_item(
         key.namespace, key.group, key.item
     );
     let absent = items::not_found(&key.group, &key.item);
-    if !items::delete(&state, key).await? {
+    if !items::delete(&state, key, state.clock.now()).await? {
         return Err(absent);
     }
     Ok(done.into_response())

@@ -160,7 +160,7 @@ pub async fn put_contact(
     caller.require(Capability::ManageNotifications)?;
     let req: ContactObject = parse_json(&body)?;
     let contact = Contact { email: check_email(&req.email)?, name: check_name(&req.name)? };
-    state.store.put_contact(contact.clone()).await?;
+    state.store.put_contact(contact.clone(), state.clock.now()).await?;
     Ok(Json(ContactObject { email: contact.email, name: contact.name }))
 }
 

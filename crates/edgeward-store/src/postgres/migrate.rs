@@ -58,13 +58,16 @@ pub(super) async fn apply(pool: &PgPool) -> Result<(), Error> {
         sqlx::Executor::execute(conn, sqlx::raw_sql(sql))
             .await
             .map_err(|e| Error::Internal(format!("migration {version}: {e}")))?;
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-            .bind(version as i32)
-            .bind(name)
-            .bind(chrono::Utc::now().timestamp_millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        // The database's own time: bookkeeping of the schema, never compared with the Clock.
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) \
+             VALUES ($1, $2, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
+        )
+        .bind(version as i32)
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         tracing::info!(version, name, "applied schema migration (PostgreSQL)");
     }
     tx.commit().await.map_err(db_err)

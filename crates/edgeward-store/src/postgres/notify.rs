@@ -168,7 +168,7 @@ impl NotifyStore for PostgresStore {
         Ok(user)
     }
 
-    async fn put_contact(&self, contact: Contact) -> Result<(), Error> {
+    async fn put_contact(&self, contact: Contact, now: DateTime<Utc>) -> Result<(), Error> {
         let mut w = Write::start(self).await?;
         sqlx::query(
             "INSERT INTO escalation_contacts (email, name, created_at) VALUES ($1, $2, $3) \
@@ -176,7 +176,7 @@ impl NotifyStore for PostgresStore {
         )
         .bind(&contact.email)
         .bind(&contact.name)
-        .bind(Utc::now().timestamp_millis())
+        .bind(now.timestamp_millis())
         .execute(w.conn())
         .await
         .map_err(db_err)?;

@@ -158,12 +158,12 @@ impl NotifyStore for SqliteStore {
         .await
     }
 
-    async fn put_contact(&self, contact: Contact) -> Result<(), Error> {
+    async fn put_contact(&self, contact: Contact, now: DateTime<Utc>) -> Result<(), Error> {
         self.write(move |c| {
             c.execute(
                 "INSERT INTO escalation_contacts (email, name, created_at) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (email) DO UPDATE SET name = excluded.name",
-                params![contact.email, contact.name, Utc::now().timestamp_millis()],
+                params![contact.email, contact.name, now.timestamp_millis()],
             )
             .map_err(db_err)?;
             Ok(())
