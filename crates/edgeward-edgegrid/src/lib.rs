@@ -111,13 +111,17 @@ pub fn parse_timestamp(ts: &str) -> Result<DateTime<Utc>, ParseError> {
     if b.len() != 22 || b[8] != b'T' || b[11] != b':' || b[14] != b':' || &b[17..] != b"+0000" {
         return Err(ParseError::Timestamp);
     }
-    let number = |from: usize, to: usize| {
-        b[from..to].iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    let field = |from: usize, to: usize| {
+        b[from..to]
+            .iter()
+            .try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+            .ok_or(ParseError::Timestamp)
     };
-    let field = |from, to| number(from, to).ok_or(ParseError::Timestamp);
-    let year = i32::try_from(field(0, 4)?).map_err(|_| ParseError::Timestamp)?;
-    chrono::NaiveDate::from_ymd_opt(year, field(4, 6)?, field(6, 8)?)
-        .and_then(|d| d.and_hms_opt(field(9, 11).ok()?, field(12, 14).ok()?, field(15, 17).ok()?))
+    let (year, month, day) = (field(0, 4)?, field(4, 6)?, field(6, 8)?);
+    let (hour, minute, second) = (field(9, 11)?, field(12, 14)?, field(15, 17)?);
+    // Four digits: a year always fits an i32.
+    chrono::NaiveDate::from_ymd_opt(year as i32, month, day)
+        .and_then(|d| d.and_hms_opt(hour, minute, second))
         .map(|n| n.and_utc())
         .ok_or(ParseError::Timestamp)
 }

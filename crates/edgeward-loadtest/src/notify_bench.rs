@@ -28,9 +28,9 @@ pub async fn run(work: &Path, tokens: usize, due: usize) -> Result<()> {
     let db = work.join("edgeward.db");
     let sqlite = SqliteStore::open(&db, SqliteOptions::default())?;
     let data_key = edgeward_store::testing::random_data_key();
-    sqlite.open_references(&data_key, chrono::Utc::now()).await?;
-    let store: Arc<dyn Store> = Arc::new(sqlite);
     let now = Utc::now();
+    sqlite.open_references(&data_key, now).await?;
+    let store: Arc<dyn Store> = Arc::new(sqlite);
     store
         .initialize_account(Account {
             cpcode: "1234567".into(),

@@ -8,6 +8,7 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
 
 use edgeward_core::capability::Grants;
+use edgeward_core::clock::{Clock, SystemClock};
 use edgeward_core::names::{ClientName, NamespaceName, TokenName};
 use edgeward_core::network::Networks;
 use edgeward_core::permission::Permissions;
@@ -302,13 +303,11 @@ async fn change_feed(s: &dyn Store) {
         group: "g".into(),
         item: "i".into(),
     };
-    let key_for_clock = key.clone();
     s.put_item(key.clone(), b"v".to_vec(), t0()).await.unwrap();
     assert!(s.delete_item(key.clone(), t0()).await.unwrap());
     assert!(!s.delete_item(key.clone(), t0()).await.unwrap(), "nothing deleted: no change");
     s.revoke_token(t.uuid, t0()).await.unwrap();
     let default = NamespaceName::parse("default").unwrap();
-    let default_for_clock = default.clone();
     s.set_namespace_retention(Network::Production, &default, 86_400, t0()).await.unwrap();
     let all = s.changes_since(start, 100).await.unwrap();
     let kinds: Vec<Change> = all.iter().map(|(_, c)| c.clone()).collect();
@@ -316,9 +315,9 @@ async fn change_feed(s: &dyn Store) {
         kinds,
         vec![
             Change::Item(key.clone()),
-            Change::Item(key),
+            Change::Item(key.clone()),
             Change::TokenRevoked(t.uuid),
-            Change::Namespace(Network::Production, default)
+            Change::Namespace(Network::Production, default.clone())
         ]
     );
     assert!(all.windows(2).all(|w| w[0].0 < w[1].0), "in order");
@@ -328,12 +327,12 @@ async fn change_feed(s: &dyn Store) {
     // Every change is stamped with the time it is given (the server's clock), never the
     // system's: with the clock 30 days ahead (`--dev-clock-offset 30d`), a purge by that clock
     // keeps the changes it has not reached, which other servers may not have read yet.
-    let ahead = edgeward_core::clock::Clock::now(&edgeward_core::clock::SystemClock) + chrono::Duration::days(30);
+    let ahead = SystemClock.now() + chrono::Duration::days(30);
     let from = s.last_change_seq().await.unwrap();
-    let item = ItemKey { item: "j".into(), ..key_for_clock.clone() };
+    let item = ItemKey { item: "j".into(), ..key };
     s.put_item(item.clone(), b"v".to_vec(), ahead).await.unwrap();
     assert!(s.delete_item(item, ahead).await.unwrap());
-    s.set_namespace_retention(Network::Production, &default_for_clock, 172_800, ahead).await.unwrap();
+    s.set_namespace_retention(Network::Production, &default, 172_800, ahead).await.unwrap();
     s.purge_changes(ahead - chrono::Duration::hours(1)).await.unwrap();
     assert_eq!(s.changes_since(from, 100).await.unwrap().len(), 3, "nothing stamped with another time");
     // Shared nonces: a replay (the same client, nonce and timestamp) is refused until the

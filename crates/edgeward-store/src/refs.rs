@@ -123,8 +123,8 @@ pub struct RefKeys {
 /// Uuids already opened, by token ref, each with the sealed bytes it was opened from: a hit
 /// needs the same bytes, so it answers exactly what opening them would (a value re-sealed by a
 /// data-key rotation is opened again), and the map is emptied whenever the keys held change.
-/// Bounded: at [`OpenedUuids::CAPACITY`] entries the map
-/// starts again empty (each entry is re-learned by one open).
+/// Bounded: at [`OpenedUuids::CAPACITY`] entries the map starts again empty (each entry is
+/// re-learned by one open).
 #[derive(Default)]
 struct OpenedUuids {
     /// Token refs are HMAC outputs nobody can choose: a light hasher.

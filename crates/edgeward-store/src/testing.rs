@@ -6,6 +6,7 @@
 //! the PostgreSQL server to create them on (default `postgres://postgres@127.0.0.1:5432/postgres`,
 //! the local server with trust authentication). Nothing here is used outside tests and benchmarks.
 
+use edgeward_core::clock::{Clock, SystemClock};
 use sqlx::Connection;
 
 /// The backend the integration suite runs on.
@@ -106,17 +107,13 @@ pub async fn open_store_for_dir(dir: &std::path::Path) -> std::sync::Arc<dyn edg
         None => {
             let s = crate::SqliteStore::open(&dir.join("edgeward.db"), crate::SqliteOptions::default())
                 .expect("SQLite opens");
-            s.open_references(&data_key, edgeward_core::clock::Clock::now(&edgeward_core::clock::SystemClock))
-                .await
-                .expect("token refs open");
+            s.open_references(&data_key, SystemClock.now()).await.expect("token refs open");
             std::sync::Arc::new(s)
         }
         Some(url) => {
             let s =
                 crate::PostgresStore::connect(&url, crate::PostgresOptions::default()).await.expect("PostgreSQL opens");
-            s.open_references(&data_key, edgeward_core::clock::Clock::now(&edgeward_core::clock::SystemClock))
-                .await
-                .expect("token refs open");
+            s.open_references(&data_key, SystemClock.now()).await.expect("token refs open");
             std::sync::Arc::new(s)
         }
     }
