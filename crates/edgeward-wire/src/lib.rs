@@ -1,8 +1,8 @@
 //! The JSON shapes of the admin API, as real EdgeKV clients send and read them. The server
 //! parses and renders them; Edgeward's client reads and sends the same types.
 //!
-//! Lenient exactly where `client-compat.md` says clients differ (field aliases, booleans as
-//! strings, the four forms of `expiry`), strict everywhere else (unknown fields are refused).
+//! Lenient exactly where real clients differ (field aliases, booleans and whole numbers as
+//! strings; see `docs/compatibility.md`), strict everywhere else (unknown fields are refused).
 
 use std::collections::BTreeMap;
 use std::fmt;
