@@ -1,5 +1,9 @@
 //! House rules checked on the source tree: every Rust file says what it is for (a `//!` line
-//! first), and SQL text lives only in the store crate.
+//! first); SQL text lives only in the store crate; no file points outside the repository; every
+//! path of ARCHITECTURE.md's Code map exists; and the invariants ARCHITECTURE.md states that a
+//! look at the sources can hold (which crates do no I/O, where files are written, where flags
+//! and the environment are read, how signatures are compared, how items reach the store, that
+//! every served path is documented).
 
 use std::path::{Path, PathBuf};
 
@@ -46,4 +50,254 @@ fn sql_lives_only_in_the_store_crate() {
         })
         .collect();
     assert!(offenders.is_empty(), "SQL outside edgeward-store: {offenders:#?}");
+}
+
+fn repo_root() -> PathBuf {
+    crates_dir().parent().unwrap().to_owned()
+}
+
+/// Every file of the repository, without build output, virtual environments and git's own files.
+fn repo_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if p.is_dir() {
+            if ["target", ".venv", ".git", "node_modules", "__pycache__", ".pytest_cache"].contains(&name.as_str()) {
+                continue;
+            }
+            repo_files(&p, out);
+        } else if name != ".git" {
+            out.push(p);
+        }
+    }
+}
+
+fn text(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The part of `src` from `start` to the end of the item it opens (the next line that is `}`).
+fn item_body<'a>(src: &'a str, start: &str) -> &'a str {
+    let from = src.find(start).unwrap_or_else(|| panic!("`{start}` not found"));
+    let len = src[from..].find("\n}\n").unwrap_or(src.len() - from);
+    &src[from..from + len]
+}
+
+/// Rust files under the `src/` of every crate but the ones named.
+fn library_sources(except: &[&str]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(crates_dir()).unwrap() {
+        let krate = entry.unwrap().path();
+        if except.iter().any(|e| krate.ends_with(e)) {
+            continue;
+        }
+        if krate.join("src").is_dir() {
+            rust_files(&krate.join("src"), &mut files);
+        }
+    }
+    files
+}
+
+#[test]
+fn no_file_refers_to_files_outside_the_repository() {
+    let mut files = Vec::new();
+    repo_files(&repo_root(), &mut files);
+    assert!(files.iter().any(|f| f.ends_with("ARCHITECTURE.md")), "found the repository");
+    // Spelled in pieces, so this file does not name them itself.
+    let needles = [
+        format!("{}{}", "../", "shared"),
+        format!("{}{}", "/shared/", "spec"),
+        format!("{}{}", "client-", "compat.md"),
+        format!("{}{}", "edgekv-", "api.md"),
+    ];
+    let offenders: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let text = std::fs::read_to_string(f).ok()?; // binary files hold no references
+            let found: Vec<&String> = needles.iter().filter(|n| text.contains(n.as_str())).collect();
+            (!found.is_empty()).then(|| format!("{}: {found:?}", f.display()))
+        })
+        .collect();
+    assert!(offenders.is_empty(), "files that point outside the repository: {offenders:#?}");
+}
+
+#[test]
+fn every_path_in_the_architecture_code_map_exists() {
+    let arch = text(&repo_root().join("ARCHITECTURE.md"));
+    let map = arch.split("## Code map").nth(1).expect("a Code map section");
+    let block = map.split("```").nth(1).expect("a code block in the Code map");
+    // Entries start within the first few columns; their descriptions (and the descriptions'
+    // continuation lines) are aligned further right. An entry indented under a directory is
+    // inside it.
+    let mut parents: Vec<(usize, String)> = Vec::new();
+    let mut checked = 0;
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        let indent = line.len() - line.trim_start().len();
+        if indent > 8 {
+            continue;
+        }
+        let entry = line.split_whitespace().next().unwrap();
+        parents.retain(|(i, _)| *i < indent);
+        let path = parents.last().map_or(entry.to_owned(), |(_, p)| format!("{p}{entry}"));
+        if entry.ends_with('/') {
+            parents.push((indent, path.clone()));
+        }
+        let full = repo_root().join(&path);
+        let exists = match path.split_once('*') {
+            // `dir/*.json`: at least one such file.
+            Some((dir_and_prefix, suffix)) => {
+                let (dir, prefix) = dir_and_prefix.rsplit_once('/').unwrap_or(("", dir_and_prefix));
+                std::fs::read_dir(repo_root().join(dir)).is_ok_and(|mut d| {
+                    d.any(|e| {
+                        let n = e.unwrap().file_name().to_string_lossy().into_owned();
+                        n.starts_with(prefix) && n.ends_with(suffix)
+                    })
+                })
+            }
+            None if entry.ends_with('/') => full.is_dir(),
+            None => full.is_file(),
+        };
+        assert!(exists, "ARCHITECTURE.md's Code map names {path}, which does not exist");
+        checked += 1;
+    }
+    assert!(checked > 10, "read the Code map ({checked} entries)");
+}
+
+#[test]
+fn the_domain_and_token_crates_do_no_io() {
+    // ARCHITECTURE.md: edgeward-core has no I/O and no HTTP types; edgeward-token is pure.
+    let forbidden_deps = ["tokio", "axum", "hyper", "http", "reqwest", "sqlx", "rusqlite", "tracing"];
+    let forbidden_code = ["std::fs", "std::net", "std::env", "std::process", "tokio::", "axum::", "http::"];
+    for krate in ["edgeward-core", "edgeward-token"] {
+        let dir = crates_dir().join(krate);
+        let manifest: toml::Table = toml::from_str(&text(&dir.join("Cargo.toml"))).unwrap();
+        let deps = manifest["dependencies"].as_table().unwrap();
+        for d in forbidden_deps {
+            assert!(!deps.contains_key(d), "{krate} depends on {d}");
+        }
+        let mut files = Vec::new();
+        rust_files(&dir.join("src"), &mut files);
+        for f in files {
+            let src = text(&f);
+            for c in forbidden_code {
+                assert!(!src.contains(c), "{} uses {c}", f.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn edgegrid_signatures_are_compared_in_constant_time() {
+    let src = text(&crates_dir().join("edgeward-edgegrid/src/lib.rs"));
+    let verify = item_body(&src, "pub fn verify(");
+    assert!(verify.contains(".ct_eq(header.signature"), "verify compares with subtle's ct_eq: {verify}");
+    assert!(!verify.contains("=="), "no short-circuiting comparison in verify: {verify}");
+}
+
+#[test]
+fn items_reach_the_store_only_through_the_items_module() {
+    // ARCHITECTURE.md: every item read and write goes through `items`, which keeps the item
+    // cache exact (a write invalidates its key after the store call).
+    let items = crates_dir().join("edgeward-server/src/items.rs");
+    let offenders: Vec<_> = library_sources(&["edgeward-store", "edgeward-core", "edgeward-loadtest"])
+        .into_iter()
+        .filter(|f| *f != items)
+        .filter(|f| {
+            let src = text(f);
+            [".get_item(", ".put_item(", ".delete_item("].iter().any(|c| src.contains(c))
+        })
+        .collect();
+    assert!(offenders.is_empty(), "item store calls outside edgeward-server/src/items.rs: {offenders:#?}");
+    let src = text(&items);
+    for (call, then) in [(".put_item(", "invalidate(&key)"), (".delete_item(", "invalidate(&key)")] {
+        let at = src.find(call).unwrap();
+        assert!(src[at..].find(then).is_some_and(|i| i < 200), "items.rs: {call} is followed by {then}");
+    }
+}
+
+#[test]
+fn every_served_path_is_in_an_openapi_document() {
+    let normalize = |p: &str| {
+        let mut out = String::new();
+        let mut in_param = false;
+        for ch in p.chars() {
+            match ch {
+                '{' => {
+                    in_param = true;
+                    out.push_str("{}");
+                }
+                '}' => in_param = false,
+                c if !in_param => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    };
+    let mut documented = std::collections::HashSet::new();
+    for doc in ["admin.json", "data-plane.json"] {
+        let v: serde_json::Value = serde_json::from_str(&text(&repo_root().join("openapi").join(doc))).unwrap();
+        documented.extend(v["paths"].as_object().unwrap().keys().map(|k| normalize(k)));
+    }
+    let app = text(&crates_dir().join("edgeward-server/src/app.rs"));
+    let mut served = Vec::new();
+    for piece in app.split(".route(").skip(1) {
+        let piece = piece.trim_start();
+        if let Some(rest) = piece.strip_prefix('"') {
+            served.push(rest.split('"').next().unwrap().to_owned());
+        }
+    }
+    assert!(served.len() > 20, "read the routers ({} routes)", served.len());
+    let missing: Vec<_> = served.iter().filter(|p| !documented.contains(&normalize(p))).collect();
+    assert!(missing.is_empty(), "served but in no OpenAPI document (list them in openapi.rs): {missing:#?}");
+}
+
+#[test]
+fn only_the_binaries_read_flags_and_the_environment() {
+    // Test support is the one exception: it picks the test database from the environment.
+    let testing = crates_dir().join("edgeward-store/src/testing.rs");
+    let offenders: Vec<_> = library_sources(&["edgeward", "edgeward-loadtest"])
+        .into_iter()
+        .filter(|f| *f != testing)
+        .filter(|f| {
+            let src = text(f);
+            ["env::var", "env::args", "clap::", "#[arg("].iter().any(|c| src.contains(c))
+        })
+        .collect();
+    assert!(offenders.is_empty(), "flags or environment read outside the binaries: {offenders:#?}");
+}
+
+#[test]
+fn in_the_server_only_bootstrap_writes_files() {
+    let bootstrap = crates_dir().join("edgeward-server/src/bootstrap.rs");
+    let mut files = Vec::new();
+    rust_files(&crates_dir().join("edgeward-server/src"), &mut files);
+    let writes = [
+        "fs::write",
+        "File::create",
+        "OpenOptions",
+        "create_dir",
+        "fs::rename",
+        "remove_file",
+        "set_permissions",
+        "NamedTempFile",
+    ];
+    let offenders: Vec<_> =
+        files.iter().filter(|f| **f != bootstrap && writes.iter().any(|w| text(f).contains(w))).collect();
+    assert!(offenders.is_empty(), "files written outside bootstrap.rs: {offenders:#?}");
+}
+
+#[test]
+fn token_files_are_written_only_through_a_temporary_file_and_a_rename() {
+    let src = crates_dir().join("edgeward/src");
+    for f in ["bundle.rs", "tokenfile.rs", "token_cmd.rs"] {
+        let text = text(&src.join(f));
+        for w in ["fs::write", "File::create", "OpenOptions", "fs::copy"] {
+            assert!(!text.contains(w), "{f} writes with {w}");
+        }
+    }
+    let bundle = text(&src.join("bundle.rs"));
+    let store = item_body(&bundle, "    pub fn store(");
+    assert_eq!(store.matches("write_atomic(").count(), 2, "both kinds of target are written atomically");
+    let atomic = item_body(&bundle, "pub fn write_atomic(");
+    assert!(atomic.contains("NamedTempFile::new_in(dir)") && atomic.contains(".persist(path)"), "{atomic}");
 }
