@@ -95,3 +95,18 @@ impl Error {
 
 /// Result with the domain error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_and_unavailable_details_go_to_the_log_not_to_the_client() {
+        for e in [Error::Internal("disk /var/x: secret".into()), Error::Unavailable("pg at 10.0.0.1: secret".into())] {
+            assert!(!e.to_string().contains("secret"), "{e}");
+            assert!(e.log_detail().contains("secret"));
+        }
+        let shown = Error::invalid("name", "Name contains invalid characters.");
+        assert_eq!(shown.to_string(), shown.log_detail());
+    }
+}

@@ -1,6 +1,6 @@
-//! Files of the data directory: the SQLite files are owner-only, and the generated TLS
-//! certificate is named for Edgeward, valid for a year and renewed near its end (an operator's
-//! certificate is never touched).
+//! Files of the data directory: the SQLite files are owner-only; the generated TLS certificate
+//! is named for Edgeward, valid for a year and renewed near its end (an operator's certificate
+//! is never touched); a data key that does not open the database's signing keys is refused.
 #![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
 mod common;
@@ -112,4 +112,22 @@ async fn an_operators_certificate_is_never_replaced() {
     assert_eq!(std::fs::read_to_string(&key).unwrap(), k);
     assert!(!dir.path().join("tls/cert.pem").exists(), "nothing generated");
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_data_key_that_does_not_open_the_signing_keys_is_refused_by_serve_and_by_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = edgeward_server::spawn(config_on_sqlite(dir.path()), Arc::new(SystemClock)).await.unwrap();
+    server.shutdown().await;
+    // Another data key in the same data directory: opening makes a new one when none is there.
+    std::fs::remove_file(dir.path().join("keys").join(bootstrap::DATA_KEY_FILE)).unwrap();
+    let database = config_on_sqlite(dir.path()).database;
+    // What every administration command opens the data directory with.
+    let refused = bootstrap::open_store(dir.path(), &database, Utc::now()).await.err().expect("refused");
+    assert!(matches!(refused, bootstrap::BootError::Key(_)), "{refused}");
+    assert!(refused.to_string().contains("cannot be unsealed with this data directory's data key"), "{refused}");
+    // And `serve`.
+    let refused =
+        edgeward_server::spawn(config_on_sqlite(dir.path()), Arc::new(SystemClock)).await.err().expect("refused");
+    assert!(refused.to_string().contains("cannot be unsealed with this data directory's data key"), "{refused}");
 }

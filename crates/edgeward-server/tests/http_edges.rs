@@ -92,6 +92,39 @@ async fn head_on_an_admin_item_reads_it_and_deletes_nothing() {
 }
 
 #[tokio::test]
+async fn each_listener_serves_only_its_own_routes() {
+    let app = spawn_app().await;
+    let (reference, _) = token(&app, "auto", "", &[("default", "rwd")], &[]).await;
+    // The data plane's item path on the admin listener, signed or not: no such resource.
+    let (s, _, v) = raw(&app.admin, Method::GET, ITEM, None).await;
+    assert_edgekv_error(s, &v, 404, "EKV_9000");
+    let r = app.plain_http().put(app.url(ITEM)).header("X-Akamai-EdgeDB-Auth-Ref", &reference).body("v").send().await;
+    let r = r.unwrap();
+    let (s, ct) = (r.status().as_u16(), r.headers()["content-type"].to_str().unwrap().to_owned());
+    problem(s, &ct, &r.text().await.unwrap(), 404);
+    // The admin API's paths on the data plane: none is served there.
+    let data = app.server.data_addr;
+    for (method, path) in [
+        (Method::GET, "/edgekv/v1/tokens".to_owned()),
+        (Method::GET, "/openapi.json".to_owned()),
+        (Method::PUT, format!("{NS}/default/groups/g/items/k")),
+    ] {
+        let r = reqwest::Client::new()
+            .request(method, format!("http://{data}{path}"))
+            .header("X-Akamai-EdgeDB-Auth-Ref", &reference)
+            .body("v")
+            .send()
+            .await
+            .unwrap();
+        let (s, ct) = (r.status().as_u16(), r.headers()["content-type"].to_str().unwrap().to_owned());
+        problem(s, &ct, &r.text().await.unwrap(), 404);
+    }
+    let (s, _, v) = raw(&app.admin, Method::GET, &format!("{NS}/default/groups/g/items/k"), None).await;
+    assert_edgekv_error(s, &v, 404, "EKV_9000");
+    app.server.shutdown().await;
+}
+
+#[tokio::test]
 async fn production_refuses_sandboxes_at_both_doors() {
     let app = spawn_app_at(noon()).await;
     let (reference, _) = token(&app, "auto", "", &[("default", "rwd")], &[]).await;
