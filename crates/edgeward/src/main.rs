@@ -1,6 +1,6 @@
 //! `edgeward`: the one binary. `edgeward serve` runs the service; the other commands administer
-//! it. This is the composition root: the only place that reads flags, environment variables and
-//! configuration files.
+//! it. This is the composition root: flags, environment variables and the configuration file are
+//! read here and in the commands' modules, never in the library crates.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
