@@ -34,6 +34,7 @@ pub mod migrate;
 mod postgres;
 pub mod refs;
 pub mod sealed;
+mod sql;
 mod sqlite;
 
 pub mod conformance;

@@ -151,7 +151,7 @@ impl PostgresStore {
         let mut tx = self.begin().await?;
         // Servers starting together: one makes the key and re-keys, the others then find it done.
         sqlx::query("SELECT pg_advisory_xact_lock(7243)").execute(&mut *tx).await.map_err(db_err)?;
-        let stored: Option<Vec<u8>> = sqlx::query("SELECT sealed FROM sealed_keys WHERE name = $1")
+        let stored: Option<Vec<u8>> = sqlx::query(sql::SEALED_KEY)
             .bind(INDEX_KEY_NAME)
             .fetch_optional(&mut *tx)
             .await
@@ -160,7 +160,7 @@ impl PostgresStore {
             .transpose()?;
         let (keys, new) = RefKeys::open_or_new(stored.as_deref(), data_key)?;
         if let Some(sealed) = new {
-            sqlx::query("INSERT INTO sealed_keys (name, sealed, created_at) VALUES ($1, $2, $3)")
+            sqlx::query(sql::INSERT_SEALED_KEY)
                 .bind(INDEX_KEY_NAME)
                 .bind(sealed)
                 .bind(ms(now))
@@ -194,6 +194,7 @@ fn rand_shard() -> u8 {
     uuid::Uuid::new_v4().as_bytes()[0] % 16
 }
 
+use crate::sql::pg as sql;
 use audit::{commit, Write};
 
 /// Replace the uuids that rows of schemas before 11 hold by token refs, and seal the uuids of
@@ -201,16 +202,11 @@ use audit::{commit, Write};
 async fn rekey_legacy_rows(tx: &mut Transaction<'static, Postgres>, refs: &RefKeys) -> Result<(), Error> {
     let parse = |u: &str| Uuid::parse_str(u).map_err(|e| Error::Internal(format!("re-keying token {u:?}: {e}")));
     let strings = |rows: Vec<PgRow>| rows.iter().map(|r| col::<String>(r, 0)).collect::<Result<Vec<_>, _>>();
-    let tokens = strings(
-        sqlx::query("SELECT token_ref FROM tokens WHERE sealed_uuid IS NULL")
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(db_err)?,
-    )?;
+    let tokens = strings(sqlx::query(sql::TOKENS_WITHOUT_SEALED_UUID).fetch_all(&mut **tx).await.map_err(db_err)?)?;
     for old in &tokens {
         let uuid = parse(old)?;
         let new = refs.token_ref(&uuid);
-        sqlx::query("UPDATE tokens SET token_ref = $2, sealed_uuid = $3 WHERE token_ref = $1")
+        sqlx::query(sql::REKEY_TOKEN_ROW)
             .bind(old)
             .bind(&new)
             .bind(refs.seal_uuid(&uuid, &new))
@@ -305,7 +301,7 @@ impl TokenStore for PostgresStore {
         if found < (networks.len() * names.len()) as i64 {
             for net in spec.networks.iter() {
                 for ns in spec.namespaces.keys() {
-                    let there = sqlx::query("SELECT 1 FROM namespaces WHERE network = $1 AND name = $2")
+                    let there = sqlx::query(sql::NAMESPACE_EXISTS)
                         .bind(net.as_str())
                         .bind(ns.as_str())
                         .fetch_optional(&mut *tx)
@@ -466,35 +462,31 @@ impl TokenStore for PostgresStore {
     }
 
     async fn refresh_due_tokens(&self, today: NaiveDate, now: DateTime<Utc>, next: NaiveDate) -> Result<u64, Error> {
-        sqlx::query(
-            "UPDATE tokens SET generation = generation + 1, latest_refresh = $2, next_refresh = $3 \
-             WHERE revoked_at IS NULL AND expiry IS NULL AND next_refresh <= $1",
-        )
-        .bind(today.to_string())
-        .bind(ms(now))
-        .bind(next.to_string())
-        .execute(&self.pool)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(db_err)
+        sqlx::query(sql::REFRESH_DUE_TOKENS)
+            .bind(today.to_string())
+            .bind(ms(now))
+            .bind(next.to_string())
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db_err)
     }
 
     async fn purge_tokens(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64, Error> {
         let mut tx = self.begin().await?;
-        let expired = sqlx::query("DELETE FROM tokens WHERE revoked_at IS NULL AND expires_at < $1")
+        let expired = sqlx::query(sql::PURGE_EXPIRED_TOKENS)
             .bind(ms(cutoff))
             .execute(&mut *tx)
             .await
             .map_err(db_err)?
             .rows_affected();
-        let revoked =
-            sqlx::query("DELETE FROM tokens WHERE revoked_at < $1 AND (expires_at IS NULL OR expires_at < $2)")
-                .bind(ms(cutoff))
-                .bind(ms(now))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
+        let revoked = sqlx::query(sql::PURGE_REVOKED_TOKENS)
+            .bind(ms(cutoff))
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
         if expired > 0 {
             sqlx::query("UPDATE token_counts SET n = n - $1 WHERE shard = $2")
                 .bind(expired as i64)
@@ -531,7 +523,7 @@ impl TokenStore for PostgresStore {
     }
 
     async fn token_usage(&self, uuid: Uuid) -> Result<Vec<TokenUsage>, Error> {
-        sqlx::query("SELECT network, requests, last_used FROM token_usage WHERE token_ref = $1 ORDER BY network")
+        sqlx::query(sql::TOKEN_USAGE)
             .bind(self.refs.get()?.token_ref(&uuid))
             .fetch_all(&self.pool)
             .await
@@ -551,7 +543,7 @@ impl TokenStore for PostgresStore {
 
     async fn revoked_token_uuids(&self) -> Result<Vec<Uuid>, Error> {
         let refs = self.refs.get()?;
-        sqlx::query("SELECT token_ref, sealed_uuid FROM tokens WHERE revoked_at IS NOT NULL")
+        sqlx::query(sql::REVOKED_TOKENS)
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?
@@ -571,19 +563,8 @@ fn bind_key<'q>(q: PgQuery<'q>, key: &'q ItemKey) -> PgQuery<'q> {
 #[async_trait]
 impl ItemStore for PostgresStore {
     async fn get_item(&self, key: &ItemKey, now: DateTime<Utc>) -> Result<Option<StoredItem>, Error> {
-        let row = bind_key(
-            sqlx::query(
-                "SELECT i.value, i.updated_at, n.retention_seconds FROM items i \
-                 JOIN namespaces n ON n.network = i.network AND n.name = i.namespace \
-                 WHERE i.network = $1 AND i.namespace = $2 AND i.sandbox = $3 AND i.grp = $4 AND i.item = $5 \
-                 AND (n.retention_seconds = 0 OR i.updated_at > $6 - n.retention_seconds * 1000)",
-            ),
-            key,
-        )
-        .bind(ms(now))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
+        let row =
+            bind_key(sqlx::query(sql::GET_ITEM), key).bind(ms(now)).fetch_optional(&self.pool).await.map_err(db_err)?;
         row.map(|r| {
             let updated_at = from_ms(col(&r, 1)?);
             let retention: i64 = col(&r, 2)?;
@@ -656,18 +637,13 @@ impl ItemStore for PostgresStore {
     }
 
     async fn purge_expired_items(&self, now: DateTime<Utc>, batch: usize) -> Result<u64, Error> {
-        sqlx::query(
-            "DELETE FROM items WHERE (network, namespace, sandbox, grp, item) IN ( \
-               SELECT i.network, i.namespace, i.sandbox, i.grp, i.item FROM items i \
-               JOIN namespaces n ON n.network = i.network AND n.name = i.namespace \
-               WHERE n.retention_seconds > 0 AND i.updated_at <= $1 - n.retention_seconds * 1000 LIMIT $2)",
-        )
-        .bind(ms(now))
-        .bind(batch as i64)
-        .execute(&self.pool)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(db_err)
+        sqlx::query(sql::PURGE_EXPIRED_ITEMS)
+            .bind(ms(now))
+            .bind(batch as i64)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db_err)
     }
 }
 
@@ -756,7 +732,7 @@ impl ApiClientStore for PostgresStore {
 
     async fn delete_api_client(&self, name: &ClientName) -> Result<(), Error> {
         let mut w = Write::start(self).await?;
-        let n = sqlx::query("DELETE FROM api_clients WHERE name = $1")
+        let n = sqlx::query(sql::DELETE_API_CLIENT)
             .bind(name.as_str())
             .execute(w.conn())
             .await
@@ -769,10 +745,7 @@ impl ApiClientStore for PostgresStore {
     }
 
     async fn api_clients_version(&self) -> Result<u64, Error> {
-        let row = sqlx::query("SELECT version FROM api_clients_version WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let row = sqlx::query(sql::API_CLIENTS_VERSION).fetch_one(&self.pool).await.map_err(db_err)?;
         Ok(col::<i64>(&row, 0)?.max(0) as u64)
     }
 }
@@ -843,7 +816,7 @@ impl AccountStore for PostgresStore {
     }
 
     async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, Error> {
-        sqlx::query("SELECT kid, sealed_pkcs8, created_at, retired_at FROM signing_keys ORDER BY created_at, kid")
+        sqlx::query(sql::LIST_SIGNING_KEYS)
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?
@@ -861,18 +834,15 @@ impl AccountStore for PostgresStore {
 
     async fn add_signing_key(&self, key: StoredSigningKey) -> Result<(), Error> {
         let mut tx = self.begin().await?;
-        let added = sqlx::query(
-            "INSERT INTO signing_keys (kid, sealed_pkcs8, created_at, retired_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&key.kid)
-        .bind(&key.sealed_pkcs8)
-        .bind(ms(key.created_at))
-        .bind(key.retired_at.map(ms))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
+        let added = sqlx::query(sql::INSERT_SIGNING_KEY)
+            .bind(&key.kid)
+            .bind(&key.sealed_pkcs8)
+            .bind(ms(key.created_at))
+            .bind(key.retired_at.map(ms))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
         if added == 1 {
             changes::note(&mut tx, &Change::SigningKeys(key.kid.clone()), key.created_at).await?;
         }
@@ -881,7 +851,7 @@ impl AccountStore for PostgresStore {
 
     async fn retire_signing_key(&self, kid: &str, now: DateTime<Utc>) -> Result<bool, Error> {
         let mut tx = self.begin().await?;
-        let retired = sqlx::query("UPDATE signing_keys SET retired_at = $2 WHERE kid = $1 AND retired_at IS NULL")
+        let retired = sqlx::query(sql::RETIRE_SIGNING_KEY)
             .bind(kid)
             .bind(ms(now))
             .execute(&mut *tx)
@@ -889,11 +859,8 @@ impl AccountStore for PostgresStore {
             .map_err(db_err)?
             .rows_affected();
         if retired == 0 {
-            let known = sqlx::query("SELECT 1 FROM signing_keys WHERE kid = $1")
-                .bind(kid)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            let known =
+                sqlx::query(sql::SIGNING_KEY_EXISTS).bind(kid).fetch_optional(&mut *tx).await.map_err(db_err)?;
             return match known {
                 Some(_) => Ok(false),
                 None => Err(codec::unknown_signing_key(kid)),
@@ -905,27 +872,24 @@ impl AccountStore for PostgresStore {
     }
 
     async fn signing_key_use(&self, now: DateTime<Utc>) -> Result<Vec<SigningKeyUse>, Error> {
-        sqlx::query(
-            "SELECT kid, COUNT(*), MAX(expires_at) FROM tokens \
-             WHERE kid IS NOT NULL AND revoked_at IS NULL AND expires_at >= $1 GROUP BY kid ORDER BY kid",
-        )
-        .bind(ms(now))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(|r| {
-            Ok(SigningKeyUse {
-                kid: col(r, 0)?,
-                live_tokens: col::<i64>(r, 1)?.max(0) as u64,
-                last_expiry: col::<Option<i64>>(r, 2)?.map(from_ms),
+        sqlx::query(sql::SIGNING_KEY_USE)
+            .bind(ms(now))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| {
+                Ok(SigningKeyUse {
+                    kid: col(r, 0)?,
+                    live_tokens: col::<i64>(r, 1)?.max(0) as u64,
+                    last_expiry: col::<Option<i64>>(r, 2)?.map(from_ms),
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 
     async fn namespace_names(&self, network: Network) -> Result<Vec<NamespaceName>, Error> {
-        sqlx::query("SELECT name FROM namespaces WHERE network = $1 ORDER BY name")
+        sqlx::query(sql::LIST_NAMESPACE_NAMES)
             .bind(network.as_str())
             .fetch_all(&self.pool)
             .await
@@ -970,7 +934,7 @@ async fn delete_namespace_rows(
     network: &str,
     name: &str,
 ) -> Result<u64, Error> {
-    let n = sqlx::query("DELETE FROM namespaces WHERE network = $1 AND name = $2")
+    let n = sqlx::query(sql::DELETE_NAMESPACE)
         .bind(network)
         .bind(name)
         .execute(&mut **tx)
@@ -978,12 +942,7 @@ async fn delete_namespace_rows(
         .map_err(db_err)?
         .rows_affected();
     if n > 0 {
-        sqlx::query("DELETE FROM items WHERE network = $1 AND namespace = $2")
-            .bind(network)
-            .bind(name)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(sql::DELETE_NAMESPACE_ITEMS).bind(network).bind(name).execute(&mut **tx).await.map_err(db_err)?;
     }
     Ok(n)
 }
@@ -1032,7 +991,7 @@ impl NamespaceStore for PostgresStore {
             return if same(&e) { Ok((e, Created::AlreadyThere)) } else { Err(codec::namespace_conflict(&ns.name)) };
         }
         let count: i64 = col(
-            &sqlx::query("SELECT COUNT(*) FROM namespaces WHERE network = $1")
+            &sqlx::query(sql::COUNT_NETWORK_NAMESPACES)
                 .bind(ns.network.as_str())
                 .fetch_one(&mut *tx)
                 .await
@@ -1173,7 +1132,7 @@ impl NamespaceStore for PostgresStore {
     }
 
     async fn list_access_groups(&self) -> Result<Vec<AccessGroup>, Error> {
-        sqlx::query("SELECT group_id, name FROM access_groups ORDER BY group_id")
+        sqlx::query(sql::LIST_ACCESS_GROUPS)
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?
@@ -1184,16 +1143,14 @@ impl NamespaceStore for PostgresStore {
 
     async fn create_access_group(&self, group: AccessGroup, now: DateTime<Utc>) -> Result<AccessGroup, Error> {
         let mut w = Write::start(self).await?;
-        let n = sqlx::query(
-            "INSERT INTO access_groups (group_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(group.group_id as i64)
-        .bind(&group.name)
-        .bind(now.timestamp_millis())
-        .execute(w.conn())
-        .await
-        .map_err(db_err)?
-        .rows_affected();
+        let n = sqlx::query(sql::INSERT_ACCESS_GROUP)
+            .bind(group.group_id as i64)
+            .bind(&group.name)
+            .bind(now.timestamp_millis())
+            .execute(w.conn())
+            .await
+            .map_err(db_err)?
+            .rows_affected();
         if n == 0 {
             return Err(codec::access_group_taken(group.group_id));
         }
@@ -1216,7 +1173,7 @@ impl NamespaceStore for PostgresStore {
             return Err(codec::access_group_missing(group_id));
         }
         let used: i64 = col(
-            &sqlx::query("SELECT COUNT(*) FROM namespaces WHERE group_id = $1")
+            &sqlx::query(sql::COUNT_GROUP_NAMESPACES)
                 .bind(group_id as i64)
                 .fetch_one(&mut *tx)
                 .await
@@ -1226,11 +1183,7 @@ impl NamespaceStore for PostgresStore {
         if used > 0 {
             return Err(codec::access_group_in_use(group_id, used));
         }
-        sqlx::query("DELETE FROM access_groups WHERE group_id = $1")
-            .bind(group_id as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(sql::DELETE_ACCESS_GROUP).bind(group_id as i64).execute(&mut *tx).await.map_err(db_err)?;
         commit(tx).await
     }
 
@@ -1241,19 +1194,17 @@ impl NamespaceStore for PostgresStore {
         sandbox: &str,
         max: usize,
     ) -> Result<Vec<String>, Error> {
-        sqlx::query(
-            "SELECT DISTINCT grp FROM items WHERE network = $1 AND namespace = $2 AND sandbox = $3 ORDER BY grp LIMIT $4",
-        )
-        .bind(network.as_str())
-        .bind(name.as_str())
-        .bind(sandbox)
-        .bind(max as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(|r| col(r, 0))
-        .collect()
+        sqlx::query(sql::LIST_ITEM_GROUPS)
+            .bind(network.as_str())
+            .bind(name.as_str())
+            .bind(sandbox)
+            .bind(max as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| col(r, 0))
+            .collect()
     }
 
     async fn list_item_keys(
@@ -1264,20 +1215,17 @@ impl NamespaceStore for PostgresStore {
         group: &str,
         max: usize,
     ) -> Result<Vec<String>, Error> {
-        sqlx::query(
-            "SELECT item FROM items WHERE network = $1 AND namespace = $2 AND sandbox = $3 AND grp = $4 \
-             ORDER BY item LIMIT $5",
-        )
-        .bind(network.as_str())
-        .bind(name.as_str())
-        .bind(sandbox)
-        .bind(group)
-        .bind(max as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(|r| col(r, 0))
-        .collect()
+        sqlx::query(sql::LIST_ITEM_KEYS)
+            .bind(network.as_str())
+            .bind(name.as_str())
+            .bind(sandbox)
+            .bind(group)
+            .bind(max as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| col(r, 0))
+            .collect()
     }
 }

@@ -24,6 +24,7 @@ use edgeward_core::Error;
 use crate::codec::{self, encode_namespaces, from_ms, ms, TokenColumns};
 use crate::migrate;
 use crate::refs::{RefKeys, RefSlot, INDEX_KEY_NAME, REF_COLUMNS};
+use crate::sql::sqlite as sql;
 use edgeward_token::DataKey;
 
 mod audit;
@@ -158,17 +159,11 @@ impl SqliteStore {
         let data = data_key.clone();
         let keys = self
             .write(move |c| {
-                let stored: Option<Vec<u8>> = c
-                    .query_row("SELECT sealed FROM sealed_keys WHERE name = ?1", [INDEX_KEY_NAME], |r| r.get(0))
-                    .optional()
-                    .map_err(db_err)?;
+                let stored: Option<Vec<u8>> =
+                    c.query_row(sql::SEALED_KEY, [INDEX_KEY_NAME], |r| r.get(0)).optional().map_err(db_err)?;
                 let (keys, new) = RefKeys::open_or_new(stored.as_deref(), &data)?;
                 if let Some(sealed) = new {
-                    c.execute(
-                        "INSERT INTO sealed_keys (name, sealed, created_at) VALUES (?1, ?2, ?3)",
-                        params![INDEX_KEY_NAME, sealed, ms(now)],
-                    )
-                    .map_err(db_err)?;
+                    c.execute(sql::INSERT_SEALED_KEY, params![INDEX_KEY_NAME, sealed, ms(now)]).map_err(db_err)?;
                 }
                 rekey_legacy_rows(c, &keys)?;
                 Ok(keys)
@@ -263,15 +258,11 @@ fn rekey_legacy_rows(c: &Connection, refs: &RefKeys) -> Result<(), Error> {
         rows.map(|r| r.map_err(db_err)).collect()
     };
     let parse = |u: &str| Uuid::parse_str(u).map_err(|e| Error::Internal(format!("re-keying token {u:?}: {e}")));
-    let tokens = strings("SELECT token_ref FROM tokens WHERE sealed_uuid IS NULL")?;
+    let tokens = strings(sql::TOKENS_WITHOUT_SEALED_UUID)?;
     for old in &tokens {
         let uuid = parse(old)?;
         let new = refs.token_ref(&uuid);
-        c.execute(
-            "UPDATE tokens SET token_ref = ?2, sealed_uuid = ?3 WHERE token_ref = ?1",
-            params![old, new, refs.seal_uuid(&uuid, &new)],
-        )
-        .map_err(db_err)?;
+        c.execute(sql::REKEY_TOKEN_ROW, params![old, new, refs.seal_uuid(&uuid, &new)]).map_err(db_err)?;
     }
     for (table, column, filter) in REF_COLUMNS {
         let olds = strings(&format!("SELECT DISTINCT {column} FROM {table} WHERE length({column}) = 36{filter}"))?;
@@ -386,7 +377,7 @@ impl TokenStore for SqliteStore {
             if u64::try_from(count).unwrap_or(0) >= new.max_tokens {
                 return Err(codec::token_limit(new.max_tokens));
             }
-            let mut exists = c.prepare_cached("SELECT 1 FROM namespaces WHERE network = ?1 AND name = ?2").map_err(db_err)?;
+            let mut exists = c.prepare_cached(sql::NAMESPACE_EXISTS).map_err(db_err)?;
             for net in spec.networks.iter() {
                 for ns in spec.namespaces.keys() {
                     if !exists.exists(params![net.as_str(), ns.as_str()]).map_err(db_err)? {
@@ -514,13 +505,9 @@ impl TokenStore for SqliteStore {
 
     async fn refresh_due_tokens(&self, today: NaiveDate, now: DateTime<Utc>, next: NaiveDate) -> Result<u64, Error> {
         self.write(move |c| {
-            c.execute(
-                "UPDATE tokens SET generation = generation + 1, latest_refresh = ?2, next_refresh = ?3 \
-                 WHERE revoked_at IS NULL AND expiry IS NULL AND next_refresh <= ?1",
-                params![today.to_string(), ms(now), next.to_string()],
-            )
-            .map(|n| n as u64)
-            .map_err(db_err)
+            c.execute(sql::REFRESH_DUE_TOKENS, params![today.to_string(), ms(now), next.to_string()])
+                .map(|n| n as u64)
+                .map_err(db_err)
         })
         .await
     }
@@ -547,11 +534,7 @@ impl TokenStore for SqliteStore {
     async fn token_usage(&self, uuid: Uuid) -> Result<Vec<TokenUsage>, Error> {
         let token_ref = self.refs.get()?.token_ref(&uuid);
         self.point_read(|c| {
-            let mut s = c
-                .prepare_cached(
-                    "SELECT network, requests, last_used FROM token_usage WHERE token_ref = ?1 ORDER BY network",
-                )
-                .map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::TOKEN_USAGE).map_err(db_err)?;
             let rows = s
                 .query_map([token_ref], |r| {
                     let n: String = r.get(0)?;
@@ -570,9 +553,7 @@ impl TokenStore for SqliteStore {
     async fn revoked_token_uuids(&self) -> Result<Vec<Uuid>, Error> {
         let refs = self.refs.get()?.clone();
         self.read(move |c| {
-            let mut s = c
-                .prepare_cached("SELECT token_ref, sealed_uuid FROM tokens WHERE revoked_at IS NOT NULL")
-                .map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::REVOKED_TOKENS).map_err(db_err)?;
             let rows = s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))).map_err(db_err)?;
             rows.map(|r| {
                 let (token_ref, sealed) = r.map_err(db_err)?;
@@ -585,17 +566,10 @@ impl TokenStore for SqliteStore {
 
     async fn purge_tokens(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64, Error> {
         self.write(move |c| {
-            let expired = c
-                .execute("DELETE FROM tokens WHERE revoked_at IS NULL AND expires_at < ?1", [ms(cutoff)])
-                .map_err(db_err)?;
+            let expired = c.execute(sql::PURGE_EXPIRED_TOKENS, [ms(cutoff)]).map_err(db_err)?;
             c.execute("UPDATE account SET token_count = token_count - ?1 WHERE id = 1", [expired as i64])
                 .map_err(db_err)?;
-            let revoked = c
-                .execute(
-                    "DELETE FROM tokens WHERE revoked_at < ?1 AND (expires_at IS NULL OR expires_at < ?2)",
-                    [ms(cutoff), ms(now)],
-                )
-                .map_err(db_err)?;
+            let revoked = c.execute(sql::PURGE_REVOKED_TOKENS, [ms(cutoff), ms(now)]).map_err(db_err)?;
             Ok((expired + revoked) as u64)
         })
         .await
@@ -606,34 +580,37 @@ impl TokenStore for SqliteStore {
 impl ItemStore for SqliteStore {
     async fn get_item(&self, key: &ItemKey, now: DateTime<Utc>) -> Result<Option<StoredItem>, Error> {
         self.point_read(|c| {
-            c.prepare_cached(
-                "SELECT i.value, i.updated_at, n.retention_seconds FROM items i JOIN namespaces n ON n.network = i.network AND n.name = i.namespace \
-                 WHERE i.network = ?1 AND i.namespace = ?2 AND i.sandbox = ?3 AND i.grp = ?4 AND i.item = ?5 \
-                 AND (n.retention_seconds = 0 OR i.updated_at > ?6 - n.retention_seconds * 1000)",
-            )
-            .and_then(|mut s| {
-                s.query_row(
-                    params![key.network.as_str(), key.namespace.as_str(), key.sandbox, key.group, key.item, ms(now)],
-                    |r| {
-                        let updated_at = from_ms(r.get(1)?);
-                        let retention: i64 = r.get(2)?;
-                        Ok(StoredItem {
-                            value: r.get(0)?,
-                            updated_at,
-                            expires_at: (retention > 0).then(|| updated_at + chrono::Duration::seconds(retention)),
-                        })
-                    },
-                )
-                .optional()
-            })
-            .map_err(db_err)
+            c.prepare_cached(sql::GET_ITEM)
+                .and_then(|mut s| {
+                    s.query_row(
+                        params![
+                            key.network.as_str(),
+                            key.namespace.as_str(),
+                            key.sandbox,
+                            key.group,
+                            key.item,
+                            ms(now)
+                        ],
+                        |r| {
+                            let updated_at = from_ms(r.get(1)?);
+                            let retention: i64 = r.get(2)?;
+                            Ok(StoredItem {
+                                value: r.get(0)?,
+                                updated_at,
+                                expires_at: (retention > 0).then(|| updated_at + chrono::Duration::seconds(retention)),
+                            })
+                        },
+                    )
+                    .optional()
+                })
+                .map_err(db_err)
         })
     }
 
     async fn put_item(&self, key: ItemKey, value: Vec<u8>, now: DateTime<Utc>) -> Result<(), Error> {
         self.write(move |c| {
             let exists = c
-                .prepare_cached("SELECT 1 FROM namespaces WHERE network = ?1 AND name = ?2")
+                .prepare_cached(sql::NAMESPACE_EXISTS)
                 .and_then(|mut s| s.exists(params![key.network.as_str(), key.namespace.as_str()]))
                 .map_err(db_err)?;
             if !exists {
@@ -655,15 +632,10 @@ impl ItemStore for SqliteStore {
 
     async fn purge_expired_items(&self, now: DateTime<Utc>, batch: usize) -> Result<u64, Error> {
         self.write(move |c| {
-            c.prepare_cached(
-                "DELETE FROM items WHERE (network, namespace, sandbox, grp, item) IN ( \
-                   SELECT i.network, i.namespace, i.sandbox, i.grp, i.item FROM items i \
-                   JOIN namespaces n ON n.network = i.network AND n.name = i.namespace \
-                   WHERE n.retention_seconds > 0 AND i.updated_at <= ?1 - n.retention_seconds * 1000 LIMIT ?2)",
-            )
-            .and_then(|mut s| s.execute(params![ms(now), batch as i64]))
-            .map(|n| n as u64)
-            .map_err(db_err)
+            c.prepare_cached(sql::PURGE_EXPIRED_ITEMS)
+                .and_then(|mut s| s.execute(params![ms(now), batch as i64]))
+                .map(|n| n as u64)
+                .map_err(db_err)
         })
         .await
     }
@@ -777,7 +749,7 @@ impl ApiClientStore for SqliteStore {
 
     async fn api_clients_version(&self) -> Result<u64, Error> {
         self.point_read(|c| {
-            c.prepare_cached("SELECT version FROM api_clients_version WHERE id = 1")
+            c.prepare_cached(sql::API_CLIENTS_VERSION)
                 .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
                 .map(|v| v as u64)
                 .map_err(db_err)
@@ -786,11 +758,9 @@ impl ApiClientStore for SqliteStore {
 
     async fn delete_api_client(&self, name: &ClientName) -> Result<(), Error> {
         let name = name.clone();
-        self.write(move |c| {
-            match c.execute("DELETE FROM api_clients WHERE name = ?1", [name.as_str()]).map_err(db_err)? {
-                0 => Err(codec::client_not_found(&name)),
-                _ => Ok(()),
-            }
+        self.write(move |c| match c.execute(sql::DELETE_API_CLIENT, [name.as_str()]).map_err(db_err)? {
+            0 => Err(codec::client_not_found(&name)),
+            _ => Ok(()),
         })
         .await
     }
@@ -855,11 +825,7 @@ impl AccountStore for SqliteStore {
 
     async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, Error> {
         self.point_read(|c| {
-            let mut s = c
-                .prepare_cached(
-                    "SELECT kid, sealed_pkcs8, created_at, retired_at FROM signing_keys ORDER BY created_at, kid",
-                )
-                .map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::LIST_SIGNING_KEYS).map_err(db_err)?;
             let rows = s
                 .query_map([], |r| {
                     Ok(StoredSigningKey {
@@ -878,8 +844,7 @@ impl AccountStore for SqliteStore {
         self.write(move |c| {
             let added = c
                 .execute(
-                    "INSERT INTO signing_keys (kid, sealed_pkcs8, created_at, retired_at) VALUES (?1, ?2, ?3, ?4) \
-                     ON CONFLICT DO NOTHING",
+                    sql::INSERT_SIGNING_KEY,
                     params![key.kid, key.sealed_pkcs8, ms(key.created_at), key.retired_at.map(ms)],
                 )
                 .map_err(db_err)?;
@@ -894,14 +859,9 @@ impl AccountStore for SqliteStore {
     async fn retire_signing_key(&self, kid: &str, now: DateTime<Utc>) -> Result<bool, Error> {
         let kid = kid.to_owned();
         self.write(move |c| {
-            let retired = c
-                .execute(
-                    "UPDATE signing_keys SET retired_at = ?2 WHERE kid = ?1 AND retired_at IS NULL",
-                    params![kid, ms(now)],
-                )
-                .map_err(db_err)?;
+            let retired = c.execute(sql::RETIRE_SIGNING_KEY, params![kid, ms(now)]).map_err(db_err)?;
             if retired == 0 {
-                let known = c.query_row("SELECT 1 FROM signing_keys WHERE kid = ?1", [&kid], |_| Ok(())).optional();
+                let known = c.query_row(sql::SIGNING_KEY_EXISTS, [&kid], |_| Ok(())).optional();
                 return match known.map_err(db_err)? {
                     Some(()) => Ok(false),
                     None => Err(codec::unknown_signing_key(&kid)),
@@ -915,12 +875,7 @@ impl AccountStore for SqliteStore {
 
     async fn signing_key_use(&self, now: DateTime<Utc>) -> Result<Vec<SigningKeyUse>, Error> {
         self.read(move |c| {
-            let mut s = c
-                .prepare_cached(
-                    "SELECT kid, COUNT(*), MAX(expires_at) FROM tokens \
-                     WHERE kid IS NOT NULL AND revoked_at IS NULL AND expires_at >= ?1 GROUP BY kid ORDER BY kid",
-                )
-                .map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::SIGNING_KEY_USE).map_err(db_err)?;
             let rows = s
                 .query_map([ms(now)], |r| {
                     Ok(SigningKeyUse {
@@ -937,8 +892,7 @@ impl AccountStore for SqliteStore {
 
     async fn namespace_names(&self, network: Network) -> Result<Vec<NamespaceName>, Error> {
         self.read(move |c| {
-            let mut s =
-                c.prepare_cached("SELECT name FROM namespaces WHERE network = ?1 ORDER BY name").map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::LIST_NAMESPACE_NAMES).map_err(db_err)?;
             let rows = s.query_map([network.as_str()], |r| r.get::<_, String>(0)).map_err(db_err)?;
             rows.map(|r| r.map_err(db_err).and_then(|n| NamespaceName::parse(&n))).collect()
         })
@@ -1015,9 +969,8 @@ impl NamespaceStore for SqliteStore {
                 }
                 return Err(codec::namespace_conflict(&ns.name));
             }
-            let count: i64 = c
-                .query_row("SELECT COUNT(*) FROM namespaces WHERE network = ?1", [ns.network.as_str()], |r| r.get(0))
-                .map_err(db_err)?;
+            let count: i64 =
+                c.query_row(sql::COUNT_NETWORK_NAMESPACES, [ns.network.as_str()], |r| r.get(0)).map_err(db_err)?;
             if count as usize >= max {
                 return Err(codec::namespace_limit(max));
             }
@@ -1076,20 +1029,11 @@ impl NamespaceStore for SqliteStore {
     async fn delete_namespace(&self, network: Network, name: &NamespaceName, now: DateTime<Utc>) -> Result<(), Error> {
         let name = name.clone();
         self.write(move |c| {
-            let n = c
-                .execute(
-                    "DELETE FROM namespaces WHERE network = ?1 AND name = ?2",
-                    params![network.as_str(), name.as_str()],
-                )
-                .map_err(db_err)?;
+            let n = c.execute(sql::DELETE_NAMESPACE, params![network.as_str(), name.as_str()]).map_err(db_err)?;
             if n == 0 {
                 return Err(codec::namespace_missing());
             }
-            c.execute(
-                "DELETE FROM items WHERE network = ?1 AND namespace = ?2",
-                params![network.as_str(), name.as_str()],
-            )
-            .map_err(db_err)?;
+            c.execute(sql::DELETE_NAMESPACE_ITEMS, params![network.as_str(), name.as_str()]).map_err(db_err)?;
             changes::note(c, &Change::Namespace(network, name.clone()), now)?;
             Ok(())
         })
@@ -1130,10 +1074,8 @@ impl NamespaceStore for SqliteStore {
             };
             let mut deleted = Vec::with_capacity(due.len());
             for (network, name) in due {
-                c.execute("DELETE FROM items WHERE network = ?1 AND namespace = ?2", params![network, name])
-                    .map_err(db_err)?;
-                c.execute("DELETE FROM namespaces WHERE network = ?1 AND name = ?2", params![network, name])
-                    .map_err(db_err)?;
+                c.execute(sql::DELETE_NAMESPACE_ITEMS, params![network, name]).map_err(db_err)?;
+                c.execute(sql::DELETE_NAMESPACE, params![network, name]).map_err(db_err)?;
                 let network = Network::parse(&network).map_err(|e| Error::Internal(e.to_string()))?;
                 let name = NamespaceName::parse(&name).map_err(|e| Error::Internal(e.to_string()))?;
                 changes::note(c, &Change::Namespace(network, name.clone()), now)?;
@@ -1170,8 +1112,7 @@ impl NamespaceStore for SqliteStore {
 
     async fn list_access_groups(&self) -> Result<Vec<AccessGroup>, Error> {
         self.point_read(|c| {
-            let mut s =
-                c.prepare_cached("SELECT group_id, name FROM access_groups ORDER BY group_id").map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::LIST_ACCESS_GROUPS).map_err(db_err)?;
             let rows = s
                 .query_map([], |r| Ok(AccessGroup { group_id: r.get::<_, i64>(0)?.max(0) as u64, name: r.get(1)? }))
                 .map_err(db_err)?;
@@ -1182,10 +1123,7 @@ impl NamespaceStore for SqliteStore {
     async fn create_access_group(&self, group: AccessGroup, now: DateTime<Utc>) -> Result<AccessGroup, Error> {
         self.write(move |c| {
             let inserted = c
-                .execute(
-                    "INSERT INTO access_groups (group_id, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                    params![group.group_id as i64, group.name, now.timestamp_millis()],
-                )
+                .execute(sql::INSERT_ACCESS_GROUP, params![group.group_id as i64, group.name, now.timestamp_millis()])
                 .map_err(db_err)?;
             if inserted == 0 {
                 return Err(codec::access_group_taken(group.group_id));
@@ -1200,13 +1138,12 @@ impl NamespaceStore for SqliteStore {
             if group_id == 0 {
                 return Err(codec::account_group_kept());
             }
-            let used: i64 = c
-                .query_row("SELECT COUNT(*) FROM namespaces WHERE group_id = ?1", [group_id as i64], |r| r.get(0))
-                .map_err(db_err)?;
+            let used: i64 =
+                c.query_row(sql::COUNT_GROUP_NAMESPACES, [group_id as i64], |r| r.get(0)).map_err(db_err)?;
             if used > 0 {
                 return Err(codec::access_group_in_use(group_id, used));
             }
-            if c.execute("DELETE FROM access_groups WHERE group_id = ?1", [group_id as i64]).map_err(db_err)? == 0 {
+            if c.execute(sql::DELETE_ACCESS_GROUP, [group_id as i64]).map_err(db_err)? == 0 {
                 return Err(codec::access_group_missing(group_id));
             }
             Ok(())
@@ -1223,11 +1160,7 @@ impl NamespaceStore for SqliteStore {
     ) -> Result<Vec<String>, Error> {
         let (name, sandbox) = (name.clone(), sandbox.to_owned());
         self.read(move |c| {
-            let mut s = c
-                .prepare_cached(
-                    "SELECT DISTINCT grp FROM items WHERE network = ?1 AND namespace = ?2 AND sandbox = ?3 ORDER BY grp LIMIT ?4",
-                )
-                .map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::LIST_ITEM_GROUPS).map_err(db_err)?;
             let rows = s
                 .query_map(params![network.as_str(), name.as_str(), sandbox, max as i64], |r| r.get::<_, String>(0))
                 .map_err(db_err)?;
@@ -1246,13 +1179,11 @@ impl NamespaceStore for SqliteStore {
     ) -> Result<Vec<String>, Error> {
         let (name, sandbox, group) = (name.clone(), sandbox.to_owned(), group.to_owned());
         self.read(move |c| {
-            let mut s = c
-                .prepare_cached(
-                    "SELECT item FROM items WHERE network = ?1 AND namespace = ?2 AND sandbox = ?3 AND grp = ?4 ORDER BY item LIMIT ?5",
-                )
-                .map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::LIST_ITEM_KEYS).map_err(db_err)?;
             let rows = s
-                .query_map(params![network.as_str(), name.as_str(), sandbox, group, max as i64], |r| r.get::<_, String>(0))
+                .query_map(params![network.as_str(), name.as_str(), sandbox, group, max as i64], |r| {
+                    r.get::<_, String>(0)
+                })
                 .map_err(db_err)?;
             rows.map(|r| r.map_err(db_err)).collect()
         })

@@ -15,25 +15,23 @@ use edgeward_core::Error;
 use super::{bad_row, col, db_err, PostgresStore};
 use crate::audit::Claim;
 use crate::codec::{self, ms};
+use crate::sql::pg as sql;
 
 /// Append `r` on `c` (the caller's transaction).
 pub(super) async fn insert(c: &mut PgConnection, r: &AuditRecord) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor, owner, action, target, request_id, source, outcome, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(ms(r.at))
-    .bind(&r.actor)
-    .bind(&r.owner)
-    .bind(&r.action)
-    .bind(&r.target)
-    .bind(&r.request_id)
-    .bind(&r.source)
-    .bind(r.outcome.as_str())
-    .bind(&r.detail)
-    .execute(c)
-    .await
-    .map_err(db_err)?;
+    sqlx::query(sql::INSERT_AUDIT_RECORD)
+        .bind(ms(r.at))
+        .bind(&r.actor)
+        .bind(&r.owner)
+        .bind(&r.action)
+        .bind(&r.target)
+        .bind(&r.request_id)
+        .bind(&r.source)
+        .bind(r.outcome.as_str())
+        .bind(&r.detail)
+        .execute(c)
+        .await
+        .map_err(db_err)?;
     Ok(())
 }
 
@@ -140,7 +138,7 @@ impl AuditStore for PostgresStore {
     }
 
     async fn purge_audit(&self, before: DateTime<Utc>) -> Result<u64, Error> {
-        Ok(sqlx::query("DELETE FROM audit_log WHERE at < $1")
+        Ok(sqlx::query(sql::PURGE_AUDIT_BEFORE)
             .bind(ms(before))
             .execute(self.pool())
             .await

@@ -10,6 +10,7 @@ use edgeward_core::Error;
 
 use super::{col, db_err, PostgresStore};
 use crate::codec::{decode_change, encode_change, ms, TOKEN_REVOKED};
+use crate::sql::pg as sql;
 
 /// The channel the `changes` trigger notifies.
 pub const CHANNEL: &str = "edgeward_changes";
@@ -40,13 +41,7 @@ async fn insert(
     subject: &str,
     at: DateTime<Utc>,
 ) -> Result<(), Error> {
-    sqlx::query("INSERT INTO changes (kind, subject, at) VALUES ($1, $2, $3)")
-        .bind(kind)
-        .bind(subject)
-        .bind(ms(at))
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?;
+    sqlx::query(sql::APPEND_CHANGE).bind(kind).bind(subject).bind(ms(at)).execute(&mut **tx).await.map_err(db_err)?;
     Ok(())
 }
 
@@ -54,16 +49,12 @@ async fn insert(
 impl ChangeStore for PostgresStore {
     async fn changes_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Change)>, Error> {
         let refs = self.refs.get()?;
-        let rows = sqlx::query(
-            "SELECT c.seq, c.kind, c.subject, t.sealed_uuid FROM changes c \
-             LEFT JOIN tokens t ON c.kind = 'token_revoked' AND t.token_ref = c.subject \
-             WHERE c.seq > $1 ORDER BY c.seq LIMIT $2",
-        )
-        .bind(seq)
-        .bind(limit as i64)
-        .fetch_all(self.pool())
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query(sql::CHANGES_AFTER)
+            .bind(seq)
+            .bind(limit as i64)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let (seq, kind, subject): (i64, String, String) = (col(r, 0)?, col(r, 1)?, col(r, 2)?);
@@ -79,7 +70,7 @@ impl ChangeStore for PostgresStore {
     }
 
     async fn last_change_seq(&self) -> Result<i64, Error> {
-        col(&sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM changes").fetch_one(self.pool()).await.map_err(db_err)?, 0)
+        col(&sqlx::query(sql::LAST_CHANGE_SEQ).fetch_one(self.pool()).await.map_err(db_err)?, 0)
     }
 
     async fn announce(&self, change: Change, at: DateTime<Utc>) -> Result<(), Error> {
@@ -89,7 +80,7 @@ impl ChangeStore for PostgresStore {
     }
 
     async fn purge_changes(&self, before: DateTime<Utc>) -> Result<u64, Error> {
-        sqlx::query("DELETE FROM changes WHERE at < $1")
+        sqlx::query(sql::PURGE_CHANGES_BEFORE)
             .bind(ms(before))
             .execute(self.pool())
             .await

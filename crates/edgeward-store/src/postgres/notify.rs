@@ -17,6 +17,7 @@ use edgeward_core::Error;
 
 use super::{bad_row, col, commit, db_err, PostgresStore, Write};
 use crate::codec::{self, from_ms, ms};
+use crate::sql::pg as sql;
 
 const USER_COLUMNS: &str = "id, name, email, email_registered, active, grants, created_at";
 
@@ -51,20 +52,17 @@ async fn insert_run<'e, E>(c: E, run: &CheckRun) -> Result<(), Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Postgres>,
 {
-    sqlx::query(
-        "INSERT INTO notify_runs (check_day, holder, started_at, finished_at, dry_run, due, notices) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(run.check_day.to_string())
-    .bind(&run.holder)
-    .bind(ms(run.started_at))
-    .bind(ms(run.finished_at))
-    .bind(run.dry_run)
-    .bind(run.due as i64)
-    .bind(run.notices as i64)
-    .execute(c)
-    .await
-    .map_err(db_err)?;
+    sqlx::query(sql::INSERT_NOTIFY_RUN)
+        .bind(run.check_day.to_string())
+        .bind(&run.holder)
+        .bind(ms(run.started_at))
+        .bind(ms(run.finished_at))
+        .bind(run.dry_run)
+        .bind(run.due as i64)
+        .bind(run.notices as i64)
+        .execute(c)
+        .await
+        .map_err(db_err)?;
     Ok(())
 }
 
@@ -108,21 +106,18 @@ async fn outbox_failed(
 impl NotifyStore for PostgresStore {
     async fn create_user(&self, user: User) -> Result<User, Error> {
         let mut w = Write::start(self).await?;
-        let n = sqlx::query(
-            "INSERT INTO users (id, name, email, email_registered, active, grants, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(user.id.to_string())
-        .bind(&user.name)
-        .bind(&user.email)
-        .bind(user.email_registered)
-        .bind(user.active)
-        .bind(user.grants.to_list())
-        .bind(ms(user.created_at))
-        .execute(w.conn())
-        .await
-        .map_err(db_err)?
-        .rows_affected();
+        let n = sqlx::query(sql::INSERT_USER)
+            .bind(user.id.to_string())
+            .bind(&user.name)
+            .bind(&user.email)
+            .bind(user.email_registered)
+            .bind(user.active)
+            .bind(user.grants.to_list())
+            .bind(ms(user.created_at))
+            .execute(w.conn())
+            .await
+            .map_err(db_err)?
+            .rows_affected();
         if n == 0 {
             return Err(codec::user_taken(&user.name));
         }
@@ -156,7 +151,7 @@ impl NotifyStore for PostgresStore {
             .ok_or_else(|| codec::user_missing(name))?;
         let mut user = user_from_row(&row)?;
         codec::apply_user_update(&mut user, active, email, email_registered);
-        sqlx::query("UPDATE users SET active = $2, email = $3, email_registered = $4 WHERE id = $1")
+        sqlx::query(sql::UPDATE_USER)
             .bind(user.id.to_string())
             .bind(user.active)
             .bind(&user.email)
@@ -170,21 +165,18 @@ impl NotifyStore for PostgresStore {
 
     async fn put_contact(&self, contact: Contact, now: DateTime<Utc>) -> Result<(), Error> {
         let mut w = Write::start(self).await?;
-        sqlx::query(
-            "INSERT INTO escalation_contacts (email, name, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (email) DO UPDATE SET name = excluded.name",
-        )
-        .bind(&contact.email)
-        .bind(&contact.name)
-        .bind(now.timestamp_millis())
-        .execute(w.conn())
-        .await
-        .map_err(db_err)?;
+        sqlx::query(sql::PUT_CONTACT)
+            .bind(&contact.email)
+            .bind(&contact.name)
+            .bind(now.timestamp_millis())
+            .execute(w.conn())
+            .await
+            .map_err(db_err)?;
         w.done().await
     }
 
     async fn list_contacts(&self) -> Result<Vec<Contact>, Error> {
-        sqlx::query("SELECT email, name FROM escalation_contacts ORDER BY email")
+        sqlx::query(sql::LIST_CONTACTS)
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?
@@ -195,12 +187,7 @@ impl NotifyStore for PostgresStore {
 
     async fn remove_contact(&self, email: &str) -> Result<(), Error> {
         let mut w = Write::start(self).await?;
-        let n = sqlx::query("DELETE FROM escalation_contacts WHERE email = $1")
-            .bind(email)
-            .execute(w.conn())
-            .await
-            .map_err(db_err)?
-            .rows_affected();
+        let n = sqlx::query(sql::DELETE_CONTACT).bind(email).execute(w.conn()).await.map_err(db_err)?.rows_affected();
         if n == 0 {
             return Err(codec::contact_missing(email));
         }
@@ -214,77 +201,56 @@ impl NotifyStore for PostgresStore {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool, Error> {
-        let n = sqlx::query(
-            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
-             WHERE leases.holder = excluded.holder OR leases.expires_at <= $4",
-        )
-        .bind(name)
-        .bind(holder)
-        .bind(ms(until))
-        .bind(ms(now))
-        .execute(self.pool())
-        .await
-        .map_err(db_err)?
-        .rows_affected();
+        let n = sqlx::query(sql::TAKE_LEASE)
+            .bind(name)
+            .bind(holder)
+            .bind(ms(until))
+            .bind(ms(now))
+            .execute(self.pool())
+            .await
+            .map_err(db_err)?
+            .rows_affected();
         Ok(n == 1)
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), Error> {
-        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
-            .bind(name)
-            .bind(holder)
-            .execute(self.pool())
-            .await
-            .map_err(db_err)?;
+        sqlx::query(sql::RELEASE_LEASE).bind(name).bind(holder).execute(self.pool()).await.map_err(db_err)?;
         Ok(())
     }
 
     async fn expiring_tokens(&self, first: NaiveDate, last: NaiveDate) -> Result<Vec<ExpiringToken>, Error> {
         let (from, to) = codec::expiry_range(first, last);
         let refs = self.refs.get()?;
-        sqlx::query(
-            "SELECT t.token_ref, t.name, t.expiry, t.allow_staging, t.allow_production, t.namespaces, \
-                    (SELECT MAX(u.last_used) FROM token_usage u WHERE u.token_ref = t.token_ref), t.sealed_uuid \
-             FROM tokens t \
-             WHERE t.revoked_at IS NULL AND t.expires_at >= $1 AND t.expires_at <= $2 AND t.replaced_by IS NULL \
-             ORDER BY t.expires_at, t.name",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(self.pool())
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(|r| {
-            let (token_ref, expiry, namespaces): (String, String, String) = (col(r, 0)?, col(r, 2)?, col(r, 5)?);
-            Ok(ExpiringToken {
-                uuid: refs.open_uuid(&col::<Vec<u8>>(r, 7)?, &token_ref).map_err(bad_row)?,
-                name: col(r, 1)?,
-                expiry: codec::parse_date(&expiry).map_err(bad_row)?,
-                networks: Networks { staging: col(r, 3)?, production: col(r, 4)? },
-                namespaces: codec::decode_namespaces(&namespaces).map_err(bad_row)?,
-                last_used: col::<Option<i64>>(r, 6)?.map(from_ms),
+        sqlx::query(sql::TOKENS_EXPIRING_BETWEEN)
+            .bind(from)
+            .bind(to)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| {
+                let (token_ref, expiry, namespaces): (String, String, String) = (col(r, 0)?, col(r, 2)?, col(r, 5)?);
+                Ok(ExpiringToken {
+                    uuid: refs.open_uuid(&col::<Vec<u8>>(r, 7)?, &token_ref).map_err(bad_row)?,
+                    name: col(r, 1)?,
+                    expiry: codec::parse_date(&expiry).map_err(bad_row)?,
+                    networks: Networks { staging: col(r, 3)?, production: col(r, 4)? },
+                    namespaces: codec::decode_namespaces(&namespaces).map_err(bad_row)?,
+                    last_used: col::<Option<i64>>(r, 6)?.map(from_ms),
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 
     async fn soonest_expiry(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Error> {
-        let r = sqlx::query(
-            "SELECT MIN(expires_at) FROM tokens WHERE revoked_at IS NULL AND expires_at >= $1 AND replaced_by IS NULL",
-        )
-        .bind(ms(now))
-        .fetch_one(self.pool())
-        .await
-        .map_err(db_err)?;
+        let r = sqlx::query(sql::NEXT_EXPIRY).bind(ms(now)).fetch_one(self.pool()).await.map_err(db_err)?;
         Ok(col::<Option<i64>>(&r, 0)?.map(from_ms))
     }
 
     async fn mark_replaced(&self, old: Uuid, new: Uuid) -> Result<(), Error> {
         let refs = self.refs.get()?;
         let mut w = Write::start(self).await?;
-        let n = sqlx::query("UPDATE tokens SET replaced_by = $2 WHERE token_ref = $1")
+        let n = sqlx::query(sql::SET_REPLACED_BY)
             .bind(refs.token_ref(&old))
             .bind(refs.token_ref(&new))
             .execute(w.conn())
@@ -303,18 +269,15 @@ impl NotifyStore for PostgresStore {
         let mut pending = Vec::new();
         for (uuid, days) in due {
             let token_ref = refs.token_ref(&uuid);
-            sqlx::query(
-                "INSERT INTO expiry_notices (token_ref, threshold_days, created_at, status) \
-                 VALUES ($1, $2, $3, 'pending') ON CONFLICT DO NOTHING",
-            )
-            .bind(&token_ref)
-            .bind(days as i32)
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            sqlx::query(sql::CLAIM_EXPIRY_NOTICE)
+                .bind(&token_ref)
+                .bind(days as i32)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
             let status: String = col(
-                &sqlx::query("SELECT status FROM expiry_notices WHERE token_ref = $1 AND threshold_days = $2")
+                &sqlx::query(sql::EXPIRY_NOTICE_STATUS)
                     .bind(&token_ref)
                     .bind(days as i32)
                     .fetch_one(&mut *tx)
@@ -341,47 +304,39 @@ impl NotifyStore for PostgresStore {
     ) -> Result<(), Error> {
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         for w in &webhooks {
-            sqlx::query(
-                "INSERT INTO webhook_outbox (event_id, body, created_at, next_attempt_at, status) \
-                 VALUES ($1, $2, $3, $3, 'pending')",
-            )
-            .bind(w.event_id.to_string())
-            .bind(&w.body)
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            sqlx::query(sql::QUEUE_WEBHOOK)
+                .bind(w.event_id.to_string())
+                .bind(&w.body)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
         }
         for e in &emails {
-            sqlx::query(
-                "INSERT INTO email_outbox (recipient, subject, text_body, html_body, created_at, next_attempt_at, status) \
-                 VALUES ($1, $2, $3, $4, $5, $5, 'pending')",
-            )
-            .bind(&e.recipient)
-            .bind(&e.subject)
-            .bind(&e.text_body)
-            .bind(&e.html_body)
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            sqlx::query(sql::QUEUE_EMAIL)
+                .bind(&e.recipient)
+                .bind(&e.subject)
+                .bind(&e.text_body)
+                .bind(&e.html_body)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
         }
         for n in &notices {
-            sqlx::query(
-                "INSERT INTO notices (user_id, threshold_days, created_at, subject, tokens) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(n.user_id.to_string())
-            .bind(n.threshold_days as i32)
-            .bind(ms(now))
-            .bind(&n.subject)
-            .bind(n.tokens.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            sqlx::query(sql::INSERT_NOTICE)
+                .bind(n.user_id.to_string())
+                .bind(n.threshold_days as i32)
+                .bind(ms(now))
+                .bind(&n.subject)
+                .bind(n.tokens.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
         }
         let refs = self.refs.get()?;
         for (uuid, days) in &delivered {
-            sqlx::query("UPDATE expiry_notices SET status = 'delivered' WHERE token_ref = $1 AND threshold_days = $2")
+            sqlx::query(sql::MARK_EXPIRY_NOTICE_DELIVERED)
                 .bind(refs.token_ref(uuid))
                 .bind(*days as i32)
                 .execute(&mut *tx)
@@ -438,32 +393,26 @@ impl NotifyStore for PostgresStore {
     }
 
     async fn failed_emails(&self, limit: usize) -> Result<Vec<FailedEmail>, Error> {
-        sqlx::query(
-            "SELECT recipient, subject, attempts, COALESCE(last_error, ''), created_at FROM email_outbox \
-             WHERE status = 'failed' ORDER BY id DESC LIMIT $1",
-        )
-        .bind(limit as i64)
-        .fetch_all(self.pool())
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(|r| {
-            Ok(FailedEmail {
-                recipient: col(r, 0)?,
-                subject: col(r, 1)?,
-                attempts: attempts(r, 2)?,
-                error: col(r, 3)?,
-                created_at: from_ms(col(r, 4)?),
+        sqlx::query(sql::FAILED_EMAIL)
+            .bind(limit as i64)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| {
+                Ok(FailedEmail {
+                    recipient: col(r, 0)?,
+                    subject: col(r, 1)?,
+                    attempts: attempts(r, 2)?,
+                    error: col(r, 3)?,
+                    created_at: from_ms(col(r, 4)?),
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 
     async fn pending_email_count(&self) -> Result<u64, Error> {
-        let r = sqlx::query("SELECT COUNT(*) FROM email_outbox WHERE status = 'pending'")
-            .fetch_one(self.pool())
-            .await
-            .map_err(db_err)?;
+        let r = sqlx::query(sql::COUNT_PENDING_EMAIL).fetch_one(self.pool()).await.map_err(db_err)?;
         Ok(col::<i64>(&r, 0)?.max(0) as u64)
     }
 
@@ -526,17 +475,14 @@ impl NotifyStore for PostgresStore {
     }
 
     async fn check_runs(&self, limit: usize) -> Result<Vec<CheckRun>, Error> {
-        sqlx::query(
-            "SELECT check_day, holder, started_at, finished_at, dry_run, due, notices FROM notify_runs \
-             ORDER BY id DESC LIMIT $1",
-        )
-        .bind(limit as i64)
-        .fetch_all(self.pool())
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(run_from_row)
-        .collect()
+        sqlx::query(sql::RECENT_NOTIFY_RUNS)
+            .bind(limit as i64)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(run_from_row)
+            .collect()
     }
 
     async fn notices_for(&self, user: Uuid, limit: usize, before: Option<i64>) -> Result<(Vec<Notice>, u64), Error> {
@@ -565,7 +511,7 @@ impl NotifyStore for PostgresStore {
         })
         .collect::<Result<Vec<_>, Error>>()?;
         let unread: i64 = col(
-            &sqlx::query("SELECT COUNT(*) FROM notices WHERE user_id = $1 AND read_at IS NULL")
+            &sqlx::query(sql::COUNT_UNREAD_NOTICES)
                 .bind(user.to_string())
                 .fetch_one(self.pool())
                 .await
@@ -577,9 +523,7 @@ impl NotifyStore for PostgresStore {
 
     async fn mark_notices_read(&self, user: Uuid, ids: Vec<i64>, now: DateTime<Utc>) -> Result<u64, Error> {
         let q = if ids.is_empty() {
-            sqlx::query("UPDATE notices SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL")
-                .bind(user.to_string())
-                .bind(ms(now))
+            sqlx::query(sql::MARK_NOTICES_READ).bind(user.to_string()).bind(ms(now))
         } else {
             sqlx::query("UPDATE notices SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL AND id = ANY($3)")
                 .bind(user.to_string())

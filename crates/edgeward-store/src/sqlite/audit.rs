@@ -10,27 +10,25 @@ use edgeward_core::Error;
 
 use super::{db_err, SqliteStore};
 use crate::codec::{self, ms};
+use crate::sql::sqlite as sql;
 
 /// Append `r`, in the caller's transaction.
 pub(super) fn insert(c: &Connection, r: &AuditRecord) -> Result<(), Error> {
-    c.prepare_cached(
-        "INSERT INTO audit_log (at, actor, owner, action, target, request_id, source, outcome, detail) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            ms(r.at),
-            r.actor,
-            r.owner,
-            r.action,
-            r.target,
-            r.request_id,
-            r.source,
-            r.outcome.as_str(),
-            r.detail
-        ])
-    })
-    .map_err(db_err)?;
+    c.prepare_cached(sql::INSERT_AUDIT_RECORD)
+        .and_then(|mut s| {
+            s.execute(params![
+                ms(r.at),
+                r.actor,
+                r.owner,
+                r.action,
+                r.target,
+                r.request_id,
+                r.source,
+                r.outcome.as_str(),
+                r.detail
+            ])
+        })
+        .map_err(db_err)?;
     Ok(())
 }
 
@@ -100,9 +98,7 @@ impl AuditStore for SqliteStore {
     }
 
     async fn purge_audit(&self, before: DateTime<Utc>) -> Result<u64, Error> {
-        self.write(move |c| {
-            c.execute("DELETE FROM audit_log WHERE at < ?1", params![ms(before)]).map(|n| n as u64).map_err(db_err)
-        })
-        .await
+        self.write(move |c| c.execute(sql::PURGE_AUDIT_BEFORE, params![ms(before)]).map(|n| n as u64).map_err(db_err))
+            .await
     }
 }

@@ -10,6 +10,7 @@ use edgeward_core::Error;
 
 use super::{db_err, SqliteStore};
 use crate::codec::{decode_change, encode_change, ms, TOKEN_REVOKED};
+use crate::sql::sqlite as sql;
 
 /// Append `change` (an item or namespace change) to the feed, in the caller's transaction.
 pub(super) fn note(c: &Connection, change: &Change, at: DateTime<Utc>) -> Result<(), Error> {
@@ -24,9 +25,7 @@ pub(super) fn note_revoked(c: &Connection, token_ref: &str, at: DateTime<Utc>) -
 }
 
 fn insert(c: &Connection, kind: &str, subject: &str, at: DateTime<Utc>) -> Result<(), Error> {
-    c.prepare_cached("INSERT INTO changes (kind, subject, at) VALUES (?1, ?2, ?3)")
-        .and_then(|mut s| s.execute(params![kind, subject, ms(at)]))
-        .map_err(db_err)?;
+    c.prepare_cached(sql::APPEND_CHANGE).and_then(|mut s| s.execute(params![kind, subject, ms(at)])).map_err(db_err)?;
     Ok(())
 }
 
@@ -35,13 +34,7 @@ impl ChangeStore for SqliteStore {
     async fn changes_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Change)>, Error> {
         let refs = self.refs.get()?;
         self.point_read(|c| {
-            let mut s = c
-                .prepare_cached(
-                    "SELECT c.seq, c.kind, c.subject, t.sealed_uuid FROM changes c \
-                     LEFT JOIN tokens t ON c.kind = 'token_revoked' AND t.token_ref = c.subject \
-                     WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2",
-                )
-                .map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::CHANGES_AFTER).map_err(db_err)?;
             let rows = s
                 .query_map(params![seq, limit as i64], |r| {
                     Ok((
@@ -67,7 +60,7 @@ impl ChangeStore for SqliteStore {
     }
 
     async fn last_change_seq(&self) -> Result<i64, Error> {
-        self.point_read(|c| c.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0)).map_err(db_err))
+        self.point_read(|c| c.query_row(sql::LAST_CHANGE_SEQ, [], |r| r.get(0)).map_err(db_err))
     }
 
     async fn record_nonce(
@@ -86,9 +79,6 @@ impl ChangeStore for SqliteStore {
     }
 
     async fn purge_changes(&self, before: DateTime<Utc>) -> Result<u64, Error> {
-        self.write(move |c| {
-            c.execute("DELETE FROM changes WHERE at < ?1", [ms(before)]).map(|n| n as u64).map_err(db_err)
-        })
-        .await
+        self.write(move |c| c.execute(sql::PURGE_CHANGES_BEFORE, [ms(before)]).map(|n| n as u64).map_err(db_err)).await
     }
 }

@@ -16,6 +16,7 @@ use edgeward_core::Error;
 
 use super::{conversion, db_err, decode_namespaces, parse_date, SqliteStore};
 use crate::codec::{self, from_ms, ms};
+use crate::sql::sqlite as sql;
 
 const USER_COLUMNS: &str = "id, name, email, email_registered, active, grants, created_at";
 
@@ -48,8 +49,7 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<CheckRun> {
 
 fn insert_run(c: &rusqlite::Connection, run: &CheckRun) -> Result<(), Error> {
     c.execute(
-        "INSERT INTO notify_runs (check_day, holder, started_at, finished_at, dry_run, due, notices) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        sql::INSERT_NOTIFY_RUN,
         params![
             run.check_day.to_string(),
             run.holder,
@@ -103,8 +103,7 @@ impl NotifyStore for SqliteStore {
         self.write(move |c| {
             let n = c
                 .execute(
-                    "INSERT INTO users (id, name, email, email_registered, active, grants, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO NOTHING",
+                    sql::INSERT_USER,
                     params![
                         user.id.to_string(),
                         user.name,
@@ -148,11 +147,8 @@ impl NotifyStore for SqliteStore {
                 .map_err(db_err)?
                 .ok_or_else(|| codec::user_missing(&name))?;
             codec::apply_user_update(&mut user, active, email, email_registered);
-            c.execute(
-                "UPDATE users SET active = ?2, email = ?3, email_registered = ?4 WHERE id = ?1",
-                params![user.id.to_string(), user.active, user.email, user.email_registered],
-            )
-            .map_err(db_err)?;
+            c.execute(sql::UPDATE_USER, params![user.id.to_string(), user.active, user.email, user.email_registered])
+                .map_err(db_err)?;
             Ok(user)
         })
         .await
@@ -160,12 +156,8 @@ impl NotifyStore for SqliteStore {
 
     async fn put_contact(&self, contact: Contact, now: DateTime<Utc>) -> Result<(), Error> {
         self.write(move |c| {
-            c.execute(
-                "INSERT INTO escalation_contacts (email, name, created_at) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (email) DO UPDATE SET name = excluded.name",
-                params![contact.email, contact.name, now.timestamp_millis()],
-            )
-            .map_err(db_err)?;
+            c.execute(sql::PUT_CONTACT, params![contact.email, contact.name, now.timestamp_millis()])
+                .map_err(db_err)?;
             Ok(())
         })
         .await
@@ -173,8 +165,7 @@ impl NotifyStore for SqliteStore {
 
     async fn list_contacts(&self) -> Result<Vec<Contact>, Error> {
         self.read(|c| {
-            let mut s =
-                c.prepare_cached("SELECT email, name FROM escalation_contacts ORDER BY email").map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::LIST_CONTACTS).map_err(db_err)?;
             let rows = s.query_map([], |r| Ok(Contact { email: r.get(0)?, name: r.get(1)? })).map_err(db_err)?;
             rows.map(|r| r.map_err(db_err)).collect()
         })
@@ -184,7 +175,7 @@ impl NotifyStore for SqliteStore {
     async fn remove_contact(&self, email: &str) -> Result<(), Error> {
         let email = email.to_owned();
         self.write(move |c| {
-            if c.execute("DELETE FROM escalation_contacts WHERE email = ?1", [&email]).map_err(db_err)? == 0 {
+            if c.execute(sql::DELETE_CONTACT, [&email]).map_err(db_err)? == 0 {
                 return Err(codec::contact_missing(&email));
             }
             Ok(())
@@ -201,14 +192,7 @@ impl NotifyStore for SqliteStore {
     ) -> Result<bool, Error> {
         let (name, holder) = (name.to_owned(), holder.to_owned());
         self.write(move |c| {
-            let changed = c
-                .execute(
-                    "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
-                     WHERE leases.holder = excluded.holder OR leases.expires_at <= ?4",
-                    params![name, holder, ms(until), ms(now)],
-                )
-                .map_err(db_err)?;
+            let changed = c.execute(sql::TAKE_LEASE, params![name, holder, ms(until), ms(now)]).map_err(db_err)?;
             Ok(changed == 1)
         })
         .await
@@ -217,7 +201,7 @@ impl NotifyStore for SqliteStore {
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), Error> {
         let (name, holder) = (name.to_owned(), holder.to_owned());
         self.write(move |c| {
-            c.execute("DELETE FROM leases WHERE name = ?1 AND holder = ?2", params![name, holder]).map_err(db_err)?;
+            c.execute(sql::RELEASE_LEASE, params![name, holder]).map_err(db_err)?;
             Ok(())
         })
         .await
@@ -229,17 +213,7 @@ impl NotifyStore for SqliteStore {
             // A range of `expires_at` (the last second of the expiry day), so the partial index
             // on unrevoked tokens' expiry answers it without reading other tokens.
             let (from, to) = codec::expiry_range(first, last);
-            let mut s = c
-                .prepare_cached(
-                    "SELECT t.token_ref, t.name, t.expiry, t.allow_staging, t.allow_production, t.namespaces, \
-                            (SELECT MAX(u.last_used) FROM token_usage u WHERE u.token_ref = t.token_ref), \
-                            t.sealed_uuid \
-                     FROM tokens t \
-                     WHERE t.revoked_at IS NULL AND t.expires_at >= ?1 AND t.expires_at <= ?2 \
-                       AND t.replaced_by IS NULL \
-                     ORDER BY t.expires_at, t.name",
-                )
-                .map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::TOKENS_EXPIRING_BETWEEN).map_err(db_err)?;
             let rows = s
                 .query_map(params![from, to], |r| {
                     let token_ref: String = r.get(0)?;
@@ -263,13 +237,9 @@ impl NotifyStore for SqliteStore {
 
     async fn soonest_expiry(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Error> {
         self.point_read(|c| {
-            c.query_row(
-                "SELECT MIN(expires_at) FROM tokens WHERE revoked_at IS NULL AND expires_at >= ?1 AND replaced_by IS NULL",
-                [ms(now)],
-                |r| r.get::<_, Option<i64>>(0),
-            )
-            .map(|v| v.map(from_ms))
-            .map_err(db_err)
+            c.query_row(sql::NEXT_EXPIRY, [ms(now)], |r| r.get::<_, Option<i64>>(0))
+                .map(|v| v.map(from_ms))
+                .map_err(db_err)
         })
     }
 
@@ -277,9 +247,7 @@ impl NotifyStore for SqliteStore {
         let refs = self.refs.get()?;
         let (old, new) = (refs.token_ref(&old), refs.token_ref(&new));
         self.write(move |c| {
-            let n = c
-                .execute("UPDATE tokens SET replaced_by = ?2 WHERE token_ref = ?1", params![old, new])
-                .map_err(db_err)?;
+            let n = c.execute(sql::SET_REPLACED_BY, params![old, new]).map_err(db_err)?;
             if n == 0 {
                 return Err(codec::token_missing());
             }
@@ -292,15 +260,8 @@ impl NotifyStore for SqliteStore {
         let refs = self.refs.get()?;
         let due: Vec<(Uuid, String, u32)> = due.into_iter().map(|(u, d)| (u, refs.token_ref(&u), d)).collect();
         self.write(move |c| {
-            let mut insert = c
-                .prepare_cached(
-                    "INSERT INTO expiry_notices (token_ref, threshold_days, created_at, status) \
-                     VALUES (?1, ?2, ?3, 'pending') ON CONFLICT DO NOTHING",
-                )
-                .map_err(db_err)?;
-            let mut status = c
-                .prepare_cached("SELECT status FROM expiry_notices WHERE token_ref = ?1 AND threshold_days = ?2")
-                .map_err(db_err)?;
+            let mut insert = c.prepare_cached(sql::CLAIM_EXPIRY_NOTICE).map_err(db_err)?;
+            let mut status = c.prepare_cached(sql::EXPIRY_NOTICE_STATUS).map_err(db_err)?;
             let mut pending = Vec::new();
             for (uuid, token_ref, days) in due {
                 insert.execute(params![token_ref, days, ms(now)]).map_err(db_err)?;
@@ -326,38 +287,20 @@ impl NotifyStore for SqliteStore {
         let refs = self.refs.get()?;
         let delivered: Vec<(String, u32)> = delivered.iter().map(|(u, d)| (refs.token_ref(u), *d)).collect();
         self.write(move |c| {
-            let mut hooks = c
-                .prepare_cached(
-                    "INSERT INTO webhook_outbox (event_id, body, created_at, next_attempt_at, status) \
-                     VALUES (?1, ?2, ?3, ?3, 'pending')",
-                )
-                .map_err(db_err)?;
+            let mut hooks = c.prepare_cached(sql::QUEUE_WEBHOOK).map_err(db_err)?;
             for w in &webhooks {
                 hooks.execute(params![w.event_id.to_string(), w.body, ms(now)]).map_err(db_err)?;
             }
-            let mut queue = c
-                .prepare_cached(
-                    "INSERT INTO email_outbox (recipient, subject, text_body, html_body, created_at, next_attempt_at, status) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, 'pending')",
-                )
-                .map_err(db_err)?;
+            let mut queue = c.prepare_cached(sql::QUEUE_EMAIL).map_err(db_err)?;
             for e in &emails {
                 queue.execute(params![e.recipient, e.subject, e.text_body, e.html_body, ms(now)]).map_err(db_err)?;
             }
-            let mut add = c
-                .prepare_cached(
-                    "INSERT INTO notices (user_id, threshold_days, created_at, subject, tokens) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .map_err(db_err)?;
+            let mut add = c.prepare_cached(sql::INSERT_NOTICE).map_err(db_err)?;
             for n in &notices {
                 add.execute(params![n.user_id.to_string(), n.threshold_days, ms(now), n.subject, n.tokens.to_string()])
                     .map_err(db_err)?;
             }
-            let mut done = c
-                .prepare_cached(
-                    "UPDATE expiry_notices SET status = 'delivered' WHERE token_ref = ?1 AND threshold_days = ?2",
-                )
-                .map_err(db_err)?;
+            let mut done = c.prepare_cached(sql::MARK_EXPIRY_NOTICE_DELIVERED).map_err(db_err)?;
             for (token_ref, days) in &delivered {
                 done.execute(params![token_ref, days]).map_err(db_err)?;
             }
@@ -411,12 +354,7 @@ impl NotifyStore for SqliteStore {
 
     async fn failed_emails(&self, limit: usize) -> Result<Vec<FailedEmail>, Error> {
         self.read(move |c| {
-            let mut s = c
-                .prepare_cached(
-                    "SELECT recipient, subject, attempts, COALESCE(last_error, ''), created_at FROM email_outbox \
-                     WHERE status = 'failed' ORDER BY id DESC LIMIT ?1",
-                )
-                .map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::FAILED_EMAIL).map_err(db_err)?;
             let rows = s
                 .query_map([limit as i64], |r| {
                     Ok(FailedEmail {
@@ -435,9 +373,7 @@ impl NotifyStore for SqliteStore {
 
     async fn pending_email_count(&self) -> Result<u64, Error> {
         self.point_read(|c| {
-            c.query_row("SELECT COUNT(*) FROM email_outbox WHERE status = 'pending'", [], |r| r.get::<_, i64>(0))
-                .map(|n| n.max(0) as u64)
-                .map_err(db_err)
+            c.query_row(sql::COUNT_PENDING_EMAIL, [], |r| r.get::<_, i64>(0)).map(|n| n.max(0) as u64).map_err(db_err)
         })
     }
 
@@ -500,12 +436,7 @@ impl NotifyStore for SqliteStore {
 
     async fn check_runs(&self, limit: usize) -> Result<Vec<CheckRun>, Error> {
         self.read(move |c| {
-            let mut s = c
-                .prepare_cached(
-                    "SELECT check_day, holder, started_at, finished_at, dry_run, due, notices FROM notify_runs \
-                     ORDER BY id DESC LIMIT ?1",
-                )
-                .map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::RECENT_NOTIFY_RUNS).map_err(db_err)?;
             let rows = s.query_map([limit as i64], run_from_row).map_err(db_err)?;
             rows.map(|r| r.map_err(db_err)).collect()
         })
@@ -535,13 +466,8 @@ impl NotifyStore for SqliteStore {
                 })
                 .map_err(db_err)?;
             let notices = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)?;
-            let unread: i64 = c
-                .query_row(
-                    "SELECT COUNT(*) FROM notices WHERE user_id = ?1 AND read_at IS NULL",
-                    [user.to_string()],
-                    |r| r.get(0),
-                )
-                .map_err(db_err)?;
+            let unread: i64 =
+                c.query_row(sql::COUNT_UNREAD_NOTICES, [user.to_string()], |r| r.get(0)).map_err(db_err)?;
             Ok((notices, unread.max(0) as u64))
         })
         .await
@@ -551,10 +477,7 @@ impl NotifyStore for SqliteStore {
         self.write(move |c| {
             // One statement either way: the ids travel as one JSON array.
             let changed = if ids.is_empty() {
-                c.execute(
-                    "UPDATE notices SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL",
-                    params![user.to_string(), ms(now)],
-                )
+                c.execute(sql::MARK_NOTICES_READ, params![user.to_string(), ms(now)])
             } else {
                 c.execute(
                     "UPDATE notices SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL \

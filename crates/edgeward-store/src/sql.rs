@@ -1,0 +1,182 @@
+//! The SQL statements both backends run, each written once.
+//!
+//! A statement is written here in PostgreSQL's form (`$1`, `$2`, …) and its SQLite form (`?1`,
+//! `?2`, …: the same numbers, so a placeholder may repeat) is derived at compile time. A backend
+//! imports its module under one name, `use crate::sql::sqlite as sql;` or
+//! `use crate::sql::pg as sql;`, so the two backends' code reads alike and `sql::NAME` means the
+//! same statement in both. Statements that exist in one backend only stay in that backend's file:
+//! group commit and the nonce journal on SQLite, `FOR UPDATE SKIP LOCKED`, `LISTEN/NOTIFY`, the
+//! token-count shards and advisory locks on PostgreSQL, and the few places where the two
+//! dialects differ (`scripts/sql-twins` counts what is still written twice).
+//!
+//! Statements are grouped by the table they are about, in table order.
+
+/// `pg` with each `$` written `?`: SQLite's numbered placeholders. The text never holds `$`
+/// otherwise (checked by a test).
+const fn question_marks<const N: usize>(pg: &str) -> [u8; N] {
+    let from = pg.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if from[i] == b'$' { b'?' } else { from[i] };
+        i += 1;
+    }
+    out
+}
+
+macro_rules! statements {
+    ($($name:ident = $text:expr;)*) => {
+        /// The statements in PostgreSQL's form.
+        pub(crate) mod pg {
+            $(pub(crate) const $name: &str = $text;)*
+            /// Every statement, for the catalogue's own tests.
+            #[cfg(test)]
+            pub(crate) const ALL: &[(&str, &str)] = &[$((stringify!($name), $name)),*];
+        }
+        /// The statements in SQLite's form.
+        pub(crate) mod sqlite {
+            $(pub(crate) const $name: &str = {
+                const BYTES: [u8; super::pg::$name.len()] = super::question_marks(super::pg::$name);
+                match core::str::from_utf8(&BYTES) {
+                    Ok(text) => text,
+                    Err(_) => panic!("a statement is ASCII"),
+                }
+            };)*
+            /// Every statement, for the catalogue's own tests.
+            #[cfg(test)]
+            pub(crate) const ALL: &[(&str, &str)] = &[$((stringify!($name), $name)),*];
+        }
+    };
+}
+
+statements! {
+    DELETE_ACCESS_GROUP = "DELETE FROM access_groups WHERE group_id = $1";
+    INSERT_ACCESS_GROUP =
+        "INSERT INTO access_groups (group_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO \
+         NOTHING";
+    LIST_ACCESS_GROUPS = "SELECT group_id, name FROM access_groups ORDER BY group_id";
+    DELETE_API_CLIENT = "DELETE FROM api_clients WHERE name = $1";
+    API_CLIENTS_VERSION = "SELECT version FROM api_clients_version WHERE id = 1";
+    INSERT_AUDIT_RECORD =
+        "INSERT INTO audit_log (at, actor, owner, action, target, request_id, source, outcome, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    PURGE_AUDIT_BEFORE = "DELETE FROM audit_log WHERE at < $1";
+    APPEND_CHANGE = "INSERT INTO changes (kind, subject, at) VALUES ($1, $2, $3)";
+    CHANGES_AFTER =
+        "SELECT c.seq, c.kind, c.subject, t.sealed_uuid FROM changes c LEFT JOIN tokens t ON c.kind = \
+         'token_revoked' AND t.token_ref = c.subject WHERE c.seq > $1 ORDER BY c.seq LIMIT $2";
+    LAST_CHANGE_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM changes";
+    PURGE_CHANGES_BEFORE = "DELETE FROM changes WHERE at < $1";
+    COUNT_PENDING_EMAIL = "SELECT COUNT(*) FROM email_outbox WHERE status = 'pending'";
+    FAILED_EMAIL =
+        "SELECT recipient, subject, attempts, COALESCE(last_error, ''), created_at FROM email_outbox \
+         WHERE status = 'failed' ORDER BY id DESC LIMIT $1";
+    QUEUE_EMAIL =
+        "INSERT INTO email_outbox (recipient, subject, text_body, html_body, created_at, next_attempt_at, \
+         status) VALUES ($1, $2, $3, $4, $5, $5, 'pending')";
+    DELETE_CONTACT = "DELETE FROM escalation_contacts WHERE email = $1";
+    LIST_CONTACTS = "SELECT email, name FROM escalation_contacts ORDER BY email";
+    PUT_CONTACT =
+        "INSERT INTO escalation_contacts (email, name, created_at) VALUES ($1, $2, $3) ON CONFLICT \
+         (email) DO UPDATE SET name = excluded.name";
+    CLAIM_EXPIRY_NOTICE =
+        "INSERT INTO expiry_notices (token_ref, threshold_days, created_at, status) VALUES ($1, $2, $3, \
+         'pending') ON CONFLICT DO NOTHING";
+    EXPIRY_NOTICE_STATUS = "SELECT status FROM expiry_notices WHERE token_ref = $1 AND threshold_days = $2";
+    MARK_EXPIRY_NOTICE_DELIVERED =
+        "UPDATE expiry_notices SET status = 'delivered' WHERE token_ref = $1 AND threshold_days = $2";
+    DELETE_NAMESPACE_ITEMS = "DELETE FROM items WHERE network = $1 AND namespace = $2";
+    GET_ITEM =
+        "SELECT i.value, i.updated_at, n.retention_seconds FROM items i JOIN namespaces n ON n.network = \
+         i.network AND n.name = i.namespace WHERE i.network = $1 AND i.namespace = $2 AND i.sandbox = $3 \
+         AND i.grp = $4 AND i.item = $5 AND (n.retention_seconds = 0 OR i.updated_at > $6 - \
+         n.retention_seconds * 1000)";
+    LIST_ITEM_GROUPS =
+        "SELECT DISTINCT grp FROM items WHERE network = $1 AND namespace = $2 AND sandbox = $3 ORDER BY \
+         grp LIMIT $4";
+    LIST_ITEM_KEYS =
+        "SELECT item FROM items WHERE network = $1 AND namespace = $2 AND sandbox = $3 AND grp = $4 ORDER \
+         BY item LIMIT $5";
+    PURGE_EXPIRED_ITEMS =
+        "DELETE FROM items WHERE (network, namespace, sandbox, grp, item) IN ( SELECT i.network, \
+         i.namespace, i.sandbox, i.grp, i.item FROM items i JOIN namespaces n ON n.network = i.network \
+         AND n.name = i.namespace WHERE n.retention_seconds > 0 AND i.updated_at <= $1 - \
+         n.retention_seconds * 1000 LIMIT $2)";
+    RELEASE_LEASE = "DELETE FROM leases WHERE name = $1 AND holder = $2";
+    TAKE_LEASE =
+        "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE \
+         SET holder = excluded.holder, expires_at = excluded.expires_at WHERE leases.holder = \
+         excluded.holder OR leases.expires_at <= $4";
+    COUNT_GROUP_NAMESPACES = "SELECT COUNT(*) FROM namespaces WHERE group_id = $1";
+    COUNT_NETWORK_NAMESPACES = "SELECT COUNT(*) FROM namespaces WHERE network = $1";
+    DELETE_NAMESPACE = "DELETE FROM namespaces WHERE network = $1 AND name = $2";
+    LIST_NAMESPACE_NAMES = "SELECT name FROM namespaces WHERE network = $1 ORDER BY name";
+    NAMESPACE_EXISTS = "SELECT 1 FROM namespaces WHERE network = $1 AND name = $2";
+    COUNT_UNREAD_NOTICES = "SELECT COUNT(*) FROM notices WHERE user_id = $1 AND read_at IS NULL";
+    INSERT_NOTICE =
+        "INSERT INTO notices (user_id, threshold_days, created_at, subject, tokens) VALUES ($1, $2, $3, \
+         $4, $5)";
+    MARK_NOTICES_READ = "UPDATE notices SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL";
+    INSERT_NOTIFY_RUN =
+        "INSERT INTO notify_runs (check_day, holder, started_at, finished_at, dry_run, due, notices) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    RECENT_NOTIFY_RUNS =
+        "SELECT check_day, holder, started_at, finished_at, dry_run, due, notices FROM notify_runs ORDER \
+         BY id DESC LIMIT $1";
+    INSERT_SEALED_KEY = "INSERT INTO sealed_keys (name, sealed, created_at) VALUES ($1, $2, $3)";
+    SEALED_KEY = "SELECT sealed FROM sealed_keys WHERE name = $1";
+    INSERT_SIGNING_KEY =
+        "INSERT INTO signing_keys (kid, sealed_pkcs8, created_at, retired_at) VALUES ($1, $2, $3, $4) ON \
+         CONFLICT DO NOTHING";
+    LIST_SIGNING_KEYS =
+        "SELECT kid, sealed_pkcs8, created_at, retired_at FROM signing_keys ORDER BY created_at, kid";
+    RETIRE_SIGNING_KEY = "UPDATE signing_keys SET retired_at = $2 WHERE kid = $1 AND retired_at IS NULL";
+    SIGNING_KEY_EXISTS = "SELECT 1 FROM signing_keys WHERE kid = $1";
+    TOKENS_EXPIRING_BETWEEN =
+        "SELECT t.token_ref, t.name, t.expiry, t.allow_staging, t.allow_production, t.namespaces, (SELECT \
+         MAX(u.last_used) FROM token_usage u WHERE u.token_ref = t.token_ref), t.sealed_uuid FROM tokens \
+         t WHERE t.revoked_at IS NULL AND t.expires_at >= $1 AND t.expires_at <= $2 AND t.replaced_by IS \
+         NULL ORDER BY t.expires_at, t.name";
+    TOKEN_USAGE =
+        "SELECT network, requests, last_used FROM token_usage WHERE token_ref = $1 ORDER BY network";
+    NEXT_EXPIRY =
+        "SELECT MIN(expires_at) FROM tokens WHERE revoked_at IS NULL AND expires_at >= $1 AND replaced_by \
+         IS NULL";
+    PURGE_EXPIRED_TOKENS = "DELETE FROM tokens WHERE revoked_at IS NULL AND expires_at < $1";
+    PURGE_REVOKED_TOKENS =
+        "DELETE FROM tokens WHERE revoked_at < $1 AND (expires_at IS NULL OR expires_at < $2)";
+    REFRESH_DUE_TOKENS =
+        "UPDATE tokens SET generation = generation + 1, latest_refresh = $2, next_refresh = $3 WHERE \
+         revoked_at IS NULL AND expiry IS NULL AND next_refresh <= $1";
+    REKEY_TOKEN_ROW = "UPDATE tokens SET token_ref = $2, sealed_uuid = $3 WHERE token_ref = $1";
+    REVOKED_TOKENS = "SELECT token_ref, sealed_uuid FROM tokens WHERE revoked_at IS NOT NULL";
+    SET_REPLACED_BY = "UPDATE tokens SET replaced_by = $2 WHERE token_ref = $1";
+    SIGNING_KEY_USE =
+        "SELECT kid, COUNT(*), MAX(expires_at) FROM tokens WHERE kid IS NOT NULL AND revoked_at IS NULL \
+         AND expires_at >= $1 GROUP BY kid ORDER BY kid";
+    TOKENS_WITHOUT_SEALED_UUID = "SELECT token_ref FROM tokens WHERE sealed_uuid IS NULL";
+    INSERT_USER =
+        "INSERT INTO users (id, name, email, email_registered, active, grants, created_at) VALUES ($1, \
+         $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING";
+    UPDATE_USER = "UPDATE users SET active = $2, email = $3, email_registered = $4 WHERE id = $1";
+    QUEUE_WEBHOOK =
+        "INSERT INTO webhook_outbox (event_id, body, created_at, next_attempt_at, status) VALUES ($1, $2, \
+         $3, $3, 'pending')";
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sqlite_forms_number_their_placeholders_like_postgres() {
+        assert_eq!(super::pg::ALL.len(), super::sqlite::ALL.len());
+        for ((name, pg), (_, sqlite)) in super::pg::ALL.iter().zip(super::sqlite::ALL) {
+            assert!(!pg.contains('?'), "{name}: PostgreSQL's form uses $N only");
+            assert!(!sqlite.contains('$'), "{name}: SQLite's form uses ?N only");
+            assert_eq!(pg.replace('$', "?"), *sqlite, "{name}");
+            // Every `$` is a placeholder: a digit follows it.
+            for (i, _) in pg.match_indices('$') {
+                assert!(pg[i + 1..].starts_with(|c: char| c.is_ascii_digit()), "{name}: a bare $");
+            }
+        }
+    }
+}
