@@ -296,9 +296,6 @@ pub(crate) fn expiry_range(first: NaiveDate, last: NaiveDate) -> (i64, i64) {
     (ms(first.and_hms_opt(0, 0, 0).expect("valid time").and_utc()), ms(edgeward_core::token::expiry_instant(last)))
 }
 
-/// The audit trail's columns, in the order both backends select them.
-pub(crate) const AUDIT_COLUMNS: &str = "id, at, actor, owner, action, target, request_id, source, outcome, detail";
-
 /// An audit row as read by either driver.
 pub(crate) struct AuditColumns {
     pub id: i64,
@@ -342,9 +339,4 @@ pub(crate) fn exact_or_prefix(v: Option<&str>, sep: char) -> (Option<String>, Op
         Some(v) => (Some(v.to_owned()), None),
         None => (None, None),
     }
-}
-
-/// A row the codec cannot read.
-pub(crate) fn bad_row(msg: String) -> Error {
-    Error::Internal(format!("unreadable row: {msg}"))
 }

@@ -28,13 +28,15 @@
 //! counters enforced by PostgreSQL itself, and `LISTEN/NOTIFY` to wake other servers' change
 //! followers.
 
+#[macro_use]
+mod sql;
 pub mod audit;
 mod codec;
 pub mod migrate;
 mod postgres;
 pub mod refs;
+mod rows;
 pub mod sealed;
-mod sql;
 mod sqlite;
 
 pub mod conformance;

@@ -20,7 +20,6 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
-use edgeward_core::capability::Grants;
 use edgeward_core::names::{ClientName, NamespaceName, TokenName};
 use edgeward_core::network::Network;
 use edgeward_core::store::{
@@ -31,7 +30,7 @@ use edgeward_core::store::{
 use edgeward_core::token::Token;
 use edgeward_core::Error;
 
-use crate::codec::{self, from_ms, ms, TokenColumns};
+use crate::codec::{self, from_ms, ms};
 use crate::refs::{RefKeys, RefSlot, INDEX_KEY_NAME, REF_COLUMNS};
 use edgeward_token::DataKey;
 
@@ -194,6 +193,7 @@ fn rand_shard() -> u8 {
     uuid::Uuid::new_v4().as_bytes()[0] % 16
 }
 
+use crate::rows;
 use crate::sql::pg as sql;
 use audit::{commit, Write};
 
@@ -234,35 +234,6 @@ async fn rekey_legacy_rows(tx: &mut Transaction<'static, Postgres>, refs: &RefKe
         tracing::info!(tokens = tokens.len(), "token uuids replaced by token refs (schema 11)");
     }
     Ok(())
-}
-
-macro_rules! token_columns {
-    () => {
-        "token_ref, name, allow_staging, allow_production, ewids, namespaces, expiry, issued_at, \
-         latest_refresh, next_refresh, generation, cpcode, revoked_at, sealed_value, sealed_uuid"
-    };
-}
-
-fn token_from_row(r: &PgRow, refs: &RefKeys) -> Result<StoredToken, Error> {
-    let token = TokenColumns {
-        token_ref: col(r, 0)?,
-        sealed_uuid: col(r, 14)?,
-        name: col(r, 1)?,
-        allow_staging: col(r, 2)?,
-        allow_production: col(r, 3)?,
-        ewids: col(r, 4)?,
-        namespaces: col(r, 5)?,
-        expiry: col(r, 6)?,
-        issued_at: col(r, 7)?,
-        latest_refresh: col(r, 8)?,
-        next_refresh: col(r, 9)?,
-        generation: col(r, 10)?,
-        cpcode: col(r, 11)?,
-        revoked_at: col(r, 12)?,
-    }
-    .into_token(refs)
-    .map_err(bad_row)?;
-    Ok(StoredToken { token, sealed_value: col(r, 13)? })
 }
 
 #[async_trait]
@@ -369,59 +340,51 @@ impl TokenStore for PostgresStore {
 
     async fn token_by_name(&self, name: &TokenName) -> Result<Option<StoredToken>, Error> {
         let refs = self.refs.get()?;
-        sqlx::query(concat!("SELECT ", token_columns!(), " FROM tokens WHERE live_name = $1"))
+        sqlx::query(sql::TOKEN_BY_NAME)
             .bind(name.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?
-            .map(|r| token_from_row(&r, refs))
+            .map(|r| rows::token(&r, refs))
             .transpose()
     }
 
     async fn token_by_uuid(&self, uuid: Uuid) -> Result<Option<StoredToken>, Error> {
         let refs = self.refs.get()?;
-        sqlx::query(concat!("SELECT ", token_columns!(), " FROM tokens WHERE token_ref = $1"))
+        sqlx::query(sql::TOKEN_BY_REF)
             .bind(refs.token_ref(&uuid))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?
-            .map(|r| token_from_row(&r, refs))
+            .map(|r| rows::token(&r, refs))
             .transpose()
     }
 
     async fn list_tokens(&self, now: DateTime<Utc>, expired_after: Option<DateTime<Utc>>) -> Result<Vec<Token>, Error> {
         let floor = ms(expired_after.unwrap_or(now));
         let refs = self.refs.get()?;
-        sqlx::query(concat!(
-            "SELECT ",
-            token_columns!(),
-            " FROM tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at >= $1) ORDER BY name, issued_at"
-        ))
-        .bind(floor)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(|r| token_from_row(r, refs).map(|t| t.token))
-        .collect()
+        sqlx::query(sql::LIST_TOKENS)
+            .bind(floor)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| rows::token(r, refs).map(|t| t.token))
+            .collect()
     }
 
     async fn revoke_token(&self, uuid: Uuid, now: DateTime<Utc>) -> Result<Token, Error> {
         let refs = self.refs.get()?;
         let token_ref = refs.token_ref(&uuid);
         let mut tx = self.begin().await?;
-        let t = sqlx::query(concat!(
-            "UPDATE tokens SET live_name = NULL, revoked_at = $2, sealed_value = NULL \
-             WHERE token_ref = $1 AND live_name IS NOT NULL RETURNING ",
-            token_columns!()
-        ))
-        .bind(&token_ref)
-        .bind(ms(now))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(codec::token_already_revoked)?;
-        let t = token_from_row(&t, refs)?;
+        let t = sqlx::query(sql::REVOKE_TOKEN)
+            .bind(&token_ref)
+            .bind(ms(now))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(codec::token_already_revoked)?;
+        let t = rows::token(&t, refs)?;
         changes::note_revoked(&mut tx, &token_ref, now).await?;
         sqlx::query("UPDATE token_counts SET n = n - 1 WHERE shard = $1")
             .bind(i32::from(rand_shard()))
@@ -445,18 +408,14 @@ impl TokenStore for PostgresStore {
             Some(r) if col::<Option<String>>(&r, 0)?.is_some() => return Err(codec::token_not_refreshable(name)),
             Some(_) => {}
         }
-        let row = sqlx::query(concat!(
-            "UPDATE tokens SET generation = generation + 1, latest_refresh = $2, next_refresh = $3 \
-             WHERE live_name = $1 RETURNING ",
-            token_columns!()
-        ))
-        .bind(name.as_str())
-        .bind(ms(now))
-        .bind(next.to_string())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let t = token_from_row(&row, refs)?;
+        let row = sqlx::query(sql::REFRESH_TOKEN)
+            .bind(name.as_str())
+            .bind(ms(now))
+            .bind(next.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let t = rows::token(&row, refs)?;
         commit(tx).await?;
         Ok(t.token)
     }
@@ -647,85 +606,56 @@ impl ItemStore for PostgresStore {
     }
 }
 
-macro_rules! client_columns {
-    () => {
-        "name, client_token, access_token, sealed_secret, grants, enabled, created_at, owner"
-    };
-}
-
-fn client_from_row(r: &PgRow) -> Result<StoredApiClient, Error> {
-    let name: String = col(r, 0)?;
-    let grants: String = col(r, 4)?;
-    let owner: Option<String> = col(r, 7)?;
-    Ok(StoredApiClient {
-        client: ApiClient {
-            name: ClientName::parse(&name).map_err(|e| bad_row(e.to_string()))?,
-            client_token: col(r, 1)?,
-            access_token: col(r, 2)?,
-            grants: Grants::parse_list(&grants).map_err(bad_row)?,
-            enabled: col(r, 5)?,
-            created_at: from_ms(col(r, 6)?),
-            owner: owner.as_deref().map(codec::parse_uuid).transpose().map_err(bad_row)?,
-        },
-        sealed_secret: col(r, 3)?,
-    })
-}
-
 #[async_trait]
 impl ApiClientStore for PostgresStore {
     async fn insert_api_client(&self, client: ApiClient, sealed_secret: Vec<u8>) -> Result<(), Error> {
         let mut w = Write::start(self).await?;
-        sqlx::query(concat!(
-            "INSERT INTO api_clients (",
-            client_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        ))
-        .bind(client.name.as_str())
-        .bind(&client.client_token)
-        .bind(&client.access_token)
-        .bind(&sealed_secret)
-        .bind(client.grants.to_list())
-        .bind(client.enabled)
-        .bind(ms(client.created_at))
-        .bind(client.owner.map(|o| o.to_string()))
-        .execute(w.conn())
-        .await
-        .map_err(|e| if is_unique_violation(&e) { codec::client_name_taken(&client.name) } else { db_err(e) })?;
+        sqlx::query(sql::INSERT_API_CLIENT)
+            .bind(client.name.as_str())
+            .bind(&client.client_token)
+            .bind(&client.access_token)
+            .bind(&sealed_secret)
+            .bind(client.grants.to_list())
+            .bind(client.enabled)
+            .bind(ms(client.created_at))
+            .bind(client.owner.map(|o| o.to_string()))
+            .execute(w.conn())
+            .await
+            .map_err(|e| if is_unique_violation(&e) { codec::client_name_taken(&client.name) } else { db_err(e) })?;
         w.done().await
     }
 
     async fn api_client_by_token(&self, client_token: &str) -> Result<Option<StoredApiClient>, Error> {
-        sqlx::query(concat!("SELECT ", client_columns!(), " FROM api_clients WHERE client_token = $1"))
+        sqlx::query(sql::API_CLIENT_BY_TOKEN)
             .bind(client_token)
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?
-            .map(|r| client_from_row(&r))
+            .map(|r| rows::api_client(&r))
             .transpose()
     }
 
     async fn list_api_clients(&self) -> Result<Vec<ApiClient>, Error> {
-        sqlx::query(concat!("SELECT ", client_columns!(), " FROM api_clients ORDER BY name"))
+        sqlx::query(sql::LIST_API_CLIENTS)
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?
             .iter()
-            .map(|r| client_from_row(r).map(|c| c.client))
+            .map(|r| rows::api_client(r).map(|c| c.client))
             .collect()
     }
 
     async fn set_api_client_enabled(&self, name: &ClientName, enabled: bool) -> Result<ApiClient, Error> {
         let mut w = Write::start(self).await?;
-        let client =
-            sqlx::query(concat!("UPDATE api_clients SET enabled = $2 WHERE name = $1 RETURNING ", client_columns!()))
-                .bind(name.as_str())
-                .bind(enabled)
-                .fetch_optional(w.conn())
-                .await
-                .map_err(db_err)?
-                .map(|r| client_from_row(&r).map(|c| c.client))
-                .transpose()?
-                .ok_or_else(|| codec::client_not_found(name))?;
+        let client = sqlx::query(sql::SET_API_CLIENT_ENABLED)
+            .bind(name.as_str())
+            .bind(enabled)
+            .fetch_optional(w.conn())
+            .await
+            .map_err(db_err)?
+            .map(|r| rows::api_client(&r).map(|c| c.client))
+            .transpose()?
+            .ok_or_else(|| codec::client_not_found(name))?;
         w.done().await?;
         Ok(client)
     }
@@ -750,66 +680,41 @@ impl ApiClientStore for PostgresStore {
     }
 }
 
-macro_rules! account_columns {
-    () => {
-        "cpcode, initialized_at, restrict_data_access, allow_namespace_policy_override"
-    };
-}
-
-fn account_from_row(r: &PgRow) -> Result<Account, Error> {
-    Ok(Account {
-        cpcode: col(r, 0)?,
-        initialized_at: from_ms(col(r, 1)?),
-        restrict_data_access: col(r, 2)?,
-        allow_namespace_policy_override: col(r, 3)?,
-    })
-}
-
 #[async_trait]
 impl AccountStore for PostgresStore {
     async fn account(&self) -> Result<Option<Account>, Error> {
-        sqlx::query(concat!("SELECT ", account_columns!(), " FROM account WHERE id = 1"))
+        sqlx::query(sql::ACCOUNT)
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?
-            .map(|r| account_from_row(&r))
+            .map(|r| rows::account(&r))
             .transpose()
     }
 
     async fn initialize_account(&self, account: Account) -> Result<(Account, bool), Error> {
         let mut tx = self.begin().await?;
-        let inserted = sqlx::query(concat!(
-            "INSERT INTO account (id, ",
-            account_columns!(),
-            ") VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING"
-        ))
-        .bind(&account.cpcode)
-        .bind(ms(account.initialized_at))
-        .bind(account.restrict_data_access)
-        .bind(account.allow_namespace_policy_override)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-        if inserted == 0 {
-            // Initialized already (perhaps by another server a moment ago).
-            let row = sqlx::query(concat!("SELECT ", account_columns!(), " FROM account WHERE id = 1"))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            return Ok((account_from_row(&row)?, false));
-        }
-        for net in Network::ALL {
-            sqlx::query(
-                "INSERT INTO namespaces (network, name, retention_seconds, group_id, geo_location, created_at) \
-                 VALUES ($1, 'default', $2, 0, 'US', $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(net.as_str())
-            .bind(codec::DEFAULT_NAMESPACE_RETENTION)
+        let inserted = sqlx::query(sql::INSERT_ACCOUNT)
+            .bind(&account.cpcode)
             .bind(ms(account.initialized_at))
+            .bind(account.restrict_data_access)
+            .bind(account.allow_namespace_policy_override)
             .execute(&mut *tx)
             .await
-            .map_err(db_err)?;
+            .map_err(db_err)?
+            .rows_affected();
+        if inserted == 0 {
+            // Initialized already (perhaps by another server a moment ago).
+            let row = sqlx::query(sql::ACCOUNT).fetch_one(&mut *tx).await.map_err(db_err)?;
+            return Ok((rows::account(&row)?, false));
+        }
+        for net in Network::ALL {
+            sqlx::query(sql::INSERT_DEFAULT_NAMESPACE)
+                .bind(net.as_str())
+                .bind(codec::DEFAULT_NAMESPACE_RETENTION)
+                .bind(ms(account.initialized_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
         }
         commit(tx).await?;
         Ok((account, true))
@@ -900,26 +805,6 @@ impl AccountStore for PostgresStore {
     }
 }
 
-macro_rules! namespace_columns {
-    () => {
-        "network, name, retention_seconds, group_id, geo_location, created_at, delete_at"
-    };
-}
-
-fn namespace_from_row(r: &PgRow) -> Result<Namespace, Error> {
-    let network: String = col(r, 0)?;
-    let name: String = col(r, 1)?;
-    Ok(Namespace {
-        network: Network::parse(&network).map_err(|e| bad_row(e.to_string()))?,
-        name: NamespaceName::parse(&name).map_err(|e| bad_row(e.to_string()))?,
-        retention_seconds: col::<i64>(r, 2)?.max(0) as u64,
-        group_id: col::<i64>(r, 3)?.max(0) as u64,
-        geo_location: col(r, 4)?,
-        created_at: from_ms(col(r, 5)?),
-        delete_at: col::<Option<i64>>(r, 6)?.map(from_ms),
-    })
-}
-
 async fn group_exists(tx: &mut Transaction<'static, Postgres>, group_id: u64) -> Result<bool, Error> {
     Ok(sqlx::query("SELECT 1 FROM access_groups WHERE group_id = $1 FOR SHARE")
         .bind(group_id as i64)
@@ -950,38 +835,37 @@ async fn delete_namespace_rows(
 #[async_trait]
 impl NamespaceStore for PostgresStore {
     async fn list_namespaces(&self, network: Network) -> Result<Vec<Namespace>, Error> {
-        sqlx::query(concat!("SELECT ", namespace_columns!(), " FROM namespaces WHERE network = $1 ORDER BY name"))
+        sqlx::query(sql::LIST_NAMESPACES)
             .bind(network.as_str())
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?
             .iter()
-            .map(namespace_from_row)
+            .map(rows::namespace)
             .collect()
     }
 
     async fn get_namespace(&self, network: Network, name: &NamespaceName) -> Result<Option<Namespace>, Error> {
-        sqlx::query(concat!("SELECT ", namespace_columns!(), " FROM namespaces WHERE network = $1 AND name = $2"))
+        sqlx::query(sql::NAMESPACE)
             .bind(network.as_str())
             .bind(name.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?
-            .map(|r| namespace_from_row(&r))
+            .map(|r| rows::namespace(&r))
             .transpose()
     }
 
     async fn create_namespace(&self, ns: Namespace, max: usize) -> Result<(Namespace, Created), Error> {
         let mut tx = self.begin().await?;
-        let existing =
-            sqlx::query(concat!("SELECT ", namespace_columns!(), " FROM namespaces WHERE network = $1 AND name = $2"))
-                .bind(ns.network.as_str())
-                .bind(ns.name.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .map(|r| namespace_from_row(&r))
-                .transpose()?;
+        let existing = sqlx::query(sql::NAMESPACE)
+            .bind(ns.network.as_str())
+            .bind(ns.name.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .map(|r| rows::namespace(&r))
+            .transpose()?;
         let same = |e: &Namespace| {
             e.retention_seconds == ns.retention_seconds
                 && e.group_id == ns.group_id
@@ -1004,22 +888,18 @@ impl NamespaceStore for PostgresStore {
         if !group_exists(&mut tx, ns.group_id).await? {
             return Err(codec::access_group_missing(ns.group_id));
         }
-        let inserted = sqlx::query(concat!(
-            "INSERT INTO namespaces (",
-            namespace_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
-        ))
-        .bind(ns.network.as_str())
-        .bind(ns.name.as_str())
-        .bind(ns.retention_seconds as i64)
-        .bind(ns.group_id as i64)
-        .bind(&ns.geo_location)
-        .bind(ms(ns.created_at))
-        .bind(ns.delete_at.map(ms))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
+        let inserted = sqlx::query(sql::INSERT_NAMESPACE)
+            .bind(ns.network.as_str())
+            .bind(ns.name.as_str())
+            .bind(ns.retention_seconds as i64)
+            .bind(ns.group_id as i64)
+            .bind(&ns.geo_location)
+            .bind(ms(ns.created_at))
+            .bind(ns.delete_at.map(ms))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
         commit(tx).await?;
         if inserted == 0 {
             // Created a moment ago by a concurrent request: answer as if it had come first.
@@ -1039,18 +919,15 @@ impl NamespaceStore for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<Namespace, Error> {
         let mut tx = self.begin().await?;
-        let ns = sqlx::query(concat!(
-            "UPDATE namespaces SET retention_seconds = $3 WHERE network = $1 AND name = $2 RETURNING ",
-            namespace_columns!()
-        ))
-        .bind(network.as_str())
-        .bind(name.as_str())
-        .bind(retention_seconds as i64)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(codec::namespace_missing)?;
-        let ns = namespace_from_row(&ns)?;
+        let ns = sqlx::query(sql::SET_NAMESPACE_RETENTION)
+            .bind(network.as_str())
+            .bind(name.as_str())
+            .bind(retention_seconds as i64)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(codec::namespace_missing)?;
+        let ns = rows::namespace(&ns)?;
         changes::note(&mut tx, &Change::Namespace(network, name.clone()), now).await?;
         commit(tx).await?;
         Ok(ns)
@@ -1071,19 +948,16 @@ impl NamespaceStore for PostgresStore {
         name: &NamespaceName,
         at: Option<DateTime<Utc>>,
     ) -> Result<Namespace, Error> {
-        sqlx::query(concat!(
-            "UPDATE namespaces SET delete_at = $3 WHERE network = $1 AND name = $2 RETURNING ",
-            namespace_columns!()
-        ))
-        .bind(network.as_str())
-        .bind(name.as_str())
-        .bind(at.map(ms))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?
-        .map(|r| namespace_from_row(&r))
-        .transpose()?
-        .ok_or_else(codec::namespace_missing)
+        sqlx::query(sql::SCHEDULE_NAMESPACE_DELETE)
+            .bind(network.as_str())
+            .bind(name.as_str())
+            .bind(at.map(ms))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| rows::namespace(&r))
+            .transpose()?
+            .ok_or_else(codec::namespace_missing)
     }
 
     async fn delete_due_namespaces(&self, now: DateTime<Utc>) -> Result<Vec<(Network, NamespaceName)>, Error> {
@@ -1114,18 +988,15 @@ impl NamespaceStore for PostgresStore {
         if !group_exists(&mut tx, group_id).await? {
             return Err(codec::access_group_missing(group_id));
         }
-        let mut changed = sqlx::query(concat!(
-            "UPDATE namespaces SET group_id = $2 WHERE name = $1 RETURNING ",
-            namespace_columns!()
-        ))
-        .bind(name.as_str())
-        .bind(group_id as i64)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(namespace_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+        let mut changed = sqlx::query(sql::SET_NAMESPACE_GROUP)
+            .bind(name.as_str())
+            .bind(group_id as i64)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(rows::namespace)
+            .collect::<Result<Vec<_>, _>>()?;
         commit(tx).await?;
         changed.sort_by_key(|n| n.network.as_str());
         Ok(changed)

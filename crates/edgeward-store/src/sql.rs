@@ -11,6 +11,44 @@
 //!
 //! Statements are grouped by the table they are about, in table order.
 
+/// The columns of a token row, in the order `rows::token` reads them.
+macro_rules! token_columns {
+    () => {
+        "token_ref, name, allow_staging, allow_production, ewids, namespaces, expiry, issued_at, \
+         latest_refresh, next_refresh, generation, cpcode, revoked_at, sealed_value, sealed_uuid"
+    };
+}
+/// The columns of an API client row, in the order `rows::api_client` reads them.
+macro_rules! client_columns {
+    () => {
+        "name, client_token, access_token, sealed_secret, grants, enabled, created_at, owner"
+    };
+}
+/// The columns of the account row, in the order `rows::account` reads them.
+macro_rules! account_columns {
+    () => {
+        "cpcode, initialized_at, restrict_data_access, allow_namespace_policy_override"
+    };
+}
+/// The columns of a namespace row, in the order `rows::namespace` reads them.
+macro_rules! namespace_columns {
+    () => {
+        "network, name, retention_seconds, group_id, geo_location, created_at, delete_at"
+    };
+}
+/// The columns of a user row, in the order `rows::user` reads them.
+macro_rules! user_columns {
+    () => {
+        "id, name, email, email_registered, active, grants, created_at"
+    };
+}
+/// The columns of an audit row, in the order `rows::audit_entry` reads them.
+macro_rules! audit_columns {
+    () => {
+        "id, at, actor, owner, action, target, request_id, source, outcome, detail"
+    };
+}
+
 /// `pg` with each `$` written `?`: SQLite's numbered placeholders. The text never holds `$`
 /// otherwise (checked by a test).
 const fn question_marks<const N: usize>(pg: &str) -> [u8; N] {
@@ -162,6 +200,49 @@ statements! {
     QUEUE_WEBHOOK =
         "INSERT INTO webhook_outbox (event_id, body, created_at, next_attempt_at, status) VALUES ($1, $2, \
          $3, $3, 'pending')";
+    // Rows read whole: their columns are the lists above.
+    ACCOUNT = concat!("SELECT ", account_columns!(), " FROM account WHERE id = 1");
+    INSERT_ACCOUNT =
+        concat!("INSERT INTO account (id, ", account_columns!(), ") VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING");
+    API_CLIENT_BY_TOKEN = concat!("SELECT ", client_columns!(), " FROM api_clients WHERE client_token = $1");
+    LIST_API_CLIENTS = concat!("SELECT ", client_columns!(), " FROM api_clients ORDER BY name");
+    INSERT_API_CLIENT = concat!("INSERT INTO api_clients (", client_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+    SET_API_CLIENT_ENABLED = concat!("UPDATE api_clients SET enabled = $2 WHERE name = $1 RETURNING ", client_columns!());
+    NAMESPACE = concat!("SELECT ", namespace_columns!(), " FROM namespaces WHERE network = $1 AND name = $2");
+    LIST_NAMESPACES = concat!("SELECT ", namespace_columns!(), " FROM namespaces WHERE network = $1 ORDER BY name");
+    INSERT_NAMESPACE = concat!(
+        "INSERT INTO namespaces (",
+        namespace_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
+    );
+    SET_NAMESPACE_RETENTION = concat!(
+        "UPDATE namespaces SET retention_seconds = $3 WHERE network = $1 AND name = $2 RETURNING ",
+        namespace_columns!()
+    );
+    SCHEDULE_NAMESPACE_DELETE =
+        concat!("UPDATE namespaces SET delete_at = $3 WHERE network = $1 AND name = $2 RETURNING ", namespace_columns!());
+    SET_NAMESPACE_GROUP = concat!("UPDATE namespaces SET group_id = $2 WHERE name = $1 RETURNING ", namespace_columns!());
+    TOKEN_BY_NAME = concat!("SELECT ", token_columns!(), " FROM tokens WHERE live_name = $1");
+    TOKEN_BY_REF = concat!("SELECT ", token_columns!(), " FROM tokens WHERE token_ref = $1");
+    LIST_TOKENS = concat!(
+        "SELECT ",
+        token_columns!(),
+        " FROM tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at >= $1) ORDER BY name, issued_at"
+    );
+    REVOKE_TOKEN = concat!(
+        "UPDATE tokens SET live_name = NULL, revoked_at = $2, sealed_value = NULL \
+         WHERE token_ref = $1 AND live_name IS NOT NULL RETURNING ",
+        token_columns!()
+    );
+    REFRESH_TOKEN = concat!(
+        "UPDATE tokens SET generation = generation + 1, latest_refresh = $2, next_refresh = $3 \
+         WHERE live_name = $1 RETURNING ",
+        token_columns!()
+    );
+    LIST_USERS = concat!("SELECT ", user_columns!(), " FROM users ORDER BY name");
+    USER_BY_NAME = concat!("SELECT ", user_columns!(), " FROM users WHERE name = $1");
+    INSERT_DEFAULT_NAMESPACE = "INSERT INTO namespaces (network, name, retention_seconds, group_id, geo_location, created_at) \
+         VALUES ($1, 'default', $2, 0, 'US', $3) ON CONFLICT DO NOTHING";
 }
 
 #[cfg(test)]

@@ -6,11 +6,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use crossbeam_queue::ArrayQueue;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use edgeward_core::capability::Grants;
 use edgeward_core::names::{ClientName, NamespaceName, TokenName};
 use edgeward_core::network::Network;
 use edgeward_core::store::{
@@ -21,9 +20,10 @@ use edgeward_core::store::{
 use edgeward_core::token::Token;
 use edgeward_core::Error;
 
-use crate::codec::{self, encode_namespaces, from_ms, ms, TokenColumns};
+use crate::codec::{self, encode_namespaces, from_ms, ms};
 use crate::migrate;
 use crate::refs::{RefKeys, RefSlot, INDEX_KEY_NAME, REF_COLUMNS};
+use crate::rows;
 use crate::sql::sqlite as sql;
 use edgeward_token::DataKey;
 
@@ -327,36 +327,6 @@ fn decode_namespaces(s: &str) -> rusqlite::Result<edgeward_core::token::Namespac
     codec::decode_namespaces(s).map_err(conversion)
 }
 
-macro_rules! token_columns {
-    () => {
-        "token_ref, name, allow_staging, allow_production, ewids, namespaces, expiry, issued_at, \
-         latest_refresh, next_refresh, generation, cpcode, revoked_at, sealed_value, sealed_uuid"
-    };
-}
-const TOKEN_COLUMNS: &str = token_columns!();
-
-fn token_from_row(r: &Row<'_>, refs: &RefKeys) -> rusqlite::Result<StoredToken> {
-    let token = TokenColumns {
-        token_ref: r.get(0)?,
-        sealed_uuid: r.get(14)?,
-        name: r.get(1)?,
-        allow_staging: r.get(2)?,
-        allow_production: r.get(3)?,
-        ewids: r.get(4)?,
-        namespaces: r.get(5)?,
-        expiry: r.get(6)?,
-        issued_at: r.get(7)?,
-        latest_refresh: r.get(8)?,
-        next_refresh: r.get(9)?,
-        generation: r.get(10)?,
-        cpcode: r.get(11)?,
-        revoked_at: r.get(12)?,
-    }
-    .into_token(refs)
-    .map_err(conversion)?;
-    Ok(StoredToken { token, sealed_value: r.get(13)? })
-}
-
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn insert_token(&self, new: NewToken) -> Result<Token, Error> {
@@ -427,8 +397,8 @@ impl TokenStore for SqliteStore {
     async fn token_by_name(&self, name: &TokenName) -> Result<Option<StoredToken>, Error> {
         let refs = self.refs.get()?;
         self.point_read(|c| {
-            c.prepare_cached(concat!("SELECT ", token_columns!(), " FROM tokens WHERE live_name = ?1"))
-                .and_then(|mut s| s.query_row([name.as_str()], |r| token_from_row(r, refs)).optional())
+            c.prepare_cached(sql::TOKEN_BY_NAME)
+                .and_then(|mut s| s.query_row([name.as_str()], |r| rows::token(r, refs)).optional())
                 .map_err(db_err)
         })
     }
@@ -436,8 +406,8 @@ impl TokenStore for SqliteStore {
     async fn token_by_uuid(&self, uuid: Uuid) -> Result<Option<StoredToken>, Error> {
         let refs = self.refs.get()?;
         self.point_read(|c| {
-            c.prepare_cached(concat!("SELECT ", token_columns!(), " FROM tokens WHERE token_ref = ?1"))
-                .and_then(|mut s| s.query_row([refs.token_ref(&uuid)], |r| token_from_row(r, refs)).optional())
+            c.prepare_cached(sql::TOKEN_BY_REF)
+                .and_then(|mut s| s.query_row([refs.token_ref(&uuid)], |r| rows::token(r, refs)).optional())
                 .map_err(db_err)
         })
     }
@@ -446,13 +416,8 @@ impl TokenStore for SqliteStore {
         let floor = ms(expired_after.unwrap_or(now));
         let refs = self.refs.get()?.clone();
         self.read(move |c| {
-            let mut s = c
-                .prepare_cached(&format!(
-                    "SELECT {TOKEN_COLUMNS} FROM tokens WHERE revoked_at IS NULL \
-                     AND (expires_at IS NULL OR expires_at >= ?1) ORDER BY name, issued_at"
-                ))
-                .map_err(db_err)?;
-            let rows = s.query_map([floor], |r| token_from_row(r, &refs)).map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::LIST_TOKENS).map_err(db_err)?;
+            let rows = s.query_map([floor], |r| rows::token(r, &refs)).map_err(db_err)?;
             rows.map(|r| r.map(|t| t.token).map_err(db_err)).collect()
         })
         .await
@@ -463,11 +428,8 @@ impl TokenStore for SqliteStore {
         self.write(move |c| {
             let token_ref = refs.token_ref(&uuid);
             let t = c
-                .prepare_cached(&format!(
-                    "UPDATE tokens SET live_name = NULL, revoked_at = ?2, sealed_value = NULL \
-                     WHERE token_ref = ?1 AND live_name IS NOT NULL RETURNING {TOKEN_COLUMNS}"
-                ))
-                .and_then(|mut s| s.query_row(params![token_ref, ms(now)], |r| token_from_row(r, &refs)).optional())
+                .prepare_cached(sql::REVOKE_TOKEN)
+                .and_then(|mut s| s.query_row(params![token_ref, ms(now)], |r| rows::token(r, &refs)).optional())
                 .map_err(db_err)?
                 .ok_or_else(codec::token_already_revoked)?;
             c.execute("UPDATE account SET token_count = token_count - 1 WHERE id = 1", []).map_err(db_err)?;
@@ -490,15 +452,12 @@ impl TokenStore for SqliteStore {
                 Some(Some(_)) => return Err(codec::token_not_refreshable(&name)),
                 Some(None) => {}
             }
-            c.prepare_cached(&format!(
-                "UPDATE tokens SET generation = generation + 1, latest_refresh = ?2, next_refresh = ?3 \
-                 WHERE live_name = ?1 RETURNING {TOKEN_COLUMNS}"
-            ))
-            .and_then(|mut s| {
-                s.query_row(params![name.as_str(), ms(now), next.to_string()], |r| token_from_row(r, &refs))
-            })
-            .map(|t| t.token)
-            .map_err(db_err)
+            c.prepare_cached(sql::REFRESH_TOKEN)
+                .and_then(|mut s| {
+                    s.query_row(params![name.as_str(), ms(now), next.to_string()], |r| rows::token(r, &refs))
+                })
+                .map(|t| t.token)
+                .map_err(db_err)
         })
         .await
     }
@@ -658,38 +617,12 @@ impl ItemStore for SqliteStore {
     }
 }
 
-fn client_from_row(r: &Row<'_>) -> rusqlite::Result<StoredApiClient> {
-    let name: String = r.get(0)?;
-    let grants: String = r.get(4)?;
-    Ok(StoredApiClient {
-        client: ApiClient {
-            name: ClientName::parse(&name).map_err(|e| conversion(e.to_string()))?,
-            client_token: r.get(1)?,
-            access_token: r.get(2)?,
-            grants: Grants::parse_list(&grants).map_err(conversion)?,
-            enabled: r.get(5)?,
-            created_at: from_ms(r.get(6)?),
-            owner: r
-                .get::<_, Option<String>>(7)?
-                .map(|o| Uuid::parse_str(&o).map_err(|e| conversion(e.to_string())))
-                .transpose()?,
-        },
-        sealed_secret: r.get(3)?,
-    })
-}
-
-macro_rules! client_columns {
-    () => {
-        "name, client_token, access_token, sealed_secret, grants, enabled, created_at, owner"
-    };
-}
-
 #[async_trait]
 impl ApiClientStore for SqliteStore {
     async fn insert_api_client(&self, client: ApiClient, sealed_secret: Vec<u8>) -> Result<(), Error> {
         self.write(move |c| {
             c.execute(
-                concat!("INSERT INTO api_clients (", client_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                sql::INSERT_API_CLIENT,
                 params![
                     client.name.as_str(),
                     client.client_token,
@@ -715,18 +648,16 @@ impl ApiClientStore for SqliteStore {
 
     async fn api_client_by_token(&self, client_token: &str) -> Result<Option<StoredApiClient>, Error> {
         self.point_read(|c| {
-            c.prepare_cached(concat!("SELECT ", client_columns!(), " FROM api_clients WHERE client_token = ?1"))
-                .and_then(|mut s| s.query_row([client_token], client_from_row).optional())
+            c.prepare_cached(sql::API_CLIENT_BY_TOKEN)
+                .and_then(|mut s| s.query_row([client_token], |r| rows::api_client(r)).optional())
                 .map_err(db_err)
         })
     }
 
     async fn list_api_clients(&self) -> Result<Vec<ApiClient>, Error> {
         self.read(|c| {
-            let mut s = c
-                .prepare_cached(concat!("SELECT ", client_columns!(), " FROM api_clients ORDER BY name"))
-                .map_err(db_err)?;
-            let rows = s.query_map([], client_from_row).map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::LIST_API_CLIENTS).map_err(db_err)?;
+            let rows = s.query_map([], |r| rows::api_client(r)).map_err(db_err)?;
             rows.map(|r| r.map(|s| s.client).map_err(db_err)).collect()
         })
         .await
@@ -735,14 +666,11 @@ impl ApiClientStore for SqliteStore {
     async fn set_api_client_enabled(&self, name: &ClientName, enabled: bool) -> Result<ApiClient, Error> {
         let name = name.clone();
         self.write(move |c| {
-            c.prepare_cached(concat!(
-                "UPDATE api_clients SET enabled = ?2 WHERE name = ?1 RETURNING ",
-                client_columns!()
-            ))
-            .and_then(|mut s| s.query_row(params![name.as_str(), enabled], client_from_row).optional())
-            .map_err(db_err)?
-            .map(|s| s.client)
-            .ok_or_else(|| codec::client_not_found(&name))
+            c.prepare_cached(sql::SET_API_CLIENT_ENABLED)
+                .and_then(|mut s| s.query_row(params![name.as_str(), enabled], |r| rows::api_client(r)).optional())
+                .map_err(db_err)?
+                .map(|s| s.client)
+                .ok_or_else(|| codec::client_not_found(&name))
         })
         .await
     }
@@ -766,42 +694,23 @@ impl ApiClientStore for SqliteStore {
     }
 }
 
-fn account_from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
-    Ok(Account {
-        cpcode: r.get(0)?,
-        initialized_at: from_ms(r.get(1)?),
-        restrict_data_access: r.get(2)?,
-        allow_namespace_policy_override: r.get(3)?,
-    })
-}
-
-macro_rules! account_columns {
-    () => {
-        "cpcode, initialized_at, restrict_data_access, allow_namespace_policy_override"
-    };
-}
-
 #[async_trait]
 impl AccountStore for SqliteStore {
     async fn account(&self) -> Result<Option<Account>, Error> {
         self.point_read(|c| {
-            c.prepare_cached(concat!("SELECT ", account_columns!(), " FROM account WHERE id = 1"))
-                .and_then(|mut s| s.query_row([], account_from_row).optional())
+            c.prepare_cached(sql::ACCOUNT)
+                .and_then(|mut s| s.query_row([], |r| rows::account(r)).optional())
                 .map_err(db_err)
         })
     }
 
     async fn initialize_account(&self, account: Account) -> Result<(Account, bool), Error> {
         self.write(move |c| {
-            if let Some(existing) = c
-                .query_row(concat!("SELECT ", account_columns!(), " FROM account WHERE id = 1"), [], account_from_row)
-                .optional()
-                .map_err(db_err)?
-            {
+            if let Some(existing) = c.query_row(sql::ACCOUNT, [], |r| rows::account(r)).optional().map_err(db_err)? {
                 return Ok((existing, false));
             }
             c.execute(
-                concat!("INSERT INTO account (id, ", account_columns!(), ") VALUES (1, ?1, ?2, ?3, ?4)"),
+                sql::INSERT_ACCOUNT,
                 params![
                     account.cpcode,
                     ms(account.initialized_at),
@@ -812,8 +721,7 @@ impl AccountStore for SqliteStore {
             .map_err(db_err)?;
             for net in Network::ALL {
                 c.execute(
-                    "INSERT OR IGNORE INTO namespaces (network, name, retention_seconds, group_id, geo_location, created_at) \
-                     VALUES (?1, 'default', ?2, 0, 'US', ?3)",
+                    sql::INSERT_DEFAULT_NAMESPACE,
                     params![net.as_str(), codec::DEFAULT_NAMESPACE_RETENTION, ms(account.initialized_at)],
                 )
                 .map_err(db_err)?;
@@ -900,64 +808,32 @@ impl AccountStore for SqliteStore {
     }
 }
 
-fn namespace_from_row(r: &Row<'_>) -> rusqlite::Result<Namespace> {
-    let network: String = r.get(0)?;
-    let name: String = r.get(1)?;
-    Ok(Namespace {
-        network: Network::parse(&network).map_err(|e| conversion(e.to_string()))?,
-        name: NamespaceName::parse(&name).map_err(|e| conversion(e.to_string()))?,
-        retention_seconds: r.get::<_, i64>(2)?.max(0) as u64,
-        group_id: r.get::<_, i64>(3)?.max(0) as u64,
-        geo_location: r.get(4)?,
-        created_at: from_ms(r.get(5)?),
-        delete_at: r.get::<_, Option<i64>>(6)?.map(from_ms),
-    })
-}
-
-macro_rules! namespace_columns {
-    () => {
-        "network, name, retention_seconds, group_id, geo_location, created_at, delete_at"
-    };
-}
-
 #[async_trait]
 impl NamespaceStore for SqliteStore {
     async fn list_namespaces(&self, network: Network) -> Result<Vec<Namespace>, Error> {
         self.point_read(|c| {
-            let mut s = c
-                .prepare_cached(concat!(
-                    "SELECT ",
-                    namespace_columns!(),
-                    " FROM namespaces WHERE network = ?1 ORDER BY name"
-                ))
-                .map_err(db_err)?;
-            let rows = s.query_map([network.as_str()], namespace_from_row).map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::LIST_NAMESPACES).map_err(db_err)?;
+            let rows = s.query_map([network.as_str()], |r| rows::namespace(r)).map_err(db_err)?;
             rows.map(|r| r.map_err(db_err)).collect()
         })
     }
 
     async fn get_namespace(&self, network: Network, name: &NamespaceName) -> Result<Option<Namespace>, Error> {
         self.point_read(|c| {
-            c.prepare_cached(concat!(
-                "SELECT ",
-                namespace_columns!(),
-                " FROM namespaces WHERE network = ?1 AND name = ?2"
-            ))
-            .and_then(|mut s| s.query_row(params![network.as_str(), name.as_str()], namespace_from_row).optional())
-            .map_err(db_err)
+            c.prepare_cached(sql::NAMESPACE)
+                .and_then(|mut s| {
+                    s.query_row(params![network.as_str(), name.as_str()], |r| rows::namespace(r)).optional()
+                })
+                .map_err(db_err)
         })
     }
 
     async fn create_namespace(&self, ns: Namespace, max: usize) -> Result<(Namespace, Created), Error> {
         self.write(move |c| {
             let existing = c
-                .prepare_cached(concat!(
-                    "SELECT ",
-                    namespace_columns!(),
-                    " FROM namespaces WHERE network = ?1 AND name = ?2"
-                ))
+                .prepare_cached(sql::NAMESPACE)
                 .and_then(|mut s| {
-                    s.query_row(params![ns.network.as_str(), ns.name.as_str()], namespace_from_row).optional()
+                    s.query_row(params![ns.network.as_str(), ns.name.as_str()], |r| rows::namespace(r)).optional()
                 })
                 .map_err(db_err)?;
             if let Some(e) = existing {
@@ -982,7 +858,7 @@ impl NamespaceStore for SqliteStore {
                 return Err(codec::access_group_missing(ns.group_id));
             }
             c.execute(
-                concat!("INSERT INTO namespaces (", namespace_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                sql::INSERT_NAMESPACE,
                 params![
                     ns.network.as_str(),
                     ns.name.as_str(),
@@ -1008,20 +884,19 @@ impl NamespaceStore for SqliteStore {
     ) -> Result<Namespace, Error> {
         let name = name.clone();
         self.write(move |c| {
-            c.prepare_cached(concat!(
-                "UPDATE namespaces SET retention_seconds = ?3 WHERE network = ?1 AND name = ?2 RETURNING ",
-                namespace_columns!()
-            ))
-            .and_then(|mut s| {
-                s.query_row(params![network.as_str(), name.as_str(), retention_seconds as i64], namespace_from_row)
+            c.prepare_cached(sql::SET_NAMESPACE_RETENTION)
+                .and_then(|mut s| {
+                    s.query_row(params![network.as_str(), name.as_str(), retention_seconds as i64], |r| {
+                        rows::namespace(r)
+                    })
                     .optional()
-            })
-            .map_err(db_err)?
-            .ok_or_else(codec::namespace_missing)
-            .and_then(|ns| {
-                changes::note(c, &Change::Namespace(network, name.clone()), now)?;
-                Ok(ns)
-            })
+                })
+                .map_err(db_err)?
+                .ok_or_else(codec::namespace_missing)
+                .and_then(|ns| {
+                    changes::note(c, &Change::Namespace(network, name.clone()), now)?;
+                    Ok(ns)
+                })
         })
         .await
     }
@@ -1048,15 +923,12 @@ impl NamespaceStore for SqliteStore {
     ) -> Result<Namespace, Error> {
         let name = name.clone();
         self.write(move |c| {
-            c.prepare_cached(concat!(
-                "UPDATE namespaces SET delete_at = ?3 WHERE network = ?1 AND name = ?2 RETURNING ",
-                namespace_columns!()
-            ))
-            .and_then(|mut s| {
-                s.query_row(params![network.as_str(), name.as_str(), at.map(ms)], namespace_from_row).optional()
-            })
-            .map_err(db_err)?
-            .ok_or_else(codec::namespace_missing)
+            c.prepare_cached(sql::SCHEDULE_NAMESPACE_DELETE)
+                .and_then(|mut s| {
+                    s.query_row(params![network.as_str(), name.as_str(), at.map(ms)], |r| rows::namespace(r)).optional()
+                })
+                .map_err(db_err)?
+                .ok_or_else(codec::namespace_missing)
         })
         .await
     }
@@ -1096,13 +968,8 @@ impl NamespaceStore for SqliteStore {
             if !group_known {
                 return Err(codec::access_group_missing(group_id));
             }
-            let mut s = c
-                .prepare_cached(concat!(
-                    "UPDATE namespaces SET group_id = ?2 WHERE name = ?1 RETURNING ",
-                    namespace_columns!()
-                ))
-                .map_err(db_err)?;
-            let rows = s.query_map(params![name.as_str(), group_id as i64], namespace_from_row).map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::SET_NAMESPACE_GROUP).map_err(db_err)?;
+            let rows = s.query_map(params![name.as_str(), group_id as i64], |r| rows::namespace(r)).map_err(db_err)?;
             let mut changed: Vec<Namespace> = rows.collect::<rusqlite::Result<_>>().map_err(db_err)?;
             changed.sort_by_key(|n| n.network.as_str());
             Ok(changed)

@@ -6,15 +6,15 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, Transaction};
 
 use edgeward_core::audit::{AuditEntry, AuditFilter, AuditRecord, AuditStore};
 use edgeward_core::Error;
 
-use super::{bad_row, col, db_err, PostgresStore};
+use super::{db_err, PostgresStore};
 use crate::audit::Claim;
 use crate::codec::{self, ms};
+use crate::rows;
 use crate::sql::pg as sql;
 
 /// Append `r` on `c` (the caller's transaction).
@@ -83,23 +83,6 @@ impl Write {
     }
 }
 
-fn entry_from_row(r: &PgRow) -> Result<AuditEntry, Error> {
-    codec::AuditColumns {
-        id: col(r, 0)?,
-        at: col(r, 1)?,
-        actor: col(r, 2)?,
-        owner: col(r, 3)?,
-        action: col(r, 4)?,
-        target: col(r, 5)?,
-        request_id: col(r, 6)?,
-        source: col(r, 7)?,
-        outcome: col(r, 8)?,
-        detail: col(r, 9)?,
-    }
-    .into_entry()
-    .map_err(bad_row)
-}
-
 #[async_trait]
 impl AuditStore for PostgresStore {
     async fn append_audit(&self, record: AuditRecord) -> Result<(), Error> {
@@ -110,16 +93,17 @@ impl AuditStore for PostgresStore {
     async fn audit_records(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>, Error> {
         let (action_exact, action_prefix) = codec::exact_or_prefix(f.action.as_deref(), '.');
         let (target_exact, target_prefix) = codec::exact_or_prefix(f.target.as_deref(), '/');
-        let rows = sqlx::query(&format!(
-            "SELECT {} FROM audit_log \
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit_log \
              WHERE ($1::text IS NULL OR actor = $1) \
                AND ($2::text IS NULL OR action = $2) AND ($3::text IS NULL OR left(action, length($3)) = $3) \
                AND ($4::text IS NULL OR target = $4) AND ($5::text IS NULL OR left(target, length($5)) = $5) \
                AND ($6::text IS NULL OR outcome = $6) \
                AND ($7::bigint IS NULL OR at >= $7) AND ($8::bigint IS NULL OR at < $8) \
                AND ($9::bigint IS NULL OR id < $9) \
-             ORDER BY id DESC LIMIT $10",
-            codec::AUDIT_COLUMNS
+             ORDER BY id DESC LIMIT $10"
         ))
         .bind(&f.actor)
         .bind(action_exact)
@@ -134,7 +118,7 @@ impl AuditStore for PostgresStore {
         .fetch_all(self.pool())
         .await
         .map_err(db_err)?;
-        rows.iter().map(entry_from_row).collect()
+        rows.iter().map(rows::audit_entry).collect()
     }
 
     async fn purge_audit(&self, before: DateTime<Utc>) -> Result<u64, Error> {

@@ -6,7 +6,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
-use edgeward_core::capability::Grants;
 use edgeward_core::network::Networks;
 use edgeward_core::notify::{
     CheckRun, Contact, ExpiringToken, FailedEmail, NewEmail, NewNotice, NewWebhook, Notice, OutboxEmail, OutboxWebhook,
@@ -17,36 +16,8 @@ use edgeward_core::Error;
 
 use super::{bad_row, col, commit, db_err, PostgresStore, Write};
 use crate::codec::{self, from_ms, ms};
+use crate::rows;
 use crate::sql::pg as sql;
-
-const USER_COLUMNS: &str = "id, name, email, email_registered, active, grants, created_at";
-
-fn user_from_row(r: &PgRow) -> Result<User, Error> {
-    let id: String = col(r, 0)?;
-    let grants: String = col(r, 5)?;
-    Ok(User {
-        id: codec::parse_uuid(&id).map_err(bad_row)?,
-        name: col(r, 1)?,
-        email: col(r, 2)?,
-        email_registered: col(r, 3)?,
-        active: col(r, 4)?,
-        grants: Grants::parse_list(&grants).map_err(bad_row)?,
-        created_at: from_ms(col(r, 6)?),
-    })
-}
-
-fn run_from_row(r: &PgRow) -> Result<CheckRun, Error> {
-    let day: String = col(r, 0)?;
-    Ok(CheckRun {
-        check_day: codec::parse_date(&day).map_err(bad_row)?,
-        holder: col(r, 1)?,
-        started_at: from_ms(col(r, 2)?),
-        finished_at: from_ms(col(r, 3)?),
-        dry_run: col(r, 4)?,
-        due: col::<i64>(r, 5)?.max(0) as u64,
-        notices: col::<i64>(r, 6)?.max(0) as u64,
-    })
-}
 
 async fn insert_run<'e, E>(c: E, run: &CheckRun) -> Result<(), Error>
 where
@@ -126,13 +97,7 @@ impl NotifyStore for PostgresStore {
     }
 
     async fn list_users(&self) -> Result<Vec<User>, Error> {
-        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(user_from_row)
-            .collect()
+        sqlx::query(sql::LIST_USERS).fetch_all(self.pool()).await.map_err(db_err)?.iter().map(rows::user).collect()
     }
 
     async fn update_user(
@@ -143,13 +108,13 @@ impl NotifyStore for PostgresStore {
         email_registered: Option<bool>,
     ) -> Result<User, Error> {
         let mut tx = self.pool().begin().await.map_err(db_err)?;
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1 FOR UPDATE"))
+        let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE name = $1 FOR UPDATE"))
             .bind(name)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?
             .ok_or_else(|| codec::user_missing(name))?;
-        let mut user = user_from_row(&row)?;
+        let mut user = rows::user(&row)?;
         codec::apply_user_update(&mut user, active, email, email_registered);
         sqlx::query(sql::UPDATE_USER)
             .bind(user.id.to_string())
@@ -481,7 +446,7 @@ impl NotifyStore for PostgresStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(run_from_row)
+            .map(rows::check_run)
             .collect()
     }
 

@@ -3,13 +3,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, Row};
+use rusqlite::{params, Connection};
 
 use edgeward_core::audit::{AuditEntry, AuditFilter, AuditRecord, AuditStore};
 use edgeward_core::Error;
 
 use super::{db_err, SqliteStore};
 use crate::codec::{self, ms};
+use crate::rows;
 use crate::sql::sqlite as sql;
 
 /// Append `r`, in the caller's transaction.
@@ -32,22 +33,6 @@ pub(super) fn insert(c: &Connection, r: &AuditRecord) -> Result<(), Error> {
     Ok(())
 }
 
-fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<Result<AuditEntry, String>> {
-    let columns = codec::AuditColumns {
-        id: r.get(0)?,
-        at: r.get(1)?,
-        actor: r.get(2)?,
-        owner: r.get(3)?,
-        action: r.get(4)?,
-        target: r.get(5)?,
-        request_id: r.get(6)?,
-        source: r.get(7)?,
-        outcome: r.get(8)?,
-        detail: r.get(9)?,
-    };
-    Ok(columns.into_entry())
-}
-
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn append_audit(&self, record: AuditRecord) -> Result<(), Error> {
@@ -60,15 +45,16 @@ impl AuditStore for SqliteStore {
             let (action_exact, action_prefix) = codec::exact_or_prefix(f.action.as_deref(), '.');
             let (target_exact, target_prefix) = codec::exact_or_prefix(f.target.as_deref(), '/');
             let mut s = c
-                .prepare_cached(&format!(
-                    "SELECT {} FROM audit_log \
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    audit_columns!(),
+                    " FROM audit_log \
                      WHERE (?1 IS NULL OR actor = ?1) \
                        AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR substr(action, 1, length(?3)) = ?3) \
                        AND (?4 IS NULL OR target = ?4) AND (?5 IS NULL OR substr(target, 1, length(?5)) = ?5) \
                        AND (?6 IS NULL OR outcome = ?6) \
                        AND (?7 IS NULL OR at >= ?7) AND (?8 IS NULL OR at < ?8) AND (?9 IS NULL OR id < ?9) \
-                     ORDER BY id DESC LIMIT ?10",
-                    codec::AUDIT_COLUMNS
+                     ORDER BY id DESC LIMIT ?10"
                 ))
                 .map_err(db_err)?;
             let rows = s
@@ -85,12 +71,12 @@ impl AuditStore for SqliteStore {
                         f.before_id,
                         crate::audit::page_limit(f.limit)
                     ],
-                    entry_from_row,
+                    |r| rows::audit_entry(r),
                 )
                 .map_err(db_err)?;
             let mut out = Vec::new();
             for row in rows {
-                out.push(row.map_err(db_err)?.map_err(codec::bad_row)?);
+                out.push(row.map_err(db_err)?);
             }
             Ok(out)
         })

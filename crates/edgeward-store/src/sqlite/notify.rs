@@ -2,10 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension};
 use uuid::Uuid;
 
-use edgeward_core::capability::Grants;
 use edgeward_core::network::Networks;
 use edgeward_core::notify::{
     CheckRun, Contact, ExpiringToken, FailedEmail, NewEmail, NewNotice, NewWebhook, Notice, OutboxEmail, OutboxWebhook,
@@ -16,36 +15,8 @@ use edgeward_core::Error;
 
 use super::{conversion, db_err, decode_namespaces, parse_date, SqliteStore};
 use crate::codec::{self, from_ms, ms};
+use crate::rows;
 use crate::sql::sqlite as sql;
-
-const USER_COLUMNS: &str = "id, name, email, email_registered, active, grants, created_at";
-
-fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
-    let id: String = r.get(0)?;
-    let grants: String = r.get(5)?;
-    Ok(User {
-        id: Uuid::parse_str(&id).map_err(|e| conversion(e.to_string()))?,
-        name: r.get(1)?,
-        email: r.get(2)?,
-        email_registered: r.get(3)?,
-        active: r.get(4)?,
-        grants: Grants::parse_list(&grants).map_err(conversion)?,
-        created_at: from_ms(r.get(6)?),
-    })
-}
-
-fn run_from_row(r: &Row<'_>) -> rusqlite::Result<CheckRun> {
-    let day: String = r.get(0)?;
-    Ok(CheckRun {
-        check_day: parse_date(&day)?,
-        holder: r.get(1)?,
-        started_at: from_ms(r.get(2)?),
-        finished_at: from_ms(r.get(3)?),
-        dry_run: r.get(4)?,
-        due: r.get::<_, i64>(5)?.max(0) as u64,
-        notices: r.get::<_, i64>(6)?.max(0) as u64,
-    })
-}
 
 fn insert_run(c: &rusqlite::Connection, run: &CheckRun) -> Result<(), Error> {
     c.execute(
@@ -125,8 +96,8 @@ impl NotifyStore for SqliteStore {
 
     async fn list_users(&self) -> Result<Vec<User>, Error> {
         self.read(|c| {
-            let mut s = c.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name")).map_err(db_err)?;
-            let rows = s.query_map([], user_from_row).map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::LIST_USERS).map_err(db_err)?;
+            let rows = s.query_map([], |r| rows::user(r)).map_err(db_err)?;
             rows.map(|r| r.map_err(db_err)).collect()
         })
         .await
@@ -142,7 +113,7 @@ impl NotifyStore for SqliteStore {
         let name = name.to_owned();
         self.write(move |c| {
             let mut user = c
-                .query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1"), [&name], user_from_row)
+                .query_row(sql::USER_BY_NAME, [&name], |r| rows::user(r))
                 .optional()
                 .map_err(db_err)?
                 .ok_or_else(|| codec::user_missing(&name))?;
@@ -437,7 +408,7 @@ impl NotifyStore for SqliteStore {
     async fn check_runs(&self, limit: usize) -> Result<Vec<CheckRun>, Error> {
         self.read(move |c| {
             let mut s = c.prepare_cached(sql::RECENT_NOTIFY_RUNS).map_err(db_err)?;
-            let rows = s.query_map([limit as i64], run_from_row).map_err(db_err)?;
+            let rows = s.query_map([limit as i64], |r| rows::check_run(r)).map_err(db_err)?;
             rows.map(|r| r.map_err(db_err)).collect()
         })
         .await
