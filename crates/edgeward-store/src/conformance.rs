@@ -65,31 +65,53 @@ pub async fn legacy_rows_read_back(s: &dyn Store, uuid: Uuid) {
     assert_eq!(feed[0].1, edgeward_core::store::Change::TokenRevoked(uuid));
 }
 
-/// Run every check; `fresh` makes a new empty store.
-pub async fn run_all<F, Fut>(fresh: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Arc<dyn Store>>,
-{
-    token_lifecycle(&*fresh().await).await;
-    names_are_unique_among_live_tokens(fresh().await).await;
-    the_token_limit_holds_under_concurrent_creation(fresh().await).await;
-    expired_names_are_reusable_and_listing_windows(&*fresh().await).await;
-    a_revoked_token_is_kept_while_its_value_could_be_valid(&*fresh().await).await;
-    limits_and_namespaces(&*fresh().await).await;
-    api_clients(&*fresh().await).await;
-    items(&*fresh().await).await;
-    namespaces(&*fresh().await).await;
-    access_groups_and_scheduled_deletes(&*fresh().await).await;
-    people_and_notices(&*fresh().await).await;
-    leases(fresh().await).await;
-    change_feed(&*fresh().await).await;
-    signing_keys(&*fresh().await).await;
-    sealed_columns(&*fresh().await).await;
-    audit_trail(&*fresh().await).await;
+/// One test per check on a backend: `conformance_tests!(fresh)`, where `fresh().await` gives a
+/// new empty store and a value to keep alive while the check runs (its directory, say). Each
+/// check is its own `#[tokio::test]`, so a failure names the check and the backend.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fresh:path) => {
+        $crate::conformance_test!($fresh, token_lifecycle, by_ref);
+        $crate::conformance_test!($fresh, names_are_unique_among_live_tokens, shared);
+        $crate::conformance_test!($fresh, the_token_limit_holds_under_concurrent_creation, shared);
+        $crate::conformance_test!($fresh, expired_names_are_reusable_and_listing_windows, by_ref);
+        $crate::conformance_test!($fresh, a_revoked_token_is_kept_while_its_value_could_be_valid, by_ref);
+        $crate::conformance_test!($fresh, limits_and_namespaces, by_ref);
+        $crate::conformance_test!($fresh, api_clients, by_ref);
+        $crate::conformance_test!($fresh, items, by_ref);
+        $crate::conformance_test!($fresh, namespaces, by_ref);
+        $crate::conformance_test!($fresh, access_groups_and_scheduled_deletes, by_ref);
+        $crate::conformance_test!($fresh, people_and_notices, by_ref);
+        $crate::conformance_test!($fresh, leases, shared);
+        $crate::conformance_test!($fresh, change_feed, by_ref);
+        $crate::conformance_test!($fresh, signing_keys, by_ref);
+        $crate::conformance_test!($fresh, sealed_columns, by_ref);
+        $crate::conformance_test!($fresh, audit_trail, by_ref);
+    };
 }
 
-async fn sealed_columns(s: &dyn Store) {
+/// One check as a test (used by [`conformance_tests!`]).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! conformance_test {
+    ($fresh:path, $check:ident, by_ref) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $check() {
+            let (store, _keep) = $fresh().await;
+            $crate::conformance::$check(&*store).await;
+        }
+    };
+    ($fresh:path, $check:ident, shared) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $check() {
+            let (store, _keep) = $fresh().await;
+            $crate::conformance::$check(store).await;
+        }
+    };
+}
+
+#[doc(hidden)]
+pub async fn sealed_columns(s: &dyn Store) {
     use edgeward_core::store::Resealed;
     init(s).await;
     let old = |n: u8| vec![2, 0, 0, 0, 0, 0, 0, 0, 0, n];
@@ -136,7 +158,8 @@ async fn sealed_columns(s: &dyn Store) {
 
 /// Audited writes carry their record into their own transaction: exactly one record per
 /// change, none for a write that failed, and listing filters agree with `AuditFilter::matches`.
-async fn audit_trail(s: &dyn Store) {
+#[doc(hidden)]
+pub async fn audit_trail(s: &dyn Store) {
     use crate::audit::{scope, AuditSlot};
     use edgeward_core::audit::{AuditFilter, AuditOutcome, AuditRecord};
     use edgeward_core::network::Network;
@@ -223,7 +246,8 @@ async fn audit_trail(s: &dyn Store) {
     assert_eq!(s.audit_records(&all).await.unwrap().len(), 2);
 }
 
-async fn signing_keys(s: &dyn Store) {
+#[doc(hidden)]
+pub async fn signing_keys(s: &dyn Store) {
     use edgeward_core::store::{Change, SigningKeyUse, StoredSigningKey};
     assert!(s.signing_keys().await.unwrap().is_empty());
     init(s).await;
@@ -290,7 +314,8 @@ async fn signing_keys(s: &dyn Store) {
     assert_eq!(last, Change::DataKey("00ff".into()));
 }
 
-async fn change_feed(s: &dyn Store) {
+#[doc(hidden)]
+pub async fn change_feed(s: &dyn Store) {
     use edgeward_core::network::Network;
     use edgeward_core::store::{Change, ItemKey};
     init(s).await;
@@ -347,7 +372,8 @@ async fn change_feed(s: &dyn Store) {
     assert!(s.record_nonce("ct", "n1", at(0), at(380)).await.unwrap(), "forgotten after the window");
 }
 
-async fn people_and_notices(s: &dyn Store) {
+#[doc(hidden)]
+pub async fn people_and_notices(s: &dyn Store) {
     use edgeward_core::capability::Capability;
     use edgeward_core::notify::{CheckRun, Contact, NewNotice, User};
     init(s).await;
@@ -491,7 +517,8 @@ async fn people_and_notices(s: &dyn Store) {
     assert!(s.notices_for(Uuid::new_v4(), 10, None).await.unwrap().0.is_empty(), "only one's own");
 }
 
-async fn leases(s: Arc<dyn Store>) {
+#[doc(hidden)]
+pub async fn leases(s: Arc<dyn Store>) {
     let at = |secs| t0() + chrono::Duration::seconds(secs);
     assert!(s.try_lease("check", "a", at(0), at(60)).await.unwrap());
     assert!(!s.try_lease("check", "b", at(30), at(90)).await.unwrap(), "held by a");
@@ -520,7 +547,8 @@ async fn futures_join_all<F: std::future::Future<Output = bool> + Send + 'static
     out
 }
 
-async fn access_groups_and_scheduled_deletes(s: &dyn Store) {
+#[doc(hidden)]
+pub async fn access_groups_and_scheduled_deletes(s: &dyn Store) {
     use edgeward_core::network::Network;
     use edgeward_core::store::{AccessGroup, ItemKey, Namespace};
     init(s).await;
@@ -585,7 +613,8 @@ async fn access_groups_and_scheduled_deletes(s: &dyn Store) {
     ));
 }
 
-async fn namespaces(s: &dyn Store) {
+#[doc(hidden)]
+pub async fn namespaces(s: &dyn Store) {
     use edgeward_core::network::Network;
     use edgeward_core::store::{Created, ItemKey, Namespace};
     init(s).await;
@@ -629,7 +658,8 @@ async fn namespaces(s: &dyn Store) {
     assert!(matches!(s.delete_namespace(Network::Production, &shop, t0()).await, Err(Error::NotFound { .. })));
 }
 
-async fn items(s: &dyn Store) {
+#[doc(hidden)]
+pub async fn items(s: &dyn Store) {
     use edgeward_core::network::Network;
     use edgeward_core::store::ItemKey;
     init(s).await;
@@ -675,7 +705,8 @@ async fn items(s: &dyn Store) {
     assert!(s.get_item(&young, later(15_724_800)).await.unwrap().is_some());
 }
 
-async fn token_lifecycle(s: &dyn Store) {
+#[doc(hidden)]
+pub async fn token_lifecycle(s: &dyn Store) {
     init(s).await;
     let t = s.insert_token(new_token("auto", None, t0())).await.unwrap();
     assert_eq!(t.cpcode, "1234567");
@@ -712,7 +743,8 @@ async fn token_lifecycle(s: &dyn Store) {
     assert!(s.token_by_uuid(exp.uuid).await.unwrap().unwrap().sealed_value.is_none());
 }
 
-async fn names_are_unique_among_live_tokens(s: Arc<dyn Store>) {
+#[doc(hidden)]
+pub async fn names_are_unique_among_live_tokens(s: Arc<dyn Store>) {
     init(&*s).await;
     let tasks: Vec<_> = (0..50)
         .map(|_| {
@@ -731,7 +763,8 @@ async fn names_are_unique_among_live_tokens(s: Arc<dyn Store>) {
     assert_eq!(ok, 1);
 }
 
-async fn the_token_limit_holds_under_concurrent_creation(s: Arc<dyn Store>) {
+#[doc(hidden)]
+pub async fn the_token_limit_holds_under_concurrent_creation(s: Arc<dyn Store>) {
     init(&*s).await;
     let tasks: Vec<_> = (0..40)
         .map(|i| {
@@ -758,7 +791,8 @@ async fn the_token_limit_holds_under_concurrent_creation(s: Arc<dyn Store>) {
     assert!(matches!(err, Error::LimitExceeded(_)), "{err:?}");
 }
 
-async fn expired_names_are_reusable_and_listing_windows(s: &dyn Store) {
+#[doc(hidden)]
+pub async fn expired_names_are_reusable_and_listing_windows(s: &dyn Store) {
     init(s).await;
     let expiry = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
     let old = s.insert_token(new_token("reuse", Some(expiry), t0())).await.unwrap();
@@ -778,7 +812,8 @@ async fn expired_names_are_reusable_and_listing_windows(s: &dyn Store) {
     assert!(s.token_by_uuid(old.uuid).await.unwrap().is_none());
 }
 
-async fn a_revoked_token_is_kept_while_its_value_could_be_valid(s: &dyn Store) {
+#[doc(hidden)]
+pub async fn a_revoked_token_is_kept_while_its_value_could_be_valid(s: &dyn Store) {
     init(s).await;
     // Five months left when revoked; an auto-refreshing token (no value) revoked at the same time.
     let expiry = NaiveDate::from_ymd_opt(2027, 4, 28).unwrap();
@@ -807,7 +842,8 @@ async fn a_revoked_token_is_kept_while_its_value_could_be_valid(s: &dyn Store) {
     assert_eq!(purge_at(t0() + chrono::Duration::days(31)).await, 1);
 }
 
-async fn limits_and_namespaces(s: &dyn Store) {
+#[doc(hidden)]
+pub async fn limits_and_namespaces(s: &dyn Store) {
     let uninit = s.insert_token(new_token("x", None, t0())).await;
     assert!(matches!(uninit, Err(Error::Refused { .. })));
     init(s).await;
@@ -825,7 +861,8 @@ async fn limits_and_namespaces(s: &dyn Store) {
     assert_eq!(s.namespace_names(edgeward_core::network::Network::Production).await.unwrap().len(), 1);
 }
 
-async fn api_clients(s: &dyn Store) {
+#[doc(hidden)]
+pub async fn api_clients(s: &dyn Store) {
     let owner = s
         .create_user(edgeward_core::notify::User {
             id: Uuid::new_v4(),

@@ -39,7 +39,9 @@ mod rows;
 pub mod sealed;
 mod sqlite;
 
+#[cfg(feature = "testing")]
 pub mod conformance;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use postgres::{postgres_database_version, PostgresOptions, PostgresStore};
@@ -55,4 +57,16 @@ pub fn sqlite_migrations() -> &'static [(u32, &'static str, &'static str)] {
 /// The PostgreSQL schema migrations shipped with this build, as (version, name, SQL).
 pub fn postgres_migrations() -> &'static [(u32, &'static str, &'static str)] {
     postgres::POSTGRES_MIGRATIONS
+}
+
+#[cfg(test)]
+mod tests {
+    /// The two backends number and name their migrations alike, so a database of either kind
+    /// at version N has the same tables and meaning.
+    #[test]
+    fn both_backends_number_and_name_their_migrations_alike() {
+        let names = |m: &[(u32, &str, &str)]| m.iter().map(|(v, n, _)| (*v, n.to_string())).collect::<Vec<_>>();
+        assert_eq!(names(super::postgres_migrations()), names(super::sqlite_migrations()));
+        assert_eq!(super::sqlite_migrations().last().map(|m| m.0), Some(super::migrate::newest_version()));
+    }
 }

@@ -6,18 +6,19 @@
 use std::sync::Arc;
 
 use edgeward_core::store::Store;
-use edgeward_store::{conformance, testing, PostgresOptions, PostgresStore};
+use edgeward_store::{testing, PostgresOptions, PostgresStore};
 
-async fn fresh() -> Arc<dyn Store> {
+/// A new empty store on a database of its own.
+async fn fresh() -> (Arc<dyn Store>, ()) {
     let url = testing::fresh_postgres_database().await;
     let s = PostgresStore::connect(&url, PostgresOptions::default()).await.unwrap();
     s.open_references(&testing::random_data_key(), chrono::Utc::now()).await.unwrap();
-    Arc::new(s) as Arc<dyn Store>
+    (Arc::new(s) as Arc<dyn Store>, ())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_passes_the_conformance_suite() {
-    conformance::run_all(fresh).await;
+/// The conformance suite, check by check.
+mod conformance_suite {
+    edgeward_store::conformance_tests!(super::fresh);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,24 +4,20 @@
 use std::sync::Arc;
 
 use edgeward_core::store::Store;
-use edgeward_store::{conformance, SqliteOptions, SqliteStore};
+use edgeward_store::{SqliteOptions, SqliteStore};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_passes_the_conformance_suite() {
+/// A new empty store in a directory of its own, kept while the check runs.
+async fn fresh() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let counter = std::sync::atomic::AtomicUsize::new(0);
-    let path = dir.path().to_owned();
-    conformance::run_all(|| {
-        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let p = path.join(format!("db{n}.sqlite"));
-        let opts = SqliteOptions { nonce_dir: Some(path.join(format!("nonces{n}"))), ..SqliteOptions::default() };
-        async move {
-            let s = SqliteStore::open(&p, opts).unwrap();
-            s.open_references(&edgeward_store::testing::random_data_key(), chrono::Utc::now()).await.unwrap();
-            Arc::new(s) as Arc<dyn Store>
-        }
-    })
-    .await;
+    let opts = SqliteOptions { nonce_dir: Some(dir.path().join("nonces")), ..SqliteOptions::default() };
+    let s = SqliteStore::open(&dir.path().join("edgeward.db"), opts).unwrap();
+    s.open_references(&edgeward_store::testing::random_data_key(), chrono::Utc::now()).await.unwrap();
+    (Arc::new(s) as Arc<dyn Store>, dir)
+}
+
+/// The conformance suite, check by check.
+mod conformance_suite {
+    edgeward_store::conformance_tests!(super::fresh);
 }
 
 #[test]
