@@ -67,6 +67,8 @@ pub struct PostgresStore {
     /// Nonces older than this (epoch ms) were last deleted by this store.
     nonces_purged_before: std::sync::Arc<std::sync::atomic::AtomicI64>,
     refs: std::sync::Arc<RefSlot>,
+    /// Stops the `LISTEN` task when the last clone is dropped.
+    _listener: std::sync::Arc<changes::Listener>,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
@@ -135,8 +137,14 @@ impl PostgresStore {
             .map_err(db_err)?;
         migrate::apply(&pool).await?;
         let changed = std::sync::Arc::new(tokio::sync::Notify::new());
-        changes::spawn_listener(pool.clone(), changed.clone());
-        Ok(Self { pool, changed, nonces_purged_before: Default::default(), refs: Default::default() })
+        let listener = std::sync::Arc::new(changes::spawn_listener(pool.clone(), changed.clone()));
+        Ok(Self {
+            pool,
+            changed,
+            nonces_purged_before: Default::default(),
+            refs: Default::default(),
+            _listener: listener,
+        })
     }
 
     /// Open the token refs with the data key (see [`crate::refs`]): read the index key, or make

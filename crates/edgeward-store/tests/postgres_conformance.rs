@@ -125,3 +125,44 @@ async fn rows_of_earlier_schemas_are_rekeyed_by_token_ref() {
     let s = PostgresStore::connect(&url, PostgresOptions::default()).await.unwrap();
     assert!(s.open_references(&testing::random_data_key(), chrono::Utc::now()).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listen_connection_ends_with_the_store() {
+    let url = testing::fresh_postgres_database().await;
+    let db = url::Url::parse(&url).unwrap().path().trim_start_matches('/').to_owned();
+    // Another database's connection watches this one's (pg_stat_activity spans the server).
+    let watcher = sqlx::PgPool::connect(&testing::with_database(&url, "postgres")).await.unwrap();
+    let listening = |db: String| {
+        let pool = watcher.clone();
+        async move {
+            let n: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'")
+                    .bind(db)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            n
+        }
+    };
+    // Waits on PostgreSQL's view of its connections, not on time: each poll asks again.
+    let until = |want: i64| {
+        let listening = &listening;
+        let db = db.clone();
+        async move {
+            for _ in 0..600 {
+                if listening(db.clone()).await == want {
+                    return true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            false
+        }
+    };
+    let store = PostgresStore::connect(&url, PostgresOptions::default()).await.unwrap();
+    let clone = store.clone();
+    assert!(until(1).await, "the store listens for changes");
+    drop(store);
+    assert!(until(1).await, "a clone keeps it");
+    drop(clone);
+    assert!(until(0).await, "the LISTEN connection is closed once the last clone is gone");
+}

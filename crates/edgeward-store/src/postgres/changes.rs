@@ -131,10 +131,20 @@ impl ChangeStore for PostgresStore {
 /// Least time between two deletions of expired nonces by one store.
 const NONCE_PURGE_EVERY_MS: i64 = 10_000;
 
+/// The `LISTEN` task of a store and its clones: stopped when the last of them is dropped (a
+/// server drops its store when it shuts down), so no connection outlives the store.
+pub(super) struct Listener(tokio::task::AbortHandle);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Listen on [`CHANNEL`] and wake the follower (through `changed`) at each notification, and
 /// after each reconnection (notifications sent meanwhile are lost; the follower reads the feed).
-pub(super) fn spawn_listener(pool: sqlx::PgPool, changed: std::sync::Arc<tokio::sync::Notify>) {
-    tokio::spawn(async move {
+pub(super) fn spawn_listener(pool: sqlx::PgPool, changed: std::sync::Arc<tokio::sync::Notify>) -> Listener {
+    let task = tokio::spawn(async move {
         let mut listener = loop {
             match sqlx::postgres::PgListener::connect_with(&pool).await {
                 Ok(mut l) => match l.listen(CHANNEL).await {
@@ -160,4 +170,5 @@ pub(super) fn spawn_listener(pool: sqlx::PgPool, changed: std::sync::Arc<tokio::
             }
         }
     });
+    Listener(task.abort_handle())
 }
