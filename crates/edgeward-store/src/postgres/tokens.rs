@@ -1,0 +1,300 @@
+//! [`TokenStore`] on PostgreSQL: tokens, their names and refresh, usage, revocation and purge; the token count in shards.
+
+use super::{bad_row, changes, col, commit, db_err, is_unique_violation, PostgresStore};
+use crate::codec::{self, from_ms, ms};
+use crate::rows;
+use crate::sql::pg as sql;
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use edgeward_core::names::TokenName;
+use edgeward_core::network::Network;
+use edgeward_core::store::{NewToken, StoredToken, TokenStore, TokenUsage};
+use edgeward_core::token::Token;
+use edgeward_core::Error;
+use uuid::Uuid;
+
+/// Creations this close to the account limit lock every count shard and check the exact sum.
+/// Farther away, the sum they read may miss creations still in flight on other shards; the limit
+/// stays exact while fewer than this many creations are in flight at once, across all servers.
+const NEAR_LIMIT: i64 = 1024;
+
+/// One of the 16 token count shards.
+fn rand_shard() -> u8 {
+    uuid::Uuid::new_v4().as_bytes()[0] % 16
+}
+
+#[async_trait]
+impl TokenStore for PostgresStore {
+    async fn insert_token(&self, new: NewToken) -> Result<Token, Error> {
+        // Four round trips (begin, two statements, commit): every one is paid while other
+        // creations wait for the account row, so the checks are folded into as few as can be.
+        let refs = self.refs.get()?;
+        let spec = &new.spec;
+        let now_ms = ms(new.now);
+        let networks: Vec<&str> = spec.networks.iter().map(|n| n.as_str()).collect();
+        let names: Vec<&str> = spec.namespaces.keys().map(|n| n.as_str()).collect();
+        let mut tx = self.begin().await?;
+        // Free the name if its holder has expired; read the CP code; count the namespaces found.
+        let row = sqlx::query(
+            "WITH freed AS (UPDATE tokens SET live_name = NULL \
+                            WHERE live_name = $1 AND expires_at IS NOT NULL AND expires_at < $2 RETURNING 1) \
+             SELECT a.cpcode, \
+                    (SELECT COUNT(*) FROM namespaces n WHERE n.network = ANY($3) AND n.name = ANY($4)), \
+                    (SELECT COUNT(*) FROM freed), \
+                    (SELECT COALESCE(SUM(n), 0)::BIGINT FROM token_counts) \
+             FROM account a WHERE a.id = 1",
+        )
+        .bind(spec.name.as_str())
+        .bind(now_ms)
+        .bind(&networks)
+        .bind(&names)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(codec::not_initialized)?;
+        let cpcode: String = col(&row, 0)?;
+        let found: i64 = col(&row, 1)?;
+        let counted: i64 = col(&row, 3)?;
+        let max = i64::try_from(new.max_tokens).unwrap_or(i64::MAX);
+        if found < (networks.len() * names.len()) as i64 {
+            for net in spec.networks.iter() {
+                for ns in spec.namespaces.keys() {
+                    let there = sqlx::query(sql::NAMESPACE_EXISTS)
+                        .bind(net.as_str())
+                        .bind(ns.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    if there.is_none() {
+                        return Err(codec::namespace_not_on(ns, net));
+                    }
+                }
+            }
+        }
+        let token = codec::new_token_record(&new, cpcode);
+        let token_ref = refs.token_ref(&token.uuid);
+        // Far from the limit, count the token on one random shard (creations on other shards do
+        // not wait for each other). Near it, lock every shard and check the exact sum first.
+        let shard = if counted.saturating_add(NEAR_LIMIT) < max {
+            i32::from(rand_shard())
+        } else {
+            let exact: i64 = sqlx::query("SELECT n FROM token_counts ORDER BY shard FOR UPDATE")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(|r| col::<i64>(r, 0))
+                .sum::<Result<i64, Error>>()?;
+            if exact >= max {
+                return Err(codec::token_limit(new.max_tokens));
+            }
+            0
+        };
+        // Count and insert in one statement, last, so the shard is locked only until the commit.
+        let inserted = sqlx::query(
+            "WITH counted AS (UPDATE token_counts SET n = n + 1 WHERE shard = $13 RETURNING 1) \
+             INSERT INTO tokens (token_ref, name, live_name, allow_staging, allow_production, ewids, namespaces, \
+                                 expiry, expires_at, issued_at, next_refresh, generation, cpcode, sealed_value, sealed_uuid, \
+                                 kid) \
+             SELECT $1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $14, $15 FROM counted",
+        )
+        .bind(&token_ref)
+        .bind(token.name.as_str())
+        .bind(token.networks.staging)
+        .bind(token.networks.production)
+        .bind(token.ewids.to_claim())
+        .bind(codec::encode_namespaces(&token.namespaces))
+        .bind(token.expiry.map(|d| d.to_string()))
+        .bind(token.expires_at().map(ms))
+        .bind(now_ms)
+        .bind(token.next_refresh.map(|d| d.to_string()))
+        .bind(&token.cpcode)
+        .bind(&new.sealed_value)
+        .bind(shard)
+        .bind(refs.seal_uuid(&token.uuid, &token_ref))
+        .bind(&new.kid)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(r) if r.rows_affected() == 0 => return Err(Error::Internal("token count shard missing".into())),
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Err(codec::token_name_taken(&token.name)),
+            Err(e) => return Err(db_err(e)),
+        }
+        commit(tx).await?;
+        Ok(token)
+    }
+
+    async fn token_by_name(&self, name: &TokenName) -> Result<Option<StoredToken>, Error> {
+        let refs = self.refs.get()?;
+        sqlx::query(sql::TOKEN_BY_NAME)
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| rows::token(&r, refs))
+            .transpose()
+    }
+
+    async fn token_by_uuid(&self, uuid: Uuid) -> Result<Option<StoredToken>, Error> {
+        let refs = self.refs.get()?;
+        sqlx::query(sql::TOKEN_BY_REF)
+            .bind(refs.token_ref(&uuid))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .map(|r| rows::token(&r, refs))
+            .transpose()
+    }
+
+    async fn list_tokens(&self, now: DateTime<Utc>, expired_after: Option<DateTime<Utc>>) -> Result<Vec<Token>, Error> {
+        let floor = ms(expired_after.unwrap_or(now));
+        let refs = self.refs.get()?;
+        sqlx::query(sql::LIST_TOKENS)
+            .bind(floor)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| rows::token(r, refs).map(|t| t.token))
+            .collect()
+    }
+
+    async fn revoke_token(&self, uuid: Uuid, now: DateTime<Utc>) -> Result<Token, Error> {
+        let refs = self.refs.get()?;
+        let token_ref = refs.token_ref(&uuid);
+        let mut tx = self.begin().await?;
+        let t = sqlx::query(sql::REVOKE_TOKEN)
+            .bind(&token_ref)
+            .bind(ms(now))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(codec::token_already_revoked)?;
+        let t = rows::token(&t, refs)?;
+        changes::note_revoked(&mut tx, &token_ref, now).await?;
+        sqlx::query("UPDATE token_counts SET n = n - 1 WHERE shard = $1")
+            .bind(i32::from(rand_shard()))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        commit(tx).await?;
+        Ok(t.token)
+    }
+
+    async fn refresh_token(&self, name: &TokenName, now: DateTime<Utc>, next: NaiveDate) -> Result<Token, Error> {
+        let refs = self.refs.get()?;
+        let mut tx = self.begin().await?;
+        let held = sqlx::query("SELECT expiry FROM tokens WHERE live_name = $1 FOR UPDATE")
+            .bind(name.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        match held {
+            None => return Err(codec::token_not_found(name)),
+            Some(r) if col::<Option<String>>(&r, 0)?.is_some() => return Err(codec::token_not_refreshable(name)),
+            Some(_) => {}
+        }
+        let row = sqlx::query(sql::REFRESH_TOKEN)
+            .bind(name.as_str())
+            .bind(ms(now))
+            .bind(next.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let t = rows::token(&row, refs)?;
+        commit(tx).await?;
+        Ok(t.token)
+    }
+
+    async fn refresh_due_tokens(&self, today: NaiveDate, now: DateTime<Utc>, next: NaiveDate) -> Result<u64, Error> {
+        sqlx::query(sql::REFRESH_DUE_TOKENS)
+            .bind(today.to_string())
+            .bind(ms(now))
+            .bind(next.to_string())
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(db_err)
+    }
+
+    async fn purge_tokens(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64, Error> {
+        let mut tx = self.begin().await?;
+        let expired = sqlx::query(sql::PURGE_EXPIRED_TOKENS)
+            .bind(ms(cutoff))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        let revoked = sqlx::query(sql::PURGE_REVOKED_TOKENS)
+            .bind(ms(cutoff))
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if expired > 0 {
+            sqlx::query("UPDATE token_counts SET n = n - $1 WHERE shard = $2")
+                .bind(expired as i64)
+                .bind(i32::from(rand_shard()))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        commit(tx).await?;
+        Ok(expired + revoked)
+    }
+
+    async fn record_usage(&self, usage: Vec<TokenUsage>) -> Result<(), Error> {
+        let refs = self.refs.get()?;
+        let mut usage: Vec<(String, TokenUsage)> = usage.into_iter().map(|u| (refs.token_ref(&u.uuid), u)).collect();
+        // One order for every server, so two batches touching the same rows cannot deadlock.
+        usage.sort_by(|a, b| (&a.0, a.1.network.as_str()).cmp(&(&b.0, b.1.network.as_str())));
+        let mut tx = self.begin().await?;
+        for (token_ref, u) in &usage {
+            sqlx::query(
+                "INSERT INTO token_usage (token_ref, network, requests, last_used) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (token_ref, network) DO UPDATE SET requests = token_usage.requests + excluded.requests, \
+                 last_used = GREATEST(token_usage.last_used, excluded.last_used)",
+            )
+            .bind(token_ref)
+            .bind(u.network.as_str())
+            .bind(i64::try_from(u.requests).unwrap_or(i64::MAX))
+            .bind(ms(u.last_used))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        commit(tx).await
+    }
+
+    async fn token_usage(&self, uuid: Uuid) -> Result<Vec<TokenUsage>, Error> {
+        sqlx::query(sql::TOKEN_USAGE)
+            .bind(self.refs.get()?.token_ref(&uuid))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| {
+                let n: String = col(r, 0)?;
+                Ok(TokenUsage {
+                    uuid,
+                    network: Network::parse(&n).map_err(|e| bad_row(e.to_string()))?,
+                    requests: col::<i64>(r, 1)?.max(0) as u64,
+                    last_used: from_ms(col(r, 2)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn revoked_token_uuids(&self) -> Result<Vec<Uuid>, Error> {
+        let refs = self.refs.get()?;
+        sqlx::query(sql::REVOKED_TOKENS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| refs.open_uuid(&col::<Vec<u8>>(r, 1)?, &col::<String>(r, 0)?).map_err(bad_row))
+            .collect()
+    }
+}
