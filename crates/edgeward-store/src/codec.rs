@@ -340,3 +340,25 @@ pub(crate) fn exact_or_prefix(v: Option<&str>, sep: char) -> (Option<String>, Op
         None => (None, None),
     }
 }
+
+/// Usage counts as the rows `sql::RECORD_USAGE` writes: (token ref, network, requests, last
+/// used), in one order for every server (token ref, then network), so two batches touching the
+/// same rows cannot deadlock; a count beyond the column's range is stored as its largest value.
+pub(crate) fn usage_rows(
+    refs: &crate::refs::RefKeys,
+    usage: Vec<edgeward_core::store::TokenUsage>,
+) -> Vec<(String, &'static str, i64, i64)> {
+    let mut rows: Vec<_> = usage
+        .into_iter()
+        .map(|u| {
+            (
+                refs.token_ref(&u.uuid),
+                u.network.as_str(),
+                i64::try_from(u.requests).unwrap_or(i64::MAX),
+                ms(u.last_used),
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    rows
+}

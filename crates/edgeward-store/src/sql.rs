@@ -175,6 +175,10 @@ statements! {
          MAX(u.last_used) FROM token_usage u WHERE u.token_ref = t.token_ref), t.sealed_uuid FROM tokens \
          t WHERE t.revoked_at IS NULL AND t.expires_at >= $1 AND t.expires_at <= $2 AND t.replaced_by IS \
          NULL ORDER BY t.expires_at, t.name";
+    RECORD_USAGE = "INSERT INTO token_usage (token_ref, network, requests, last_used) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (token_ref, network) DO UPDATE SET requests = token_usage.requests + excluded.requests, \
+         last_used = CASE WHEN excluded.last_used > token_usage.last_used THEN excluded.last_used \
+         ELSE token_usage.last_used END";
     TOKEN_USAGE =
         "SELECT network, requests, last_used FROM token_usage WHERE token_ref = $1 ORDER BY network";
     NEXT_EXPIRY =

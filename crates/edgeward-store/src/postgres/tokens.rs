@@ -246,24 +246,17 @@ impl TokenStore for PostgresStore {
     }
 
     async fn record_usage(&self, usage: Vec<TokenUsage>) -> Result<(), Error> {
-        let refs = self.refs.get()?;
-        let mut usage: Vec<(String, TokenUsage)> = usage.into_iter().map(|u| (refs.token_ref(&u.uuid), u)).collect();
-        // One order for every server, so two batches touching the same rows cannot deadlock.
-        usage.sort_by(|a, b| (&a.0, a.1.network.as_str()).cmp(&(&b.0, b.1.network.as_str())));
+        let rows = codec::usage_rows(self.refs.get()?, usage);
         let mut tx = self.begin().await?;
-        for (token_ref, u) in &usage {
-            sqlx::query(
-                "INSERT INTO token_usage (token_ref, network, requests, last_used) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (token_ref, network) DO UPDATE SET requests = token_usage.requests + excluded.requests, \
-                 last_used = GREATEST(token_usage.last_used, excluded.last_used)",
-            )
-            .bind(token_ref)
-            .bind(u.network.as_str())
-            .bind(i64::try_from(u.requests).unwrap_or(i64::MAX))
-            .bind(ms(u.last_used))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        for (token_ref, network, requests, last_used) in &rows {
+            sqlx::query(sql::RECORD_USAGE)
+                .bind(token_ref)
+                .bind(network)
+                .bind(requests)
+                .bind(last_used)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
         }
         commit(tx).await
     }

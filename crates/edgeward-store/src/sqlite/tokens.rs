@@ -159,18 +159,11 @@ impl TokenStore for SqliteStore {
     }
 
     async fn record_usage(&self, usage: Vec<TokenUsage>) -> Result<(), Error> {
-        let refs = self.refs.get()?.clone();
+        let rows = codec::usage_rows(self.refs.get()?, usage);
         self.write(move |c| {
-            let mut s = c
-                .prepare_cached(
-                    "INSERT INTO token_usage (token_ref, network, requests, last_used) VALUES (?1, ?2, ?3, ?4) \
-                     ON CONFLICT (token_ref, network) DO UPDATE SET requests = requests + excluded.requests, \
-                     last_used = MAX(last_used, excluded.last_used)",
-                )
-                .map_err(db_err)?;
-            for u in &usage {
-                s.execute(params![refs.token_ref(&u.uuid), u.network.as_str(), u.requests as i64, ms(u.last_used)])
-                    .map_err(db_err)?;
+            let mut s = c.prepare_cached(sql::RECORD_USAGE).map_err(db_err)?;
+            for (token_ref, network, requests, last_used) in &rows {
+                s.execute(params![token_ref, network, requests, last_used]).map_err(db_err)?;
             }
             Ok(())
         })
