@@ -210,13 +210,10 @@ async fn rekey_legacy_rows(tx: &mut Transaction<'static, Postgres>, refs: &RefKe
     }
     for (table, column, filter) in REF_COLUMNS {
         let olds = strings(
-            sqlx::query(&format!("SELECT DISTINCT {column} FROM {table} WHERE length({column}) = 36{filter}"))
-                .fetch_all(&mut **tx)
-                .await
-                .map_err(db_err)?,
+            sqlx::query(&crate::sql::legacy_uuids(table, column, filter)).fetch_all(&mut **tx).await.map_err(db_err)?,
         )?;
         for old in olds.iter().filter(|o| crate::refs::is_legacy(o)) {
-            sqlx::query(&format!("UPDATE {table} SET {column} = $2 WHERE {column} = $1{filter}"))
+            sqlx::query(&crate::sql::rekey_legacy(table, column, filter, crate::sql::Dialect::Postgres))
                 .bind(old)
                 .bind(refs.token_ref(&parse(old)?))
                 .execute(&mut **tx)

@@ -204,6 +204,15 @@ statements! {
     QUEUE_WEBHOOK =
         "INSERT INTO webhook_outbox (event_id, body, created_at, next_attempt_at, status) VALUES ($1, $2, \
          $3, $3, 'pending')";
+    // The outboxes keep their delivery state alike: sent, to retry, failed for good.
+    EMAIL_SENT =
+        "UPDATE email_outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1";
+    EMAIL_RETRY = "UPDATE email_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1";
+    EMAIL_FAILED = "UPDATE email_outbox SET attempts = attempts + 1, last_error = $2, status = 'failed' WHERE id = $1";
+    WEBHOOK_SENT =
+        "UPDATE webhook_outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1";
+    WEBHOOK_RETRY = "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1";
+    WEBHOOK_FAILED = "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $2, status = 'failed' WHERE id = $1";
     // Rows read whole: their columns are the lists above.
     ACCOUNT = concat!("SELECT ", account_columns!(), " FROM account WHERE id = 1");
     INSERT_ACCOUNT =
@@ -247,6 +256,40 @@ statements! {
     USER_BY_NAME = concat!("SELECT ", user_columns!(), " FROM users WHERE name = $1");
     INSERT_DEFAULT_NAMESPACE = "INSERT INTO namespaces (network, name, retention_seconds, group_id, geo_location, created_at) \
          VALUES ($1, 'default', $2, 0, 'US', $3) ON CONFLICT DO NOTHING";
+}
+
+/// The uuids an earlier schema wrote into a token-naming column (`refs::REF_COLUMNS`), to be
+/// re-keyed by token ref (a uuid is 36 characters, a ref 64).
+pub(crate) fn legacy_uuids(table: &str, column: &str, filter: &str) -> String {
+    format!("SELECT DISTINCT {column} FROM {table} WHERE length({column}) = 36{filter}")
+}
+
+/// Re-key one legacy value of a token-naming column: `$1` the uuid, `$2` its token ref.
+pub(crate) fn rekey_legacy(table: &str, column: &str, filter: &str, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Postgres => format!("UPDATE {table} SET {column} = $2 WHERE {column} = $1{filter}"),
+        Dialect::Sqlite => format!("UPDATE {table} SET {column} = ?2 WHERE {column} = ?1{filter}"),
+    }
+}
+
+/// Which placeholders a statement built at run time uses.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Dialect {
+    /// `$1`, `$2`, …
+    Postgres,
+    /// `?1`, `?2`, …
+    Sqlite,
+}
+
+/// The statements of one delivery outbox (`EMAIL_*` or `WEBHOOK_*`), in one backend's form.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Outbox {
+    /// Accepted (SMTP) or delivered (2xx): `$1` id, `$2` when.
+    pub sent: &'static str,
+    /// Failed, to try again: `$1` id, `$2` error, `$3` when.
+    pub retry: &'static str,
+    /// Failed for good: `$1` id, `$2` error.
+    pub failed: &'static str,
 }
 
 #[cfg(test)]

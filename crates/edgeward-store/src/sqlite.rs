@@ -260,10 +260,10 @@ fn rekey_legacy_rows(c: &Connection, refs: &RefKeys) -> Result<(), Error> {
         c.execute(sql::REKEY_TOKEN_ROW, params![old, new, refs.seal_uuid(&uuid, &new)]).map_err(db_err)?;
     }
     for (table, column, filter) in REF_COLUMNS {
-        let olds = strings(&format!("SELECT DISTINCT {column} FROM {table} WHERE length({column}) = 36{filter}"))?;
+        let olds = strings(&crate::sql::legacy_uuids(table, column, filter))?;
         for old in olds.iter().filter(|o| crate::refs::is_legacy(o)) {
             let new = refs.token_ref(&parse(old)?);
-            c.execute(&format!("UPDATE {table} SET {column} = ?2 WHERE {column} = ?1{filter}"), params![old, new])
+            c.execute(&crate::sql::rekey_legacy(table, column, filter, crate::sql::Dialect::Sqlite), params![old, new])
                 .map_err(db_err)?;
         }
     }

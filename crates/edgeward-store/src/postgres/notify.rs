@@ -18,6 +18,7 @@ use super::{bad_row, col, commit, db_err, PostgresStore, Write};
 use crate::codec::{self, from_ms, ms};
 use crate::rows;
 use crate::sql::pg as sql;
+use crate::sql::Outbox;
 
 async fn insert_run<'e, E>(c: E, run: &CheckRun) -> Result<(), Error>
 where
@@ -41,34 +42,27 @@ fn attempts(r: &PgRow, i: usize) -> Result<u32, Error> {
     Ok(col::<i32>(r, i)?.max(0) as u32)
 }
 
-/// A message was accepted (SMTP) or delivered (2xx); `table` is `email_outbox` or
-/// `webhook_outbox`, which keep their delivery state alike.
-async fn outbox_sent(store: &PostgresStore, table: &'static str, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
-    let sql = format!(
-        "UPDATE {table} SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1"
-    );
-    sqlx::query(&sql).bind(id).bind(ms(now)).execute(store.pool()).await.map_err(db_err)?;
+const EMAIL: Outbox = Outbox { sent: sql::EMAIL_SENT, retry: sql::EMAIL_RETRY, failed: sql::EMAIL_FAILED };
+const WEBHOOK: Outbox = Outbox { sent: sql::WEBHOOK_SENT, retry: sql::WEBHOOK_RETRY, failed: sql::WEBHOOK_FAILED };
+
+/// A message was accepted (SMTP) or delivered (2xx).
+async fn outbox_sent(store: &PostgresStore, outbox: Outbox, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
+    sqlx::query(outbox.sent).bind(id).bind(ms(now)).execute(store.pool()).await.map_err(db_err)?;
     Ok(())
 }
 
 /// An attempt failed: try again at `retry_at`, or give up (`None`).
 async fn outbox_failed(
     store: &PostgresStore,
-    table: &'static str,
+    outbox: Outbox,
     id: i64,
     error: String,
     retry_at: Option<DateTime<Utc>>,
 ) -> Result<(), Error> {
-    let q = match retry_at {
-        Some(_) => {
-            format!("UPDATE {table} SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1")
-        }
-        None => format!("UPDATE {table} SET attempts = attempts + 1, last_error = $2, status = 'failed' WHERE id = $1"),
+    let query = match retry_at {
+        Some(at) => sqlx::query(outbox.retry).bind(id).bind(error).bind(ms(at)),
+        None => sqlx::query(outbox.failed).bind(id).bind(error),
     };
-    let mut query = sqlx::query(&q).bind(id).bind(error);
-    if let Some(at) = retry_at {
-        query = query.bind(ms(at));
-    }
     query.execute(store.pool()).await.map_err(db_err)?;
     Ok(())
 }
@@ -350,11 +344,11 @@ impl NotifyStore for PostgresStore {
     }
 
     async fn email_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
-        outbox_sent(self, "email_outbox", id, now).await
+        outbox_sent(self, EMAIL, id, now).await
     }
 
     async fn email_failed(&self, id: i64, error: String, retry_at: Option<DateTime<Utc>>) -> Result<(), Error> {
-        outbox_failed(self, "email_outbox", id, error, retry_at).await
+        outbox_failed(self, EMAIL, id, error, retry_at).await
     }
 
     async fn failed_emails(&self, limit: usize) -> Result<Vec<FailedEmail>, Error> {
@@ -415,11 +409,11 @@ impl NotifyStore for PostgresStore {
     }
 
     async fn webhook_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
-        outbox_sent(self, "webhook_outbox", id, now).await
+        outbox_sent(self, WEBHOOK, id, now).await
     }
 
     async fn webhook_failed(&self, id: i64, error: String, retry_at: Option<DateTime<Utc>>) -> Result<(), Error> {
-        outbox_failed(self, "webhook_outbox", id, error, retry_at).await
+        outbox_failed(self, WEBHOOK, id, error, retry_at).await
     }
 
     async fn webhook_counts(&self) -> Result<(u64, u64), Error> {

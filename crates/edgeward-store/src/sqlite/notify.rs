@@ -17,6 +17,7 @@ use super::{conversion, db_err, decode_namespaces, parse_date, SqliteStore};
 use crate::codec::{self, from_ms, ms};
 use crate::rows;
 use crate::sql::sqlite as sql;
+use crate::sql::Outbox;
 
 fn insert_run(c: &rusqlite::Connection, run: &CheckRun) -> Result<(), Error> {
     c.execute(
@@ -35,34 +36,26 @@ fn insert_run(c: &rusqlite::Connection, run: &CheckRun) -> Result<(), Error> {
     Ok(())
 }
 
-/// A message was accepted (SMTP) or delivered (2xx); `table` is `email_outbox` or
-/// `webhook_outbox`, which keep their delivery state alike.
-fn outbox_sent(c: &rusqlite::Connection, table: &'static str, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
-    c.prepare_cached(&format!(
-        "UPDATE {table} SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1"
-    ))
-    .and_then(|mut s| s.execute(params![id, ms(now)]))
-    .map_err(db_err)?;
+const EMAIL: Outbox = Outbox { sent: sql::EMAIL_SENT, retry: sql::EMAIL_RETRY, failed: sql::EMAIL_FAILED };
+const WEBHOOK: Outbox = Outbox { sent: sql::WEBHOOK_SENT, retry: sql::WEBHOOK_RETRY, failed: sql::WEBHOOK_FAILED };
+
+/// A message was accepted (SMTP) or delivered (2xx).
+fn outbox_sent(c: &rusqlite::Connection, outbox: Outbox, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
+    c.prepare_cached(outbox.sent).and_then(|mut s| s.execute(params![id, ms(now)])).map_err(db_err)?;
     Ok(())
 }
 
 /// An attempt failed: try again at `retry_at`, or give up (`None`).
 fn outbox_failed(
     c: &rusqlite::Connection,
-    table: &'static str,
+    outbox: Outbox,
     id: i64,
     error: String,
     retry_at: Option<DateTime<Utc>>,
 ) -> Result<(), Error> {
     match retry_at {
-        Some(at) => c.execute(
-            &format!("UPDATE {table} SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1"),
-            params![id, error, ms(at)],
-        ),
-        None => c.execute(
-            &format!("UPDATE {table} SET attempts = attempts + 1, last_error = ?2, status = 'failed' WHERE id = ?1"),
-            params![id, error],
-        ),
+        Some(at) => c.execute(outbox.retry, params![id, error, ms(at)]),
+        None => c.execute(outbox.failed, params![id, error]),
     }
     .map_err(db_err)?;
     Ok(())
@@ -316,11 +309,11 @@ impl NotifyStore for SqliteStore {
     }
 
     async fn email_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
-        self.write(move |c| outbox_sent(c, "email_outbox", id, now)).await
+        self.write(move |c| outbox_sent(c, EMAIL, id, now)).await
     }
 
     async fn email_failed(&self, id: i64, error: String, retry_at: Option<DateTime<Utc>>) -> Result<(), Error> {
-        self.write(move |c| outbox_failed(c, "email_outbox", id, error, retry_at)).await
+        self.write(move |c| outbox_failed(c, EMAIL, id, error, retry_at)).await
     }
 
     async fn failed_emails(&self, limit: usize) -> Result<Vec<FailedEmail>, Error> {
@@ -383,11 +376,11 @@ impl NotifyStore for SqliteStore {
     }
 
     async fn webhook_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
-        self.write(move |c| outbox_sent(c, "webhook_outbox", id, now)).await
+        self.write(move |c| outbox_sent(c, WEBHOOK, id, now)).await
     }
 
     async fn webhook_failed(&self, id: i64, error: String, retry_at: Option<DateTime<Utc>>) -> Result<(), Error> {
-        self.write(move |c| outbox_failed(c, "webhook_outbox", id, error, retry_at)).await
+        self.write(move |c| outbox_failed(c, WEBHOOK, id, error, retry_at)).await
     }
 
     async fn webhook_counts(&self) -> Result<(u64, u64), Error> {
