@@ -125,7 +125,7 @@ pub(crate) fn claim() -> Option<Claim> {
 
 /// The most records one listing reads.
 pub(crate) fn page_limit(limit: usize) -> i64 {
-    limit.clamp(1, edgeward_core::audit::MAX_PAGE) as i64
+    crate::codec::saturating(limit.clamp(1, edgeward_core::audit::MAX_PAGE))
 }
 
 #[cfg(test)]

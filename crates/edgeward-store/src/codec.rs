@@ -362,3 +362,26 @@ pub(crate) fn usage_rows(
     rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     rows
 }
+
+/// An access group id as its signed column. The domain bounds ids to the column's range; one
+/// beyond it is refused here too, never stored wrapped.
+pub(crate) fn group_column(group_id: u64) -> Result<i64, Error> {
+    i64::try_from(group_id).map_err(|_| Error::invalid("groupId", format!("Group ID {group_id} is out of range.")))
+}
+
+/// A namespace's retention as its signed column; refused beyond its range, never wrapped.
+pub(crate) fn retention_column(seconds: u64) -> Result<i64, Error> {
+    i64::try_from(seconds)
+        .map_err(|_| Error::invalid("retentionInSeconds", format!("Retention {seconds} is out of range.")))
+}
+
+/// A row limit or a count as its signed column: beyond the range stands for "no limit" or the
+/// largest count, never for a negative one.
+pub(crate) fn saturating<T: TryInto<i64>>(v: T) -> i64 {
+    v.try_into().unwrap_or(i64::MAX)
+}
+
+/// A small number (notice thresholds in days, schema versions) as a 32-bit column.
+pub(crate) fn int32<T: TryInto<i32> + Copy + std::fmt::Display>(v: T) -> Result<i32, Error> {
+    v.try_into().map_err(|_| Error::Internal(format!("{v} does not fit a 32-bit column")))
+}

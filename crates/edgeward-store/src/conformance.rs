@@ -554,6 +554,11 @@ pub async fn access_groups_and_scheduled_deletes(s: &dyn Store) {
     init(s).await;
     let groups = s.list_access_groups().await.unwrap();
     assert_eq!(groups, vec![AccessGroup { group_id: 0, name: "Account Group".into() }], "group 0 always exists");
+    // An id beyond the column's range is refused, not stored wrapped (it would list as negative).
+    let huge = AccessGroup { group_id: u64::MAX, name: "huge".into() };
+    let refused = s.create_access_group(huge, t0()).await.err().expect("refused");
+    assert!(matches!(refused, edgeward_core::Error::Invalid { field: "groupId", .. }), "{refused:?}");
+    assert_eq!(s.list_access_groups().await.unwrap().len(), 1, "nothing stored");
     let ns = |network, name: &str, group_id| Namespace {
         network,
         name: NamespaceName::parse(name).unwrap(),

@@ -51,7 +51,7 @@ impl ChangeStore for PostgresStore {
         let refs = self.refs.get()?;
         let rows = sqlx::query(sql::CHANGES_AFTER)
             .bind(seq)
-            .bind(limit as i64)
+            .bind(crate::codec::saturating(limit))
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?;

@@ -95,7 +95,7 @@ impl ItemStore for PostgresStore {
     async fn purge_expired_items(&self, now: DateTime<Utc>, batch: usize) -> Result<u64, Error> {
         sqlx::query(sql::PURGE_EXPIRED_ITEMS)
             .bind(ms(now))
-            .bind(batch as i64)
+            .bind(codec::saturating(batch))
             .execute(&self.pool)
             .await
             .map(|r| r.rows_affected())

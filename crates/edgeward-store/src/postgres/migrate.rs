@@ -63,7 +63,7 @@ pub(super) async fn apply(pool: &PgPool) -> Result<(), Error> {
             "INSERT INTO schema_migrations (version, name, applied_at) \
              VALUES ($1, $2, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
         )
-        .bind(version as i32)
+        .bind(crate::codec::int32(version)?)
         .bind(name)
         .execute(&mut *tx)
         .await

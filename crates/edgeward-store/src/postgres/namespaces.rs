@@ -14,7 +14,7 @@ use sqlx::{Postgres, Transaction};
 
 async fn group_exists(tx: &mut Transaction<'static, Postgres>, group_id: u64) -> Result<bool, Error> {
     Ok(sqlx::query("SELECT 1 FROM access_groups WHERE group_id = $1 FOR SHARE")
-        .bind(group_id as i64)
+        .bind(codec::group_column(group_id)?)
         .fetch_optional(&mut **tx)
         .await
         .map_err(db_err)?
@@ -98,8 +98,8 @@ impl NamespaceStore for PostgresStore {
         let inserted = sqlx::query(sql::INSERT_NAMESPACE)
             .bind(ns.network.as_str())
             .bind(ns.name.as_str())
-            .bind(ns.retention_seconds as i64)
-            .bind(ns.group_id as i64)
+            .bind(codec::retention_column(ns.retention_seconds)?)
+            .bind(codec::group_column(ns.group_id)?)
             .bind(&ns.geo_location)
             .bind(ms(ns.created_at))
             .bind(ns.delete_at.map(ms))
@@ -129,7 +129,7 @@ impl NamespaceStore for PostgresStore {
         let ns = sqlx::query(sql::SET_NAMESPACE_RETENTION)
             .bind(network.as_str())
             .bind(name.as_str())
-            .bind(retention_seconds as i64)
+            .bind(codec::retention_column(retention_seconds)?)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?
@@ -197,7 +197,7 @@ impl NamespaceStore for PostgresStore {
         }
         let mut changed = sqlx::query(sql::SET_NAMESPACE_GROUP)
             .bind(name.as_str())
-            .bind(group_id as i64)
+            .bind(codec::group_column(group_id)?)
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?
@@ -222,7 +222,7 @@ impl NamespaceStore for PostgresStore {
     async fn create_access_group(&self, group: AccessGroup, now: DateTime<Utc>) -> Result<AccessGroup, Error> {
         let mut w = Write::start(self).await?;
         let n = sqlx::query(sql::INSERT_ACCESS_GROUP)
-            .bind(group.group_id as i64)
+            .bind(codec::group_column(group.group_id)?)
             .bind(&group.name)
             .bind(now.timestamp_millis())
             .execute(w.conn())
@@ -243,7 +243,7 @@ impl NamespaceStore for PostgresStore {
         let mut tx = self.begin().await?;
         // Lock the group first: a namespace moved into it meanwhile waits (FOR SHARE) or fails.
         let locked = sqlx::query("SELECT 1 FROM access_groups WHERE group_id = $1 FOR UPDATE")
-            .bind(group_id as i64)
+            .bind(codec::group_column(group_id)?)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -252,7 +252,7 @@ impl NamespaceStore for PostgresStore {
         }
         let used: i64 = col(
             &sqlx::query(sql::COUNT_GROUP_NAMESPACES)
-                .bind(group_id as i64)
+                .bind(codec::group_column(group_id)?)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db_err)?,
@@ -261,7 +261,11 @@ impl NamespaceStore for PostgresStore {
         if used > 0 {
             return Err(codec::access_group_in_use(group_id, used));
         }
-        sqlx::query(sql::DELETE_ACCESS_GROUP).bind(group_id as i64).execute(&mut *tx).await.map_err(db_err)?;
+        sqlx::query(sql::DELETE_ACCESS_GROUP)
+            .bind(codec::group_column(group_id)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         commit(tx).await
     }
 
@@ -276,7 +280,7 @@ impl NamespaceStore for PostgresStore {
             .bind(network.as_str())
             .bind(name.as_str())
             .bind(sandbox)
-            .bind(max as i64)
+            .bind(codec::saturating(max))
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?
@@ -298,7 +302,7 @@ impl NamespaceStore for PostgresStore {
             .bind(name.as_str())
             .bind(sandbox)
             .bind(group)
-            .bind(max as i64)
+            .bind(codec::saturating(max))
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?

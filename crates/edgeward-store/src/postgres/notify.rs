@@ -30,8 +30,8 @@ where
         .bind(ms(run.started_at))
         .bind(ms(run.finished_at))
         .bind(run.dry_run)
-        .bind(run.due as i64)
-        .bind(run.notices as i64)
+        .bind(codec::saturating(run.due))
+        .bind(codec::saturating(run.notices))
         .execute(c)
         .await
         .map_err(db_err)?;
@@ -230,7 +230,7 @@ impl NotifyStore for PostgresStore {
             let token_ref = refs.token_ref(&uuid);
             sqlx::query(sql::CLAIM_EXPIRY_NOTICE)
                 .bind(&token_ref)
-                .bind(days as i32)
+                .bind(codec::int32(days)?)
                 .bind(ms(now))
                 .execute(&mut *tx)
                 .await
@@ -238,7 +238,7 @@ impl NotifyStore for PostgresStore {
             let status: String = col(
                 &sqlx::query(sql::EXPIRY_NOTICE_STATUS)
                     .bind(&token_ref)
-                    .bind(days as i32)
+                    .bind(codec::int32(days)?)
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(db_err)?,
@@ -285,7 +285,7 @@ impl NotifyStore for PostgresStore {
         for n in &notices {
             sqlx::query(sql::INSERT_NOTICE)
                 .bind(n.user_id.to_string())
-                .bind(n.threshold_days as i32)
+                .bind(codec::int32(n.threshold_days)?)
                 .bind(ms(now))
                 .bind(&n.subject)
                 .bind(n.tokens.to_string())
@@ -297,7 +297,7 @@ impl NotifyStore for PostgresStore {
         for (uuid, days) in &delivered {
             sqlx::query(sql::MARK_EXPIRY_NOTICE_DELIVERED)
                 .bind(refs.token_ref(uuid))
-                .bind(*days as i32)
+                .bind(codec::int32(*days)?)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -320,7 +320,7 @@ impl NotifyStore for PostgresStore {
         )
         .bind(ms(now))
         .bind(ms(claim_until))
-        .bind(limit as i64)
+        .bind(codec::saturating(limit))
         .fetch_all(self.pool())
         .await
         .map_err(db_err)?;
@@ -353,7 +353,7 @@ impl NotifyStore for PostgresStore {
 
     async fn failed_emails(&self, limit: usize) -> Result<Vec<FailedEmail>, Error> {
         sqlx::query(sql::FAILED_EMAIL)
-            .bind(limit as i64)
+            .bind(codec::saturating(limit))
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?
@@ -389,7 +389,7 @@ impl NotifyStore for PostgresStore {
         )
         .bind(ms(now))
         .bind(ms(claim_until))
-        .bind(limit as i64)
+        .bind(codec::saturating(limit))
         .fetch_all(self.pool())
         .await
         .map_err(db_err)?;
@@ -435,7 +435,7 @@ impl NotifyStore for PostgresStore {
 
     async fn check_runs(&self, limit: usize) -> Result<Vec<CheckRun>, Error> {
         sqlx::query(sql::RECENT_NOTIFY_RUNS)
-            .bind(limit as i64)
+            .bind(codec::saturating(limit))
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?
@@ -451,7 +451,7 @@ impl NotifyStore for PostgresStore {
         )
         .bind(user.to_string())
         .bind(before.unwrap_or(i64::MAX))
-        .bind(limit as i64)
+        .bind(codec::saturating(limit))
         .fetch_all(self.pool())
         .await
         .map_err(db_err)?

@@ -19,12 +19,12 @@ impl SealedStore for PostgresStore {
     ) -> Result<Vec<SealedRow>, Error> {
         let c = column(column_name)?;
         let sql = batch_sql(c, ["$1", "$2", "$3", "$4"], "substr", "NULL::bytea");
-        let len = prefix.len() as i32;
+        let len = i32::try_from(prefix.len()).unwrap_or(i32::MAX);
         sqlx::query(&sql)
             .bind(after.unwrap_or_default())
             .bind(prefix)
             .bind(len)
-            .bind(limit as i64)
+            .bind(crate::codec::saturating(limit))
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?

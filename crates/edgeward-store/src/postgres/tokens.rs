@@ -56,7 +56,7 @@ impl TokenStore for PostgresStore {
         let found: i64 = col(&row, 1)?;
         let counted: i64 = col(&row, 3)?;
         let max = i64::try_from(new.max_tokens).unwrap_or(i64::MAX);
-        if found < (networks.len() * names.len()) as i64 {
+        if found < codec::saturating(networks.len() * names.len()) {
             for net in spec.networks.iter() {
                 for ns in spec.namespaces.keys() {
                     let there = sqlx::query(sql::NAMESPACE_EXISTS)
@@ -235,7 +235,7 @@ impl TokenStore for PostgresStore {
             .rows_affected();
         if expired > 0 {
             sqlx::query("UPDATE token_counts SET n = n - $1 WHERE shard = $2")
-                .bind(expired as i64)
+                .bind(codec::saturating(expired))
                 .bind(i32::from(rand_shard()))
                 .execute(&mut *tx)
                 .await

@@ -36,7 +36,7 @@ impl ChangeStore for SqliteStore {
         self.point_read(|c| {
             let mut s = c.prepare_cached(sql::CHANGES_AFTER).map_err(db_err)?;
             let rows = s
-                .query_map(params![seq, limit as i64], |r| {
+                .query_map(params![seq, crate::codec::saturating(limit)], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, String>(1)?,

@@ -66,7 +66,7 @@ impl ItemStore for SqliteStore {
     async fn purge_expired_items(&self, now: DateTime<Utc>, batch: usize) -> Result<u64, Error> {
         self.write(move |c| {
             c.prepare_cached(sql::PURGE_EXPIRED_ITEMS)
-                .and_then(|mut s| s.execute(params![ms(now), batch as i64]))
+                .and_then(|mut s| s.execute(params![ms(now), codec::saturating(batch)]))
                 .map(|n| n as u64)
                 .map_err(db_err)
         })

@@ -54,9 +54,10 @@ impl NamespaceStore for SqliteStore {
             if count as usize >= max {
                 return Err(codec::namespace_limit(max));
             }
+            let group = codec::group_column(ns.group_id)?;
             let group_known = c
                 .prepare_cached("SELECT 1 FROM access_groups WHERE group_id = ?1")
-                .and_then(|mut s| s.exists([ns.group_id as i64]))
+                .and_then(|mut s| s.exists([group]))
                 .map_err(db_err)?;
             if !group_known {
                 return Err(codec::access_group_missing(ns.group_id));
@@ -66,8 +67,8 @@ impl NamespaceStore for SqliteStore {
                 params![
                     ns.network.as_str(),
                     ns.name.as_str(),
-                    ns.retention_seconds as i64,
-                    ns.group_id as i64,
+                    codec::retention_column(ns.retention_seconds)?,
+                    codec::group_column(ns.group_id)?,
                     ns.geo_location,
                     ms(ns.created_at),
                     ns.delete_at.map(ms)
@@ -87,13 +88,11 @@ impl NamespaceStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Namespace, Error> {
         let name = name.clone();
+        let retention = codec::retention_column(retention_seconds)?;
         self.write(move |c| {
             c.prepare_cached(sql::SET_NAMESPACE_RETENTION)
                 .and_then(|mut s| {
-                    s.query_row(params![network.as_str(), name.as_str(), retention_seconds as i64], |r| {
-                        rows::namespace(r)
-                    })
-                    .optional()
+                    s.query_row(params![network.as_str(), name.as_str(), retention], |r| rows::namespace(r)).optional()
                 })
                 .map_err(db_err)?
                 .ok_or_else(codec::namespace_missing)
@@ -165,15 +164,18 @@ impl NamespaceStore for SqliteStore {
     async fn set_namespace_group(&self, name: &NamespaceName, group_id: u64) -> Result<Vec<Namespace>, Error> {
         let name = name.clone();
         self.write(move |c| {
+            let group = codec::group_column(group_id)?;
             let group_known = c
                 .prepare_cached("SELECT 1 FROM access_groups WHERE group_id = ?1")
-                .and_then(|mut s| s.exists([group_id as i64]))
+                .and_then(|mut s| s.exists([group]))
                 .map_err(db_err)?;
             if !group_known {
                 return Err(codec::access_group_missing(group_id));
             }
             let mut s = c.prepare_cached(sql::SET_NAMESPACE_GROUP).map_err(db_err)?;
-            let rows = s.query_map(params![name.as_str(), group_id as i64], |r| rows::namespace(r)).map_err(db_err)?;
+            let rows = s
+                .query_map(params![name.as_str(), codec::group_column(group_id)?], |r| rows::namespace(r))
+                .map_err(db_err)?;
             let mut changed: Vec<Namespace> = rows.collect::<rusqlite::Result<_>>().map_err(db_err)?;
             changed.sort_by_key(|n| n.network.as_str());
             Ok(changed)
@@ -194,7 +196,10 @@ impl NamespaceStore for SqliteStore {
     async fn create_access_group(&self, group: AccessGroup, now: DateTime<Utc>) -> Result<AccessGroup, Error> {
         self.write(move |c| {
             let inserted = c
-                .execute(sql::INSERT_ACCESS_GROUP, params![group.group_id as i64, group.name, now.timestamp_millis()])
+                .execute(
+                    sql::INSERT_ACCESS_GROUP,
+                    params![codec::group_column(group.group_id)?, group.name, now.timestamp_millis()],
+                )
                 .map_err(db_err)?;
             if inserted == 0 {
                 return Err(codec::access_group_taken(group.group_id));
@@ -209,12 +214,13 @@ impl NamespaceStore for SqliteStore {
             if group_id == 0 {
                 return Err(codec::account_group_kept());
             }
-            let used: i64 =
-                c.query_row(sql::COUNT_GROUP_NAMESPACES, [group_id as i64], |r| r.get(0)).map_err(db_err)?;
+            let used: i64 = c
+                .query_row(sql::COUNT_GROUP_NAMESPACES, [codec::group_column(group_id)?], |r| r.get(0))
+                .map_err(db_err)?;
             if used > 0 {
                 return Err(codec::access_group_in_use(group_id, used));
             }
-            if c.execute(sql::DELETE_ACCESS_GROUP, [group_id as i64]).map_err(db_err)? == 0 {
+            if c.execute(sql::DELETE_ACCESS_GROUP, [codec::group_column(group_id)?]).map_err(db_err)? == 0 {
                 return Err(codec::access_group_missing(group_id));
             }
             Ok(())
@@ -233,7 +239,9 @@ impl NamespaceStore for SqliteStore {
         self.read(move |c| {
             let mut s = c.prepare_cached(sql::LIST_ITEM_GROUPS).map_err(db_err)?;
             let rows = s
-                .query_map(params![network.as_str(), name.as_str(), sandbox, max as i64], |r| r.get::<_, String>(0))
+                .query_map(params![network.as_str(), name.as_str(), sandbox, codec::saturating(max)], |r| {
+                    r.get::<_, String>(0)
+                })
                 .map_err(db_err)?;
             rows.map(|r| r.map_err(db_err)).collect()
         })
@@ -252,7 +260,7 @@ impl NamespaceStore for SqliteStore {
         self.read(move |c| {
             let mut s = c.prepare_cached(sql::LIST_ITEM_KEYS).map_err(db_err)?;
             let rows = s
-                .query_map(params![network.as_str(), name.as_str(), sandbox, group, max as i64], |r| {
+                .query_map(params![network.as_str(), name.as_str(), sandbox, group, codec::saturating(max)], |r| {
                     r.get::<_, String>(0)
                 })
                 .map_err(db_err)?;

@@ -28,8 +28,8 @@ fn insert_run(c: &rusqlite::Connection, run: &CheckRun) -> Result<(), Error> {
             ms(run.started_at),
             ms(run.finished_at),
             run.dry_run,
-            run.due as i64,
-            run.notices as i64
+            codec::saturating(run.due),
+            codec::saturating(run.notices)
         ],
     )
     .map_err(db_err)?;
@@ -288,7 +288,7 @@ impl NotifyStore for SqliteStore {
                 )
                 .map_err(db_err)?;
             let rows = s
-                .query_map(params![ms(now), ms(claim_until), limit as i64], |r| {
+                .query_map(params![ms(now), ms(claim_until), codec::saturating(limit)], |r| {
                     Ok(OutboxEmail {
                         id: r.get(0)?,
                         email: NewEmail {
@@ -320,7 +320,7 @@ impl NotifyStore for SqliteStore {
         self.read(move |c| {
             let mut s = c.prepare_cached(sql::FAILED_EMAIL).map_err(db_err)?;
             let rows = s
-                .query_map([limit as i64], |r| {
+                .query_map([codec::saturating(limit)], |r| {
                     Ok(FailedEmail {
                         recipient: r.get(0)?,
                         subject: r.get(1)?,
@@ -356,7 +356,7 @@ impl NotifyStore for SqliteStore {
                 )
                 .map_err(db_err)?;
             let rows = s
-                .query_map(params![ms(now), ms(claim_until), limit as i64], |r| {
+                .query_map(params![ms(now), ms(claim_until), codec::saturating(limit)], |r| {
                     let event_id: String = r.get(1)?;
                     Ok(OutboxWebhook {
                         id: r.get(0)?,
@@ -401,7 +401,7 @@ impl NotifyStore for SqliteStore {
     async fn check_runs(&self, limit: usize) -> Result<Vec<CheckRun>, Error> {
         self.read(move |c| {
             let mut s = c.prepare_cached(sql::RECENT_NOTIFY_RUNS).map_err(db_err)?;
-            let rows = s.query_map([limit as i64], |r| rows::check_run(r)).map_err(db_err)?;
+            let rows = s.query_map([codec::saturating(limit)], |r| rows::check_run(r)).map_err(db_err)?;
             rows.map(|r| r.map_err(db_err)).collect()
         })
         .await
@@ -416,7 +416,7 @@ impl NotifyStore for SqliteStore {
                 )
                 .map_err(db_err)?;
             let rows = s
-                .query_map(params![user.to_string(), before.unwrap_or(i64::MAX), limit as i64], |r| {
+                .query_map(params![user.to_string(), before.unwrap_or(i64::MAX), codec::saturating(limit)], |r| {
                     let tokens: String = r.get(6)?;
                     Ok(Notice {
                         id: r.get(0)?,

@@ -23,9 +23,15 @@ impl SealedStore for SqliteStore {
             let sql = batch_sql(c, ["?1", "?2", "?3", "?4"], "substr", "CAST(NULL AS BLOB)");
             let mut s = conn.prepare_cached(&sql).map_err(db_err)?;
             let rows = s
-                .query_map(params![after.unwrap_or_default(), prefix, prefix.len() as i64, limit as i64], |r| {
-                    Ok(SealedRow { key: r.get(0)?, sealed: r.get(1)?, via: r.get(2)? })
-                })
+                .query_map(
+                    params![
+                        after.unwrap_or_default(),
+                        prefix,
+                        crate::codec::saturating(prefix.len()),
+                        crate::codec::saturating(limit)
+                    ],
+                    |r| Ok(SealedRow { key: r.get(0)?, sealed: r.get(1)?, via: r.get(2)? }),
+                )
                 .map_err(db_err)?;
             rows.map(|r| r.map_err(db_err)).collect()
         })

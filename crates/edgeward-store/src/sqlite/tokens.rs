@@ -206,7 +206,7 @@ impl TokenStore for SqliteStore {
     async fn purge_tokens(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64, Error> {
         self.write(move |c| {
             let expired = c.execute(sql::PURGE_EXPIRED_TOKENS, [ms(cutoff)]).map_err(db_err)?;
-            c.execute("UPDATE account SET token_count = token_count - ?1 WHERE id = 1", [expired as i64])
+            c.execute("UPDATE account SET token_count = token_count - ?1 WHERE id = 1", [codec::saturating(expired)])
                 .map_err(db_err)?;
             let revoked = c.execute(sql::PURGE_REVOKED_TOKENS, [ms(cutoff), ms(now)]).map_err(db_err)?;
             Ok((expired + revoked) as u64)
