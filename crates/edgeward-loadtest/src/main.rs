@@ -13,7 +13,10 @@
 //!
 //! Prints a Markdown report. Bounded in requests and time; talks to 127.0.0.1 only (and to the
 //! PostgreSQL server named).
-#![allow(clippy::disallowed_methods, reason = "the load tool drives a real server in real time")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the load tool drives a real server in real time, in a work directory of its own (configuration, certificate), and reads /proc for the server's CPU time"
+)]
 
 mod notify_bench;
 mod postgres;

@@ -22,6 +22,10 @@
 //! also reads, once at start, the files the settings name outside the data directory (the
 //! certificate and key an operator gives, the SMTP password and CA certificate, the webhook
 //! secret, the metrics bearer token) and the host name, and passes their contents on.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "bootstrap is where the server touches files: the data directory (database, keys, certificate, edgerc) and, once at start, the files the settings name"
+)]
 
 use std::fs;
 use std::io::Write;

@@ -1,7 +1,10 @@
 //! Files of the data directory: the SQLite files are owner-only; the generated TLS certificate
 //! is named for Edgeward, valid for a year and renewed near its end (an operator's certificate
 //! is never touched); a data key that does not open the database's signing keys is refused.
-#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks run real servers against the system time, in data directories they make and inspect"
+)]
 
 mod common;
 

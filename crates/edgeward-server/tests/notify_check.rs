@@ -1,4 +1,5 @@
 //! The daily expiry check, driven day by day with a fake clock over a real SQLite store.
+#![allow(clippy::disallowed_methods, reason = "tests write the secret files the settings they check name")]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
