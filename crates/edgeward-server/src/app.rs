@@ -120,7 +120,8 @@ async fn observe(State((state, listener)): State<(AppState, &'static str)>, mut 
         .http_requests
         .get_or_create(&HttpLabels { listener, route, method: crate::metrics::method_label(&method), status })
         .inc();
-    span.in_scope(|| tracing::debug!(status, micros = started.elapsed().as_micros() as u64, "served"));
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    span.in_scope(|| tracing::debug!(status, micros, "served"));
     resp
 }
 
@@ -234,6 +235,13 @@ fn answer_while_starting(
     Ok((listener, Starting { stop, task }))
 }
 
+/// A setting in seconds as a duration, at most the longest one chrono holds (`i64::MAX / 1000`
+/// seconds, some 292 million years): a longer setting means "no limit" all the same.
+fn setting_seconds(secs: u64) -> chrono::Duration {
+    let longest = i64::MAX / 1000;
+    chrono::Duration::seconds(i64::try_from(secs).map_or(longest, |s| s.min(longest)))
+}
+
 /// Prepare the data directory, bind both listeners and start serving.
 pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
     spawn_with_request_clock(config, clock.clone(), clock).await
@@ -300,10 +308,8 @@ pub async fn spawn_with_request_clock(
             max_body: config.edgegrid.max_body,
             headers_to_sign: config.edgegrid.headers_to_sign.clone(),
         },
-        timestamp_window: chrono::Duration::seconds(config.edgegrid.timestamp_window_secs as i64),
-        namespace_delete_delay: chrono::Duration::seconds(
-            config.namespace_delete_delay_secs.min(i64::MAX as u64 / 1000) as i64,
-        ),
+        timestamp_window: setting_seconds(config.edgegrid.timestamp_window_secs),
+        namespace_delete_delay: setting_seconds(config.namespace_delete_delay_secs),
         nonces: NonceCache::default(),
         clients: Default::default(),
         notify,

@@ -247,7 +247,7 @@ async fn connect_postgres(url: &str, db: &DatabaseConfig) -> Result<PostgresStor
         match PostgresStore::connect(url, opts.clone()).await {
             Ok(store) => return Ok(store),
             Err(edgeward_core::Error::Unavailable(e)) if std::time::Instant::now() < deadline => {
-                tracing::warn!(database = %db.describe(), error = %e, retry_in_ms = wait.as_millis() as u64,
+                tracing::warn!(database = %db.describe(), error = %e, retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                     "PostgreSQL is not reachable yet; retrying");
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(std::time::Duration::from_secs(5));
