@@ -120,7 +120,9 @@ pub fn parse_timestamp(ts: &str) -> Result<DateTime<Utc>, ParseError> {
     let (year, month, day) = (field(0, 4)?, field(4, 6)?, field(6, 8)?);
     let (hour, minute, second) = (field(9, 11)?, field(12, 14)?, field(15, 17)?);
     // Four digits: a year always fits an i32.
-    chrono::NaiveDate::from_ymd_opt(year as i32, month, day)
+    i32::try_from(year)
+        .ok()
+        .and_then(|year| chrono::NaiveDate::from_ymd_opt(year, month, day))
         .and_then(|d| d.and_hms_opt(hour, minute, second))
         .map(|n| n.and_utc())
         .ok_or(ParseError::Timestamp)

@@ -13,7 +13,10 @@
 //!
 //! Prints a Markdown report. Bounded in requests and time; talks to 127.0.0.1 only (and to the
 //! PostgreSQL server named).
-#![allow(clippy::disallowed_methods, reason = "the load tool drives a real server in real time")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the load tool drives a real server in real time, in a work directory of its own (configuration, certificate), and reads /proc for the server's CPU time"
+)]
 
 mod notify_bench;
 mod postgres;
@@ -237,6 +240,11 @@ impl Phase {
     fn rate(&self) -> f64 {
         self.latencies_us.len() as f64 / self.elapsed.as_secs_f64()
     }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a float-to-integer `as` saturates (NaN to 0), and the rank is clamped to the samples"
+    )]
     fn pct(&mut self, p: f64) -> f64 {
         self.latencies_us.sort_unstable();
         if self.latencies_us.is_empty() {
@@ -371,7 +379,8 @@ where
                 }
                 let t0 = Instant::now();
                 match op(client.clone(), w, i).await {
-                    Some(true) => lat.push(t0.elapsed().as_micros() as u32),
+                    // Saturating: a latency over an hour counts as u32::MAX µs.
+                    Some(true) => lat.push(u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX)),
                     Some(false) => {} // counted elsewhere (writes in a read phase)
                     None => errors += 1,
                 }
@@ -782,7 +791,7 @@ async fn revocation_delay(args: &Args, bin: &Path, work: &Path, database: Option
                 bail!("B still accepts a token revoked 30 s ago");
             }
         }
-        delays_us.push(revoked.elapsed().as_micros() as u32);
+        delays_us.push(u32::try_from(revoked.elapsed().as_micros()).unwrap_or(u32::MAX));
     }
     let mut phase = Phase { latencies_us: delays_us, ..Default::default() };
     let (p50, p99) = (phase.pct(0.50), phase.pct(0.99));

@@ -101,7 +101,7 @@ pub async fn run(work: &Path, tokens: usize, due: usize) -> Result<()> {
         run_check(store.as_ref(), now, "bench", &DEFAULT_THRESHOLDS, Outputs { email: true, webhook: true }, false)
             .await?;
     let second = t0.elapsed();
-    if report.due.len() != due || again.notices != 0 || counted as usize != tokens {
+    if report.due.len() != due || again.notices != 0 || usize::try_from(counted).ok() != Some(tokens) {
         bail!("unexpected result: {} due, {} notices on the second check", report.due.len(), again.notices);
     }
     println!("- query plan of the check's token lookup: {plan}");

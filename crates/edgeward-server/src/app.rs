@@ -120,7 +120,8 @@ async fn observe(State((state, listener)): State<(AppState, &'static str)>, mut 
         .http_requests
         .get_or_create(&HttpLabels { listener, route, method: crate::metrics::method_label(&method), status })
         .inc();
-    span.in_scope(|| tracing::debug!(status, micros = started.elapsed().as_micros() as u64, "served"));
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    span.in_scope(|| tracing::debug!(status, micros, "served"));
     resp
 }
 
@@ -234,6 +235,13 @@ fn answer_while_starting(
     Ok((listener, Starting { stop, task }))
 }
 
+/// A setting in seconds as a duration, at most the longest one chrono holds (`i64::MAX / 1000`
+/// seconds, some 292 million years): a longer setting means "no limit" all the same.
+fn setting_seconds(secs: u64) -> chrono::Duration {
+    let longest = i64::MAX / 1000;
+    chrono::Duration::seconds(i64::try_from(secs).map_or(longest, |s| s.min(longest)))
+}
+
 /// Prepare the data directory, bind both listeners and start serving.
 pub async fn spawn(config: ServeConfig, clock: Arc<dyn Clock>) -> Result<RunningServer, StartError> {
     spawn_with_request_clock(config, clock.clone(), clock).await
@@ -258,38 +266,31 @@ pub async fn spawn_with_request_clock(
     let notify = crate::notify::NotifyRuntime {
         thresholds: config.notify.checked_thresholds().map_err(StartError::Config)?,
         check_time: config.notify.check_time().map_err(StartError::Config)?,
-        holder: crate::notify::holder_id(),
+        holder: crate::notify::holder_id(&bootstrap::hostname()),
         outputs: crate::notify::Outputs {
             email: config.notify.smtp.is_some(),
             webhook: config.notify.webhook.is_some(),
         },
     };
     let webhook = match &config.notify.webhook {
-        Some(w) => Some(Arc::new(crate::webhook::Webhook::new(w).map_err(StartError::Config)?)),
+        Some(w) => {
+            let secret = bootstrap::webhook_secret(w).map_err(StartError::Config)?;
+            Some(Arc::new(crate::webhook::Webhook::new(w, &secret).map_err(StartError::Config)?))
+        }
         None => None,
     };
     let mailer: Option<Arc<dyn crate::mail::MailTransport>> = match &config.notify.smtp {
-        Some(smtp) => Some(Arc::new(crate::mail::Smtp::new(smtp).map_err(StartError::Config)?)),
+        Some(smtp) => {
+            let files = bootstrap::smtp_files(smtp).map_err(StartError::Config)?;
+            Some(Arc::new(crate::mail::Smtp::new(smtp, &files).map_err(StartError::Config)?))
+        }
         None => None,
     };
     // Until the database is reached and prepared (PostgreSQL may take a while to answer), the
     // data-plane port already answers: /healthz ok, everything else 503 "starting", so that load
     // balancers see a live but not-ready server rather than a hanging one.
     let limits = config.listeners.limits().map_err(StartError::Config)?;
-    let metrics_bearer = match &config.metrics.bearer_token_file {
-        None => None,
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| StartError::Config(format!("metrics.bearer_token_file {}: {e}", p.display())))?;
-            let token = text.trim();
-            if token.len() < 16 || token.bytes().any(|b| !b.is_ascii_graphic()) {
-                return Err(StartError::Config(
-                    "metrics.bearer_token_file must hold a token of at least 16 printable characters".into(),
-                ));
-            }
-            Some(Arc::<str>::from(token))
-        }
-    };
+    let metrics_bearer = bootstrap::metrics_bearer(&config.metrics).map_err(StartError::Config)?;
     let (data_listener, starting) = answer_while_starting(data_listener, data_addr, limits)?;
     let prepared = bootstrap::prepare(&config, clock.as_ref(), admin_addr).await;
     starting.stop().await;
@@ -307,10 +308,8 @@ pub async fn spawn_with_request_clock(
             max_body: config.edgegrid.max_body,
             headers_to_sign: config.edgegrid.headers_to_sign.clone(),
         },
-        timestamp_window: chrono::Duration::seconds(config.edgegrid.timestamp_window_secs as i64),
-        namespace_delete_delay: chrono::Duration::seconds(
-            config.namespace_delete_delay_secs.min(i64::MAX as u64 / 1000) as i64,
-        ),
+        timestamp_window: setting_seconds(config.edgegrid.timestamp_window_secs),
+        namespace_delete_delay: setting_seconds(config.namespace_delete_delay_secs),
         nonces: NonceCache::default(),
         clients: Default::default(),
         notify,
@@ -325,8 +324,9 @@ pub async fn spawn_with_request_clock(
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    let tls_config =
-        tls::rustls_config(&prepared.tls_cert, &prepared.tls_key).await.map_err(bootstrap::BootError::Tls)?;
+    let tls_config = tls::rustls_config(&prepared.tls_pem, &prepared.tls_cert, &prepared.tls_key)
+        .await
+        .map_err(bootstrap::BootError::Tls)?;
     admin_std.set_nonblocking(true).map_err(|source| StartError::Bind { addr: admin_addr, source })?;
     let admin_listener =
         tokio::net::TcpListener::from_std(admin_std).map_err(|source| StartError::Bind { addr: admin_addr, source })?;

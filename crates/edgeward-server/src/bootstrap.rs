@@ -18,7 +18,14 @@
 //!   edgerc               EdgeGrid credentials of the first administrator, section [default]
 //! ```
 //! Everything is created once and reused; on every start `edgerc`'s `host` is set to the admin
-//! listener's real address. This module is the only one that touches files.
+//! listener's real address. This module is the only one of the server that touches files: it
+//! also reads, once at start, the files the settings name outside the data directory (the
+//! certificate and key an operator gives, the SMTP password and CA certificate, the webhook
+//! secret, the metrics bearer token) and the host name, and passes their contents on.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "bootstrap is where the server touches files: the data directory (database, keys, certificate, edgerc) and, once at start, the files the settings name"
+)]
 
 use std::fs;
 use std::io::Write;
@@ -87,6 +94,8 @@ pub struct Prepared {
     pub tls_cert: PathBuf,
     /// Key (PEM) path.
     pub tls_key: PathBuf,
+    /// The certificate and key as read from `tls_cert` and `tls_key` at start.
+    pub tls_pem: crate::tls::PemPair,
     /// The administrator's `edgerc` path.
     pub edgerc: PathBuf,
 }
@@ -238,7 +247,7 @@ async fn connect_postgres(url: &str, db: &DatabaseConfig) -> Result<PostgresStor
         match PostgresStore::connect(url, opts.clone()).await {
             Ok(store) => return Ok(store),
             Err(edgeward_core::Error::Unavailable(e)) if std::time::Instant::now() < deadline => {
-                tracing::warn!(database = %db.describe(), error = %e, retry_in_ms = wait.as_millis() as u64,
+                tracing::warn!(database = %db.describe(), error = %e, retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                     "PostgreSQL is not reachable yet; retrying");
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(std::time::Duration::from_secs(5));
@@ -464,6 +473,7 @@ pub async fn prepare(
     } else {
         tracing::warn!(path = %edgerc.display(), "no edgerc file; create credentials with `edgeward apiclient create`");
     }
+    let tls_pem = read_tls(&tls_cert, &tls_key)?;
     Ok(Prepared {
         store,
         cpcode: account.cpcode,
@@ -472,8 +482,71 @@ pub async fn prepare(
         data_key_cell: Some(data_key_cell),
         tls_cert,
         tls_key,
+        tls_pem,
         edgerc,
     })
+}
+
+/// The certificate and key of the admin listener, read from their files (the certificate
+/// first); a file that cannot be read is named as `axum_server`'s loader named it.
+fn read_tls(cert: &Path, key: &Path) -> Result<crate::tls::PemPair, BootError> {
+    let read = |path: &Path| {
+        fs::read(path).map_err(|e| {
+            let cause = format!("failed to read from file `{}`: {e}", path.display());
+            BootError::Tls(crate::tls::load_error(cert, key, cause))
+        })
+    };
+    Ok(crate::tls::PemPair { cert: read(cert)?, key: read(key)? })
+}
+
+/// The text of the file `path` that the setting `setting` names; an error names both.
+fn setting_text(setting: &str, path: &Path) -> Result<String, String> {
+    fs::read_to_string(path).map_err(|e| format!("{setting} {}: {e}", path.display()))
+}
+
+/// A secret from the file `path` that the setting `setting` names, without the line break an
+/// editor leaves at its end.
+fn setting_secret(setting: &str, path: &Path) -> Result<String, String> {
+    Ok(setting_text(setting, path)?.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// This machine's host name (for the server's identity in leases), or `edgeward` when it
+/// cannot be read.
+pub fn hostname() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "edgeward".into())
+}
+
+/// The files `notify.smtp` names, read when they are used: the password when a user name is
+/// set, the CA certificate when the connection is secured.
+pub fn smtp_files(cfg: &crate::mail::SmtpConfig) -> Result<crate::mail::SmtpFiles, String> {
+    let password = match (&cfg.username, &cfg.password_file) {
+        (Some(_), Some(p)) => Some(setting_secret("notify.smtp.password_file", p)?),
+        _ => None,
+    };
+    let ca_cert = match (&cfg.ca_cert, cfg.security) {
+        (Some(ca), crate::mail::Security::Starttls | crate::mail::Security::Tls) => {
+            Some(fs::read(ca).map_err(|e| format!("notify.smtp.ca_cert {}: {e}", ca.display()))?)
+        }
+        _ => None,
+    };
+    Ok(crate::mail::SmtpFiles { password, ca_cert })
+}
+
+/// The shared secret of `notify.webhook`, from its `secret_file`.
+pub fn webhook_secret(cfg: &crate::webhook::WebhookConfig) -> Result<Vec<u8>, String> {
+    Ok(setting_secret("notify.webhook.secret_file", &cfg.secret_file)?.into_bytes())
+}
+
+/// The token `/metrics` asks for, from `metrics.bearer_token_file` (surrounding whitespace
+/// ignored); `None` when the setting is absent.
+pub fn metrics_bearer(cfg: &crate::config::MetricsConfig) -> Result<Option<Arc<str>>, String> {
+    let Some(p) = &cfg.bearer_token_file else { return Ok(None) };
+    let text = setting_text("metrics.bearer_token_file", p)?;
+    let token = text.trim();
+    if token.len() < 16 || token.bytes().any(|b| !b.is_ascii_graphic()) {
+        return Err("metrics.bearer_token_file must hold a token of at least 16 printable characters".into());
+    }
+    Ok(Some(Arc::<str>::from(token)))
 }
 
 /// The generated certificate of `tls_dir` (`cert.pem`, `key.pem`), made if absent and made anew

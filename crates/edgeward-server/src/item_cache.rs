@@ -67,7 +67,8 @@ impl ItemCache {
     }
 
     fn shard(&self, key: &ItemKey) -> std::sync::MutexGuard<'_, Shard> {
-        let i = (self.hasher.hash_one(key) as usize) % SHARDS;
+        // The remainder is below SHARDS, so it fits a usize.
+        let i = usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or_default();
         self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -40,7 +40,7 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> JobReport {
         Ok(n) => report.refreshed = n,
         Err(e) => tracing::error!(error = %e.log_detail(), "scheduled refresh failed; will retry"),
     }
-    let cutoff = now - chrono::Duration::days(EXPIRED_RETENTION_DAYS as i64);
+    let cutoff = now - chrono::Days::new(EXPIRED_RETENTION_DAYS);
     match state.store.purge_tokens(now, cutoff).await {
         Ok(n) => report.purged = n,
         Err(e) => tracing::error!(error = %e.log_detail(), "token purge failed; will retry"),

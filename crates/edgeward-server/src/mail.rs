@@ -71,6 +71,25 @@ fn default_timeout() -> u64 {
     30
 }
 
+/// What [`SmtpConfig`] names in files, as `bootstrap::smtp_files` read them at start.
+#[derive(Clone, Default)]
+pub struct SmtpFiles {
+    /// The password of `password_file` (trailing line breaks removed), read when a `username`
+    /// is set.
+    pub password: Option<String>,
+    /// The PEM of `ca_cert`, read when the connection is secured (`security` is not `none`).
+    pub ca_cert: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for SmtpFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpFiles")
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("ca_cert", &self.ca_cert.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
 /// Why a message was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendFailure {
@@ -94,16 +113,14 @@ pub struct Smtp {
 }
 
 impl Smtp {
-    /// A transport from the configuration (nothing is connected yet).
-    pub fn new(cfg: &SmtpConfig) -> Result<Self, String> {
+    /// A transport from the configuration and the files it names (nothing is connected yet).
+    pub fn new(cfg: &SmtpConfig, files: &SmtpFiles) -> Result<Self, String> {
         let from: Mailbox = cfg.from.parse().map_err(|e| format!("notify.smtp.from: {e}"))?;
         let tls = || -> Result<TlsParameters, String> {
             let mut b = TlsParameters::builder(cfg.host.clone());
-            if let Some(ca) = &cfg.ca_cert {
-                let pem = std::fs::read(ca).map_err(|e| format!("notify.smtp.ca_cert {}: {e}", ca.display()))?;
-                b = b.add_root_certificate(
-                    Certificate::from_pem(&pem).map_err(|e| format!("notify.smtp.ca_cert: {e}"))?,
-                );
+            if let Some(pem) = &files.ca_cert {
+                b = b
+                    .add_root_certificate(Certificate::from_pem(pem).map_err(|e| format!("notify.smtp.ca_cert: {e}"))?);
             }
             b.build_rustls().map_err(|e| format!("notify.smtp TLS: {e}"))
         };
@@ -116,13 +133,7 @@ impl Smtp {
             Security::None => b.tls(Tls::None),
         };
         if let Some(user) = &cfg.username {
-            let password = match &cfg.password_file {
-                Some(p) => std::fs::read_to_string(p)
-                    .map_err(|e| format!("notify.smtp.password_file {}: {e}", p.display()))?
-                    .trim_end_matches(['\r', '\n'])
-                    .to_owned(),
-                None => String::new(),
-            };
+            let password = files.password.clone().unwrap_or_default();
             b = b.credentials(Credentials::new(user.clone(), password));
         }
         Ok(Self { transport: b.build(), from })

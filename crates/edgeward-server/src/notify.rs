@@ -433,13 +433,8 @@ pub async fn run_scheduler(
     .await
 }
 
-/// A stable id for this server process, for leases and run records.
-pub fn holder_id() -> String {
-    format!("{}-{}", hostname(), Uuid::new_v4().simple())
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "edgeward".into())
+/// A stable id for this server process, for leases and run records: `hostname` (as
+/// `bootstrap::hostname` read it at start) and a random part.
+pub fn holder_id(hostname: &str) -> String {
+    format!("{hostname}-{}", Uuid::new_v4().simple())
 }

@@ -180,7 +180,7 @@ pub async fn list_tokens(
 ) -> Result<Vec<TokenSummary>, Error> {
     any_grant(caller, Capability::ViewToken, Capability::ViewStagingToken)?;
     let now = state.clock.now();
-    let window = include_expired.then(|| now - chrono::Duration::days(EXPIRED_RETENTION_DAYS as i64));
+    let window = include_expired.then(|| now - chrono::Days::new(EXPIRED_RETENTION_DAYS));
     let tokens = state.store.list_tokens(now, window).await?;
     Ok(tokens.iter().filter(|t| check(caller, TokenAction::View, t.networks).is_ok()).map(TokenSummary::from).collect())
 }

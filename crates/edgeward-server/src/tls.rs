@@ -67,9 +67,28 @@ pub fn needs_renewal(cert_pem: &[u8], now: DateTime<Utc>) -> bool {
     }
 }
 
-/// The rustls configuration from PEM files (HTTP/2 and HTTP/1.1 offered by ALPN).
-pub async fn rustls_config(cert: &Path, key: &Path) -> Result<RustlsConfig, String> {
-    RustlsConfig::from_pem_file(cert, key)
-        .await
-        .map_err(|e| format!("cannot load the TLS certificate {} / key {}: {e}", cert.display(), key.display()))
+/// A certificate and its private key (PEM), as bootstrap read them at start.
+#[derive(Clone)]
+pub struct PemPair {
+    /// The certificate (chain).
+    pub cert: Vec<u8>,
+    /// The private key.
+    pub key: Vec<u8>,
+}
+
+impl std::fmt::Debug for PemPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PemPair").field("cert", &self.cert.len()).field("key", &"<redacted>").finish()
+    }
+}
+
+/// The message of a certificate and key that cannot be loaded, naming both files.
+pub fn load_error(cert: &Path, key: &Path, cause: impl std::fmt::Display) -> String {
+    format!("cannot load the TLS certificate {} / key {}: {cause}", cert.display(), key.display())
+}
+
+/// The rustls configuration from `pem`, read from the files `cert` and `key` (named in errors)
+/// (HTTP/2 and HTTP/1.1 offered by ALPN).
+pub async fn rustls_config(pem: &PemPair, cert: &Path, key: &Path) -> Result<RustlsConfig, String> {
+    RustlsConfig::from_pem(pem.cert.clone(), pem.key.clone()).await.map_err(|e| load_error(cert, key, e))
 }

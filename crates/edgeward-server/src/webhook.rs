@@ -61,18 +61,14 @@ pub struct DeliveryFailure {
 }
 
 impl Webhook {
-    /// A sender from the configuration.
-    pub fn new(cfg: &WebhookConfig) -> Result<Self, String> {
+    /// A sender from the configuration and the shared secret `bootstrap::webhook_secret` read
+    /// from its `secret_file`.
+    pub fn new(cfg: &WebhookConfig, secret: &[u8]) -> Result<Self, String> {
         let url = reqwest::Url::parse(&cfg.url).map_err(|e| format!("notify.webhook.url: {e}"))?;
         let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "::1" | "[::1]"));
         if url.scheme() != "https" && !(url.scheme() == "http" && local) {
             return Err("notify.webhook.url must be https:// (http:// only for a receiver on this machine)".into());
         }
-        let secret = std::fs::read_to_string(&cfg.secret_file)
-            .map_err(|e| format!("notify.webhook.secret_file {}: {e}", cfg.secret_file.display()))?
-            .trim_end_matches(['\r', '\n'])
-            .as_bytes()
-            .to_vec();
         if secret.len() < 16 {
             return Err("notify.webhook.secret_file must hold at least 16 bytes".into());
         }
@@ -82,7 +78,7 @@ impl Webhook {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("notify.webhook: {e}"))?;
-        Ok(Self { url, secret, http })
+        Ok(Self { url, secret: secret.to_vec(), http })
     }
 
     /// Deliver one event now.

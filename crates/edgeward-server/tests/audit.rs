@@ -1,6 +1,7 @@
 //! The audit trail over HTTPS: every kind of change leaves exactly one record naming its actor,
 //! a refused change leaves a failure record, failed authentication is recorded, and no record
 //! carries a secret, a token value or a token reference.
+#![allow(clippy::disallowed_methods, reason = "tests inspect the files of the data directories they run servers in")]
 
 mod common;
 

@@ -1,5 +1,8 @@
 //! EdgeGrid authentication and capability grants, against a real server on port 0.
-#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks run real servers against the system time, in data directories they make and inspect"
+)]
 
 mod common;
 

@@ -1,7 +1,10 @@
 //! Files of the data directory: the SQLite files are owner-only; the generated TLS certificate
 //! is named for Edgeward, valid for a year and renewed near its end (an operator's certificate
 //! is never touched); a data key that does not open the database's signing keys is refused.
-#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks run real servers against the system time, in data directories they make and inspect"
+)]
 
 mod common;
 
@@ -130,4 +133,71 @@ async fn a_data_key_that_does_not_open_the_signing_keys_is_refused_by_serve_and_
     let refused =
         edgeward_server::spawn(config_on_sqlite(dir.path()), Arc::new(SystemClock)).await.err().expect("refused");
     assert!(refused.to_string().contains("cannot be unsealed with this data directory's data key"), "{refused}");
+}
+
+#[tokio::test]
+async fn a_file_a_setting_names_that_cannot_be_read_refuses_start_naming_the_setting_and_the_file() {
+    use edgeward_server::mail::{Security, SmtpConfig};
+    use edgeward_server::webhook::WebhookConfig;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let refused = |cfg: edgeward_server::ServeConfig| async move {
+        edgeward_server::spawn(cfg, Arc::new(SystemClock)).await.err().expect("refused").to_string()
+    };
+    let smtp = SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: 25,
+        security: Security::Starttls,
+        username: None,
+        password_file: None,
+        from: "Edgeward <edgeward@example.com>".into(),
+        ca_cert: None,
+        timeout_secs: 5,
+    };
+    let not_found = format!("{}: No such file or directory (os error 2)", missing.display());
+
+    let mut cfg = config(dir.path());
+    cfg.metrics.bearer_token_file = Some(missing.clone());
+    assert_eq!(refused(cfg).await, format!("invalid configuration: metrics.bearer_token_file {not_found}"));
+
+    let mut cfg = config(dir.path());
+    let url = "https://hooks.example.com/edgeward".into();
+    cfg.notify.webhook = Some(WebhookConfig { url, secret_file: missing.clone(), timeout_secs: 5 });
+    assert_eq!(refused(cfg).await, format!("invalid configuration: notify.webhook.secret_file {not_found}"));
+
+    let mut cfg = config(dir.path());
+    cfg.notify.smtp =
+        Some(SmtpConfig { username: Some("edgeward".into()), password_file: Some(missing.clone()), ..smtp.clone() });
+    assert_eq!(refused(cfg).await, format!("invalid configuration: notify.smtp.password_file {not_found}"));
+
+    let mut cfg = config(dir.path());
+    cfg.notify.smtp = Some(SmtpConfig { ca_cert: Some(missing.clone()), ..smtp.clone() });
+    assert_eq!(refused(cfg).await, format!("invalid configuration: notify.smtp.ca_cert {not_found}"));
+
+    // The operator's certificate and key, read after the data directory is prepared.
+    let (cert, key) = (dir.path().join("own-cert.pem"), dir.path().join("own-key.pem"));
+    let mut cfg = config(dir.path());
+    cfg.tls_cert = Some(cert.clone());
+    cfg.tls_key = Some(key.clone());
+    assert_eq!(
+        refused(cfg).await,
+        format!(
+            "cannot load the TLS certificate {} / key {}: failed to read from file `{}`: No such file or directory (os \
+             error 2)",
+            cert.display(),
+            key.display(),
+            cert.display()
+        )
+    );
+
+    // A file read only when it is used: no password without a user name, no CA certificate on an
+    // unsecured connection.
+    let mut cfg = config(dir.path());
+    cfg.notify.smtp = Some(SmtpConfig {
+        password_file: Some(missing.clone()),
+        security: Security::None,
+        ca_cert: Some(missing.clone()),
+        ..smtp
+    });
+    edgeward_server::spawn(cfg, Arc::new(SystemClock)).await.unwrap().shutdown().await;
 }

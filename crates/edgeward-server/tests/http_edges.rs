@@ -1,6 +1,9 @@
 //! The HTTP edges of both listeners: methods, repeated security headers, strict query values,
 //! media types, bounded bodies, bounded metric labels and the protection of `/metrics`.
-#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks run real servers against the system time, in data directories they make and inspect"
+)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The daily expiry check, driven day by day with a fake clock over a real SQLite store.
+#![allow(clippy::disallowed_methods, reason = "tests write the secret files the settings they check name")]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -371,15 +372,19 @@ async fn webhook_events_are_retried_on_5xx_and_given_up_on_4xx() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let secret_file = dir.path().join("secret");
     std::fs::write(&secret_file, "0123456789abcdef0123\n").unwrap();
-    let hook = Webhook::new(&WebhookConfig {
+    let cfg = WebhookConfig {
         url: format!("http://127.0.0.1:{}/hook", addr.port()),
         secret_file: secret_file.clone(),
         timeout_secs: 5,
-    })
-    .unwrap();
+    };
+    let secret = edgeward_server::bootstrap::webhook_secret(&cfg).unwrap();
+    let hook = Webhook::new(&cfg, &secret).unwrap();
     assert!(
-        Webhook::new(&WebhookConfig { url: "http://hooks.example.com/x".into(), secret_file, timeout_secs: 5 })
-            .is_err(),
+        Webhook::new(
+            &WebhookConfig { url: "http://hooks.example.com/x".into(), secret_file, timeout_secs: 5 },
+            &secret
+        )
+        .is_err(),
         "plain http only to this machine"
     );
 

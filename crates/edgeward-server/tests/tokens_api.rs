@@ -1,5 +1,8 @@
 //! The token lifecycle over HTTPS with EdgeGrid, against a real server on port 0.
-#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks run real servers against the system time, in data directories they make and inspect"
+)]
 
 mod common;
 

@@ -93,6 +93,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Create the database file readable by its owner only before SQLite opens it: SQLite gives
 /// the `-wal` and `-shm` files it makes the main file's mode.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the database file is the store's storage: made owner-only before SQLite opens it"
+)]
 pub(crate) fn create_private(path: &Path) -> Result<(), Error> {
     use std::os::unix::fs::OpenOptionsExt;
     match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
@@ -104,6 +108,10 @@ pub(crate) fn create_private(path: &Path) -> Result<(), Error> {
 
 /// Make the database file and its `-wal` and `-shm` companions 0600 where an earlier version
 /// left them readable by others.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the database files are the store's storage: their modes are tightened when it opens"
+)]
 pub(crate) fn tighten_modes(path: &Path) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
     for suffix in ["", "-wal", "-shm"] {

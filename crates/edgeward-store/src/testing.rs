@@ -91,6 +91,10 @@ pub fn database_for_dir(dir: &std::path::Path) -> Option<String> {
 /// The store of a test's data directory on the chosen backend (see [`database_for_dir`]), its
 /// token refs opened with the directory's data key (`keys/data.key`, made if absent, as a server
 /// would) so that it reads what the directory's servers wrote.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "test support: a test's data directory gets its data key file as a server's would"
+)]
 pub async fn open_store_for_dir(dir: &std::path::Path) -> std::sync::Arc<dyn edgeward_core::store::Store> {
     let key_file = dir.join("keys").join("data.key");
     let data_key = match std::fs::read_to_string(&key_file) {

@@ -373,6 +373,7 @@ const KNOWN_ENV: &[&str] = &[
     "EDGEWARD_LOG",
 ];
 
+#[allow(clippy::disallowed_methods, reason = "the CLI reads the configuration file `serve --config` names")]
 fn serve_config(args: &ServeArgs) -> Result<ServeConfig> {
     let mut c = match &args.config {
         Some(p) => {
@@ -436,6 +437,10 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the CLI reads the admin listener's address from the data directory's edgerc"
+)]
 fn default_host(data_dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(data_dir.join("edgerc")).ok()?;
     let mut inside = false;
@@ -454,6 +459,7 @@ fn default_host(data_dir: &Path) -> Option<String> {
     None
 }
 
+#[allow(clippy::disallowed_methods, reason = "the CLI reads the edgerc it adds the new client's section to")]
 async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
     match cmd {
         ApiClientCommand::Create { name, grants, data_dir, edgerc, section, host, owner } => {

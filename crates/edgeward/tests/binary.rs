@@ -1,6 +1,9 @@
 //! The built `edgeward` binary: first start, restart after `kill -9`, secrets at rest and in
 //! logs, and the `apiclient` commands.
-#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks run real servers against the system time, in data directories they make and inspect"
+)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -1,6 +1,9 @@
 //! The `edgeward token` and `edgeward bundle` commands, run as a user would: the built binary
 //! against a real server on port 0, writing real token files and bundles.
-#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks run real servers against the system time, in data directories they make and inspect"
+)]
 
 mod common;
 

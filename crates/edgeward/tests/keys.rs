@@ -1,6 +1,9 @@
 //! `edgeward keys`: token-signing key rotation and retirement across two running servers on one
 //! database (real binaries, real CLI), and the data-key rotation with a `kill -9` halfway.
-#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests and benchmarks run real servers against the system time, in data directories they make and inspect"
+)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};

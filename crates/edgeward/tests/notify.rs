@@ -1,7 +1,10 @@
 //! Expiry notices end to end: the built server, a user and their API client made with the CLI,
 //! tokens created with the CLI, time moved with the development clock, and the panel read back
 //! with `edgeward notify`.
-#![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests run real servers against the system time, and wait for the server process they start to run its check"
+)]
 
 mod common;
 

@@ -3,7 +3,9 @@
 //! path of ARCHITECTURE.md's Code map exists; and the invariants ARCHITECTURE.md states that a
 //! look at the sources can hold (which crates do no I/O, where files are written, where flags
 //! and the environment are read, how signatures are compared, how items reach the store, that
-//! every served path is documented).
+//! every served path is documented); and what the lints cannot say of their exceptions (every
+//! allowed disallowed method or cast says why, and an exception for files keeps the Clock rule).
+#![allow(clippy::disallowed_methods, reason = "tidy reads the source tree it checks")]
 
 use std::path::{Path, PathBuf};
 
@@ -300,4 +302,73 @@ fn token_files_are_written_only_through_a_temporary_file_and_a_rename() {
     assert_eq!(store.matches("write_atomic(").count(), 2, "both kinds of target are written atomically");
     let atomic = item_body(&bundle, "pub fn write_atomic(");
     assert!(atomic.contains("NamedTempFile::new_in(dir)") && atomic.contains(".persist(path)"), "{atomic}");
+}
+
+/// The lint-level attributes of `src` (`#[allow(…)]`, `#![allow(…)]` and the same with
+/// `expect`), each whole, to its closing `)]`.
+fn lint_attributes(src: &str) -> Vec<&str> {
+    // Spelled in pieces, so that this file's own text holds none of them.
+    let openers = ["allow(", "expect("].into_iter().flat_map(|l| [format!("#{}{l}", "["), format!("#!{}{l}", "[")]);
+    let mut found = Vec::new();
+    for opener in openers {
+        let mut from = 0;
+        while let Some(at) = src[from..].find(&opener) {
+            let start = from + at;
+            let end = src[start..].find(")]").map_or(src.len(), |e| start + e + 2);
+            found.push(&src[start..end]);
+            from = end;
+        }
+    }
+    found
+}
+
+/// The lints whose exceptions must say why: clippy.toml's disallowed methods (system time,
+/// files, sleeps) and the workspace's cast lints.
+fn needs_reason(attribute: &str) -> bool {
+    attribute.contains("clippy::disallowed_methods") || attribute.contains("clippy::cast_")
+}
+
+#[test]
+fn every_allowed_disallowed_method_or_cast_says_why() {
+    let mut files = Vec::new();
+    rust_files(&crates_dir(), &mut files);
+    let mut checked = 0;
+    let mut offenders = Vec::new();
+    for f in &files {
+        let src = text(f);
+        for attribute in lint_attributes(&src).into_iter().filter(|a| needs_reason(a)) {
+            checked += 1;
+            if !attribute.contains("reason = \"") {
+                offenders.push(format!("{}: {attribute}", f.display()));
+            }
+        }
+    }
+    assert!(checked > 20, "found the exceptions ({checked})");
+    assert!(offenders.is_empty(), "exceptions without a `reason = \"…\"`: {offenders:#?}");
+}
+
+#[test]
+fn an_exception_for_files_keeps_the_clock_rule() {
+    // clippy.toml's rules are one lint, `disallowed_methods`: code allowed to touch files is also
+    // allowed to read the system time and to sleep. A file whose exceptions are for files only
+    // (no reason names time) must do neither.
+    let mut files = Vec::new();
+    rust_files(&crates_dir(), &mut files);
+    let offenders: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let src = text(f);
+            let exceptions: Vec<&str> =
+                lint_attributes(&src).into_iter().filter(|a| a.contains("clippy::disallowed_methods")).collect();
+            if exceptions.is_empty() || exceptions.iter().any(|a| a.contains("time")) {
+                return None;
+            }
+            // In pieces, like the openers.
+            let calls =
+                [format!("{}::now()", "Utc"), format!("{}::now()", "SystemTime"), format!("{}::sleep(", "thread")];
+            let found: Vec<String> = calls.into_iter().filter(|c| src.contains(c.as_str())).collect();
+            (!found.is_empty()).then(|| format!("{}: {found:?}", f.display()))
+        })
+        .collect();
+    assert!(offenders.is_empty(), "the system time or a sleep where only files are excepted: {offenders:#?}");
 }

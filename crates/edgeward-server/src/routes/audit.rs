@@ -81,7 +81,9 @@ pub fn filter_from_query(q: &HashMap<String, String>) -> Result<AuditFilter, Api
         since: instant(q, "since")?,
         until: instant(q, "until")?,
         before_id: number("before", i64::MAX)?,
-        limit: number("limit", MAX_PAGE as i64)?.unwrap_or(100) as usize,
+        // 1 to MAX_PAGE when given, so it fits a usize.
+        limit: number("limit", i64::try_from(MAX_PAGE).unwrap_or(i64::MAX))?
+            .map_or(100, |n| usize::try_from(n).unwrap_or(MAX_PAGE)),
     })
 }
 

@@ -87,7 +87,8 @@ pub async fn list(
     Extension(caller): Extension<Caller>,
     q: QueryParams,
 ) -> Result<Json<NoticeList>, ApiError> {
-    let limit = number(&q, "limit", 1..=100)?.unwrap_or(20) as usize;
+    // 1 to 100 when given, so it fits a usize.
+    let limit = number(&q, "limit", 1..=100)?.map_or(20, |n| usize::try_from(n).unwrap_or(100));
     let before = number(&q, "before", 1..=i64::MAX)?;
     let user = owner(&caller)?;
     let (notices, unread) = state.store.notices_for(user, limit, before).await?;

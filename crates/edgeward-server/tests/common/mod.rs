@@ -1,6 +1,10 @@
 //! Test harness: a real server on 127.0.0.1:0 with a fresh data directory, and clients for it.
 
 #![allow(dead_code)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "test support reads the servers' certificates and finds PostgreSQL's programs for a private server"
+)]
 
 pub mod private_postgres;
 
