@@ -385,3 +385,13 @@ pub(crate) fn saturating<T: TryInto<i64>>(v: T) -> i64 {
 pub(crate) fn int32<T: TryInto<i32> + Copy + std::fmt::Display>(v: T) -> Result<i32, Error> {
     v.try_into().map_err(|_| Error::Internal(format!("{v} does not fit a 32-bit column")))
 }
+
+/// A stored count or id read back: never negative (a negative one reads as 0).
+pub(crate) fn unsigned<T: TryInto<u64>>(v: T) -> u64 {
+    v.try_into().unwrap_or(0)
+}
+
+/// A small stored number (a threshold in days, a schema version) read back: never negative.
+pub(crate) fn unsigned32<T: TryInto<u32>>(v: T) -> u32 {
+    v.try_into().unwrap_or(0)
+}

@@ -118,7 +118,7 @@ pub async fn sealed_columns(s: &dyn Store) {
     let new_prefix = vec![2u8, 1, 1, 1, 1, 1, 1, 1, 1];
     for (i, name) in ["a", "b", "c"].iter().enumerate() {
         let t = NewToken {
-            sealed_value: Some(old(i as u8)),
+            sealed_value: Some(old(u8::try_from(i).expect("a few tokens"))),
             ..new_token(name, Some(NaiveDate::from_ymd_opt(2026, 12, 20).unwrap()), t0())
         };
         s.insert_token(t).await.unwrap();
@@ -556,7 +556,7 @@ pub async fn access_groups_and_scheduled_deletes(s: &dyn Store) {
     assert_eq!(groups, vec![AccessGroup { group_id: 0, name: "Account Group".into() }], "group 0 always exists");
     // An id beyond the column's range is refused, not stored wrapped (it would list as negative).
     let huge = AccessGroup { group_id: u64::MAX, name: "huge".into() };
-    let refused = s.create_access_group(huge, t0()).await.err().expect("refused");
+    let refused = s.create_access_group(huge, t0()).await.expect_err("refused");
     assert!(matches!(refused, edgeward_core::Error::Invalid { field: "groupId", .. }), "{refused:?}");
     assert_eq!(s.list_access_groups().await.unwrap().len(), 1, "nothing stored");
     let ns = |network, name: &str, group_id| Namespace {

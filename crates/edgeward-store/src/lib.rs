@@ -27,18 +27,6 @@
 //! See the `postgres` module: a connection pool, one transaction per method, uniqueness and
 //! counters enforced by PostgreSQL itself, and `LISTEN/NOTIFY` to wake other servers' change
 //! followers.
-#![allow(
-    clippy::cast_possible_wrap,
-    reason = "the store's integer columns are converted where its statements are bound; the statement catalogue gives them checked conversions"
-)]
-#![allow(
-    clippy::cast_sign_loss,
-    reason = "the store's integer columns are converted where its statements are bound; the statement catalogue gives them checked conversions"
-)]
-#![allow(
-    clippy::cast_possible_truncation,
-    reason = "the store's integer columns are converted where its statements are bound; the statement catalogue gives them checked conversions"
-)]
 
 #[macro_use]
 mod sql;

@@ -117,7 +117,7 @@ impl AccountStore for PostgresStore {
             .map(|r| {
                 Ok(SigningKeyUse {
                     kid: col(r, 0)?,
-                    live_tokens: col::<i64>(r, 1)?.max(0) as u64,
+                    live_tokens: crate::codec::unsigned(col::<i64>(r, 1)?),
                     last_expiry: col::<Option<i64>>(r, 2)?.map(from_ms),
                 })
             })

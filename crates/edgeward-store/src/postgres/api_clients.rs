@@ -79,6 +79,6 @@ impl ApiClientStore for PostgresStore {
 
     async fn api_clients_version(&self) -> Result<u64, Error> {
         let row = sqlx::query(sql::API_CLIENTS_VERSION).fetch_one(&self.pool).await.map_err(db_err)?;
-        Ok(col::<i64>(&row, 0)?.max(0) as u64)
+        Ok(crate::codec::unsigned(col::<i64>(&row, 0)?))
     }
 }

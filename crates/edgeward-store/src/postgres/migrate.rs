@@ -45,7 +45,7 @@ pub(super) async fn apply(pool: &PgPool) -> Result<(), Error> {
         .await
         .and_then(|r| r.try_get(0))
         .map_err(db_err)?;
-    let current = current.max(0) as u32;
+    let current = crate::codec::unsigned32(current);
     let newest = crate::migrate::newest_version();
     if current > newest {
         return Err(Error::Internal(format!(
@@ -90,5 +90,5 @@ pub async fn database_version(url: &str) -> Result<u32, Error> {
         .and_then(|r| r.try_get(0))
         .map_err(db_err)?;
     pool.close().await;
-    Ok(v.max(0) as u32)
+    Ok(crate::codec::unsigned32(v))
 }

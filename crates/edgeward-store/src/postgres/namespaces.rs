@@ -89,7 +89,7 @@ impl NamespaceStore for PostgresStore {
                 .map_err(db_err)?,
             0,
         )?;
-        if count as usize >= max {
+        if usize::try_from(count).unwrap_or(0) >= max {
             return Err(codec::namespace_limit(max));
         }
         if !group_exists(&mut tx, ns.group_id).await? {
@@ -215,7 +215,7 @@ impl NamespaceStore for PostgresStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(|r| Ok(AccessGroup { group_id: col::<i64>(r, 0)?.max(0) as u64, name: col(r, 1)? }))
+            .map(|r| Ok(AccessGroup { group_id: crate::codec::unsigned(col::<i64>(r, 0)?), name: col(r, 1)? }))
             .collect()
     }
 

@@ -39,7 +39,7 @@ where
 }
 
 fn attempts(r: &PgRow, i: usize) -> Result<u32, Error> {
-    Ok(col::<i32>(r, i)?.max(0) as u32)
+    Ok(crate::codec::unsigned32(col::<i32>(r, i)?))
 }
 
 const EMAIL: Outbox = Outbox { sent: sql::EMAIL_SENT, retry: sql::EMAIL_RETRY, failed: sql::EMAIL_FAILED };
@@ -372,7 +372,7 @@ impl NotifyStore for PostgresStore {
 
     async fn pending_email_count(&self) -> Result<u64, Error> {
         let r = sqlx::query(sql::COUNT_PENDING_EMAIL).fetch_one(self.pool()).await.map_err(db_err)?;
-        Ok(col::<i64>(&r, 0)?.max(0) as u64)
+        Ok(crate::codec::unsigned(col::<i64>(&r, 0)?))
     }
 
     async fn claim_due_webhooks(
@@ -424,7 +424,7 @@ impl NotifyStore for PostgresStore {
         .fetch_one(self.pool())
         .await
         .map_err(db_err)?;
-        Ok((col::<i64>(&r, 0)?.max(0) as u64, col::<i64>(&r, 1)?.max(0) as u64))
+        Ok((crate::codec::unsigned(col::<i64>(&r, 0)?), crate::codec::unsigned(col::<i64>(&r, 1)?)))
     }
 
     async fn record_run(&self, run: CheckRun) -> Result<(), Error> {
@@ -461,7 +461,7 @@ impl NotifyStore for PostgresStore {
             Ok(Notice {
                 id: col(r, 0)?,
                 user_id: user,
-                threshold_days: col::<i32>(r, 1)?.max(0) as u32,
+                threshold_days: crate::codec::unsigned32(col::<i32>(r, 1)?),
                 created_at: from_ms(col(r, 2)?),
                 read_at: col::<Option<i64>>(r, 3)?.map(from_ms),
                 subject: col(r, 4)?,
@@ -477,7 +477,7 @@ impl NotifyStore for PostgresStore {
                 .map_err(db_err)?,
             0,
         )?;
-        Ok((notices, unread.max(0) as u64))
+        Ok((notices, crate::codec::unsigned(unread)))
     }
 
     async fn mark_notices_read(&self, user: Uuid, ids: Vec<i64>, now: DateTime<Utc>) -> Result<u64, Error> {

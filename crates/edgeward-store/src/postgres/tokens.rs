@@ -273,7 +273,7 @@ impl TokenStore for PostgresStore {
                 Ok(TokenUsage {
                     uuid,
                     network: Network::parse(&n).map_err(|e| bad_row(e.to_string()))?,
-                    requests: col::<i64>(r, 1)?.max(0) as u64,
+                    requests: crate::codec::unsigned(col::<i64>(r, 1)?),
                     last_used: from_ms(col(r, 2)?),
                 })
             })

@@ -106,7 +106,7 @@ impl AccountStore for SqliteStore {
                 .query_map([ms(now)], |r| {
                     Ok(SigningKeyUse {
                         kid: r.get(0)?,
-                        live_tokens: r.get::<_, i64>(1)?.max(0) as u64,
+                        live_tokens: crate::codec::unsigned(r.get::<_, i64>(1)?),
                         last_expiry: r.get::<_, Option<i64>>(2)?.map(from_ms),
                     })
                 })

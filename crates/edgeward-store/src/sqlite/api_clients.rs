@@ -72,7 +72,7 @@ impl ApiClientStore for SqliteStore {
         self.point_read(|c| {
             c.prepare_cached(sql::API_CLIENTS_VERSION)
                 .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
-                .map(|v| v as u64)
+                .map(crate::codec::unsigned)
                 .map_err(db_err)
         })
     }

@@ -51,7 +51,7 @@ impl NamespaceStore for SqliteStore {
             }
             let count: i64 =
                 c.query_row(sql::COUNT_NETWORK_NAMESPACES, [ns.network.as_str()], |r| r.get(0)).map_err(db_err)?;
-            if count as usize >= max {
+            if usize::try_from(count).unwrap_or(0) >= max {
                 return Err(codec::namespace_limit(max));
             }
             let group = codec::group_column(ns.group_id)?;
@@ -187,7 +187,9 @@ impl NamespaceStore for SqliteStore {
         self.point_read(|c| {
             let mut s = c.prepare_cached(sql::LIST_ACCESS_GROUPS).map_err(db_err)?;
             let rows = s
-                .query_map([], |r| Ok(AccessGroup { group_id: r.get::<_, i64>(0)?.max(0) as u64, name: r.get(1)? }))
+                .query_map([], |r| {
+                    Ok(AccessGroup { group_id: crate::codec::unsigned(r.get::<_, i64>(0)?), name: r.get(1)? })
+                })
                 .map_err(db_err)?;
             rows.map(|r| r.map_err(db_err)).collect()
         })

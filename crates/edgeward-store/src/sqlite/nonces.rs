@@ -255,7 +255,11 @@ impl Journal {
         let mut first = true;
         if mine > m.read_to {
             // What other processes appended since this one last read, up to its own record.
-            let mut others = vec![0u8; (mine - m.read_to) as usize];
+            let mut others = vec![
+                0u8;
+                usize::try_from(mine - m.read_to)
+                    .map_err(|e| Error::Internal(format!("nonce journal size: {e}")))?
+            ];
             m.file.read_exact_at(&mut others, m.read_to).map_err(|e| io_err("read", path, e))?;
             for r in others.chunks_exact(RECORD) {
                 let (t, k) = decode(r);

@@ -337,7 +337,9 @@ impl NotifyStore for SqliteStore {
 
     async fn pending_email_count(&self) -> Result<u64, Error> {
         self.point_read(|c| {
-            c.query_row(sql::COUNT_PENDING_EMAIL, [], |r| r.get::<_, i64>(0)).map(|n| n.max(0) as u64).map_err(db_err)
+            c.query_row(sql::COUNT_PENDING_EMAIL, [], |r| r.get::<_, i64>(0))
+                .map(crate::codec::unsigned)
+                .map_err(db_err)
         })
     }
 
@@ -388,7 +390,7 @@ impl NotifyStore for SqliteStore {
             c.query_row(
                 "SELECT COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'failed'), 0) FROM webhook_outbox",
                 [],
-                |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)),
+                |r| Ok((crate::codec::unsigned(r.get::<_, i64>(0)?), crate::codec::unsigned(r.get::<_, i64>(1)?))),
             )
             .map_err(db_err)
         })
@@ -432,7 +434,7 @@ impl NotifyStore for SqliteStore {
             let notices = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)?;
             let unread: i64 =
                 c.query_row(sql::COUNT_UNREAD_NOTICES, [user.to_string()], |r| r.get(0)).map_err(db_err)?;
-            Ok((notices, unread.max(0) as u64))
+            Ok((notices, crate::codec::unsigned(unread)))
         })
         .await
     }

@@ -180,7 +180,7 @@ impl TokenStore for SqliteStore {
                     Ok(TokenUsage {
                         uuid,
                         network: Network::parse(&n).map_err(|e| conversion(e.to_string()))?,
-                        requests: r.get::<_, i64>(1)?.max(0) as u64,
+                        requests: crate::codec::unsigned(r.get::<_, i64>(1)?),
                         last_used: from_ms(r.get(2)?),
                     })
                 })
