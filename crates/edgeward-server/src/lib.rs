@@ -29,6 +29,7 @@ pub mod mail;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;
+pub mod outbox;
 pub mod problem;
 pub mod routes;
 pub mod service;

@@ -1,5 +1,5 @@
-//! E-mail of expiry notices over SMTP (lettre): the transport, and the sender that works
-//! through the store's outbox.
+//! E-mail of expiry notices over SMTP (lettre): the transport, and its channel for the outbox
+//! sender (`outbox`).
 //!
 //! The check queues e-mail in the same transaction that delivers panel notices; the sender
 //! claims due messages (so two servers never send the same one), sends each, and records the
@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use edgeward_core::notify::NewEmail;
 use edgeward_core::store::Store;
+use edgeward_core::Error;
 
-/// Tries before an e-mail or webhook event is given up on.
-pub const MAX_ATTEMPTS: u32 = 8;
+use crate::outbox::Claimed;
 
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -90,14 +90,8 @@ impl std::fmt::Debug for SmtpFiles {
     }
 }
 
-/// Why a message was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendFailure {
-    /// Retrying will not help (a 5xx answer, a malformed address).
-    pub permanent: bool,
-    /// What happened (no secrets).
-    pub message: String,
-}
+/// Why a message was not accepted (a permanent failure: a 5xx answer, a malformed address).
+pub type SendFailure = crate::outbox::Failure;
 
 /// Where e-mail goes: SMTP in production, a fake in unit tests.
 #[async_trait::async_trait]
@@ -161,68 +155,49 @@ impl MailTransport for Smtp {
     }
 }
 
-/// When to try again after failed try number `tries`, or `None` to give up: a permanent failure
-/// or the last allowed try. Shared by e-mail and webhooks.
-pub fn next_try(permanent: bool, tries: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    (!permanent && tries < MAX_ATTEMPTS).then(|| now + backoff(tries))
-}
+pub use crate::outbox::SendReport;
 
-/// Delay before try number `attempts + 1`: 1 min, 4 min, 16 min, … at most 6 h.
-pub fn backoff(attempts: u32) -> Duration {
-    let minutes = 4i64.saturating_pow(attempts.saturating_sub(1).min(8));
-    Duration::minutes(minutes.min(360))
-}
+/// The e-mail outbox as an outbox channel.
+pub struct EmailChannel<'t>(pub &'t dyn MailTransport);
 
-/// What one pass of the sender did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct SendReport {
-    /// Accepted by the server.
-    pub sent: u64,
-    /// Failed for now; tried again later.
-    pub retrying: u64,
-    /// Given up on.
-    pub failed: u64,
-}
+#[async_trait::async_trait]
+impl crate::outbox::Channel for EmailChannel<'_> {
+    type Message = NewEmail;
+    const WHAT: &'static str = "expiry e-mail";
 
-/// How long a sender holds the messages it claimed.
-const CLAIM: Duration = Duration::minutes(5);
+    async fn claim(
+        &self,
+        store: &dyn Store,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Claimed<NewEmail>>, Error> {
+        let claimed = store.claim_due_emails(now, until, limit).await?;
+        Ok(claimed.into_iter().map(|c| Claimed { id: c.id, attempts: c.attempts, message: c.email }).collect())
+    }
+
+    async fn deliver(&self, message: &NewEmail, _now: DateTime<Utc>) -> Result<(), SendFailure> {
+        self.0.send(message).await
+    }
+
+    async fn sent(&self, store: &dyn Store, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
+        store.email_sent(id, now).await
+    }
+
+    async fn failed(
+        &self,
+        store: &dyn Store,
+        id: i64,
+        error: String,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), Error> {
+        store.email_failed(id, error, retry_at).await
+    }
+}
 
 /// Send every queued e-mail due at `now`.
 pub async fn send_due(store: &dyn Store, transport: &dyn MailTransport, now: DateTime<Utc>) -> SendReport {
-    let mut report = SendReport::default();
-    let claimed = match store.claim_due_emails(now, now + CLAIM, 100).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e.log_detail(), "cannot read the e-mail outbox; will retry");
-            return report;
-        }
-    };
-    for item in claimed {
-        let outcome = transport.send(&item.email).await;
-        let recorded = match outcome {
-            Ok(()) => {
-                report.sent += 1;
-                tracing::info!(id = item.id, "expiry e-mail sent");
-                store.email_sent(item.id, now).await
-            }
-            Err(f) => {
-                let tries = item.attempts + 1;
-                let retry_at = next_try(f.permanent, tries, now);
-                if retry_at.is_some() {
-                    report.retrying += 1;
-                    tracing::warn!(id = item.id, tries, error = %f.message, "expiry e-mail not sent; will retry");
-                } else {
-                    report.failed += 1;
-                    tracing::error!(id = item.id, tries, error = %f.message, "expiry e-mail given up");
-                }
-                store.email_failed(item.id, f.message, retry_at).await
-            }
-        };
-        if let Err(e) = recorded {
-            tracing::error!(error = %e.log_detail(), "cannot record an e-mail's outcome");
-        }
-    }
-    report
+    crate::outbox::send_due(store, &EmailChannel(transport), now).await
 }
 
 /// Work through the outbox every `every` until shutdown.
@@ -238,15 +213,4 @@ pub async fn run_mailer(
         state.metrics.emails_failed.inc_by(report.failed);
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let m = |a| backoff(a).num_minutes();
-        assert_eq!((m(1), m(2), m(3), m(4), m(5), m(6), m(20)), (1, 4, 16, 64, 256, 360, 360));
-    }
 }

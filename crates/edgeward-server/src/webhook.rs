@@ -10,13 +10,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use edgeward_core::notify::NewWebhook;
 use edgeward_core::store::Store;
+use edgeward_core::Error;
 
 /// Where webhook events go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,14 +52,8 @@ pub struct Webhook {
     http: reqwest::Client,
 }
 
-/// Why a delivery failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryFailure {
-    /// Retrying will not help (a 4xx other than 408 and 429).
-    pub permanent: bool,
-    /// What happened.
-    pub message: String,
-}
+/// Why a delivery failed (a permanent failure: a 4xx other than 408 and 429).
+pub type DeliveryFailure = crate::outbox::Failure;
 
 impl Webhook {
     /// A sender from the configuration and the shared secret `bootstrap::webhook_secret` read
@@ -105,39 +100,48 @@ impl Webhook {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::outbox::Channel for Webhook {
+    type Message = NewWebhook;
+    const WHAT: &'static str = "webhook event";
+
+    async fn claim(
+        &self,
+        store: &dyn Store,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::outbox::Claimed<NewWebhook>>, Error> {
+        let claimed = store.claim_due_webhooks(now, until, limit).await?;
+        Ok(claimed
+            .into_iter()
+            .map(|c| crate::outbox::Claimed { id: c.id, attempts: c.attempts, message: c.event })
+            .collect())
+    }
+
+    async fn deliver(&self, message: &NewWebhook, now: DateTime<Utc>) -> Result<(), DeliveryFailure> {
+        Webhook::deliver(self, message, now).await
+    }
+
+    async fn sent(&self, store: &dyn Store, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
+        store.webhook_sent(id, now).await
+    }
+
+    async fn failed(
+        &self,
+        store: &dyn Store,
+        id: i64,
+        error: String,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), Error> {
+        store.webhook_failed(id, error, retry_at).await
+    }
+}
+
 /// Deliver every event due at `now`; returns (delivered, given up).
 pub async fn send_due(store: &dyn Store, hook: &Webhook, now: DateTime<Utc>) -> (u64, u64) {
-    let (mut sent, mut failed) = (0, 0);
-    let claimed = match store.claim_due_webhooks(now, now + Duration::minutes(5), 100).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e.log_detail(), "cannot read the webhook outbox; will retry");
-            return (0, 0);
-        }
-    };
-    for item in claimed {
-        let recorded = match hook.deliver(&item.event, now).await {
-            Ok(()) => {
-                sent += 1;
-                store.webhook_sent(item.id, now).await
-            }
-            Err(f) => {
-                let tries = item.attempts + 1;
-                let retry_at = crate::mail::next_try(f.permanent, tries, now);
-                if retry_at.is_none() {
-                    failed += 1;
-                    tracing::error!(event = %item.event.event_id, tries, error = %f.message, "webhook event given up");
-                } else {
-                    tracing::warn!(event = %item.event.event_id, tries, error = %f.message, "webhook not delivered; will retry");
-                }
-                store.webhook_failed(item.id, f.message, retry_at).await
-            }
-        };
-        if let Err(e) = recorded {
-            tracing::error!(error = %e.log_detail(), "cannot record a webhook's outcome");
-        }
-    }
-    (sent, failed)
+    let report = crate::outbox::send_due(store, hook, now).await;
+    (report.sent, report.failed)
 }
 
 /// Work through the webhook outbox every `every` until shutdown.
