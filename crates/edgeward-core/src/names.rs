@@ -283,16 +283,6 @@ impl From<EmailAddress> for String {
     }
 }
 
-/// A display name (of a user, an escalation contact, an access group): 1 to 128 printable
-/// characters, trimmed.
-pub fn check_display_name(n: &str) -> Result<String, String> {
-    let n = n.trim();
-    if n.is_empty() || n.len() > 128 || n.chars().any(char::is_control) {
-        return Err("a name must be 1 to 128 printable characters".into());
-    }
-    Ok(n.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -210,7 +210,7 @@ pub(crate) fn namespace_not_on(ns: &NamespaceName, net: Network) -> Error {
 }
 
 pub(crate) fn namespace_missing() -> Error {
-    Error::NotFound { resource: Resource::Namespace, message: "The requested namespace does not exist.".into() }
+    edgeward_core::namespace::missing()
 }
 
 pub(crate) fn namespace_conflict(name: &NamespaceName) -> Error {

@@ -319,7 +319,8 @@ async fn accessgroup(cmd: AccessGroupCommand) -> Result<()> {
             if id == 0 {
                 bail!("group 0 is the account group and always exists");
             }
-            let name = edgeward_core::names::check_display_name(&name)
+            let name = edgeward_core::names::DisplayName::parse(&name)
+                .map(String::from)
                 .map_err(|_| anyhow::anyhow!("--name must be 1 to 128 printable characters"))?;
             let (store, _) = open_store(&data_dir).await?;
             audited(
