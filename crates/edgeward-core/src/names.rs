@@ -1,6 +1,6 @@
 //! Validated names and identifiers: token, namespace and API client names, EdgeWorker IDs, the
-//! group, item and sandbox names that say where an item lives, display names and e-mail
-//! addresses.
+//! group, item and sandbox names that say where an item lives, display names, e-mail addresses
+//! and access group ids.
 //!
 //! A value of these types is proof that the string passed the rules; parse at the edge, then
 //! trust the type. Each refusal is an [`Error::Invalid`] with the text the client sees.
@@ -283,6 +283,76 @@ impl From<EmailAddress> for String {
     }
 }
 
+/// An access group's id (`groupId`): a whole number from 0 (the account group, which stands
+/// for every group) to [`AccessGroupId::MAX`], the largest a database column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AccessGroupId(u64);
+
+impl AccessGroupId {
+    /// Group 0, the account group: it always exists.
+    pub const ACCOUNT: Self = Self(0);
+    /// The largest id (`i64::MAX`).
+    pub const MAX: u64 = i64::MAX as u64;
+
+    /// An id from a number; above [`AccessGroupId::MAX`] is refused.
+    pub fn new(id: u64) -> Result<Self, Error> {
+        if id > Self::MAX {
+            return Err(Self::out_of_range(&id.to_string()));
+        }
+        Ok(Self(id))
+    }
+
+    /// An id from its decimal text (a path segment, a command-line argument).
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        match s.parse::<u64>() {
+            Ok(id) => Self::new(id),
+            Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => Err(Self::out_of_range(s)),
+            Err(_) => Err(Error::invalid("groupId", "The group id must be a whole number of zero or more.")),
+        }
+    }
+
+    fn out_of_range(id: &str) -> Error {
+        Error::invalid(
+            "groupId",
+            format!("The group id {id} is out of range: a group id is a whole number from 0 to {}.", Self::MAX),
+        )
+    }
+
+    /// The id.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The id as a signed 64-bit database column holds it (always zero or more).
+    pub fn as_i64(self) -> i64 {
+        self.0 as i64
+    }
+
+    /// EdgeKV's refusal for a group that does not exist (or that the caller cannot see):
+    /// `NotFound` of an access group.
+    pub fn no_access(self) -> Error {
+        Error::NotFound {
+            resource: crate::error::Resource::AccessGroup,
+            message: format!("You do not have access to group {self}."),
+        }
+    }
+}
+
+impl TryFrom<i64> for AccessGroupId {
+    type Error = Error;
+
+    /// An id as a database column holds it; a negative one is refused.
+    fn try_from(id: i64) -> Result<Self, Error> {
+        u64::try_from(id).map(Self).map_err(|_| Self::out_of_range(&id.to_string()))
+    }
+}
+
+impl fmt::Display for AccessGroupId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,6 +469,36 @@ mod tests {
             );
         }
         assert_eq!(refusal(EmailAddress::parse(" x ")).1, "\"x\" is not an e-mail address.");
+    }
+
+    #[test]
+    fn access_group_ids_go_from_0_to_i64_max() {
+        assert_eq!(AccessGroupId::parse("0").unwrap(), AccessGroupId::ACCOUNT);
+        assert_eq!(AccessGroupId::parse("4284").unwrap().get(), 4284);
+        let max = AccessGroupId::parse("9223372036854775807").unwrap();
+        assert_eq!((max.get(), max.as_i64()), (AccessGroupId::MAX, i64::MAX));
+        assert_eq!(AccessGroupId::new(AccessGroupId::MAX).unwrap(), max);
+        let above = "The group id 9223372036854775808 is out of range: a group id is a whole number from 0 to 9223372036854775807.";
+        assert_eq!(refusal(AccessGroupId::parse("9223372036854775808")), ("groupId", above.into()));
+        assert_eq!(refusal(AccessGroupId::new(AccessGroupId::MAX + 1)), ("groupId", above.into()));
+        assert!(refusal(AccessGroupId::new(u64::MAX)).1.contains("out of range"));
+        assert!(refusal(AccessGroupId::parse("99999999999999999999999")).1.contains("out of range"));
+        for bad in ["", "x", "-1", "1.5", " 1"] {
+            assert_eq!(
+                refusal(AccessGroupId::parse(bad)),
+                ("groupId", "The group id must be a whole number of zero or more.".into()),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(AccessGroupId::try_from(i64::MAX).unwrap(), max);
+        assert!(AccessGroupId::try_from(-1).is_err());
+        assert_eq!(
+            AccessGroupId::new(100).unwrap().no_access(),
+            Error::NotFound {
+                resource: crate::error::Resource::AccessGroup,
+                message: "You do not have access to group 100.".into()
+            }
+        );
     }
 
     proptest! {

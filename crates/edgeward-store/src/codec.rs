@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
 
-use edgeward_core::names::{NamespaceName, TokenName};
+use edgeward_core::names::{AccessGroupId, NamespaceName, TokenName};
 use edgeward_core::network::{Network, Networks};
 use edgeward_core::permission::Permissions;
 use edgeward_core::store::{Change, ItemKey};
@@ -224,11 +224,17 @@ pub(crate) fn namespace_limit(max: usize) -> Error {
     Error::LimitExceeded(format!("Each account is allowed {max} namespaces. This limit has already been reached."))
 }
 
-pub(crate) fn access_group_missing(group_id: u64) -> Error {
-    Error::NotFound { resource: Resource::AccessGroup, message: format!("You do not have access to group {group_id}.") }
+/// An access group id as its column holds it. A negative one (which no `AccessGroupId` can
+/// write) reads as the account group.
+pub(crate) fn group_id(column: i64) -> AccessGroupId {
+    AccessGroupId::try_from(column).unwrap_or(AccessGroupId::ACCOUNT)
 }
 
-pub(crate) fn access_group_taken(group_id: u64) -> Error {
+pub(crate) fn access_group_missing(group_id: AccessGroupId) -> Error {
+    group_id.no_access()
+}
+
+pub(crate) fn access_group_taken(group_id: AccessGroupId) -> Error {
     Error::AlreadyExists {
         resource: Resource::AccessGroup,
         message: format!("Access group {group_id} already exists."),
@@ -239,7 +245,7 @@ pub(crate) fn account_group_kept() -> Error {
     Error::Refused { resource: Resource::AccessGroup, message: "The account group (0) cannot be deleted.".into() }
 }
 
-pub(crate) fn access_group_in_use(group_id: u64, used: i64) -> Error {
+pub(crate) fn access_group_in_use(group_id: AccessGroupId, used: i64) -> Error {
     Error::Refused {
         resource: Resource::AccessGroup,
         message: format!("Access group {group_id} still holds {used} namespace(s); move them first."),

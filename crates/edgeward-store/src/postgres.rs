@@ -21,7 +21,7 @@ use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use edgeward_core::capability::Grants;
-use edgeward_core::names::{ClientName, NamespaceName, TokenName};
+use edgeward_core::names::{AccessGroupId, ClientName, NamespaceName, TokenName};
 use edgeward_core::network::Network;
 use edgeward_core::store::{
     AccessGroup, Account, AccountStore, ApiClient, ApiClientStore, Change, Created, ItemKey, ItemStore, Namespace,
@@ -949,16 +949,16 @@ fn namespace_from_row(r: &PgRow) -> Result<Namespace, Error> {
         network: Network::parse(&network).map_err(|e| bad_row(e.to_string()))?,
         name: NamespaceName::parse(&name).map_err(|e| bad_row(e.to_string()))?,
         retention_seconds: col::<i64>(r, 2)?.max(0) as u64,
-        group_id: col::<i64>(r, 3)?.max(0) as u64,
+        group_id: codec::group_id(col::<i64>(r, 3)?),
         geo_location: col(r, 4)?,
         created_at: from_ms(col(r, 5)?),
         delete_at: col::<Option<i64>>(r, 6)?.map(from_ms),
     })
 }
 
-async fn group_exists(tx: &mut Transaction<'static, Postgres>, group_id: u64) -> Result<bool, Error> {
+async fn group_exists(tx: &mut Transaction<'static, Postgres>, group_id: AccessGroupId) -> Result<bool, Error> {
     Ok(sqlx::query("SELECT 1 FROM access_groups WHERE group_id = $1 FOR SHARE")
-        .bind(group_id as i64)
+        .bind(group_id.as_i64())
         .fetch_optional(&mut **tx)
         .await
         .map_err(db_err)?
@@ -1053,7 +1053,7 @@ impl NamespaceStore for PostgresStore {
         .bind(ns.network.as_str())
         .bind(ns.name.as_str())
         .bind(ns.retention_seconds as i64)
-        .bind(ns.group_id as i64)
+        .bind(ns.group_id.as_i64())
         .bind(&ns.geo_location)
         .bind(ms(ns.created_at))
         .bind(ns.delete_at.map(ms))
@@ -1150,7 +1150,11 @@ impl NamespaceStore for PostgresStore {
         Ok(deleted)
     }
 
-    async fn set_namespace_group(&self, name: &NamespaceName, group_id: u64) -> Result<Vec<Namespace>, Error> {
+    async fn set_namespace_group(
+        &self,
+        name: &NamespaceName,
+        group_id: AccessGroupId,
+    ) -> Result<Vec<Namespace>, Error> {
         let mut tx = self.begin().await?;
         if !group_exists(&mut tx, group_id).await? {
             return Err(codec::access_group_missing(group_id));
@@ -1160,7 +1164,7 @@ impl NamespaceStore for PostgresStore {
             namespace_columns!()
         ))
         .bind(name.as_str())
-        .bind(group_id as i64)
+        .bind(group_id.as_i64())
         .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?
@@ -1178,7 +1182,7 @@ impl NamespaceStore for PostgresStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(|r| Ok(AccessGroup { group_id: col::<i64>(r, 0)?.max(0) as u64, name: col(r, 1)? }))
+            .map(|r| Ok(AccessGroup { group_id: codec::group_id(col::<i64>(r, 0)?), name: col(r, 1)? }))
             .collect()
     }
 
@@ -1187,7 +1191,7 @@ impl NamespaceStore for PostgresStore {
         let n = sqlx::query(
             "INSERT INTO access_groups (group_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
-        .bind(group.group_id as i64)
+        .bind(group.group_id.as_i64())
         .bind(&group.name)
         .bind(now.timestamp_millis())
         .execute(w.conn())
@@ -1201,14 +1205,14 @@ impl NamespaceStore for PostgresStore {
         Ok(group)
     }
 
-    async fn delete_access_group(&self, group_id: u64) -> Result<(), Error> {
-        if group_id == 0 {
+    async fn delete_access_group(&self, group_id: AccessGroupId) -> Result<(), Error> {
+        if group_id == AccessGroupId::ACCOUNT {
             return Err(codec::account_group_kept());
         }
         let mut tx = self.begin().await?;
         // Lock the group first: a namespace moved into it meanwhile waits (FOR SHARE) or fails.
         let locked = sqlx::query("SELECT 1 FROM access_groups WHERE group_id = $1 FOR UPDATE")
-            .bind(group_id as i64)
+            .bind(group_id.as_i64())
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -1217,7 +1221,7 @@ impl NamespaceStore for PostgresStore {
         }
         let used: i64 = col(
             &sqlx::query("SELECT COUNT(*) FROM namespaces WHERE group_id = $1")
-                .bind(group_id as i64)
+                .bind(group_id.as_i64())
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db_err)?,
@@ -1227,7 +1231,7 @@ impl NamespaceStore for PostgresStore {
             return Err(codec::access_group_in_use(group_id, used));
         }
         sqlx::query("DELETE FROM access_groups WHERE group_id = $1")
-            .bind(group_id as i64)
+            .bind(group_id.as_i64())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;

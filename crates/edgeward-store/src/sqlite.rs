@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use edgeward_core::capability::Grants;
-use edgeward_core::names::{ClientName, NamespaceName, TokenName};
+use edgeward_core::names::{AccessGroupId, ClientName, NamespaceName, TokenName};
 use edgeward_core::network::Network;
 use edgeward_core::store::{
     AccessGroup, Account, AccountStore, ApiClient, ApiClientStore, Change, Created, ItemKey, ItemStore, Namespace,
@@ -953,7 +953,7 @@ fn namespace_from_row(r: &Row<'_>) -> rusqlite::Result<Namespace> {
         network: Network::parse(&network).map_err(|e| conversion(e.to_string()))?,
         name: NamespaceName::parse(&name).map_err(|e| conversion(e.to_string()))?,
         retention_seconds: r.get::<_, i64>(2)?.max(0) as u64,
-        group_id: r.get::<_, i64>(3)?.max(0) as u64,
+        group_id: codec::group_id(r.get::<_, i64>(3)?),
         geo_location: r.get(4)?,
         created_at: from_ms(r.get(5)?),
         delete_at: r.get::<_, Option<i64>>(6)?.map(from_ms),
@@ -1023,7 +1023,7 @@ impl NamespaceStore for SqliteStore {
             }
             let group_known = c
                 .prepare_cached("SELECT 1 FROM access_groups WHERE group_id = ?1")
-                .and_then(|mut s| s.exists([ns.group_id as i64]))
+                .and_then(|mut s| s.exists([ns.group_id.as_i64()]))
                 .map_err(db_err)?;
             if !group_known {
                 return Err(codec::access_group_missing(ns.group_id));
@@ -1034,7 +1034,7 @@ impl NamespaceStore for SqliteStore {
                     ns.network.as_str(),
                     ns.name.as_str(),
                     ns.retention_seconds as i64,
-                    ns.group_id as i64,
+                    ns.group_id.as_i64(),
                     ns.geo_location,
                     ms(ns.created_at),
                     ns.delete_at.map(ms)
@@ -1144,12 +1144,16 @@ impl NamespaceStore for SqliteStore {
         .await
     }
 
-    async fn set_namespace_group(&self, name: &NamespaceName, group_id: u64) -> Result<Vec<Namespace>, Error> {
+    async fn set_namespace_group(
+        &self,
+        name: &NamespaceName,
+        group_id: AccessGroupId,
+    ) -> Result<Vec<Namespace>, Error> {
         let name = name.clone();
         self.write(move |c| {
             let group_known = c
                 .prepare_cached("SELECT 1 FROM access_groups WHERE group_id = ?1")
-                .and_then(|mut s| s.exists([group_id as i64]))
+                .and_then(|mut s| s.exists([group_id.as_i64()]))
                 .map_err(db_err)?;
             if !group_known {
                 return Err(codec::access_group_missing(group_id));
@@ -1160,7 +1164,7 @@ impl NamespaceStore for SqliteStore {
                     namespace_columns!()
                 ))
                 .map_err(db_err)?;
-            let rows = s.query_map(params![name.as_str(), group_id as i64], namespace_from_row).map_err(db_err)?;
+            let rows = s.query_map(params![name.as_str(), group_id.as_i64()], namespace_from_row).map_err(db_err)?;
             let mut changed: Vec<Namespace> = rows.collect::<rusqlite::Result<_>>().map_err(db_err)?;
             changed.sort_by_key(|n| n.network.as_str());
             Ok(changed)
@@ -1173,7 +1177,7 @@ impl NamespaceStore for SqliteStore {
             let mut s =
                 c.prepare_cached("SELECT group_id, name FROM access_groups ORDER BY group_id").map_err(db_err)?;
             let rows = s
-                .query_map([], |r| Ok(AccessGroup { group_id: r.get::<_, i64>(0)?.max(0) as u64, name: r.get(1)? }))
+                .query_map([], |r| Ok(AccessGroup { group_id: codec::group_id(r.get::<_, i64>(0)?), name: r.get(1)? }))
                 .map_err(db_err)?;
             rows.map(|r| r.map_err(db_err)).collect()
         })
@@ -1184,7 +1188,7 @@ impl NamespaceStore for SqliteStore {
             let inserted = c
                 .execute(
                     "INSERT INTO access_groups (group_id, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                    params![group.group_id as i64, group.name, now.timestamp_millis()],
+                    params![group.group_id.as_i64(), group.name, now.timestamp_millis()],
                 )
                 .map_err(db_err)?;
             if inserted == 0 {
@@ -1195,18 +1199,18 @@ impl NamespaceStore for SqliteStore {
         .await
     }
 
-    async fn delete_access_group(&self, group_id: u64) -> Result<(), Error> {
+    async fn delete_access_group(&self, group_id: AccessGroupId) -> Result<(), Error> {
         self.write(move |c| {
-            if group_id == 0 {
+            if group_id == AccessGroupId::ACCOUNT {
                 return Err(codec::account_group_kept());
             }
             let used: i64 = c
-                .query_row("SELECT COUNT(*) FROM namespaces WHERE group_id = ?1", [group_id as i64], |r| r.get(0))
+                .query_row("SELECT COUNT(*) FROM namespaces WHERE group_id = ?1", [group_id.as_i64()], |r| r.get(0))
                 .map_err(db_err)?;
             if used > 0 {
                 return Err(codec::access_group_in_use(group_id, used));
             }
-            if c.execute("DELETE FROM access_groups WHERE group_id = ?1", [group_id as i64]).map_err(db_err)? == 0 {
+            if c.execute("DELETE FROM access_groups WHERE group_id = ?1", [group_id.as_i64()]).map_err(db_err)? == 0 {
                 return Err(codec::access_group_missing(group_id));
             }
             Ok(())

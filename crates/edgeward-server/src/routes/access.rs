@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 
 use edgeward_core::capability::Capability;
-use edgeward_core::names::NamespaceName;
+use edgeward_core::names::{AccessGroupId, NamespaceName};
 use edgeward_core::network::Network;
 use edgeward_core::store::AccessGroup;
 use edgeward_core::Error;
@@ -18,17 +18,9 @@ use crate::problem::ApiError;
 use crate::routes::{parse_json, JsonBody};
 use crate::state::AppState;
 
-/// `NotFound` of an access group (the store says the same for a group it does not hold).
-fn no_access(group_id: u64) -> Error {
-    Error::NotFound {
-        resource: edgeward_core::Resource::AccessGroup,
-        message: format!("You do not have access to group {group_id}."),
-    }
-}
-
 fn object(group: AccessGroup, caller: &Caller) -> AccessGroupObject {
     AccessGroupObject {
-        group_id: group.group_id,
+        group_id: group.group_id.get(),
         group_name: group.name,
         capabilities: caller.0.grants.iter().map(|c| c.as_str().to_owned()).collect(),
     }
@@ -51,15 +43,14 @@ pub async fn get_group(
     Extension(caller): Extension<Caller>,
     Path(raw): Path<String>,
 ) -> Result<Json<AccessGroupObject>, ApiError> {
-    let group_id: u64 =
-        raw.parse().map_err(|_| Error::invalid("groupId", "The group id must be a whole number of zero or more."))?;
+    let group_id = AccessGroupId::parse(&raw)?;
     let group = state
         .store
         .list_access_groups()
         .await?
         .into_iter()
         .find(|g| g.group_id == group_id)
-        .ok_or_else(|| no_access(group_id))?;
+        .ok_or_else(|| group_id.no_access())?;
     Ok(Json(object(group, &caller)))
 }
 
@@ -74,6 +65,7 @@ pub async fn reauthorize(
 ) -> Result<Json<ReauthorizeRequest>, ApiError> {
     let name = NamespaceName::parse_requested(&ns)?;
     let req: ReauthorizeRequest = parse_json(&body)?;
+    let group_id = AccessGroupId::new(req.group_id.0)?;
     // A namespace that exists nowhere is refused as a missing grant, as EdgeKV does.
     let absent = || Error::Forbidden(Capability::AuthorizeNamespace);
     let mut found = false;
@@ -86,7 +78,7 @@ pub async fn reauthorize(
     if !found {
         return Err(absent().into());
     }
-    let changed = state.store.set_namespace_group(&name, req.group_id.0).await?;
+    let changed = state.store.set_namespace_group(&name, group_id).await?;
     if changed.is_empty() {
         return Err(absent().into());
     }

@@ -8,7 +8,7 @@ use axum::{Extension, Json};
 use serde_json::json;
 
 use edgeward_core::capability::Capability;
-use edgeward_core::names::{GroupName, ItemName, NamespaceName};
+use edgeward_core::names::{AccessGroupId, GroupName, ItemName, NamespaceName};
 use edgeward_core::namespace::{self as ns_rules, GeoLocation, Retention};
 use edgeward_core::network::Network;
 use edgeward_core::store::{ItemKey, Namespace};
@@ -36,7 +36,7 @@ fn object(n: &Namespace) -> NamespaceObject {
         namespace: n.name.to_string(),
         retention_in_seconds: Some(LenientU64(n.retention_seconds)),
         geo_location: Some(n.geo_location.clone()),
-        group_id: Some(LenientU64(n.group_id)),
+        group_id: Some(LenientU64(n.group_id.get())),
         data_access_policy: Some(NamespacePolicy {
             restrict_data_access: LenientBoolSer(false),
             policy_type: Some("inherited".into()),
@@ -101,8 +101,8 @@ pub async fn create(
     let retention = retention(req.retention_in_seconds)?;
     let group_id = req
         .group_id
-        .ok_or_else(|| Error::invalid("groupId", "groupId must be specified (0 for every access group)."))?
-        .0;
+        .ok_or_else(|| Error::invalid("groupId", "groupId must be specified (0 for every access group)."))?;
+    let group_id = AccessGroupId::new(group_id.0)?;
     let geo = GeoLocation::parse(req.geo_location.as_deref(), net)?;
     let ns = Namespace {
         network: net,
@@ -150,7 +150,7 @@ pub async fn update(
     if name.as_str() == "default" {
         return Err(Error::invalid("namespace", "The retention of the default namespace cannot be modified.").into());
     }
-    if req.group_id.is_some_and(|g| g.0 != current.group_id) {
+    if req.group_id.is_some_and(|g| g.0 != current.group_id.get()) {
         return Err(Error::Refused {
             resource: Resource::Namespace,
             message: "groupId changes must be made through the reauthorize endpoint.".into(),
