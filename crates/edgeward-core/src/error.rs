@@ -19,6 +19,10 @@ pub enum Resource {
     AccessGroup,
     /// A user or escalation contact.
     Person,
+    /// An item, or a group of items, in a namespace.
+    Item,
+    /// A namespace's scheduled deletion.
+    ScheduledDeletion,
 }
 
 /// A domain failure. `Display` is the message shown to the client; it never holds secrets.
@@ -51,7 +55,8 @@ pub enum Error {
     /// Input broke a rule.
     #[error("{message}")]
     Invalid {
-        /// The request field at fault.
+        /// The request field at fault (for a name of where an item lives, one of
+        /// [`crate::names::field`]).
         field: &'static str,
         /// Client-facing text.
         message: String,
@@ -67,9 +72,12 @@ pub enum Error {
     /// The caller lacks a capability grant.
     #[error("That resource does not exist or you are missing the '{0}' permission for it.")]
     Forbidden(Capability),
-    /// An account-wide product limit is reached.
+    /// A product limit is reached (namespaces or tokens per account, a value's size).
     #[error("{0}")]
     LimitExceeded(String),
+    /// Someone else (another server) is doing this now; retrying shortly may work.
+    #[error("{0}")]
+    Busy(String),
     /// A dependency (the database) cannot serve now; retrying may work.
     #[error("The service is temporarily unavailable.")]
     Unavailable(String),

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod error;
 pub mod limits;
 pub mod names;
+pub mod namespace;
 pub mod network;
 pub mod notify;
 pub mod permission;

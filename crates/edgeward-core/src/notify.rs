@@ -26,21 +26,6 @@ pub fn tightest_threshold(days_left: i64, thresholds: &[u32]) -> Option<u32> {
     thresholds.iter().copied().filter(|t| days_left <= i64::from(*t)).min()
 }
 
-/// An e-mail address, checked loosely (one `@`, a dot in the domain, no spaces, commas or
-/// angle brackets) and trimmed; the SMTP server has the last word.
-pub fn check_email(e: &str) -> Result<String, String> {
-    let e = e.trim();
-    let ok = e.len() <= 254
-        && e.split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'))
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',');
-    if ok {
-        Ok(e.to_owned())
-    } else {
-        Err(format!("{e:?} is not an e-mail address"))
-    }
-}
-
 /// A person of the account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::capability::Grants;
 use crate::error::Result;
-use crate::names::{ClientName, NamespaceName, TokenName};
+use crate::names::{AccessGroupId, ClientName, NamespaceName, TokenName};
 use crate::network::Network;
 use crate::token::{Token, TokenSpec};
 
@@ -243,7 +243,7 @@ pub struct Namespace {
     /// Seconds items are kept; 0 = indefinitely.
     pub retention_seconds: u64,
     /// Access group (0 = every group).
-    pub group_id: u64,
+    pub group_id: AccessGroupId,
     /// Where data is stored: US, EU, JP or GLOBAL.
     pub geo_location: String,
     /// Creation time.
@@ -258,7 +258,7 @@ pub struct Namespace {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessGroup {
     /// Its id (0 = the account group).
-    pub group_id: u64,
+    pub group_id: AccessGroupId,
     /// Its display name.
     pub name: String,
 }
@@ -304,13 +304,13 @@ pub trait NamespaceStore: Send + Sync {
     async fn delete_due_namespaces(&self, now: DateTime<Utc>) -> Result<Vec<(Network, NamespaceName)>>;
     /// Move a namespace to another access group, on every network where it exists; the group
     /// must exist. Returns the namespaces changed (none: the namespace exists nowhere).
-    async fn set_namespace_group(&self, name: &NamespaceName, group_id: u64) -> Result<Vec<Namespace>>;
+    async fn set_namespace_group(&self, name: &NamespaceName, group_id: AccessGroupId) -> Result<Vec<Namespace>>;
     /// The access groups, by id.
     async fn list_access_groups(&self) -> Result<Vec<AccessGroup>>;
     /// Add an access group, created `now` (`AlreadyExists` when the id is taken).
     async fn create_access_group(&self, group: AccessGroup, now: DateTime<Utc>) -> Result<AccessGroup>;
     /// Remove an access group; refused for group 0 and while a namespace belongs to it.
-    async fn delete_access_group(&self, group_id: u64) -> Result<()>;
+    async fn delete_access_group(&self, group_id: AccessGroupId) -> Result<()>;
     /// Group names of a namespace (at most `max`).
     async fn list_groups(
         &self,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
@@ -23,7 +23,7 @@ use edgeward_edgegrid::{parse_authorization, verify, SignedRequest};
 
 use crate::body::read_bounded;
 use crate::metrics::AuthLabels;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ServerError};
 use crate::state::{AppState, VerifiedClient};
 
 /// The authenticated caller, put in the request's extensions.
@@ -31,7 +31,7 @@ use crate::state::{AppState, VerifiedClient};
 pub struct Caller(pub Arc<ApiClient>);
 
 impl Caller {
-    /// The caller holds `cap` (no network involved), or the EdgeKV `EKV_1002` refusal naming it.
+    /// The caller holds `cap` (no network involved), or `Forbidden` naming it.
     pub fn require(&self, cap: edgeward_core::capability::Capability) -> Result<(), edgeward_core::Error> {
         if self.0.grants.has(cap) {
             Ok(())
@@ -47,7 +47,7 @@ pub const MAX_ADMIN_BODY: usize = 1024 * 1024;
 fn deny(state: &AppState, reason: &'static str, detail: &'static str) -> Response {
     state.metrics.auth_failures.get_or_create(&AuthLabels { reason }).inc();
     tracing::info!(reason, "request refused by EdgeGrid authentication");
-    let mut resp = ApiError::unauthorized(detail).into_response();
+    let mut resp = ApiError::from(ServerError::EdgeGrid(detail)).into_response();
     resp.extensions_mut().insert(crate::audit::AuthDenied(reason));
     resp
 }
@@ -122,20 +122,15 @@ pub async fn require_edgegrid(State(state): State<AppState>, req: Request, next:
     let body = if parts.method == axum::http::Method::POST {
         let max = state.edgegrid.max_body;
         read_bounded(&parts.headers, body, max, || {
-            ApiError::edgekv(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "EKV_2000",
-                format!("A POST body may not exceed {max} bytes, the part the EdgeGrid signature covers."),
-            )
+            ServerError::BodyTooLarge(format!(
+                "A POST body may not exceed {max} bytes, the part the EdgeGrid signature covers."
+            ))
+            .into()
         })
         .await
     } else {
         read_bounded(&parts.headers, body, MAX_ADMIN_BODY, || {
-            ApiError::edgekv(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "EKV_2000",
-                format!("The request body exceeds {MAX_ADMIN_BODY} bytes."),
-            )
+            ServerError::BodyTooLarge(format!("The request body exceeds {MAX_ADMIN_BODY} bytes.")).into()
         })
         .await
     };
@@ -171,7 +166,7 @@ pub async fn require_edgegrid(State(state): State<AppState>, req: Request, next:
         Ok(false) => {
             return deny(&state, "replay", "The nonce has already been used: every request needs a fresh nonce")
         }
-        Err(e) => return crate::problem::ApiError::from(e).into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     }
     parts.extensions.insert(Caller(verified.client.clone()));
     crate::audit::record_changes(&state, &verified.client, Request::from_parts(parts, Body::from(body)), next).await

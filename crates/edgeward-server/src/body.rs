@@ -12,11 +12,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use http_body::{Frame, SizeHint};
 use http_body_util::LengthLimitError;
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ServerError};
 
 /// The error a [`DeadlineBody`] yields when its deadline has passed.
 #[derive(Debug, thiserror::Error)]
@@ -78,20 +78,6 @@ fn caused_by<E: std::error::Error + 'static>(e: &(dyn std::error::Error + 'stati
     false
 }
 
-/// The 408 for a body that stopped arriving.
-pub fn timed_out() -> ApiError {
-    ApiError::edgekv(
-        StatusCode::REQUEST_TIMEOUT,
-        "EKV_2000",
-        "The request body did not arrive in time; send it without pauses.",
-    )
-}
-
-/// The 400 for a body whose framing is broken or that ended early.
-pub fn malformed() -> ApiError {
-    ApiError::bad_request("The request body is malformed or incomplete (check Content-Length and chunked framing).")
-}
-
 /// Read a whole body of at most `limit` bytes. A `Content-Length` over the limit is refused
 /// before any byte is read; `too_large` is the answer for either kind of excess.
 pub async fn read_bounded(
@@ -115,9 +101,9 @@ pub async fn read_bounded(
             if caused_by::<LengthLimitError>(e) {
                 Err(too_large())
             } else if caused_by::<BodyTimedOut>(e) {
-                Err(timed_out())
+                Err(ServerError::BodyTimedOut.into())
             } else {
-                Err(malformed())
+                Err(ServerError::BodyMalformed.into())
             }
         }
     }
@@ -130,13 +116,10 @@ mod tests {
     #[tokio::test]
     async fn excess_lateness_and_breakage_are_told_apart() {
         let h = HeaderMap::new();
-        let too_large = || ApiError::edgekv(StatusCode::PAYLOAD_TOO_LARGE, "EKV_2000", "too large");
+        let too_large = || ServerError::BodyTooLarge("too large".into()).into();
         let status = |r: Result<Bytes, ApiError>| match r {
             Ok(_) => 200,
-            Err(e) => match e.0 {
-                crate::problem::Problem::EdgeKv { status, .. } => status.as_u16(),
-                crate::problem::Problem::Gateway { .. } => 401,
-            },
+            Err(e) => e.problem().status().as_u16(),
         };
         assert_eq!(status(read_bounded(&h, Body::from("abc"), 3, too_large).await), 200);
         assert_eq!(read_bounded(&h, Body::empty(), 3, too_large).await.map(|b| b.len()).ok(), Some(0));

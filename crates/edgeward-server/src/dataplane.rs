@@ -19,12 +19,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use edgeward_core::names::{GroupName, ItemName, NamespaceName};
 use edgeward_core::network::{Network, Networks};
 use edgeward_core::permission::{Permissions, Right};
 use edgeward_core::store::{ItemKey, TokenUsage};
@@ -32,8 +33,8 @@ use edgeward_core::token::{EdgeWorkerScope, Token};
 
 use edgeward_token::KeySet;
 
-use crate::items::{self, check_segment};
-use crate::problem::ApiError;
+use crate::items;
+use crate::problem::{ApiError, ServerError};
 use crate::state::AppState;
 
 const MAX_CACHED: usize = 100_000;
@@ -114,22 +115,16 @@ pub struct Listener {
     pub edgeworker_id_header: Option<String>,
 }
 
-/// Why the gate refuses a request: 401 (the token itself) or 403 (outside its scope).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why the gate refuses a request: the token itself (401) or a use outside its scope (403);
+/// `problem` holds the status and code of each. `Display` is the client-facing text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denial {
-    /// Missing, malformed, badly signed, expired, revoked or unknown: 401 `EKV_1001`.
+    /// Missing, malformed, badly signed, expired, revoked or unknown.
+    #[error("{0}")]
     Unauthorized(&'static str),
-    /// Valid, but not for this network, EdgeWorker, namespace or right: 403 `EKV_1000`.
+    /// Valid, but not for this network, EdgeWorker, namespace or right.
+    #[error("{0}")]
     Forbidden(String),
-}
-
-impl From<Denial> for ApiError {
-    fn from(d: Denial) -> Self {
-        match d {
-            Denial::Unauthorized(detail) => ApiError::edgekv(StatusCode::UNAUTHORIZED, "EKV_1001", detail.to_owned()),
-            Denial::Forbidden(detail) => ApiError::edgekv(StatusCode::FORBIDDEN, "EKV_1000", detail),
-        }
-    }
 }
 
 const INVALID: Denial = Denial::Unauthorized("The access token is invalid.");
@@ -384,15 +379,15 @@ pub async fn item(
     // place (not copied per request), and the body is read only for a PUT.
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
-    let namespace = items::namespace(&ns)?;
-    check_segment(&group, 128, "Group")?;
-    check_segment(&item, 512, "Key")?;
+    let namespace = NamespaceName::parse_requested(&ns)?;
+    let group = GroupName::parse(&group)?;
+    let item = ItemName::parse(&item)?;
     let right = match method {
         Method::GET => Right::Read,
         Method::PUT => Right::Write,
         Method::DELETE => Right::Delete,
         _ => {
-            let refused = ApiError::edgekv(StatusCode::METHOD_NOT_ALLOWED, "EKV_9000", "Use GET, PUT or DELETE.");
+            let refused = ApiError::from(ServerError::ItemMethod);
             return Ok(([(header::ALLOW, "GET, PUT, DELETE")], refused).into_response());
         }
     };
@@ -413,7 +408,7 @@ pub async fn item(
     let fallback = q.flag("sandboxFallback")?;
     let sandbox = items::sandbox(q.get("sandboxId").map(String::as_str), listener.network)?;
     state.gate.record_use(grant.uuid, listener.network, now);
-    let key = ItemKey { network: listener.network, namespace, sandbox, group, item };
+    let key = ItemKey { network: listener.network, namespace, sandbox, group: group.into(), item: item.into() };
     let not_found = |key: &ItemKey| items::not_found(&key.group, &key.item);
     match right {
         Right::Read => {
@@ -439,7 +434,7 @@ pub async fn item(
             );
             let absent = not_found(&key);
             if !items::delete(&state, key, now).await? {
-                return Err(absent);
+                return Err(absent.into());
             }
             Ok(done.into_response())
         }

@@ -1,13 +1,14 @@
-//! Rules shared by the two doors to items (the admin API and the data plane): names, value
-//! size, the answers EdgeKV gives for them, and reads and writes through the node's item cache.
+//! Rules shared by the two doors to items (the admin API and the data plane): the sandbox,
+//! value size, an absent item, and reads and writes through the node's item cache. (Namespace,
+//! group and item names are `edgeward_core::names` types.)
 
 use axum::body::Bytes;
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 
+use edgeward_core::names::SandboxId;
 use edgeward_core::network::Network;
 use edgeward_core::store::ItemKey;
-use edgeward_core::Error;
+use edgeward_core::{Error, Resource};
 
 use crate::item_cache::Lookup;
 use crate::problem::ApiError;
@@ -40,50 +41,17 @@ pub async fn delete(state: &AppState, key: ItemKey, now: DateTime<Utc>) -> Resul
     result
 }
 
-/// The sandbox a request names (`sandboxId`; absent or empty: none), by one rule for both
-/// doors: sandboxes exist on staging only, so production refuses any, rather than store items
-/// that nobody could list or delete there.
-pub fn sandbox(raw: Option<&str>, network: Network) -> Result<String, ApiError> {
-    match raw.filter(|s| !s.is_empty()) {
-        None => Ok(String::new()),
-        Some(_) if network == Network::Production => {
-            Err(ApiError::bad_request("sandboxId is only supported on the staging network."))
-        }
-        Some(s) => {
-            check_segment(s, 128, "sandboxId")?;
-            Ok(s.to_owned())
-        }
-    }
+/// The sandbox a request names (`sandboxId`; absent or empty: `""`, none), by one rule for both
+/// doors ([`SandboxId::for_network`]: staging only).
+pub fn sandbox(raw: Option<&str>, network: Network) -> Result<String, Error> {
+    Ok(SandboxId::for_network(raw, network)?.map(String::from).unwrap_or_default())
 }
 
 /// Largest value, in characters (bytes when the value is not UTF-8).
 pub const MAX_VALUE_CHARS: usize = 262_144;
 
-/// A namespace (32), group (128), item (512) or sandbox (128) name: `[A-Za-z0-9_-]`.
-pub fn check_segment(s: &str, max: usize, what: &str) -> Result<(), ApiError> {
-    if s.is_empty() || s.len() > max || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-        return Err(ApiError::edgekv(
-            StatusCode::BAD_REQUEST,
-            "EKV_9000",
-            format!("{what} must only use a string that matches A-Z a-z 0-9 _ or -."),
-        ));
-    }
-    Ok(())
-}
-
-/// A namespace name from a path, with EdgeKV's 400 when it is not one.
-pub fn namespace(s: &str) -> Result<edgeward_core::names::NamespaceName, ApiError> {
-    edgeward_core::names::NamespaceName::parse(s).map_err(|_| {
-        ApiError::edgekv(
-            StatusCode::BAD_REQUEST,
-            "EKV_9000",
-            "Namespace must only use a string that matches A-Z a-z 0-9 _ or -.",
-        )
-    })
-}
-
-/// Refuse values over [`MAX_VALUE_CHARS`] with EdgeKV's 413.
-pub fn check_value(body: &[u8]) -> Result<(), ApiError> {
+/// Refuse values over [`MAX_VALUE_CHARS`] (a limit: EdgeKV's 413).
+pub fn check_value(body: &[u8]) -> Result<(), Error> {
     let chars = std::str::from_utf8(body).map_or(body.len(), |s| s.chars().count());
     if chars > MAX_VALUE_CHARS {
         return Err(too_large());
@@ -91,29 +59,24 @@ pub fn check_value(body: &[u8]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Read a value's body, refusing (413, as [`check_value`]) one that cannot be within the
-/// limit before reading all of it, and then checking its characters.
+/// Read a value's body, refusing (as [`check_value`]) one that cannot be within the limit
+/// before reading all of it, and then checking its characters.
 /// A body that stops arriving is 408, and broken framing 400 (see [`crate::body`]).
 pub async fn read_value(headers: &axum::http::HeaderMap, body: axum::body::Body) -> Result<Bytes, ApiError> {
     // A character is at most 4 bytes of UTF-8.
-    let bytes = crate::body::read_bounded(headers, body, MAX_VALUE_CHARS * 4, too_large).await?;
+    let bytes = crate::body::read_bounded(headers, body, MAX_VALUE_CHARS * 4, || too_large().into()).await?;
     check_value(&bytes)?;
     Ok(bytes)
 }
 
-fn too_large() -> ApiError {
-    ApiError::edgekv(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "EKV_9000",
-        format!("Value cannot exceed {MAX_VALUE_CHARS} characters."),
-    )
+fn too_large() -> Error {
+    Error::LimitExceeded(format!("Value cannot exceed {MAX_VALUE_CHARS} characters."))
 }
 
-/// EdgeKV's 404 for an absent item.
-pub fn not_found(group: &str, item: &str) -> ApiError {
-    ApiError::edgekv(
-        StatusCode::NOT_FOUND,
-        "EKV_9000",
-        format!("Item '{item}' or group '{group}' was not found in the database."),
-    )
+/// An absent item (EdgeKV's 404).
+pub fn not_found(group: &str, item: &str) -> Error {
+    Error::NotFound {
+        resource: Resource::Item,
+        message: format!("Item '{item}' or group '{group}' was not found in the database."),
+    }
 }

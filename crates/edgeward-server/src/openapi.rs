@@ -166,7 +166,8 @@ fn name_pattern(max: usize) -> String {
     format!("^[A-Za-z0-9_][A-Za-z0-9_-]{{0,{}}}$", max - 1)
 }
 
-/// `[A-Za-z0-9_-]`, 1 to `max` characters ([`crate::items::check_segment`]).
+/// `[A-Za-z0-9_-]`, 1 to `max` characters (`edgeward_core::names::GroupName`, `ItemName`,
+/// `SandboxId`).
 fn segment_pattern(max: usize) -> String {
     format!("^[A-Za-z0-9_-]{{1,{max}}}$")
 }
@@ -174,7 +175,7 @@ fn segment_pattern(max: usize) -> String {
 /// The schema of a parameter of an operation on `path`, by name: the rules the handlers check,
 /// with an example (what `tests/schemathesis/run.py` creates before its run).
 fn parameter_schema(path: &str, name: &str) -> Option<Value> {
-    use edgeward_core::names::{NamespaceName, TokenName};
+    use edgeward_core::names::{DisplayName, GroupName, ItemName, NamespaceName, SandboxId, TokenName};
     Some(match name {
         "network" => json!({
             "type": "string",
@@ -194,7 +195,7 @@ fn parameter_schema(path: &str, name: &str) -> Option<Value> {
             "type": "string",
             "example": "alice",
             "minLength": 1,
-            "maxLength": 128,
+            "maxLength": DisplayName::MAX_LEN,
             "description": "A user's name.",
         }),
         "email" => json!({
@@ -214,23 +215,23 @@ fn parameter_schema(path: &str, name: &str) -> Option<Value> {
         "group" => json!({
             "type": "string",
             "example": "countries",
-            "pattern": segment_pattern(128),
+            "pattern": segment_pattern(GroupName::MAX_LEN),
             "minLength": 1,
-            "maxLength": 128,
+            "maxLength": GroupName::MAX_LEN,
             "description": "A group name: 1 to 128 of A-Z a-z 0-9 _ -.",
         }),
         "item" => json!({
             "type": "string",
             "example": "greeting",
-            "pattern": segment_pattern(512),
+            "pattern": segment_pattern(ItemName::MAX_LEN),
             "minLength": 1,
-            "maxLength": 512,
+            "maxLength": ItemName::MAX_LEN,
             "description": "An item key: 1 to 512 of A-Z a-z 0-9 _ -.",
         }),
         "sandboxId" => json!({
             "type": "string",
-            "pattern": "^[A-Za-z0-9_-]{0,128}$",
-            "maxLength": 128,
+            "pattern": format!("^[A-Za-z0-9_-]{{0,{}}}$", SandboxId::MAX_LEN),
+            "maxLength": SandboxId::MAX_LEN,
             "description": "A sandbox (staging only): up to 128 of A-Z a-z 0-9 _ -; empty means none.",
         }),
         "dryRun" | "sync" | "sandboxFallback" | "includeUsage" | "includeExpired" => json!({
@@ -548,11 +549,13 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn the_documented_patterns_are_the_parsers_rules(s in "[A-Za-z0-9_\\-]{0,520}|[A-Za-z0-9_\\-é /.]{0,40}") {
-            use edgeward_core::names::{NamespaceName, TokenName};
+            use edgeward_core::names::{GroupName, ItemName, NamespaceName, SandboxId, TokenName};
             proptest::prop_assert_eq!(matches(&name_pattern(32), &s), NamespaceName::parse(&s).is_ok());
+            proptest::prop_assert_eq!(matches(&name_pattern(32), &s), NamespaceName::parse_requested(&s).is_ok());
             proptest::prop_assert_eq!(matches(&name_pattern(32), &s), TokenName::parse(&s).is_ok());
-            proptest::prop_assert_eq!(matches(&segment_pattern(128), &s), crate::items::check_segment(&s, 128, "Group").is_ok());
-            proptest::prop_assert_eq!(matches(&segment_pattern(512), &s), crate::items::check_segment(&s, 512, "Key").is_ok());
+            proptest::prop_assert_eq!(matches(&segment_pattern(128), &s), GroupName::parse(&s).is_ok());
+            proptest::prop_assert_eq!(matches(&segment_pattern(512), &s), ItemName::parse(&s).is_ok());
+            proptest::prop_assert_eq!(matches(&segment_pattern(128), &s), SandboxId::parse(&s).is_ok());
         }
     }
 

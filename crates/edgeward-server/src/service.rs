@@ -38,7 +38,7 @@ pub fn parse_name(raw: &str) -> Result<TokenName, Error> {
 }
 
 /// The token holding `name`, if the caller may act on it. A caller whose grants cover only
-/// staging-only tokens gets the same `EKV_1002` for a token it may not see as for one that does
+/// staging-only tokens gets the same `Forbidden` for a token it may not see as for one that does
 /// not exist, so names of other tokens do not leak.
 async fn find_for(state: &AppState, caller: &ApiClient, name: &str, action: TokenAction) -> Result<StoredToken, Error> {
     let (full, staging) = match action {

@@ -283,10 +283,14 @@ async fn access_groups_and_reauthorization() {
 
     // A group added by the operator shows up, and namespaces can be created in and moved to it.
     {
+        use edgeward_core::names::AccessGroupId;
         use edgeward_core::store::AccessGroup;
         let store = &app.server.state.store;
         store
-            .create_access_group(AccessGroup { group_id: 4284, name: "Shop team".into() }, chrono::Utc::now())
+            .create_access_group(
+                AccessGroup { group_id: AccessGroupId::new(4284).unwrap(), name: "Shop team".into() },
+                chrono::Utc::now(),
+            )
             .await
             .unwrap();
     }
@@ -337,5 +341,46 @@ async fn access_groups_and_reauthorization() {
     assert_eq!(raw(c, Method::GET, "/edgekv/v1/networks/production/namespaces/default", None).await.2["groupId"], 0);
     let (s, _, r) = raw(&stg, Method::GET, "/edgekv/v1/auth/groups", None).await;
     assert_eq!(r["groups"][0]["capabilities"], serde_json::json!(["AUTHORIZE_STAGING_NAMESPACE"]), "{s} {r}");
+    app.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_access_group_id_above_i64_max_is_refused_before_anything_is_stored() {
+    let app = spawn_app().await;
+    let c = &app.admin;
+    let above = "9223372036854775808";
+    let range =
+        "The group id 9223372036854775808 is out of range: a group id is a whole number from 0 to 9223372036854775807.";
+    // As a number and as a string (the CLI sends strings), on create and on reauthorization.
+    for group in [above.to_owned(), format!("\"{above}\"")] {
+        let body = format!(r#"{{"namespace":"huge","retentionInSeconds":0,"groupId":{group}}}"#);
+        let (s, _, r) = raw(c, Method::POST, NS, Some(body.as_str())).await;
+        assert_edgekv_error(s, &r, 400, "EKV_2000");
+        assert_eq!(
+            (r["detail"].as_str(), r["type"].as_str()),
+            (Some(range), Some("/edgekv/error-types/edgekv-bad-request"))
+        );
+        let body = format!(r#"{{"groupId":{group}}}"#);
+        let (s, _, r) = raw(c, Method::PUT, "/edgekv/v1/auth/namespaces/default", Some(body.as_str())).await;
+        assert_edgekv_error(s, &r, 400, "EKV_2000");
+        assert_eq!(r["detail"], range);
+    }
+    let (s, _, r) = raw(c, Method::GET, &format!("/edgekv/v1/auth/groups/{above}"), None).await;
+    assert_edgekv_error(s, &r, 400, "EKV_2000");
+    assert_eq!(r["detail"], range);
+    // The largest id is in range: refused only as a group that does not exist.
+    let (s, _, r) = raw(c, Method::GET, "/edgekv/v1/auth/groups/9223372036854775807", None).await;
+    assert_edgekv_error(s, &r, 403, "EKV_1000");
+    let body = r#"{"namespace":"huge","retentionInSeconds":0,"groupId":9223372036854775807}"#;
+    let (s, _, r) = raw(c, Method::POST, NS, Some(body)).await;
+    assert_edgekv_error(s, &r, 403, "EKV_1000");
+    assert_eq!(r["detail"], "You do not have access to group 9223372036854775807.");
+
+    // Nothing was stored: no namespace `huge`, `default` still in group 0, one group.
+    let (s, _, r) = raw(c, Method::GET, &format!("{NS}/huge"), None).await;
+    assert_edgekv_error(s, &r, 400, "EKV_9000");
+    assert_eq!(raw(c, Method::GET, &format!("{NS}/default"), None).await.2["groupId"], 0);
+    let (_, _, r) = raw(c, Method::GET, "/edgekv/v1/auth/groups", None).await;
+    assert_eq!(r["groups"].as_array().map(Vec::len), Some(1), "{r}");
     app.server.shutdown().await;
 }

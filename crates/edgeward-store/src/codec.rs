@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
 
-use edgeward_core::names::{NamespaceName, TokenName};
+use edgeward_core::names::{AccessGroupId, NamespaceName, TokenName};
 use edgeward_core::network::{Network, Networks};
 use edgeward_core::permission::Permissions;
 use edgeward_core::store::{Change, ItemKey};
@@ -210,7 +210,7 @@ pub(crate) fn namespace_not_on(ns: &NamespaceName, net: Network) -> Error {
 }
 
 pub(crate) fn namespace_missing() -> Error {
-    Error::NotFound { resource: Resource::Namespace, message: "The requested namespace does not exist.".into() }
+    edgeward_core::namespace::missing()
 }
 
 pub(crate) fn namespace_conflict(name: &NamespaceName) -> Error {
@@ -224,11 +224,17 @@ pub(crate) fn namespace_limit(max: usize) -> Error {
     Error::LimitExceeded(format!("Each account is allowed {max} namespaces. This limit has already been reached."))
 }
 
-pub(crate) fn access_group_missing(group_id: u64) -> Error {
-    Error::NotFound { resource: Resource::AccessGroup, message: format!("You do not have access to group {group_id}.") }
+/// An access group id as its column holds it. A negative one (which no `AccessGroupId` can
+/// write) reads as the account group.
+pub(crate) fn group_id(column: i64) -> AccessGroupId {
+    AccessGroupId::try_from(column).unwrap_or(AccessGroupId::ACCOUNT)
 }
 
-pub(crate) fn access_group_taken(group_id: u64) -> Error {
+pub(crate) fn access_group_missing(group_id: AccessGroupId) -> Error {
+    group_id.no_access()
+}
+
+pub(crate) fn access_group_taken(group_id: AccessGroupId) -> Error {
     Error::AlreadyExists {
         resource: Resource::AccessGroup,
         message: format!("Access group {group_id} already exists."),
@@ -239,7 +245,7 @@ pub(crate) fn account_group_kept() -> Error {
     Error::Refused { resource: Resource::AccessGroup, message: "The account group (0) cannot be deleted.".into() }
 }
 
-pub(crate) fn access_group_in_use(group_id: u64, used: i64) -> Error {
+pub(crate) fn access_group_in_use(group_id: AccessGroupId, used: i64) -> Error {
     Error::Refused {
         resource: Resource::AccessGroup,
         message: format!("Access group {group_id} still holds {used} namespace(s); move them first."),
@@ -361,12 +367,6 @@ pub(crate) fn usage_rows(
         .collect();
     rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     rows
-}
-
-/// An access group id as its signed column. The domain bounds ids to the column's range; one
-/// beyond it is refused here too, never stored wrapped.
-pub(crate) fn group_column(group_id: u64) -> Result<i64, Error> {
-    i64::try_from(group_id).map_err(|_| Error::invalid("groupId", format!("Group ID {group_id} is out of range.")))
 }
 
 /// A namespace's retention as its signed column; refused beyond its range, never wrapped.

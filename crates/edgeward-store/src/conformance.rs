@@ -549,21 +549,23 @@ async fn futures_join_all<F: std::future::Future<Output = bool> + Send + 'static
 
 #[doc(hidden)]
 pub async fn access_groups_and_scheduled_deletes(s: &dyn Store) {
+    use edgeward_core::names::AccessGroupId;
     use edgeward_core::network::Network;
     use edgeward_core::store::{AccessGroup, ItemKey, Namespace};
     init(s).await;
     let groups = s.list_access_groups().await.unwrap();
-    assert_eq!(groups, vec![AccessGroup { group_id: 0, name: "Account Group".into() }], "group 0 always exists");
-    // An id beyond the column's range is refused, not stored wrapped (it would list as negative).
-    let huge = AccessGroup { group_id: u64::MAX, name: "huge".into() };
-    let refused = s.create_access_group(huge, t0()).await.expect_err("refused");
-    assert!(matches!(refused, edgeward_core::Error::Invalid { field: "groupId", .. }), "{refused:?}");
-    assert_eq!(s.list_access_groups().await.unwrap().len(), 1, "nothing stored");
+    assert_eq!(
+        groups,
+        vec![AccessGroup { group_id: AccessGroupId::ACCOUNT, name: "Account Group".into() }],
+        "group 0 always exists"
+    );
+    let id = |n: u64| AccessGroupId::new(n).unwrap();
+    let group_42 = id(42);
     let ns = |network, name: &str, group_id| Namespace {
         network,
         name: NamespaceName::parse(name).unwrap(),
         retention_seconds: 0,
-        group_id,
+        group_id: id(group_id),
         geo_location: "US".into(),
         created_at: t0(),
         delete_at: None,
@@ -572,23 +574,27 @@ pub async fn access_groups_and_scheduled_deletes(s: &dyn Store) {
         matches!(s.create_namespace(ns(Network::Production, "shop", 42), 20).await, Err(Error::NotFound { .. })),
         "a namespace needs a known group"
     );
-    s.create_access_group(AccessGroup { group_id: 42, name: "Shop".into() }, t0()).await.unwrap();
+    s.create_access_group(AccessGroup { group_id: group_42, name: "Shop".into() }, t0()).await.unwrap();
     assert!(matches!(
-        s.create_access_group(AccessGroup { group_id: 42, name: "Again".into() }, t0()).await,
+        s.create_access_group(AccessGroup { group_id: group_42, name: "Again".into() }, t0()).await,
         Err(Error::AlreadyExists { .. })
     ));
     s.create_namespace(ns(Network::Production, "shop", 42), 20).await.unwrap();
     s.create_namespace(ns(Network::Staging, "shop", 0), 20).await.unwrap();
     let shop = NamespaceName::parse("shop").unwrap();
-    assert!(matches!(s.delete_access_group(42).await, Err(Error::Refused { .. })), "in use");
-    assert!(matches!(s.delete_access_group(0).await, Err(Error::Refused { .. })));
-    assert!(matches!(s.set_namespace_group(&shop, 7).await, Err(Error::NotFound { .. })), "unknown group");
-    let moved = s.set_namespace_group(&shop, 0).await.unwrap();
+    assert!(matches!(s.delete_access_group(group_42).await, Err(Error::Refused { .. })), "in use");
+    assert!(matches!(s.delete_access_group(AccessGroupId::ACCOUNT).await, Err(Error::Refused { .. })));
+    assert!(matches!(s.set_namespace_group(&shop, id(7)).await, Err(Error::NotFound { .. })), "unknown group");
+    let moved = s.set_namespace_group(&shop, AccessGroupId::ACCOUNT).await.unwrap();
     assert_eq!(moved.len(), 2, "both networks");
-    assert!(moved.iter().all(|n| n.group_id == 0));
-    assert!(s.set_namespace_group(&NamespaceName::parse("nowhere").unwrap(), 0).await.unwrap().is_empty());
-    s.delete_access_group(42).await.unwrap();
-    assert!(matches!(s.delete_access_group(42).await, Err(Error::NotFound { .. })));
+    assert!(moved.iter().all(|n| n.group_id == AccessGroupId::ACCOUNT));
+    assert!(s
+        .set_namespace_group(&NamespaceName::parse("nowhere").unwrap(), AccessGroupId::ACCOUNT)
+        .await
+        .unwrap()
+        .is_empty());
+    s.delete_access_group(group_42).await.unwrap();
+    assert!(matches!(s.delete_access_group(group_42).await, Err(Error::NotFound { .. })));
 
     // Scheduled deletion: the namespace serves until its time, can be cancelled, and goes
     // with its items (on that network only) once due.
@@ -627,7 +633,7 @@ pub async fn namespaces(s: &dyn Store) {
         network: Network::Production,
         name: NamespaceName::parse(name).unwrap(),
         retention_seconds: retention,
-        group_id: 0,
+        group_id: edgeward_core::names::AccessGroupId::ACCOUNT,
         geo_location: "US".into(),
         created_at: t0(),
         delete_at: None,

@@ -122,7 +122,7 @@ pub(crate) fn namespace<R: Row>(r: &R) -> Result<Namespace, R::Error> {
         network: Network::parse(&network).map_err(|e| R::unreadable(e.to_string()))?,
         name: NamespaceName::parse(&name).map_err(|e| R::unreadable(e.to_string()))?,
         retention_seconds: unsigned(r, 2)?,
-        group_id: unsigned(r, 3)?,
+        group_id: codec::group_id(r.get(3)?),
         geo_location: r.get(4)?,
         created_at: from_ms(r.get(5)?),
         delete_at: r.get::<Option<i64>>(6)?.map(from_ms),

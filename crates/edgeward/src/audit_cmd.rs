@@ -67,7 +67,7 @@ pub async fn run(cmd: AuditCommand) -> Result<()> {
         }
     }
     // The API's own parser, so the command and the endpoint accept exactly the same filters.
-    let filter = filter_from_query(&q).map_err(|e| anyhow!("{}", e.detail().trim_end_matches('.')))?;
+    let filter = filter_from_query(&q).map_err(|e| anyhow!("{}", e.to_string().trim_end_matches('.')))?;
     let (store, _) = crate::open_store(&data_dir).await?;
     let records = store.audit_records(&filter).await.map_err(|e| anyhow!("{e}"))?;
     let next = (records.len() == filter.limit).then(|| records.last().map(|r| r.id)).flatten();

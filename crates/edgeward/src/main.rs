@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use edgeward_core::audit::actions;
 use edgeward_core::capability::Grants;
 use edgeward_core::clock::SystemClock;
-use edgeward_core::names::ClientName;
+use edgeward_core::names::{AccessGroupId, ClientName};
 use edgeward_server::bootstrap;
 use edgeward_server::ServeConfig;
 
@@ -287,8 +287,9 @@ enum ApiClientCommand {
 enum AccessGroupCommand {
     /// Add an access group.
     Create {
-        /// The group's id (a whole number above 0; 0 is the account group).
-        id: u64,
+        /// The group's id (a whole number from 1 to 9223372036854775807; 0 is the account group).
+        #[arg(value_parser = group_id)]
+        id: AccessGroupId,
         /// Its name.
         #[arg(long)]
         name: String,
@@ -305,21 +306,28 @@ enum AccessGroupCommand {
     /// Remove an access group that no namespace belongs to.
     Delete {
         /// The group's id.
-        id: u64,
+        #[arg(value_parser = group_id)]
+        id: AccessGroupId,
         /// The data directory.
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
     },
 }
 
+/// An access group id argument, refused (before anything is opened) when out of range.
+fn group_id(s: &str) -> std::result::Result<AccessGroupId, String> {
+    AccessGroupId::parse(s).map_err(|e| e.to_string())
+}
+
 async fn accessgroup(cmd: AccessGroupCommand) -> Result<()> {
     use edgeward_core::store::AccessGroup;
     match cmd {
         AccessGroupCommand::Create { id, name, data_dir } => {
-            if id == 0 {
+            if id == AccessGroupId::ACCOUNT {
                 bail!("group 0 is the account group and always exists");
             }
-            let name = edgeward_core::names::check_display_name(&name)
+            let name = edgeward_core::names::DisplayName::parse(&name)
+                .map(String::from)
                 .map_err(|_| anyhow::anyhow!("--name must be 1 to 128 printable characters"))?;
             let (store, _) = open_store(&data_dir).await?;
             audited(

@@ -231,11 +231,15 @@ pub async fn user_by_name(store: &dyn edgeward_core::store::Store, name: &str) -
 }
 
 fn check_email(e: &str) -> Result<String> {
-    edgeward_core::notify::check_email(e).map_err(|m| anyhow!("{m}"))
+    edgeward_core::names::EmailAddress::parse(e)
+        .map(String::from)
+        .map_err(|m| anyhow!("{}", m.to_string().trim_end_matches('.')))
 }
 
 fn check_name(n: &str, what: &str) -> Result<String> {
-    edgeward_core::names::check_display_name(n).map_err(|_| anyhow!("{what} must be 1 to 128 printable characters"))
+    edgeward_core::names::DisplayName::parse(n)
+        .map(String::from)
+        .map_err(|_| anyhow!("{what} must be 1 to 128 printable characters"))
 }
 
 pub async fn user(cmd: UserCommand) -> Result<()> {

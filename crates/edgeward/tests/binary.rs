@@ -203,15 +203,35 @@ async fn accessgroup_commands_are_seen_by_the_running_server() {
         (&["accessgroup", "create", "5", "--name", " "][..], "--name"),
         (&["accessgroup", "delete", "0"][..], "cannot be deleted"),
         (&["accessgroup", "delete", "77"][..], "group 77"),
+        (&["accessgroup", "create", "9223372036854775808", "--name", "Huge"][..], "out of range"),
+        (&["accessgroup", "delete", "9223372036854775808"][..], "out of range"),
     ] {
         let mut args = args.to_vec();
         args.extend(["--data-dir", d]);
         let (ok, out) = run_cli(&args);
         assert!(!ok && out.contains(says), "{args:?}: {out}");
     }
+    let (ok, out) = run_cli(&["accessgroup", "list", "--data-dir", d]);
+    assert!(ok && !out.contains("Huge") && !out.contains("922337203685477580"), "{out}");
     let (ok, out) = run_cli(&["accessgroup", "delete", "4284", "--data-dir", d]);
     assert!(ok, "{out}");
     assert_eq!(group(4284).await.0, 403);
+}
+
+#[test]
+fn accessgroup_refuses_an_id_above_i64_max_before_opening_anything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let d = dir.to_str().unwrap();
+    let (ok, out) = run_cli(&["accessgroup", "create", "9223372036854775808", "--name", "Huge", "--data-dir", d]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("The group id 9223372036854775808 is out of range: a group id is a whole number from 0 to 9223372036854775807."),
+        "{out}"
+    );
+    assert!(!dir.exists(), "nothing was opened or created");
+    let (ok, out) = run_cli(&["accessgroup", "create", "9223372036854775807", "--name", "Largest", "--data-dir", d]);
+    assert!(!out.contains("out of range"), "the largest id is in range: {ok} {out}");
 }
 
 #[test]

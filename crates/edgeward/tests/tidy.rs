@@ -2,9 +2,10 @@
 //! first); SQL text lives only in the store crate; no file points outside the repository; every
 //! path of ARCHITECTURE.md's Code map exists; and the invariants ARCHITECTURE.md states that a
 //! look at the sources can hold (which crates do no I/O, where files are written, where flags
-//! and the environment are read, how signatures are compared, how items reach the store, that
-//! every served path is documented); and what the lints cannot say of their exceptions (every
-//! allowed disallowed method or cast says why, and an exception for files keeps the Clock rule).
+//! and the environment are read, how signatures are compared, how items reach the store, where
+//! errors become HTTP, that every served path is documented); and what the lints cannot say of
+//! their exceptions (every allowed disallowed method or cast says why, and an exception for files
+//! keeps the Clock rule).
 #![allow(clippy::disallowed_methods, reason = "tidy reads the source tree it checks")]
 
 use std::path::{Path, PathBuf};
@@ -194,6 +195,42 @@ fn edgegrid_signatures_are_compared_in_constant_time() {
     let verify = item_body(&src, "pub fn verify(");
     assert!(verify.contains(".ct_eq(header.signature"), "verify compares with subtle's ct_eq: {verify}");
     assert!(!verify.contains("=="), "no short-circuiting comparison in verify: {verify}");
+}
+
+#[test]
+fn only_the_problem_module_chooses_error_statuses_and_edgekv_codes() {
+    // ARCHITECTURE.md: `problem` is the one place where errors become HTTP. Elsewhere in the
+    // server no `EKV_` code is written, and a status is named only for an answer that is not a
+    // problem (a success; the plain-text "not ready" of /readyz and of a port still starting;
+    // GET /initialize's `UNINITIALIZED` body) or when reading one (a connection's timeout, a
+    // webhook's answer).
+    let src = crates_dir().join("edgeward-server/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let not_problems: [(&str, &[&str]); 5] = [
+        ("routes/ops.rs", &["SERVICE_UNAVAILABLE"]),
+        ("app.rs", &["SERVICE_UNAVAILABLE"]),
+        ("routes/initialize.rs", &["NOT_FOUND"]),
+        ("listen.rs", &["REQUEST_TIMEOUT"]),
+        ("webhook.rs", &["REQUEST_TIMEOUT", "TOO_MANY_REQUESTS"]),
+    ];
+    let successes = ["OK", "CREATED", "ACCEPTED", "NO_CONTENT"];
+    let mut offenders = Vec::new();
+    for f in files.iter().filter(|f| !f.ends_with("problem.rs")) {
+        let rel = f.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+        let code = text(f);
+        if code.contains("\"EKV_") {
+            offenders.push(format!("{rel}: an EdgeKV code"));
+        }
+        let allowed = not_problems.iter().find(|(file, _)| *file == rel).map_or(&[][..], |(_, s)| *s);
+        for (at, _) in code.match_indices("StatusCode::") {
+            let name: String = code[at + 12..].chars().take_while(|c| c.is_ascii_uppercase() || *c == '_').collect();
+            if !successes.contains(&name.as_str()) && !allowed.contains(&name.as_str()) {
+                offenders.push(format!("{rel}: StatusCode::{name}"));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "errors made HTTP outside problem.rs: {offenders:#?}");
 }
 
 #[test]

@@ -4,31 +4,26 @@
 //! caller's whole grant list; groups themselves are managed with `edgeward accessgroup`.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 
 use edgeward_core::capability::Capability;
+use edgeward_core::names::{AccessGroupId, NamespaceName};
 use edgeward_core::network::Network;
 use edgeward_core::store::AccessGroup;
 use edgeward_core::Error;
 use edgeward_wire::{AccessGroupList, AccessGroupObject, ReauthorizeRequest};
 
 use crate::auth::Caller;
-use crate::items;
 use crate::problem::ApiError;
 use crate::routes::{parse_json, JsonBody};
 use crate::state::AppState;
 
 fn object(group: AccessGroup, caller: &Caller) -> AccessGroupObject {
     AccessGroupObject {
-        group_id: group.group_id,
+        group_id: group.group_id.get(),
         group_name: group.name,
         capabilities: caller.0.grants.iter().map(|c| c.as_str().to_owned()).collect(),
     }
-}
-
-fn no_access(group_id: impl std::fmt::Display) -> ApiError {
-    ApiError::edgekv(StatusCode::FORBIDDEN, "EKV_1000", format!("You do not have access to group {group_id}."))
 }
 
 /// The access groups, each with the caller's capabilities in it.
@@ -48,15 +43,14 @@ pub async fn get_group(
     Extension(caller): Extension<Caller>,
     Path(raw): Path<String>,
 ) -> Result<Json<AccessGroupObject>, ApiError> {
-    let group_id: u64 =
-        raw.parse().map_err(|_| ApiError::bad_request("The group id must be a whole number of zero or more."))?;
+    let group_id = AccessGroupId::parse(&raw)?;
     let group = state
         .store
         .list_access_groups()
         .await?
         .into_iter()
         .find(|g| g.group_id == group_id)
-        .ok_or_else(|| no_access(group_id))?;
+        .ok_or_else(|| group_id.no_access())?;
     Ok(Json(object(group, &caller)))
 }
 
@@ -69,35 +63,24 @@ pub async fn reauthorize(
     Path(ns): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<ReauthorizeRequest>, ApiError> {
-    let name = items::namespace(&ns)?;
+    let name = NamespaceName::parse_requested(&ns)?;
     let req: ReauthorizeRequest = parse_json(&body)?;
-    let absent = || {
-        ApiError::edgekv(
-            StatusCode::BAD_REQUEST,
-            "EKV_1002",
-            "That resource does not exist or you are missing the 'AUTHORIZE_NAMESPACE' permission for it.",
-        )
-    };
+    let group_id = AccessGroupId::new(req.group_id.0)?;
+    // A namespace that exists nowhere is refused as a missing grant, as EdgeKV does.
+    let absent = || Error::Forbidden(Capability::AuthorizeNamespace);
     let mut found = false;
     for net in [Network::Production, Network::Staging] {
         if state.store.get_namespace(net, &name).await?.is_some() {
             found = true;
-            caller
-                .0
-                .grants
-                .check_network(Capability::AuthorizeNamespace, net)
-                .map_err(|c| ApiError::from(Error::Forbidden(c)))?;
+            caller.0.grants.check_network(Capability::AuthorizeNamespace, net).map_err(Error::Forbidden)?;
         }
     }
     if !found {
-        return Err(absent());
+        return Err(absent().into());
     }
-    let changed = state.store.set_namespace_group(&name, req.group_id.0).await.map_err(|e| match e {
-        Error::NotFound { resource: edgeward_core::Resource::AccessGroup, .. } => no_access(req.group_id.0),
-        other => other.into(),
-    })?;
+    let changed = state.store.set_namespace_group(&name, group_id).await?;
     if changed.is_empty() {
-        return Err(absent());
+        return Err(absent().into());
     }
     tracing::info!(namespace = %name, group_id = req.group_id.0, "namespace reauthorized");
     Ok(Json(req))

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use edgeward_core::audit::{AuditEntry, AuditFilter, AuditOutcome, MAX_PAGE};
 use edgeward_core::capability::Capability;
+use edgeward_core::Error;
 
 use crate::auth::Caller;
 use crate::problem::ApiError;
@@ -30,46 +31,46 @@ pub struct AuditPage {
 /// Query parameters a listing takes (each at most once).
 const PARAMS: [&str; 8] = ["actor", "action", "target", "outcome", "since", "until", "before", "limit"];
 
-fn instant(q: &HashMap<String, String>, key: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+fn instant(q: &HashMap<String, String>, key: &'static str) -> Result<Option<DateTime<Utc>>, Error> {
     q.get(key)
         .map(|v| {
-            DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-                ApiError::bad_request(format!("{key} must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z."))
-            })
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| Error::invalid(key, format!("{key} must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z.")))
         })
         .transpose()
 }
 
 /// Parse a listing's query into a filter (shared by the API and its tests).
-pub fn filter_from_query(q: &HashMap<String, String>) -> Result<AuditFilter, ApiError> {
+pub fn filter_from_query(q: &HashMap<String, String>) -> Result<AuditFilter, Error> {
     // `accountSwitchKey` is what EdgeGrid clients with an account key add to every request.
     if let Some(unknown) = q.keys().find(|k| !PARAMS.contains(&k.as_str()) && *k != "accountSwitchKey") {
-        return Err(ApiError::bad_request(format!(
-            "Unknown query parameter {unknown:?}; the audit listing takes {}.",
-            PARAMS.join(", ")
-        )));
+        return Err(Error::invalid(
+            "query",
+            format!("Unknown query parameter {unknown:?}; the audit listing takes {}.", PARAMS.join(", ")),
+        ));
     }
-    let text = |key: &str| -> Result<Option<String>, ApiError> {
+    let text = |key: &'static str| -> Result<Option<String>, Error> {
         match q.get(key) {
             Some(v) if v.is_empty() || v.len() > 512 => {
-                Err(ApiError::bad_request(format!("{key} must be 1 to 512 characters.")))
+                Err(Error::invalid(key, format!("{key} must be 1 to 512 characters.")))
             }
             other => Ok(other.cloned()),
         }
     };
     let outcome = match q.get("outcome") {
         None => None,
-        Some(v) => {
-            Some(AuditOutcome::parse(v).ok_or_else(|| ApiError::bad_request("outcome must be success or failure."))?)
-        }
+        Some(v) => Some(
+            AuditOutcome::parse(v).ok_or_else(|| Error::invalid("outcome", "outcome must be success or failure."))?,
+        ),
     };
-    let number = |key: &str, max: i64| -> Result<Option<i64>, ApiError> {
+    let number = |key: &'static str, max: i64| -> Result<Option<i64>, Error> {
         q.get(key)
             .map(|v| {
                 v.parse::<i64>()
                     .ok()
                     .filter(|n| (1..=max).contains(n))
-                    .ok_or_else(|| ApiError::bad_request(format!("{key} must be a whole number from 1 to {max}.")))
+                    .ok_or_else(|| Error::invalid(key, format!("{key} must be a whole number from 1 to {max}.")))
             })
             .transpose()
     };

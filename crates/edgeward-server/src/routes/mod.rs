@@ -10,36 +10,34 @@ pub mod people;
 pub mod tokens;
 
 use axum::body::Bytes;
-use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
-use crate::problem::ApiError;
+use edgeward_core::Error;
 
-/// Parse a JSON body with EdgeKV's error codes: syntax errors and repeated attributes are
-/// 422 `EKV_2001`; wrong types, missing or unknown fields are 400 `EKV_2000` naming the field.
+use crate::problem::{ApiError, ServerError};
+
+/// Parse a JSON body: syntax errors and repeated attributes are [`ServerError::JsonSyntax`];
+/// wrong types, missing or unknown fields are `Invalid`, naming the field.
 ///
-/// Every request body is a JSON object: anything else (an array, `null`, a string) is 400, and
-/// never read as a struct's fields in order (serde would take `[null]` for an object).
+/// Every request body is a JSON object: anything else (an array, `null`, a string) is
+/// `Invalid`, and never read as a struct's fields in order (serde would take `[null]` for an
+/// object).
 pub fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     let first = body.trim_ascii_start().first();
     if first.is_some_and(|b| *b != b'{') {
         // Not an object: but a syntax error stays a syntax error.
         if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
-            return Err(ApiError::bad_request("The request body must be a JSON object."));
+            return Err(Error::invalid("body", "The request body must be a JSON object.").into());
         }
     }
     serde_json::from_slice(body).map_err(|e| {
         let msg = e.to_string();
         if matches!(e.classify(), Category::Syntax | Category::Eof) || msg.starts_with("duplicate field") {
-            ApiError::edgekv(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "EKV_2001",
-                "The JSON request body contained a syntax error or duplicate attributes.",
-            )
+            ServerError::JsonSyntax.into()
         } else {
             let short: String = msg.chars().take(300).collect();
-            ApiError::bad_request(format!("Invalid request body: {short}"))
+            Error::invalid("body", format!("Invalid request body: {short}")).into()
         }
     })
 }
@@ -51,7 +49,7 @@ pub fn is_blank(body: &Bytes) -> bool {
 }
 
 /// The query parameters of a request, each at most once: a repeated parameter is refused
-/// (400), so that no proxy or client library decides which copy counts. Unknown parameters are
+/// (`Invalid`), so that no proxy or client library decides which copy counts. Unknown parameters are
 /// kept and ignored by the handlers (the Akamai CLI adds `accountSwitchKey`).
 #[derive(Debug, Default, Clone)]
 pub struct QueryParams(pub std::collections::HashMap<String, String>);
@@ -64,7 +62,9 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for QueryParams {
         for (k, v) in url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
             if map.insert(k.clone().into_owned(), v.into_owned()).is_some() {
                 let k: String = k.chars().take(64).collect();
-                return Err(ApiError::bad_request(format!("The query parameter {k} is repeated; give it once.")));
+                return Err(
+                    Error::invalid("query", format!("The query parameter {k} is repeated; give it once.")).into()
+                );
             }
         }
         Ok(Self(map))
@@ -77,18 +77,19 @@ impl QueryParams {
         self.0.get(key)
     }
 
-    /// A boolean parameter: absent is `false`; `true` or `false` (any case); anything else 400.
-    pub fn flag(&self, key: &str) -> Result<bool, ApiError> {
+    /// A boolean parameter: absent is `false`; `true` or `false` (any case); anything else is
+    /// `Invalid`.
+    pub fn flag(&self, key: &'static str) -> Result<bool, Error> {
         self.flag_with(key, &[])
     }
 
     /// [`QueryParams::flag`] that also takes `on` and `off` (the namespace list's `details`,
     /// which Akamai's Go client sends as `on`).
-    pub fn flag_or_on_off(&self, key: &str) -> Result<bool, ApiError> {
+    pub fn flag_or_on_off(&self, key: &'static str) -> Result<bool, Error> {
         self.flag_with(key, &[("on", true), ("off", false)])
     }
 
-    fn flag_with(&self, key: &str, more: &[(&str, bool)]) -> Result<bool, ApiError> {
+    fn flag_with(&self, key: &'static str, more: &[(&str, bool)]) -> Result<bool, Error> {
         let Some(v) = self.0.get(key) else { return Ok(false) };
         if v.eq_ignore_ascii_case("true") {
             return Ok(true);
@@ -100,12 +101,12 @@ impl QueryParams {
             return Ok(*b);
         }
         let words = if more.is_empty() { "true or false" } else { "true, false, on or off" };
-        Err(ApiError::bad_request(format!("{key} must be {words}.")))
+        Err(Error::invalid(key, format!("{key} must be {words}.")))
     }
 }
 
-/// A JSON request body: refused with 415 when the request says it is something else (a form,
-/// multipart, XML…). No `Content-Type`, `application/json` (with any parameters, such as
+/// A JSON request body: refused ([`ServerError::NotJson`], 415) when the request says it is
+/// something else (a form, multipart, XML…). No `Content-Type`, `application/json` (with any parameters, such as
 /// `charset`) and `application/*+json` are accepted, as real clients send them.
 pub struct JsonBody(pub Bytes);
 
@@ -119,14 +120,10 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
                 .as_deref()
                 .is_some_and(|e| e == "application/json" || (e.starts_with("application/") && e.ends_with("+json")));
             if !json {
-                return Err(ApiError::edgekv(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "EKV_2000",
-                    "The request body must be JSON (Content-Type: application/json).",
-                ));
+                return Err(ServerError::NotJson.into());
             }
         }
-        let body = Bytes::from_request(req, state).await.map_err(|_| crate::body::malformed())?;
+        let body = Bytes::from_request(req, state).await.map_err(|_| ServerError::BodyMalformed)?;
         Ok(Self(body))
     }
 }

@@ -8,29 +8,27 @@ use axum::{Extension, Json};
 use serde_json::json;
 
 use edgeward_core::capability::Capability;
+use edgeward_core::names::{AccessGroupId, GroupName, ItemName, NamespaceName};
+use edgeward_core::namespace::{self as ns_rules, GeoLocation, Retention};
 use edgeward_core::network::Network;
 use edgeward_core::store::{ItemKey, Namespace};
-use edgeward_core::Error;
+use edgeward_core::{Error, Resource};
 use edgeward_wire::{LenientBoolSer, LenientU64, NamespaceList, NamespaceObject, NamespacePolicy, ScheduledDelete};
 
 use crate::auth::Caller;
-use crate::items::{self, check_segment};
+use crate::items;
 use crate::problem::ApiError;
 use crate::routes::{parse_json, JsonBody, QueryParams};
 use crate::state::AppState;
 
 type Params = QueryParams;
 
-fn allow(caller: &Caller, cap: Capability, network: Network) -> Result<(), ApiError> {
-    caller.0.grants.check_network(cap, network).map_err(|c| Error::Forbidden(c).into())
+fn allow(caller: &Caller, cap: Capability, network: Network) -> Result<(), Error> {
+    caller.0.grants.check_network(cap, network).map_err(Error::Forbidden)
 }
 
-fn network(raw: &str) -> Result<Network, ApiError> {
-    Network::parse(raw).map_err(|_| ApiError::bad_request("The network must be staging or production."))
-}
-
-fn missing() -> ApiError {
-    ApiError::edgekv(StatusCode::BAD_REQUEST, "EKV_9000", "The requested namespace does not exist.")
+fn network(raw: &str) -> Result<Network, Error> {
+    Network::parse(raw).map_err(|_| Error::invalid("network", "The network must be staging or production."))
 }
 
 fn object(n: &Namespace) -> NamespaceObject {
@@ -38,7 +36,7 @@ fn object(n: &Namespace) -> NamespaceObject {
         namespace: n.name.to_string(),
         retention_in_seconds: Some(LenientU64(n.retention_seconds)),
         geo_location: Some(n.geo_location.clone()),
-        group_id: Some(LenientU64(n.group_id)),
+        group_id: Some(LenientU64(n.group_id.get())),
         data_access_policy: Some(NamespacePolicy {
             restrict_data_access: LenientBoolSer(false),
             policy_type: Some("inherited".into()),
@@ -46,12 +44,8 @@ fn object(n: &Namespace) -> NamespaceObject {
     }
 }
 
-fn check_retention(r: Option<LenientU64>) -> Result<u64, ApiError> {
-    let r = r.ok_or_else(|| ApiError::bad_request("Retention period must be specified."))?.0;
-    if r != 0 && !(86_400..=315_360_000).contains(&r) {
-        return Err(ApiError::bad_request("Retention must be 0 (indefinite) or between 86400 and 315360000 seconds."));
-    }
-    Ok(r)
+fn retention(r: Option<LenientU64>) -> Result<u64, Error> {
+    Ok(Retention::parse(r.map(|r| r.0))?.seconds())
 }
 
 /// List namespaces (`details=on|true` for full objects).
@@ -96,32 +90,26 @@ pub async fn create(
     let net = network(&net)?;
     allow(&caller, Capability::CreateNamespace, net)?;
     let req: NamespaceObject = parse_json(&body)?;
-    let name = items::namespace(&req.namespace)?;
+    let name = NamespaceName::parse_requested(&req.namespace)?;
     if name.as_str() == "default" {
-        return Err(ApiError::edgekv(
-            StatusCode::CONFLICT,
-            "EKV_3000",
-            "The default namespace exists on every account and cannot be created.",
-        ));
+        return Err(Error::AlreadyExists {
+            resource: Resource::Namespace,
+            message: "The default namespace exists on every account and cannot be created.".into(),
+        }
+        .into());
     }
-    let retention = check_retention(req.retention_in_seconds)?;
-    let group_id =
-        req.group_id.ok_or_else(|| ApiError::bad_request("groupId must be specified (0 for every access group)."))?.0;
-    let geo = req.geo_location.as_deref().unwrap_or("US").to_ascii_uppercase();
-    if net == Network::Staging && geo != "US" {
-        return Err(ApiError::bad_request("The staging network only supports US location."));
-    }
-    if !["US", "EU", "JP", "GLOBAL"].contains(&geo.as_str()) {
-        return Err(ApiError::bad_request(
-            "Specified geoLocation not supported. Please specify one of US, EU, JP, GLOBAL",
-        ));
-    }
+    let retention = retention(req.retention_in_seconds)?;
+    let group_id = req
+        .group_id
+        .ok_or_else(|| Error::invalid("groupId", "groupId must be specified (0 for every access group)."))?;
+    let group_id = AccessGroupId::new(group_id.0)?;
+    let geo = GeoLocation::parse(req.geo_location.as_deref(), net)?;
     let ns = Namespace {
         network: net,
         name,
         retention_seconds: retention,
         group_id,
-        geo_location: geo,
+        geo_location: geo.as_str().to_owned(),
         created_at: state.clock.now(),
         delete_at: None,
     };
@@ -138,7 +126,8 @@ pub async fn get(
 ) -> Result<Json<NamespaceObject>, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::ViewNamespace, net)?;
-    let ns = state.store.get_namespace(net, &items::namespace(&ns)?).await?.ok_or_else(missing)?;
+    let ns =
+        state.store.get_namespace(net, &NamespaceName::parse_requested(&ns)?).await?.ok_or_else(ns_rules::missing)?;
     Ok(Json(object(&ns)))
 }
 
@@ -152,26 +141,26 @@ pub async fn update(
 ) -> Result<Json<NamespaceObject>, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::ModifyNamespace, net)?;
-    let name = items::namespace(&ns)?;
+    let name = NamespaceName::parse_requested(&ns)?;
     let req: NamespaceObject = parse_json(&body)?;
     if req.namespace != ns {
-        return Err(ApiError::bad_request("The namespace in the body must match the one in the path."));
+        return Err(Error::invalid("namespace", "The namespace in the body must match the one in the path.").into());
     }
-    let current = state.store.get_namespace(net, &name).await?.ok_or_else(missing)?;
+    let current = state.store.get_namespace(net, &name).await?.ok_or_else(ns_rules::missing)?;
     if name.as_str() == "default" {
-        return Err(ApiError::bad_request("The retention of the default namespace cannot be modified."));
+        return Err(Error::invalid("namespace", "The retention of the default namespace cannot be modified.").into());
     }
-    if req.group_id.is_some_and(|g| g.0 != current.group_id) {
-        return Err(ApiError::edgekv(
-            StatusCode::BAD_REQUEST,
-            "EKV_3000",
-            "groupId changes must be made through the reauthorize endpoint.",
-        ));
+    if req.group_id.is_some_and(|g| g.0 != current.group_id.get()) {
+        return Err(Error::Refused {
+            resource: Resource::Namespace,
+            message: "groupId changes must be made through the reauthorize endpoint.".into(),
+        }
+        .into());
     }
     if req.geo_location.as_deref().is_some_and(|g| !g.eq_ignore_ascii_case(&current.geo_location)) {
-        return Err(ApiError::bad_request("The geoLocation of a namespace cannot be changed."));
+        return Err(Error::invalid("geoLocation", "The geoLocation of a namespace cannot be changed.").into());
     }
-    let retention = check_retention(req.retention_in_seconds)?;
+    let retention = retention(req.retention_in_seconds)?;
     let updated = state.store.set_namespace_retention(net, &name, retention, state.clock.now()).await;
     state.item_cache.clear();
     Ok(Json(object(&updated?)))
@@ -218,30 +207,26 @@ pub async fn delete(
 /// Earliest a scheduled deletion can still be moved or cancelled.
 const RESCHEDULE_LEAD: chrono::Duration = chrono::Duration::minutes(5);
 
-fn deletable(ns: &str) -> Result<edgeward_core::names::NamespaceName, ApiError> {
-    let name = items::namespace(ns)?;
+fn deletable(ns: &str) -> Result<NamespaceName, Error> {
+    let name = NamespaceName::parse_requested(ns)?;
     if name.as_str() == "default" {
-        return Err(ApiError::bad_request("The default namespace cannot be deleted."));
+        return Err(Error::invalid("namespace", "The default namespace cannot be deleted."));
     }
     Ok(name)
 }
 
-fn no_such_namespace(net: Network) -> ApiError {
-    let cap = match net {
-        Network::Staging => "DELETE_STAGING_NAMESPACE",
-        Network::Production => "DELETE_NAMESPACE",
-    };
-    ApiError::edgekv(
-        StatusCode::BAD_REQUEST,
-        "EKV_1002",
-        format!("That resource does not exist or you are missing the '{cap}' permission for it."),
-    )
+/// A namespace to delete that does not exist: refused as a missing grant, as EdgeKV does.
+fn no_such_namespace(net: Network) -> Error {
+    Error::Forbidden(match net {
+        Network::Staging => Capability::DeleteStagingNamespace,
+        Network::Production => Capability::DeleteNamespace,
+    })
 }
 
-fn absent_or(e: Error, net: Network) -> ApiError {
+fn absent_or(e: Error, net: Network) -> Error {
     match e {
         Error::NotFound { .. } => no_such_namespace(net),
-        other => other.into(),
+        other => other,
     }
 }
 
@@ -254,17 +239,19 @@ fn scheduled(state: &AppState, at: chrono::DateTime<chrono::Utc>) -> impl IntoRe
     )
 }
 
-fn not_scheduled(name: &str) -> ApiError {
-    ApiError::edgekv(StatusCode::NOT_FOUND, "EKV_9000", format!("No deletion is scheduled for namespace {name}."))
+fn not_scheduled(name: &str) -> Error {
+    Error::NotFound {
+        resource: Resource::ScheduledDeletion,
+        message: format!("No deletion is scheduled for namespace {name}."),
+    }
 }
 
-fn too_late(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> Result<(), ApiError> {
+fn too_late(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> Result<(), Error> {
     if at - now < RESCHEDULE_LEAD {
-        return Err(ApiError::edgekv(
-            StatusCode::BAD_REQUEST,
-            "EKV_3000",
-            "A namespace deletion due in five minutes or less can no longer be moved or cancelled.",
-        ));
+        return Err(Error::Refused {
+            resource: Resource::ScheduledDeletion,
+            message: "A namespace deletion due in five minutes or less can no longer be moved or cancelled.".into(),
+        });
     }
     Ok(())
 }
@@ -278,7 +265,7 @@ pub async fn scheduled_delete(
 ) -> Result<Response, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::DeleteNamespace, net)?;
-    let name = items::namespace(&ns)?;
+    let name = NamespaceName::parse_requested(&ns)?;
     let current = state.store.get_namespace(net, &name).await?.ok_or_else(|| no_such_namespace(net))?;
     let at = current.delete_at.ok_or_else(|| not_scheduled(&ns))?;
     Ok(scheduled(&state, at).into_response())
@@ -298,12 +285,15 @@ pub async fn reschedule_delete(
     let req: ScheduledDelete = parse_json(&body)?;
     let at = chrono::DateTime::parse_from_rfc3339(req.scheduled_delete_time.trim())
         .map_err(|_| {
-            ApiError::bad_request("scheduledDeleteTime must be an RFC 3339 time, such as 2026-05-08T14:16:05Z.")
+            Error::invalid(
+                "scheduledDeleteTime",
+                "scheduledDeleteTime must be an RFC 3339 time, such as 2026-05-08T14:16:05Z.",
+            )
         })?
         .with_timezone(&chrono::Utc);
     let now = state.clock.now();
     if at <= now {
-        return Err(ApiError::bad_request("scheduledDeleteTime must be in the future."));
+        return Err(Error::invalid("scheduledDeleteTime", "scheduledDeleteTime must be in the future.").into());
     }
     let current = state.store.get_namespace(net, &name).await?.ok_or_else(|| no_such_namespace(net))?;
     if let Some(previous) = current.delete_at {
@@ -323,7 +313,7 @@ pub async fn cancel_delete(
 ) -> Result<StatusCode, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::DeleteNamespace, net)?;
-    let name = items::namespace(&ns)?;
+    let name = NamespaceName::parse_requested(&ns)?;
     let current = state.store.get_namespace(net, &name).await?.ok_or_else(|| no_such_namespace(net))?;
     let at = current.delete_at.ok_or_else(|| not_scheduled(&ns))?;
     too_late(at, state.clock.now())?;
@@ -332,7 +322,7 @@ pub async fn cancel_delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn sandbox(q: &Params, net: Network) -> Result<String, ApiError> {
+fn sandbox(q: &Params, net: Network) -> Result<String, Error> {
     items::sandbox(q.get("sandboxId").map(String::as_str), net)
 }
 
@@ -346,11 +336,11 @@ pub async fn groups(
 ) -> Result<Json<Vec<String>>, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::ReadData, net)?;
-    let name = items::namespace(&ns)?;
-    state.store.get_namespace(net, &name).await?.ok_or_else(missing)?;
+    let name = NamespaceName::parse_requested(&ns)?;
+    state.store.get_namespace(net, &name).await?.ok_or_else(ns_rules::missing)?;
     let groups = state.store.list_groups(net, &name, &sandbox(&q, net)?, 10_000).await?;
     if groups.is_empty() {
-        return Err(ApiError::edgekv(StatusCode::NOT_FOUND, "EKV_9000", "There are no groups."));
+        return Err(Error::NotFound { resource: Resource::Item, message: "There are no groups.".into() }.into());
     }
     Ok(Json(groups))
 }
@@ -365,20 +355,24 @@ pub async fn item_keys(
 ) -> Result<Json<Vec<String>>, ApiError> {
     let net = network(&net)?;
     allow(&caller, Capability::ReadData, net)?;
-    let name = items::namespace(&ns)?;
-    check_segment(&group, 128, "Group")?;
+    let name = NamespaceName::parse_requested(&ns)?;
+    let group = GroupName::parse(&group)?;
     let max = match q.get("maxItems") {
         Some(m) => m
             .parse::<usize>()
             .ok()
             .filter(|m| (1..=10_000).contains(m))
-            .ok_or_else(|| ApiError::bad_request("maxItems must be between 1 and 10000."))?,
+            .ok_or_else(|| Error::invalid("maxItems", "maxItems must be between 1 and 10000."))?,
         None => 100,
     };
-    state.store.get_namespace(net, &name).await?.ok_or_else(missing)?;
-    let keys = state.store.list_item_keys(net, &name, &sandbox(&q, net)?, &group, max).await?;
+    state.store.get_namespace(net, &name).await?.ok_or_else(ns_rules::missing)?;
+    let keys = state.store.list_item_keys(net, &name, &sandbox(&q, net)?, group.as_str(), max).await?;
     if keys.is_empty() {
-        return Err(ApiError::edgekv(StatusCode::NOT_FOUND, "EKV_9000", "The requested group is empty or not found."));
+        return Err(Error::NotFound {
+            resource: Resource::Item,
+            message: "The requested group is empty or not found.".into(),
+        }
+        .into());
     }
     Ok(Json(keys))
 }
@@ -389,13 +383,13 @@ fn item_key(
     cap: Capability,
     (net, ns, group, item): (String, String, String, String),
     q: &Params,
-) -> Result<ItemKey, ApiError> {
+) -> Result<ItemKey, Error> {
     let net = network(&net)?;
     allow(caller, cap, net)?;
-    let name = items::namespace(&ns)?;
-    check_segment(&group, 128, "Group")?;
-    check_segment(&item, 512, "Key")?;
-    Ok(ItemKey { network: net, namespace: name, sandbox: sandbox(q, net)?, group, item })
+    let namespace = NamespaceName::parse_requested(&ns)?;
+    let group = GroupName::parse(&group)?.into();
+    let item = ItemName::parse(&item)?.into();
+    Ok(ItemKey { network: net, namespace, sandbox: sandbox(q, net)?, group, item })
 }
 
 // GET (and HEAD, which axum answers from the GET handler without the body). PUT and DELETE
@@ -410,7 +404,7 @@ pub async fn item(
     q: QueryParams,
 ) -> Result<Response, ApiError> {
     let key = item_key(&caller, Capability::ReadData, path, &q)?;
-    state.store.get_namespace(key.network, &key.namespace).await?.ok_or_else(missing)?;
+    state.store.get_namespace(key.network, &key.namespace).await?.ok_or_else(ns_rules::missing)?;
     let found =
         items::read(&state, &key, state.clock.now()).await?.ok_or_else(|| items::not_found(&key.group, &key.item))?;
     Ok(([(axum::http::header::CONTENT_TYPE, "text/plain;charset=utf-8")], found).into_response())
@@ -431,8 +425,8 @@ pub async fn put_item(
         state.cpcode, key.namespace, key.group, key.item
     );
     items::write(&state, key, body.to_vec(), state.clock.now()).await.map_err(|e| match e {
-        Error::NotFound { .. } => missing(),
-        other => other.into(),
+        Error::NotFound { .. } => ns_rules::missing(),
+        other => other,
     })?;
     Ok(done.into_response())
 }
@@ -451,7 +445,7 @@ pub async fn delete_item(
     );
     let absent = items::not_found(&key.group, &key.item);
     if !items::delete(&state, key, state.clock.now()).await? {
-        return Err(absent);
+        return Err(absent.into());
     }
     Ok(done.into_response())
 }

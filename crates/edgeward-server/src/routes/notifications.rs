@@ -12,6 +12,7 @@ use serde_json::json;
 
 use edgeward_core::capability::Capability;
 use edgeward_core::limits::MAX_LIST_ENTRIES;
+use edgeward_core::Error;
 
 use crate::auth::Caller;
 use crate::notify::{run_check, CheckReport};
@@ -21,9 +22,10 @@ use crate::state::AppState;
 
 type Params = QueryParams;
 
-fn owner(caller: &Caller) -> Result<uuid::Uuid, ApiError> {
+fn owner(caller: &Caller) -> Result<uuid::Uuid, Error> {
     caller.0.owner.ok_or_else(|| {
-        ApiError::bad_request(
+        Error::invalid(
+            "client",
             "This API client belongs to no user, so it has no notification panel: create one with `edgeward apiclient create --owner <user>`.",
         )
     })
@@ -71,11 +73,11 @@ pub struct MarkRead {
     pub ids: Vec<i64>,
 }
 
-fn number(q: &Params, key: &str, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>, ApiError> {
+fn number(q: &Params, key: &'static str, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>, Error> {
     match q.get(key) {
         None => Ok(None),
         Some(v) => v.parse::<i64>().ok().filter(|n| range.contains(n)).map(Some).ok_or_else(|| {
-            ApiError::bad_request(format!("{key} must be a whole number from {} to {}.", range.start(), range.end()))
+            Error::invalid(key, format!("{key} must be a whole number from {} to {}.", range.start(), range.end()))
         }),
     }
 }
@@ -117,10 +119,11 @@ pub async fn mark_read(
     let user = owner(&caller)?;
     let req: MarkRead = if is_blank(&body) { MarkRead::default() } else { parse_json(&body)? };
     if req.ids.len() > MAX_LIST_ENTRIES {
-        return Err(ApiError::bad_request(format!(
-            "ids: at most {MAX_LIST_ENTRIES} notice ids per request; {} were given.",
-            req.ids.len()
-        )));
+        return Err(Error::invalid(
+            "ids",
+            format!("ids: at most {MAX_LIST_ENTRIES} notice ids per request; {} were given.", req.ids.len()),
+        )
+        .into());
     }
     let marked = state.store.mark_notices_read(user, req.ids, state.clock.now()).await?;
     Ok(Json(json!({ "marked": marked })))
@@ -170,11 +173,7 @@ pub async fn run(
     }
     state.metrics.notices_delivered.inc_by(report.notices);
     if !report.ran {
-        return Err(ApiError::edgekv(
-            axum::http::StatusCode::CONFLICT,
-            "EKV_3000",
-            "Another server is running the expiry check; try again shortly.",
-        ));
+        return Err(Error::Busy("Another server is running the expiry check; try again shortly.".into()).into());
     }
     Ok(Json(report))
 }

@@ -5,7 +5,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ServerError};
 use crate::state::AppState;
 
 /// Liveness: the process answers.
@@ -14,19 +14,15 @@ pub async fn healthz() -> &'static str {
 }
 
 /// Readiness: the database answers, within a second (a load balancer asking should not wait
-/// for a connection attempt to a database that is down).
+/// for a connection attempt to a database that is down). Not ready is a plain-text 503 (a probe
+/// answer, not a problem).
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match tokio::time::timeout(std::time::Duration::from_secs(1), state.store.account()).await {
-        Ok(Ok(_)) => "ready".into_response(),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e.log_detail(), "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "not ready: the database does not answer").into_response()
-        }
-        Err(_) => {
-            tracing::warn!("not ready: the database did not answer within a second");
-            (StatusCode::SERVICE_UNAVAILABLE, "not ready: the database does not answer").into_response()
-        }
+        Ok(Ok(_)) => return "ready".into_response(),
+        Ok(Err(e)) => tracing::warn!(error = %e.log_detail(), "not ready"),
+        Err(_) => tracing::warn!("not ready: the database did not answer within a second"),
     }
+    (StatusCode::SERVICE_UNAVAILABLE, "not ready: the database does not answer").into_response()
 }
 
 /// Who may read `/metrics`: anyone, or the holder of a bearer token.
@@ -51,14 +47,7 @@ pub async fn metrics(State(access): State<MetricsAccess>, headers: axum::http::H
     if let Some(token) = &access.bearer {
         if !bearer_ok(&headers, token) {
             tracing::info!("a /metrics request without the right bearer token was refused");
-            return (
-                [(header::WWW_AUTHENTICATE, "Bearer")],
-                ApiError::edgekv(
-                    StatusCode::UNAUTHORIZED,
-                    "EKV_1001",
-                    "/metrics needs Authorization: Bearer with the configured token.",
-                ),
-            )
+            return ([(header::WWW_AUTHENTICATE, "Bearer")], ApiError::from(ServerError::MetricsBearer))
                 .into_response();
         }
     }
@@ -90,5 +79,5 @@ pub async fn openapi() -> Response {
 
 /// Unknown paths.
 pub async fn not_found() -> ApiError {
-    ApiError::edgekv(StatusCode::NOT_FOUND, "EKV_9000", "The requested resource does not exist.")
+    ServerError::UnknownPath.into()
 }

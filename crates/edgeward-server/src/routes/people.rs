@@ -8,19 +8,21 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use edgeward_core::capability::{Capability, Grants};
+use edgeward_core::names::{DisplayName, EmailAddress};
 use edgeward_core::notify::{Contact, User};
+use edgeward_core::Error;
 
 use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::routes::{parse_json, JsonBody};
 use crate::state::AppState;
 
-fn check_email(e: &str) -> Result<String, ApiError> {
-    edgeward_core::notify::check_email(e).map_err(|m| ApiError::bad_request(format!("{m}.")))
+fn parse_email(e: &str) -> Result<String, Error> {
+    EmailAddress::parse(e).map(String::from)
 }
 
-fn check_name(n: &str) -> Result<String, ApiError> {
-    edgeward_core::names::check_display_name(n).map_err(|m| ApiError::bad_request(format!("{m}.")))
+fn parse_name(n: &str) -> Result<String, Error> {
+    DisplayName::parse(n).map(String::from)
 }
 
 /// A user as the API shows it.
@@ -97,22 +99,22 @@ pub async fn create_user(
 ) -> Result<(StatusCode, Json<UserObject>), ApiError> {
     caller.require(Capability::ManageNotifications)?;
     let req: UserObject = parse_json(&body)?;
-    let email = req.email.as_deref().map(check_email).transpose()?;
+    let email = req.email.as_deref().map(parse_email).transpose()?;
     if req.email_registered && email.is_none() {
-        return Err(ApiError::bad_request("emailRegistered needs an email."));
+        return Err(Error::invalid("emailRegistered", "emailRegistered needs an email.").into());
     }
     if req.grants.len() > Capability::ALL.len() {
-        return Err(ApiError::bad_request(format!(
-            "grants: at most {} capabilities; {} were given.",
-            Capability::ALL.len(),
-            req.grants.len()
-        )));
+        return Err(Error::invalid(
+            "grants",
+            format!("grants: at most {} capabilities; {} were given.", Capability::ALL.len(), req.grants.len()),
+        )
+        .into());
     }
     let grants =
-        Grants::parse_list(&req.grants.join(",")).map_err(|e| ApiError::bad_request(format!("grants: {e}")))?;
+        Grants::parse_list(&req.grants.join(",")).map_err(|e| Error::invalid("grants", format!("grants: {e}")))?;
     let user = User {
         id: uuid::Uuid::new_v4(),
-        name: check_name(&req.name)?,
+        name: parse_name(&req.name)?,
         email,
         email_registered: req.email_registered,
         active: req.active,
@@ -134,7 +136,7 @@ pub async fn update_user(
 ) -> Result<Json<UserObject>, ApiError> {
     caller.require(Capability::ManageNotifications)?;
     let req: UserChange = parse_json(&body)?;
-    let email = req.email.as_deref().map(check_email).transpose()?;
+    let email = req.email.as_deref().map(parse_email).transpose()?;
     let u = state.store.update_user(&name, req.active, email.map(Some), req.email_registered).await?;
     Ok(Json(object(&u)))
 }
@@ -159,7 +161,7 @@ pub async fn put_contact(
 ) -> Result<Json<ContactObject>, ApiError> {
     caller.require(Capability::ManageNotifications)?;
     let req: ContactObject = parse_json(&body)?;
-    let contact = Contact { email: check_email(&req.email)?, name: check_name(&req.name)? };
+    let contact = Contact { email: parse_email(&req.email)?, name: parse_name(&req.name)? };
     state.store.put_contact(contact.clone(), state.clock.now()).await?;
     Ok(Json(ContactObject { email: contact.email, name: contact.name }))
 }

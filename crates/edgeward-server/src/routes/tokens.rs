@@ -3,6 +3,8 @@
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 
+use edgeward_core::Error;
+
 use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::routes::{is_blank, parse_json, JsonBody, QueryParams};
@@ -19,7 +21,7 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Json<TokenObject>, ApiError> {
     if is_blank(&body) {
-        return Err(ApiError::bad_request("A JSON body describing the token is required."));
+        return Err(Error::invalid("body", "A JSON body describing the token is required.").into());
     }
     let req: CreateTokenRequest = parse_json(&body)?;
     Ok(Json(service::create_token(&state, &caller.0, req).await?))

@@ -6,15 +6,16 @@ use crate::rows;
 use crate::sql::pg as sql;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use edgeward_core::names::AccessGroupId;
 use edgeward_core::names::NamespaceName;
 use edgeward_core::network::Network;
 use edgeward_core::store::{AccessGroup, Change, Created, Namespace, NamespaceStore};
 use edgeward_core::Error;
 use sqlx::{Postgres, Transaction};
 
-async fn group_exists(tx: &mut Transaction<'static, Postgres>, group_id: u64) -> Result<bool, Error> {
+async fn group_exists(tx: &mut Transaction<'static, Postgres>, group_id: AccessGroupId) -> Result<bool, Error> {
     Ok(sqlx::query("SELECT 1 FROM access_groups WHERE group_id = $1 FOR SHARE")
-        .bind(codec::group_column(group_id)?)
+        .bind(group_id.as_i64())
         .fetch_optional(&mut **tx)
         .await
         .map_err(db_err)?
@@ -99,7 +100,7 @@ impl NamespaceStore for PostgresStore {
             .bind(ns.network.as_str())
             .bind(ns.name.as_str())
             .bind(codec::retention_column(ns.retention_seconds)?)
-            .bind(codec::group_column(ns.group_id)?)
+            .bind(ns.group_id.as_i64())
             .bind(&ns.geo_location)
             .bind(ms(ns.created_at))
             .bind(ns.delete_at.map(ms))
@@ -190,14 +191,18 @@ impl NamespaceStore for PostgresStore {
         Ok(deleted)
     }
 
-    async fn set_namespace_group(&self, name: &NamespaceName, group_id: u64) -> Result<Vec<Namespace>, Error> {
+    async fn set_namespace_group(
+        &self,
+        name: &NamespaceName,
+        group_id: AccessGroupId,
+    ) -> Result<Vec<Namespace>, Error> {
         let mut tx = self.begin().await?;
         if !group_exists(&mut tx, group_id).await? {
             return Err(codec::access_group_missing(group_id));
         }
         let mut changed = sqlx::query(sql::SET_NAMESPACE_GROUP)
             .bind(name.as_str())
-            .bind(codec::group_column(group_id)?)
+            .bind(group_id.as_i64())
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?
@@ -215,14 +220,14 @@ impl NamespaceStore for PostgresStore {
             .await
             .map_err(db_err)?
             .iter()
-            .map(|r| Ok(AccessGroup { group_id: crate::codec::unsigned(col::<i64>(r, 0)?), name: col(r, 1)? }))
+            .map(|r| Ok(AccessGroup { group_id: codec::group_id(col::<i64>(r, 0)?), name: col(r, 1)? }))
             .collect()
     }
 
     async fn create_access_group(&self, group: AccessGroup, now: DateTime<Utc>) -> Result<AccessGroup, Error> {
         let mut w = Write::start(self).await?;
         let n = sqlx::query(sql::INSERT_ACCESS_GROUP)
-            .bind(codec::group_column(group.group_id)?)
+            .bind(group.group_id.as_i64())
             .bind(&group.name)
             .bind(now.timestamp_millis())
             .execute(w.conn())
@@ -236,14 +241,14 @@ impl NamespaceStore for PostgresStore {
         Ok(group)
     }
 
-    async fn delete_access_group(&self, group_id: u64) -> Result<(), Error> {
-        if group_id == 0 {
+    async fn delete_access_group(&self, group_id: AccessGroupId) -> Result<(), Error> {
+        if group_id == AccessGroupId::ACCOUNT {
             return Err(codec::account_group_kept());
         }
         let mut tx = self.begin().await?;
         // Lock the group first: a namespace moved into it meanwhile waits (FOR SHARE) or fails.
         let locked = sqlx::query("SELECT 1 FROM access_groups WHERE group_id = $1 FOR UPDATE")
-            .bind(codec::group_column(group_id)?)
+            .bind(group_id.as_i64())
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -252,7 +257,7 @@ impl NamespaceStore for PostgresStore {
         }
         let used: i64 = col(
             &sqlx::query(sql::COUNT_GROUP_NAMESPACES)
-                .bind(codec::group_column(group_id)?)
+                .bind(group_id.as_i64())
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db_err)?,
@@ -261,11 +266,7 @@ impl NamespaceStore for PostgresStore {
         if used > 0 {
             return Err(codec::access_group_in_use(group_id, used));
         }
-        sqlx::query(sql::DELETE_ACCESS_GROUP)
-            .bind(codec::group_column(group_id)?)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(sql::DELETE_ACCESS_GROUP).bind(group_id.as_i64()).execute(&mut *tx).await.map_err(db_err)?;
         commit(tx).await
     }
 

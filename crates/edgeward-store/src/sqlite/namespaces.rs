@@ -6,6 +6,7 @@ use crate::rows;
 use crate::sql::sqlite as sql;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use edgeward_core::names::AccessGroupId;
 use edgeward_core::names::NamespaceName;
 use edgeward_core::network::Network;
 use edgeward_core::store::{AccessGroup, Change, Created, Namespace, NamespaceStore};
@@ -54,7 +55,7 @@ impl NamespaceStore for SqliteStore {
             if usize::try_from(count).unwrap_or(0) >= max {
                 return Err(codec::namespace_limit(max));
             }
-            let group = codec::group_column(ns.group_id)?;
+            let group = ns.group_id.as_i64();
             let group_known = c
                 .prepare_cached("SELECT 1 FROM access_groups WHERE group_id = ?1")
                 .and_then(|mut s| s.exists([group]))
@@ -68,7 +69,7 @@ impl NamespaceStore for SqliteStore {
                     ns.network.as_str(),
                     ns.name.as_str(),
                     codec::retention_column(ns.retention_seconds)?,
-                    codec::group_column(ns.group_id)?,
+                    ns.group_id.as_i64(),
                     ns.geo_location,
                     ms(ns.created_at),
                     ns.delete_at.map(ms)
@@ -161,10 +162,14 @@ impl NamespaceStore for SqliteStore {
         .await
     }
 
-    async fn set_namespace_group(&self, name: &NamespaceName, group_id: u64) -> Result<Vec<Namespace>, Error> {
+    async fn set_namespace_group(
+        &self,
+        name: &NamespaceName,
+        group_id: AccessGroupId,
+    ) -> Result<Vec<Namespace>, Error> {
         let name = name.clone();
         self.write(move |c| {
-            let group = codec::group_column(group_id)?;
+            let group = group_id.as_i64();
             let group_known = c
                 .prepare_cached("SELECT 1 FROM access_groups WHERE group_id = ?1")
                 .and_then(|mut s| s.exists([group]))
@@ -173,9 +178,8 @@ impl NamespaceStore for SqliteStore {
                 return Err(codec::access_group_missing(group_id));
             }
             let mut s = c.prepare_cached(sql::SET_NAMESPACE_GROUP).map_err(db_err)?;
-            let rows = s
-                .query_map(params![name.as_str(), codec::group_column(group_id)?], |r| rows::namespace(r))
-                .map_err(db_err)?;
+            let rows =
+                s.query_map(params![name.as_str(), group_id.as_i64()], |r| rows::namespace(r)).map_err(db_err)?;
             let mut changed: Vec<Namespace> = rows.collect::<rusqlite::Result<_>>().map_err(db_err)?;
             changed.sort_by_key(|n| n.network.as_str());
             Ok(changed)
@@ -187,9 +191,7 @@ impl NamespaceStore for SqliteStore {
         self.point_read(|c| {
             let mut s = c.prepare_cached(sql::LIST_ACCESS_GROUPS).map_err(db_err)?;
             let rows = s
-                .query_map([], |r| {
-                    Ok(AccessGroup { group_id: crate::codec::unsigned(r.get::<_, i64>(0)?), name: r.get(1)? })
-                })
+                .query_map([], |r| Ok(AccessGroup { group_id: codec::group_id(r.get::<_, i64>(0)?), name: r.get(1)? }))
                 .map_err(db_err)?;
             rows.map(|r| r.map_err(db_err)).collect()
         })
@@ -198,10 +200,7 @@ impl NamespaceStore for SqliteStore {
     async fn create_access_group(&self, group: AccessGroup, now: DateTime<Utc>) -> Result<AccessGroup, Error> {
         self.write(move |c| {
             let inserted = c
-                .execute(
-                    sql::INSERT_ACCESS_GROUP,
-                    params![codec::group_column(group.group_id)?, group.name, now.timestamp_millis()],
-                )
+                .execute(sql::INSERT_ACCESS_GROUP, params![group.group_id.as_i64(), group.name, now.timestamp_millis()])
                 .map_err(db_err)?;
             if inserted == 0 {
                 return Err(codec::access_group_taken(group.group_id));
@@ -211,18 +210,17 @@ impl NamespaceStore for SqliteStore {
         .await
     }
 
-    async fn delete_access_group(&self, group_id: u64) -> Result<(), Error> {
+    async fn delete_access_group(&self, group_id: AccessGroupId) -> Result<(), Error> {
         self.write(move |c| {
-            if group_id == 0 {
+            if group_id == AccessGroupId::ACCOUNT {
                 return Err(codec::account_group_kept());
             }
-            let used: i64 = c
-                .query_row(sql::COUNT_GROUP_NAMESPACES, [codec::group_column(group_id)?], |r| r.get(0))
-                .map_err(db_err)?;
+            let used: i64 =
+                c.query_row(sql::COUNT_GROUP_NAMESPACES, [group_id.as_i64()], |r| r.get(0)).map_err(db_err)?;
             if used > 0 {
                 return Err(codec::access_group_in_use(group_id, used));
             }
-            if c.execute(sql::DELETE_ACCESS_GROUP, [codec::group_column(group_id)?]).map_err(db_err)? == 0 {
+            if c.execute(sql::DELETE_ACCESS_GROUP, [group_id.as_i64()]).map_err(db_err)? == 0 {
                 return Err(codec::access_group_missing(group_id));
             }
             Ok(())
