@@ -14,6 +14,7 @@ pub mod namespace;
 pub mod network;
 pub mod notify;
 pub mod permission;
+pub mod refusal;
 pub mod store;
 pub mod token;
 

@@ -6,6 +6,9 @@ use std::fmt;
 use crate::error::{Error, Resource};
 use crate::network::Network;
 
+/// Retention of the `default` namespace every account starts with: about six months.
+pub const DEFAULT_RETENTION_SECONDS: i64 = 15_724_800;
+
 /// `NotFound` of a namespace, with EdgeKV's text.
 pub fn missing() -> Error {
     Error::NotFound { resource: Resource::Namespace, message: "The requested namespace does not exist.".into() }

@@ -46,6 +46,30 @@ pub struct User {
 }
 
 impl User {
+    /// Apply an update (each part `None` is left as it is). A new address is not confirmed
+    /// until said so; an address is confirmed only if there is one.
+    pub fn apply_update(
+        &mut self,
+        active: Option<bool>,
+        email: Option<Option<String>>,
+        email_registered: Option<bool>,
+    ) {
+        if let Some(a) = active {
+            self.active = a;
+        }
+        if let Some(e) = email {
+            if e != self.email {
+                self.email_registered = false;
+            }
+            self.email = e;
+        }
+        if let Some(r) = email_registered {
+            self.email_registered = r && self.email.is_some();
+        }
+    }
+}
+
+impl User {
     /// Whether this user is told about a token valid on `networks`: active, and allowed to
     /// create such a token (`CREATE_TOKEN`, or `CREATE_STAGING_TOKEN` for a staging-only one).
     pub fn is_told_about(&self, networks: Networks) -> bool {

@@ -10,7 +10,7 @@ use edgeward_core::network::{Network, Networks};
 use edgeward_core::permission::Permissions;
 use edgeward_core::store::{Change, ItemKey};
 use edgeward_core::token::{EdgeWorkerScope, NamespacePermissions, Token};
-use edgeward_core::{Error, Resource};
+use edgeward_core::Error;
 
 /// An instant as stored.
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
@@ -163,138 +163,10 @@ pub(crate) fn decode_change(
     }
 }
 
-/// Retention of the `default` namespace: about six months.
-pub(crate) const DEFAULT_NAMESPACE_RETENTION: i64 = 15_724_800;
-
-pub(crate) fn token_not_found(name: &TokenName) -> Error {
-    Error::NotFound { resource: Resource::Token, message: format!("Token with name {name} does not exist.") }
-}
-
-pub(crate) fn token_name_taken(name: &TokenName) -> Error {
-    Error::AlreadyExists { resource: Resource::Token, message: format!("Token with name {name} is already stored.") }
-}
-
-pub(crate) fn token_not_refreshable(name: &TokenName) -> Error {
-    Error::Refused {
-        resource: Resource::Token,
-        message: format!(
-            "Token {name} has a fixed expiry date and cannot be refreshed; create a new token (or rotate) instead."
-        ),
-    }
-}
-
-pub(crate) fn token_already_revoked() -> Error {
-    Error::NotFound { resource: Resource::Token, message: "The token does not exist or was already revoked.".into() }
-}
-
-pub(crate) fn unknown_signing_key(kid: &str) -> Error {
-    Error::invalid("kid", format!("There is no token-signing key {kid}."))
-}
-
-pub(crate) fn token_missing() -> Error {
-    Error::NotFound { resource: Resource::Token, message: "The token does not exist.".into() }
-}
-
-pub(crate) fn not_initialized() -> Error {
-    Error::Refused { resource: Resource::Account, message: "The EdgeKV database is not initialized.".into() }
-}
-
-pub(crate) fn token_limit(max: u64) -> Error {
-    Error::LimitExceeded(format!(
-        "Each account is allowed {max} tokens. This limit has already been reached; revoke unused tokens first."
-    ))
-}
-
-pub(crate) fn namespace_not_on(ns: &NamespaceName, net: Network) -> Error {
-    Error::invalid("namespacePermissions", format!("Namespace '{ns}' does not exist on the {net} network."))
-}
-
-pub(crate) fn namespace_missing() -> Error {
-    edgeward_core::namespace::missing()
-}
-
-pub(crate) fn namespace_conflict(name: &NamespaceName) -> Error {
-    Error::AlreadyExists {
-        resource: Resource::Namespace,
-        message: format!("A namespace with the name {name} already exists with a different configuration"),
-    }
-}
-
-pub(crate) fn namespace_limit(max: usize) -> Error {
-    Error::LimitExceeded(format!("Each account is allowed {max} namespaces. This limit has already been reached."))
-}
-
 /// An access group id as its column holds it. A negative one (which no `AccessGroupId` can
 /// write) reads as the account group.
 pub(crate) fn group_id(column: i64) -> AccessGroupId {
     AccessGroupId::try_from(column).unwrap_or(AccessGroupId::ACCOUNT)
-}
-
-pub(crate) fn access_group_missing(group_id: AccessGroupId) -> Error {
-    group_id.no_access()
-}
-
-pub(crate) fn access_group_taken(group_id: AccessGroupId) -> Error {
-    Error::AlreadyExists {
-        resource: Resource::AccessGroup,
-        message: format!("Access group {group_id} already exists."),
-    }
-}
-
-pub(crate) fn account_group_kept() -> Error {
-    Error::Refused { resource: Resource::AccessGroup, message: "The account group (0) cannot be deleted.".into() }
-}
-
-pub(crate) fn access_group_in_use(group_id: AccessGroupId, used: i64) -> Error {
-    Error::Refused {
-        resource: Resource::AccessGroup,
-        message: format!("Access group {group_id} still holds {used} namespace(s); move them first."),
-    }
-}
-
-pub(crate) fn client_not_found(name: &edgeward_core::names::ClientName) -> Error {
-    Error::NotFound { resource: Resource::ApiClient, message: format!("API client {name} does not exist.") }
-}
-
-pub(crate) fn client_name_taken(name: &edgeward_core::names::ClientName) -> Error {
-    Error::AlreadyExists {
-        resource: Resource::ApiClient,
-        message: format!("An API client named {name} already exists."),
-    }
-}
-
-pub(crate) fn user_missing(name: &str) -> Error {
-    Error::NotFound { resource: Resource::Person, message: format!("User {name} does not exist.") }
-}
-
-pub(crate) fn user_taken(name: &str) -> Error {
-    Error::AlreadyExists { resource: Resource::Person, message: format!("User {name} already exists.") }
-}
-
-pub(crate) fn contact_missing(email: &str) -> Error {
-    Error::NotFound { resource: Resource::Person, message: format!("Escalation contact {email} does not exist.") }
-}
-
-/// Apply a user update's rules to a user read from the store.
-pub(crate) fn apply_user_update(
-    user: &mut edgeward_core::notify::User,
-    active: Option<bool>,
-    email: Option<Option<String>>,
-    email_registered: Option<bool>,
-) {
-    if let Some(a) = active {
-        user.active = a;
-    }
-    if let Some(e) = email {
-        // A new address is not confirmed until said so.
-        if e != user.email {
-            user.email_registered = false;
-        }
-        user.email = e;
-    }
-    if let Some(r) = email_registered {
-        user.email_registered = r && user.email.is_some();
-    }
 }
 
 /// The range of `expires_at` (the last second of each expiry day) for expiry days `first..=last`.

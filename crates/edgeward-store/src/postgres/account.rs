@@ -1,7 +1,7 @@
 //! [`AccountStore`] on PostgreSQL: the account, its default namespaces and the token-signing keys.
 
 use super::{bad_row, changes, col, commit, db_err, PostgresStore};
-use crate::codec::{self, from_ms, ms};
+use crate::codec::{from_ms, ms};
 use crate::rows;
 use crate::sql::pg as sql;
 use async_trait::async_trait;
@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use edgeward_core::names::NamespaceName;
 use edgeward_core::network::Network;
 use edgeward_core::store::{Account, AccountStore, Change, SigningKeyUse, StoredSigningKey};
-use edgeward_core::Error;
+use edgeward_core::{refusal, Error};
 
 #[async_trait]
 impl AccountStore for PostgresStore {
@@ -41,7 +41,7 @@ impl AccountStore for PostgresStore {
         for net in Network::ALL {
             sqlx::query(sql::INSERT_DEFAULT_NAMESPACE)
                 .bind(net.as_str())
-                .bind(codec::DEFAULT_NAMESPACE_RETENTION)
+                .bind(edgeward_core::namespace::DEFAULT_RETENTION_SECONDS)
                 .bind(ms(account.initialized_at))
                 .execute(&mut *tx)
                 .await
@@ -99,7 +99,7 @@ impl AccountStore for PostgresStore {
                 sqlx::query(sql::SIGNING_KEY_EXISTS).bind(kid).fetch_optional(&mut *tx).await.map_err(db_err)?;
             return match known {
                 Some(_) => Ok(false),
-                None => Err(codec::unknown_signing_key(kid)),
+                None => Err(refusal::unknown_signing_key(kid)),
             };
         }
         changes::note(&mut tx, &Change::SigningKeys(kid.to_owned()), now).await?;

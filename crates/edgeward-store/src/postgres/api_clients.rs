@@ -1,13 +1,13 @@
 //! [`ApiClientStore`] on PostgreSQL: EdgeGrid API clients.
 
 use super::{col, db_err, is_unique_violation, PostgresStore, Write};
-use crate::codec::{self, ms};
+use crate::codec::ms;
 use crate::rows;
 use crate::sql::pg as sql;
 use async_trait::async_trait;
 use edgeward_core::names::ClientName;
 use edgeward_core::store::{ApiClient, ApiClientStore, StoredApiClient};
-use edgeward_core::Error;
+use edgeward_core::{refusal, Error};
 
 #[async_trait]
 impl ApiClientStore for PostgresStore {
@@ -24,7 +24,7 @@ impl ApiClientStore for PostgresStore {
             .bind(client.owner.map(|o| o.to_string()))
             .execute(w.conn())
             .await
-            .map_err(|e| if is_unique_violation(&e) { codec::client_name_taken(&client.name) } else { db_err(e) })?;
+            .map_err(|e| if is_unique_violation(&e) { refusal::client_name_taken(&client.name) } else { db_err(e) })?;
         w.done().await
     }
 
@@ -58,7 +58,7 @@ impl ApiClientStore for PostgresStore {
             .map_err(db_err)?
             .map(|r| rows::api_client(&r).map(|c| c.client))
             .transpose()?
-            .ok_or_else(|| codec::client_not_found(name))?;
+            .ok_or_else(|| refusal::client_not_found(name))?;
         w.done().await?;
         Ok(client)
     }
@@ -72,7 +72,7 @@ impl ApiClientStore for PostgresStore {
             .map_err(db_err)?
             .rows_affected();
         if n == 0 {
-            return Err(codec::client_not_found(name));
+            return Err(refusal::client_not_found(name));
         }
         w.done().await
     }

@@ -6,7 +6,7 @@ use crate::sql::pg as sql;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use edgeward_core::store::{ItemKey, ItemStore, StoredItem};
-use edgeward_core::Error;
+use edgeward_core::{refusal, Error};
 use sqlx::Postgres;
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
@@ -60,7 +60,7 @@ impl ItemStore for PostgresStore {
         .await
         .map_err(db_err)?;
         if col::<i64>(&row, 0)? == 0 {
-            return Err(codec::namespace_missing());
+            return Err(refusal::namespace_missing());
         }
         w.done().await
     }

@@ -10,7 +10,7 @@ use edgeward_core::names::AccessGroupId;
 use edgeward_core::names::NamespaceName;
 use edgeward_core::network::Network;
 use edgeward_core::store::{AccessGroup, Change, Created, Namespace, NamespaceStore};
-use edgeward_core::Error;
+use edgeward_core::{refusal, Error};
 use sqlx::{Postgres, Transaction};
 
 async fn group_exists(tx: &mut Transaction<'static, Postgres>, group_id: AccessGroupId) -> Result<bool, Error> {
@@ -80,7 +80,7 @@ impl NamespaceStore for PostgresStore {
                 && e.geo_location == ns.geo_location
         };
         if let Some(e) = existing {
-            return if same(&e) { Ok((e, Created::AlreadyThere)) } else { Err(codec::namespace_conflict(&ns.name)) };
+            return if same(&e) { Ok((e, Created::AlreadyThere)) } else { Err(refusal::namespace_conflict(&ns.name)) };
         }
         let count: i64 = col(
             &sqlx::query(sql::COUNT_NETWORK_NAMESPACES)
@@ -91,10 +91,10 @@ impl NamespaceStore for PostgresStore {
             0,
         )?;
         if usize::try_from(count).unwrap_or(0) >= max {
-            return Err(codec::namespace_limit(max));
+            return Err(refusal::namespace_limit(max));
         }
         if !group_exists(&mut tx, ns.group_id).await? {
-            return Err(codec::access_group_missing(ns.group_id));
+            return Err(refusal::access_group_missing(ns.group_id));
         }
         let inserted = sqlx::query(sql::INSERT_NAMESPACE)
             .bind(ns.network.as_str())
@@ -113,7 +113,7 @@ impl NamespaceStore for PostgresStore {
             // Created a moment ago by a concurrent request: answer as if it had come first.
             return match self.get_namespace(ns.network, &ns.name).await? {
                 Some(e) if same(&e) => Ok((e, Created::AlreadyThere)),
-                _ => Err(codec::namespace_conflict(&ns.name)),
+                _ => Err(refusal::namespace_conflict(&ns.name)),
             };
         }
         Ok((ns, Created::New))
@@ -134,7 +134,7 @@ impl NamespaceStore for PostgresStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?
-            .ok_or_else(codec::namespace_missing)?;
+            .ok_or_else(refusal::namespace_missing)?;
         let ns = rows::namespace(&ns)?;
         changes::note(&mut tx, &Change::Namespace(network, name.clone()), now).await?;
         commit(tx).await?;
@@ -144,7 +144,7 @@ impl NamespaceStore for PostgresStore {
     async fn delete_namespace(&self, network: Network, name: &NamespaceName, now: DateTime<Utc>) -> Result<(), Error> {
         let mut tx = self.begin().await?;
         if delete_namespace_rows(&mut tx, network.as_str(), name.as_str()).await? == 0 {
-            return Err(codec::namespace_missing());
+            return Err(refusal::namespace_missing());
         }
         changes::note(&mut tx, &Change::Namespace(network, name.clone()), now).await?;
         commit(tx).await
@@ -165,7 +165,7 @@ impl NamespaceStore for PostgresStore {
             .map_err(db_err)?
             .map(|r| rows::namespace(&r))
             .transpose()?
-            .ok_or_else(codec::namespace_missing)
+            .ok_or_else(refusal::namespace_missing)
     }
 
     async fn delete_due_namespaces(&self, now: DateTime<Utc>) -> Result<Vec<(Network, NamespaceName)>, Error> {
@@ -198,7 +198,7 @@ impl NamespaceStore for PostgresStore {
     ) -> Result<Vec<Namespace>, Error> {
         let mut tx = self.begin().await?;
         if !group_exists(&mut tx, group_id).await? {
-            return Err(codec::access_group_missing(group_id));
+            return Err(refusal::access_group_missing(group_id));
         }
         let mut changed = sqlx::query(sql::SET_NAMESPACE_GROUP)
             .bind(name.as_str())
@@ -235,7 +235,7 @@ impl NamespaceStore for PostgresStore {
             .map_err(db_err)?
             .rows_affected();
         if n == 0 {
-            return Err(codec::access_group_taken(group.group_id));
+            return Err(refusal::access_group_taken(group.group_id));
         }
         w.done().await?;
         Ok(group)
@@ -243,7 +243,7 @@ impl NamespaceStore for PostgresStore {
 
     async fn delete_access_group(&self, group_id: AccessGroupId) -> Result<(), Error> {
         if group_id == AccessGroupId::ACCOUNT {
-            return Err(codec::account_group_kept());
+            return Err(refusal::account_group_kept());
         }
         let mut tx = self.begin().await?;
         // Lock the group first: a namespace moved into it meanwhile waits (FOR SHARE) or fails.
@@ -253,7 +253,7 @@ impl NamespaceStore for PostgresStore {
             .await
             .map_err(db_err)?;
         if locked.is_none() {
-            return Err(codec::access_group_missing(group_id));
+            return Err(refusal::access_group_missing(group_id));
         }
         let used: i64 = col(
             &sqlx::query(sql::COUNT_GROUP_NAMESPACES)
@@ -264,7 +264,7 @@ impl NamespaceStore for PostgresStore {
             0,
         )?;
         if used > 0 {
-            return Err(codec::access_group_in_use(group_id, used));
+            return Err(refusal::access_group_in_use(group_id, used));
         }
         sqlx::query(sql::DELETE_ACCESS_GROUP).bind(group_id.as_i64()).execute(&mut *tx).await.map_err(db_err)?;
         commit(tx).await

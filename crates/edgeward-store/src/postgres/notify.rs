@@ -12,7 +12,7 @@ use edgeward_core::notify::{
     User,
 };
 use edgeward_core::store::NotifyStore;
-use edgeward_core::Error;
+use edgeward_core::{refusal, Error};
 
 use super::{bad_row, col, commit, db_err, PostgresStore, Write};
 use crate::codec::{self, from_ms, ms};
@@ -84,7 +84,7 @@ impl NotifyStore for PostgresStore {
             .map_err(db_err)?
             .rows_affected();
         if n == 0 {
-            return Err(codec::user_taken(&user.name));
+            return Err(refusal::user_taken(&user.name));
         }
         w.done().await?;
         Ok(user)
@@ -107,9 +107,9 @@ impl NotifyStore for PostgresStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?
-            .ok_or_else(|| codec::user_missing(name))?;
+            .ok_or_else(|| refusal::user_missing(name))?;
         let mut user = rows::user(&row)?;
-        codec::apply_user_update(&mut user, active, email, email_registered);
+        user.apply_update(active, email, email_registered);
         sqlx::query(sql::UPDATE_USER)
             .bind(user.id.to_string())
             .bind(user.active)
@@ -148,7 +148,7 @@ impl NotifyStore for PostgresStore {
         let mut w = Write::start(self).await?;
         let n = sqlx::query(sql::DELETE_CONTACT).bind(email).execute(w.conn()).await.map_err(db_err)?.rows_affected();
         if n == 0 {
-            return Err(codec::contact_missing(email));
+            return Err(refusal::contact_missing(email));
         }
         w.done().await
     }
@@ -217,7 +217,7 @@ impl NotifyStore for PostgresStore {
             .map_err(db_err)?
             .rows_affected();
         if n == 0 {
-            return Err(codec::token_missing());
+            return Err(refusal::token_missing());
         }
         w.done().await
     }

@@ -10,7 +10,7 @@ use edgeward_core::names::TokenName;
 use edgeward_core::network::Network;
 use edgeward_core::store::{NewToken, StoredToken, TokenStore, TokenUsage};
 use edgeward_core::token::Token;
-use edgeward_core::Error;
+use edgeward_core::{refusal, Error};
 use uuid::Uuid;
 
 /// Creations this close to the account limit lock every count shard and check the exact sum.
@@ -51,7 +51,7 @@ impl TokenStore for PostgresStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?
-        .ok_or_else(codec::not_initialized)?;
+        .ok_or_else(refusal::not_initialized)?;
         let cpcode: String = col(&row, 0)?;
         let found: i64 = col(&row, 1)?;
         let counted: i64 = col(&row, 3)?;
@@ -66,7 +66,7 @@ impl TokenStore for PostgresStore {
                         .await
                         .map_err(db_err)?;
                     if there.is_none() {
-                        return Err(codec::namespace_not_on(ns, net));
+                        return Err(refusal::namespace_not_on(ns, net));
                     }
                 }
             }
@@ -86,7 +86,7 @@ impl TokenStore for PostgresStore {
                 .map(|r| col::<i64>(r, 0))
                 .sum::<Result<i64, Error>>()?;
             if exact >= max {
-                return Err(codec::token_limit(new.max_tokens));
+                return Err(refusal::token_limit(new.max_tokens));
             }
             0
         };
@@ -118,7 +118,7 @@ impl TokenStore for PostgresStore {
         match inserted {
             Ok(r) if r.rows_affected() == 0 => return Err(Error::Internal("token count shard missing".into())),
             Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => return Err(codec::token_name_taken(&token.name)),
+            Err(e) if is_unique_violation(&e) => return Err(refusal::token_name_taken(&token.name)),
             Err(e) => return Err(db_err(e)),
         }
         commit(tx).await?;
@@ -170,7 +170,7 @@ impl TokenStore for PostgresStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?
-            .ok_or_else(codec::token_already_revoked)?;
+            .ok_or_else(refusal::token_already_revoked)?;
         let t = rows::token(&t, refs)?;
         changes::note_revoked(&mut tx, &token_ref, now).await?;
         sqlx::query("UPDATE token_counts SET n = n - 1 WHERE shard = $1")
@@ -191,8 +191,8 @@ impl TokenStore for PostgresStore {
             .await
             .map_err(db_err)?;
         match held {
-            None => return Err(codec::token_not_found(name)),
-            Some(r) if col::<Option<String>>(&r, 0)?.is_some() => return Err(codec::token_not_refreshable(name)),
+            None => return Err(refusal::token_not_found(name)),
+            Some(r) if col::<Option<String>>(&r, 0)?.is_some() => return Err(refusal::token_not_refreshable(name)),
             Some(_) => {}
         }
         let row = sqlx::query(sql::REFRESH_TOKEN)

@@ -1,7 +1,7 @@
 //! [`AccountStore`] on SQLite: the account, its default namespaces and the token-signing keys.
 
 use super::{changes, db_err, SqliteStore};
-use crate::codec::{self, from_ms, ms};
+use crate::codec::{from_ms, ms};
 use crate::rows;
 use crate::sql::sqlite as sql;
 use async_trait::async_trait;
@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use edgeward_core::names::NamespaceName;
 use edgeward_core::network::Network;
 use edgeward_core::store::{Account, AccountStore, Change, SigningKeyUse, StoredSigningKey};
-use edgeward_core::Error;
+use edgeward_core::{refusal, Error};
 use rusqlite::{params, OptionalExtension};
 
 #[async_trait]
@@ -40,7 +40,11 @@ impl AccountStore for SqliteStore {
             for net in Network::ALL {
                 c.execute(
                     sql::INSERT_DEFAULT_NAMESPACE,
-                    params![net.as_str(), codec::DEFAULT_NAMESPACE_RETENTION, ms(account.initialized_at)],
+                    params![
+                        net.as_str(),
+                        edgeward_core::namespace::DEFAULT_RETENTION_SECONDS,
+                        ms(account.initialized_at)
+                    ],
                 )
                 .map_err(db_err)?;
             }
@@ -90,7 +94,7 @@ impl AccountStore for SqliteStore {
                 let known = c.query_row(sql::SIGNING_KEY_EXISTS, [&kid], |_| Ok(())).optional();
                 return match known.map_err(db_err)? {
                     Some(()) => Ok(false),
-                    None => Err(codec::unknown_signing_key(&kid)),
+                    None => Err(refusal::unknown_signing_key(&kid)),
                 };
             }
             changes::note(c, &Change::SigningKeys(kid), now)?;

@@ -1,13 +1,13 @@
 //! [`ApiClientStore`] on SQLite: EdgeGrid API clients.
 
 use super::{db_err, is_unique_violation, SqliteStore};
-use crate::codec::{self, ms};
+use crate::codec::ms;
 use crate::rows;
 use crate::sql::sqlite as sql;
 use async_trait::async_trait;
 use edgeward_core::names::ClientName;
 use edgeward_core::store::{ApiClient, ApiClientStore, StoredApiClient};
-use edgeward_core::Error;
+use edgeward_core::{refusal, Error};
 use rusqlite::{params, OptionalExtension};
 
 #[async_trait]
@@ -29,7 +29,7 @@ impl ApiClientStore for SqliteStore {
             )
             .map_err(|e| {
                 if is_unique_violation(&e) {
-                    codec::client_name_taken(&client.name)
+                    refusal::client_name_taken(&client.name)
                 } else {
                     db_err(e)
                 }
@@ -63,7 +63,7 @@ impl ApiClientStore for SqliteStore {
                 .and_then(|mut s| s.query_row(params![name.as_str(), enabled], |r| rows::api_client(r)).optional())
                 .map_err(db_err)?
                 .map(|s| s.client)
-                .ok_or_else(|| codec::client_not_found(&name))
+                .ok_or_else(|| refusal::client_not_found(&name))
         })
         .await
     }
@@ -80,7 +80,7 @@ impl ApiClientStore for SqliteStore {
     async fn delete_api_client(&self, name: &ClientName) -> Result<(), Error> {
         let name = name.clone();
         self.write(move |c| match c.execute(sql::DELETE_API_CLIENT, [name.as_str()]).map_err(db_err)? {
-            0 => Err(codec::client_not_found(&name)),
+            0 => Err(refusal::client_not_found(&name)),
             _ => Ok(()),
         })
         .await

@@ -6,7 +6,7 @@ use crate::sql::sqlite as sql;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use edgeward_core::store::{Change, ItemKey, ItemStore, StoredItem};
-use edgeward_core::Error;
+use edgeward_core::{refusal, Error};
 use rusqlite::{params, OptionalExtension};
 
 #[async_trait]
@@ -47,7 +47,7 @@ impl ItemStore for SqliteStore {
                 .and_then(|mut s| s.exists(params![key.network.as_str(), key.namespace.as_str()]))
                 .map_err(db_err)?;
             if !exists {
-                return Err(codec::namespace_missing());
+                return Err(refusal::namespace_missing());
             }
             c.prepare_cached(
                 "INSERT INTO items (network, namespace, sandbox, grp, item, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \

@@ -10,7 +10,7 @@ use edgeward_core::names::AccessGroupId;
 use edgeward_core::names::NamespaceName;
 use edgeward_core::network::Network;
 use edgeward_core::store::{AccessGroup, Change, Created, Namespace, NamespaceStore};
-use edgeward_core::Error;
+use edgeward_core::{refusal, Error};
 use rusqlite::{params, OptionalExtension};
 
 #[async_trait]
@@ -48,12 +48,12 @@ impl NamespaceStore for SqliteStore {
                 if same {
                     return Ok((e, Created::AlreadyThere));
                 }
-                return Err(codec::namespace_conflict(&ns.name));
+                return Err(refusal::namespace_conflict(&ns.name));
             }
             let count: i64 =
                 c.query_row(sql::COUNT_NETWORK_NAMESPACES, [ns.network.as_str()], |r| r.get(0)).map_err(db_err)?;
             if usize::try_from(count).unwrap_or(0) >= max {
-                return Err(codec::namespace_limit(max));
+                return Err(refusal::namespace_limit(max));
             }
             let group = ns.group_id.as_i64();
             let group_known = c
@@ -61,7 +61,7 @@ impl NamespaceStore for SqliteStore {
                 .and_then(|mut s| s.exists([group]))
                 .map_err(db_err)?;
             if !group_known {
-                return Err(codec::access_group_missing(ns.group_id));
+                return Err(refusal::access_group_missing(ns.group_id));
             }
             c.execute(
                 sql::INSERT_NAMESPACE,
@@ -96,7 +96,7 @@ impl NamespaceStore for SqliteStore {
                     s.query_row(params![network.as_str(), name.as_str(), retention], |r| rows::namespace(r)).optional()
                 })
                 .map_err(db_err)?
-                .ok_or_else(codec::namespace_missing)
+                .ok_or_else(refusal::namespace_missing)
                 .and_then(|ns| {
                     changes::note(c, &Change::Namespace(network, name.clone()), now)?;
                     Ok(ns)
@@ -110,7 +110,7 @@ impl NamespaceStore for SqliteStore {
         self.write(move |c| {
             let n = c.execute(sql::DELETE_NAMESPACE, params![network.as_str(), name.as_str()]).map_err(db_err)?;
             if n == 0 {
-                return Err(codec::namespace_missing());
+                return Err(refusal::namespace_missing());
             }
             c.execute(sql::DELETE_NAMESPACE_ITEMS, params![network.as_str(), name.as_str()]).map_err(db_err)?;
             changes::note(c, &Change::Namespace(network, name.clone()), now)?;
@@ -132,7 +132,7 @@ impl NamespaceStore for SqliteStore {
                     s.query_row(params![network.as_str(), name.as_str(), at.map(ms)], |r| rows::namespace(r)).optional()
                 })
                 .map_err(db_err)?
-                .ok_or_else(codec::namespace_missing)
+                .ok_or_else(refusal::namespace_missing)
         })
         .await
     }
@@ -175,7 +175,7 @@ impl NamespaceStore for SqliteStore {
                 .and_then(|mut s| s.exists([group]))
                 .map_err(db_err)?;
             if !group_known {
-                return Err(codec::access_group_missing(group_id));
+                return Err(refusal::access_group_missing(group_id));
             }
             let mut s = c.prepare_cached(sql::SET_NAMESPACE_GROUP).map_err(db_err)?;
             let rows =
@@ -203,7 +203,7 @@ impl NamespaceStore for SqliteStore {
                 .execute(sql::INSERT_ACCESS_GROUP, params![group.group_id.as_i64(), group.name, now.timestamp_millis()])
                 .map_err(db_err)?;
             if inserted == 0 {
-                return Err(codec::access_group_taken(group.group_id));
+                return Err(refusal::access_group_taken(group.group_id));
             }
             Ok(group)
         })
@@ -213,15 +213,15 @@ impl NamespaceStore for SqliteStore {
     async fn delete_access_group(&self, group_id: AccessGroupId) -> Result<(), Error> {
         self.write(move |c| {
             if group_id == AccessGroupId::ACCOUNT {
-                return Err(codec::account_group_kept());
+                return Err(refusal::account_group_kept());
             }
             let used: i64 =
                 c.query_row(sql::COUNT_GROUP_NAMESPACES, [group_id.as_i64()], |r| r.get(0)).map_err(db_err)?;
             if used > 0 {
-                return Err(codec::access_group_in_use(group_id, used));
+                return Err(refusal::access_group_in_use(group_id, used));
             }
             if c.execute(sql::DELETE_ACCESS_GROUP, [group_id.as_i64()]).map_err(db_err)? == 0 {
-                return Err(codec::access_group_missing(group_id));
+                return Err(refusal::access_group_missing(group_id));
             }
             Ok(())
         })

@@ -11,7 +11,7 @@ use edgeward_core::notify::{
     User,
 };
 use edgeward_core::store::NotifyStore;
-use edgeward_core::Error;
+use edgeward_core::{refusal, Error};
 
 use super::{conversion, db_err, decode_namespaces, parse_date, SqliteStore};
 use crate::codec::{self, from_ms, ms};
@@ -80,7 +80,7 @@ impl NotifyStore for SqliteStore {
                 )
                 .map_err(db_err)?;
             if n == 0 {
-                return Err(codec::user_taken(&user.name));
+                return Err(refusal::user_taken(&user.name));
             }
             Ok(user)
         })
@@ -109,8 +109,8 @@ impl NotifyStore for SqliteStore {
                 .query_row(sql::USER_BY_NAME, [&name], |r| rows::user(r))
                 .optional()
                 .map_err(db_err)?
-                .ok_or_else(|| codec::user_missing(&name))?;
-            codec::apply_user_update(&mut user, active, email, email_registered);
+                .ok_or_else(|| refusal::user_missing(&name))?;
+            user.apply_update(active, email, email_registered);
             c.execute(sql::UPDATE_USER, params![user.id.to_string(), user.active, user.email, user.email_registered])
                 .map_err(db_err)?;
             Ok(user)
@@ -140,7 +140,7 @@ impl NotifyStore for SqliteStore {
         let email = email.to_owned();
         self.write(move |c| {
             if c.execute(sql::DELETE_CONTACT, [&email]).map_err(db_err)? == 0 {
-                return Err(codec::contact_missing(&email));
+                return Err(refusal::contact_missing(&email));
             }
             Ok(())
         })
@@ -213,7 +213,7 @@ impl NotifyStore for SqliteStore {
         self.write(move |c| {
             let n = c.execute(sql::SET_REPLACED_BY, params![old, new]).map_err(db_err)?;
             if n == 0 {
-                return Err(codec::token_missing());
+                return Err(refusal::token_missing());
             }
             Ok(())
         })

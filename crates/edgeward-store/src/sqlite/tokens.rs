@@ -10,7 +10,7 @@ use edgeward_core::names::TokenName;
 use edgeward_core::network::Network;
 use edgeward_core::store::{NewToken, StoredToken, TokenStore, TokenUsage};
 use edgeward_core::token::Token;
-use edgeward_core::Error;
+use edgeward_core::{refusal, Error};
 use rusqlite::{params, OptionalExtension};
 use uuid::Uuid;
 
@@ -30,15 +30,15 @@ impl TokenStore for SqliteStore {
                 .query_row("SELECT token_count, cpcode FROM account WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
                 .map_err(db_err)?
-                .ok_or_else(codec::not_initialized)?;
+                .ok_or_else(refusal::not_initialized)?;
             if u64::try_from(count).unwrap_or(0) >= new.max_tokens {
-                return Err(codec::token_limit(new.max_tokens));
+                return Err(refusal::token_limit(new.max_tokens));
             }
             let mut exists = c.prepare_cached(sql::NAMESPACE_EXISTS).map_err(db_err)?;
             for net in spec.networks.iter() {
                 for ns in spec.namespaces.keys() {
                     if !exists.exists(params![net.as_str(), ns.as_str()]).map_err(db_err)? {
-                        return Err(codec::namespace_not_on(ns, net));
+                        return Err(refusal::namespace_not_on(ns, net));
                     }
                 }
             }
@@ -71,7 +71,7 @@ impl TokenStore for SqliteStore {
             match inserted {
                 Ok(_) => {}
                 Err(e) if is_unique_violation(&e) => {
-                    return Err(codec::token_name_taken(&token.name))
+                    return Err(refusal::token_name_taken(&token.name))
                 }
                 Err(e) => return Err(db_err(e)),
             }
@@ -118,7 +118,7 @@ impl TokenStore for SqliteStore {
                 .prepare_cached(sql::REVOKE_TOKEN)
                 .and_then(|mut s| s.query_row(params![token_ref, ms(now)], |r| rows::token(r, &refs)).optional())
                 .map_err(db_err)?
-                .ok_or_else(codec::token_already_revoked)?;
+                .ok_or_else(refusal::token_already_revoked)?;
             c.execute("UPDATE account SET token_count = token_count - 1 WHERE id = 1", []).map_err(db_err)?;
             changes::note_revoked(c, &token_ref, now)?;
             Ok(t.token)
@@ -135,8 +135,8 @@ impl TokenStore for SqliteStore {
                 .optional()
                 .map_err(db_err)?;
             match held {
-                None => return Err(codec::token_not_found(&name)),
-                Some(Some(_)) => return Err(codec::token_not_refreshable(&name)),
+                None => return Err(refusal::token_not_found(&name)),
+                Some(Some(_)) => return Err(refusal::token_not_refreshable(&name)),
                 Some(None) => {}
             }
             c.prepare_cached(sql::REFRESH_TOKEN)
