@@ -1,6 +1,7 @@
 //! How values are laid out in columns, shared by both backends so that a row means the same on
 //! SQLite and PostgreSQL: instants as epoch milliseconds, dates as `YYYY-MM-DD`, namespace grants
-//! as `ns:rwd,…`, change-feed subjects as `/`-joined segments; and the errors both report.
+//! as `ns:rwd,…`, change-feed subjects as `/`-joined segments, integers checked into and out of
+//! their columns. What the store refuses, and in which words, is core's (`edgeward_core::refusal`).
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
