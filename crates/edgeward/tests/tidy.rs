@@ -125,6 +125,23 @@ fn no_file_refers_to_files_outside_the_repository() {
 }
 
 #[test]
+fn every_place_in_where_to_change_what_exists() {
+    let arch = text(&repo_root().join("ARCHITECTURE.md"));
+    let section = arch.split("## Where to change what").nth(1).expect("a Where to change what section");
+    let section = section.split("\n## ").next().unwrap();
+    let paths: Vec<&str> = section
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|p| p.starts_with("crates/") || p.starts_with("docs/") || p.contains('.') && !p.contains(' '))
+        .filter(|p| p.contains('/') || p.ends_with(".toml"))
+        .collect();
+    assert!(paths.len() >= 10, "found the places: {paths:?}");
+    let missing: Vec<_> = paths.iter().filter(|p| !repo_root().join(p).exists()).collect();
+    assert!(missing.is_empty(), "places in ARCHITECTURE.md's Where to change what that do not exist: {missing:?}");
+}
+
+#[test]
 fn every_path_in_the_architecture_code_map_exists() {
     let arch = text(&repo_root().join("ARCHITECTURE.md"));
     let map = arch.split("## Code map").nth(1).expect("a Code map section");
