@@ -14,7 +14,7 @@ use edgeward_core::capability::Grants;
 use edgeward_core::names::{ClientName, NamespaceName};
 use edgeward_core::network::Network;
 use edgeward_core::notify::{CheckRun, User};
-use edgeward_core::store::{Account, ApiClient, Namespace, StoredApiClient, StoredToken};
+use edgeward_core::store::{Account, ApiClient, Namespace, StoredApiClient, StoredItem, StoredToken};
 use edgeward_core::Error;
 
 use crate::codec::{self, from_ms, TokenColumns};
@@ -174,4 +174,15 @@ pub(crate) fn audit_entry<R: Row>(r: &R) -> Result<AuditEntry, R::Error> {
     }
     .into_entry()
     .map_err(R::unreadable)
+}
+
+/// A row of `sql::GET_ITEM`: the value, when it was written, and the namespace's retention.
+pub(crate) fn stored_item<R: Row>(r: &R) -> Result<StoredItem, R::Error> {
+    let updated_at = from_ms(r.get(1)?);
+    let retention: i64 = r.get(2)?;
+    Ok(StoredItem {
+        value: r.get(0)?,
+        updated_at,
+        expires_at: (retention > 0).then(|| updated_at + chrono::Duration::seconds(retention)),
+    })
 }

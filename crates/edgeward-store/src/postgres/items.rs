@@ -1,7 +1,8 @@
 //! [`ItemStore`] on PostgreSQL: item values, each write holding its namespace row.
 
 use super::{col, db_err, PostgresStore, Write};
-use crate::codec::{self, from_ms, ms};
+use crate::codec::{self, ms};
+use crate::rows;
 use crate::sql::pg as sql;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -21,16 +22,7 @@ impl ItemStore for PostgresStore {
     async fn get_item(&self, key: &ItemKey, now: DateTime<Utc>) -> Result<Option<StoredItem>, Error> {
         let row =
             bind_key(sqlx::query(sql::GET_ITEM), key).bind(ms(now)).fetch_optional(&self.pool).await.map_err(db_err)?;
-        row.map(|r| {
-            let updated_at = from_ms(col(&r, 1)?);
-            let retention: i64 = col(&r, 2)?;
-            Ok(StoredItem {
-                value: col(&r, 0)?,
-                updated_at,
-                expires_at: (retention > 0).then(|| updated_at + chrono::Duration::seconds(retention)),
-            })
-        })
-        .transpose()
+        row.as_ref().map(rows::stored_item).transpose()
     }
 
     async fn put_item(&self, key: ItemKey, value: Vec<u8>, now: DateTime<Utc>) -> Result<(), Error> {

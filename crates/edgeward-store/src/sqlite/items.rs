@@ -1,7 +1,8 @@
 //! [`ItemStore`] on SQLite: item values, written through the group-commit writer.
 
 use super::{changes, db_err, SqliteStore};
-use crate::codec::{self, from_ms, ms};
+use crate::codec::{self, ms};
+use crate::rows;
 use crate::sql::sqlite as sql;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -24,15 +25,7 @@ impl ItemStore for SqliteStore {
                             key.item,
                             ms(now)
                         ],
-                        |r| {
-                            let updated_at = from_ms(r.get(1)?);
-                            let retention: i64 = r.get(2)?;
-                            Ok(StoredItem {
-                                value: r.get(0)?,
-                                updated_at,
-                                expires_at: (retention > 0).then(|| updated_at + chrono::Duration::seconds(retention)),
-                            })
-                        },
+                        |r| rows::stored_item(r),
                     )
                     .optional()
                 })
