@@ -1,5 +1,5 @@
 //! The storage conformance suite: behaviour every backend must show. Each check takes a fresh,
-//! empty store; backends' test files call [`run_all`].
+//! empty store; backends' test files run each check as its own test with [`conformance_tests!`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
