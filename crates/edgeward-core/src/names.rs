@@ -144,13 +144,25 @@ macro_rules! segment_type {
 
             /// Parse: 1 to `MAX_LEN` of `[A-Za-z0-9_-]` (a leading `-` is allowed).
             pub fn parse(s: &str) -> Result<Self, Error> {
+                Self::check(s)?;
+                Ok(Self(s.to_owned()))
+            }
+
+            /// [`Self::parse`] keeping the string it is given (a path segment already owned).
+            pub fn parse_owned(s: String) -> Result<Self, Error> {
+                Self::check(&s)?;
+                Ok(Self(s))
+            }
+
+            fn check(s: &str) -> Result<(), Error> {
                 let ok = !s.is_empty()
                     && s.len() <= $max
                     && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-                if !ok {
-                    return Err(segment_refusal($field, $what));
+                if ok {
+                    Ok(())
+                } else {
+                    Err(segment_refusal($field, $what))
                 }
-                Ok(Self(s.to_owned()))
             }
 
             /// The name.
@@ -410,6 +422,11 @@ mod tests {
             for bad in ["", "sp ace", "a/b", "a.b", "é", "a\n", &"a".repeat(max + 1)] {
                 assert_eq!(refusal(parse(bad)), (field, text.clone()), "{what} {bad:?}");
             }
+        }
+        // The owned form (the data plane's path segments) decides alike.
+        for s in ["a", "-lead", "sp ace", "", &"a".repeat(129), &"a".repeat(512), &"a".repeat(513)] {
+            assert_eq!(GroupName::parse_owned(s.to_owned()), GroupName::parse(s), "{s:?}");
+            assert_eq!(ItemName::parse_owned(s.to_owned()), ItemName::parse(s), "{s:?}");
         }
         assert_eq!(GroupName::MAX_LEN, 128);
         assert_eq!(ItemName::MAX_LEN, 512);

@@ -380,8 +380,8 @@ pub async fn item(
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
     let namespace = NamespaceName::parse_requested(&ns)?;
-    let group = GroupName::parse(&group)?;
-    let item = ItemName::parse(&item)?;
+    let group = GroupName::parse_owned(group)?;
+    let item = ItemName::parse_owned(item)?;
     let right = match method {
         Method::GET => Right::Read,
         Method::PUT => Right::Write,

@@ -387,8 +387,8 @@ fn item_key(
     let net = network(&net)?;
     allow(caller, cap, net)?;
     let namespace = NamespaceName::parse_requested(&ns)?;
-    let group = GroupName::parse(&group)?.into();
-    let item = ItemName::parse(&item)?.into();
+    let group = GroupName::parse_owned(group)?.into();
+    let item = ItemName::parse_owned(item)?.into();
     Ok(ItemKey { network: net, namespace, sandbox: sandbox(q, net)?, group, item })
 }
 
