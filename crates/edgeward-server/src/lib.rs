@@ -2,7 +2,10 @@
 //!
 //! - [`bootstrap`] prepares a data directory (database, keys, TLS certificate, account, first
 //!   API client) and is the only module that reads or writes files.
-//! - [`app`] wires state and routers and runs the listeners until shutdown.
+//! - [`server`] is the composition root: it checks the configuration, binds the listeners,
+//!   builds the state ([`state::AppState::new`], no I/O) and serves until shutdown, with the
+//!   background tasks registered in one list ([`server::background_tasks`]).
+//! - [`app`] holds the routers and the middleware every request passes through.
 //! - [`auth`] verifies EdgeGrid signatures and resolves the calling API client.
 //! - [`routes`] holds the handlers; `edgeward-wire` the JSON shapes clients send and read.
 //! - [`problem`] is the one place where errors become HTTP responses.
@@ -32,10 +35,11 @@ pub mod openapi;
 pub mod outbox;
 pub mod problem;
 pub mod routes;
+pub mod server;
 pub mod service;
 pub mod state;
 pub mod tls;
 pub mod webhook;
 
-pub use app::{spawn, RunningServer};
 pub use config::{DatabaseConfig, ServeConfig};
+pub use server::{spawn, RunningServer};

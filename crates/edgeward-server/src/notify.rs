@@ -87,6 +87,19 @@ pub struct NotifyRuntime {
     pub outputs: Outputs,
 }
 
+impl NotifyRuntime {
+    /// The runtime of `config` for the server on `hostname` (as `bootstrap::hostname` read it),
+    /// or an error naming the setting that is invalid.
+    pub fn new(config: &NotifyConfig, hostname: &str) -> Result<Self, String> {
+        Ok(Self {
+            thresholds: config.checked_thresholds()?,
+            check_time: config.check_time()?,
+            holder: holder_id(hostname),
+            outputs: Outputs { email: config.smtp.is_some(), webhook: config.webhook.is_some() },
+        })
+    }
+}
+
 /// Where a check sends what it finds, besides the panel.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Outputs {

@@ -55,6 +55,57 @@ pub struct Inner {
     pub audit_retention: chrono::Duration,
 }
 
+impl AppState {
+    /// The handlers' state over what bootstrap prepared and the configuration's settings.
+    ///
+    /// It only builds values: no file, socket or database is touched and nothing is spawned, so
+    /// a test builds the very state the server runs with and drives the routers in-process.
+    /// `request_clock` checks signed requests' timestamps (the system clock under a development
+    /// clock); `notify` is the expiry check's runtime ([`crate::notify::NotifyRuntime::new`]).
+    pub fn new(
+        prepared: &crate::bootstrap::Prepared,
+        config: &crate::config::ServeConfig,
+        clock: Arc<dyn Clock>,
+        request_clock: Arc<dyn Clock>,
+        notify: crate::notify::NotifyRuntime,
+    ) -> Self {
+        let data_key = crate::keys::SharedDataKey::new(Some(config.data_dir.join("keys")), prepared.data_key.clone())
+            .following(prepared.data_key_cell.clone());
+        Self(Arc::new(Inner {
+            store: prepared.store.clone(),
+            cpcode: prepared.cpcode.clone(),
+            keys: crate::keys::SigningKeys::new(prepared.keys.clone()),
+            data_key,
+            clock,
+            request_clock,
+            limits: config.limits.clone(),
+            edgegrid: edgeward_edgegrid::Settings {
+                max_body: config.edgegrid.max_body,
+                headers_to_sign: config.edgegrid.headers_to_sign.clone(),
+            },
+            timestamp_window: setting_seconds(config.edgegrid.timestamp_window_secs),
+            namespace_delete_delay: setting_seconds(config.namespace_delete_delay_secs),
+            nonces: NonceCache::default(),
+            clients: ClientCache::default(),
+            notify,
+            item_cache: crate::item_cache::ItemCache::new(
+                usize::try_from(config.data_plane.item_cache_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
+            ),
+            gate: crate::dataplane::TokenGate::default(),
+            metrics: Metrics::default(),
+            trail: crate::audit::Trail::default(),
+            audit_retention: chrono::Duration::days(i64::from(config.audit.retention_days.max(1))),
+        }))
+    }
+}
+
+/// A setting in seconds as a duration, at most the longest one chrono holds (`i64::MAX / 1000`
+/// seconds, some 292 million years): a longer setting means "no limit" all the same.
+fn setting_seconds(secs: u64) -> chrono::Duration {
+    let longest = i64::MAX / 1000;
+    chrono::Duration::seconds(i64::try_from(secs).map_or(longest, |s| s.min(longest)))
+}
+
 impl std::ops::Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {

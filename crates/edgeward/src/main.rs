@@ -563,7 +563,8 @@ async fn run(cli: Cli) -> Result<()> {
             init_logging();
             let config = serve_config(&args)?;
             let clock = serve_clock(&args)?;
-            let server = edgeward_server::app::spawn_with_request_clock(config, clock, Arc::new(SystemClock)).await?;
+            let server =
+                edgeward_server::server::spawn_with_request_clock(config, clock, Arc::new(SystemClock)).await?;
             server.run_until(shutdown_signal()).await;
         }
         Command::Apiclient(cmd) => apiclient(cmd).await?,
