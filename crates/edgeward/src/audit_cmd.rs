@@ -49,7 +49,7 @@ pub enum AuditCommand {
 }
 
 /// Run an `audit` command.
-pub async fn run(cmd: AuditCommand) -> Result<()> {
+pub async fn run(cmd: AuditCommand, db: &crate::Database) -> Result<()> {
     let AuditCommand::List { actor, action, target, outcome, since, until, before, limit, json, data_dir } = cmd;
     let mut q = HashMap::new();
     for (key, value) in [
@@ -68,7 +68,7 @@ pub async fn run(cmd: AuditCommand) -> Result<()> {
     }
     // The API's own parser, so the command and the endpoint accept exactly the same filters.
     let filter = filter_from_query(&q).map_err(|e| anyhow!("{}", e.to_string().trim_end_matches('.')))?;
-    let (store, _) = crate::open_store(&data_dir).await?;
+    let (store, _) = db.open(&data_dir).await?;
     let records = store.audit_records(&filter).await.map_err(|e| anyhow!("{e}"))?;
     let next = (records.len() == filter.limit).then(|| records.last().map(|r| r.id)).flatten();
     let mut out = std::io::stdout().lock();

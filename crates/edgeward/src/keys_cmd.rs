@@ -75,11 +75,11 @@ fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     clippy::disallowed_methods,
     reason = "the CLI looks in the data directory's key file to tell the operator it may be deleted"
 )]
-pub async fn run(cmd: KeysCommand) -> Result<()> {
+pub async fn run(cmd: KeysCommand, db: &crate::Database) -> Result<()> {
     let clock = SystemClock;
     match cmd {
         KeysCommand::Rotate { data_dir } => {
-            let (store, data_key) = crate::open_store(&data_dir).await?;
+            let (store, data_key) = db.open(&data_dir).await?;
             let before = keys::report(store.as_ref(), clock.now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let kid = crate::audited(
                 store.as_ref(),
@@ -99,7 +99,7 @@ pub async fn run(cmd: KeysCommand) -> Result<()> {
             }
         }
         KeysCommand::List { data_dir, json } => {
-            let (store, _) = crate::open_store(&data_dir).await?;
+            let (store, _) = db.open(&data_dir).await?;
             let report = keys::report(store.as_ref(), clock.now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -125,7 +125,7 @@ pub async fn run(cmd: KeysCommand) -> Result<()> {
             }
         }
         KeysCommand::Retire { kid, yes, data_dir } => {
-            let (store, data_key) = crate::open_store(&data_dir).await?;
+            let (store, data_key) = db.open(&data_dir).await?;
             let report = keys::report(store.as_ref(), clock.now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let Some(key) = report.iter().find(|k| k.kid == kid) else {
                 // A refused change: the trail keeps it as a failure, as the admin API's do.
@@ -179,13 +179,14 @@ pub async fn run(cmd: KeysCommand) -> Result<()> {
             }
         }
         KeysCommand::RotateDataKey { data_dir, batch_size, prepare, settle_secs, pause_after_batches } => {
-            rotate_data_key(&data_dir, batch_size, prepare, settle_secs, pause_after_batches).await?
+            rotate_data_key(db, &data_dir, batch_size, prepare, settle_secs, pause_after_batches).await?
         }
     }
     Ok(())
 }
 
 async fn rotate_data_key(
+    db: &crate::Database,
     data_dir: &std::path::Path,
     batch_size: usize,
     prepare: bool,
@@ -198,7 +199,7 @@ async fn rotate_data_key(
         bail!("--batch-size must be at least 1");
     }
     let clock = SystemClock;
-    let (store, _) = crate::open_store(data_dir).await?;
+    let (store, _) = db.open(data_dir).await?;
     let keys_dir = data_dir.join("keys");
     let next = keys_dir.join(bootstrap::NEXT_DATA_KEY_FILE);
     let (key, made) = bootstrap::begin_data_key_rotation(&keys_dir)?;

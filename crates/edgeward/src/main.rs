@@ -52,15 +52,30 @@ struct Cli {
     command: Command,
 }
 
-/// The `--database` given (read once, at start).
-static DATABASE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+/// The database the administration commands work on: the `--database` given (none or empty:
+/// SQLite in the data directory).
+pub(crate) struct Database {
+    url: Option<String>,
+}
 
-/// Open the store and the data key of a data directory, on the `--database` given.
-pub(crate) async fn open_store(
-    data_dir: &Path,
-) -> Result<(Arc<dyn edgeward_core::store::Store>, edgeward_token::DataKey)> {
-    let db = edgeward_server::DatabaseConfig::with_url(DATABASE.get().cloned().flatten());
-    Ok(bootstrap::open_store(data_dir, &db, now()).await?)
+impl Database {
+    fn new(url: Option<String>) -> Self {
+        Self { url: url.filter(|u| !u.is_empty()) }
+    }
+
+    /// The PostgreSQL URL, when one was given.
+    pub(crate) fn url(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+
+    /// Open the store and the data key of a data directory on this database.
+    pub(crate) async fn open(
+        &self,
+        data_dir: &Path,
+    ) -> Result<(Arc<dyn edgeward_core::store::Store>, edgeward_token::DataKey)> {
+        let db = edgeward_server::DatabaseConfig::with_url(self.url.clone());
+        Ok(bootstrap::open_store(data_dir, &db, now()).await?)
+    }
 }
 
 /// The time, for the administration commands: the system clock, the one place they read it.
@@ -319,7 +334,7 @@ fn group_id(s: &str) -> std::result::Result<AccessGroupId, String> {
     AccessGroupId::parse(s).map_err(|e| e.to_string())
 }
 
-async fn accessgroup(cmd: AccessGroupCommand) -> Result<()> {
+async fn accessgroup(cmd: AccessGroupCommand, db: &Database) -> Result<()> {
     use edgeward_core::store::AccessGroup;
     match cmd {
         AccessGroupCommand::Create { id, name, data_dir } => {
@@ -329,7 +344,7 @@ async fn accessgroup(cmd: AccessGroupCommand) -> Result<()> {
             let name = edgeward_core::names::DisplayName::parse(&name)
                 .map(String::from)
                 .map_err(|_| anyhow::anyhow!("--name must be 1 to 128 printable characters"))?;
-            let (store, _) = open_store(&data_dir).await?;
+            let (store, _) = db.open(&data_dir).await?;
             audited(
                 store.as_ref(),
                 actions::ACCESS_GROUP_CREATE,
@@ -340,7 +355,7 @@ async fn accessgroup(cmd: AccessGroupCommand) -> Result<()> {
             println!("Created access group {id} ({name}).");
         }
         AccessGroupCommand::List { data_dir } => {
-            let (store, _) = open_store(&data_dir).await?;
+            let (store, _) = db.open(&data_dir).await?;
             let groups = store.list_access_groups().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{:<12} NAME", "GROUP ID")?;
@@ -349,7 +364,7 @@ async fn accessgroup(cmd: AccessGroupCommand) -> Result<()> {
             }
         }
         AccessGroupCommand::Delete { id, data_dir } => {
-            let (store, _) = open_store(&data_dir).await?;
+            let (store, _) = db.open(&data_dir).await?;
             audited(
                 store.as_ref(),
                 actions::ACCESS_GROUP_DELETE,
@@ -382,7 +397,7 @@ const KNOWN_ENV: &[&str] = &[
 ];
 
 #[allow(clippy::disallowed_methods, reason = "the CLI reads the configuration file `serve --config` names")]
-fn serve_config(args: &ServeArgs) -> Result<ServeConfig> {
+fn serve_config(args: &ServeArgs, db: &Database) -> Result<ServeConfig> {
     let mut c = match &args.config {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
@@ -393,8 +408,8 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig> {
     if let Some(v) = &args.data_dir {
         c.data_dir = v.clone();
     }
-    if let Some(v) = DATABASE.get().cloned().flatten() {
-        c.database.url = Some(v);
+    if let Some(v) = db.url() {
+        c.database.url = Some(v.to_owned());
     }
     if let Some(v) = args.admin_addr {
         c.admin_addr = v;
@@ -468,7 +483,7 @@ fn default_host(data_dir: &Path) -> Option<String> {
 }
 
 #[allow(clippy::disallowed_methods, reason = "the CLI reads the edgerc it adds the new client's section to")]
-async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
+async fn apiclient(cmd: ApiClientCommand, db: &Database) -> Result<()> {
     match cmd {
         ApiClientCommand::Create { name, grants, data_dir, edgerc, section, host, owner } => {
             let name = ClientName::parse(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -481,7 +496,7 @@ async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
                 Some(h) => h,
                 None => bail!("cannot tell the server's host: give --host (e.g. 127.0.0.1:8443)"),
             };
-            let (store, key) = open_store(&data_dir).await?;
+            let (store, key) = db.open(&data_dir).await?;
             let owner = match owner {
                 Some(o) => Some(people::user_by_name(store.as_ref(), &o).await?.id),
                 None => None,
@@ -508,7 +523,7 @@ async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
             );
         }
         ApiClientCommand::List { data_dir } => {
-            let (store, _) = open_store(&data_dir).await?;
+            let (store, _) = db.open(&data_dir).await?;
             let clients = store.list_api_clients().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{:<24} {:<9} {:<40} GRANTS", "NAME", "STATUS", "CLIENT TOKEN")?;
@@ -517,11 +532,11 @@ async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
                 writeln!(out, "{:<24} {:<9} {:<40} {}", c.name, status, c.client_token, c.grants.to_list())?;
             }
         }
-        ApiClientCommand::Disable { name, data_dir } => set_enabled(&data_dir, &name, false).await?,
-        ApiClientCommand::Enable { name, data_dir } => set_enabled(&data_dir, &name, true).await?,
+        ApiClientCommand::Disable { name, data_dir } => set_enabled(db, &data_dir, &name, false).await?,
+        ApiClientCommand::Enable { name, data_dir } => set_enabled(db, &data_dir, &name, true).await?,
         ApiClientCommand::Delete { name, data_dir } => {
             let name = ClientName::parse(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let (store, _) = open_store(&data_dir).await?;
+            let (store, _) = db.open(&data_dir).await?;
             audited(
                 store.as_ref(),
                 actions::API_CLIENT_DELETE,
@@ -535,9 +550,9 @@ async fn apiclient(cmd: ApiClientCommand) -> Result<()> {
     Ok(())
 }
 
-async fn set_enabled(data_dir: &Path, name: &str, enabled: bool) -> Result<()> {
+async fn set_enabled(db: &Database, data_dir: &Path, name: &str, enabled: bool) -> Result<()> {
     let name = ClientName::parse(name).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (store, _) = open_store(data_dir).await?;
+    let (store, _) = db.open(data_dir).await?;
     audited(
         store.as_ref(),
         actions::API_CLIENT_UPDATE,
@@ -558,22 +573,23 @@ fn json_error<T>(conn: &token_cmd::Conn, result: Result<T>) -> Result<T> {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    let db = &Database::new(cli.database);
     match cli.command {
         Command::Serve(args) => {
             init_logging();
-            let config = serve_config(&args)?;
+            let config = serve_config(&args, db)?;
             let clock = serve_clock(&args)?;
             let server =
                 edgeward_server::server::spawn_with_request_clock(config, clock, Arc::new(SystemClock)).await?;
             server.run_until(shutdown_signal()).await;
         }
-        Command::Apiclient(cmd) => apiclient(cmd).await?,
-        Command::Accessgroup(cmd) => accessgroup(cmd).await?,
-        Command::Keys(cmd) => keys_cmd::run(cmd).await?,
-        Command::Audit(cmd) => audit_cmd::run(cmd).await?,
-        Command::User(cmd) => people::user(cmd).await?,
+        Command::Apiclient(cmd) => apiclient(cmd, db).await?,
+        Command::Accessgroup(cmd) => accessgroup(cmd, db).await?,
+        Command::Keys(cmd) => keys_cmd::run(cmd, db).await?,
+        Command::Audit(cmd) => audit_cmd::run(cmd, db).await?,
+        Command::User(cmd) => people::user(cmd, db).await?,
         Command::Notify { cmd, conn } => json_error(&conn, people::notify(cmd, &conn).await)?,
-        Command::Contact(cmd) => people::contact(cmd).await?,
+        Command::Contact(cmd) => people::contact(cmd, db).await?,
         Command::Token { cmd, conn } => json_error(&conn, token_cmd::run(cmd, &conn).await)?,
         Command::Bundle { cmd, conn } => {
             if !json_error(&conn, token_cmd::check(cmd, &conn).await)? {
@@ -582,7 +598,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Migrate { data_dir } => {
             let newest = edgeward_store::migrate::newest_version();
-            let (what, before) = match DATABASE.get().cloned().flatten() {
+            let (what, before) = match db.url() {
                 None => {
                     let db = data_dir.join("edgeward.db");
                     let v = edgeward_store::migrate::database_version(&db)
@@ -590,16 +606,16 @@ async fn run(cli: Cli) -> Result<()> {
                     (db.display().to_string(), v)
                 }
                 Some(url) => {
-                    let v = edgeward_store::postgres_database_version(&url)
+                    let v = edgeward_store::postgres_database_version(url)
                         .await
                         .map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
-                    (edgeward_server::config::redact_url(&url), v)
+                    (edgeward_server::config::redact_url(url), v)
                 }
             };
             if before > newest {
                 bail!("{what} has schema version {before}, newer than this Edgeward build knows ({newest}); upgrade Edgeward");
             }
-            open_store(&data_dir).await?;
+            db.open(&data_dir).await?;
             if before == newest {
                 println!("{what}: schema version {newest}, up to date.");
             } else {
@@ -611,7 +627,7 @@ async fn run(cli: Cli) -> Result<()> {
             print!("{}", document_text_of(if data_plane { Door::DataPlane } else { Door::Admin }))
         }
         Command::Config(ConfigCommand::Print(args)) => {
-            let mut config = serve_config(&args)?;
+            let mut config = serve_config(&args, db)?;
             config.database.url = config.database.url.as_deref().map(edgeward_server::config::redact_url);
             print!("{}", toml::to_string_pretty(&config)?);
         }
@@ -621,7 +637,6 @@ async fn run(cli: Cli) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _ = DATABASE.set(cli.database.clone().filter(|d| !d.is_empty()));
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -242,7 +242,7 @@ fn check_name(n: &str, what: &str) -> Result<String> {
         .map_err(|_| anyhow!("{what} must be 1 to 128 printable characters"))
 }
 
-pub async fn user(cmd: UserCommand) -> Result<()> {
+pub async fn user(cmd: UserCommand, db: &crate::Database) -> Result<()> {
     match cmd {
         UserCommand::Create { name, email, registered, grants, data_dir } => {
             let name = check_name(&name, "the user's name")?;
@@ -255,7 +255,7 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
             } else {
                 Grants::parse_list(&grants).map_err(|e| anyhow!("--grants: {e}"))?
             };
-            let (store, _) = crate::open_store(&data_dir).await?;
+            let (store, _) = db.open(&data_dir).await?;
             let user = User {
                 id: uuid::Uuid::new_v4(),
                 name,
@@ -270,7 +270,7 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
             println!("Created user {} ({}).", u.name, u.id);
         }
         UserCommand::List { data_dir } => {
-            let (store, _) = crate::open_store(&data_dir).await?;
+            let (store, _) = db.open(&data_dir).await?;
             let users = store.list_users().await.map_err(|e| anyhow!("{e}"))?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{:<20} {:<8} {:<32} {:<10} GRANTS", "NAME", "STATUS", "E-MAIL", "CONFIRMED")?;
@@ -288,7 +288,7 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
         }
         UserCommand::Update { name, active, email, registered, data_dir } => {
             let email = email.as_deref().map(check_email).transpose()?;
-            let (store, _) = crate::open_store(&data_dir).await?;
+            let (store, _) = db.open(&data_dir).await?;
             let u = crate::audited(
                 store.as_ref(),
                 actions::USER_UPDATE,
@@ -308,11 +308,11 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
     Ok(())
 }
 
-pub async fn contact(cmd: ContactCommand) -> Result<()> {
+pub async fn contact(cmd: ContactCommand, db: &crate::Database) -> Result<()> {
     match cmd {
         ContactCommand::Add { email, name, data_dir } => {
             let contact = Contact { email: check_email(&email)?, name: check_name(&name, "--name")? };
-            let (store, _) = crate::open_store(&data_dir).await?;
+            let (store, _) = db.open(&data_dir).await?;
             let target = format!("contact/{}", contact.email);
             crate::audited(
                 store.as_ref(),
@@ -324,7 +324,7 @@ pub async fn contact(cmd: ContactCommand) -> Result<()> {
             println!("Escalation contact {} ({}) added.", contact.email, contact.name);
         }
         ContactCommand::List { data_dir } => {
-            let (store, _) = crate::open_store(&data_dir).await?;
+            let (store, _) = db.open(&data_dir).await?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{:<40} NAME", "E-MAIL")?;
             for c in store.list_contacts().await.map_err(|e| anyhow!("{e}"))? {
@@ -332,7 +332,7 @@ pub async fn contact(cmd: ContactCommand) -> Result<()> {
             }
         }
         ContactCommand::Remove { email, data_dir } => {
-            let (store, _) = crate::open_store(&data_dir).await?;
+            let (store, _) = db.open(&data_dir).await?;
             let target = format!("contact/{}", email.trim());
             crate::audited(store.as_ref(), actions::CONTACT_REMOVE, target, store.remove_contact(email.trim())).await?;
             println!("Escalation contact {} removed.", email.trim());

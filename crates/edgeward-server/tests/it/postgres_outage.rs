@@ -3,14 +3,12 @@
 //! is there. Runs on a PostgreSQL server of its own, so other tests are not disturbed.
 #![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::private_postgres::PrivatePostgres;
-use common::*;
+use crate::common::private_postgres::PrivatePostgres;
+use crate::common::*;
 use edgeward_client::{Client, Edgerc};
 use edgeward_core::clock::SystemClock;
 use edgeward_server::{DatabaseConfig, RunningServer, ServeConfig};

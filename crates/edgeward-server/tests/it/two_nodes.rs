@@ -5,12 +5,10 @@
     reason = "tests and benchmarks run real servers against the system time, in data directories they make and inspect"
 )]
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use edgeward_client::{Client, Edgerc};
 use edgeward_core::clock::SystemClock;
 use reqwest::Method;

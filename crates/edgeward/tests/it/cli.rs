@@ -5,12 +5,10 @@
     reason = "tests and benchmarks run real servers against the system time, in data directories they make and inspect"
 )]
 
-mod common;
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 
 struct Env {
     _tmp: tempfile::TempDir,

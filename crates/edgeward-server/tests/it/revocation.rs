@@ -2,12 +2,10 @@
 //! retention, across a restart, and on a node started afterwards; and a correctly signed value
 //! whose token the store does not know is refused.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::*;
 use chrono::{Duration, TimeZone, Utc};
-use common::*;
 use edgeward_core::clock::{Clock, ManualClock};
 use reqwest::Method;
 

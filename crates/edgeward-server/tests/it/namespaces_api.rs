@@ -1,9 +1,7 @@
 //! Namespaces, groups and items through the admin API.
 #![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use edgeward_core::capability::Capability;
 use reqwest::Method;
 

@@ -1,10 +1,8 @@
 //! Edgeward's notification endpoints over HTTPS + EdgeGrid.
 #![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
-mod common;
-
+use crate::common::*;
 use chrono::{Duration, Utc};
-use common::*;
 use edgeward_core::capability::Capability;
 use reqwest::Method;
 

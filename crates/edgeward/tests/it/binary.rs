@@ -10,8 +10,7 @@ use std::path::Path;
 
 use edgeward_client::{Client, ClientError, Edgerc, Method};
 
-mod common;
-use common::*;
+use crate::common::*;
 
 fn client(dir: &Path, section: &str) -> Client {
     let edgerc = Edgerc::load(&dir.join("edgerc"), section).unwrap();

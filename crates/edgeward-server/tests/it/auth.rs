@@ -4,12 +4,10 @@
     reason = "tests and benchmarks run real servers against the system time, in data directories they make and inspect"
 )]
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::*;
 use chrono::{Duration, Utc};
-use common::*;
 use edgeward_client::{Client, Edgerc};
 use edgeward_core::capability::Capability::*;
 use edgeward_core::clock::ManualClock;

@@ -5,12 +5,10 @@
     reason = "tests and benchmarks run real servers against the system time, in data directories they make and inspect"
 )]
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::*;
 use chrono::{TimeZone, Utc};
-use common::*;
 use edgeward_client::Edgerc;
 use edgeward_core::clock::ManualClock;
 use reqwest::Method;

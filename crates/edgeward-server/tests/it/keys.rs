@@ -3,13 +3,11 @@
 //! make a server read the keys per request.
 #![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::*;
 use base64::Engine as _;
 use chrono::{Duration, TimeZone, Utc};
-use common::*;
 use edgeward_core::clock::{Clock, ManualClock, SystemClock};
 use edgeward_server::keys::{self, KeyState};
 use reqwest::Method;

@@ -6,14 +6,12 @@
     reason = "tests and benchmarks run real servers against the system time, in data directories they make and inspect"
 )]
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::common::*;
 use chrono::{Duration, Utc};
-use common::*;
 use edgeward_core::clock::SystemClock;
 use edgeward_server::{bootstrap, tls};
 

@@ -6,9 +6,7 @@
     reason = "tests run real servers against the system time, and wait for the server process they start to run its check"
 )]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn json(out: &str) -> serde_json::Value {
     serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))

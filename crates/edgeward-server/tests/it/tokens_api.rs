@@ -4,10 +4,8 @@
     reason = "tests and benchmarks run real servers against the system time, in data directories they make and inspect"
 )]
 
-mod common;
-
+use crate::common::*;
 use chrono::{Duration, TimeZone, Utc};
-use common::*;
 use edgeward_core::clock::ManualClock;
 use reqwest::Method;
 

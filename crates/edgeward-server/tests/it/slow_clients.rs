@@ -4,13 +4,11 @@
 //! Timeouts are set to a second here; the assertions are only that the server closed the
 //! connection (generous bounds guard against a hang, they are not what is tested).
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use edgeward_core::clock::SystemClock;
 use edgeward_server::config::ListenersConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -3,12 +3,10 @@
 //! carries a secret, a token value or a token reference.
 #![allow(clippy::disallowed_methods, reason = "tests inspect the files of the data directories they run servers in")]
 
-mod common;
-
 use std::collections::BTreeMap;
 
+use crate::common::*;
 use chrono::{TimeZone, Utc};
-use common::*;
 use edgeward_core::audit::{AuditFilter, AuditOutcome};
 use edgeward_core::capability::Capability;
 use edgeward_core::clock::ManualClock;

@@ -1,11 +1,9 @@
 //! The data plane enforces every rule of a token on every call, as an edge would.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::*;
 use chrono::{Duration, TimeZone, Utc};
-use common::*;
 use edgeward_core::clock::ManualClock;
 use reqwest::Method;
 

@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use edgeward_client::{Client, Edgerc, Method};
 
-mod common;
-use common::*;
+use crate::common::*;
 
 fn client(dir: &Path) -> Client {
     let edgerc = Edgerc::load(&dir.join("edgerc"), "default").unwrap();

@@ -1,0 +1,9 @@
+//! The `edgeward` binary's integration tests, one binary: the CLI and the server it starts, token
+//! files, key rotation, notifications, and the house rules lints cannot say (`tidy`).
+mod common;
+
+mod binary;
+mod cli;
+mod keys;
+mod notify;
+mod tidy;
