@@ -227,6 +227,28 @@ pub struct Token {
 }
 
 impl Token {
+    /// The one place a new token is made: `spec` issued now under `uuid`, for the account's
+    /// `cpcode`; generation 1, never refreshed or revoked; an auto-refreshing token's first
+    /// refresh is scheduled [`REFRESH_INTERVAL_DAYS`] ahead. The service signs its value from
+    /// this record and the store stores this record as given.
+    pub fn issue(spec: TokenSpec, uuid: Uuid, now: DateTime<Utc>, cpcode: String) -> Token {
+        let TokenSpec { name, networks, ewids, namespaces, expiry } = spec;
+        Token {
+            uuid,
+            name,
+            networks,
+            ewids,
+            namespaces,
+            expiry,
+            issued_at: now,
+            latest_refresh: None,
+            next_refresh: expiry.is_none().then(|| next_refresh_after(now.date_naive())),
+            generation: 1,
+            cpcode,
+            revoked_at: None,
+        }
+    }
+
     /// When it stops working, if it ever does.
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.expiry.map(expiry_instant)

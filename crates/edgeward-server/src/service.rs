@@ -95,38 +95,14 @@ pub async fn create_token(state: &AppState, caller: &ApiClient, req: CreateToken
         check_expiry(e, now.date_naive(), &state.limits)?;
     }
     let spec = TokenSpec { name, networks, ewids, namespaces, expiry };
-    let uuid = Uuid::new_v4();
     // Sign before storing so the stored value is exactly the one returned now and later.
-    let draft_token = Token {
-        uuid,
-        name: spec.name.clone(),
-        networks,
-        ewids: spec.ewids.clone(),
-        namespaces: spec.namespaces.clone(),
-        expiry,
-        issued_at: now,
-        latest_refresh: None,
-        next_refresh: None,
-        generation: 1,
-        cpcode: state.cpcode.clone(),
-        revoked_at: None,
-    };
+    let token = Token::issue(spec, Uuid::new_v4(), now, state.cpcode.clone());
     let keys = state.keys.current();
-    let value = token_value(&keys.set, &draft_token);
+    let value = token_value(&keys.set, &token);
     let kid = value.as_ref().map(|_| keys.set.active().kid().to_owned());
-    let sealed_value = value.as_ref().map(|v| state.data_key.seal(v.as_bytes(), uuid.as_bytes()));
-    let token = state
-        .store
-        .insert_token(NewToken {
-            spec,
-            uuid,
-            sealed_value,
-            kid,
-            now,
-            next_refresh: expiry.is_none().then(|| next_refresh_after(now.date_naive())),
-            max_tokens: state.limits.max_tokens_per_account,
-        })
-        .await?;
+    let sealed_value = value.as_ref().map(|v| state.data_key.seal(v.as_bytes(), token.uuid.as_bytes()));
+    let token =
+        state.store.insert_token(NewToken { token, sealed_value, kid }, state.limits.max_tokens_per_account).await?;
     state.metrics.tokens_created.inc();
     // Never the uuid: an auto-refreshing token's uuid is its reference, a bearer credential.
     tracing::info!(token = %token.name, client = %caller.name, "token created");

@@ -89,25 +89,6 @@ impl TokenColumns {
     }
 }
 
-/// The record a new token is stored as.
-pub(crate) fn new_token_record(new: &edgeward_core::store::NewToken, cpcode: String) -> Token {
-    let spec = &new.spec;
-    Token {
-        uuid: new.uuid,
-        name: spec.name.clone(),
-        networks: spec.networks,
-        ewids: spec.ewids.clone(),
-        namespaces: spec.namespaces.clone(),
-        expiry: spec.expiry,
-        issued_at: new.now,
-        latest_refresh: None,
-        next_refresh: new.next_refresh,
-        generation: 1,
-        cpcode,
-        revoked_at: None,
-    }
-}
-
 /// The kind of a revocation change; its subject is the revoked token's token ref.
 pub(crate) const TOKEN_REVOKED: &str = "token_revoked";
 
