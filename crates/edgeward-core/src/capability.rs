@@ -136,17 +136,6 @@ impl FromStr for Capability {
     }
 }
 
-/// The token operations gated by grants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenAction {
-    /// Create (and refresh) a token.
-    Create,
-    /// List or retrieve a token.
-    View,
-    /// Revoke a token.
-    Revoke,
-}
-
 /// The set of capabilities an API client holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants(BTreeSet<Capability>);
@@ -172,35 +161,13 @@ impl Grants {
         self.0.iter().copied()
     }
 
-    /// Whether `action` is allowed on a token valid on `networks`; on refusal, the capability
-    /// that would have allowed it (named in the error the client sees).
-    pub fn check_token(&self, action: TokenAction, networks: Networks) -> Result<(), Capability> {
-        let (full, staging) = match action {
-            TokenAction::Create => (Capability::CreateToken, Capability::CreateStagingToken),
-            TokenAction::View => (Capability::ViewToken, Capability::ViewStagingToken),
-            TokenAction::Revoke => (Capability::RevokeToken, Capability::RevokeStagingToken),
-        };
-        if self.has(full) || (networks.staging_only() && self.has(staging)) {
-            Ok(())
-        } else {
-            Err(full)
-        }
-    }
-
-    /// Whether `cap` is held for `network`: the plain capability covers both networks, its
-    /// `*_STAGING_*` twin covers staging. On refusal, the plain capability.
-    pub fn check_network(&self, cap: Capability, network: crate::network::Network) -> Result<(), Capability> {
-        let staging_ok = network == crate::network::Network::Staging && cap.staging_twin().is_some_and(|t| self.has(t));
-        if self.has(cap) || staging_ok {
-            Ok(())
-        } else {
-            Err(cap)
-        }
-    }
-
-    /// Whether the client may see any token at all (used for listing).
-    pub fn can_view_some_tokens(&self) -> bool {
-        self.has(Capability::ViewToken) || self.has(Capability::ViewStagingToken)
+    /// The one rule of grants: whether `cap` is held for `networks`. The plain capability
+    /// covers every network; its `*_STAGING_*` twin covers staging alone, so it counts only when
+    /// `networks` is staging alone (a token valid on staging only, a namespace on staging).
+    /// Refusals, and the checks the admin API makes with this rule, are
+    /// `edgeward_server::permit`'s.
+    pub fn allows(&self, cap: Capability, networks: Networks) -> bool {
+        self.has(cap) || (networks.staging_only() && cap.staging_twin().is_some_and(|t| self.has(t)))
     }
 
     /// Comma-separated EdgeKV names.
@@ -217,17 +184,29 @@ impl Grants {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::Networks;
+    use crate::network::{Network, Networks};
 
     #[test]
     fn staging_grants_cover_staging_only_tokens() {
         let g = Grants::new([Capability::CreateStagingToken]);
-        assert!(g.check_token(TokenAction::Create, Networks { staging: true, production: false }).is_ok());
-        assert_eq!(
-            g.check_token(TokenAction::Create, Networks { staging: true, production: true }),
-            Err(Capability::CreateToken)
+        assert!(g.allows(Capability::CreateToken, Networks { staging: true, production: false }));
+        assert!(!g.allows(Capability::CreateToken, Networks { staging: true, production: true }));
+        assert!(!g.allows(Capability::CreateToken, Networks { staging: false, production: true }));
+        assert!(!g.allows(Capability::ViewToken, Networks::STAGING));
+        let plain = Grants::new([Capability::CreateToken]);
+        assert!(
+            plain.allows(Capability::CreateToken, Networks::STAGING)
+                && plain.allows(Capability::CreateToken, Networks::BOTH)
         );
-        assert_eq!(g.check_token(TokenAction::View, Networks::STAGING), Err(Capability::ViewToken));
+    }
+
+    #[test]
+    fn a_staging_twin_covers_the_staging_network_only() {
+        let g = Grants::new([Capability::DeleteStagingNamespace, Capability::ViewAudit]);
+        assert!(g.allows(Capability::DeleteNamespace, Network::Staging.into()));
+        assert!(!g.allows(Capability::DeleteNamespace, Network::Production.into()));
+        assert!(g.allows(Capability::ViewAudit, Networks::BOTH), "a capability without a twin ignores networks");
+        assert!(!g.allows(Capability::ManageNotifications, Networks::STAGING));
     }
 
     #[test]

@@ -96,3 +96,10 @@ impl Networks {
         Network::ALL.into_iter().filter(move |n| self.allows(*n))
     }
 }
+
+impl From<Network> for Networks {
+    /// That network alone.
+    fn from(n: Network) -> Self {
+        Self { staging: n == Network::Staging, production: n == Network::Production }
+    }
+}

@@ -73,9 +73,7 @@ impl User {
     /// Whether this user is told about a token valid on `networks`: active, and allowed to
     /// create such a token (`CREATE_TOKEN`, or `CREATE_STAGING_TOKEN` for a staging-only one).
     pub fn is_told_about(&self, networks: Networks) -> bool {
-        self.active
-            && (self.grants.has(Capability::CreateToken)
-                || (networks.staging_only() && self.grants.has(Capability::CreateStagingToken)))
+        self.active && self.grants.allows(Capability::CreateToken, networks)
     }
 
     /// Whether e-mail may be sent to this user.

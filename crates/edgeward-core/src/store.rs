@@ -9,7 +9,7 @@ use crate::capability::Grants;
 use crate::error::Result;
 use crate::names::{AccessGroupId, ClientName, NamespaceName, TokenName};
 use crate::network::Network;
-use crate::token::{Token, TokenSpec};
+use crate::token::Token;
 
 /// A token with its sealed value (expiring tokens only; wiped on revocation).
 #[derive(Debug, Clone)]
@@ -33,32 +33,26 @@ pub struct TokenUsage {
     pub last_used: DateTime<Utc>,
 }
 
-/// What the service hands the store to create a token.
+/// What the service hands the store to create a token: the record to store, as built by
+/// [`Token::issue`](crate::token::Token::issue), and its sealed value.
 #[derive(Debug, Clone)]
 pub struct NewToken {
-    /// The validated request.
-    pub spec: TokenSpec,
-    /// Fresh uuid.
-    pub uuid: Uuid,
+    /// The token, stored as given.
+    pub token: Token,
     /// The sealed value for expiring tokens.
     pub sealed_value: Option<Vec<u8>>,
     /// The `kid` of the key that signed the value (expiring tokens only).
     pub kid: Option<String>,
-    /// Creation time.
-    pub now: DateTime<Utc>,
-    /// First scheduled refresh (auto-refreshing tokens).
-    pub next_refresh: Option<NaiveDate>,
-    /// The account limit on stored tokens.
-    pub max_tokens: u64,
 }
 
 /// Access tokens.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
-    /// Create a token. In one transaction: frees the name if its holder has expired, checks the
-    /// account's token count, checks that every namespace exists on every allowed network, and
-    /// inserts. A live token with the same name gives `AlreadyExists`.
-    async fn insert_token(&self, new: NewToken) -> Result<Token>;
+    /// Create a token. In one transaction: frees the name if its holder has expired (at the
+    /// token's `issued_at`), checks that the account holds fewer than `max_tokens` tokens,
+    /// checks that every namespace exists on every allowed network, and inserts the token as
+    /// given, which it returns. A live token with the same name gives `AlreadyExists`.
+    async fn insert_token(&self, new: NewToken, max_tokens: u64) -> Result<Token>;
     /// The token currently holding `name` (it may have expired but not been purged).
     async fn token_by_name(&self, name: &TokenName) -> Result<Option<StoredToken>>;
     /// A token by uuid, revoked ones included.

@@ -32,7 +32,8 @@ pub enum EdgeWorkerScope {
 }
 
 impl EdgeWorkerScope {
-    /// Parse the wire list: absent, empty or `["all"]` mean every EdgeWorker.
+    /// Parse the wire list of a request (untrusted): absent, empty or `["all"]` mean every
+    /// EdgeWorker; otherwise at most `limits.max_ewids_per_token` IDs.
     pub fn parse(ids: Option<&[String]>, limits: &Limits) -> Result<Self, Error> {
         let ids = match ids {
             None | Some([]) => return Ok(Self::All),
@@ -49,8 +50,26 @@ impl EdgeWorkerScope {
                 ),
             ));
         }
+        Self::only(ids)
+    }
+
+    /// The scope of a token that was validated when it was created, read back in its claim form
+    /// ([`Self::to_claim`]: `all` or comma-separated IDs) from storage or from a signed token
+    /// value. Trusted: no product limit applies (a limit lowered since does not unmake a token);
+    /// the IDs are still read as IDs, so a damaged row or claim is refused.
+    pub fn from_claim(claim: &str) -> Result<Self, Error> {
+        let ids: Vec<&str> = claim.split(',').collect();
+        match ids.as_slice() {
+            [one] if one.eq_ignore_ascii_case("all") => Ok(Self::All),
+            ids => Self::only(ids),
+        }
+    }
+
+    /// A list of IDs: no `all` among them, no repeats.
+    fn only<S: AsRef<str>>(ids: &[S]) -> Result<Self, Error> {
         let mut out: Vec<EdgeWorkerId> = Vec::with_capacity(ids.len());
         for id in ids {
+            let id = id.as_ref();
             if id.eq_ignore_ascii_case("all") {
                 return Err(Error::invalid("restrictToEdgeWorkerIds", "'all' cannot be combined with EdgeWorker IDs."));
             }
@@ -208,6 +227,28 @@ pub struct Token {
 }
 
 impl Token {
+    /// The one place a new token is made: `spec` issued now under `uuid`, for the account's
+    /// `cpcode`; generation 1, never refreshed or revoked; an auto-refreshing token's first
+    /// refresh is scheduled [`REFRESH_INTERVAL_DAYS`] ahead. The service signs its value from
+    /// this record and the store stores this record as given.
+    pub fn issue(spec: TokenSpec, uuid: Uuid, now: DateTime<Utc>, cpcode: String) -> Token {
+        let TokenSpec { name, networks, ewids, namespaces, expiry } = spec;
+        Token {
+            uuid,
+            name,
+            networks,
+            ewids,
+            namespaces,
+            expiry,
+            issued_at: now,
+            latest_refresh: None,
+            next_refresh: expiry.is_none().then(|| next_refresh_after(now.date_naive())),
+            generation: 1,
+            cpcode,
+            revoked_at: None,
+        }
+    }
+
     /// When it stops working, if it ever does.
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.expiry.map(expiry_instant)
@@ -269,6 +310,22 @@ mod tests {
         assert!(EdgeWorkerScope::parse(Some(&nine), &l).is_err());
         assert!(EdgeWorkerScope::parse(Some(&["1".into(), "1".into()]), &l).is_err());
         assert!(EdgeWorkerScope::parse(Some(&["1".into(), "all".into()]), &l).is_err());
+    }
+
+    #[test]
+    fn a_trusted_scope_reads_its_claim_without_the_limit() {
+        let nine: Vec<String> = (1..=9).map(|i| i.to_string()).collect();
+        let claim = nine.join(",");
+        let scope = EdgeWorkerScope::from_claim(&claim).unwrap();
+        assert_eq!(scope.to_claim(), claim);
+        assert_eq!(EdgeWorkerScope::from_claim("all").unwrap(), EdgeWorkerScope::All);
+        assert_eq!(EdgeWorkerScope::from_claim("ALL").unwrap(), EdgeWorkerScope::All);
+        let l = Limits::default();
+        let two = EdgeWorkerScope::parse(Some(&["7".into(), "42".into()]), &l).unwrap();
+        assert_eq!(EdgeWorkerScope::from_claim(&two.to_claim()).unwrap(), two);
+        for damaged in ["", "1,1", "1,all", "x", "1,,2"] {
+            assert!(EdgeWorkerScope::from_claim(damaged).is_err(), "{damaged:?}");
+        }
     }
 
     proptest! {

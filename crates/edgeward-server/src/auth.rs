@@ -26,20 +26,10 @@ use crate::metrics::AuthLabels;
 use crate::problem::{ApiError, ServerError};
 use crate::state::{AppState, VerifiedClient};
 
-/// The authenticated caller, put in the request's extensions.
+/// The authenticated caller, put in the request's extensions. What it may do is asked of
+/// [`crate::permit`] (`Caller::permit`, `Caller::permit_on`, `Caller::require`).
 #[derive(Clone, Debug)]
 pub struct Caller(pub Arc<ApiClient>);
-
-impl Caller {
-    /// The caller holds `cap` (no network involved), or `Forbidden` naming it.
-    pub fn require(&self, cap: edgeward_core::capability::Capability) -> Result<(), edgeward_core::Error> {
-        if self.0.grants.has(cap) {
-            Ok(())
-        } else {
-            Err(edgeward_core::Error::Forbidden(cap))
-        }
-    }
-}
 
 /// Largest admin request body read.
 pub const MAX_ADMIN_BODY: usize = 1024 * 1024;

@@ -131,29 +131,47 @@ const INVALID: Denial = Denial::Unauthorized("The access token is invalid.");
 const RETIRED: Denial = Denial::Unauthorized("The access token was signed by a retired key.");
 
 impl Grant {
+    /// The one builder of a grant, from what a token allows: both doors in ([`Grant::from_value`],
+    /// [`Grant::from_reference`]) end here.
+    fn new(
+        uuid: Uuid,
+        kid: String,
+        expires_at: Option<DateTime<Utc>>,
+        networks: Networks,
+        ewids: EdgeWorkerScope,
+        namespaces: BTreeMap<String, Permissions>,
+    ) -> Grant {
+        Grant { uuid, kid, expires_at, networks, ewids, namespaces }
+    }
+
     /// Verify a token value (signature with a known key) and read what it allows. Expiry and
     /// revocation are not checked here: they change with time, and are checked per request.
     pub fn from_value(value: &str, keys: &KeySet) -> Result<Grant, Denial> {
         let (claims, kid) = edgeward_token::verify_with_kid(value, keys).map_err(|_| INVALID)?;
         let uuid = Uuid::parse_str(&claims.jti).map_err(|_| INVALID)?;
         let env = |l: &str| claims.env.iter().any(|e| e == l);
-        let ewids: Vec<String> = claims.ewids.split(',').map(str::to_owned).collect();
         let mut namespaces = BTreeMap::new();
         for (ns, letters) in claims.namespace_rights() {
             namespaces.insert(ns.to_owned(), Permissions::parse(&letters).map_err(|_| INVALID)?);
         }
-        Ok(Grant {
+        Ok(Grant::new(
             uuid,
             kid,
-            expires_at: DateTime::from_timestamp(claims.exp, 0),
-            networks: Networks { staging: env("s"), production: env("p") },
-            ewids: EdgeWorkerScope::parse(
-                Some(&ewids),
-                &edgeward_core::limits::Limits { max_ewids_per_token: usize::MAX, ..Default::default() },
-            )
-            .map_err(|_| INVALID)?,
+            DateTime::from_timestamp(claims.exp, 0),
+            Networks { staging: env("s"), production: env("p") },
+            // Signed by one of our keys: validated when the token was created.
+            EdgeWorkerScope::from_claim(&claims.ewids).map_err(|_| INVALID)?,
             namespaces,
-        })
+        ))
+    }
+
+    /// What an auto-refreshing token, used by reference, allows (a reference is signed by no key).
+    fn from_reference(t: Token) -> Result<Grant, Denial> {
+        if t.expiry.is_some() {
+            return Err(Denial::Unauthorized("Only auto-refreshing tokens can be used by reference."));
+        }
+        let namespaces = t.namespaces.into_iter().map(|(n, p)| (n.to_string(), p)).collect();
+        Ok(Grant::new(t.uuid, String::new(), None, t.networks, t.ewids, namespaces))
     }
 
     /// The token's uuid.
@@ -334,21 +352,9 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
                 Some(g) => Ok(g),
                 None => {
                     let stored = state.store.token_by_uuid(uuid).await?.ok_or(UNKNOWN)?;
-                    let t = stored.token;
-                    if t.expiry.is_some() {
-                        return Err(
-                            Denial::Unauthorized("Only auto-refreshing tokens can be used by reference.").into()
-                        );
-                    }
-                    let g = Arc::new(Grant {
-                        uuid,
-                        kid: String::new(),
-                        expires_at: None,
-                        networks: t.networks,
-                        ewids: t.ewids,
-                        namespaces: t.namespaces.into_iter().map(|(n, p)| (n.to_string(), p)).collect(),
-                    });
-                    if t.revoked_at.is_none() {
+                    let revoked = stored.token.revoked_at.is_some();
+                    let g = Arc::new(Grant::from_reference(stored.token)?);
+                    if !revoked {
                         insert_bounded(&state.gate.by_ref, uuid, g.clone());
                     } else {
                         state.gate.revoke(uuid);

@@ -18,7 +18,6 @@ use uuid::Uuid;
 use edgeward_core::notify::{
     tightest_threshold, CheckRun, ExpiringToken, NewEmail, NewNotice, User, DEFAULT_THRESHOLDS,
 };
-use edgeward_core::permission::Right;
 use edgeward_core::store::Store;
 use edgeward_core::Error;
 
@@ -322,21 +321,13 @@ fn emails(due: &[(ExpiringToken, u32)], users: &[User], contacts: &[edgeward_cor
     out
 }
 
-fn rights(p: &edgeward_core::permission::Permissions) -> String {
-    [(Right::Read, 'r'), (Right::Write, 'w'), (Right::Delete, 'd')]
-        .iter()
-        .filter(|(r, _)| p.allows(*r))
-        .map(|(_, c)| *c)
-        .collect()
-}
-
 fn describe(t: &ExpiringToken) -> String {
     let networks = match (t.networks.staging, t.networks.production) {
         (true, true) => "staging and production",
         (true, false) => "staging",
         _ => "production",
     };
-    let namespaces: Vec<String> = t.namespaces.iter().map(|(ns, p)| format!("{ns}:{}", rights(p))).collect();
+    let namespaces: Vec<String> = t.namespaces.iter().map(|(ns, p)| format!("{ns}:{}", p.compact())).collect();
     let used = t.last_used.map_or_else(
         || "never used".to_owned(),
         |u| format!("last used {}", u.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
@@ -390,18 +381,8 @@ fn compose(address: &str, name: &str, tokens: &[&ExpiringToken]) -> NewEmail {
 }
 
 fn token_json(t: &ExpiringToken) -> serde_json::Value {
-    let namespaces: BTreeMap<String, String> = t
-        .namespaces
-        .iter()
-        .map(|(ns, p)| {
-            let rights: String = [(Right::Read, 'r'), (Right::Write, 'w'), (Right::Delete, 'd')]
-                .iter()
-                .filter(|(r, _)| p.allows(*r))
-                .map(|(_, c)| *c)
-                .collect();
-            (ns.to_string(), rights)
-        })
-        .collect();
+    let namespaces: BTreeMap<String, String> =
+        t.namespaces.iter().map(|(ns, p)| (ns.to_string(), p.compact())).collect();
     json!({
         "name": t.name,
         "uuid": t.uuid,

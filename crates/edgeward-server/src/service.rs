@@ -1,8 +1,9 @@
 //! Token operations: the rules of the admin API between the wire and the store.
-//! Each function checks the caller's grants, validates, and makes one store call that changes
-//! anything.
+//! Each public function checks the caller's grants (through `permit`), validates, and makes one
+//! store call that changes anything; the operation itself takes the permit of its capability
+//! (`Permit<cap::CreateToken>`, a `Found<cap::RevokeToken>`…), so it cannot run on another check.
 
-use edgeward_core::capability::{Capability, TokenAction};
+use chrono::{DateTime, Utc};
 use edgeward_core::names::TokenName;
 use edgeward_core::network::Networks;
 use edgeward_core::store::{ApiClient, NewToken, StoredToken};
@@ -14,50 +15,41 @@ use edgeward_core::{Error, Resource};
 use edgeward_token::Claims;
 use uuid::Uuid;
 
+use crate::permit::{self, cap, Cap, Permit};
 use crate::state::AppState;
 use edgeward_wire::{CreateTokenRequest, TokenObject, TokenSummary};
 
 /// The `iss` claim of Edgeward token values.
 pub const ISSUER: &str = "edgeward";
 
-fn check(caller: &ApiClient, action: TokenAction, networks: Networks) -> Result<(), Error> {
-    caller.grants.check_token(action, networks).map_err(Error::Forbidden)
-}
-
-fn any_grant(caller: &ApiClient, full: Capability, staging: Capability) -> Result<(), Error> {
-    if caller.grants.has(full) || caller.grants.has(staging) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden(full))
-    }
-}
-
 /// Parse a token name from a path.
 pub fn parse_name(raw: &str) -> Result<TokenName, Error> {
     TokenName::parse(raw)
 }
 
-/// The token holding `name`, if the caller may act on it. A caller whose grants cover only
-/// staging-only tokens gets the same `Forbidden` for a token it may not see as for one that does
-/// not exist, so names of other tokens do not leak.
-async fn find_for(state: &AppState, caller: &ApiClient, name: &str, action: TokenAction) -> Result<StoredToken, Error> {
-    let (full, staging) = match action {
-        TokenAction::Create => (Capability::CreateToken, Capability::CreateStagingToken),
-        TokenAction::View => (Capability::ViewToken, Capability::ViewStagingToken),
-        TokenAction::Revoke => (Capability::RevokeToken, Capability::RevokeStagingToken),
-    };
-    any_grant(caller, full, staging)?;
+/// A token the caller was found to hold `C` for, on the token's networks: what the operation
+/// of `C` takes. Only [`find_for`] makes one.
+struct Found<C: Cap> {
+    _permit: Permit<C>,
+    stored: StoredToken,
+}
+
+/// The token holding `name`, if the caller may act on it with `C`. The grant is checked in two
+/// steps around the lookup: first that `C` covers some tokens (its plain or staging form), then,
+/// once the token is found, that it covers the token's networks. A caller whose grants cover
+/// only staging-only tokens gets the same `Forbidden` for a token it may not see as for one that
+/// does not exist, so names of other tokens do not leak.
+async fn find_for<C: Cap>(state: &AppState, caller: &ApiClient, name: &str) -> Result<Found<C>, Error> {
+    // Held for staging-only tokens: the least a grant of `C` covers.
+    permit::check::<C>(&caller.grants, Networks::STAGING)?;
     let name = parse_name(name)?;
     match state.store.token_by_name(&name).await? {
-        Some(stored) => {
-            check(caller, action, stored.token.networks)?;
-            Ok(stored)
-        }
-        None if caller.grants.has(full) => Err(Error::NotFound {
+        Some(stored) => Ok(Found { _permit: permit::check(&caller.grants, stored.token.networks)?, stored }),
+        None if permit::everywhere::<C>(&caller.grants) => Err(Error::NotFound {
             resource: Resource::Token,
             message: format!("Token with name {name} does not exist."),
         }),
-        None => Err(Error::Forbidden(full)),
+        None => Err(permit::missing::<C>()),
     }
 }
 
@@ -86,7 +78,7 @@ pub fn token_value(signer: &edgeward_token::KeySet, t: &Token) -> Option<String>
 pub async fn create_token(state: &AppState, caller: &ApiClient, req: CreateTokenRequest) -> Result<TokenObject, Error> {
     let name = TokenName::parse(&req.name)?;
     let networks = Networks::new(req.allow_on_staging.0, req.allow_on_production.0)?;
-    check(caller, TokenAction::Create, networks)?;
+    let permit = permit::check::<cap::CreateToken>(&caller.grants, networks)?;
     let ewids = EdgeWorkerScope::parse(req.restrict_to_edge_worker_ids.as_deref(), &state.limits)?;
     let namespaces = parse_namespace_permissions(&req.namespace_permissions.0, &state.limits)?;
     let now = state.clock.now();
@@ -95,42 +87,31 @@ pub async fn create_token(state: &AppState, caller: &ApiClient, req: CreateToken
         check_expiry(e, now.date_naive(), &state.limits)?;
     }
     let spec = TokenSpec { name, networks, ewids, namespaces, expiry };
-    let uuid = Uuid::new_v4();
-    // Sign before storing so the stored value is exactly the one returned now and later.
-    let draft_token = Token {
-        uuid,
-        name: spec.name.clone(),
-        networks,
-        ewids: spec.ewids.clone(),
-        namespaces: spec.namespaces.clone(),
-        expiry,
-        issued_at: now,
-        latest_refresh: None,
-        next_refresh: None,
-        generation: 1,
-        cpcode: state.cpcode.clone(),
-        revoked_at: None,
-    };
-    let keys = state.keys.current();
-    let value = token_value(&keys.set, &draft_token);
-    let kid = value.as_ref().map(|_| keys.set.active().kid().to_owned());
-    let sealed_value = value.as_ref().map(|v| state.data_key.seal(v.as_bytes(), uuid.as_bytes()));
-    let token = state
-        .store
-        .insert_token(NewToken {
-            spec,
-            uuid,
-            sealed_value,
-            kid,
-            now,
-            next_refresh: expiry.is_none().then(|| next_refresh_after(now.date_naive())),
-            max_tokens: state.limits.max_tokens_per_account,
-        })
-        .await?;
+    let (token, value) = issue(state, permit, spec, now).await?;
     state.metrics.tokens_created.inc();
     // Never the uuid: an auto-refreshing token's uuid is its reference, a bearer credential.
     tracing::info!(token = %token.name, client = %caller.name, "token created");
     Ok(TokenObject::new(&token, value))
+}
+
+/// Make, sign, seal and store a token of `spec`, on the networks `permit` was checked for
+/// (`spec`'s); its value, for an expiring token.
+async fn issue(
+    state: &AppState,
+    permit: Permit<cap::CreateToken>,
+    spec: TokenSpec,
+    now: DateTime<Utc>,
+) -> Result<(Token, Option<String>), Error> {
+    let spec = TokenSpec { networks: permit.networks(), ..spec };
+    // Sign before storing so the stored value is exactly the one returned now and later.
+    let token = Token::issue(spec, Uuid::new_v4(), now, state.cpcode.clone());
+    let keys = state.keys.current();
+    let value = token_value(&keys.set, &token);
+    let kid = value.as_ref().map(|_| keys.set.active().kid().to_owned());
+    let sealed_value = value.as_ref().map(|v| state.data_key.seal(v.as_bytes(), token.uuid.as_bytes()));
+    let token =
+        state.store.insert_token(NewToken { token, sealed_value, kid }, state.limits.max_tokens_per_account).await?;
+    Ok((token, value))
 }
 
 /// `GET /tokens/{name}`.
@@ -140,7 +121,13 @@ pub async fn get_token(
     name: &str,
     include_usage: bool,
 ) -> Result<TokenObject, Error> {
-    let stored = find_for(state, caller, name, TokenAction::View).await?;
+    let found = find_for::<cap::ViewToken>(state, caller, name).await?;
+    show(state, &found, include_usage).await
+}
+
+/// A token as `GET /tokens/{name}` shows it: its value, and its usage if asked for.
+async fn show(state: &AppState, found: &Found<cap::ViewToken>, include_usage: bool) -> Result<TokenObject, Error> {
+    let stored = &found.stored;
     if stored.token.is_expired(state.clock.now()) {
         return Err(Error::Gone { resource: Resource::Token, message: "Token has expired.".into() });
     }
@@ -178,41 +165,63 @@ pub async fn list_tokens(
     caller: &ApiClient,
     include_expired: bool,
 ) -> Result<Vec<TokenSummary>, Error> {
-    any_grant(caller, Capability::ViewToken, Capability::ViewStagingToken)?;
+    // Held for staging-only tokens: the least a grant to view covers.
+    permit::check::<cap::ViewToken>(&caller.grants, Networks::STAGING)?;
     let now = state.clock.now();
     let window = include_expired.then(|| now - chrono::Days::new(EXPIRED_RETENTION_DAYS));
     let tokens = state.store.list_tokens(now, window).await?;
-    Ok(tokens.iter().filter(|t| check(caller, TokenAction::View, t.networks).is_ok()).map(TokenSummary::from).collect())
+    Ok(tokens
+        .iter()
+        .filter(|t| permit::check::<cap::ViewToken>(&caller.grants, t.networks).is_ok())
+        .map(TokenSummary::from)
+        .collect())
 }
 
 /// `DELETE /tokens/{name}`.
 pub async fn revoke_token(state: &AppState, caller: &ApiClient, name: &str) -> Result<Token, Error> {
-    let stored = find_for(state, caller, name, TokenAction::Revoke).await?;
-    let t = state.store.revoke_token(stored.token.uuid, state.clock.now()).await?;
+    let found = find_for::<cap::RevokeToken>(state, caller, name).await?;
+    let t = revoke(state, found).await?;
+    tracing::info!(token = %t.name, client = %caller.name, "token revoked");
+    Ok(t)
+}
+
+/// Revoke a token, here and (through the change feed) on every node.
+async fn revoke(state: &AppState, found: Found<cap::RevokeToken>) -> Result<Token, Error> {
+    let t = state.store.revoke_token(found.stored.token.uuid, state.clock.now()).await?;
     state.gate.revoke(t.uuid);
     state.metrics.tokens_revoked.inc();
-    tracing::info!(token = %t.name, client = %caller.name, "token revoked");
     Ok(t)
 }
 
 /// Record that `successor` replaces `name` (`token rotate`): the old token stays valid until
 /// revoked or expired, but expiry notices stop for it. The caller must be able to create both.
 pub async fn mark_replaced(state: &AppState, caller: &ApiClient, name: &str, successor: &str) -> Result<(), Error> {
-    let old = find_for(state, caller, name, TokenAction::Create).await?;
-    let new = find_for(state, caller, successor, TokenAction::Create).await?;
-    if old.token.uuid == new.token.uuid {
+    let old = find_for::<cap::CreateToken>(state, caller, name).await?;
+    let new = find_for::<cap::CreateToken>(state, caller, successor).await?;
+    replace(state, &old, &new).await
+}
+
+/// Note `new` as `old`'s successor.
+async fn replace(state: &AppState, old: &Found<cap::CreateToken>, new: &Found<cap::CreateToken>) -> Result<(), Error> {
+    let (old, new) = (&old.stored.token, &new.stored.token);
+    if old.uuid == new.uuid {
         return Err(Error::invalid("name", "A token cannot replace itself."));
     }
-    state.store.mark_replaced(old.token.uuid, new.token.uuid).await?;
-    tracing::info!(token = %old.token.name, successor = %new.token.name, "token marked replaced");
+    state.store.mark_replaced(old.uuid, new.uuid).await?;
+    tracing::info!(token = %old.name, successor = %new.name, "token marked replaced");
     Ok(())
 }
 
 /// `POST /tokens/{name}/refresh`.
 pub async fn refresh_token(state: &AppState, caller: &ApiClient, name: &str) -> Result<TokenObject, Error> {
-    let stored = find_for(state, caller, name, TokenAction::Create).await?;
+    let found = find_for::<cap::CreateToken>(state, caller, name).await?;
+    refresh(state, &found).await
+}
+
+/// Renew the credential behind an auto-refreshing token's reference.
+async fn refresh(state: &AppState, found: &Found<cap::CreateToken>) -> Result<TokenObject, Error> {
     let now = state.clock.now();
-    let t = state.store.refresh_token(&stored.token.name, now, next_refresh_after(now.date_naive())).await?;
+    let t = state.store.refresh_token(&found.stored.token.name, now, next_refresh_after(now.date_naive())).await?;
     tracing::info!(token = %t.name, generation = t.generation, "token refreshed");
     Ok(TokenObject::new(&t, None))
 }

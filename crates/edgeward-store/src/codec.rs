@@ -71,17 +71,12 @@ pub(crate) struct TokenColumns {
 impl TokenColumns {
     /// The token these columns describe (its uuid opened with `refs`).
     pub(crate) fn into_token(self, refs: &crate::refs::RefKeys) -> Result<Token, String> {
-        let ewid_list: Vec<String> = self.ewids.split(',').map(str::to_owned).collect();
         let sealed = self.sealed_uuid.as_deref().ok_or("a token row without its sealed uuid")?;
         Ok(Token {
             uuid: refs.open_uuid(sealed, &self.token_ref)?,
             name: TokenName::parse(&self.name).map_err(|e| e.to_string())?,
             networks: Networks { staging: self.allow_staging, production: self.allow_production },
-            ewids: EdgeWorkerScope::parse(
-                Some(&ewid_list),
-                &edgeward_core::limits::Limits { max_ewids_per_token: usize::MAX, ..Default::default() },
-            )
-            .map_err(|e| e.to_string())?,
+            ewids: EdgeWorkerScope::from_claim(&self.ewids).map_err(|e| e.to_string())?,
             namespaces: decode_namespaces(&self.namespaces)?,
             expiry: self.expiry.as_deref().map(parse_date).transpose()?,
             issued_at: from_ms(self.issued_at),
@@ -91,25 +86,6 @@ impl TokenColumns {
             cpcode: self.cpcode,
             revoked_at: self.revoked_at.map(from_ms),
         })
-    }
-}
-
-/// The record a new token is stored as.
-pub(crate) fn new_token_record(new: &edgeward_core::store::NewToken, cpcode: String) -> Token {
-    let spec = &new.spec;
-    Token {
-        uuid: new.uuid,
-        name: spec.name.clone(),
-        networks: spec.networks,
-        ewids: spec.ewids.clone(),
-        namespaces: spec.namespaces.clone(),
-        expiry: spec.expiry,
-        issued_at: new.now,
-        latest_refresh: None,
-        next_refresh: new.next_refresh,
-        generation: 1,
-        cpcode,
-        revoked_at: None,
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
 
 use edgeward_core::capability::Grants;
@@ -13,7 +13,7 @@ use edgeward_core::names::{ClientName, NamespaceName, TokenName};
 use edgeward_core::network::Networks;
 use edgeward_core::permission::Permissions;
 use edgeward_core::store::{Account, ApiClient, NewToken, Store};
-use edgeward_core::token::{EdgeWorkerScope, TokenSpec};
+use edgeward_core::token::{EdgeWorkerScope, Token, TokenSpec};
 use edgeward_core::Error;
 
 fn t0() -> DateTime<Utc> {
@@ -34,23 +34,23 @@ async fn init(store: &dyn Store) {
     assert_eq!(again.cpcode, "1234567");
 }
 
+/// The account limit on stored tokens in the checks that do not test it.
+const MAX_TOKENS: u64 = 1000;
+
 fn new_token(name: &str, expiry: Option<NaiveDate>, now: DateTime<Utc>) -> NewToken {
     let mut namespaces = BTreeMap::new();
     namespaces.insert(NamespaceName::parse("default").unwrap(), Permissions::parse(&["r", "w"]).unwrap());
+    let spec = TokenSpec {
+        name: TokenName::parse(name).unwrap(),
+        networks: Networks::BOTH,
+        ewids: EdgeWorkerScope::All,
+        namespaces,
+        expiry,
+    };
     NewToken {
-        spec: TokenSpec {
-            name: TokenName::parse(name).unwrap(),
-            networks: Networks::BOTH,
-            ewids: EdgeWorkerScope::All,
-            namespaces,
-            expiry,
-        },
-        uuid: Uuid::new_v4(),
+        token: Token::issue(spec, Uuid::new_v4(), now, "1234567".into()),
         sealed_value: expiry.map(|_| vec![1, 2, 3]),
         kid: expiry.map(|_| "k0".to_owned()),
-        now,
-        next_refresh: expiry.is_none().then(|| now.date_naive() + Days::new(60)),
-        max_tokens: 1000,
     }
 }
 
@@ -121,9 +121,9 @@ pub async fn sealed_columns(s: &dyn Store) {
             sealed_value: Some(old(u8::try_from(i).expect("a few tokens"))),
             ..new_token(name, Some(NaiveDate::from_ymd_opt(2026, 12, 20).unwrap()), t0())
         };
-        s.insert_token(t).await.unwrap();
+        s.insert_token(t, MAX_TOKENS).await.unwrap();
     }
-    s.insert_token(new_token("auto", None, t0())).await.unwrap();
+    s.insert_token(new_token("auto", None, t0()), MAX_TOKENS).await.unwrap();
     let col = "tokens.sealed_value";
     // Rows are keyed by token ref; each value comes with the row's sealed uuid, its context.
     let all = s.sealed_batch(col, None, new_prefix.clone(), 10).await.unwrap();
@@ -216,7 +216,7 @@ pub async fn audit_trail(s: &dyn Store) {
     scope(slot.clone(), s.insert_api_client(c, vec![1; 40])).await.unwrap();
     assert!(slot.written());
     let slot = AuditSlot::new(record("token.create", "token/audited", t0() + chrono::Duration::days(2)));
-    scope(slot.clone(), s.insert_token(new_token("audited", None, t0()))).await.unwrap();
+    scope(slot.clone(), s.insert_token(new_token("audited", None, t0()), MAX_TOKENS)).await.unwrap();
     assert!(slot.written());
     // Unaudited writes leave nothing.
     s.put_item(key("c"), b"3".to_vec(), t0()).await.unwrap();
@@ -268,11 +268,11 @@ pub async fn signing_keys(s: &dyn Store) {
     let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
     let signed =
         |name: &str, expiry, kid: &str| NewToken { kid: Some(kid.into()), ..new_token(name, Some(expiry), t0()) };
-    s.insert_token(signed("a", day(20), "k1")).await.unwrap();
-    s.insert_token(signed("b", day(10), "k1")).await.unwrap();
-    let c = s.insert_token(signed("c", day(25), "k1")).await.unwrap();
-    s.insert_token(signed("d", day(5), "k2")).await.unwrap();
-    s.insert_token(new_token("auto", None, t0())).await.unwrap();
+    s.insert_token(signed("a", day(20), "k1"), MAX_TOKENS).await.unwrap();
+    s.insert_token(signed("b", day(10), "k1"), MAX_TOKENS).await.unwrap();
+    let c = s.insert_token(signed("c", day(25), "k1"), MAX_TOKENS).await.unwrap();
+    s.insert_token(signed("d", day(5), "k2"), MAX_TOKENS).await.unwrap();
+    s.insert_token(new_token("auto", None, t0()), MAX_TOKENS).await.unwrap();
     s.revoke_token(c.uuid, t0()).await.unwrap();
     let end_of = |d| day(d).and_hms_opt(23, 59, 59).unwrap().and_utc();
     assert_eq!(
@@ -320,7 +320,10 @@ pub async fn change_feed(s: &dyn Store) {
     use edgeward_core::store::{Change, ItemKey};
     init(s).await;
     let start = s.last_change_seq().await.unwrap();
-    let t = s.insert_token(new_token("t", Some(NaiveDate::from_ymd_opt(2026, 12, 20).unwrap()), t0())).await.unwrap();
+    let t = s
+        .insert_token(new_token("t", Some(NaiveDate::from_ymd_opt(2026, 12, 20).unwrap()), t0()), MAX_TOKENS)
+        .await
+        .unwrap();
     let key = ItemKey {
         network: Network::Staging,
         namespace: NamespaceName::parse("default").unwrap(),
@@ -406,12 +409,12 @@ pub async fn people_and_notices(s: &dyn Store) {
 
     // Expiring tokens: day boundaries are inclusive; revoked and replaced tokens are left out.
     let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
-    let first = s.insert_token(new_token("first", Some(day(1)), t0())).await.unwrap();
-    let last = s.insert_token(new_token("last", Some(day(28)), t0())).await.unwrap();
-    s.insert_token(new_token("later", Some(day(29)), t0())).await.unwrap();
-    s.insert_token(new_token("auto", None, t0())).await.unwrap();
-    let gone = s.insert_token(new_token("gone", Some(day(2)), t0())).await.unwrap();
-    let old = s.insert_token(new_token("old", Some(day(3)), t0())).await.unwrap();
+    let first = s.insert_token(new_token("first", Some(day(1)), t0()), MAX_TOKENS).await.unwrap();
+    let last = s.insert_token(new_token("last", Some(day(28)), t0()), MAX_TOKENS).await.unwrap();
+    s.insert_token(new_token("later", Some(day(29)), t0()), MAX_TOKENS).await.unwrap();
+    s.insert_token(new_token("auto", None, t0()), MAX_TOKENS).await.unwrap();
+    let gone = s.insert_token(new_token("gone", Some(day(2)), t0()), MAX_TOKENS).await.unwrap();
+    let old = s.insert_token(new_token("old", Some(day(3)), t0()), MAX_TOKENS).await.unwrap();
     s.revoke_token(gone.uuid, t0()).await.unwrap();
     s.mark_replaced(old.uuid, first.uuid).await.unwrap();
     assert!(matches!(s.mark_replaced(Uuid::new_v4(), first.uuid).await, Err(Error::NotFound { .. })));
@@ -719,7 +722,9 @@ pub async fn items(s: &dyn Store) {
 #[doc(hidden)]
 pub async fn token_lifecycle(s: &dyn Store) {
     init(s).await;
-    let t = s.insert_token(new_token("auto", None, t0())).await.unwrap();
+    let new = new_token("auto", None, t0());
+    let t = s.insert_token(new.clone(), MAX_TOKENS).await.unwrap();
+    assert_eq!(t, new.token, "the token is stored as given");
     assert_eq!(t.cpcode, "1234567");
     let got = s.token_by_name(&t.name).await.unwrap().unwrap();
     assert_eq!(got.token, t);
@@ -738,8 +743,10 @@ pub async fn token_lifecycle(s: &dyn Store) {
     assert_eq!(s.token_usage(t.uuid).await.unwrap(), vec![u(Network::Production, 1, 5), u(Network::Staging, 5, 10)]);
     let r = s.refresh_token(&t.name, t0(), next).await.unwrap();
     assert_eq!((r.generation, r.next_refresh), (2, Some(next)));
-    let exp =
-        s.insert_token(new_token("exp", Some(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()), t0())).await.unwrap();
+    let exp = s
+        .insert_token(new_token("exp", Some(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()), t0()), MAX_TOKENS)
+        .await
+        .unwrap();
     assert!(matches!(s.refresh_token(&exp.name, t0(), next).await, Err(Error::Refused { .. })));
     let revoked = s.revoke_token(t.uuid, t0()).await.unwrap();
     assert_eq!(revoked.uuid, t.uuid);
@@ -760,7 +767,7 @@ pub async fn names_are_unique_among_live_tokens(s: Arc<dyn Store>) {
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let s = s.clone();
-            tokio::spawn(async move { s.insert_token(new_token("same", None, t0())).await })
+            tokio::spawn(async move { s.insert_token(new_token("same", None, t0()), MAX_TOKENS).await })
         })
         .collect();
     let mut ok = 0;
@@ -780,9 +787,7 @@ pub async fn the_token_limit_holds_under_concurrent_creation(s: Arc<dyn Store>) 
     let tasks: Vec<_> = (0..40)
         .map(|i| {
             let s = s.clone();
-            tokio::spawn(async move {
-                s.insert_token(NewToken { max_tokens: 7, ..new_token(&format!("t{i}"), None, t0()) }).await
-            })
+            tokio::spawn(async move { s.insert_token(new_token(&format!("t{i}"), None, t0()), 7).await })
         })
         .collect();
     let mut ok = 0;
@@ -797,8 +802,8 @@ pub async fn the_token_limit_holds_under_concurrent_creation(s: Arc<dyn Store>) 
     // A revocation frees one place.
     let one = s.list_tokens(t0(), None).await.unwrap()[0].uuid;
     s.revoke_token(one, t0()).await.unwrap();
-    s.insert_token(NewToken { max_tokens: 7, ..new_token("after", None, t0()) }).await.unwrap();
-    let err = s.insert_token(NewToken { max_tokens: 7, ..new_token("over", None, t0()) }).await.unwrap_err();
+    s.insert_token(new_token("after", None, t0()), 7).await.unwrap();
+    let err = s.insert_token(new_token("over", None, t0()), 7).await.unwrap_err();
     assert!(matches!(err, Error::LimitExceeded(_)), "{err:?}");
 }
 
@@ -806,13 +811,16 @@ pub async fn the_token_limit_holds_under_concurrent_creation(s: Arc<dyn Store>) 
 pub async fn expired_names_are_reusable_and_listing_windows(s: &dyn Store) {
     init(s).await;
     let expiry = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
-    let old = s.insert_token(new_token("reuse", Some(expiry), t0())).await.unwrap();
-    assert!(matches!(s.insert_token(new_token("reuse", None, t0())).await, Err(Error::AlreadyExists { .. })));
+    let old = s.insert_token(new_token("reuse", Some(expiry), t0()), MAX_TOKENS).await.unwrap();
+    assert!(matches!(
+        s.insert_token(new_token("reuse", None, t0()), MAX_TOKENS).await,
+        Err(Error::AlreadyExists { .. })
+    ));
     let after = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
     assert!(s.list_tokens(after, None).await.unwrap().is_empty());
     let window = after - chrono::Duration::days(30);
     assert_eq!(s.list_tokens(after, Some(window)).await.unwrap().len(), 1);
-    let fresh = s.insert_token(new_token("reuse", None, after)).await.unwrap();
+    let fresh = s.insert_token(new_token("reuse", None, after), MAX_TOKENS).await.unwrap();
     assert_ne!(fresh.uuid, old.uuid);
     assert_eq!(s.token_by_name(&fresh.name).await.unwrap().unwrap().token.uuid, fresh.uuid);
     // Both stay listed with includeExpired until the purge.
@@ -828,8 +836,8 @@ pub async fn a_revoked_token_is_kept_while_its_value_could_be_valid(s: &dyn Stor
     init(s).await;
     // Five months left when revoked; an auto-refreshing token (no value) revoked at the same time.
     let expiry = NaiveDate::from_ymd_opt(2027, 4, 28).unwrap();
-    let long = s.insert_token(new_token("long", Some(expiry), t0())).await.unwrap();
-    let auto = s.insert_token(new_token("auto", None, t0())).await.unwrap();
+    let long = s.insert_token(new_token("long", Some(expiry), t0()), MAX_TOKENS).await.unwrap();
+    let auto = s.insert_token(new_token("auto", None, t0()), MAX_TOKENS).await.unwrap();
     s.revoke_token(long.uuid, t0()).await.unwrap();
     s.revoke_token(auto.uuid, t0()).await.unwrap();
     let retention = chrono::Duration::days(30);
@@ -846,7 +854,9 @@ pub async fn a_revoked_token_is_kept_while_its_value_could_be_valid(s: &dyn Stor
     assert_eq!(purge_at(last + chrono::Duration::seconds(1)).await, 1);
     assert!(s.token_by_uuid(long.uuid).await.unwrap().is_none());
     // A token revoked a day before its expiry is kept for the 30 days after the revocation.
-    let short = s.insert_token(new_token("short", Some(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()), t0())).await;
+    let short = s
+        .insert_token(new_token("short", Some(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()), t0()), MAX_TOKENS)
+        .await;
     let short = short.unwrap();
     s.revoke_token(short.uuid, t0()).await.unwrap();
     assert_eq!(purge_at(t0() + chrono::Duration::days(29)).await, 0);
@@ -855,20 +865,19 @@ pub async fn a_revoked_token_is_kept_while_its_value_could_be_valid(s: &dyn Stor
 
 #[doc(hidden)]
 pub async fn limits_and_namespaces(s: &dyn Store) {
-    let uninit = s.insert_token(new_token("x", None, t0())).await;
+    let uninit = s.insert_token(new_token("x", None, t0()), MAX_TOKENS).await;
     assert!(matches!(uninit, Err(Error::Refused { .. })));
     init(s).await;
     let mut t = new_token("x", None, t0());
-    t.max_tokens = 1;
-    let first = s.insert_token(t.clone()).await.unwrap();
-    t.spec.name = TokenName::parse("y").unwrap();
-    t.uuid = Uuid::new_v4();
-    assert!(matches!(s.insert_token(t.clone()).await, Err(Error::LimitExceeded(_))));
+    let first = s.insert_token(t.clone(), 1).await.unwrap();
+    t.token.name = TokenName::parse("y").unwrap();
+    t.token.uuid = Uuid::new_v4();
+    assert!(matches!(s.insert_token(t.clone(), 1).await, Err(Error::LimitExceeded(_))));
     s.revoke_token(first.uuid, t0()).await.unwrap();
-    s.insert_token(t.clone()).await.unwrap();
+    s.insert_token(t.clone(), 1).await.unwrap();
     let mut bad = new_token("z", None, t0());
-    bad.spec.namespaces.insert(NamespaceName::parse("nowhere").unwrap(), Permissions::parse(&["r"]).unwrap());
-    assert!(matches!(s.insert_token(bad).await, Err(Error::Invalid { .. })));
+    bad.token.namespaces.insert(NamespaceName::parse("nowhere").unwrap(), Permissions::parse(&["r"]).unwrap());
+    assert!(matches!(s.insert_token(bad, MAX_TOKENS).await, Err(Error::Invalid { .. })));
     assert_eq!(s.namespace_names(edgeward_core::network::Network::Production).await.unwrap().len(), 1);
 }
 

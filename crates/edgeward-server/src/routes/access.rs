@@ -6,14 +6,13 @@
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 
-use edgeward_core::capability::Capability;
 use edgeward_core::names::{AccessGroupId, NamespaceName};
 use edgeward_core::network::Network;
 use edgeward_core::store::AccessGroup;
-use edgeward_core::Error;
 use edgeward_wire::{AccessGroupList, AccessGroupObject, ReauthorizeRequest};
 
 use crate::auth::Caller;
+use crate::permit::{self, cap};
 use crate::problem::ApiError;
 use crate::routes::{parse_json, JsonBody};
 use crate::state::AppState;
@@ -67,12 +66,12 @@ pub async fn reauthorize(
     let req: ReauthorizeRequest = parse_json(&body)?;
     let group_id = AccessGroupId::new(req.group_id.0)?;
     // A namespace that exists nowhere is refused as a missing grant, as EdgeKV does.
-    let absent = || Error::Forbidden(Capability::AuthorizeNamespace);
+    let absent = permit::missing::<cap::AuthorizeNamespace>;
     let mut found = false;
     for net in [Network::Production, Network::Staging] {
         if state.store.get_namespace(net, &name).await?.is_some() {
             found = true;
-            caller.0.grants.check_network(Capability::AuthorizeNamespace, net).map_err(Error::Forbidden)?;
+            caller.permit_on::<cap::AuthorizeNamespace>(net)?;
         }
     }
     if !found {

@@ -8,8 +8,8 @@ use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::permit::cap;
 use edgeward_core::audit::{AuditEntry, AuditFilter, AuditOutcome, MAX_PAGE};
-use edgeward_core::capability::Capability;
 use edgeward_core::Error;
 
 use crate::auth::Caller;
@@ -109,7 +109,7 @@ pub async fn list(
     Extension(caller): Extension<Caller>,
     q: crate::routes::QueryParams,
 ) -> Result<Json<AuditPage>, ApiError> {
-    caller.require(Capability::ViewAudit)?;
+    caller.permit::<cap::ViewAudit>()?;
     let filter = filter_from_query(&q.0)?;
     let records = state.store.audit_records(&filter).await?;
     let next = (records.len() == filter.limit).then(|| records.last().map(|r| r.id)).flatten();

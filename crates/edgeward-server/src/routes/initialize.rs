@@ -5,11 +5,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
-use edgeward_core::capability::Capability;
 use edgeward_core::store::Account;
-use edgeward_core::Error;
 
 use crate::auth::Caller;
+use crate::permit::cap;
 use crate::problem::ApiError;
 use crate::routes::{is_blank, parse_json, JsonBody};
 use crate::state::AppState;
@@ -18,9 +17,7 @@ use edgeward_wire::{InitStatus, InitializeRequest};
 /// The initialization status (404 with an `UNINITIALIZED` body when never initialized).
 #[utoipa::path(get, path = "/edgekv/v1/initialize", responses((status = 200, body = InitStatus), (status = 404, body = InitStatus)))]
 pub async fn status(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
-    if !caller.0.grants.has(Capability::ViewNamespace) {
-        return Err(Error::Forbidden(Capability::ViewNamespace).into());
-    }
+    caller.permit::<cap::ViewNamespace>()?;
     Ok(match state.store.account().await? {
         Some(a) => Json(InitStatus::from(&a)).into_response(),
         None => (StatusCode::NOT_FOUND, Json(InitStatus::uninitialized())).into_response(),
@@ -35,9 +32,7 @@ pub async fn initialize(
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    if !caller.0.grants.has(Capability::CreateNamespace) {
-        return Err(Error::Forbidden(Capability::CreateNamespace).into());
-    }
+    caller.permit::<cap::CreateNamespace>()?;
     let req: InitializeRequest =
         if is_blank(&body) { InitializeRequest { data_access_policy: None } } else { parse_json(&body)? };
     let policy = req.data_access_policy;

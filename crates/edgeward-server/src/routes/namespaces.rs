@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
 
-use edgeward_core::capability::Capability;
 use edgeward_core::names::{AccessGroupId, GroupName, ItemName, NamespaceName};
 use edgeward_core::namespace::{self as ns_rules, GeoLocation, Retention};
 use edgeward_core::network::Network;
@@ -17,15 +16,12 @@ use edgeward_wire::{LenientBoolSer, LenientU64, NamespaceList, NamespaceObject, 
 
 use crate::auth::Caller;
 use crate::items;
+use crate::permit::{self, cap, Cap};
 use crate::problem::ApiError;
 use crate::routes::{parse_json, JsonBody, QueryParams};
 use crate::state::AppState;
 
 type Params = QueryParams;
-
-fn allow(caller: &Caller, cap: Capability, network: Network) -> Result<(), Error> {
-    caller.0.grants.check_network(cap, network).map_err(Error::Forbidden)
-}
 
 fn network(raw: &str) -> Result<Network, Error> {
     Network::parse(raw).map_err(|_| Error::invalid("network", "The network must be staging or production."))
@@ -57,7 +53,7 @@ pub async fn list(
     q: QueryParams,
 ) -> Result<Json<NamespaceList>, ApiError> {
     let net = network(&net)?;
-    allow(&caller, Capability::ViewNamespace, net)?;
+    caller.permit_on::<cap::ViewNamespace>(net)?;
     let details = q.flag_or_on_off("details")?;
     let all = state.store.list_namespaces(net).await?;
     let namespaces = all
@@ -88,7 +84,7 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Json<NamespaceObject>, ApiError> {
     let net = network(&net)?;
-    allow(&caller, Capability::CreateNamespace, net)?;
+    caller.permit_on::<cap::CreateNamespace>(net)?;
     let req: NamespaceObject = parse_json(&body)?;
     let name = NamespaceName::parse_requested(&req.namespace)?;
     if name.as_str() == "default" {
@@ -125,7 +121,7 @@ pub async fn get(
     Path((net, ns)): Path<(String, String)>,
 ) -> Result<Json<NamespaceObject>, ApiError> {
     let net = network(&net)?;
-    allow(&caller, Capability::ViewNamespace, net)?;
+    caller.permit_on::<cap::ViewNamespace>(net)?;
     let ns =
         state.store.get_namespace(net, &NamespaceName::parse_requested(&ns)?).await?.ok_or_else(ns_rules::missing)?;
     Ok(Json(object(&ns)))
@@ -140,7 +136,7 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Json<NamespaceObject>, ApiError> {
     let net = network(&net)?;
-    allow(&caller, Capability::ModifyNamespace, net)?;
+    caller.permit_on::<cap::ModifyNamespace>(net)?;
     let name = NamespaceName::parse_requested(&ns)?;
     let req: NamespaceObject = parse_json(&body)?;
     if req.namespace != ns {
@@ -177,7 +173,7 @@ pub async fn delete(
     q: QueryParams,
 ) -> Result<Response, ApiError> {
     let net = network(&net)?;
-    allow(&caller, Capability::DeleteNamespace, net)?;
+    caller.permit_on::<cap::DeleteNamespace>(net)?;
     let name = deletable(&ns)?;
     if q.flag("sync")? {
         let deleted = state.store.delete_namespace(net, &name, state.clock.now()).await;
@@ -217,10 +213,7 @@ fn deletable(ns: &str) -> Result<NamespaceName, Error> {
 
 /// A namespace to delete that does not exist: refused as a missing grant, as EdgeKV does.
 fn no_such_namespace(net: Network) -> Error {
-    Error::Forbidden(match net {
-        Network::Staging => Capability::DeleteStagingNamespace,
-        Network::Production => Capability::DeleteNamespace,
-    })
+    permit::missing_on::<cap::DeleteNamespace>(net)
 }
 
 fn absent_or(e: Error, net: Network) -> Error {
@@ -264,7 +257,7 @@ pub async fn scheduled_delete(
     Path((net, ns)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let net = network(&net)?;
-    allow(&caller, Capability::DeleteNamespace, net)?;
+    caller.permit_on::<cap::DeleteNamespace>(net)?;
     let name = NamespaceName::parse_requested(&ns)?;
     let current = state.store.get_namespace(net, &name).await?.ok_or_else(|| no_such_namespace(net))?;
     let at = current.delete_at.ok_or_else(|| not_scheduled(&ns))?;
@@ -280,7 +273,7 @@ pub async fn reschedule_delete(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let net = network(&net)?;
-    allow(&caller, Capability::DeleteNamespace, net)?;
+    caller.permit_on::<cap::DeleteNamespace>(net)?;
     let name = deletable(&ns)?;
     let req: ScheduledDelete = parse_json(&body)?;
     let at = chrono::DateTime::parse_from_rfc3339(req.scheduled_delete_time.trim())
@@ -312,7 +305,7 @@ pub async fn cancel_delete(
     Path((net, ns)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let net = network(&net)?;
-    allow(&caller, Capability::DeleteNamespace, net)?;
+    caller.permit_on::<cap::DeleteNamespace>(net)?;
     let name = NamespaceName::parse_requested(&ns)?;
     let current = state.store.get_namespace(net, &name).await?.ok_or_else(|| no_such_namespace(net))?;
     let at = current.delete_at.ok_or_else(|| not_scheduled(&ns))?;
@@ -335,7 +328,7 @@ pub async fn groups(
     q: QueryParams,
 ) -> Result<Json<Vec<String>>, ApiError> {
     let net = network(&net)?;
-    allow(&caller, Capability::ReadData, net)?;
+    caller.permit_on::<cap::ReadData>(net)?;
     let name = NamespaceName::parse_requested(&ns)?;
     state.store.get_namespace(net, &name).await?.ok_or_else(ns_rules::missing)?;
     let groups = state.store.list_groups(net, &name, &sandbox(&q, net)?, 10_000).await?;
@@ -354,7 +347,7 @@ pub async fn item_keys(
     q: QueryParams,
 ) -> Result<Json<Vec<String>>, ApiError> {
     let net = network(&net)?;
-    allow(&caller, Capability::ReadData, net)?;
+    caller.permit_on::<cap::ReadData>(net)?;
     let name = NamespaceName::parse_requested(&ns)?;
     let group = GroupName::parse(&group)?;
     let max = match q.get("maxItems") {
@@ -377,15 +370,14 @@ pub async fn item_keys(
     Ok(Json(keys))
 }
 
-/// The item a request names, after the caller's grant for `cap` on the network is checked.
-fn item_key(
+/// The item a request names, after the caller's grant for `C` on the network is checked.
+fn item_key<C: Cap>(
     caller: &Caller,
-    cap: Capability,
     (net, ns, group, item): (String, String, String, String),
     q: &Params,
 ) -> Result<ItemKey, Error> {
     let net = network(&net)?;
-    allow(caller, cap, net)?;
+    caller.permit_on::<C>(net)?;
     let namespace = NamespaceName::parse_requested(&ns)?;
     let group = GroupName::parse_owned(group)?.into();
     let item = ItemName::parse_owned(item)?.into();
@@ -403,7 +395,7 @@ pub async fn item(
     Path(path): Path<(String, String, String, String)>,
     q: QueryParams,
 ) -> Result<Response, ApiError> {
-    let key = item_key(&caller, Capability::ReadData, path, &q)?;
+    let key = item_key::<cap::ReadData>(&caller, path, &q)?;
     state.store.get_namespace(key.network, &key.namespace).await?.ok_or_else(ns_rules::missing)?;
     let found =
         items::read(&state, &key, state.clock.now()).await?.ok_or_else(|| items::not_found(&key.group, &key.item))?;
@@ -418,7 +410,7 @@ pub async fn put_item(
     q: QueryParams,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let key = item_key(&caller, Capability::WriteData, path, &q)?;
+    let key = item_key::<cap::WriteData>(&caller, path, &q)?;
     items::check_value(&body)?;
     let done = format!(
         "Item was upserted in KV store with database {}, namespace {}, group {}, and key {}.",
@@ -438,7 +430,7 @@ pub async fn delete_item(
     Path(path): Path<(String, String, String, String)>,
     q: QueryParams,
 ) -> Result<Response, ApiError> {
-    let key = item_key(&caller, Capability::DeleteData, path, &q)?;
+    let key = item_key::<cap::DeleteData>(&caller, path, &q)?;
     let done = format!(
         "Item was marked for deletion from database, namespace {}, group {}, and key {}.",
         key.namespace, key.group, key.item

@@ -13,7 +13,7 @@ use edgeward_core::network::Networks;
 use edgeward_core::notify::{User, DEFAULT_THRESHOLDS};
 use edgeward_core::permission::Permissions;
 use edgeward_core::store::{Account, NewToken, Store};
-use edgeward_core::token::{EdgeWorkerScope, TokenSpec};
+use edgeward_core::token::{EdgeWorkerScope, Token, TokenSpec};
 use edgeward_server::notify::{run_check, run_if_owed, Outputs};
 
 const T: &[u32] = &DEFAULT_THRESHOLDS;
@@ -57,22 +57,19 @@ async fn user(s: &dyn Store, name: &str, grants: &[Capability], active: bool) ->
 async fn token(s: &dyn Store, name: &str, expiry: NaiveDate, networks: Networks, now: DateTime<Utc>) -> Uuid {
     let mut namespaces = BTreeMap::new();
     namespaces.insert(NamespaceName::parse("default").unwrap(), Permissions::parse(&["r", "w"]).unwrap());
+    let spec = TokenSpec {
+        name: TokenName::parse(name).unwrap(),
+        networks,
+        ewids: EdgeWorkerScope::All,
+        namespaces,
+        expiry: Some(expiry),
+    };
     let new = NewToken {
-        spec: TokenSpec {
-            name: TokenName::parse(name).unwrap(),
-            networks,
-            ewids: EdgeWorkerScope::All,
-            namespaces,
-            expiry: Some(expiry),
-        },
-        uuid: Uuid::new_v4(),
+        token: Token::issue(spec, Uuid::new_v4(), now, "1234567".into()),
         sealed_value: Some(vec![0; 8]),
         kid: None,
-        now,
-        next_refresh: None,
-        max_tokens: 1000,
     };
-    s.insert_token(new).await.unwrap().uuid
+    s.insert_token(new, 1000).await.unwrap().uuid
 }
 
 /// Subjects of a user's panel, oldest first.

@@ -25,26 +25,26 @@ fn rand_shard() -> u8 {
 
 #[async_trait]
 impl TokenStore for PostgresStore {
-    async fn insert_token(&self, new: NewToken) -> Result<Token, Error> {
+    async fn insert_token(&self, new: NewToken, max_tokens: u64) -> Result<Token, Error> {
         // Four round trips (begin, two statements, commit): every one is paid while other
         // creations wait for the account row, so the checks are folded into as few as can be.
         let refs = self.refs.get()?;
-        let spec = &new.spec;
-        let now_ms = ms(new.now);
-        let networks: Vec<&str> = spec.networks.iter().map(|n| n.as_str()).collect();
-        let names: Vec<&str> = spec.namespaces.keys().map(|n| n.as_str()).collect();
+        let NewToken { token, sealed_value, kid } = new;
+        let now_ms = ms(token.issued_at);
+        let networks: Vec<&str> = token.networks.iter().map(|n| n.as_str()).collect();
+        let names: Vec<&str> = token.namespaces.keys().map(|n| n.as_str()).collect();
         let mut tx = self.begin().await?;
-        // Free the name if its holder has expired; read the CP code; count the namespaces found.
+        // Free the name if its holder has expired; count the namespaces found and the tokens.
         let row = sqlx::query(
             "WITH freed AS (UPDATE tokens SET live_name = NULL \
                             WHERE live_name = $1 AND expires_at IS NOT NULL AND expires_at < $2 RETURNING 1) \
-             SELECT a.cpcode, \
+             SELECT a.id, \
                     (SELECT COUNT(*) FROM namespaces n WHERE n.network = ANY($3) AND n.name = ANY($4)), \
                     (SELECT COUNT(*) FROM freed), \
                     (SELECT COALESCE(SUM(n), 0)::BIGINT FROM token_counts) \
              FROM account a WHERE a.id = 1",
         )
-        .bind(spec.name.as_str())
+        .bind(token.name.as_str())
         .bind(now_ms)
         .bind(&networks)
         .bind(&names)
@@ -52,13 +52,12 @@ impl TokenStore for PostgresStore {
         .await
         .map_err(db_err)?
         .ok_or_else(refusal::not_initialized)?;
-        let cpcode: String = col(&row, 0)?;
         let found: i64 = col(&row, 1)?;
         let counted: i64 = col(&row, 3)?;
-        let max = i64::try_from(new.max_tokens).unwrap_or(i64::MAX);
+        let max = i64::try_from(max_tokens).unwrap_or(i64::MAX);
         if found < codec::saturating(networks.len() * names.len()) {
-            for net in spec.networks.iter() {
-                for ns in spec.namespaces.keys() {
+            for net in token.networks.iter() {
+                for ns in token.namespaces.keys() {
                     let there = sqlx::query(sql::NAMESPACE_EXISTS)
                         .bind(net.as_str())
                         .bind(ns.as_str())
@@ -71,7 +70,6 @@ impl TokenStore for PostgresStore {
                 }
             }
         }
-        let token = codec::new_token_record(&new, cpcode);
         let token_ref = refs.token_ref(&token.uuid);
         // Far from the limit, count the token on one random shard (creations on other shards do
         // not wait for each other). Near it, lock every shard and check the exact sum first.
@@ -86,7 +84,7 @@ impl TokenStore for PostgresStore {
                 .map(|r| col::<i64>(r, 0))
                 .sum::<Result<i64, Error>>()?;
             if exact >= max {
-                return Err(refusal::token_limit(new.max_tokens));
+                return Err(refusal::token_limit(max_tokens));
             }
             0
         };
@@ -96,7 +94,7 @@ impl TokenStore for PostgresStore {
              INSERT INTO tokens (token_ref, name, live_name, allow_staging, allow_production, ewids, namespaces, \
                                  expiry, expires_at, issued_at, next_refresh, generation, cpcode, sealed_value, sealed_uuid, \
                                  kid) \
-             SELECT $1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $14, $15 FROM counted",
+             SELECT $1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $16, $11, $12, $14, $15 FROM counted",
         )
         .bind(&token_ref)
         .bind(token.name.as_str())
@@ -109,10 +107,11 @@ impl TokenStore for PostgresStore {
         .bind(now_ms)
         .bind(token.next_refresh.map(|d| d.to_string()))
         .bind(&token.cpcode)
-        .bind(&new.sealed_value)
+        .bind(&sealed_value)
         .bind(shard)
         .bind(refs.seal_uuid(&token.uuid, &token_ref))
-        .bind(&new.kid)
+        .bind(&kid)
+        .bind(i64::from(token.generation))
         .execute(&mut *tx)
         .await;
         match inserted {

@@ -16,38 +16,37 @@ use uuid::Uuid;
 
 #[async_trait]
 impl TokenStore for SqliteStore {
-    async fn insert_token(&self, new: NewToken) -> Result<Token, Error> {
+    async fn insert_token(&self, new: NewToken, max_tokens: u64) -> Result<Token, Error> {
         let refs = self.refs.get()?.clone();
         self.write(move |c| {
-            let spec = &new.spec;
-            let now_ms = ms(new.now);
+            let NewToken { token, sealed_value, kid } = new;
+            let now_ms = ms(token.issued_at);
             c.execute(
                 "UPDATE tokens SET live_name = NULL WHERE live_name = ?1 AND expires_at IS NOT NULL AND expires_at < ?2",
-                params![spec.name.as_str(), now_ms],
+                params![token.name.as_str(), now_ms],
             )
             .map_err(db_err)?;
-            let (count, cpcode): (i64, String) = c
-                .query_row("SELECT token_count, cpcode FROM account WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            let count: i64 = c
+                .query_row("SELECT token_count FROM account WHERE id = 1", [], |r| r.get(0))
                 .optional()
                 .map_err(db_err)?
                 .ok_or_else(refusal::not_initialized)?;
-            if u64::try_from(count).unwrap_or(0) >= new.max_tokens {
-                return Err(refusal::token_limit(new.max_tokens));
+            if u64::try_from(count).unwrap_or(0) >= max_tokens {
+                return Err(refusal::token_limit(max_tokens));
             }
             let mut exists = c.prepare_cached(sql::NAMESPACE_EXISTS).map_err(db_err)?;
-            for net in spec.networks.iter() {
-                for ns in spec.namespaces.keys() {
+            for net in token.networks.iter() {
+                for ns in token.namespaces.keys() {
                     if !exists.exists(params![net.as_str(), ns.as_str()]).map_err(db_err)? {
                         return Err(refusal::namespace_not_on(ns, net));
                     }
                 }
             }
-            let token = codec::new_token_record(&new, cpcode);
             let inserted = c
                 .prepare_cached(
                     "INSERT INTO tokens (token_ref, name, live_name, allow_staging, allow_production, ewids, namespaces, \
                      expiry, expires_at, issued_at, next_refresh, generation, cpcode, sealed_value, sealed_uuid, kid) \
-                     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12, ?13, ?14)",
+                     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 )
                 .and_then(|mut s| {
                     let token_ref = refs.token_ref(&token.uuid);
@@ -62,10 +61,11 @@ impl TokenStore for SqliteStore {
                         token.expires_at().map(ms),
                         now_ms,
                         token.next_refresh.map(|d| d.to_string()),
+                        token.generation,
                         token.cpcode,
-                        new.sealed_value,
+                        sealed_value,
                         refs.seal_uuid(&token.uuid, &token_ref),
-                        new.kid,
+                        kid,
                     ])
                 });
             match inserted {

@@ -3,9 +3,9 @@
 //! path of ARCHITECTURE.md's Code map exists; and the invariants ARCHITECTURE.md states that a
 //! look at the sources can hold (which crates do no I/O, where files are written, where flags
 //! and the environment are read, how signatures are compared, how items reach the store, where
-//! errors become HTTP, that every served path is documented); and what the lints cannot say of
-//! their exceptions (every allowed disallowed method or cast says why, and an exception for files
-//! keeps the Clock rule).
+//! permissions are checked, where errors become HTTP, that every served path is documented); and
+//! what the lints cannot say of their exceptions (every allowed disallowed method or cast says
+//! why, and an exception for files keeps the Clock rule).
 #![allow(clippy::disallowed_methods, reason = "tidy reads the source tree it checks")]
 
 use std::path::{Path, PathBuf};
@@ -248,6 +248,34 @@ fn only_the_problem_module_chooses_error_statuses_and_edgekv_codes() {
         }
     }
     assert!(offenders.is_empty(), "errors made HTTP outside problem.rs: {offenders:#?}");
+}
+
+#[test]
+fn permissions_are_checked_only_in_the_permit_module() {
+    // ARCHITECTURE.md: `permit` is the one permission check of the admin API. Core's
+    // `capability.rs` states the rule (`Grants::allows`); only `permit` applies it to a caller
+    // and makes its refusal, `Error::Forbidden`. Two other places may name them: the expiry
+    // notices' recipients (core's `notify.rs`: who is told of a token is who may create it, no
+    // refusal) and `problem.rs`, which turns the refusal into HTTP.
+    let at = |p: &str| crates_dir().join(p);
+    let (permit, rule) = (at("edgeward-server/src/permit.rs"), at("edgeward-core/src/capability.rs"));
+    let excepted = [
+        (at("edgeward-core/src/notify.rs"), "grants.allows("),
+        (at("edgeward-server/src/problem.rs"), "Error::Forbidden("),
+    ];
+    let checks =
+        ["grants.has(", "grants.allows(", ".check_network(", ".check_token(", "any_grant(", "Error::Forbidden("];
+    let mut offenders = Vec::new();
+    for f in library_sources(&[]).into_iter().filter(|f| *f != permit && *f != rule) {
+        let src = text(&f);
+        for check in checks.iter().filter(|c| src.contains(**c)) {
+            if !excepted.iter().any(|(file, allowed)| *file == f && allowed == check) {
+                offenders.push(format!("{}: {check}", f.display()));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "permission checks outside edgeward-server/src/permit.rs: {offenders:#?}");
+    assert!(text(&permit).contains("grants.allows("), "permit.rs applies the rule");
 }
 
 #[test]
