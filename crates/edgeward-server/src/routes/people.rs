@@ -5,12 +5,12 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
 
 use edgeward_core::capability::{Capability, Grants};
 use edgeward_core::names::{DisplayName, EmailAddress};
 use edgeward_core::notify::{Contact, User};
 use edgeward_core::Error;
+use edgeward_wire::{ContactObject, UserChange, UserObject};
 
 use crate::auth::Caller;
 use crate::problem::ApiError;
@@ -25,61 +25,6 @@ fn parse_name(n: &str) -> Result<String, Error> {
     DisplayName::parse(n).map(String::from)
 }
 
-/// A user as the API shows it.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UserObject {
-    /// Unique name.
-    pub name: String,
-    /// E-mail address.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// The address is confirmed (1-day notices may be e-mailed).
-    #[serde(default)]
-    pub email_registered: bool,
-    /// Told about expiring tokens.
-    #[serde(default = "yes")]
-    pub active: bool,
-    /// Capability grants of their role.
-    pub grants: Vec<String>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn object(u: &User) -> UserObject {
-    UserObject {
-        name: u.name.clone(),
-        email: u.email.clone(),
-        email_registered: u.email_registered,
-        active: u.active,
-        grants: u.grants.iter().map(|c| c.as_str().to_owned()).collect(),
-    }
-}
-
-/// Changes to a user.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UserChange {
-    /// Active or not.
-    pub active: Option<bool>,
-    /// A new address (unconfirmed until `emailRegistered` is set).
-    pub email: Option<String>,
-    /// Whether the address is confirmed.
-    pub email_registered: Option<bool>,
-}
-
-/// An escalation contact.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContactObject {
-    /// The address.
-    pub email: String,
-    /// Who it is.
-    pub name: String,
-}
-
 /// Every user.
 #[utoipa::path(get, path = "/edgeward/v1/users", responses((status = 200, body = Vec<UserObject>)))]
 pub async fn list_users(
@@ -87,7 +32,7 @@ pub async fn list_users(
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Vec<UserObject>>, ApiError> {
     caller.require(Capability::ManageNotifications)?;
-    Ok(Json(state.store.list_users().await?.iter().map(object).collect()))
+    Ok(Json(state.store.list_users().await?.iter().map(UserObject::from).collect()))
 }
 
 /// Add a user.
@@ -123,7 +68,7 @@ pub async fn create_user(
     };
     let u = state.store.create_user(user).await?;
     tracing::info!(user = %u.name, "user created");
-    Ok((StatusCode::CREATED, Json(object(&u))))
+    Ok((StatusCode::CREATED, Json(UserObject::from(&u))))
 }
 
 /// Change a user.
@@ -138,7 +83,7 @@ pub async fn update_user(
     let req: UserChange = parse_json(&body)?;
     let email = req.email.as_deref().map(parse_email).transpose()?;
     let u = state.store.update_user(&name, req.active, email.map(Some), req.email_registered).await?;
-    Ok(Json(object(&u)))
+    Ok(Json(UserObject::from(&u)))
 }
 
 /// Every escalation contact.
