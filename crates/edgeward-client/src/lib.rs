@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use edgeward_core::clock::{Clock, SystemClock};
 use edgeward_edgegrid::{format_timestamp, Credentials, Settings, SignedRequest};
-use edgeward_wire::{CreateTokenRequest, InitStatus, RevokedToken, TokenList, TokenObject};
+use edgeward_wire::{
+    AuditPage, CheckReport, ContactObject, CreateTokenRequest, InitStatus, MarkRead, MarkedRead, NoticeList,
+    NotifyStatus, ReplacedBy, RevokedToken, TokenList, TokenObject, UserChange, UserObject,
+};
 pub use reqwest::Method;
 
 /// Why a call failed. `Display` is one line a person can act on.
@@ -178,12 +181,13 @@ impl Client {
             .map_err(|e| ClientError::Transport { host: self.edgerc.host.clone(), message: error_chain(&e) })
     }
 
-    async fn call<T: serde::de::DeserializeOwned>(
+    /// Send a signed request; the body of a successful answer, or the server's error.
+    async fn answer(
         &self,
         method: Method,
         path: &str,
         body: Option<&serde_json::Value>,
-    ) -> Result<T, ClientError> {
+    ) -> Result<impl AsRef<[u8]>, ClientError> {
         let resp = self.send(method, path, body).await?;
         let status = resp.status();
         let trace_id = resp.headers().get("x-trace-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -205,11 +209,31 @@ impl Client {
                 trace_id,
             });
         }
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
+        Ok(bytes)
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, ClientError> {
+        let bytes = self.answer(method, path, body).await?;
+        serde_json::from_slice(bytes.as_ref()).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// A request whose success has no body (204).
+    async fn call_no_content(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(), ClientError> {
+        self.answer(method, path, body).await.map(drop)
     }
 
     /// `GET /edgeward/v1/notifications`: the notification panel of the client's user.
-    pub async fn notifications(&self, limit: u32, before: Option<i64>) -> Result<serde_json::Value, ClientError> {
+    pub async fn notifications(&self, limit: u32, before: Option<i64>) -> Result<NoticeList, ClientError> {
         let mut path = format!("/edgeward/v1/notifications?limit={limit}");
         if let Some(b) = before {
             path.push_str(&format!("&before={b}"));
@@ -218,37 +242,76 @@ impl Client {
     }
 
     /// `POST /edgeward/v1/notifications/read` (no ids: all).
-    pub async fn mark_notifications_read(&self, ids: &[i64]) -> Result<serde_json::Value, ClientError> {
-        self.call(Method::POST, "/edgeward/v1/notifications/read", Some(&serde_json::json!({ "ids": ids }))).await
+    pub async fn mark_notifications_read(&self, ids: &[i64]) -> Result<MarkedRead, ClientError> {
+        let body = json_body(&MarkRead { ids: ids.to_vec() });
+        self.call(Method::POST, "/edgeward/v1/notifications/read", Some(&body)).await
     }
 
     /// `POST /edgeward/v1/tokens/{name}/replaced-by`: `successor` replaces `name`.
     pub async fn mark_replaced(&self, name: &str, successor: &str) -> Result<(), ClientError> {
         let path = format!("/edgeward/v1/tokens/{name}/replaced-by");
-        let _: serde_json::Value = self
-            .call(Method::POST, &path, Some(&serde_json::json!({ "name": successor })))
-            .await
-            .or_else(|e| match e {
-                ClientError::Decode(_) => Ok(serde_json::Value::Null), // 204: no body
-                other => Err(other),
-            })?;
-        Ok(())
+        let body = json_body(&ReplacedBy { name: successor.to_owned() });
+        self.call_no_content(Method::POST, &path, Some(&body)).await
     }
 
     /// `POST /edgeward/v1/notify/run`: run the expiry check now.
-    pub async fn run_expiry_check(&self, dry_run: bool) -> Result<serde_json::Value, ClientError> {
+    pub async fn run_expiry_check(&self, dry_run: bool) -> Result<CheckReport, ClientError> {
         self.call(Method::POST, &format!("/edgeward/v1/notify/run?dryRun={dry_run}"), None).await
     }
 
     /// `GET /edgeward/v1/notify/status`: the latest runs of the expiry check.
-    pub async fn expiry_check_status(&self) -> Result<serde_json::Value, ClientError> {
+    pub async fn expiry_check_status(&self) -> Result<NotifyStatus, ClientError> {
         self.call(Method::GET, "/edgeward/v1/notify/status", None).await
+    }
+
+    /// `GET /edgeward/v1/users`.
+    pub async fn list_users(&self) -> Result<Vec<UserObject>, ClientError> {
+        self.call(Method::GET, "/edgeward/v1/users", None).await
+    }
+
+    /// `POST /edgeward/v1/users`: add a user.
+    pub async fn create_user(&self, user: &UserObject) -> Result<UserObject, ClientError> {
+        self.call(Method::POST, "/edgeward/v1/users", Some(&json_body(user))).await
+    }
+
+    /// `PATCH /edgeward/v1/users/{name}`: change a user.
+    pub async fn update_user(&self, name: &str, change: &UserChange) -> Result<UserObject, ClientError> {
+        let path = format!("/edgeward/v1/users/{}", path_segment(name));
+        self.call(Method::PATCH, &path, Some(&json_body(change))).await
+    }
+
+    /// `GET /edgeward/v1/contacts`: the escalation contacts.
+    pub async fn list_contacts(&self) -> Result<Vec<ContactObject>, ClientError> {
+        self.call(Method::GET, "/edgeward/v1/contacts", None).await
+    }
+
+    /// `POST /edgeward/v1/contacts`: add (or rename) an escalation contact.
+    pub async fn put_contact(&self, contact: &ContactObject) -> Result<ContactObject, ClientError> {
+        self.call(Method::POST, "/edgeward/v1/contacts", Some(&json_body(contact))).await
+    }
+
+    /// `DELETE /edgeward/v1/contacts/{email}`: remove an escalation contact.
+    pub async fn remove_contact(&self, email: &str) -> Result<(), ClientError> {
+        self.call_no_content(Method::DELETE, &format!("/edgeward/v1/contacts/{}", path_segment(email)), None).await
+    }
+
+    /// `GET /edgeward/v1/audit`: a page of the audit trail. `query` holds the filters as the
+    /// endpoint names them (`actor`, `action`, `target`, `outcome`, `since`, `until`, `before`,
+    /// `limit`).
+    pub async fn audit(&self, query: &[(&str, &str)]) -> Result<AuditPage, ClientError> {
+        let mut path = String::from("/edgeward/v1/audit");
+        for (i, (k, v)) in query.iter().enumerate() {
+            path.push(if i == 0 { '?' } else { '&' });
+            path.push_str(&path_segment(k));
+            path.push('=');
+            path.push_str(&path_segment(v));
+        }
+        self.call(Method::GET, &path, None).await
     }
 
     /// `POST /tokens`.
     pub async fn create_token(&self, req: &CreateTokenRequest) -> Result<TokenObject, ClientError> {
-        let body = serde_json::to_value(req).expect("serializes");
-        self.call(Method::POST, "/edgekv/v1/tokens", Some(&body)).await
+        self.call(Method::POST, "/edgekv/v1/tokens", Some(&json_body(req))).await
     }
 
     /// `GET /tokens`.
@@ -281,6 +344,11 @@ impl Client {
     pub async fn initialize_status(&self) -> Result<InitStatus, ClientError> {
         self.call(Method::GET, "/edgekv/v1/initialize", None).await
     }
+}
+
+/// A request body as JSON (the wire types always serialize).
+fn json_body<T: serde::Serialize>(body: &T) -> serde_json::Value {
+    serde_json::to_value(body).expect("the wire types serialize")
 }
 
 /// Percent-encode a path segment (names are validated by the server; this keeps odd input from

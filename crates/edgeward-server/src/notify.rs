@@ -20,6 +20,7 @@ use edgeward_core::notify::{
 };
 use edgeward_core::store::Store;
 use edgeward_core::Error;
+use edgeward_wire::NoticeToken;
 
 /// The lease that makes one server run each check.
 pub const CHECK_LEASE: &str = "expiry-check";
@@ -108,31 +109,8 @@ pub struct Outputs {
     pub webhook: bool,
 }
 
-/// A token due at a threshold, as a check reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DueToken {
-    /// The token's name.
-    pub name: String,
-    /// Its last valid day.
-    pub expiry: String,
-    /// The threshold reached.
-    pub threshold_days: u32,
-}
-
-/// What one check did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CheckReport {
-    /// False when another server held the lease (this one did nothing).
-    pub ran: bool,
-    /// Nothing was recorded or delivered.
-    pub dry_run: bool,
-    /// Every token inside a threshold and not yet notified at it (in a dry run: would be).
-    pub due: Vec<DueToken>,
-    /// Panel notices delivered.
-    pub notices: u64,
-}
+/// What a check reports (the body of `POST /edgeward/v1/notify/run`).
+pub use edgeward_wire::{CheckReport, DueToken};
 
 /// One check at `now`, by the server `holder`.
 pub async fn run_check(
@@ -268,7 +246,7 @@ fn bundle(due: &[(ExpiringToken, u32)], users: &[User]) -> Vec<NewNotice> {
                 user_id: user.id,
                 threshold_days: th,
                 subject,
-                tokens: json!(mine.iter().map(|t| token_json(t)).collect::<Vec<_>>()),
+                tokens: json!(mine.iter().map(|t| NoticeToken::from(*t)).collect::<Vec<_>>()),
             });
         }
     }
@@ -290,7 +268,7 @@ fn webhook_events(due: &[(ExpiringToken, u32)], now: DateTime<Utc>) -> Vec<edgew
                 "type": "token.expiring",
                 "createdAt": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 "thresholdDays": th,
-                "tokens": tokens.iter().map(|t| token_json(t)).collect::<Vec<_>>(),
+                "tokens": tokens.iter().map(|t| NoticeToken::from(*t)).collect::<Vec<_>>(),
             })
             .to_string();
             edgeward_core::notify::NewWebhook { event_id, body }
@@ -378,20 +356,6 @@ fn compose(address: &str, name: &str, tokens: &[&ExpiringToken]) -> NewEmail {
         html_escape(&commands.join("\n")),
     );
     NewEmail { recipient: address.to_owned(), subject, text_body, html_body }
-}
-
-fn token_json(t: &ExpiringToken) -> serde_json::Value {
-    let namespaces: BTreeMap<String, String> =
-        t.namespaces.iter().map(|(ns, p)| (ns.to_string(), p.compact())).collect();
-    json!({
-        "name": t.name,
-        "uuid": t.uuid,
-        "expiry": t.expiry.to_string(),
-        "allowOnStaging": t.networks.staging,
-        "allowOnProduction": t.networks.production,
-        "namespaces": namespaces,
-        "lastUsed": t.last_used.map(|u| u.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-    })
 }
 
 /// Whether today's check is still owed at `now`: the check time has passed and no run (not a dry

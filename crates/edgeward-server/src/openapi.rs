@@ -86,14 +86,22 @@ use edgeward_wire as wire;
         wire::AccessGroupObject,
         wire::AccessGroupList,
         wire::ReauthorizeRequest,
-        notifications::NoticeObject,
-        notifications::NoticeList,
-        notifications::MarkRead,
-        notifications::ReplacedBy,
-        audit::AuditPage,
-        people::UserObject,
-        people::UserChange,
-        people::ContactObject
+        wire::NoticeToken,
+        wire::NoticeObject,
+        wire::NoticeList,
+        wire::MarkRead,
+        wire::MarkedRead,
+        wire::ReplacedBy,
+        wire::DueToken,
+        wire::CheckReport,
+        wire::FailedEmailObject,
+        wire::CheckRunObject,
+        wire::NotifyStatus,
+        wire::AuditRecordObject,
+        wire::AuditPage,
+        wire::UserObject,
+        wire::UserChange,
+        wire::ContactObject
     ))
 )]
 struct AdminApi;

@@ -119,11 +119,6 @@ impl Caller {
     pub fn permit_on<C: Cap>(&self, network: Network) -> Result<Permit<C>, Error> {
         check(&self.0.grants, network.into())
     }
-
-    /// [`Caller::permit`] for a capability named at run time, with nothing to hand on.
-    pub fn require(&self, cap: Capability) -> Result<(), Error> {
-        decide(&self.0.grants, cap, Networks::BOTH)
-    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //!
 //! Lenient exactly where real clients differ (field aliases, booleans and whole numbers as
 //! strings; see `docs/compatibility.md`), strict everywhere else (unknown fields are refused).
+//!
+//! Edgeward's own endpoints (`/edgeward/v1/…`) have their shapes in [`own`], re-exported here.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,6 +15,9 @@ use utoipa::ToSchema;
 
 use edgeward_core::store::Account;
 use edgeward_core::token::Token;
+
+pub mod own;
+pub use own::*;
 
 /// A boolean that may arrive as `true` or as the string `"true"` (Postman, docs samples).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

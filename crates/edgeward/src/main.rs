@@ -22,6 +22,7 @@ mod audit_cmd;
 mod bundle;
 mod keys_cmd;
 mod people;
+mod render;
 mod token_cmd;
 mod tokenfile;
 

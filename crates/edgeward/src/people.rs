@@ -110,116 +110,17 @@ pub enum NotifyCommand {
     Status,
 }
 
-/// `edgeward notify …`, over the admin API.
+/// `edgeward notify …`, over the admin API: each answer is printed as text, or as JSON with
+/// `--json` (`crate::render`).
 pub async fn notify(cmd: NotifyCommand, conn: &crate::token_cmd::Conn) -> Result<()> {
+    use crate::render::print;
     let c = crate::token_cmd::client(conn)?;
     let api = |e: edgeward_client::ClientError| anyhow!("{e}");
-    let out = match cmd {
-        NotifyCommand::List { limit, before } => {
-            let v = c.notifications(limit, before).await.map_err(api)?;
-            if !conn.json {
-                println!("{} unread", v["unread"]);
-                for n in v["notifications"].as_array().into_iter().flatten() {
-                    let mark = if n["read"] == true { " " } else { "*" };
-                    println!(
-                        "{mark} #{} {} {}",
-                        n["id"],
-                        n["createdAt"].as_str().unwrap_or(""),
-                        n["subject"].as_str().unwrap_or("")
-                    );
-                    for t in n["tokens"].as_array().into_iter().flatten() {
-                        let nets: Vec<&str> = [("staging", "allowOnStaging"), ("production", "allowOnProduction")]
-                            .iter()
-                            .filter(|(_, k)| t[*k] == true)
-                            .map(|(n, _)| *n)
-                            .collect();
-                        let ns: Vec<String> = t["namespaces"]
-                            .as_object()
-                            .into_iter()
-                            .flatten()
-                            .map(|(k, v)| format!("{k}:{}", v.as_str().unwrap_or("")))
-                            .collect();
-                        println!(
-                            "    {} expires {} on {} [{}] last used {}",
-                            t["name"].as_str().unwrap_or(""),
-                            t["expiry"].as_str().unwrap_or(""),
-                            nets.join("+"),
-                            ns.join(" "),
-                            t["lastUsed"].as_str().unwrap_or("never")
-                        );
-                    }
-                }
-                if let Some(next) = v["next"].as_i64() {
-                    println!("more: --before {next}");
-                }
-            }
-            v
-        }
-        NotifyCommand::Read { ids } => {
-            let v = c.mark_notifications_read(&ids).await.map_err(api)?;
-            if !conn.json {
-                println!("{} marked read", v["marked"]);
-            }
-            v
-        }
-        NotifyCommand::Run { dry_run } => {
-            let v = c.run_expiry_check(dry_run).await.map_err(api)?;
-            if !conn.json {
-                let due = v["due"].as_array().map_or(0, Vec::len);
-                println!(
-                    "{}: {due} token(s) due, {} notice(s) delivered",
-                    if dry_run { "Dry run" } else { "Expiry check" },
-                    v["notices"]
-                );
-                for d in v["due"].as_array().into_iter().flatten() {
-                    println!(
-                        "  {} expires {} ({}-day notice)",
-                        d["name"].as_str().unwrap_or(""),
-                        d["expiry"].as_str().unwrap_or(""),
-                        d["thresholdDays"]
-                    );
-                }
-            }
-            v
-        }
-        NotifyCommand::Status => {
-            let v = c.expiry_check_status().await.map_err(api)?;
-            if !conn.json {
-                println!("Daily at {} UTC; thresholds {} days", v["checkTime"].as_str().unwrap_or(""), v["thresholds"]);
-                println!(
-                    "E-mail: {} ({} queued); webhook: {} ({} queued, {} given up)",
-                    v["email"].as_str().unwrap_or(""),
-                    v["emailsPending"],
-                    v["webhook"].as_str().unwrap_or(""),
-                    v["webhooksPending"],
-                    v["webhooksFailed"]
-                );
-                for f in v["emailsFailed"].as_array().into_iter().flatten() {
-                    println!(
-                        "  e-mail to {} given up after {} tries: {} ({})",
-                        f["recipient"].as_str().unwrap_or(""),
-                        f["attempts"],
-                        f["error"].as_str().unwrap_or(""),
-                        f["subject"].as_str().unwrap_or("")
-                    );
-                }
-                for r in v["runs"].as_array().into_iter().flatten() {
-                    println!(
-                        "  {} by {} at {}{}: {} due, {} notices",
-                        r["checkDay"].as_str().unwrap_or(""),
-                        r["server"].as_str().unwrap_or(""),
-                        r["startedAt"].as_str().unwrap_or(""),
-                        if r["dryRun"] == true { " (dry run)" } else { "" },
-                        r["due"],
-                        r["notices"]
-                    );
-                }
-            }
-            v
-        }
-    };
-    if conn.json {
-        println!("{out}");
+    match cmd {
+        NotifyCommand::List { limit, before } => print(&c.notifications(limit, before).await.map_err(api)?, conn.json),
+        NotifyCommand::Read { ids } => print(&c.mark_notifications_read(&ids).await.map_err(api)?, conn.json),
+        NotifyCommand::Run { dry_run } => print(&c.run_expiry_check(dry_run).await.map_err(api)?, conn.json),
+        NotifyCommand::Status => print(&c.expiry_check_status().await.map_err(api)?, conn.json),
     }
     Ok(())
 }

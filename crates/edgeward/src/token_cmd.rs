@@ -514,6 +514,20 @@ pub enum BundleCommand {
     },
 }
 
+/// A problem `bundle check` found with one entry (one element of `problems` in its JSON).
+#[derive(Debug, serde::Serialize)]
+struct Problem {
+    /// The namespace the entry is for.
+    namespace: String,
+    /// The key as written in the file.
+    key: String,
+    /// What is wrong: `bare-key`, `malformed`, `unknown-or-revoked`, `expired`, `wrong-namespace`,
+    /// `stale-value`, `stale-reference` or `expiring`.
+    problem: &'static str,
+    /// One line a person can act on.
+    detail: String,
+}
+
 /// Run `bundle check`; `Ok(false)` when problems were found.
 #[allow(clippy::disallowed_methods, reason = "the CLI looks at the path `bundle check` is given")]
 pub async fn check(cmd: BundleCommand, conn: &Conn) -> Result<bool> {
@@ -527,10 +541,10 @@ pub async fn check(cmd: BundleCommand, conn: &Conn) -> Result<bool> {
         target.load()?.ok_or_else(|| anyhow!("{}: no {} found", target.describe(), crate::tokenfile::FILE_NAME))?;
     let mut file = TokenFile::parse(&text).map_err(|e| anyhow!("{}: {e}", target.describe()))?;
     let c = client(conn)?;
-    let mut problems: Vec<serde_json::Value> = Vec::new();
+    let mut problems: Vec<Problem> = Vec::new();
     let mut ok_entries = 0;
-    let mut report = |ns: &str, key: &str, kind: &str, detail: String| {
-        problems.push(json!({"namespace": ns, "key": key, "problem": kind, "detail": detail}));
+    let mut report = |ns: &str, key: &str, kind: &'static str, detail: String| {
+        problems.push(Problem { namespace: ns.to_owned(), key: key.to_owned(), problem: kind, detail });
     };
     let entries = file.entries();
     for k in &entries {
@@ -617,7 +631,7 @@ pub async fn check(cmd: BundleCommand, conn: &Conn) -> Result<bool> {
         fixed = file.fix_bare_keys();
         if !fixed.is_empty() {
             target.store(&file.render())?;
-            problems.retain(|p| p["problem"] != "bare-key");
+            problems.retain(|p| p.problem != "bare-key");
         }
     }
     let clean = problems.is_empty();
@@ -631,12 +645,7 @@ pub async fn check(cmd: BundleCommand, conn: &Conn) -> Result<bool> {
             println!("fixed: the entry for {ns} is now under \"namespace-{ns}\"");
         }
         for p in &problems {
-            println!(
-                "{}: {}: {}",
-                p["key"].as_str().unwrap_or(""),
-                p["problem"].as_str().unwrap_or(""),
-                p["detail"].as_str().unwrap_or("")
-            );
+            println!("{}: {}: {}", p.key, p.problem, p.detail);
         }
         println!(
             "{}: {} entr{}, {} fine, {} problem{}.",

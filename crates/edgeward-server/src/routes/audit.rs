@@ -6,27 +6,15 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
-use crate::permit::cap;
-use edgeward_core::audit::{AuditEntry, AuditFilter, AuditOutcome, MAX_PAGE};
+use edgeward_core::audit::{AuditFilter, AuditOutcome, MAX_PAGE};
 use edgeward_core::Error;
+use edgeward_wire::{AuditPage, AuditRecordObject};
 
 use crate::auth::Caller;
+use crate::permit::cap;
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-/// A page of the trail.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditPage {
-    /// Newest first.
-    #[schema(value_type = Vec<Object>)]
-    pub records: Vec<AuditEntry>,
-    /// Pass as `before` for the next page; absent on the last.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next: Option<i64>,
-}
 
 /// Query parameters a listing takes (each at most once).
 const PARAMS: [&str; 8] = ["actor", "action", "target", "outcome", "since", "until", "before", "limit"];
@@ -113,5 +101,5 @@ pub async fn list(
     let filter = filter_from_query(&q.0)?;
     let records = state.store.audit_records(&filter).await?;
     let next = (records.len() == filter.limit).then(|| records.last().map(|r| r.id)).flatten();
-    Ok(Json(AuditPage { records, next }))
+    Ok(Json(AuditPage { records: records.into_iter().map(AuditRecordObject::from).collect(), next }))
 }

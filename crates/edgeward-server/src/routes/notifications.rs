@@ -7,15 +7,17 @@
 
 use axum::extract::State;
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use edgeward_core::capability::Capability;
 use edgeward_core::limits::MAX_LIST_ENTRIES;
 use edgeward_core::Error;
+use edgeward_wire::{
+    CheckReport, CheckRunObject, FailedEmailObject, MarkRead, MarkedRead, NoticeList, NoticeObject, NoticeToken,
+    NotifyStatus, ReplacedBy,
+};
 
 use crate::auth::Caller;
-use crate::notify::{run_check, CheckReport};
+use crate::notify::run_check;
+use crate::permit::cap;
 use crate::problem::ApiError;
 use crate::routes::{is_blank, parse_json, JsonBody, QueryParams};
 use crate::state::AppState;
@@ -29,48 +31,6 @@ fn owner(caller: &Caller) -> Result<uuid::Uuid, Error> {
             "This API client belongs to no user, so it has no notification panel: create one with `edgeward apiclient create --owner <user>`.",
         )
     })
-}
-
-/// One notice of the panel.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct NoticeObject {
-    /// Identity; page with `before`.
-    pub id: i64,
-    /// The threshold its tokens reached.
-    pub threshold_days: u32,
-    /// When the check made it (RFC 3339).
-    pub created_at: String,
-    /// Whether it was marked read.
-    pub read: bool,
-    /// One line.
-    pub subject: String,
-    /// The tokens: name, uuid, expiry, networks, namespaces and rights, last use.
-    #[schema(value_type = Vec<Object>)]
-    pub tokens: serde_json::Value,
-}
-
-/// The caller's panel.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct NoticeList {
-    /// Newest first.
-    pub notifications: Vec<NoticeObject>,
-    /// Unread notices in all.
-    pub unread: u64,
-    /// Pass as `before` for the next page; absent on the last.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next: Option<i64>,
-}
-
-/// Which notices to mark read (none listed: all).
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MarkRead {
-    /// Notice ids (at most 1,000 per request: `edgeward_core::limits::MAX_LIST_ENTRIES`).
-    #[serde(default)]
-    #[schema(max_items = 1000)]
-    pub ids: Vec<i64>,
 }
 
 fn number(q: &Params, key: &'static str, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>, Error> {
@@ -97,25 +57,30 @@ pub async fn list(
     let next = (notices.len() == limit).then(|| notices.last().map(|n| n.id)).flatten();
     let notifications = notices
         .into_iter()
-        .map(|n| NoticeObject {
-            id: n.id,
-            threshold_days: n.threshold_days,
-            created_at: n.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            read: n.read_at.is_some(),
-            subject: n.subject,
-            tokens: n.tokens,
+        .map(|n| {
+            // The tokens are stored as the check wrote them: `NoticeToken`s.
+            let tokens: Vec<NoticeToken> = serde_json::from_value(n.tokens)
+                .map_err(|e| Error::Internal(format!("notice {}: its tokens do not read back: {e}", n.id)))?;
+            Ok(NoticeObject {
+                id: n.id,
+                threshold_days: n.threshold_days,
+                created_at: NoticeObject::created_at(n.created_at),
+                read: n.read_at.is_some(),
+                subject: n.subject,
+                tokens,
+            })
         })
-        .collect();
+        .collect::<Result<_, Error>>()?;
     Ok(Json(NoticeList { notifications, unread, next }))
 }
 
 /// Mark the caller's notices read.
-#[utoipa::path(post, path = "/edgeward/v1/notifications/read", request_body = MarkRead, responses((status = 200), (status = 400)))]
+#[utoipa::path(post, path = "/edgeward/v1/notifications/read", request_body = MarkRead, responses((status = 200, body = MarkedRead), (status = 400)))]
 pub async fn mark_read(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<MarkedRead>, ApiError> {
     let user = owner(&caller)?;
     let req: MarkRead = if is_blank(&body) { MarkRead::default() } else { parse_json(&body)? };
     if req.ids.len() > MAX_LIST_ENTRIES {
@@ -126,15 +91,7 @@ pub async fn mark_read(
         .into());
     }
     let marked = state.store.mark_notices_read(user, req.ids, state.clock.now()).await?;
-    Ok(Json(json!({ "marked": marked })))
-}
-
-/// Body of `POST /edgeward/v1/tokens/{name}/replaced-by`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReplacedBy {
-    /// The successor's name.
-    pub name: String,
+    Ok(Json(MarkedRead { marked }))
 }
 
 /// Record that a token has a successor (what `edgeward token rotate` does): no more expiry
@@ -152,13 +109,13 @@ pub async fn replaced_by(
 }
 
 /// Run the expiry check now (`dryRun=true`: report what is due, record and deliver nothing).
-#[utoipa::path(post, path = "/edgeward/v1/notify/run", params(("dryRun" = Option<bool>, Query)), responses((status = 200, body = Object), (status = 400)))]
+#[utoipa::path(post, path = "/edgeward/v1/notify/run", params(("dryRun" = Option<bool>, Query)), responses((status = 200, body = CheckReport), (status = 400)))]
 pub async fn run(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     q: QueryParams,
 ) -> Result<Json<CheckReport>, ApiError> {
-    caller.require(Capability::ManageNotifications)?;
+    caller.permit::<cap::ManageNotifications>()?;
     let dry = q.flag("dryRun")?;
     let n = &state.notify;
     // Another server (or this one's scheduler) may be running a check: wait for it a little,
@@ -179,40 +136,26 @@ pub async fn run(
 }
 
 /// The latest runs of the expiry check, newest first.
-#[utoipa::path(get, path = "/edgeward/v1/notify/status", responses((status = 200, body = Object), (status = 400)))]
+#[utoipa::path(get, path = "/edgeward/v1/notify/status", responses((status = 200, body = NotifyStatus), (status = 400)))]
 pub async fn status(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(Capability::ManageNotifications)?;
+) -> Result<Json<NotifyStatus>, ApiError> {
+    caller.permit::<cap::ManageNotifications>()?;
     let runs = state.store.check_runs(20).await?;
     let failed = state.store.failed_emails(20).await?;
     let pending = state.store.pending_email_count().await?;
     let (hooks_pending, hooks_failed) = state.store.webhook_counts().await?;
     let n = &state.notify;
-    Ok(Json(json!({
-        "thresholds": n.thresholds,
-        "checkTime": n.check_time.format("%H:%M").to_string(),
-        "email": if n.outputs.email { "smtp" } else { "off" },
-        "emailsPending": pending,
-        "webhook": if n.outputs.webhook { "on" } else { "off" },
-        "webhooksPending": hooks_pending,
-        "webhooksFailed": hooks_failed,
-        "emailsFailed": failed.iter().map(|f| json!({
-            "recipient": f.recipient,
-            "subject": f.subject,
-            "attempts": f.attempts,
-            "error": f.error,
-            "queuedAt": f.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        })).collect::<Vec<_>>(),
-        "runs": runs.iter().map(|r| json!({
-            "checkDay": r.check_day.to_string(),
-            "server": r.holder,
-            "startedAt": r.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "finishedAt": r.finished_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "dryRun": r.dry_run,
-            "due": r.due,
-            "notices": r.notices,
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(NotifyStatus {
+        thresholds: n.thresholds.clone(),
+        check_time: n.check_time.format("%H:%M").to_string(),
+        email: if n.outputs.email { "smtp" } else { "off" }.to_owned(),
+        emails_pending: pending,
+        webhook: if n.outputs.webhook { "on" } else { "off" }.to_owned(),
+        webhooks_pending: hooks_pending,
+        webhooks_failed: hooks_failed,
+        emails_failed: failed.iter().map(FailedEmailObject::from).collect(),
+        runs: runs.iter().map(CheckRunObject::from).collect(),
+    }))
 }

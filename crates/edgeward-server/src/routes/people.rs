@@ -5,14 +5,15 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
 
 use edgeward_core::capability::{Capability, Grants};
 use edgeward_core::names::{DisplayName, EmailAddress};
 use edgeward_core::notify::{Contact, User};
 use edgeward_core::Error;
+use edgeward_wire::{ContactObject, UserChange, UserObject};
 
 use crate::auth::Caller;
+use crate::permit::cap;
 use crate::problem::ApiError;
 use crate::routes::{parse_json, JsonBody};
 use crate::state::AppState;
@@ -25,69 +26,14 @@ fn parse_name(n: &str) -> Result<String, Error> {
     DisplayName::parse(n).map(String::from)
 }
 
-/// A user as the API shows it.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UserObject {
-    /// Unique name.
-    pub name: String,
-    /// E-mail address.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// The address is confirmed (1-day notices may be e-mailed).
-    #[serde(default)]
-    pub email_registered: bool,
-    /// Told about expiring tokens.
-    #[serde(default = "yes")]
-    pub active: bool,
-    /// Capability grants of their role.
-    pub grants: Vec<String>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn object(u: &User) -> UserObject {
-    UserObject {
-        name: u.name.clone(),
-        email: u.email.clone(),
-        email_registered: u.email_registered,
-        active: u.active,
-        grants: u.grants.iter().map(|c| c.as_str().to_owned()).collect(),
-    }
-}
-
-/// Changes to a user.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UserChange {
-    /// Active or not.
-    pub active: Option<bool>,
-    /// A new address (unconfirmed until `emailRegistered` is set).
-    pub email: Option<String>,
-    /// Whether the address is confirmed.
-    pub email_registered: Option<bool>,
-}
-
-/// An escalation contact.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContactObject {
-    /// The address.
-    pub email: String,
-    /// Who it is.
-    pub name: String,
-}
-
 /// Every user.
 #[utoipa::path(get, path = "/edgeward/v1/users", responses((status = 200, body = Vec<UserObject>)))]
 pub async fn list_users(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Vec<UserObject>>, ApiError> {
-    caller.require(Capability::ManageNotifications)?;
-    Ok(Json(state.store.list_users().await?.iter().map(object).collect()))
+    caller.permit::<cap::ManageNotifications>()?;
+    Ok(Json(state.store.list_users().await?.iter().map(UserObject::from).collect()))
 }
 
 /// Add a user.
@@ -97,7 +43,7 @@ pub async fn create_user(
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<UserObject>), ApiError> {
-    caller.require(Capability::ManageNotifications)?;
+    caller.permit::<cap::ManageNotifications>()?;
     let req: UserObject = parse_json(&body)?;
     let email = req.email.as_deref().map(parse_email).transpose()?;
     if req.email_registered && email.is_none() {
@@ -123,7 +69,7 @@ pub async fn create_user(
     };
     let u = state.store.create_user(user).await?;
     tracing::info!(user = %u.name, "user created");
-    Ok((StatusCode::CREATED, Json(object(&u))))
+    Ok((StatusCode::CREATED, Json(UserObject::from(&u))))
 }
 
 /// Change a user.
@@ -134,11 +80,11 @@ pub async fn update_user(
     Path(name): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<UserObject>, ApiError> {
-    caller.require(Capability::ManageNotifications)?;
+    caller.permit::<cap::ManageNotifications>()?;
     let req: UserChange = parse_json(&body)?;
     let email = req.email.as_deref().map(parse_email).transpose()?;
     let u = state.store.update_user(&name, req.active, email.map(Some), req.email_registered).await?;
-    Ok(Json(object(&u)))
+    Ok(Json(UserObject::from(&u)))
 }
 
 /// Every escalation contact.
@@ -147,7 +93,7 @@ pub async fn list_contacts(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Vec<ContactObject>>, ApiError> {
-    caller.require(Capability::ManageNotifications)?;
+    caller.permit::<cap::ManageNotifications>()?;
     let contacts = state.store.list_contacts().await?;
     Ok(Json(contacts.into_iter().map(|c| ContactObject { email: c.email, name: c.name }).collect()))
 }
@@ -159,7 +105,7 @@ pub async fn put_contact(
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<ContactObject>, ApiError> {
-    caller.require(Capability::ManageNotifications)?;
+    caller.permit::<cap::ManageNotifications>()?;
     let req: ContactObject = parse_json(&body)?;
     let contact = Contact { email: parse_email(&req.email)?, name: parse_name(&req.name)? };
     state.store.put_contact(contact.clone(), state.clock.now()).await?;
@@ -173,7 +119,7 @@ pub async fn remove_contact(
     Extension(caller): Extension<Caller>,
     Path(email): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Capability::ManageNotifications)?;
+    caller.permit::<cap::ManageNotifications>()?;
     state.store.remove_contact(email.trim()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

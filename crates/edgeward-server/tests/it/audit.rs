@@ -191,3 +191,26 @@ async fn failed_authentication_is_recorded_once_per_source_and_reason() {
     assert_eq!(r.target, "GET /edgekv/v1/tokens");
     assert_eq!(r.detail.as_deref(), Some("inactive"));
 }
+
+/// A page of the trail is read by the client's types exactly as the endpoint writes it, and the
+/// client's `audit` sends filters whose values need encoding (`+` in a time) intact.
+#[tokio::test]
+async fn the_client_reads_the_audit_page_as_the_endpoint_writes_it() {
+    use edgeward_wire::AuditPage;
+    let app = spawn_app_at(noon()).await;
+    let c = &app.admin;
+    for name in ["one", "two"] {
+        let body = cli_body(name, true, false, "2026-12-24", &[("default", "r")]);
+        ok(c, Method::POST, "/edgekv/v1/tokens", Some(&body)).await;
+    }
+    let page: AuditPage = exact(c, Method::GET, "/edgeward/v1/audit?action=token.create&limit=1", None).await;
+    let next = page.next.expect("a second page");
+    assert_eq!((page.records.len(), page.records[0].target.as_str()), (1, "token/two"));
+    assert_eq!(c.audit(&[("action", "token.create"), ("limit", "1")]).await.unwrap(), page);
+    let rest = c
+        .audit(&[("target", "token/"), ("since", "2026-11-28T11:00:00+00:00"), ("before", &next.to_string())])
+        .await
+        .unwrap();
+    assert_eq!(rest.records.iter().map(|r| r.target.as_str()).collect::<Vec<_>>(), ["token/one"]);
+    assert_eq!((rest.records[0].outcome, rest.next), (AuditOutcome::Success, None));
+}

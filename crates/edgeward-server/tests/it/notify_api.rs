@@ -141,3 +141,83 @@ async fn lists_in_request_bodies_are_capped() {
     assert!(r["detail"].as_str().unwrap().contains(&format!("at most {all}")), "{r}");
     app.server.shutdown().await;
 }
+
+/// Every answer of the notification, user and contact endpoints is read by the client's types
+/// exactly as the handlers write it (`exact`), and the client's typed methods read the same.
+#[tokio::test]
+async fn the_client_reads_every_answer_as_the_handlers_write_it() {
+    use edgeward_wire::{CheckReport, ContactObject, MarkedRead, NoticeList, NotifyStatus, UserChange, UserObject};
+    let app = spawn_app().await;
+    let c = &app.admin;
+    let st = &app.server.state;
+
+    let ana = UserObject {
+        name: "ana".into(),
+        email: Some("ana@example.com".into()),
+        email_registered: true,
+        active: true,
+        grants: vec!["CREATE_TOKEN".into(), "MANAGE_NOTIFICATIONS".into()],
+    };
+    assert_eq!(c.create_user(&ana).await.unwrap(), ana);
+    let users: Vec<UserObject> = exact(c, Method::GET, "/edgeward/v1/users", None).await;
+    assert_eq!((users.as_slice(), c.list_users().await.unwrap()), (std::slice::from_ref(&ana), users.clone()));
+    let change = UserChange { email: Some("ana@new.example.com".into()), ..UserChange::default() };
+    let changed = c.update_user("ana", &change).await.unwrap();
+    assert_eq!((changed.email.as_deref(), changed.email_registered), (Some("ana@new.example.com"), false));
+
+    let on_call = ContactObject { email: "oncall@example.com".into(), name: "On call".into() };
+    assert_eq!(c.put_contact(&on_call).await.unwrap(), on_call);
+    let contacts: Vec<ContactObject> = exact(c, Method::GET, "/edgeward/v1/contacts", None).await;
+    assert_eq!((contacts.clone(), c.list_contacts().await.unwrap()), (vec![on_call], contacts));
+    c.remove_contact("oncall@example.com").await.unwrap();
+    let gone = c.remove_contact("oncall@example.com").await.unwrap_err();
+    assert!(matches!(gone, edgeward_client::ClientError::Api { status: 404, .. }), "{gone}");
+
+    // Ana's own client, for her panel.
+    let user = st.store.list_users().await.unwrap().remove(0);
+    let creds = edgeward_server::bootstrap::create_api_client(
+        st.store.as_ref(),
+        &st.data_key,
+        edgeward_core::names::ClientName::parse("ana-client").unwrap(),
+        edgeward_core::capability::Grants::new([]),
+        Some(user.id),
+        app.clock.as_ref(),
+    )
+    .await
+    .unwrap();
+    let edgerc =
+        edgeward_client::Edgerc { host: c.host().to_owned(), credentials: creds, max_body: 131_072, account_key: None };
+    let ana_client = edgeward_client::Client::new(edgerc, Some(&app.server.prepared.tls_cert)).unwrap();
+
+    let soon = (Utc::now().date_naive() + Duration::days(5)).to_string();
+    let far = (Utc::now().date_naive() + Duration::days(90)).to_string();
+    for (name, expiry) in [("soon", soon.as_str()), ("next", far.as_str())] {
+        let body = cli_body(name, true, false, expiry, &[("default", "rw")]);
+        assert_eq!(raw(c, Method::POST, "/edgekv/v1/tokens", Some(&body)).await.0, 200);
+    }
+    let dry: CheckReport = exact(c, Method::POST, "/edgeward/v1/notify/run?dryRun=true", None).await;
+    assert_eq!((dry.dry_run, dry.due.len(), dry.notices), (true, 1, 0), "{dry:?}");
+    assert_eq!(c.run_expiry_check(true).await.unwrap(), dry);
+    let run = c.run_expiry_check(false).await.unwrap();
+    assert_eq!((run.dry_run, run.due.len(), run.notices), (false, 1, 1), "{run:?}");
+
+    let panel: NoticeList = exact(&ana_client, Method::GET, "/edgeward/v1/notifications?limit=20", None).await;
+    assert_eq!(ana_client.notifications(20, None).await.unwrap(), panel);
+    assert_eq!(panel.unread, 1);
+    let token = &panel.notifications[0].tokens[0];
+    assert_eq!(
+        (token.name.as_str(), token.expiry.as_str(), token.allow_on_staging, token.namespaces["default"].as_str()),
+        ("soon", soon.as_str(), true, "rw")
+    );
+    let status: NotifyStatus = exact(c, Method::GET, "/edgeward/v1/notify/status", None).await;
+    assert_eq!(c.expiry_check_status().await.unwrap(), status);
+    let newest = &status.runs[0];
+    assert_eq!((newest.dry_run, newest.due, newest.notices, status.email.as_str()), (false, 1, 1, "off"), "{status:?}");
+
+    let all = serde_json::json!({});
+    let marked: MarkedRead = exact(&ana_client, Method::POST, "/edgeward/v1/notifications/read", Some(&all)).await;
+    assert_eq!(marked.marked, 1);
+    assert_eq!(ana_client.mark_notifications_read(&[]).await.unwrap().marked, 0);
+    c.mark_replaced("soon", "next").await.unwrap();
+    app.server.shutdown().await;
+}

@@ -3,8 +3,9 @@
 //! path of ARCHITECTURE.md's Code map exists; and the invariants ARCHITECTURE.md states that a
 //! look at the sources can hold (which crates do no I/O, where files are written, where flags
 //! and the environment are read, how signatures are compared, how items reach the store, where
-//! permissions are checked, where errors become HTTP, that every served path is documented); and
-//! what the lints cannot say of their exceptions (every allowed disallowed method or cast says
+//! permissions are checked, where errors become HTTP, that every served path is documented, that
+//! Edgeward's own endpoints answer with typed shapes that the client returns and the CLI prints);
+//! and what the lints cannot say of their exceptions (every allowed disallowed method or cast says
 //! why, and an exception for files keeps the Clock rule).
 #![allow(clippy::disallowed_methods, reason = "tidy reads the source tree it checks")]
 
@@ -333,6 +334,30 @@ fn every_served_path_is_in_an_openapi_document() {
     assert!(served.len() > 20, "read the routers ({} routes)", served.len());
     let missing: Vec<_> = served.iter().filter(|p| !documented.contains(&normalize(p))).collect();
     assert!(missing.is_empty(), "served but in no OpenAPI document (list them in openapi.rs): {missing:#?}");
+}
+
+#[test]
+fn edgewards_own_endpoints_answer_with_wire_types() {
+    // ARCHITECTURE.md: the bodies of `/edgeward/v1/…` are `edgeward_wire` types; the client's
+    // methods return them and the CLI prints them, never reading a field by its name in a string.
+    let routes = crates_dir().join("edgeward-server/src/routes");
+    for f in ["notifications.rs", "people.rs", "audit.rs"] {
+        let src = text(&routes.join(f));
+        assert!(!src.contains("json!") && !src.contains("serde_json::Value"), "routes/{f} builds an untyped body");
+        assert!(!src.contains("body = Object"), "routes/{f} documents a body as a bare object");
+    }
+    let client = text(&crates_dir().join("edgeward-client/src/lib.rs"));
+    assert!(!client.contains("Result<serde_json::Value"), "a client method returns an untyped body");
+    let mut files = Vec::new();
+    rust_files(&crates_dir().join("edgeward/src"), &mut files);
+    for f in files {
+        let src = text(&f);
+        // `v["name"]` (a field looked up by name), but not `vec!["…"]`.
+        let by_name = src.match_indices("[\"").any(|(i, _)| {
+            src[..i].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ']' || c == ')')
+        });
+        assert!(!by_name && !src.contains(".as_str().unwrap_or("), "{} reads a JSON field by its name", f.display());
+    }
 }
 
 #[test]

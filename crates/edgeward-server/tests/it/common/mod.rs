@@ -145,6 +145,24 @@ pub async fn raw_full(
     (status, headers, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
 }
 
+/// The text of a signed request's successful answer, decoded into its `edgeward_wire` shape,
+/// which must write it back byte for byte: a field the server renames, adds or drops without the
+/// shape the client reads changing too fails here.
+pub async fn exact<T: serde::Serialize + serde::de::DeserializeOwned>(
+    client: &Client,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> T {
+    let resp = client.send(method.clone(), path, body).await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    assert!(status.is_success(), "{method} {path}: {status} {text}");
+    let typed: T = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"));
+    assert_eq!(serde_json::to_string(&typed).unwrap(), text, "{method} {path}: what the client reads");
+    typed
+}
+
 /// The body the Akamai CLI sends for `create token`.
 pub fn cli_body(name: &str, staging: bool, production: bool, expiry: &str, ns: &[(&str, &str)]) -> String {
     let perms: serde_json::Map<String, serde_json::Value> = ns
