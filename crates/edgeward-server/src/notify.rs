@@ -6,21 +6,15 @@
 //! held skips. Pairs are recorded as due before anything is delivered and marked delivered in
 //! the same transaction that adds the panel notices, so a failed delivery is retried by the next
 //! check and a delivered one is never repeated. See `edgeward_core::notify` for the threshold
-//! rule.
-
-use std::collections::BTreeMap;
+//! rule, and `edgeward_notice` for what is told to whom and in which words.
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use uuid::Uuid;
 
-use edgeward_core::notify::{
-    tightest_threshold, CheckRun, ExpiringToken, NewEmail, NewNotice, User, DEFAULT_THRESHOLDS,
-};
+use edgeward_core::notify::{CheckRun, ExpiringToken, DEFAULT_THRESHOLDS};
 use edgeward_core::store::Store;
 use edgeward_core::Error;
-use edgeward_wire::NoticeToken;
 
 /// The lease that makes one server run each check.
 pub const CHECK_LEASE: &str = "expiry-check";
@@ -178,13 +172,7 @@ async fn check_holding_lease(
     let today = now.date_naive();
     let widest = thresholds.iter().copied().max().unwrap_or(0);
     let tokens = store.expiring_tokens(today, today + chrono::Days::new(u64::from(widest))).await?;
-    let due: Vec<(ExpiringToken, u32)> = tokens
-        .into_iter()
-        .filter_map(|t| {
-            let left = (t.expiry - today).num_days();
-            tightest_threshold(left, thresholds).map(|th| (t, th))
-        })
-        .collect();
+    let due = edgeward_notice::due(tokens, today, thresholds);
     let mut run = CheckRun {
         check_day: today,
         holder: holder.to_owned(),
@@ -212,150 +200,16 @@ async fn check_holding_lease(
     let pending = store.claim_notices(due.iter().map(|(t, th)| (t.uuid, *th)).collect(), now).await?;
     let due: Vec<(ExpiringToken, u32)> = due.into_iter().filter(|(t, th)| pending.contains(&(t.uuid, *th))).collect();
     let users = store.list_users().await?;
-    let notices = bundle(&due, &users);
-    let emails = if outputs.email { emails(&due, &users, &store.list_contacts().await?) } else { Vec::new() };
-    let webhooks = if outputs.webhook { webhook_events(&due, now) } else { Vec::new() };
+    let notices = edgeward_notice::panel_notices(&due, &users);
+    let emails =
+        if outputs.email { edgeward_notice::emails(&due, &users, &store.list_contacts().await?) } else { Vec::new() };
+    let webhooks = if outputs.webhook { edgeward_notice::webhook_events(&due, now) } else { Vec::new() };
     run.due = due.len() as u64;
     run.notices = notices.len() as u64;
     let count = run.notices;
     store.deliver_notices(notices, emails, webhooks, pending, run, now).await?;
     tracing::info!(due = due.len(), notices = count, "expiry check done");
     Ok(report(&due, count))
-}
-
-/// One notice per (user, threshold), listing every due token that user is told about.
-fn bundle(due: &[(ExpiringToken, u32)], users: &[User]) -> Vec<NewNotice> {
-    let mut by_threshold: BTreeMap<u32, Vec<&ExpiringToken>> = BTreeMap::new();
-    for (t, th) in due {
-        by_threshold.entry(*th).or_default().push(t);
-    }
-    let mut out = Vec::new();
-    for (th, tokens) in by_threshold {
-        for user in users {
-            let mine: Vec<&ExpiringToken> = tokens.iter().copied().filter(|t| user.is_told_about(t.networks)).collect();
-            if mine.is_empty() {
-                continue;
-            }
-            let subject = match mine.as_slice() {
-                [one] => format!("Access token {} expires on {} ({th}-day notice)", one.name, one.expiry),
-                many => {
-                    format!("{} access tokens expire within {th} day{}", many.len(), if th == 1 { "" } else { "s" })
-                }
-            };
-            out.push(NewNotice {
-                user_id: user.id,
-                threshold_days: th,
-                subject,
-                tokens: json!(mine.iter().map(|t| NoticeToken::from(*t)).collect::<Vec<_>>()),
-            });
-        }
-    }
-    out
-}
-
-/// One webhook event per threshold reached at this check, listing its tokens.
-fn webhook_events(due: &[(ExpiringToken, u32)], now: DateTime<Utc>) -> Vec<edgeward_core::notify::NewWebhook> {
-    let mut by_threshold: BTreeMap<u32, Vec<&ExpiringToken>> = BTreeMap::new();
-    for (t, th) in due {
-        by_threshold.entry(*th).or_default().push(t);
-    }
-    by_threshold
-        .into_iter()
-        .map(|(th, tokens)| {
-            let event_id = Uuid::new_v4();
-            let body = json!({
-                "id": event_id,
-                "type": "token.expiring",
-                "createdAt": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                "thresholdDays": th,
-                "tokens": tokens.iter().map(|t| NoticeToken::from(*t)).collect::<Vec<_>>(),
-            })
-            .to_string();
-            edgeward_core::notify::NewWebhook { event_id, body }
-        })
-        .collect()
-}
-
-/// The threshold whose notices are also e-mailed.
-pub const EMAIL_THRESHOLD: u32 = 1;
-
-/// E-mails for the 1-day notices: one to each user who is told about some of the tokens and may
-/// receive e-mail, and one to each escalation contact listing them all.
-fn emails(due: &[(ExpiringToken, u32)], users: &[User], contacts: &[edgeward_core::notify::Contact]) -> Vec<NewEmail> {
-    let last_day: Vec<&ExpiringToken> = due.iter().filter(|(_, th)| *th == EMAIL_THRESHOLD).map(|(t, _)| t).collect();
-    if last_day.is_empty() {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for user in users.iter().filter(|u| u.can_receive_email()) {
-        let mine: Vec<&ExpiringToken> = last_day.iter().copied().filter(|t| user.is_told_about(t.networks)).collect();
-        if let (false, Some(address)) = (mine.is_empty(), user.email.as_deref()) {
-            out.push(compose(address, &user.name, &mine));
-        }
-    }
-    for c in contacts {
-        out.push(compose(&c.email, &c.name, &last_day));
-    }
-    out
-}
-
-fn describe(t: &ExpiringToken) -> String {
-    let networks = match (t.networks.staging, t.networks.production) {
-        (true, true) => "staging and production",
-        (true, false) => "staging",
-        _ => "production",
-    };
-    let namespaces: Vec<String> = t.namespaces.iter().map(|(ns, p)| format!("{ns}:{}", p.compact())).collect();
-    let used = t.last_used.map_or_else(
-        || "never used".to_owned(),
-        |u| format!("last used {}", u.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-    );
-    format!(
-        "{}: expires at the end of {} (UTC); {networks}; namespaces {}; {used}",
-        t.name,
-        t.expiry,
-        namespaces.join(", ")
-    )
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-fn compose(address: &str, name: &str, tokens: &[&ExpiringToken]) -> NewEmail {
-    let subject = match tokens {
-        [one] => format!("Edgeward: access token {} expires on {}", one.name, one.expiry),
-        many => format!("Edgeward: {} access tokens expire within a day", many.len()),
-    };
-    let lines: Vec<String> = tokens.iter().map(|t| describe(t)).collect();
-    let commands: Vec<String> = tokens
-        .iter()
-        .map(|t| {
-            format!("edgeward token rotate {0} --to {0}_next --save-path <your bundle> --revoke-old-after 1h", t.name)
-        })
-        .collect();
-    let text_body = format!(
-        "Hello {name},\n\n\
-         {} expire{} within a day. Edge code that still uses {} is refused (401) once it expires.\n\n{}\n\n\
-         Replace each before then, for example:\n{}\n\n\
-         Edgeward sends this e-mail once per token. `edgeward notify list` shows every notice.\n",
-        if tokens.len() == 1 { "This access token" } else { "These access tokens" },
-        if tokens.len() == 1 { "s" } else { "" },
-        if tokens.len() == 1 { "it" } else { "them" },
-        lines.iter().map(|l| format!("- {l}")).collect::<Vec<_>>().join("\n"),
-        commands.iter().map(|c| format!("  {c}")).collect::<Vec<_>>().join("\n"),
-    );
-    let html_body = format!(
-        "<p>Hello {},</p><p>{} within a day. Edge code that still uses {} is refused (401) once it expires.</p>\
-         <ul>{}</ul><p>Replace each before then, for example:</p><pre>{}</pre>\
-         <p>Edgeward sends this e-mail once per token. <code>edgeward notify list</code> shows every notice.</p>",
-        html_escape(name),
-        if tokens.len() == 1 { "This access token expires" } else { "These access tokens expire" },
-        if tokens.len() == 1 { "it" } else { "them" },
-        lines.iter().map(|l| format!("<li>{}</li>", html_escape(l))).collect::<String>(),
-        html_escape(&commands.join("\n")),
-    );
-    NewEmail { recipient: address.to_owned(), subject, text_body, html_body }
 }
 
 /// Whether today's check is still owed at `now`: the check time has passed and no run (not a dry

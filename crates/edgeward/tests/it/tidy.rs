@@ -186,10 +186,11 @@ fn every_path_in_the_architecture_code_map_exists() {
 
 #[test]
 fn the_domain_and_token_crates_do_no_io() {
-    // ARCHITECTURE.md: edgeward-core has no I/O and no HTTP types; edgeward-token is pure.
+    // ARCHITECTURE.md: edgeward-core has no I/O and no HTTP types; edgeward-token and
+    // edgeward-notice are pure.
     let forbidden_deps = ["tokio", "axum", "hyper", "http", "reqwest", "sqlx", "rusqlite", "tracing"];
     let forbidden_code = ["std::fs", "std::net", "std::env", "std::process", "tokio::", "axum::", "http::"];
-    for krate in ["edgeward-core", "edgeward-token"] {
+    for krate in ["edgeward-core", "edgeward-token", "edgeward-notice"] {
         let dir = crates_dir().join(krate);
         let manifest: toml::Table = toml::from_str(&text(&dir.join("Cargo.toml"))).unwrap();
         let deps = manifest["dependencies"].as_table().unwrap();
