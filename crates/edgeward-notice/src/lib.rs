@@ -6,7 +6,7 @@
 //!   about ([`panel_notices`]);
 //! - the 1-day e-mails, as text and HTML: one per user who may receive e-mail and is told about
 //!   some of the tokens, and one per contact listing them all ([`emails`]);
-//! - the webhook events: one per threshold reached ([`webhook_events`]).
+//! - the webhook events: one per threshold reached ([`webhook_events`]), each with a random id.
 //!
 //! Who is told about a token is core's rule (`User::is_told_about`); when a check runs, the lease
 //! that makes one server run it and the delivery are the server's (`edgeward_server::notify`).
@@ -176,7 +176,7 @@ mod tests {
     use chrono::TimeZone;
     use edgeward_core::capability::{Capability, Grants};
     use edgeward_core::names::NamespaceName;
-    use edgeward_core::network::Networks;
+    use edgeward_core::network::{Network, Networks};
     use edgeward_core::permission::Permissions;
 
     fn token(name: &str, expiry: NaiveDate, networks: Networks) -> ExpiringToken {
@@ -263,6 +263,36 @@ mod tests {
     }
 
     #[test]
+    fn the_one_day_email_reads_word_for_word() {
+        let mut t = token("shop", day(2), Network::Production.into());
+        t.last_used = Some(Utc.with_ymd_and_hms(2026, 11, 30, 8, 15, 0).unwrap());
+        let due = vec![(t, 1)];
+        let contacts = [Contact { email: "oncall@example.com".into(), name: "On call".into() }];
+        let mails = emails(&due, &[], &contacts);
+        assert_eq!(mails.len(), 1);
+        let m = &mails[0];
+        assert_eq!(m.recipient, "oncall@example.com");
+        assert_eq!(m.subject, "Edgeward: access token shop expires on 2026-12-02");
+        assert_eq!(
+            m.text_body,
+            "Hello On call,\n\n\
+             This access token expires within a day. Edge code that still uses it is refused (401) once it expires.\n\n\
+             - shop: expires at the end of 2026-12-02 (UTC); production; namespaces default:rw; last used 2026-11-30T08:15:00Z\n\n\
+             Replace each before then, for example:\n  \
+             edgeward token rotate shop --to shop_next --save-path <your bundle> --revoke-old-after 1h\n\n\
+             Edgeward sends this e-mail once per token. `edgeward notify list` shows every notice.\n"
+        );
+        assert_eq!(
+            m.html_body,
+            "<p>Hello On call,</p><p>This access token expires within a day. Edge code that still uses it is refused (401) once it expires.</p>\
+             <ul><li>shop: expires at the end of 2026-12-02 (UTC); production; namespaces default:rw; last used 2026-11-30T08:15:00Z</li></ul>\
+             <p>Replace each before then, for example:</p>\
+             <pre>edgeward token rotate shop --to shop_next --save-path &lt;your bundle&gt; --revoke-old-after 1h</pre>\
+             <p>Edgeward sends this e-mail once per token. <code>edgeward notify list</code> shows every notice.</p>"
+        );
+    }
+
+    #[test]
     fn one_webhook_event_per_threshold_lists_its_tokens() {
         let due = vec![(token("a", day(8), Networks::BOTH), 7), (token("b", day(2), Networks::BOTH), 1)];
         let now = Utc.with_ymd_and_hms(2026, 12, 1, 6, 0, 0).unwrap();
@@ -273,6 +303,15 @@ mod tests {
         assert_eq!(first["thresholdDays"], 1);
         assert_eq!(first["createdAt"], "2026-12-01T06:00:00Z");
         assert_eq!(first["id"], events[0].event_id.to_string());
-        assert_eq!(first["tokens"][0]["name"], "b");
+        let b = &due[1].0;
+        assert_eq!(
+            first["tokens"],
+            serde_json::json!([{
+                "name": "b", "uuid": b.uuid.to_string(), "expiry": "2026-12-02", "allowOnStaging": true,
+                "allowOnProduction": true, "namespaces": {"default": "rw"}, "lastUsed": null,
+            }])
+        );
+        let keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 5, "id, type, createdAt, thresholdDays, tokens: {keys:?}");
     }
 }

@@ -27,7 +27,7 @@ use crate::problem::{ApiError, ServerError};
 use crate::state::{AppState, VerifiedClient};
 
 /// The authenticated caller, put in the request's extensions. What it may do is asked of
-/// [`crate::permit`] (`Caller::permit`, `Caller::permit_on`, `Caller::require`).
+/// [`crate::permit`] (`Caller::permit`, `Caller::permit_on`).
 #[derive(Clone, Debug)]
 pub struct Caller(pub Arc<ApiClient>);
 

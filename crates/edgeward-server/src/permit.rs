@@ -9,7 +9,7 @@
 //! capability, on the token's networks), so a handler that checked "view" cannot create.
 //!
 //! Every refusal is `Error::Forbidden` naming the plain capability (`EKV_1002`, see
-//! `problem.rs`); [`missing_on`] names the staging twin where EdgeKV does (a namespace on
+//! `problem.rs`); [`refusal_on`] names the staging twin where EdgeKV does (a namespace on
 //! staging that is not there to delete).
 
 use std::marker::PhantomData;
@@ -82,21 +82,21 @@ pub fn check<C: Cap>(grants: &Grants, networks: Networks) -> Result<Permit<C>, E
 
 /// Whether `C` is held for every network (its plain capability): who may be told that a token
 /// does not exist.
-pub fn everywhere<C: Cap>(grants: &Grants) -> bool {
+pub fn held_on_every_network<C: Cap>(grants: &Grants) -> bool {
     decide(grants, C::CAP, Networks::BOTH).is_ok()
 }
 
 /// The refusal of `C`, where the check could not be made (nothing there to check it on).
-pub fn missing<C: Cap>() -> Error {
+pub fn refusal<C: Cap>() -> Error {
     Error::Forbidden(C::CAP)
 }
 
 /// The refusal of `C` on `network`, naming the capability that would cover it there (the
 /// staging twin on staging).
-pub fn missing_on<C: Cap>(network: Network) -> Error {
+pub fn refusal_on<C: Cap>(network: Network) -> Error {
     match (network, C::CAP.staging_twin()) {
         (Network::Staging, Some(twin)) => Error::Forbidden(twin),
-        _ => missing::<C>(),
+        _ => refusal::<C>(),
     }
 }
 
@@ -143,8 +143,8 @@ mod tests {
             forbidden(check::<cap::DeleteNamespace>(&staging, Network::Production.into())),
             Capability::DeleteNamespace
         );
-        assert!(!everywhere::<cap::CreateToken>(&staging));
-        assert!(everywhere::<cap::CreateToken>(&Grants::new([Capability::CreateToken])));
+        assert!(!held_on_every_network::<cap::CreateToken>(&staging));
+        assert!(held_on_every_network::<cap::CreateToken>(&Grants::new([Capability::CreateToken])));
         let permit = check::<cap::CreateToken>(&staging, Networks::STAGING).unwrap();
         assert_eq!(permit.networks(), Networks::STAGING);
         assert_eq!(std::mem::size_of::<Permit<cap::ViewAudit>>(), std::mem::size_of::<Networks>());
@@ -153,9 +153,9 @@ mod tests {
     #[test]
     fn a_missing_namespace_names_the_capability_of_its_network() {
         let name = |e: Error| forbidden::<()>(Err(e));
-        assert_eq!(name(missing_on::<cap::DeleteNamespace>(Network::Staging)), Capability::DeleteStagingNamespace);
-        assert_eq!(name(missing_on::<cap::DeleteNamespace>(Network::Production)), Capability::DeleteNamespace);
-        assert_eq!(name(missing_on::<cap::ViewAudit>(Network::Staging)), Capability::ViewAudit);
-        assert_eq!(name(missing::<cap::AuthorizeNamespace>()), Capability::AuthorizeNamespace);
+        assert_eq!(name(refusal_on::<cap::DeleteNamespace>(Network::Staging)), Capability::DeleteStagingNamespace);
+        assert_eq!(name(refusal_on::<cap::DeleteNamespace>(Network::Production)), Capability::DeleteNamespace);
+        assert_eq!(name(refusal_on::<cap::ViewAudit>(Network::Staging)), Capability::ViewAudit);
+        assert_eq!(name(refusal::<cap::AuthorizeNamespace>()), Capability::AuthorizeNamespace);
     }
 }

@@ -3,10 +3,10 @@
 //! [`spawn`] goes in this order, so that nothing is changed before every check that can be made
 //! first has passed:
 //!
-//! 1. [`Checked::read`]: the settings are checked and the files they name (secrets, the host
+//! 1. [`CheckedSettings::read`]: the settings are checked and the files they name (secrets, the host
 //!    name) are read, through [`bootstrap`]; the outbound senders are built.
-//! 2. [`Listeners::bind`]: every socket is bound; the data-plane port answers "starting" while
-//!    the next step runs.
+//! 2. [`Listeners::bind`]: every socket is bound; the data-plane and metrics ports answer
+//!    "starting" while the next step runs.
 //! 3. [`bootstrap::prepare`]: the data directory and the database.
 //! 4. [`AppState::new`]: the handlers' state, built without I/O.
 //! 5. [`catch_up`]: the reads that must precede serving (change-feed position, revocations,
@@ -103,7 +103,7 @@ pub struct Senders {
 
 /// What the configuration yields once checked and once the files it names are read: everything
 /// [`spawn`] needs that can fail before a socket is bound or the data directory is touched.
-pub struct Checked {
+pub struct CheckedSettings {
     /// The expiry check's runtime.
     pub notify: NotifyRuntime,
     /// Every listener's connection limits and timeouts.
@@ -114,7 +114,7 @@ pub struct Checked {
     pub senders: Senders,
 }
 
-impl Checked {
+impl CheckedSettings {
     /// Check `config` and read the files it names (through [`bootstrap`], the one module that
     /// reads files).
     pub fn read(config: &ServeConfig) -> Result<Self, StartError> {
@@ -249,34 +249,33 @@ pub fn background_tasks(
     feed_start: i64,
     senders: Senders,
 ) -> Vec<BackgroundTask> {
-    let st = || state.clone();
     let outbox_every = Duration::from_secs(config.notify.mail_interval_secs.max(1));
     let mut tasks = vec![
         BackgroundTask::new("data-plane usage flusher", {
-            let state = st();
+            let state = state.clone();
             move |stop| dataplane::run_usage_flusher(state, Duration::from_secs(5), stop)
         }),
         BackgroundTask::new("change-feed follower", {
-            let (state, every) = (st(), Duration::from_millis(config.change_poll_ms.max(10)));
+            let (state, every) = (state.clone(), Duration::from_millis(config.change_poll_ms.max(10)));
             move |stop| crate::follow::run_follower(state, feed_start, every, stop)
         }),
         BackgroundTask::new("expiry-check scheduler", {
-            let state = st();
+            let state = state.clone();
             move |stop| crate::notify::run_scheduler(state, Duration::from_secs(60), stop)
         }),
         BackgroundTask::new("maintenance jobs", {
-            let (state, every) = (st(), Duration::from_secs(config.job_interval_secs.max(1)));
+            let (state, every) = (state.clone(), Duration::from_secs(config.job_interval_secs.max(1)));
             move |stop| crate::jobs::run(state, every, stop)
         }),
     ];
     if let Some(hook) = senders.webhook {
-        let state = st();
+        let state = state.clone();
         tasks.push(BackgroundTask::new("webhook sender", move |stop| {
             crate::webhook::run_sender(state, hook, outbox_every, stop)
         }));
     }
     if let Some(transport) = senders.mailer {
-        let state = st();
+        let state = state.clone();
         tasks.push(BackgroundTask::new("e-mail sender", move |stop| {
             crate::mail::run_mailer(state, transport, outbox_every, stop)
         }));
@@ -358,7 +357,7 @@ pub async fn spawn_with_request_clock(
     request_clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, StartError> {
     tls::install_crypto_provider();
-    let checked = Checked::read(&config)?;
+    let checked = CheckedSettings::read(&config)?;
     let mut listeners = Listeners::bind(&config).await?;
     let admin_addr = local_addr(&listeners.admin, config.admin_addr)?;
     let data_addr = local_addr(&listeners.data[0].0, config.data_addr)?;
@@ -371,13 +370,27 @@ pub async fn spawn_with_request_clock(
         _ => None,
     };
     // Until the database is reached and prepared (PostgreSQL may take a while to answer), the
-    // data-plane port already answers: /healthz ok, everything else 503 "starting", so that load
-    // balancers see a live but not-ready server rather than a hanging one.
-    let (first, network) = listeners.data.remove(0);
-    let (first, starting) = answer_while_starting(first, data_addr, checked.limits)?;
-    listeners.data.insert(0, (first, network));
+    // data-plane ports and the metrics port already answer: /healthz ok, everything else 503
+    // "starting", so that load balancers see a live but not-ready server rather than a hanging one.
+    let mut starting = Vec::new();
+    let mut data = Vec::new();
+    for ((listener, network), addr) in
+        listeners.data.into_iter().zip([Some(data_addr), staging_addr].into_iter().flatten())
+    {
+        let (listener, answering) = answer_while_starting(listener, addr, checked.limits)?;
+        starting.push(answering);
+        data.push((listener, network));
+    }
+    listeners.data = data;
+    if let (Some(listener), Some(addr)) = (listeners.metrics.take(), metrics_addr) {
+        let (listener, answering) = answer_while_starting(listener, addr, checked.limits)?;
+        starting.push(answering);
+        listeners.metrics = Some(listener);
+    }
     let prepared = bootstrap::prepare(&config, clock.as_ref(), admin_addr).await;
-    starting.stop().await;
+    for answering in starting {
+        answering.stop().await;
+    }
     let prepared = prepared?;
 
     let state = AppState::new(&prepared, &config, clock, request_clock, checked.notify);

@@ -45,11 +45,11 @@ async fn find_for<C: Cap>(state: &AppState, caller: &ApiClient, name: &str) -> R
     let name = parse_name(name)?;
     match state.store.token_by_name(&name).await? {
         Some(stored) => Ok(Found { _permit: permit::check(&caller.grants, stored.token.networks)?, stored }),
-        None if permit::everywhere::<C>(&caller.grants) => Err(Error::NotFound {
+        None if permit::held_on_every_network::<C>(&caller.grants) => Err(Error::NotFound {
             resource: Resource::Token,
             message: format!("Token with name {name} does not exist."),
         }),
-        None => Err(permit::missing::<C>()),
+        None => Err(permit::refusal::<C>()),
     }
 }
 

@@ -601,10 +601,10 @@ async fn run(cli: Cli) -> Result<()> {
             let newest = edgeward_store::migrate::newest_version();
             let (what, before) = match db.url() {
                 None => {
-                    let db = data_dir.join("edgeward.db");
-                    let v = edgeward_store::migrate::database_version(&db)
+                    let db_file = data_dir.join("edgeward.db");
+                    let v = edgeward_store::migrate::database_version(&db_file)
                         .map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
-                    (db.display().to_string(), v)
+                    (db_file.display().to_string(), v)
                 }
                 Some(url) => {
                     let v = edgeward_store::postgres_database_version(url)

@@ -66,7 +66,7 @@ pub async fn reauthorize(
     let req: ReauthorizeRequest = parse_json(&body)?;
     let group_id = AccessGroupId::new(req.group_id.0)?;
     // A namespace that exists nowhere is refused as a missing grant, as EdgeKV does.
-    let absent = permit::missing::<cap::AuthorizeNamespace>;
+    let absent = permit::refusal::<cap::AuthorizeNamespace>;
     let mut found = false;
     for net in [Network::Production, Network::Staging] {
         if state.store.get_namespace(net, &name).await?.is_some() {

@@ -213,7 +213,7 @@ fn deletable(ns: &str) -> Result<NamespaceName, Error> {
 
 /// A namespace to delete that does not exist: refused as a missing grant, as EdgeKV does.
 fn no_such_namespace(net: Network) -> Error {
-    permit::missing_on::<cap::DeleteNamespace>(net)
+    permit::refusal_on::<cap::DeleteNamespace>(net)
 }
 
 fn absent_or(e: Error, net: Network) -> Error {

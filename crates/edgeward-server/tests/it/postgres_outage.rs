@@ -193,27 +193,34 @@ async fn a_server_started_while_postgres_is_down_waits_for_it() {
     pg.crash();
     let dir = tempfile::tempdir().unwrap();
     let url = pg.url();
-    let data_addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let cfg = ServeConfig {
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (data_addr, staging_addr, metrics_addr) = (free(), free(), free());
+    let mut cfg = ServeConfig {
         data_dir: dir.path().to_owned(),
         database: DatabaseConfig { url: Some(url), max_connections: 4, connect_wait_secs: 30 },
         admin_addr: "127.0.0.1:0".parse().unwrap(),
         data_addr,
         ..ServeConfig::default()
     };
+    cfg.data_plane.staging_addr = Some(staging_addr);
+    cfg.metrics.addr = Some(metrics_addr);
     let starting = tokio::spawn(edgeward_server::spawn(cfg, Arc::new(SystemClock)));
-    // Meanwhile the data-plane port answers: alive, not ready.
-    let start = Instant::now();
-    while status(format!("http://{data_addr}/healthz")).await != 200 {
-        assert!(start.elapsed() < Duration::from_secs(10), "the starting server answers /healthz");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    // Meanwhile every data-plane port and the metrics port answer: alive, not ready.
+    for addr in [data_addr, staging_addr, metrics_addr] {
+        let start = Instant::now();
+        while status(format!("http://{addr}/healthz")).await != 200 {
+            assert!(start.elapsed() < Duration::from_secs(10), "the starting server answers /healthz on {addr}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(status(format!("http://{addr}/readyz")).await, 503, "{addr}");
     }
-    assert_eq!(status(format!("http://{data_addr}/readyz")).await, 503);
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(!starting.is_finished(), "the server waits for the database instead of giving up");
     pg.start_again();
     let server = tokio::time::timeout(Duration::from_secs(30), starting).await.expect("started").unwrap().unwrap();
     assert_eq!(status(format!("http://{data_addr}/readyz")).await, 200, "ready once started");
+    assert_eq!(status(format!("http://{staging_addr}/readyz")).await, 200, "ready once started");
+    assert_eq!(status(format!("http://{metrics_addr}/metrics")).await, 200, "metrics once started");
     let edgerc = Edgerc::load(&server.prepared.edgerc, "default").unwrap();
     let admin = Client::new(edgerc, Some(&server.prepared.tls_cert)).unwrap();
     let (s, _, _) = raw(&admin, Method::GET, "/edgekv/v1/tokens", None).await;

@@ -10,10 +10,6 @@
 //! The routers run on SQLite whatever backend the suite runs on: what is checked here is how
 //! answers are chosen and shaped, which does not depend on the backend, and two cases (a row that
 //! cannot be read, a database that cannot take a write) need SQLite's file to reach into.
-#![allow(
-    clippy::disallowed_methods,
-    reason = "the cases run against a manual clock, but set the data directory up on real time like the server"
-)]
 
 use std::future::Future;
 use std::pin::Pin;

@@ -399,6 +399,10 @@ async fn token_values_carry_edgekv_claims() {
     assert_eq!(claims["env"], serde_json::json!(["s", "p"]));
     assert_eq!(claims["ewids"], "42");
     assert_eq!(claims["cpc"], t["cpcode"]);
+    // The CP code is the account's, as the initialize endpoint reads it back from the store.
+    let (s, _, account) = raw(&app.admin, Method::GET, "/edgekv/v1/initialize", None).await;
+    assert_eq!(s, 200, "{account}");
+    assert_eq!(t["cpcode"], account["cpcode"], "{account}");
     assert_eq!(claims["jti"], t["uuid"]);
     assert_eq!(claims["iss"], "edgeward");
     assert_eq!(claims["iat"], Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap().timestamp());

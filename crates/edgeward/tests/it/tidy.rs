@@ -185,7 +185,7 @@ fn every_path_in_the_architecture_code_map_exists() {
 }
 
 #[test]
-fn the_domain_and_token_crates_do_no_io() {
+fn the_pure_crates_do_no_io() {
     // ARCHITECTURE.md: edgeward-core has no I/O and no HTTP types; edgeward-token and
     // edgeward-notice are pure.
     let forbidden_deps = ["tokio", "axum", "hyper", "http", "reqwest", "sqlx", "rusqlite", "tracing"];
