@@ -59,7 +59,7 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
-            env={**database_env(data_dir), "RUST_LOG": os.environ.get("RUST_LOG", "warn,edgeward_server::app=info")},
+            env={**database_env(data_dir), "EDGEWARD_LOG": os.environ.get("EDGEWARD_LOG", "warn,edgeward_server::server=info")},
         )
         self.log = []
         self.data_addr = None

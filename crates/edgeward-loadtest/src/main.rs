@@ -130,7 +130,8 @@ fn start_server(bin: &Path, data_dir: &Path, config: Option<&Path>, database: Op
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--admin-addr", "127.0.0.1:0", "--data-addr", "127.0.0.1:0", "--max-tokens", "100000000"])
-        .env("EDGEWARD_LOG", "warn,edgeward_server::app=info")
+        // `server` logs the addresses (`app` in builds before the composition root moved there).
+        .env("EDGEWARD_LOG", "warn,edgeward_server::server=info,edgeward_server::app=info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
