@@ -1,6 +1,7 @@
 //! `edgeward`: the one binary. `edgeward serve` runs the service; the other commands administer
-//! it. This is the composition root: flags, environment variables and the configuration file are
-//! read here and in the commands' modules, never in the library crates.
+//! it. Flags, environment variables and the configuration file are read here and in the commands'
+//! modules, never in the library crates; `serve` hands the configuration to
+//! `edgeward_server::server`, the server's composition root.
 
 use std::io::Write as _;
 use std::net::SocketAddr;

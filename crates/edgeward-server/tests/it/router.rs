@@ -195,6 +195,16 @@ struct Case {
     tweak: fn(&mut ServeConfig),
     /// Sets up what the case needs, then makes the call whose answer is checked.
     call: Call,
+    /// Words the row quotes that the answer's `detail` must begin with (`<…>` stands for any
+    /// text, `…` for any text or none), when the row quotes what this answer says.
+    says: Option<&'static str>,
+}
+
+impl Case {
+    /// The case, whose answer must say `words` (quoted by its row).
+    fn says(self, words: &'static str) -> Self {
+        Self { says: Some(words), ..self }
+    }
 }
 
 const EDGEKV: &str = "EdgeKV errors";
@@ -207,7 +217,13 @@ fn defaults(_: &mut ServeConfig) {}
 
 macro_rules! case {
     ($section:expr, [$($word:expr),+], $tweak:expr, |$r:ident| $body:expr) => {
-        Case { section: $section, row: &[$($word),+], tweak: $tweak, call: |$r| Box::pin(async move { $body }) }
+        Case {
+            section: $section,
+            row: &[$($word),+],
+            tweak: $tweak,
+            call: |$r| Box::pin(async move { $body }),
+            says: None,
+        }
     };
     ($section:expr, [$($word:expr),+], |$r:ident| $body:expr) => {
         case!($section, [$($word),+], defaults, |$r| $body)
@@ -217,29 +233,33 @@ macro_rules! case {
 fn cases() -> Vec<Case> {
     vec![
         // EdgeKV errors: the token API and what every admin route shares.
-        case!(EDGEKV, ["| 400 | `EKV_2000`", "Name contains invalid characters"], |r| {
+        case!(EDGEKV, ["| 400 | `EKV_2000`", "token name"], |r| {
             r.admin("POST", TOKENS, Some(&cli_body("bad name!", true, true, "2026-12-05", &[("default", "r")]))).await
-        }),
-        case!(EDGEKV, ["| 400 | `EKV_2000`", "Name contains invalid characters"], |r| {
+        })
+        .says("Name contains invalid characters."),
+        case!(EDGEKV, ["| 400 | `EKV_2000`", "a body that is not a JSON object"], |r| {
             r.admin("POST", TOKENS, Some("[null]")).await
         }),
-        case!(EDGEKV, ["| 400 | `EKV_2000`", "Name contains invalid characters"], |r| {
+        case!(EDGEKV, ["| 400 | `EKV_2000`", "a query flag"], |r| {
             r.admin("GET", "/edgekv/v1/tokens?includeExpired=yes", None).await
         }),
-        case!(EDGEKV, ["| 400 | `EKV_2000`", "Name contains invalid characters"], |r| {
+        case!(EDGEKV, ["| 400 | `EKV_2000`", "a repeated query parameter"], |r| {
             r.admin("GET", "/edgekv/v1/tokens?includeExpired=true&includeExpired=false", None).await
         }),
         case!(EDGEKV, ["| 400 | `EKV_1002`"], |r| {
             let c = r.client_without_grants().await;
             r.admin_as(&c, "GET", TOKENS, None).await
-        }),
+        })
+        .says("That resource does not exist or you are missing the '<CAPABILITY>' permission for it."),
         case!(EDGEKV, ["| 400 | `EKV_3000`", "Refresh of an expiring token"], |r| {
             r.token("fixed", &[("default", "r")]).await;
             r.admin("POST", "/edgekv/v1/tokens/fixed/refresh", None).await
-        }),
+        })
+        .says("… has a fixed expiry date and cannot be refreshed …"),
         case!(EDGEKV, ["| 404 | `EKV_3000`", "does not exist"], |r| r
             .admin("GET", "/edgekv/v1/tokens/nobody", None)
-            .await),
+            .await)
+        .says("Token with name <name> does not exist."),
         case!(EDGEKV, ["| 404 | `EKV_9000`", "Unknown path"], |r| r.admin("GET", "/edgekv/v1/nowhere", None).await),
         case!(EDGEKV, ["| 405 | `EKV_2000`"], |r| r.admin("PATCH", TOKENS, None).await),
         case!(EDGEKV, ["| 408 | `EKV_2000`"], |r| {
@@ -251,12 +271,14 @@ fn cases() -> Vec<Case> {
         case!(EDGEKV, ["| 409 | `EKV_3000`"], |r| {
             r.token("twice", &[("default", "r")]).await;
             r.admin("POST", TOKENS, Some(&cli_body("twice", true, true, "2026-12-05", &[("default", "r")]))).await
-        }),
+        })
+        .says("Token with name <name> is already stored."),
         case!(EDGEKV, ["| 410 | `EKV_3000`"], |r| {
             r.token("brief", &[("default", "r")]).await;
             r.clock.advance(Duration::days(8));
             r.admin("GET", "/edgekv/v1/tokens/brief", None).await
-        }),
+        })
+        .says("Token has expired."),
         case!(EDGEKV, ["| 413 | `EKV_9000`", "Tokens-per-account"], |c| c.limits.max_tokens_per_account = 1, |r| {
             r.token("first", &[("default", "r")]).await;
             r.admin("POST", TOKENS, Some(&cli_body("second", true, true, "2026-12-05", &[("default", "r")]))).await
@@ -267,7 +289,8 @@ fn cases() -> Vec<Case> {
             let req = req.header("content-type", "application/x-www-form-urlencoded");
             answer(&r.admin, req.body(Body::from(body)).unwrap()).await
         }),
-        case!(EDGEKV, ["| 422 | `EKV_2001`"], |r| r.admin("POST", TOKENS, Some("{\"name\":")).await),
+        case!(EDGEKV, ["| 422 | `EKV_2001`"], |r| r.admin("POST", TOKENS, Some("{\"name\":")).await)
+            .says("The JSON request body contained a syntax error or duplicate attributes."),
         case!(EDGEKV, ["| 500 | `EKV_0000`"], |r| {
             // A row the store cannot read: a retention that is not a number.
             r.database()
@@ -277,7 +300,8 @@ fn cases() -> Vec<Case> {
                 )
                 .unwrap();
             r.admin("GET", &format!("{NS}/default"), None).await
-        }),
+        })
+        .says("An internal error occurred."),
         case!(EDGEKV, ["| 503 | `EKV_0000`"], |r| {
             // Another process holds the database's write lock for longer than the server waits.
             let db = r.database();
@@ -325,22 +349,26 @@ fn cases() -> Vec<Case> {
             answer(&r.admin, req().body(Body::empty()).unwrap()).await
         }),
         // Namespaces and items through the admin API.
-        case!(NAMESPACES, ["| 400 | `EKV_9000`"], |r| r.admin("GET", &format!("{NS}/nowhere/groups"), None).await),
+        case!(NAMESPACES, ["| 400 | `EKV_9000`"], |r| r.admin("GET", &format!("{NS}/nowhere/groups"), None).await)
+            .says("The requested namespace does not exist."),
         case!(NAMESPACES, ["| 400 | `EKV_9000`"], |r| r
             .admin("GET", &format!("{NS}/default/groups/b%21d"), None)
             .await),
         case!(NAMESPACES, ["| 400 | `EKV_2000`", "Retention period must be specified"], |r| {
             r.admin("POST", NS, Some(r#"{"namespace":"shop","groupId":0}"#)).await
-        }),
-        case!(NAMESPACES, ["| 400 | `EKV_2000`", "Retention period must be specified"], |r| {
+        })
+        .says("Retention period must be specified."),
+        case!(NAMESPACES, ["| 400 | `EKV_2000`", "a group id above 9223372036854775807"], |r| {
             r.admin("POST", NS, Some(r#"{"namespace":"shop","retentionInSeconds":0,"groupId":"9223372036854775808"}"#))
                 .await
-        }),
+        })
+        .says("The group id <id> is out of range: …"),
         case!(NAMESPACES, ["| 400 | `EKV_3000`", "reauthorize endpoint"], |r| {
             r.ok("POST", NS, Some(r#"{"namespace":"shop","retentionInSeconds":0,"groupId":0}"#)).await;
             r.admin("PUT", &format!("{NS}/shop"), Some(r#"{"namespace":"shop","retentionInSeconds":0,"groupId":7}"#))
                 .await
-        }),
+        })
+        .says("groupId changes must be made through the reauthorize endpoint."),
         case!(NAMESPACES, ["| 400 | `EKV_1002`"], |r| {
             let c = r.client_without_grants().await;
             r.admin_as(&c, "GET", NS, None).await
@@ -355,20 +383,30 @@ fn cases() -> Vec<Case> {
                 r.admin("DELETE", &format!("{NS}/shop/status/scheduled-delete"), None).await
             }
         ),
-        case!(NAMESPACES, ["| 403 | `EKV_1000`"], |r| r.admin("GET", "/edgekv/v1/auth/groups/4242", None).await),
+        case!(NAMESPACES, ["| 403 | `EKV_1000`"], |r| r.admin("GET", "/edgekv/v1/auth/groups/4242", None).await)
+            .says("You do not have access to group <id>."),
         case!(NAMESPACES, ["| 404 | `EKV_9000`", "No deletion is scheduled"], |r| {
             r.admin("GET", &format!("{NS}/default/status/scheduled-delete"), None).await
-        }),
+        })
+        .says("No deletion is scheduled for namespace <ns>."),
         case!(NAMESPACES, ["| 404 | `EKV_9000`", "was not found in the database"], |r| {
             r.admin("GET", &format!("{NS}/default/groups/g/items/i"), None).await
-        }),
+        })
+        .says("Item '<item>' or group '<group>' was not found in the database."),
         case!(NAMESPACES, ["| 409 | `EKV_3000`"], |r| {
             r.ok("POST", NS, Some(r#"{"namespace":"shop","retentionInSeconds":0,"groupId":0}"#)).await;
             r.admin("POST", NS, Some(r#"{"namespace":"shop","retentionInSeconds":86400,"groupId":0}"#)).await
-        }),
-        case!(NAMESPACES, ["| 413 | `EKV_9000`"], |c| c.limits.max_namespaces_per_network = 1, |r| r
-            .admin("POST", NS, Some(r#"{"namespace":"shop","retentionInSeconds":0,"groupId":0}"#))
-            .await),
+        })
+        .says("A namespace with the name <ns> already exists with a different configuration"),
+        case!(NAMESPACES, ["| 413 | `EKV_9000`"], |r| {
+            // The default namespace and 19 more make the 20 an account may have.
+            for n in 1..20 {
+                let body = format!(r#"{{"namespace":"ns{n}","retentionInSeconds":0,"groupId":0}}"#);
+                r.ok("POST", NS, Some(&body)).await;
+            }
+            r.admin("POST", NS, Some(r#"{"namespace":"one_more","retentionInSeconds":0,"groupId":0}"#)).await
+        })
+        .says("Each account is allowed 20 namespaces. This limit has already been reached."),
         // The data plane.
         case!(DATA, ["| 200 |"], |r| {
             let t = r.token("rw", &[("default", "rw")]).await;
@@ -394,7 +432,8 @@ fn cases() -> Vec<Case> {
         case!(DATA, ["| 413 | `EKV_9000`"], |r| {
             let t = r.token("w", &[("default", "w")]).await;
             r.data("PUT", ITEM, Some(&t), Some("x".repeat(MAX_VALUE + 1))).await
-        }),
+        })
+        .says("Value cannot exceed 262144 characters."),
         // Edgeward's own endpoints.
         case!(OWN, ["| 400 | `EKV_1002`"], |r| {
             let c = r.client_without_grants().await;
@@ -454,7 +493,7 @@ fn unquoted(cell: &str) -> String {
 
 /// Check `a` against `row`: the status and `errorCode` of an EdgeKV row (and its problem body), or
 /// the 401 and `detail` of an authentication row.
-fn check(row: &Row, a: &Answer) {
+fn check(row: &Row, case: &Case, a: &Answer) {
     let body = a.json();
     let trace = a.headers.get("x-trace-id").map(|v| v.to_str().unwrap().to_owned());
     assert!(trace.as_deref().is_some_and(|t| t.len() == 16), "every answer carries X-Trace-Id: {a:?}");
@@ -481,6 +520,31 @@ fn check(row: &Row, a: &Answer) {
     assert!(body["type"].as_str().unwrap().starts_with("/edgekv/error-types/"), "{a:?}");
     assert!(body["instance"].as_str().unwrap().starts_with("/edgekv/error-instances/"), "{a:?}");
     assert_eq!(body["additionalDetail"]["requestId"].as_str(), trace.as_deref(), "{a:?}");
+    if let Some(words) = case.says {
+        assert!(row.line.contains(&format!("`{words}`")), "the row quotes `{words}`: {row:?}");
+        let detail = body["detail"].as_str().unwrap_or_default();
+        assert!(saying(words).is_match(detail), "detail {detail:?} does not say `{words}`");
+    }
+}
+
+/// What a row's quoted words match: `<…>` any text, `…` (with the spaces around it) any text or
+/// none, the rest as written, from the detail's start.
+fn saying(words: &str) -> regex::Regex {
+    let words = words.replace(" …", "…").replace("… ", "…");
+    let mut pattern = String::from("^");
+    let mut rest = words.as_str();
+    while let Some(at) = rest.find(['<', '…']) {
+        pattern.push_str(&regex::escape(&rest[..at]));
+        if rest[at..].starts_with('<') {
+            pattern.push_str(".+?");
+            rest = rest[at..].split_once('>').map_or("", |(_, after)| after);
+        } else {
+            pattern.push_str(".*?");
+            rest = &rest[at + '…'.len_utf8()..];
+        }
+    }
+    pattern.push_str(&regex::escape(rest));
+    regex::Regex::new(&pattern).unwrap()
 }
 
 #[test]
@@ -489,7 +553,10 @@ fn every_row_of_the_status_table_has_a_case_and_every_case_one_row() {
     assert!(rows.len() >= 40, "the tables were read: {} rows", rows.len());
     let cases = cases();
     for case in &cases {
-        row_of(&rows, case);
+        let row = row_of(&rows, case);
+        if let Some(words) = case.says {
+            assert!(row.line.contains(&format!("`{words}`")), "the row quotes `{words}`: {row:?}");
+        }
     }
     let uncovered: Vec<&str> = rows
         .iter()
@@ -511,7 +578,7 @@ async fn every_case_answers_as_its_row_says() {
                 let row = row_of(&rows, &case);
                 let r = routers(case.tweak).await;
                 let a = (case.call)(&r).await;
-                check(row, &a);
+                check(row, &case, &a);
             });
             (case, run)
         })
