@@ -363,6 +363,9 @@ pub trait NotifyStore: Send + Sync {
     /// Record these (token, threshold) pairs as due, each at most once ever, and return every
     /// pair among them still to deliver: the new ones and those whose delivery failed before.
     async fn claim_notices(&self, due: Vec<(Uuid, u32)>, now: DateTime<Utc>) -> Result<Vec<(Uuid, u32)>>;
+    /// The pairs among `due` not delivered yet (never claimed, or claimed and not delivered):
+    /// what [`NotifyStore::claim_notices`] would return, without recording anything.
+    async fn undelivered_notices(&self, due: Vec<(Uuid, u32)>) -> Result<Vec<(Uuid, u32)>>;
     /// In one transaction: add the panel notices, queue the e-mails, mark `delivered` pairs
     /// delivered, and record the run.
     async fn deliver_notices(

@@ -6,7 +6,9 @@
 //!   about ([`panel_notices`]);
 //! - the 1-day e-mails, as text and HTML: one per user who may receive e-mail and is told about
 //!   some of the tokens, and one per contact listing them all ([`emails`]);
-//! - the webhook events: one per threshold reached ([`webhook_events`]), each with a random id.
+//! - the webhook events: one per threshold reached ([`webhook_events`]), each with a random id;
+//! - and, in [`plan`], which due tokens nobody would hear of: they are not counted as told, so the
+//!   next check tries again and the first recipient to appear before they expire is told.
 //!
 //! Who is told about a token is core's rule (`User::is_told_about`); when a check runs, the lease
 //! that makes one server run it and the delivery are the server's (`edgeward_server::notify`).
@@ -31,6 +33,49 @@ pub fn due(tokens: Vec<ExpiringToken>, today: NaiveDate, thresholds: &[u32]) -> 
             tightest_threshold(left, thresholds).map(|th| (t, th))
         })
         .collect()
+}
+
+/// Where a check sends what it finds, besides the panel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Channels<'a> {
+    /// Escalation contacts, when the 1-day e-mail is configured (`None`: no e-mail is sent).
+    pub email_contacts: Option<&'a [Contact]>,
+    /// Whether webhook events are sent.
+    pub webhook: bool,
+}
+
+/// What one check delivers, and to whom.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Panel notices.
+    pub notices: Vec<NewNotice>,
+    /// E-mails to queue.
+    pub emails: Vec<NewEmail>,
+    /// Webhook events to queue.
+    pub webhooks: Vec<NewWebhook>,
+    /// The (token, threshold) pairs that reach someone: delivered once this plan is.
+    pub told: Vec<(Uuid, u32)>,
+    /// The pairs nobody would hear of (no user told about the token, no contact e-mailed, no
+    /// webhook): left undelivered for the next check.
+    pub untold: Vec<(Uuid, u32)>,
+}
+
+/// Everything a check delivers for the `due` pairs it has claimed, given the account's `users`
+/// and the configured `channels`.
+pub fn plan(due: &[(ExpiringToken, u32)], users: &[User], channels: Channels<'_>, now: DateTime<Utc>) -> Plan {
+    let reaches_someone = |(t, th): &(ExpiringToken, u32)| {
+        users.iter().any(|u| u.is_told_about(t.networks))
+            || channels.webhook
+            || (*th == EMAIL_THRESHOLD && channels.email_contacts.is_some_and(|c| !c.is_empty()))
+    };
+    let (told, untold): (Vec<_>, Vec<_>) = due.iter().cloned().partition(reaches_someone);
+    Plan {
+        notices: panel_notices(&told, users),
+        emails: channels.email_contacts.map_or_else(Vec::new, |contacts| emails(&told, users, contacts)),
+        webhooks: if channels.webhook { webhook_events(&told, now) } else { Vec::new() },
+        told: told.iter().map(|(t, th)| (t.uuid, *th)).collect(),
+        untold: untold.iter().map(|(t, th)| (t.uuid, *th)).collect(),
+    }
 }
 
 /// One notice per (user, threshold), listing every due token that user is told about.
@@ -290,6 +335,31 @@ mod tests {
              <pre>edgeward token rotate shop --to shop_next --save-path &lt;your bundle&gt; --revoke-old-after 1h</pre>\
              <p>Edgeward sends this e-mail once per token. <code>edgeward notify list</code> shows every notice.</p>"
         );
+    }
+
+    #[test]
+    fn a_token_nobody_would_hear_of_is_left_untold_and_nothing_is_sent_about_it() {
+        let staging_only = token("stg", day(8), Networks::STAGING);
+        let production = token("prod", day(2), Network::Production.into());
+        let due = vec![(staging_only.clone(), 7), (production.clone(), 1)];
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 6, 0, 0).unwrap();
+        // Only a staging-only token manager: told about `stg`, not about `prod`.
+        let users = [user("sam", Some("sam@example.com"), &[Capability::CreateStagingToken])];
+        let p = plan(&due, &users, Channels { email_contacts: Some(&[]), webhook: false }, now);
+        assert_eq!(p.told, [(staging_only.uuid, 7)]);
+        assert_eq!(p.untold, [(production.uuid, 1)]);
+        assert_eq!(p.notices.len(), 1);
+        assert!(p.emails.is_empty(), "sam is not told about prod, and no contact is configured");
+        // An escalation contact hears of every 1-day token; a webhook of every due token.
+        let contacts = [Contact { email: "oncall@example.com".into(), name: "On call".into() }];
+        let p = plan(&due, &users, Channels { email_contacts: Some(&contacts), webhook: false }, now);
+        assert_eq!((p.told.len(), p.untold.len(), p.emails.len()), (2, 0, 1));
+        let p = plan(&due, &[], Channels { email_contacts: None, webhook: true }, now);
+        assert_eq!((p.told.len(), p.untold.len(), p.notices.len(), p.webhooks.len()), (2, 0, 0, 2));
+        // Nobody at all.
+        let p = plan(&due, &[], Channels::default(), now);
+        assert_eq!((p.told.len(), p.untold.len()), (0, 2));
+        assert!(p.notices.is_empty() && p.emails.is_empty() && p.webhooks.is_empty());
     }
 
     #[test]

@@ -169,12 +169,8 @@ async fn check_holding_lease(
     outputs: Outputs,
     dry_run: bool,
 ) -> Result<CheckReport, Error> {
-    let today = now.date_naive();
-    let widest = thresholds.iter().copied().max().unwrap_or(0);
-    let tokens = store.expiring_tokens(today, today + chrono::Days::new(u64::from(widest))).await?;
-    let due = edgeward_notice::due(tokens, today, thresholds);
     let mut run = CheckRun {
-        check_day: today,
+        check_day: now.date_naive(),
         holder: holder.to_owned(),
         started_at: now,
         finished_at: now,
@@ -182,34 +178,80 @@ async fn check_holding_lease(
         due: 0,
         notices: 0,
     };
-    let report = |due: &[(ExpiringToken, u32)], notices| CheckReport {
+    // A real run claims the pairs (recorded as due, at most once ever); a dry run only reads
+    // which are undelivered, and so reports exactly what a real run would deliver.
+    let (due, plan) = survey(store, now, thresholds, outputs, !dry_run).await?;
+    let untold: Vec<(ExpiringToken, u32)> =
+        due.iter().filter(|(t, th)| plan.untold.contains(&(t.uuid, *th))).cloned().collect();
+    let report = CheckReport {
         ran: true,
         dry_run,
-        due: due
-            .iter()
-            .map(|(t, th)| DueToken { name: t.name.clone(), expiry: t.expiry.to_string(), threshold_days: *th })
-            .collect(),
-        notices,
+        due: due_tokens(&due),
+        notices: if dry_run { 0 } else { plan.notices.len() as u64 },
+        undelivered: due_tokens(&untold),
     };
-    if dry_run {
-        // What is not yet notified, without recording anything.
-        run.due = due.len() as u64;
-        store.record_run(run).await?;
-        return Ok(report(&due, 0));
+    if !untold.is_empty() {
+        let tokens: Vec<&str> = untold.iter().map(|(t, _)| t.name.as_str()).collect();
+        tracing::warn!(
+            count = untold.len(),
+            tokens = %tokens.join(", "),
+            dry_run,
+            "tokens are due with nobody to tell (no user whose roles grant CREATE_TOKEN for their networks, no \
+             escalation contact for a 1-day notice, no webhook); the first such recipient added before they \
+             expire is told at the next check"
+        );
     }
-    let pending = store.claim_notices(due.iter().map(|(t, th)| (t.uuid, *th)).collect(), now).await?;
+    run.due = due.len() as u64;
+    if dry_run {
+        store.record_run(run).await?;
+        return Ok(report);
+    }
+    run.notices = plan.notices.len() as u64;
+    store.deliver_notices(plan.notices, plan.emails, plan.webhooks, plan.told, run, now).await?;
+    tracing::info!(due = due.len(), notices = report.notices, undelivered = untold.len(), "expiry check done");
+    Ok(report)
+}
+
+/// The (token, threshold) pairs due at `now` and not delivered yet (claimed first when `claim`),
+/// and what a check delivers for them.
+async fn survey(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    thresholds: &[u32],
+    outputs: Outputs,
+    claim: bool,
+) -> Result<(Vec<(ExpiringToken, u32)>, edgeward_notice::Plan), Error> {
+    let today = now.date_naive();
+    let widest = thresholds.iter().copied().max().unwrap_or(0);
+    let tokens = store.expiring_tokens(today, today + chrono::Days::new(u64::from(widest))).await?;
+    let due = edgeward_notice::due(tokens, today, thresholds);
+    let pairs: Vec<(Uuid, u32)> = due.iter().map(|(t, th)| (t.uuid, *th)).collect();
+    let pending = if claim { store.claim_notices(pairs, now).await? } else { store.undelivered_notices(pairs).await? };
     let due: Vec<(ExpiringToken, u32)> = due.into_iter().filter(|(t, th)| pending.contains(&(t.uuid, *th))).collect();
     let users = store.list_users().await?;
-    let notices = edgeward_notice::panel_notices(&due, &users);
-    let emails =
-        if outputs.email { edgeward_notice::emails(&due, &users, &store.list_contacts().await?) } else { Vec::new() };
-    let webhooks = if outputs.webhook { edgeward_notice::webhook_events(&due, now) } else { Vec::new() };
-    run.due = due.len() as u64;
-    run.notices = notices.len() as u64;
-    let count = run.notices;
-    store.deliver_notices(notices, emails, webhooks, pending, run, now).await?;
-    tracing::info!(due = due.len(), notices = count, "expiry check done");
-    Ok(report(&due, count))
+    let contacts = if outputs.email { Some(store.list_contacts().await?) } else { None };
+    let channels = edgeward_notice::Channels { email_contacts: contacts.as_deref(), webhook: outputs.webhook };
+    let plan = edgeward_notice::plan(&due, &users, channels, now);
+    Ok((due, plan))
+}
+
+/// The due tokens nobody would hear of at `now` (see [`edgeward_notice::plan`]): what
+/// `notify status` reports between checks. Reads only; takes no lease.
+pub async fn undelivered_now(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    runtime: &NotifyRuntime,
+) -> Result<Vec<DueToken>, Error> {
+    let (due, plan) = survey(store, now, &runtime.thresholds, runtime.outputs, false).await?;
+    Ok(due_tokens(due.iter().filter(|(t, th)| plan.untold.contains(&(t.uuid, *th)))))
+}
+
+/// Due pairs as a report lists them.
+fn due_tokens<'a>(pairs: impl IntoIterator<Item = &'a (ExpiringToken, u32)>) -> Vec<DueToken> {
+    pairs
+        .into_iter()
+        .map(|(t, th)| DueToken { name: t.name.clone(), expiry: t.expiry.to_string(), threshold_days: *th })
+        .collect()
 }
 
 /// Whether today's check is still owed at `now`: the check time has passed and no run (not a dry

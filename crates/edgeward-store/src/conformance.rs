@@ -439,6 +439,9 @@ pub async fn people_and_notices(s: &dyn Store) {
     assert_eq!((found[0].last_used, found[1].last_used), (Some(t0()), None));
 
     // Each (token, threshold) is claimed once; undelivered claims come back until delivered.
+    // Reading what is undelivered records nothing.
+    let both = vec![(first.uuid, 7), (last.uuid, 30)];
+    assert_eq!(s.undelivered_notices(both.clone()).await.unwrap(), both, "never claimed: undelivered");
     let claimed = s.claim_notices(vec![(first.uuid, 7), (last.uuid, 30)], t0()).await.unwrap();
     assert_eq!(claimed.len(), 2);
     assert_eq!(s.claim_notices(vec![(first.uuid, 7)], t0()).await.unwrap(), vec![(first.uuid, 7)], "still pending");
@@ -503,7 +506,9 @@ pub async fn people_and_notices(s: &dyn Store) {
         (failed[0].recipient.as_str(), failed[0].attempts, failed[0].error.as_str()),
         ("b@example.com", 2, "550 no such user")
     );
+    assert!(s.undelivered_notices(both.clone()).await.unwrap().is_empty(), "both delivered");
     assert!(s.claim_notices(vec![(first.uuid, 7), (last.uuid, 30)], t0()).await.unwrap().is_empty(), "never twice");
+    assert_eq!(s.undelivered_notices(vec![(first.uuid, 1)]).await.unwrap(), vec![(first.uuid, 1)]);
     assert_eq!(s.claim_notices(vec![(first.uuid, 1)], t0()).await.unwrap(), vec![(first.uuid, 1)], "a tighter one");
     assert_eq!(s.check_runs(10).await.unwrap(), vec![run]);
 

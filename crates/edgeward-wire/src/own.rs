@@ -141,6 +141,11 @@ pub struct CheckReport {
     pub due: Vec<DueToken>,
     /// Panel notices delivered.
     pub notices: u64,
+    /// Due tokens nobody would hear of (no user told about them, no contact, no webhook): not
+    /// counted as told, so the first recipient to appear before they expire is told at a later
+    /// check (in a dry run: would be left so).
+    #[serde(default)]
+    pub undelivered: Vec<DueToken>,
 }
 
 /// An e-mail given up on, as `GET /edgeward/v1/notify/status` lists it.
@@ -227,6 +232,10 @@ pub struct NotifyStatus {
     pub emails_failed: Vec<FailedEmailObject>,
     /// The latest runs, newest first.
     pub runs: Vec<CheckRunObject>,
+    /// Tokens due now that nobody would hear of (no user told about them, no contact, no
+    /// webhook): the first recipient added before they expire is told at the next check.
+    #[serde(default)]
+    pub undelivered: Vec<DueToken>,
 }
 
 /// A user as the API shows it; also the body that adds one (`POST /edgeward/v1/users`).
@@ -432,8 +441,9 @@ mod tests {
                 dry_run: true,
                 due: vec![DueToken { name: "soon".into(), expiry: "2026-12-08".into(), threshold_days: 7 }],
                 notices: 0,
+                undelivered: vec![DueToken { name: "soon".into(), expiry: "2026-12-08".into(), threshold_days: 7 }],
             },
-            r#"{"ran":true,"dryRun":true,"due":[{"name":"soon","expiry":"2026-12-08","thresholdDays":7}],"notices":0}"#,
+            r#"{"ran":true,"dryRun":true,"due":[{"name":"soon","expiry":"2026-12-08","thresholdDays":7}],"notices":0,"undelivered":[{"name":"soon","expiry":"2026-12-08","thresholdDays":7}]}"#,
         );
         let failed = FailedEmail {
             recipient: "ana@example.com".into(),
@@ -461,10 +471,11 @@ mod tests {
             webhooks_failed: 3,
             emails_failed: vec![FailedEmailObject::from(&failed)],
             runs: vec![CheckRunObject::from(&run)],
+            undelivered: vec![DueToken { name: "soon".into(), expiry: "2026-12-02".into(), threshold_days: 1 }],
         };
         pinned(
             &status,
-            r#"{"thresholds":[30,7,1],"checkTime":"06:00","email":"smtp","emailsPending":1,"webhook":"off","webhooksPending":0,"webhooksFailed":3,"emailsFailed":[{"recipient":"ana@example.com","subject":"Edgeward: soon expires","attempts":5,"error":"550 no such user","queuedAt":"2026-12-01T06:00:00Z"}],"runs":[{"checkDay":"2026-12-01","server":"node-a","startedAt":"2026-12-01T06:00:00Z","finishedAt":"2026-12-01T07:00:00Z","dryRun":false,"due":2,"notices":1}]}"#,
+            r#"{"thresholds":[30,7,1],"checkTime":"06:00","email":"smtp","emailsPending":1,"webhook":"off","webhooksPending":0,"webhooksFailed":3,"emailsFailed":[{"recipient":"ana@example.com","subject":"Edgeward: soon expires","attempts":5,"error":"550 no such user","queuedAt":"2026-12-01T06:00:00Z"}],"runs":[{"checkDay":"2026-12-01","server":"node-a","startedAt":"2026-12-01T06:00:00Z","finishedAt":"2026-12-01T07:00:00Z","dryRun":false,"due":2,"notices":1}],"undelivered":[{"name":"soon","expiry":"2026-12-02","thresholdDays":1}]}"#,
         );
     }
 

@@ -80,7 +80,24 @@ impl Render for CheckReport {
         for d in &self.due {
             let _ = writeln!(s, "  {} expires {} ({}-day notice)", d.name, d.expiry, d.threshold_days);
         }
+        untold(&mut s, &self.undelivered);
         s
+    }
+}
+
+/// The due tokens nobody would hear of, when there are any.
+fn untold(s: &mut String, undelivered: &[edgeward_wire::DueToken]) {
+    if undelivered.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "{} token(s) with nobody to tell (no user whose roles grant CREATE_TOKEN for their networks, no contact, \
+         no webhook); the first such recipient added before they expire is told at the next check:",
+        undelivered.len()
+    );
+    for d in undelivered {
+        let _ = writeln!(s, "  {} expires {} ({}-day notice)", d.name, d.expiry, d.threshold_days);
     }
 }
 
@@ -113,6 +130,7 @@ impl Render for NotifyStatus {
                 r.notices
             );
         }
+        untold(&mut s, &self.undelivered);
         s
     }
 }
@@ -178,10 +196,24 @@ mod tests {
             dry_run: true,
             due: vec![DueToken { name: "soon".into(), expiry: "2026-12-07".into(), threshold_days: 7 }],
             notices: 0,
+            undelivered: Vec::new(),
         };
         assert_eq!(
             rendered(&report, false),
             "Dry run: 1 token(s) due, 0 notice(s) delivered\n  soon expires 2026-12-07 (7-day notice)\n"
+        );
+        let untold = CheckReport {
+            undelivered: vec![DueToken { name: "soon".into(), expiry: "2026-12-07".into(), threshold_days: 7 }],
+            ..report.clone()
+        };
+        assert!(
+            rendered(&untold, false).ends_with(
+                "1 token(s) with nobody to tell (no user whose roles grant CREATE_TOKEN for their networks, no \
+                 contact, no webhook); the first such recipient added before they expire is told at the next \
+                 check:\n  soon expires 2026-12-07 (7-day notice)\n"
+            ),
+            "{}",
+            rendered(&untold, false)
         );
         let status = NotifyStatus {
             thresholds: vec![30, 7, 1],
@@ -207,6 +239,7 @@ mod tests {
                 due: 3,
                 notices: 0,
             }],
+            undelivered: Vec::new(),
         };
         assert_eq!(
             rendered(&status, false),
@@ -214,6 +247,19 @@ mod tests {
              E-mail: smtp (2 queued); webhook: off (0 queued, 1 given up)\n  \
              e-mail to ana@example.com given up after 5 tries: 550 no such user (Edgeward: soon expires)\n  \
              2026-12-01 by node-a at 2026-12-01T06:00:00Z (dry run): 3 due, 0 notices\n"
+        );
+        let untold = NotifyStatus {
+            undelivered: vec![DueToken { name: "soon".into(), expiry: "2026-12-02".into(), threshold_days: 1 }],
+            ..status
+        };
+        assert!(
+            rendered(&untold, false).ends_with(
+                "0 notices\n1 token(s) with nobody to tell (no user whose roles grant CREATE_TOKEN for their \
+                 networks, no contact, no webhook); the first such recipient added before they expire is told at \
+                 the next check:\n  soon expires 2026-12-02 (1-day notice)\n"
+            ),
+            "{}",
+            rendered(&untold, false)
         );
         assert_eq!(rendered(&MarkedRead { marked: 2 }, false), "2 marked read\n");
         assert_eq!(rendered(&MarkedRead { marked: 2 }, true), "{\"marked\":2}\n");

@@ -147,6 +147,7 @@ pub async fn status(
     let pending = state.store.pending_email_count().await?;
     let (hooks_pending, hooks_failed) = state.store.webhook_counts().await?;
     let n = &state.notify;
+    let undelivered = crate::notify::undelivered_now(state.store.as_ref(), state.clock.now(), n).await?;
     Ok(Json(NotifyStatus {
         thresholds: n.thresholds.clone(),
         check_time: n.check_time.format("%H:%M").to_string(),
@@ -157,5 +158,6 @@ pub async fn status(
         webhooks_failed: hooks_failed,
         emails_failed: failed.iter().map(FailedEmailObject::from).collect(),
         runs: runs.iter().map(CheckRunObject::from).collect(),
+        undelivered,
     }))
 }

@@ -14,7 +14,7 @@ use edgeward_core::notify::{User, DEFAULT_THRESHOLDS};
 use edgeward_core::permission::Permissions;
 use edgeward_core::store::{Account, NewToken, Store};
 use edgeward_core::token::{EdgeWorkerScope, Token, TokenSpec};
-use edgeward_server::notify::{run_check, run_if_owed, Outputs};
+use edgeward_server::notify::{run_check, run_if_owed, undelivered_now, NotifyConfig, NotifyRuntime, Outputs};
 
 const T: &[u32] = &DEFAULT_THRESHOLDS;
 const OFF: Outputs = Outputs { email: false, webhook: false };
@@ -215,6 +215,58 @@ async fn a_dry_run_records_nothing() {
         1,
         "still due after the dry run"
     );
+}
+
+#[tokio::test]
+async fn a_due_token_with_nobody_to_tell_is_reported_and_told_to_the_first_user_added() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    let viewer = user(&*s, "viewer", &[Capability::ViewToken], true).await;
+    token(&*s, "soon", day(5), Networks::BOTH, check_at(0)).await;
+    for hours in [0, 5] {
+        let r = run_check(&*s, check_at(0) + Duration::hours(hours), "a", T, OFF, false).await.unwrap();
+        let untold: Vec<(&str, u32)> = r.undelivered.iter().map(|d| (d.name.as_str(), d.threshold_days)).collect();
+        assert_eq!(untold, [("soon", 7)], "reported at every check, not used up");
+        assert_eq!(r.notices, 0);
+    }
+    assert!(panel(&*s, viewer).await.is_empty(), "a viewer is not told");
+    // Between checks, the status says so too.
+    let runtime = NotifyRuntime::new(&NotifyConfig::default(), "test").unwrap();
+    let between = undelivered_now(&*s, check_at(0) + Duration::hours(6), &runtime).await.unwrap();
+    assert_eq!(between.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), ["soon"]);
+    // The first user who may be told, added the next day, is told at the next check.
+    let ana = user(&*s, "ana", &[Capability::CreateToken], true).await;
+    assert!(undelivered_now(&*s, check_at(0) + Duration::hours(7), &runtime).await.unwrap().is_empty());
+    let r = run_check(&*s, check_at(1), "a", T, OFF, false).await.unwrap();
+    assert_eq!((r.notices, r.undelivered.len()), (1, 0), "{r:?}");
+    assert_eq!(panel(&*s, ana).await, ["Access token soon expires on 2026-12-06 (7-day notice)"]);
+    let again = run_check(&*s, check_at(1) + Duration::hours(5), "a", T, OFF, false).await.unwrap();
+    assert_eq!((again.due.len(), again.notices), (0, 0), "told once");
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_exactly_what_a_real_run_delivers() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    // Told before: not in the dry run. Production-only with only a staging manager left: untold.
+    let ana = user(&*s, "ana", &[Capability::CreateToken], true).await;
+    token(&*s, "told", day(6), Networks::BOTH, check_at(0)).await;
+    assert_eq!(run_check(&*s, check_at(0), "a", T, OFF, false).await.unwrap().notices, 1);
+    s.update_user("ana", Some(false), None, None).await.unwrap();
+    let stg = user(&*s, "stg", &[Capability::CreateStagingToken], true).await;
+    token(&*s, "new", day(6), Networks::STAGING, check_at(1)).await;
+    token(&*s, "prod", day(6), Networks { staging: false, production: true }, check_at(1)).await;
+    let names = |r: &edgeward_wire::CheckReport| {
+        let due: Vec<String> = r.due.iter().map(|d| d.name.clone()).collect();
+        let untold: Vec<String> = r.undelivered.iter().map(|d| d.name.clone()).collect();
+        (due, untold)
+    };
+    let dry = run_check(&*s, check_at(1), "a", T, OFF, true).await.unwrap();
+    let real = run_check(&*s, check_at(1) + Duration::hours(1), "a", T, OFF, false).await.unwrap();
+    assert_eq!(names(&dry), names(&real));
+    assert_eq!(names(&real), (vec!["new".to_owned(), "prod".to_owned()], vec!["prod".to_owned()]));
+    assert_eq!(panel(&*s, stg).await, ["Access token new expires on 2026-12-07 (7-day notice)"]);
+    assert_eq!(panel(&*s, ana).await.len(), 1, "inactive since");
 }
 
 #[tokio::test]

@@ -252,6 +252,24 @@ impl NotifyStore for PostgresStore {
         Ok(pending)
     }
 
+    async fn undelivered_notices(&self, due: Vec<(Uuid, u32)>) -> Result<Vec<(Uuid, u32)>, Error> {
+        let refs = self.refs.get()?;
+        let mut undelivered = Vec::new();
+        for (uuid, days) in due {
+            let row = sqlx::query(sql::EXPIRY_NOTICE_STATUS)
+                .bind(refs.token_ref(&uuid))
+                .bind(codec::int32(days)?)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db_err)?;
+            let status: Option<String> = row.as_ref().map(|r| col(r, 0)).transpose()?;
+            if status.as_deref() != Some("delivered") {
+                undelivered.push((uuid, days));
+            }
+        }
+        Ok(undelivered)
+    }
+
     async fn deliver_notices(
         &self,
         notices: Vec<NewNotice>,

@@ -239,6 +239,24 @@ impl NotifyStore for SqliteStore {
         .await
     }
 
+    async fn undelivered_notices(&self, due: Vec<(Uuid, u32)>) -> Result<Vec<(Uuid, u32)>, Error> {
+        let refs = self.refs.get()?;
+        let due: Vec<(Uuid, String, u32)> = due.into_iter().map(|(u, d)| (u, refs.token_ref(&u), d)).collect();
+        self.read(move |c| {
+            let mut status = c.prepare_cached(sql::EXPIRY_NOTICE_STATUS).map_err(db_err)?;
+            let mut undelivered = Vec::new();
+            for (uuid, token_ref, days) in due {
+                let s: Option<String> =
+                    status.query_row(params![token_ref, days], |r| r.get(0)).optional().map_err(db_err)?;
+                if s.as_deref() != Some("delivered") {
+                    undelivered.push((uuid, days));
+                }
+            }
+            Ok(undelivered)
+        })
+        .await
+    }
+
     async fn deliver_notices(
         &self,
         notices: Vec<NewNotice>,
