@@ -163,6 +163,8 @@ pub mod actions {
     pub const USER_CREATE: &str = "user.create";
     /// A user was changed.
     pub const USER_UPDATE: &str = "user.update";
+    /// A user's password was set (never the password or its hash: only that it changed).
+    pub const USER_SET_PASSWORD: &str = "user.set_password";
     /// An escalation contact was added or changed.
     pub const CONTACT_PUT: &str = "contact.put";
     /// An escalation contact was removed.

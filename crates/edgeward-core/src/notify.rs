@@ -82,6 +82,29 @@ impl User {
     }
 }
 
+/// What the store keeps of a user's password: never the password, only its hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserPassword {
+    /// The user.
+    pub user_id: Uuid,
+    /// The password's hash as a PHC string (`$argon2id$…`); `None` when the user has no
+    /// password, and so cannot sign in.
+    pub hash: Option<String>,
+    /// The password was given to the user (the first start's, or one an administrator set) and
+    /// must be changed at the next sign-in.
+    pub must_change: bool,
+}
+
+impl std::fmt::Debug for UserPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserPassword")
+            .field("user_id", &self.user_id)
+            .field("hash", &self.hash.as_ref().map(|_| "<redacted>"))
+            .field("must_change", &self.must_change)
+            .finish()
+    }
+}
+
 /// An escalation contact: an address told about every expiring token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {

@@ -94,8 +94,9 @@ pub struct ApiClient {
     pub enabled: bool,
     /// Creation time.
     pub created_at: DateTime<Utc>,
-    /// The user it belongs to (whose notification panel it reads); `None` for the
-    /// administrator's client made at first start.
+    /// The user it belongs to (whose notification panel it reads); the administrator's client
+    /// made at first start belongs to the `admin` user made with it (installs from before that
+    /// have `None` there, as have clients created without `--owner`).
     pub owner: Option<Uuid>,
 }
 
@@ -339,6 +340,23 @@ pub trait NotifyStore: Send + Sync {
         email: Option<Option<String>>,
         email_registered: Option<bool>,
     ) -> Result<crate::notify::User>;
+    /// A user's password state, by name (`None` for an unknown name).
+    async fn user_password(&self, name: &str) -> Result<Option<crate::notify::UserPassword>>;
+    /// Set a user's password hash (a PHC string) and whether it must be changed at the next
+    /// sign-in (`NotFound` for an unknown name).
+    async fn set_user_password(&self, name: &str, hash: String, must_change: bool) -> Result<crate::notify::User>;
+    /// On a fresh install only (no user and no API client yet), in one transaction: add the
+    /// first administrator `user` with its password hash, to be changed at the next sign-in, and
+    /// the API client `client` (owned by `user`) with its sealed secret. False, with nothing
+    /// written, when the database already has a user or an API client; `AlreadyExists` when
+    /// another server adds them at the same moment.
+    async fn create_first_administrator(
+        &self,
+        user: crate::notify::User,
+        password_hash: String,
+        client: ApiClient,
+        sealed_secret: Vec<u8>,
+    ) -> Result<bool>;
     /// Add an escalation contact, created `now` (replacing the name of an existing address).
     async fn put_contact(&self, contact: crate::notify::Contact, now: DateTime<Utc>) -> Result<()>;
     /// Every escalation contact, by address.

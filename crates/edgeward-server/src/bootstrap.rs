@@ -16,7 +16,13 @@
 //!   tls/cert.pem, tls/key.pem   self-signed certificate for 127.0.0.1/localhost (key 0600),
 //!                        valid a year and made anew at a start within 30 days of its end
 //!   edgerc               EdgeGrid credentials of the first administrator, section [default]
+//!   admin-password       the `admin` user's one-time initial password (0600), written at the
+//!                        first start on an empty database and removed when the password is
+//!                        changed (`edgeward user set-password admin`)
 //! ```
+//! The first start on an empty database (no user, no API client) makes the `admin` user, with
+//! every grant, and the administrator API client it owns, in one transaction
+//! (`create_first_administrator`): servers starting together on one database make them once.
 //! Everything is created once and reused; on every start `edgerc`'s `host` is set to the admin
 //! listener's real address. This module is the only one of the server that touches files: it
 //! also reads, once at start, the files the settings name outside the data directory (the
@@ -41,6 +47,7 @@ use chrono::{DateTime, Utc};
 use edgeward_core::capability::Grants;
 use edgeward_core::clock::{Clock, SystemClock};
 use edgeward_core::names::ClientName;
+use edgeward_core::notify::User;
 use edgeward_core::store::{Account, ApiClient, Store, StoredSigningKey};
 use edgeward_edgegrid::Credentials;
 use edgeward_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore};
@@ -323,15 +330,14 @@ fn random_token(prefix: &str) -> String {
     format!("{prefix}-{:016x}-{:016x}", r.gen::<u64>(), r.gen::<u64>())
 }
 
-/// Create an API client with fresh credentials; the secret is sealed before it is stored.
-pub async fn create_api_client(
-    store: &dyn Store,
+/// Fresh credentials for an API client, the client, and its secret sealed with the data key.
+fn new_api_client(
     data_key: &dyn Sealer,
     name: ClientName,
     grants: Grants,
     owner: Option<uuid::Uuid>,
     clock: &dyn Clock,
-) -> Result<Credentials, edgeward_core::Error> {
+) -> (Credentials, ApiClient, Vec<u8>) {
     let mut secret = [0u8; 32];
     rand::thread_rng().fill(&mut secret);
     let creds = Credentials {
@@ -349,8 +355,88 @@ pub async fn create_api_client(
         created_at: clock.now(),
         owner,
     };
+    (creds, client, sealed)
+}
+
+/// Create an API client with fresh credentials; the secret is sealed before it is stored.
+pub async fn create_api_client(
+    store: &dyn Store,
+    data_key: &dyn Sealer,
+    name: ClientName,
+    grants: Grants,
+    owner: Option<uuid::Uuid>,
+    clock: &dyn Clock,
+) -> Result<Credentials, edgeward_core::Error> {
+    let (creds, client, sealed) = new_api_client(data_key, name, grants, owner, clock);
     store.insert_api_client(client, sealed).await?;
     Ok(creds)
+}
+
+/// The name of the first administrator, as a user and as an API client.
+pub const ADMIN: &str = "admin";
+
+/// The file of the data directory that holds the `admin` user's one-time initial password.
+pub const ADMIN_PASSWORD_FILE: &str = "admin-password";
+
+/// Remove the data directory's `admin-password` file, once the password it holds no longer
+/// signs in; true when there was one.
+pub fn remove_initial_password(data_dir: &Path) -> Result<bool, BootError> {
+    let path = data_dir.join(ADMIN_PASSWORD_FILE);
+    match fs::remove_file(&path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io("cannot remove", &path)(e)),
+    }
+}
+
+/// On an empty database: make the `admin` user (every grant, a random one-time password to be
+/// changed at the first sign-in) and the administrator API client it owns, in one transaction;
+/// then write the client's `edgerc` and the password's file, both 0600. Another server starting
+/// on the same database at the same moment makes them instead, and this one writes nothing.
+async fn create_first_administrator(
+    store: &dyn Store,
+    data_key: &dyn Sealer,
+    dir: &Path,
+    edgerc: &Path,
+    host: &str,
+    clock: &dyn Clock,
+) -> Result<(), BootError> {
+    let password = crate::password::random();
+    let hash = crate::password::hash(&password).map_err(|e| BootError::Key(e.to_string()))?;
+    let user = User {
+        id: uuid::Uuid::new_v4(),
+        name: ADMIN.into(),
+        email: None,
+        email_registered: false,
+        active: true,
+        grants: Grants::all(),
+        created_at: clock.now(),
+    };
+    let name = ClientName::parse(ADMIN).expect("valid name");
+    let (creds, client, sealed) = new_api_client(data_key, name, Grants::all(), Some(user.id), clock);
+    match store.create_first_administrator(user, hash, client, sealed).await {
+        Ok(true) => {
+            write_private(edgerc, edgerc_section("default", host, &creds).as_bytes())?;
+            tracing::info!(path = %edgerc.display(), "created the administrator API client; its EdgeGrid credentials are in this file");
+            let file = dir.join(ADMIN_PASSWORD_FILE);
+            write_private(&file, format!("{password}\n").as_bytes())?;
+            tracing::info!(
+                path = %file.display(),
+                user = ADMIN,
+                "created the administrator user, who owns the administrator API client; its one-time initial password is in this file (choose a new one with `edgeward user set-password admin`)"
+            );
+            Ok(())
+        }
+        // Another server on the same database made them a moment ago; its data directory has
+        // the edgerc and the password.
+        Ok(false) | Err(edgeward_core::Error::AlreadyExists { .. }) => {
+            tracing::info!(
+                "the administrator user and API client were just created by another server on this database"
+            );
+            Ok(())
+        }
+        Err(e) => Err(BootError::Store(e.log_detail())),
+    }
 }
 
 /// The `host` value clients should use for a listener address.
@@ -450,8 +536,13 @@ pub async fn prepare(
 
     let edgerc = dir.join("edgerc");
     let host = edgerc_host(admin_addr);
-    if store.list_api_clients().await.map_err(map_store)?.is_empty() {
-        let name = ClientName::parse("admin").expect("valid name");
+    let no_clients = store.list_api_clients().await.map_err(map_store)?.is_empty();
+    if no_clients && store.list_users().await.map_err(map_store)?.is_empty() {
+        create_first_administrator(store.as_ref(), &data_key, dir, &edgerc, &host, clock).await?;
+    } else if no_clients {
+        // An install with users but no API client (all of them deleted): a new administrator
+        // client, as before there were users; its users are left as they are.
+        let name = ClientName::parse(ADMIN).expect("valid name");
         match create_api_client(store.as_ref(), &data_key, name, Grants::all(), None, clock).await {
             Ok(creds) => {
                 write_private(&edgerc, edgerc_section("default", &host, &creds).as_bytes())?;

@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod notify;
 pub mod openapi;
 pub mod outbox;
+pub mod password;
 pub mod permit;
 pub mod problem;
 pub mod routes;

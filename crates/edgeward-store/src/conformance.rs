@@ -87,6 +87,8 @@ macro_rules! conformance_tests {
         $crate::conformance_test!($fresh, signing_keys, by_ref);
         $crate::conformance_test!($fresh, sealed_columns, by_ref);
         $crate::conformance_test!($fresh, audit_trail, by_ref);
+        $crate::conformance_test!($fresh, the_first_administrator_is_made_once, shared);
+        $crate::conformance_test!($fresh, passwords, by_ref);
     };
 }
 
@@ -925,4 +927,90 @@ pub async fn api_clients(s: &dyn Store) {
     assert_ne!(s.api_clients_version().await.unwrap(), v2, "a delete changes the version");
     assert!(s.api_client_by_token("akab-ct").await.unwrap().is_none());
     assert!(matches!(s.delete_api_client(&c.name).await, Err(Error::NotFound { .. })));
+}
+
+fn admin_parts(i: usize) -> (edgeward_core::notify::User, ApiClient) {
+    let user = edgeward_core::notify::User {
+        id: Uuid::new_v4(),
+        name: "admin".into(),
+        email: None,
+        email_registered: false,
+        active: true,
+        grants: Grants::all(),
+        created_at: t0(),
+    };
+    let client = ApiClient {
+        name: ClientName::parse("admin").unwrap(),
+        client_token: format!("akab-ct-{i}"),
+        access_token: format!("akab-at-{i}"),
+        grants: Grants::all(),
+        enabled: true,
+        created_at: t0(),
+        owner: Some(user.id),
+    };
+    (user, client)
+}
+
+#[doc(hidden)]
+pub async fn the_first_administrator_is_made_once(s: Arc<dyn Store>) {
+    // Servers starting together on an empty database: exactly one makes the administrator and
+    // its client; the others find them made (false) or lose the race on the name (AlreadyExists).
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let (user, client) = admin_parts(i);
+                let id = user.id;
+                (id, s.create_first_administrator(user, format!("$argon2id$hash-{i}"), client, vec![7; 40]).await)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for h in handles {
+        match h.await.unwrap() {
+            (id, Ok(true)) => winners.push(id),
+            (_, Ok(false) | Err(Error::AlreadyExists { .. })) => {}
+            (_, Err(e)) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one administrator is made");
+    let users = s.list_users().await.unwrap();
+    assert_eq!((users.len(), users[0].id, users[0].name.as_str()), (1, winners[0], "admin"));
+    assert_eq!(users[0].grants, Grants::all());
+    let clients = s.list_api_clients().await.unwrap();
+    assert_eq!((clients.len(), clients[0].owner), (1, Some(winners[0])), "the administrator owns its client");
+    let password = s.user_password("admin").await.unwrap().unwrap();
+    assert_eq!(password.user_id, winners[0]);
+    assert!(password.hash.as_deref().is_some_and(|h| h.starts_with("$argon2id$hash-")));
+    assert!(password.must_change, "the initial password must be changed");
+    let (user, client) = admin_parts(99);
+    assert!(!s.create_first_administrator(user, "x".into(), client, vec![]).await.unwrap(), "not a fresh install");
+    assert_eq!(s.list_users().await.unwrap().len(), 1);
+}
+
+#[doc(hidden)]
+pub async fn passwords(s: &dyn Store) {
+    let ana = s.create_user(admin_parts(0).0).await.map(|u| u.id);
+    let ana = ana.unwrap();
+    // A database with a user is no fresh install: nothing is written.
+    let (user, client) = admin_parts(1);
+    assert!(!s.create_first_administrator(user, "x".into(), client, vec![]).await.unwrap());
+    assert!(s.list_api_clients().await.unwrap().is_empty());
+    assert_eq!(s.list_users().await.unwrap().len(), 1);
+
+    // A user made without a password has none, and so cannot sign in.
+    let p = s.user_password("admin").await.unwrap().unwrap();
+    assert_eq!((p.user_id, p.hash, p.must_change), (ana, None, false));
+    assert!(s.user_password("nobody").await.unwrap().is_none());
+    let u = s.set_user_password("admin", "$argon2id$one".into(), true).await.unwrap();
+    assert_eq!(u.id, ana);
+    let p = s.user_password("admin").await.unwrap().unwrap();
+    assert_eq!((p.hash.as_deref(), p.must_change), (Some("$argon2id$one"), true));
+    assert!(!format!("{p:?}").contains("argon2id$one"), "Debug leaves the hash out");
+    s.set_user_password("admin", "$argon2id$two".into(), false).await.unwrap();
+    let p = s.user_password("admin").await.unwrap().unwrap();
+    assert_eq!((p.hash.as_deref(), p.must_change), (Some("$argon2id$two"), false));
+    assert!(matches!(s.set_user_password("nobody", "h".into(), false).await, Err(Error::NotFound { .. })));
+    // The user's other fields are untouched.
+    assert_eq!(s.list_users().await.unwrap()[0].grants, Grants::all());
 }

@@ -13,7 +13,7 @@ use edgeward_core::audit::AuditEntry;
 use edgeward_core::capability::Grants;
 use edgeward_core::names::{ClientName, NamespaceName};
 use edgeward_core::network::Network;
-use edgeward_core::notify::{CheckRun, User};
+use edgeward_core::notify::{CheckRun, User, UserPassword};
 use edgeward_core::store::{Account, ApiClient, Namespace, StoredApiClient, StoredItem, StoredToken};
 use edgeward_core::Error;
 
@@ -141,6 +141,16 @@ pub(crate) fn user<R: Row>(r: &R) -> Result<User, R::Error> {
         active: r.get(4)?,
         grants: Grants::parse_list(&grants).map_err(R::unreadable)?,
         created_at: from_ms(r.get(6)?),
+    })
+}
+
+/// A row of `sql::USER_PASSWORD`.
+pub(crate) fn user_password<R: Row>(r: &R) -> Result<UserPassword, R::Error> {
+    let id: String = r.get(0)?;
+    Ok(UserPassword {
+        user_id: codec::parse_uuid(&id).map_err(R::unreadable)?,
+        hash: r.get(1)?,
+        must_change: r.get(2)?,
     })
 }
 

@@ -201,6 +201,12 @@ statements! {
         "INSERT INTO users (id, name, email, email_registered, active, grants, created_at) VALUES ($1, \
          $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING";
     UPDATE_USER = "UPDATE users SET active = $2, email = $3, email_registered = $4 WHERE id = $1";
+    USER_PASSWORD = "SELECT id, password_hash, password_must_change FROM users WHERE name = $1";
+    SET_USER_PASSWORD = concat!(
+        "UPDATE users SET password_hash = $2, password_must_change = $3 WHERE name = $1 RETURNING ",
+        user_columns!()
+    );
+    COUNT_USERS_AND_API_CLIENTS = "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM api_clients)";
     QUEUE_WEBHOOK =
         "INSERT INTO webhook_outbox (event_id, body, created_at, next_attempt_at, status) VALUES ($1, $2, \
          $3, $3, 'pending')";

@@ -53,6 +53,19 @@ pub enum UserCommand {
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
     },
+    /// Set a user's password (12 to 1024 characters), read from a prompt without echo or, with
+    /// --password-stdin, from one line of standard input. The user need not change it at the
+    /// next sign-in; for `admin`, the data directory's `admin-password` file is removed.
+    SetPassword {
+        /// The user's name.
+        name: String,
+        /// Read the password from the first line of standard input instead of a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -143,6 +156,31 @@ fn check_name(n: &str, what: &str) -> Result<String> {
         .map_err(|_| anyhow!("{what} must be 1 to 128 printable characters"))
 }
 
+/// The new password: one line of standard input (without its line ending), or typed twice at
+/// a prompt that does not echo it. Checked for length before anything else happens.
+fn read_new_password(name: &str, from_stdin: bool) -> Result<String> {
+    use edgeward_server::password;
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| anyhow!("cannot read the password from standard input: {e}"))?;
+        let line = line.strip_suffix('\n').unwrap_or(&line);
+        line.strip_suffix('\r').unwrap_or(line).to_owned()
+    } else {
+        let first = rpassword::prompt_password(format!("New password for {name}: "))
+            .map_err(|e| anyhow!("cannot read the password from the terminal ({e}); use --password-stdin"))?;
+        password::check_new(&first).map_err(|e| anyhow!("{e}"))?;
+        let again = rpassword::prompt_password("The same again: ").map_err(|e| anyhow!("{e}"))?;
+        if again != first {
+            bail!("the two passwords differ; nothing was changed");
+        }
+        first
+    };
+    password::check_new(&password).map_err(|e| anyhow!("{e}; nothing was changed"))?;
+    Ok(password)
+}
+
 pub async fn user(cmd: UserCommand, db: &crate::Database) -> Result<()> {
     match cmd {
         UserCommand::Create { name, email, registered, grants, data_dir } => {
@@ -204,6 +242,25 @@ pub async fn user(cmd: UserCommand, db: &crate::Database) -> Result<()> {
                 u.email.as_deref().unwrap_or("none"),
                 if u.email_registered { "confirmed" } else { "unconfirmed" }
             );
+        }
+        UserCommand::SetPassword { name, password_stdin, data_dir } => {
+            let password = read_new_password(&name, password_stdin)?;
+            let hash = edgeward_server::password::hash(&password).map_err(|e| anyhow!("{e}"))?;
+            let (store, _) = db.open(&data_dir).await?;
+            crate::audited(
+                store.as_ref(),
+                actions::USER_SET_PASSWORD,
+                format!("user/{name}"),
+                store.set_user_password(&name, hash, false),
+            )
+            .await?;
+            println!("The password of {name} is set.");
+            if name == edgeward_server::bootstrap::ADMIN {
+                let file = data_dir.join(edgeward_server::bootstrap::ADMIN_PASSWORD_FILE);
+                if edgeward_server::bootstrap::remove_initial_password(&data_dir)? {
+                    println!("Removed {}: the initial password no longer signs in.", file.display());
+                }
+            }
         }
     }
     Ok(())

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod data_plane;
 mod files;
+mod first_start;
 mod http_edges;
 mod keys;
 mod namespaces_api;

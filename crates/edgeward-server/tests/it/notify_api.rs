@@ -45,7 +45,11 @@ async fn a_replaced_token_gets_no_more_notices() {
     let (s, _, r) = raw(c, Method::GET, "/edgeward/v1/notifications?limit=0", None).await;
     assert_edgekv_error(s, &r, 400, "EKV_2000");
     assert!(r["detail"].as_str().unwrap().starts_with("limit must be"), "{r}");
+    // The administrator's client belongs to the admin user; a client created without an owner
+    // has no panel, and is told so.
     let (s, _, r) = raw(c, Method::GET, "/edgeward/v1/notifications", None).await;
+    assert_eq!(s, 200, "{r}");
+    let (s, _, r) = raw(&viewer, Method::GET, "/edgeward/v1/notifications", None).await;
     assert_edgekv_error(s, &r, 400, "EKV_2000");
     assert!(r["detail"].as_str().unwrap().contains("belongs to no user"), "{r}");
     app.server.shutdown().await;
@@ -75,7 +79,8 @@ async fn users_and_contacts_through_the_admin_api() {
     let (s, _, r) = raw(c, Method::PATCH, "/edgeward/v1/users/ghost", Some(r#"{"active":false}"#)).await;
     assert_edgekv_error(s, &r, 404, "EKV_3000");
     let (s, _, r) = raw(c, Method::GET, "/edgeward/v1/users", None).await;
-    assert_eq!((s, r[0]["name"].as_str(), r[0]["grants"][0].as_str()), (200, Some("ana"), Some("CREATE_TOKEN")));
+    assert_eq!((s, r[0]["name"].as_str()), (200, Some("admin")), "the first start's administrator: {r}");
+    assert_eq!((r[1]["name"].as_str(), r[1]["grants"][0].as_str()), (Some("ana"), Some("CREATE_TOKEN")));
 
     let (s, _, _) =
         raw(c, Method::POST, "/edgeward/v1/contacts", Some(r#"{"email":"oncall@example.com","name":"On call"}"#)).await;
@@ -160,7 +165,9 @@ async fn the_client_reads_every_answer_as_the_handlers_write_it() {
     };
     assert_eq!(c.create_user(&ana).await.unwrap(), ana);
     let users: Vec<UserObject> = exact(c, Method::GET, "/edgeward/v1/users", None).await;
-    assert_eq!((users.as_slice(), c.list_users().await.unwrap()), (std::slice::from_ref(&ana), users.clone()));
+    // The first start's administrator comes first, by name.
+    assert_eq!(users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["admin", "ana"]);
+    assert_eq!((&users[1], c.list_users().await.unwrap()), (&ana, users.clone()));
     let change = UserChange { email: Some("ana@new.example.com".into()), ..UserChange::default() };
     let changed = c.update_user("ana", &change).await.unwrap();
     assert_eq!((changed.email.as_deref(), changed.email_registered), (Some("ana@new.example.com"), false));
@@ -199,7 +206,8 @@ async fn the_client_reads_every_answer_as_the_handlers_write_it() {
     assert_eq!((dry.dry_run, dry.due.len(), dry.notices), (true, 1, 0), "{dry:?}");
     assert_eq!(c.run_expiry_check(true).await.unwrap(), dry);
     let run = c.run_expiry_check(false).await.unwrap();
-    assert_eq!((run.dry_run, run.due.len(), run.notices), (false, 1, 1), "{run:?}");
+    assert_eq!((run.dry_run, run.due.len(), run.notices), (false, 1, 2), "ana and the administrator: {run:?}");
+    assert_eq!(c.notifications(20, None).await.unwrap().unread, 1, "the administrator is told too");
 
     let panel: NoticeList = exact(&ana_client, Method::GET, "/edgeward/v1/notifications?limit=20", None).await;
     assert_eq!(ana_client.notifications(20, None).await.unwrap(), panel);
@@ -212,7 +220,7 @@ async fn the_client_reads_every_answer_as_the_handlers_write_it() {
     let status: NotifyStatus = exact(c, Method::GET, "/edgeward/v1/notify/status", None).await;
     assert_eq!(c.expiry_check_status().await.unwrap(), status);
     let newest = &status.runs[0];
-    assert_eq!((newest.dry_run, newest.due, newest.notices, status.email.as_str()), (false, 1, 1, "off"), "{status:?}");
+    assert_eq!((newest.dry_run, newest.due, newest.notices, status.email.as_str()), (false, 1, 2, "off"), "{status:?}");
 
     let all = serde_json::json!({});
     let marked: MarkedRead = exact(&ana_client, Method::POST, "/edgeward/v1/notifications/read", Some(&all)).await;

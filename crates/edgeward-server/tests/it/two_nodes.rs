@@ -227,7 +227,7 @@ async fn the_daily_check_runs_once_when_both_servers_try() {
             }
         }
     }
-    assert_eq!(ran, vec![1], "one run, on one server, with the one 7-day notice");
+    assert_eq!(ran, vec![2], "one run, on one server, with the 7-day notice to ana and to the administrator");
     let runs = a.state.store.check_runs(10).await.unwrap();
     assert_eq!(runs.iter().filter(|r| !r.dry_run && r.check_day == now.date_naive()).count(), 1, "{runs:?}");
     a.shutdown().await;

@@ -9,22 +9,28 @@ use edgeward_core::names::ClientName;
 use edgeward_core::store::{ApiClient, ApiClientStore, StoredApiClient};
 use edgeward_core::{refusal, Error};
 
+/// Insert a client row (`AlreadyExists` when its name or client token is taken).
+pub(super) async fn insert(c: &mut sqlx::PgConnection, client: &ApiClient, sealed_secret: &[u8]) -> Result<(), Error> {
+    sqlx::query(sql::INSERT_API_CLIENT)
+        .bind(client.name.as_str())
+        .bind(&client.client_token)
+        .bind(&client.access_token)
+        .bind(sealed_secret)
+        .bind(client.grants.to_list())
+        .bind(client.enabled)
+        .bind(ms(client.created_at))
+        .bind(client.owner.map(|o| o.to_string()))
+        .execute(c)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { refusal::client_name_taken(&client.name) } else { db_err(e) })?;
+    Ok(())
+}
+
 #[async_trait]
 impl ApiClientStore for PostgresStore {
     async fn insert_api_client(&self, client: ApiClient, sealed_secret: Vec<u8>) -> Result<(), Error> {
         let mut w = Write::start(self).await?;
-        sqlx::query(sql::INSERT_API_CLIENT)
-            .bind(client.name.as_str())
-            .bind(&client.client_token)
-            .bind(&client.access_token)
-            .bind(&sealed_secret)
-            .bind(client.grants.to_list())
-            .bind(client.enabled)
-            .bind(ms(client.created_at))
-            .bind(client.owner.map(|o| o.to_string()))
-            .execute(w.conn())
-            .await
-            .map_err(|e| if is_unique_violation(&e) { refusal::client_name_taken(&client.name) } else { db_err(e) })?;
+        insert(w.conn(), &client, &sealed_secret).await?;
         w.done().await
     }
 

@@ -9,9 +9,9 @@ use uuid::Uuid;
 use edgeward_core::network::Networks;
 use edgeward_core::notify::{
     CheckRun, Contact, ExpiringToken, FailedEmail, NewEmail, NewNotice, NewWebhook, Notice, OutboxEmail, OutboxWebhook,
-    User,
+    User, UserPassword,
 };
-use edgeward_core::store::NotifyStore;
+use edgeward_core::store::{ApiClient, NotifyStore};
 use edgeward_core::{refusal, Error};
 
 use super::{bad_row, col, commit, db_err, PostgresStore, Write};
@@ -36,6 +36,45 @@ where
         .await
         .map_err(db_err)?;
     Ok(())
+}
+
+/// Insert a user row (`AlreadyExists` when the name is taken, once a concurrent insert of the
+/// same name has committed).
+async fn insert_user(c: &mut sqlx::PgConnection, user: &User) -> Result<(), Error> {
+    let n = sqlx::query(sql::INSERT_USER)
+        .bind(user.id.to_string())
+        .bind(&user.name)
+        .bind(&user.email)
+        .bind(user.email_registered)
+        .bind(user.active)
+        .bind(user.grants.to_list())
+        .bind(ms(user.created_at))
+        .execute(c)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+    if n == 0 {
+        return Err(refusal::user_taken(&user.name));
+    }
+    Ok(())
+}
+
+/// Set a user's password hash and whether it must be changed; `None` for an unknown name.
+async fn set_password(
+    c: &mut sqlx::PgConnection,
+    name: &str,
+    hash: &str,
+    must_change: bool,
+) -> Result<Option<User>, Error> {
+    sqlx::query(sql::SET_USER_PASSWORD)
+        .bind(name)
+        .bind(hash)
+        .bind(must_change)
+        .fetch_optional(c)
+        .await
+        .map_err(db_err)?
+        .map(|r| rows::user(&r))
+        .transpose()
 }
 
 fn attempts(r: &PgRow, i: usize) -> Result<u32, Error> {
@@ -71,21 +110,7 @@ async fn outbox_failed(
 impl NotifyStore for PostgresStore {
     async fn create_user(&self, user: User) -> Result<User, Error> {
         let mut w = Write::start(self).await?;
-        let n = sqlx::query(sql::INSERT_USER)
-            .bind(user.id.to_string())
-            .bind(&user.name)
-            .bind(&user.email)
-            .bind(user.email_registered)
-            .bind(user.active)
-            .bind(user.grants.to_list())
-            .bind(ms(user.created_at))
-            .execute(w.conn())
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        if n == 0 {
-            return Err(refusal::user_taken(&user.name));
-        }
+        insert_user(w.conn(), &user).await?;
         w.done().await?;
         Ok(user)
     }
@@ -120,6 +145,45 @@ impl NotifyStore for PostgresStore {
             .map_err(db_err)?;
         commit(tx).await?;
         Ok(user)
+    }
+
+    async fn user_password(&self, name: &str) -> Result<Option<UserPassword>, Error> {
+        sqlx::query(sql::USER_PASSWORD)
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)?
+            .map(|r| rows::user_password(&r))
+            .transpose()
+    }
+
+    async fn set_user_password(&self, name: &str, hash: String, must_change: bool) -> Result<User, Error> {
+        let mut w = Write::start(self).await?;
+        let user =
+            set_password(w.conn(), name, &hash, must_change).await?.ok_or_else(|| refusal::user_missing(name))?;
+        w.done().await?;
+        Ok(user)
+    }
+
+    async fn create_first_administrator(
+        &self,
+        user: User,
+        password_hash: String,
+        client: ApiClient,
+        sealed_secret: Vec<u8>,
+    ) -> Result<bool, Error> {
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let row = sqlx::query(sql::COUNT_USERS_AND_API_CLIENTS).fetch_one(&mut *tx).await.map_err(db_err)?;
+        if col::<i64>(&row, 0)? > 0 {
+            return Ok(false);
+        }
+        // Two servers starting together both find the tables empty: the second one's user insert
+        // waits for the first's commit and then inserts nothing (`AlreadyExists`).
+        insert_user(&mut tx, &user).await?;
+        set_password(&mut tx, &user.name, &password_hash, true).await?;
+        super::api_clients::insert(&mut tx, &client, &sealed_secret).await?;
+        commit(tx).await?;
+        Ok(true)
     }
 
     async fn put_contact(&self, contact: Contact, now: DateTime<Utc>) -> Result<(), Error> {

@@ -10,33 +10,29 @@ use edgeward_core::store::{ApiClient, ApiClientStore, StoredApiClient};
 use edgeward_core::{refusal, Error};
 use rusqlite::{params, OptionalExtension};
 
+/// Insert a client row (`AlreadyExists` when its name or client token is taken).
+pub(super) fn insert(c: &rusqlite::Connection, client: &ApiClient, sealed_secret: &[u8]) -> Result<(), Error> {
+    c.execute(
+        sql::INSERT_API_CLIENT,
+        params![
+            client.name.as_str(),
+            client.client_token,
+            client.access_token,
+            sealed_secret,
+            client.grants.to_list(),
+            client.enabled,
+            ms(client.created_at),
+            client.owner.map(|o| o.to_string())
+        ],
+    )
+    .map_err(|e| if is_unique_violation(&e) { refusal::client_name_taken(&client.name) } else { db_err(e) })?;
+    Ok(())
+}
+
 #[async_trait]
 impl ApiClientStore for SqliteStore {
     async fn insert_api_client(&self, client: ApiClient, sealed_secret: Vec<u8>) -> Result<(), Error> {
-        self.write(move |c| {
-            c.execute(
-                sql::INSERT_API_CLIENT,
-                params![
-                    client.name.as_str(),
-                    client.client_token,
-                    client.access_token,
-                    sealed_secret,
-                    client.grants.to_list(),
-                    client.enabled,
-                    ms(client.created_at),
-                    client.owner.map(|o| o.to_string())
-                ],
-            )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    refusal::client_name_taken(&client.name)
-                } else {
-                    db_err(e)
-                }
-            })?;
-            Ok(())
-        })
-        .await
+        self.write(move |c| insert(c, &client, &sealed_secret)).await
     }
 
     async fn api_client_by_token(&self, client_token: &str) -> Result<Option<StoredApiClient>, Error> {

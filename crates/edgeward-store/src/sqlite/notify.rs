@@ -8,9 +8,9 @@ use uuid::Uuid;
 use edgeward_core::network::Networks;
 use edgeward_core::notify::{
     CheckRun, Contact, ExpiringToken, FailedEmail, NewEmail, NewNotice, NewWebhook, Notice, OutboxEmail, OutboxWebhook,
-    User,
+    User, UserPassword,
 };
-use edgeward_core::store::NotifyStore;
+use edgeward_core::store::{ApiClient, NotifyStore};
 use edgeward_core::{refusal, Error};
 
 use super::{conversion, db_err, decode_namespaces, parse_date, SqliteStore};
@@ -34,6 +34,33 @@ fn insert_run(c: &rusqlite::Connection, run: &CheckRun) -> Result<(), Error> {
     )
     .map_err(db_err)?;
     Ok(())
+}
+
+/// Insert a user row (`AlreadyExists` when the name is taken).
+fn insert_user(c: &rusqlite::Connection, user: &User) -> Result<(), Error> {
+    let n = c
+        .execute(
+            sql::INSERT_USER,
+            params![
+                user.id.to_string(),
+                user.name,
+                user.email,
+                user.email_registered,
+                user.active,
+                user.grants.to_list(),
+                ms(user.created_at)
+            ],
+        )
+        .map_err(db_err)?;
+    if n == 0 {
+        return Err(refusal::user_taken(&user.name));
+    }
+    Ok(())
+}
+
+/// Set a user's password hash and whether it must be changed; `None` for an unknown name.
+fn set_password(c: &rusqlite::Connection, name: &str, hash: &str, must_change: bool) -> Result<Option<User>, Error> {
+    c.query_row(sql::SET_USER_PASSWORD, params![name, hash, must_change], |r| rows::user(r)).optional().map_err(db_err)
 }
 
 const EMAIL: Outbox = Outbox { sent: sql::EMAIL_SENT, retry: sql::EMAIL_RETRY, failed: sql::EMAIL_FAILED };
@@ -65,23 +92,7 @@ fn outbox_failed(
 impl NotifyStore for SqliteStore {
     async fn create_user(&self, user: User) -> Result<User, Error> {
         self.write(move |c| {
-            let n = c
-                .execute(
-                    sql::INSERT_USER,
-                    params![
-                        user.id.to_string(),
-                        user.name,
-                        user.email,
-                        user.email_registered,
-                        user.active,
-                        user.grants.to_list(),
-                        ms(user.created_at)
-                    ],
-                )
-                .map_err(db_err)?;
-            if n == 0 {
-                return Err(refusal::user_taken(&user.name));
-            }
+            insert_user(c, &user)?;
             Ok(user)
         })
         .await
@@ -114,6 +125,42 @@ impl NotifyStore for SqliteStore {
             c.execute(sql::UPDATE_USER, params![user.id.to_string(), user.active, user.email, user.email_registered])
                 .map_err(db_err)?;
             Ok(user)
+        })
+        .await
+    }
+
+    async fn user_password(&self, name: &str) -> Result<Option<UserPassword>, Error> {
+        let name = name.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(sql::USER_PASSWORD)
+                .and_then(|mut s| s.query_row([&name], |r| rows::user_password(r)).optional())
+                .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn set_user_password(&self, name: &str, hash: String, must_change: bool) -> Result<User, Error> {
+        let name = name.to_owned();
+        self.write(move |c| set_password(c, &name, &hash, must_change)?.ok_or_else(|| refusal::user_missing(&name)))
+            .await
+    }
+
+    async fn create_first_administrator(
+        &self,
+        user: User,
+        password_hash: String,
+        client: ApiClient,
+        sealed_secret: Vec<u8>,
+    ) -> Result<bool, Error> {
+        self.write(move |c| {
+            let existing: i64 = c.query_row(sql::COUNT_USERS_AND_API_CLIENTS, [], |r| r.get(0)).map_err(db_err)?;
+            if existing > 0 {
+                return Ok(false);
+            }
+            insert_user(c, &user)?;
+            set_password(c, &user.name, &password_hash, true)?;
+            super::api_clients::insert(c, &client, &sealed_secret)?;
+            Ok(true)
         })
         .await
     }

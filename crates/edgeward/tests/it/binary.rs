@@ -129,7 +129,15 @@ async fn token_values_and_secrets_are_neither_stored_in_clear_nor_logged() {
         assert!(!contains(&db, uuid), "token uuids (references) are sealed at rest, rows keyed by token ref");
         assert!(!contains(&db, &uuid.replace('-', "")), "nor as bare hex");
     }
+    // The admin user's initial password is kept as its Argon2id hash only.
+    let password = std::fs::read_to_string(dir.join("admin-password")).unwrap().trim_end().to_owned();
+    assert!(!contains(&db, &password), "no password is stored");
+    // A hash, not the migration's comment that shows its form.
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$";
+    assert!(contains(&db, hash), "its hash is");
     let log = server.log.lock().unwrap().clone();
+    let leaked: Vec<&str> = log.lines().filter(|l| l.contains(&password) || l.contains(hash)).collect();
+    assert!(leaked.is_empty(), "neither the password nor its hash is logged: {leaked:#?}");
     assert!(log.contains("token created"), "debug logging was on: {log}");
     assert!(log.contains("token refreshed") && log.contains("token revoked"), "{log}");
     for needle in [&value, &signature, &secret, &reference] {

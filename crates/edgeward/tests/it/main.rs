@@ -6,4 +6,5 @@ mod binary;
 mod cli;
 mod keys;
 mod notify;
+mod passwords;
 mod tidy;

@@ -88,15 +88,19 @@ fn the_panel_shows_notices_as_the_development_clock_moves() {
     assert_eq!(dry["due"][0]["name"], "soon", "{dry}");
     assert_eq!(json(&ok_owned(as_ana(&["notify", "list", "--json"])))["unread"], 0);
     let run = json(&ok_owned(as_ana(&["notify", "run", "--json"])));
-    assert_eq!((run["due"].as_array().unwrap().len(), run["notices"].as_u64()), (1, Some(1)), "{run}");
+    assert_eq!((run["due"].as_array().unwrap().len(), run["notices"].as_u64()), (1, Some(2)), "ana and admin: {run}");
     let text = ok_owned(as_ana(&["notify", "list"]));
     assert!(
         text.contains("1 unread") && text.contains(&format!("Access token soon expires on {soon} (30-day notice)")),
         "{text}"
     );
     assert!(text.contains("default:r") && text.contains("last used never"), "{text}");
-    // The administrator's client belongs to no user: no panel, and a clear error.
-    let (code, _, err) = cli(&["notify", "list", "--edgerc", e]);
+    // The administrator's client belongs to the first start's admin user, who is told too.
+    let admin = json(&ok(&["notify", "list", "--json", "--edgerc", e]));
+    assert_eq!(admin["unread"], 1, "{admin}");
+    // A client created without an owner has no panel, and a clear error.
+    ok(&["apiclient", "create", "nobody_cli", "--grants", "VIEW_TOKEN", "--data-dir", d]);
+    let (code, _, err) = cli(&["notify", "list", "--edgerc", e, "--section", "nobody_cli"]);
     assert!(code != 0 && err.contains("belongs to no user"), "{err}");
     drop(server);
 
