@@ -75,7 +75,7 @@ pub async fn list(
 }
 
 /// Mark the caller's notices read.
-#[utoipa::path(post, path = "/edgeward/v1/notifications/read", request_body = MarkRead, responses((status = 200, body = MarkedRead), (status = 400)))]
+#[utoipa::path(post, path = "/edgeward/v1/notifications/read", request_body = Option<MarkRead>, responses((status = 200, body = MarkedRead), (status = 400)))]
 pub async fn mark_read(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
