@@ -2,16 +2,25 @@
 #![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 
 use crate::common::*;
-use chrono::{Duration, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use edgeward_core::capability::Capability;
+use edgeward_core::clock::Clock;
 use reqwest::Method;
+
+/// A clock before the day's check time that stays there: the server's own scheduled check is not
+/// owed, so only the checks a test runs decide what is due and delivered.
+fn before_the_check_time() -> edgeward_core::clock::ManualClock {
+    edgeward_core::clock::ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 28, 5, 0, 0).unwrap())
+}
 
 #[tokio::test]
 async fn a_replaced_token_gets_no_more_notices() {
-    let app = spawn_app().await;
+    let clock = before_the_check_time();
+    let today = clock.now().date_naive();
+    let app = spawn_app_at(clock).await;
     let c = &app.admin;
-    let soon = (Utc::now().date_naive() + Duration::days(5)).to_string();
-    let far = (Utc::now().date_naive() + Duration::days(90)).to_string();
+    let soon = (today + Duration::days(5)).to_string();
+    let far = (today + Duration::days(90)).to_string();
     for (name, expiry) in [("old", soon.as_str()), ("new", far.as_str()), ("other", soon.as_str())] {
         let body = cli_body(name, true, true, expiry, &[("default", "r")]);
         assert_eq!(raw(c, Method::POST, "/edgekv/v1/tokens", Some(&body)).await.0, 200);
@@ -152,7 +161,9 @@ async fn lists_in_request_bodies_are_capped() {
 #[tokio::test]
 async fn the_client_reads_every_answer_as_the_handlers_write_it() {
     use edgeward_wire::{CheckReport, ContactObject, MarkedRead, NoticeList, NotifyStatus, UserChange, UserObject};
-    let app = spawn_app().await;
+    let clock = before_the_check_time();
+    let today = clock.now().date_naive();
+    let app = spawn_app_at(clock).await;
     let c = &app.admin;
     let st = &app.server.state;
 
@@ -181,7 +192,7 @@ async fn the_client_reads_every_answer_as_the_handlers_write_it() {
     assert!(matches!(gone, edgeward_client::ClientError::Api { status: 404, .. }), "{gone}");
 
     // Ana's own client, for her panel.
-    let user = st.store.list_users().await.unwrap().remove(0);
+    let user = st.store.list_users().await.unwrap().into_iter().find(|u| u.name == "ana").unwrap();
     let creds = edgeward_server::bootstrap::create_api_client(
         st.store.as_ref(),
         &st.data_key,
@@ -194,10 +205,12 @@ async fn the_client_reads_every_answer_as_the_handlers_write_it() {
     .unwrap();
     let edgerc =
         edgeward_client::Edgerc { host: c.host().to_owned(), credentials: creds, max_body: 131_072, account_key: None };
-    let ana_client = edgeward_client::Client::new(edgerc, Some(&app.server.prepared.tls_cert)).unwrap();
+    let ana_client = edgeward_client::Client::new(edgerc, Some(&app.server.prepared.tls_cert))
+        .unwrap()
+        .with_clock(app.clock.clone());
 
-    let soon = (Utc::now().date_naive() + Duration::days(5)).to_string();
-    let far = (Utc::now().date_naive() + Duration::days(90)).to_string();
+    let soon = (today + Duration::days(5)).to_string();
+    let far = (today + Duration::days(90)).to_string();
     for (name, expiry) in [("soon", soon.as_str()), ("next", far.as_str())] {
         let body = cli_body(name, true, false, expiry, &[("default", "rw")]);
         assert_eq!(raw(c, Method::POST, "/edgekv/v1/tokens", Some(&body)).await.0, 200);
