@@ -426,6 +426,18 @@ fn finish_operation(path: &str, op: &mut Map<String, Value>) {
             }
         }
     }
+    // A body that may be left out (`request_body = Option<T>`): utoipa writes its schema as
+    // `oneOf [null, T]`, not required. Left out is what is optional; a body that is sent must be
+    // a `T` (a JSON `null` is refused like any other body that is not an object).
+    if let Some(schema) = op.get_mut("requestBody").and_then(|b| b.pointer_mut("/content/application~1json/schema")) {
+        let inner = match schema.get("oneOf").and_then(Value::as_array).map(Vec::as_slice) {
+            Some([null, inner]) if *null == json!({ "type": "null" }) => Some(inner.clone()),
+            _ => None,
+        };
+        if let Some(inner) = inner {
+            *schema = inner;
+        }
+    }
     let signed = path.starts_with("/edgekv/") || path.starts_with("/edgeward/");
     let item = path.starts_with("/api/v1/");
     let has_body = op.contains_key("requestBody");
