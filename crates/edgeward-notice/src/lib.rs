@@ -55,9 +55,9 @@ pub struct Plan {
     pub webhooks: Vec<NewWebhook>,
     /// The (token, threshold) pairs that reach someone: delivered once this plan is.
     pub told: Vec<(Uuid, u32)>,
-    /// The pairs nobody would hear of (no user told about the token, no contact e-mailed, no
-    /// webhook): left undelivered for the next check.
-    pub untold: Vec<(Uuid, u32)>,
+    /// The due tokens nobody would hear of (no user told about the token, no contact e-mailed,
+    /// no webhook), with their thresholds: left undelivered for the next check.
+    pub untold: Vec<(ExpiringToken, u32)>,
 }
 
 /// Everything a check delivers for the `due` pairs it has claimed, given the account's `users`
@@ -74,7 +74,7 @@ pub fn plan(due: &[(ExpiringToken, u32)], users: &[User], channels: Channels<'_>
         emails: channels.email_contacts.map_or_else(Vec::new, |contacts| emails(&told, users, contacts)),
         webhooks: if channels.webhook { webhook_events(&told, now) } else { Vec::new() },
         told: told.iter().map(|(t, th)| (t.uuid, *th)).collect(),
-        untold: untold.iter().map(|(t, th)| (t.uuid, *th)).collect(),
+        untold,
     }
 }
 
@@ -347,7 +347,7 @@ mod tests {
         let users = [user("sam", Some("sam@example.com"), &[Capability::CreateStagingToken])];
         let p = plan(&due, &users, Channels { email_contacts: Some(&[]), webhook: false }, now);
         assert_eq!(p.told, [(staging_only.uuid, 7)]);
-        assert_eq!(p.untold, [(production.uuid, 1)]);
+        assert_eq!(p.untold, [(production.clone(), 1)]);
         assert_eq!(p.notices.len(), 1);
         assert!(p.emails.is_empty(), "sam is not told about prod, and no contact is configured");
         // An escalation contact hears of every 1-day token; a webhook of every due token.

@@ -181,19 +181,17 @@ async fn check_holding_lease(
     // A real run claims the pairs (recorded as due, at most once ever); a dry run only reads
     // which are undelivered, and so reports exactly what a real run would deliver.
     let (due, plan) = survey(store, now, thresholds, outputs, !dry_run).await?;
-    let untold: Vec<(ExpiringToken, u32)> =
-        due.iter().filter(|(t, th)| plan.untold.contains(&(t.uuid, *th))).cloned().collect();
     let report = CheckReport {
         ran: true,
         dry_run,
         due: due_tokens(&due),
         notices: if dry_run { 0 } else { plan.notices.len() as u64 },
-        undelivered: due_tokens(&untold),
+        undelivered: due_tokens(&plan.untold),
     };
-    if !untold.is_empty() {
-        let tokens: Vec<&str> = untold.iter().map(|(t, _)| t.name.as_str()).collect();
+    if !plan.untold.is_empty() {
+        let tokens: Vec<&str> = plan.untold.iter().map(|(t, _)| t.name.as_str()).collect();
         tracing::warn!(
-            count = untold.len(),
+            count = plan.untold.len(),
             tokens = %tokens.join(", "),
             dry_run,
             "tokens are due with nobody to tell (no user whose roles grant CREATE_TOKEN for their networks, no \
@@ -208,7 +206,12 @@ async fn check_holding_lease(
     }
     run.notices = plan.notices.len() as u64;
     store.deliver_notices(plan.notices, plan.emails, plan.webhooks, plan.told, run, now).await?;
-    tracing::info!(due = due.len(), notices = report.notices, undelivered = untold.len(), "expiry check done");
+    tracing::info!(
+        due = due.len(),
+        notices = report.notices,
+        undelivered = report.undelivered.len(),
+        "expiry check done"
+    );
     Ok(report)
 }
 
@@ -242,8 +245,8 @@ pub async fn undelivered_now(
     now: DateTime<Utc>,
     runtime: &NotifyRuntime,
 ) -> Result<Vec<DueToken>, Error> {
-    let (due, plan) = survey(store, now, &runtime.thresholds, runtime.outputs, false).await?;
-    Ok(due_tokens(due.iter().filter(|(t, th)| plan.untold.contains(&(t.uuid, *th)))))
+    let (_, plan) = survey(store, now, &runtime.thresholds, runtime.outputs, false).await?;
+    Ok(due_tokens(&plan.untold))
 }
 
 /// Due pairs as a report lists them.
