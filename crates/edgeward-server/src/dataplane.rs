@@ -131,19 +131,6 @@ const INVALID: Denial = Denial::Unauthorized("The access token is invalid.");
 const RETIRED: Denial = Denial::Unauthorized("The access token was signed by a retired key.");
 
 impl Grant {
-    /// The one builder of a grant, from what a token allows: both doors in ([`Grant::from_value`],
-    /// [`Grant::from_reference`]) end here.
-    fn new(
-        uuid: Uuid,
-        kid: String,
-        expires_at: Option<DateTime<Utc>>,
-        networks: Networks,
-        ewids: EdgeWorkerScope,
-        namespaces: BTreeMap<String, Permissions>,
-    ) -> Grant {
-        Grant { uuid, kid, expires_at, networks, ewids, namespaces }
-    }
-
     /// Verify a token value (signature with a known key) and read what it allows. Expiry and
     /// revocation are not checked here: they change with time, and are checked per request.
     pub fn from_value(value: &str, keys: &KeySet) -> Result<Grant, Denial> {
@@ -154,15 +141,15 @@ impl Grant {
         for (ns, letters) in claims.namespace_rights() {
             namespaces.insert(ns.to_owned(), Permissions::parse(&letters).map_err(|_| INVALID)?);
         }
-        Ok(Grant::new(
+        Ok(Grant {
             uuid,
             kid,
-            DateTime::from_timestamp(claims.exp, 0),
-            Networks { staging: env("s"), production: env("p") },
+            expires_at: DateTime::from_timestamp(claims.exp, 0),
+            networks: Networks { staging: env("s"), production: env("p") },
             // Signed by one of our keys: validated when the token was created.
-            EdgeWorkerScope::from_claim(&claims.ewids).map_err(|_| INVALID)?,
+            ewids: EdgeWorkerScope::from_claim(&claims.ewids).map_err(|_| INVALID)?,
             namespaces,
-        ))
+        })
     }
 
     /// What an auto-refreshing token, used by reference, allows (a reference is signed by no key).
@@ -171,7 +158,14 @@ impl Grant {
             return Err(Denial::Unauthorized("Only auto-refreshing tokens can be used by reference."));
         }
         let namespaces = t.namespaces.into_iter().map(|(n, p)| (n.to_string(), p)).collect();
-        Ok(Grant::new(t.uuid, String::new(), None, t.networks, t.ewids, namespaces))
+        Ok(Grant {
+            uuid: t.uuid,
+            kid: String::new(),
+            expires_at: None,
+            networks: t.networks,
+            ewids: t.ewids,
+            namespaces,
+        })
     }
 
     /// The token's uuid.
