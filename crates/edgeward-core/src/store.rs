@@ -538,6 +538,7 @@ pub trait Store:
     + NotifyStore
     + ChangeStore
     + crate::audit::AuditStore
+    + crate::session::SessionStore
     + SealedStore
 {
 }
@@ -550,7 +551,8 @@ impl<
             + NotifyStore
             + ChangeStore
             + SealedStore
-            + crate::audit::AuditStore,
+            + crate::audit::AuditStore
+            + crate::session::SessionStore,
     > Store for T
 {
 }

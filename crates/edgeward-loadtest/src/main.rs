@@ -477,7 +477,7 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
                 let x = (i.wrapping_mul(2_654_435_761) ^ w) % 1_000_003;
                 let (h, t) = &a[x % a.len()];
                 let item = x % items;
-                if i % 50 == 0 {
+                if i.is_multiple_of(50) {
                     let r = c
                         .put(format!("{b}/items/k{item}"))
                         .header(*h, t.as_str())

@@ -108,7 +108,8 @@ pub fn admin_router(state: AppState, metrics: Option<ops::MetricsAccess>) -> Rou
     if let Some(access) = metrics {
         open = open.merge(Router::new().route("/metrics", get(ops::metrics)).with_state(access));
     }
-    open.route("/healthz", get(ops::healthz))
+    open.merge(crate::console::router())
+        .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/.well-known/jwks.json", get(ops::jwks))
         .route("/openapi.json", get(ops::openapi))

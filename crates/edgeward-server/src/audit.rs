@@ -26,7 +26,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use edgeward_core::audit::{actions, AuditOutcome, AuditRecord};
-use edgeward_core::store::{ApiClient, Store};
+use edgeward_core::store::Store;
+
+use crate::auth::Actor;
 use edgeward_store::audit::{scope, AuditSlot};
 
 use crate::problem::Problem;
@@ -143,15 +145,15 @@ fn source_of(req: &Request) -> String {
 ///
 /// Reads (most requests) pass straight through: the audited path is a future of its own, boxed,
 /// so a read neither allocates here nor carries that larger future through every poll.
-pub async fn record_changes(state: &AppState, client: &Arc<ApiClient>, req: Request, next: Next) -> Response {
+pub async fn record_changes(state: &AppState, actor: &Arc<Actor>, req: Request, next: Next) -> Response {
     match req.extensions().get::<MatchedPath>().and_then(|r| audited_operation(req.method(), r.as_str())) {
-        Some(operation) => Box::pin(audited(state.clone(), operation, client.clone(), req, next)).await,
+        Some(operation) => Box::pin(audited(state.clone(), operation, actor.clone(), req, next)).await,
         None => next.run(req).await,
     }
 }
 
 /// An audited operation's request: its record, written with the change or on its own.
-async fn audited(state: AppState, operation: Operation, client: Arc<ApiClient>, req: Request, next: Next) -> Response {
+async fn audited(state: AppState, operation: Operation, actor: Arc<Actor>, req: Request, next: Next) -> Response {
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let params = path_params(route.as_deref().unwrap_or(""), req.uri().path());
     let mut target = vec![operation.target.to_owned()];
@@ -169,8 +171,8 @@ async fn audited(state: AppState, operation: Operation, client: Arc<ApiClient>, 
     let req = Request::from_parts(parts, Body::from(body));
     let record = AuditRecord {
         at: state.clock.now(),
-        actor: format!("client:{}", client.name),
-        owner: client.owner.map(|o| o.to_string()),
+        actor: actor.label(),
+        owner: actor.user.map(|o| o.to_string()),
         action: operation.action.to_owned(),
         target: target.join("/"),
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),

@@ -18,18 +18,66 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
+use edgeward_core::capability::Grants;
 use edgeward_core::store::ApiClient;
 use edgeward_edgegrid::{parse_authorization, verify, SignedRequest};
+use uuid::Uuid;
 
 use crate::body::read_bounded;
 use crate::metrics::AuthLabels;
 use crate::problem::{ApiError, ServerError};
 use crate::state::{AppState, VerifiedClient};
 
+/// Who makes an admin request: an API client (EdgeGrid) or a person signed in to the console.
+/// The admin API's handlers and the console's pages hold the same [`Caller`], so what either may
+/// do is decided by the same checks ([`crate::permit`]) over the same grants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    /// The client's or the user's name.
+    pub name: String,
+    /// Which of the two it is.
+    pub kind: ActorKind,
+    /// What it may do: an API client's grants, or a user's effective grants (read afresh for
+    /// every console request).
+    pub grants: Grants,
+    /// The user it acts for: an API client's owner (whose notification panel it reads), or the
+    /// signed-in user.
+    pub user: Option<Uuid>,
+}
+
+/// The two kinds of [`Actor`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActorKind {
+    /// An API client, authenticated by its EdgeGrid signature.
+    Client,
+    /// A user, signed in to the console.
+    User,
+}
+
+impl Actor {
+    /// The actor of an API client's requests.
+    pub fn client(client: &ApiClient) -> Self {
+        Self {
+            name: client.name.to_string(),
+            kind: ActorKind::Client,
+            grants: client.grants.clone(),
+            user: client.owner,
+        }
+    }
+
+    /// How the audit trail names it: `client:NAME` or `user:NAME`.
+    pub fn label(&self) -> String {
+        match self.kind {
+            ActorKind::Client => format!("client:{}", self.name),
+            ActorKind::User => format!("user:{}", self.name),
+        }
+    }
+}
+
 /// The authenticated caller, put in the request's extensions. What it may do is asked of
 /// [`crate::permit`] (`Caller::permit`, `Caller::permit_on`).
 #[derive(Clone, Debug)]
-pub struct Caller(pub Arc<ApiClient>);
+pub struct Caller(pub Arc<Actor>);
 
 /// Largest admin request body read.
 pub const MAX_ADMIN_BODY: usize = 1024 * 1024;
@@ -93,7 +141,8 @@ pub async fn require_edgegrid(State(state): State<AppState>, req: Request, next:
                     return deny(&state, "inactive", "Inactive client token");
                 }
             };
-            let v = Arc::new(VerifiedClient { client: Arc::new(stored.client), secret });
+            let actor = Arc::new(Actor::client(&stored.client));
+            let v = Arc::new(VerifiedClient { client: Arc::new(stored.client), actor, secret });
             state.clients.put(version, v.clone());
             v
         }
@@ -158,6 +207,6 @@ pub async fn require_edgegrid(State(state): State<AppState>, req: Request, next:
         }
         Err(e) => return ApiError::from(e).into_response(),
     }
-    parts.extensions.insert(Caller(verified.client.clone()));
-    crate::audit::record_changes(&state, &verified.client, Request::from_parts(parts, Body::from(body)), next).await
+    parts.extensions.insert(Caller(verified.actor.clone()));
+    crate::audit::record_changes(&state, &verified.actor, Request::from_parts(parts, Body::from(body)), next).await
 }

@@ -121,6 +121,24 @@ pub struct ServeConfig {
     pub listeners: ListenersConfig,
     /// Who may read `/metrics`, and where.
     pub metrics: MetricsConfig,
+    /// The web console's sessions.
+    pub console: ConsoleConfig,
+}
+
+/// The web console's sessions: how long one lasts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Minutes a session may go unused before it ends (the idle lifetime).
+    pub idle_minutes: u32,
+    /// Hours a session lasts however much it is used (the absolute lifetime).
+    pub absolute_hours: u32,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self { idle_minutes: 30, absolute_hours: 12 }
+    }
 }
 
 /// Timeouts and the connection limit, applied to each listener (admin, data plane, metrics).
@@ -250,6 +268,7 @@ impl Default for ServeConfig {
             audit: AuditConfig::default(),
             listeners: ListenersConfig::default(),
             metrics: MetricsConfig::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Scheduled work: refresh auto-refreshing tokens that are due, purge tokens past their
 //! retention, carry out namespace deletions whose time has come, delete items older than their
-//! namespace's retention, retire token-signing keys whose last token has expired. One unit of work ([`run_once`]) is separate from the loop ([`run`]) so tests drive
+//! namespace's retention, retire token-signing keys whose last token has expired, remove console sessions that can no
+//! longer be live. One unit of work ([`run_once`]) is separate from the loop ([`run`]) so tests drive
 //! it with any clock. A failure is logged and the next run tries again; nothing here panics.
 
 use std::time::Duration;
@@ -27,6 +28,8 @@ pub struct JobReport {
     pub keys_retired: u64,
     /// Audit records deleted because they outlived `audit.retention_days`.
     pub audit_purged: u64,
+    /// Console sessions removed because they can no longer be live (idle or past their end).
+    pub sessions_purged: u64,
 }
 
 /// Items deleted per transaction by the retention purge (keeps each write short).
@@ -48,6 +51,10 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> JobReport {
     match state.store.purge_audit(now - state.audit_retention).await {
         Ok(n) => report.audit_purged = n,
         Err(e) => tracing::error!(error = %e.log_detail(), "audit trail purge failed; will retry"),
+    }
+    match state.store.purge_sessions(now, state.console.idle).await {
+        Ok(n) => report.sessions_purged = n,
+        Err(e) => tracing::error!(error = %e.log_detail(), "console session purge failed; will retry"),
     }
     // Servers read the feed every second or so; a day of history is plenty.
     if let Err(e) = state.store.purge_changes(now - chrono::Duration::days(1)).await {

@@ -7,6 +7,7 @@
 //!   background tasks registered in one list ([`server::background_tasks`]).
 //! - [`app`] holds the routers and the middleware every request passes through.
 //! - [`auth`] verifies EdgeGrid signatures and resolves the calling API client.
+//! - [`console`] is the web console on the admin listener: sign-in, sessions, pages.
 //! - [`routes`] holds the handlers; `edgeward-wire` the JSON shapes clients send and read.
 //! - [`problem`] is the one place where errors become HTTP responses.
 //! - [`service`] holds the token operations the handlers call.
@@ -21,6 +22,7 @@ pub mod auth;
 pub mod body;
 pub mod bootstrap;
 pub mod config;
+pub mod console;
 pub mod dataplane;
 pub mod follow;
 pub mod item_cache;

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use edgeward_core::names::TokenName;
 use edgeward_core::network::Networks;
-use edgeward_core::store::{ApiClient, NewToken, StoredToken};
+use edgeward_core::store::{NewToken, StoredToken};
 use edgeward_core::token::{
     check_expiry, next_refresh_after, parse_expiry, parse_namespace_permissions, EdgeWorkerScope, Token, TokenSpec,
     EXPIRED_RETENTION_DAYS,
@@ -15,6 +15,7 @@ use edgeward_core::{Error, Resource};
 use edgeward_token::Claims;
 use uuid::Uuid;
 
+use crate::auth::Actor;
 use crate::permit::{self, cap, Cap, Permit};
 use crate::state::AppState;
 use edgeward_wire::{CreateTokenRequest, TokenObject, TokenSummary};
@@ -39,7 +40,7 @@ struct Found<C: Cap> {
 /// once the token is found, that it covers the token's networks. A caller whose grants cover
 /// only staging-only tokens gets the same `Forbidden` for a token it may not see as for one that
 /// does not exist, so names of other tokens do not leak.
-async fn find_for<C: Cap>(state: &AppState, caller: &ApiClient, name: &str) -> Result<Found<C>, Error> {
+async fn find_for<C: Cap>(state: &AppState, caller: &Actor, name: &str) -> Result<Found<C>, Error> {
     // Held for staging-only tokens: the least a grant of `C` covers.
     permit::check::<C>(&caller.grants, Networks::STAGING)?;
     let name = parse_name(name)?;
@@ -75,7 +76,7 @@ pub fn token_value(signer: &edgeward_token::KeySet, t: &Token) -> Option<String>
 }
 
 /// `POST /tokens`.
-pub async fn create_token(state: &AppState, caller: &ApiClient, req: CreateTokenRequest) -> Result<TokenObject, Error> {
+pub async fn create_token(state: &AppState, caller: &Actor, req: CreateTokenRequest) -> Result<TokenObject, Error> {
     let name = TokenName::parse(&req.name)?;
     let networks = Networks::new(req.allow_on_staging.0, req.allow_on_production.0)?;
     let permit = permit::check::<cap::CreateToken>(&caller.grants, networks)?;
@@ -117,7 +118,7 @@ async fn issue(
 /// `GET /tokens/{name}`.
 pub async fn get_token(
     state: &AppState,
-    caller: &ApiClient,
+    caller: &Actor,
     name: &str,
     include_usage: bool,
 ) -> Result<TokenObject, Error> {
@@ -160,11 +161,7 @@ async fn show(state: &AppState, found: &Found<cap::ViewToken>, include_usage: bo
 }
 
 /// `GET /tokens`.
-pub async fn list_tokens(
-    state: &AppState,
-    caller: &ApiClient,
-    include_expired: bool,
-) -> Result<Vec<TokenSummary>, Error> {
+pub async fn list_tokens(state: &AppState, caller: &Actor, include_expired: bool) -> Result<Vec<TokenSummary>, Error> {
     // Held for staging-only tokens: the least a grant to view covers.
     permit::check::<cap::ViewToken>(&caller.grants, Networks::STAGING)?;
     let now = state.clock.now();
@@ -178,7 +175,7 @@ pub async fn list_tokens(
 }
 
 /// `DELETE /tokens/{name}`.
-pub async fn revoke_token(state: &AppState, caller: &ApiClient, name: &str) -> Result<Token, Error> {
+pub async fn revoke_token(state: &AppState, caller: &Actor, name: &str) -> Result<Token, Error> {
     let found = find_for::<cap::RevokeToken>(state, caller, name).await?;
     let t = revoke(state, found).await?;
     tracing::info!(token = %t.name, client = %caller.name, "token revoked");
@@ -195,7 +192,7 @@ async fn revoke(state: &AppState, found: Found<cap::RevokeToken>) -> Result<Toke
 
 /// Record that `successor` replaces `name` (`token rotate`): the old token stays valid until
 /// revoked or expired, but expiry notices stop for it. The caller must be able to create both.
-pub async fn mark_replaced(state: &AppState, caller: &ApiClient, name: &str, successor: &str) -> Result<(), Error> {
+pub async fn mark_replaced(state: &AppState, caller: &Actor, name: &str, successor: &str) -> Result<(), Error> {
     let old = find_for::<cap::CreateToken>(state, caller, name).await?;
     let new = find_for::<cap::CreateToken>(state, caller, successor).await?;
     replace(state, &old, &new).await
@@ -213,7 +210,7 @@ async fn replace(state: &AppState, old: &Found<cap::CreateToken>, new: &Found<ca
 }
 
 /// `POST /tokens/{name}/refresh`.
-pub async fn refresh_token(state: &AppState, caller: &ApiClient, name: &str) -> Result<TokenObject, Error> {
+pub async fn refresh_token(state: &AppState, caller: &Actor, name: &str) -> Result<TokenObject, Error> {
     let found = find_for::<cap::CreateToken>(state, caller, name).await?;
     refresh(state, &found).await
 }

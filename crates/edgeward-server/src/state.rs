@@ -53,6 +53,21 @@ pub struct Inner {
     pub trail: crate::audit::Trail,
     /// How long audit records are kept.
     pub audit_retention: chrono::Duration,
+    /// The console's session lifetimes and sign-in limits.
+    pub console: ConsoleRuntime,
+    /// The data directory (the console removes the initial password's file from it, through
+    /// bootstrap).
+    pub data_dir: std::path::PathBuf,
+}
+
+/// The console's settings and this server's sign-in limits.
+pub struct ConsoleRuntime {
+    /// A session unused this long ends.
+    pub idle: chrono::Duration,
+    /// A session ends this long after it began.
+    pub absolute: chrono::Duration,
+    /// Sign-in attempts per user name and per address.
+    pub limits: crate::console::session::SignInLimits,
 }
 
 impl AppState {
@@ -95,6 +110,12 @@ impl AppState {
             metrics: Metrics::default(),
             trail: crate::audit::Trail::default(),
             audit_retention: chrono::Duration::days(i64::from(config.audit.retention_days.max(1))),
+            console: ConsoleRuntime {
+                idle: chrono::Duration::minutes(i64::from(config.console.idle_minutes.max(1))),
+                absolute: chrono::Duration::hours(i64::from(config.console.absolute_hours.max(1))),
+                limits: Default::default(),
+            },
+            data_dir: config.data_dir.clone(),
         }))
     }
 }
@@ -117,6 +138,8 @@ impl std::ops::Deref for AppState {
 pub struct VerifiedClient {
     /// The record (enabled when cached).
     pub client: Arc<ApiClient>,
+    /// The client as the handlers see it.
+    pub actor: Arc<crate::auth::Actor>,
     /// The `client_secret`.
     pub secret: String,
 }

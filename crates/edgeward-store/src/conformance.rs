@@ -89,6 +89,7 @@ macro_rules! conformance_tests {
         $crate::conformance_test!($fresh, audit_trail, by_ref);
         $crate::conformance_test!($fresh, the_first_administrator_is_made_once, shared);
         $crate::conformance_test!($fresh, passwords, by_ref);
+        $crate::conformance_test!($fresh, sessions, by_ref);
     };
 }
 
@@ -1013,4 +1014,73 @@ pub async fn passwords(s: &dyn Store) {
     assert!(matches!(s.set_user_password("nobody", "h".into(), false).await, Err(Error::NotFound { .. })));
     // The user's other fields are untouched.
     assert_eq!(s.list_users().await.unwrap()[0].grants, Grants::all());
+}
+
+#[doc(hidden)]
+pub async fn sessions(s: &dyn Store) {
+    use edgeward_core::session::NewSession;
+    let t = |secs: i64| chrono::DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap();
+    let ana = s.create_user(admin_parts(0).0).await.unwrap();
+    let bo = {
+        let mut u = admin_parts(1).0;
+        u.name = "bo".into();
+        s.create_user(u).await.unwrap()
+    };
+    let new = |id: &str, user: uuid::Uuid| NewSession {
+        id_hash: id.into(),
+        user,
+        csrf: format!("csrf-{id}"),
+        created_at: t(0),
+        expires_at: t(3600),
+    };
+    s.create_session(new("a1", ana.id)).await.unwrap();
+    s.create_session(new("a2", ana.id)).await.unwrap();
+    s.create_session(new("b1", bo.id)).await.unwrap();
+    assert!(
+        matches!(s.create_session(new("x", uuid::Uuid::new_v4())).await, Err(Error::NotFound { .. })),
+        "a session needs a user"
+    );
+    assert!(s.session("x").await.unwrap().is_none());
+
+    let a1 = s.session("a1").await.unwrap().unwrap();
+    assert_eq!((a1.user.id, a1.user.name.as_str(), a1.csrf.as_str()), (ana.id, "admin", "csrf-a1"));
+    assert_eq!((a1.created_at, a1.last_seen_at, a1.expires_at), (t(0), t(0), t(3600)));
+    assert!(!a1.must_change_password);
+    assert!(!format!("{a1:?}").contains("csrf-a1"), "Debug leaves the CSRF token out");
+
+    // A use is recorded; an older time never moves it back.
+    s.touch_session("a1", t(120)).await.unwrap();
+    s.touch_session("a1", t(60)).await.unwrap();
+    assert_eq!(s.session("a1").await.unwrap().unwrap().last_seen_at, t(120));
+
+    // Sign-out ends one session; ending it again is no error.
+    s.end_session("a2").await.unwrap();
+    s.end_session("a2").await.unwrap();
+    assert!(s.session("a2").await.unwrap().is_none());
+
+    // A password change ends all of the user's sessions, and only theirs.
+    s.create_session(new("a3", ana.id)).await.unwrap();
+    s.set_user_password("admin", "$argon2id$new".into(), false).await.unwrap();
+    assert!(s.session("a1").await.unwrap().is_none());
+    assert!(s.session("a3").await.unwrap().is_none());
+    assert!(s.session("b1").await.unwrap().is_some());
+
+    // So does deactivation; an update that leaves the user active ends none.
+    s.update_user("bo", None, None, None).await.unwrap();
+    assert!(s.session("b1").await.unwrap().is_some());
+    s.update_user("bo", Some(false), None, None).await.unwrap();
+    assert!(s.session("b1").await.unwrap().is_none());
+
+    // Ending all of a user's sessions, and purging those that can no longer be live.
+    s.create_session(new("a4", ana.id)).await.unwrap();
+    s.create_session(new("a5", ana.id)).await.unwrap();
+    assert_eq!(s.end_user_sessions(ana.id).await.unwrap(), 2);
+    s.create_session(new("idle", ana.id)).await.unwrap();
+    s.create_session(new("used", ana.id)).await.unwrap();
+    s.touch_session("used", t(1000)).await.unwrap();
+    s.create_session(NewSession { expires_at: t(1000), ..new("ended", ana.id) }).await.unwrap();
+    // At t(1100) with 600 s of idle lifetime: `idle` (unused since 0) and `ended` go.
+    assert_eq!(s.purge_sessions(t(1100), chrono::Duration::seconds(600)).await.unwrap(), 2);
+    assert!(s.session("used").await.unwrap().is_some());
+    assert!(s.session("idle").await.unwrap().is_none());
 }

@@ -35,6 +35,7 @@ mod migrate;
 mod namespaces;
 mod notify;
 mod sealed;
+mod sessions;
 mod tokens;
 
 pub use migrate::database_version as postgres_database_version;

@@ -14,6 +14,7 @@ use edgeward_core::capability::Grants;
 use edgeward_core::names::{ClientName, NamespaceName};
 use edgeward_core::network::Network;
 use edgeward_core::notify::{CheckRun, User, UserPassword};
+use edgeward_core::session::LiveSession;
 use edgeward_core::store::{Account, ApiClient, Namespace, StoredApiClient, StoredItem, StoredToken};
 use edgeward_core::Error;
 
@@ -141,6 +142,18 @@ pub(crate) fn user<R: Row>(r: &R) -> Result<User, R::Error> {
         active: r.get(4)?,
         grants: Grants::parse_list(&grants).map_err(R::unreadable)?,
         created_at: from_ms(r.get(6)?),
+    })
+}
+
+/// A row of `sql::SESSION`: the user's columns, then the session's.
+pub(crate) fn live_session<R: Row>(r: &R) -> Result<LiveSession, R::Error> {
+    Ok(LiveSession {
+        user: user(r)?,
+        must_change_password: r.get(7)?,
+        csrf: r.get(8)?,
+        created_at: from_ms(r.get(9)?),
+        last_seen_at: from_ms(r.get(10)?),
+        expires_at: from_ms(r.get(11)?),
     })
 }
 

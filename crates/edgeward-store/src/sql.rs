@@ -206,6 +206,14 @@ statements! {
         "UPDATE users SET password_hash = $2, password_must_change = $3 WHERE name = $1 RETURNING ",
         user_columns!()
     );
+    // A session is stored only for a user that exists (no row inserted: `NotFound`).
+    INSERT_SESSION =
+        "INSERT INTO sessions (id_hash, user_id, csrf, created_at, last_seen_at, expires_at) SELECT $1, \
+         id, $3, $4, $4, $5 FROM users WHERE id = $2";
+    TOUCH_SESSION = "UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1 AND last_seen_at < $2";
+    END_SESSION = "DELETE FROM sessions WHERE id_hash = $1";
+    END_USER_SESSIONS = "DELETE FROM sessions WHERE user_id = $1";
+    PURGE_SESSIONS = "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2";
     COUNT_USERS_AND_API_CLIENTS = "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM api_clients)";
     QUEUE_WEBHOOK =
         "INSERT INTO webhook_outbox (event_id, body, created_at, next_attempt_at, status) VALUES ($1, $2, \
@@ -257,6 +265,15 @@ statements! {
         "UPDATE tokens SET generation = generation + 1, latest_refresh = $2, next_refresh = $3 \
          WHERE live_name = $1 RETURNING ",
         token_columns!()
+    );
+    // A session is read with its user: the user's columns first (`rows::user`), then the
+    // session's, renamed so that none is ambiguous.
+    SESSION = concat!(
+        "SELECT ",
+        user_columns!(),
+        ", password_must_change, s.csrf, s.began, s.seen, s.ends FROM users JOIN (SELECT user_id, csrf, \
+         created_at AS began, last_seen_at AS seen, expires_at AS ends FROM sessions WHERE id_hash = $1) s \
+         ON s.user_id = users.id"
     );
     LIST_USERS = concat!("SELECT ", user_columns!(), " FROM users ORDER BY name");
     USER_BY_NAME = concat!("SELECT ", user_columns!(), " FROM users WHERE name = $1");

@@ -26,6 +26,7 @@ mod namespaces;
 mod nonces;
 mod notify;
 mod sealed;
+mod sessions;
 mod tokens;
 
 /// Tuning for the SQLite store.

@@ -25,7 +25,7 @@ use crate::state::AppState;
 type Params = QueryParams;
 
 fn owner(caller: &Caller) -> Result<uuid::Uuid, Error> {
-    caller.0.owner.ok_or_else(|| {
+    caller.0.user.ok_or_else(|| {
         Error::invalid(
             "client",
             "This API client belongs to no user, so it has no notification panel: create one with `edgeward apiclient create --owner <user>`.",

@@ -60,21 +60,26 @@ async fn insert_user(c: &mut sqlx::PgConnection, user: &User) -> Result<(), Erro
 }
 
 /// Set a user's password hash and whether it must be changed; `None` for an unknown name.
+/// Set a user's password, ending every session they have (on `c`: the caller's transaction).
 async fn set_password(
     c: &mut sqlx::PgConnection,
     name: &str,
     hash: &str,
     must_change: bool,
 ) -> Result<Option<User>, Error> {
-    sqlx::query(sql::SET_USER_PASSWORD)
+    let user = sqlx::query(sql::SET_USER_PASSWORD)
         .bind(name)
         .bind(hash)
         .bind(must_change)
-        .fetch_optional(c)
+        .fetch_optional(&mut *c)
         .await
         .map_err(db_err)?
         .map(|r| rows::user(&r))
-        .transpose()
+        .transpose()?;
+    if let Some(u) = &user {
+        super::sessions::end_all(c, u.id).await?;
+    }
+    Ok(user)
 }
 
 fn attempts(r: &PgRow, i: usize) -> Result<u32, Error> {
@@ -143,6 +148,9 @@ impl NotifyStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        if !user.active {
+            super::sessions::end_all(&mut tx, user.id).await?;
+        }
         commit(tx).await?;
         Ok(user)
     }
@@ -158,10 +166,9 @@ impl NotifyStore for PostgresStore {
     }
 
     async fn set_user_password(&self, name: &str, hash: String, must_change: bool) -> Result<User, Error> {
-        let mut w = Write::start(self).await?;
-        let user =
-            set_password(w.conn(), name, &hash, must_change).await?.ok_or_else(|| refusal::user_missing(name))?;
-        w.done().await?;
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let user = set_password(&mut tx, name, &hash, must_change).await?.ok_or_else(|| refusal::user_missing(name))?;
+        commit(tx).await?;
         Ok(user)
     }
 

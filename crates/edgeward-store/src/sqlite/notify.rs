@@ -59,8 +59,16 @@ fn insert_user(c: &rusqlite::Connection, user: &User) -> Result<(), Error> {
 }
 
 /// Set a user's password hash and whether it must be changed; `None` for an unknown name.
+/// Set a user's password, ending every session they have (in the caller's transaction).
 fn set_password(c: &rusqlite::Connection, name: &str, hash: &str, must_change: bool) -> Result<Option<User>, Error> {
-    c.query_row(sql::SET_USER_PASSWORD, params![name, hash, must_change], |r| rows::user(r)).optional().map_err(db_err)
+    let user = c
+        .query_row(sql::SET_USER_PASSWORD, params![name, hash, must_change], |r| rows::user(r))
+        .optional()
+        .map_err(db_err)?;
+    if let Some(u) = &user {
+        super::sessions::end_all(c, u.id)?;
+    }
+    Ok(user)
 }
 
 const EMAIL: Outbox = Outbox { sent: sql::EMAIL_SENT, retry: sql::EMAIL_RETRY, failed: sql::EMAIL_FAILED };
@@ -124,6 +132,9 @@ impl NotifyStore for SqliteStore {
             user.apply_update(active, email, email_registered);
             c.execute(sql::UPDATE_USER, params![user.id.to_string(), user.active, user.email, user.email_registered])
                 .map_err(db_err)?;
+            if !user.active {
+                super::sessions::end_all(c, user.id)?;
+            }
             Ok(user)
         })
         .await

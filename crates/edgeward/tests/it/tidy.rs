@@ -222,11 +222,16 @@ fn only_the_problem_module_chooses_error_statuses_and_edgekv_codes() {
     // server no `EKV_` code is written, and a status is named only for an answer that is not a
     // problem (a success; the plain-text "not ready" of /readyz and of a port still starting;
     // GET /initialize's `UNINITIALIZED` body) or when reading one (a connection's timeout, a
-    // webhook's answer).
+    // webhook's answer). The console's pages are HTML, not problems: an operation's failure
+    // takes its status from `problem.rs` (`console::pages::error_page`), and the few statuses
+    // of the console's own (a form to correct, a failed or limited sign-in, a refused CSRF
+    // check, a static file not modified) are chosen in one place each.
     let src = crates_dir().join("edgeward-server/src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
-    let not_problems: [(&str, &[&str]); 5] = [
+    let not_problems: [(&str, &[&str]); 7] = [
+        ("console/pages.rs", &["BAD_REQUEST", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "FORBIDDEN"]),
+        ("console/mod.rs", &["NOT_MODIFIED"]),
         ("routes/ops.rs", &["SERVICE_UNAVAILABLE"]),
         ("server.rs", &["SERVICE_UNAVAILABLE"]),
         ("routes/initialize.rs", &["NOT_FOUND"]),

@@ -1,0 +1,107 @@
+//! The web console: the pages people use instead of EdgeGrid, served on the admin listener
+//! (same TLS) by `edgeward serve` itself.
+//!
+//! Pages are rendered on the server from templates compiled into the binary (askama,
+//! `templates/console/`); the little JavaScript they use ships as a file (`static/console.js`)
+//! and runs under a Content-Security-Policy that allows no inline script, no other origin and no
+//! framing. Who is signed in, and the CSRF and sign-in rules, are [`session`]'s; what a person
+//! may see and do is decided by the same permit checks and service calls as the admin API's
+//! (a person is a [`crate::auth::Caller`] like an API client), so the console has no rules of
+//! its own. Nothing here is on the data plane's path: the data-plane router has no console
+//! route.
+
+pub mod pages;
+pub mod session;
+
+use std::sync::LazyLock;
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::AppState;
+
+/// The console's Content-Security-Policy: everything from this origin only, no inline script
+/// or style, no plug-ins, forms post only here, and no page may frame the console.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The console's routes (merged into the admin router).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/sign-in", get(pages::sign_in_page).post(pages::sign_in))
+        .route("/sign-out", post(pages::sign_out))
+        .route("/account/password", get(pages::password_page).post(pages::change_password))
+        .route("/panel", get(pages::panel))
+        .route("/panel/read", post(pages::mark_read))
+        .route("/static/console.css", get(stylesheet))
+        .route("/static/console.js", get(script))
+        .layer(middleware::from_fn(page_headers))
+}
+
+/// Headers of every console answer: the policy, no sniffing, no referrer, and pages never
+/// cached (static files set their own caching).
+async fn page_headers(req: axum::extract::Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// A file of `static/`, compiled in.
+struct Asset {
+    body: &'static str,
+    content_type: &'static str,
+    /// The first 64 bits of the body's SHA-256, quoted.
+    etag: LazyLock<String>,
+}
+
+fn etag_of(body: &str) -> String {
+    use sha2::Digest as _;
+    format!("\"{}\"", &hex::encode(sha2::Sha256::digest(body.as_bytes()))[..16])
+}
+
+static STYLESHEET: Asset = Asset {
+    body: include_str!("../../static/console.css"),
+    content_type: "text/css; charset=utf-8",
+    etag: LazyLock::new(|| etag_of(include_str!("../../static/console.css"))),
+};
+
+static SCRIPT: Asset = Asset {
+    body: include_str!("../../static/console.js"),
+    content_type: "text/javascript; charset=utf-8",
+    etag: LazyLock::new(|| etag_of(include_str!("../../static/console.js"))),
+};
+
+async fn stylesheet(headers: HeaderMap) -> Response {
+    serve_asset(&headers, &STYLESHEET)
+}
+
+async fn script(headers: HeaderMap) -> Response {
+    serve_asset(&headers, &SCRIPT)
+}
+
+/// A static file, cached by the browser for a day and revalidated by its `ETag` after that.
+fn serve_asset(headers: &HeaderMap, asset: &Asset) -> Response {
+    let etag = HeaderValue::from_str(&asset.etag).expect("a quoted hex tag is a valid header value");
+    let caching = HeaderValue::from_static("public, max-age=86400");
+    if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v == etag) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, caching)]).into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+            (header::CACHE_CONTROL, caching),
+            (header::ETAG, etag),
+        ],
+        asset.body,
+    )
+        .into_response()
+}

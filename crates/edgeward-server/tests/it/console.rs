@@ -1,0 +1,233 @@
+//! The console's sign-in, sessions and CSRF, over HTTPS against a real server (on the suite's
+//! backend): the attacks of the console issue's acceptance list, each refused.
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the tests read the server's certificate and initial password, and look for that file, as the administrator would"
+)]
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+
+use crate::common::{spawn_app, TestApp};
+
+/// A browser-like client that follows no redirect (the tests read where they point) and keeps
+/// no cookie by itself (the tests carry the session cookie, as a thief would).
+fn browser(app: &TestApp) -> reqwest::Client {
+    let pem = std::fs::read(&app.server.prepared.tls_cert).unwrap();
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn initial_password(app: &TestApp) -> String {
+    let text = std::fs::read_to_string(app.dir.path().join("admin-password")).unwrap();
+    text.trim().to_owned()
+}
+
+struct Answer {
+    status: StatusCode,
+    location: Option<String>,
+    cookie: Option<String>,
+    text: String,
+}
+
+async fn send(req: reqwest::RequestBuilder) -> Answer {
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let location = r.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
+    let cookie = r.headers().get(SET_COOKIE).map(|v| v.to_str().unwrap().to_owned());
+    Answer { status, location, cookie, text: r.text().await.unwrap() }
+}
+
+/// `name=value` of a `Set-Cookie` header.
+fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn sign_in(app: &TestApp, b: &reqwest::Client, name: &str, password: &str) -> Answer {
+    send(b.post(app.url("/sign-in")).form(&[("name", name), ("password", password)])).await
+}
+
+/// The CSRF token in a page's forms.
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("the page has a form with a CSRF token");
+    let rest = &page[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+async fn page(app: &TestApp, b: &reqwest::Client, cookie: &str, path: &str) -> Answer {
+    send(b.get(app.url(path)).header(COOKIE, cookie)).await
+}
+
+/// Sign in as admin with the initial password and choose `new`: the session cookie after it.
+async fn first_sign_in(app: &TestApp, b: &reqwest::Client, new: &str) -> String {
+    let initial = initial_password(app);
+    let a = sign_in(app, b, "admin", &initial).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text);
+    let cookie = cookie_pair(a.cookie.as_deref().unwrap());
+    let panel = page(app, b, &cookie, "/panel").await;
+    assert_eq!(panel.location.as_deref(), Some("/account/password"), "a given password must be changed first");
+    let form = page(app, b, &cookie, "/account/password").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let csrf = csrf_of(&form.text);
+    let changed = send(b.post(app.url("/account/password")).header(COOKIE, &cookie).form(&[
+        ("csrf", csrf.as_str()),
+        ("current", initial.as_str()),
+        ("new", new),
+        ("confirm", new),
+    ]))
+    .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.text);
+    assert!(!app.dir.path().join("admin-password").exists(), "the initial password's file is removed");
+    assert_eq!(page(app, b, &cookie, "/panel").await.location.as_deref(), Some("/sign-in"), "the old session ended");
+    cookie_pair(changed.cookie.as_deref().expect("a new session"))
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_host_only_secure_http_only_and_strict_and_pages_carry_the_policy() {
+    let app = spawn_app().await;
+    let b = browser(&app);
+    let a = sign_in(&app, &b, "admin", &initial_password(&app)).await;
+    let set = a.cookie.unwrap();
+    assert!(set.starts_with("__Host-edgeward-session="), "{set}");
+    for part in ["Path=/", "Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(set.split("; ").any(|p| p == part), "{part} missing from {set}");
+    }
+    let r = b.get(app.url("/sign-in")).send().await.unwrap();
+    let csp = r.headers().get("content-security-policy").unwrap().to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(r.headers().get("x-frame-options").unwrap(), "DENY");
+    assert_eq!(r.headers().get("cache-control").unwrap(), "no-store");
+    let css = b.get(app.url("/static/console.css")).send().await.unwrap();
+    assert_eq!(css.headers().get("cache-control").unwrap(), "public, max-age=86400");
+    let etag = css.headers().get("etag").unwrap().clone();
+    let again = b.get(app.url("/static/console.css")).header("if-none-match", etag).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_a_wrong_name_get_the_same_answer_and_attempts_are_limited() {
+    let app = spawn_app().await;
+    let b = browser(&app);
+    let wrong_password = sign_in(&app, &b, "admin", "not the password at all").await;
+    let wrong_name = sign_in(&app, &b, "nobody", "not the password at all").await;
+    assert_eq!(wrong_password.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong_name.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong_password.cookie.is_none() && wrong_name.cookie.is_none());
+    let message = |a: &Answer| {
+        let at = a.text.find("id=\"sign-in-error\">").unwrap();
+        a.text[at..a.text[at..].find("</p>").unwrap() + at].to_owned()
+    };
+    assert_eq!(message(&wrong_password), message(&wrong_name), "the answer does not tell which was wrong");
+    assert!(wrong_password.text.contains("The name or the password is not right."));
+
+    // 20 fast wrong attempts: the allowance is spent, and then even the right password is refused.
+    let mut limited = 0;
+    for _ in 0..20 {
+        if sign_in(&app, &b, "admin", "still not the password").await.status == StatusCode::TOO_MANY_REQUESTS {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 15, "only {limited} of 20 fast attempts were limited");
+    let right = sign_in(&app, &b, "admin", &initial_password(&app)).await;
+    assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS, "{}", right.text);
+    assert!(right.cookie.is_none());
+}
+
+#[tokio::test]
+async fn a_stolen_cookie_is_refused_after_sign_out_a_password_change_and_deactivation() {
+    let app = spawn_app().await;
+    let b = browser(&app);
+    let cookie = first_sign_in(&app, &b, "a long new password").await;
+    let panel = page(&app, &b, &cookie, "/panel").await;
+    assert_eq!(panel.status, StatusCode::OK, "{}", panel.text);
+
+    // Sign-out: the copy a thief kept is refused.
+    let stolen = cookie.clone();
+    let csrf = csrf_of(&panel.text);
+    let out = send(b.post(app.url("/sign-out")).header(COOKIE, &cookie).form(&[("csrf", csrf.as_str())])).await;
+    assert_eq!(out.location.as_deref(), Some("/sign-in"));
+    assert!(out.cookie.unwrap().contains("Max-Age=0"));
+    assert_eq!(page(&app, &b, &stolen, "/panel").await.location.as_deref(), Some("/sign-in"));
+
+    // A password change (here by the CLI's route, the store) ends every session.
+    let cookie = cookie_pair(&sign_in(&app, &b, "admin", "a long new password").await.cookie.unwrap());
+    assert_eq!(page(&app, &b, &cookie, "/panel").await.status, StatusCode::OK);
+    let hash = edgeward_server::password::hash("another long password").unwrap();
+    app.server.state.store.set_user_password("admin", hash, false).await.unwrap();
+    assert_eq!(page(&app, &b, &cookie, "/panel").await.location.as_deref(), Some("/sign-in"));
+
+    // Deactivation ends them too, on the user's next page.
+    let cookie = cookie_pair(&sign_in(&app, &b, "admin", "another long password").await.cookie.unwrap());
+    assert_eq!(page(&app, &b, &cookie, "/panel").await.status, StatusCode::OK);
+    app.server.state.store.update_user("admin", Some(false), None, None).await.unwrap();
+    assert_eq!(page(&app, &b, &cookie, "/panel").await.location.as_deref(), Some("/sign-in"));
+    let again = sign_in(&app, &b, "admin", "another long password").await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "an inactive user cannot sign in");
+}
+
+#[tokio::test]
+async fn a_form_without_its_csrf_token_or_from_another_site_is_refused() {
+    let app = spawn_app().await;
+    let b = browser(&app);
+    let cookie = first_sign_in(&app, &b, "a long new password").await;
+    let panel = page(&app, &b, &cookie, "/panel").await;
+    let csrf = csrf_of(&panel.text);
+
+    let without = send(b.post(app.url("/sign-out")).header(COOKIE, &cookie).form(&[("csrf", "")])).await;
+    assert_eq!(without.status, StatusCode::FORBIDDEN, "{}", without.text);
+    let wrong = send(b.post(app.url("/sign-out")).header(COOKIE, &cookie).form(&[("csrf", "x".repeat(43))])).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let cross = send(
+        b.post(app.url("/sign-out"))
+            .header(COOKIE, &cookie)
+            .header("origin", "https://evil.example")
+            .form(&[("csrf", csrf.as_str())]),
+    )
+    .await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN, "a cross-site post is refused even with the token");
+    let cross_sign_in = send(
+        b.post(app.url("/sign-in"))
+            .header("sec-fetch-site", "cross-site")
+            .form(&[("name", "admin"), ("password", "a long new password")]),
+    )
+    .await;
+    assert_eq!(cross_sign_in.status, StatusCode::FORBIDDEN);
+    // The session survived all of that.
+    assert_eq!(page(&app, &b, &cookie, "/panel").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_idle_session_and_one_past_its_absolute_lifetime_end() {
+    use chrono::TimeZone as _;
+    let clock = edgeward_core::clock::ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 11, 28, 5, 0, 0).unwrap());
+    let app = crate::common::spawn_app_at(clock.clone()).await;
+    let b = browser(&app);
+    let cookie = first_sign_in(&app, &b, "a long new password").await;
+    // Used every 20 minutes (idle lifetime 30), it lives until its 12 hours are up.
+    for _ in 0..35 {
+        clock.advance(chrono::Duration::minutes(20));
+        assert_eq!(page(&app, &b, &cookie, "/panel").await.status, StatusCode::OK);
+    }
+    clock.advance(chrono::Duration::minutes(20));
+    assert_eq!(page(&app, &b, &cookie, "/panel").await.location.as_deref(), Some("/sign-in"), "12 hours are up");
+    // Left alone for 31 minutes, a session ends.
+    let cookie = cookie_pair(&sign_in(&app, &b, "admin", "a long new password").await.cookie.unwrap());
+    clock.advance(chrono::Duration::minutes(31));
+    assert_eq!(page(&app, &b, &cookie, "/panel").await.location.as_deref(), Some("/sign-in"));
+    // Maintenance removes the sessions that can no longer be live; a live one stays.
+    let live = cookie_pair(&sign_in(&app, &b, "admin", "a long new password").await.cookie.unwrap());
+    let _idle = sign_in(&app, &b, "admin", "a long new password").await;
+    clock.advance(chrono::Duration::minutes(20));
+    assert_eq!(page(&app, &b, &live, "/panel").await.status, StatusCode::OK);
+    clock.advance(chrono::Duration::minutes(15));
+    let report = edgeward_server::jobs::run_once(&app.server.state, app.clock.now()).await;
+    assert_eq!(report.sessions_purged, 1, "the session unused for 35 minutes");
+    assert_eq!(page(&app, &b, &live, "/panel").await.status, StatusCode::OK);
+}
