@@ -423,7 +423,7 @@ async fn create_first_administrator(
             tracing::info!(
                 path = %file.display(),
                 user = ADMIN,
-                "created the administrator user, who owns the administrator API client; its one-time initial password is in this file (choose a new one with `edgeward user set-password admin`)"
+                "created the administrator user, who owns the administrator API client; its one-time initial password is in this file: sign in to the web console with it as `admin` and choose your own (or run `edgeward user set-password admin`)"
             );
             Ok(())
         }
