@@ -18,6 +18,7 @@
     reason = "the load tool drives a real server in real time, in a work directory of its own (configuration, certificate), and reads /proc for the server's CPU time"
 )]
 
+mod console_bench;
 mod notify_bench;
 mod postgres;
 
@@ -97,6 +98,10 @@ struct Args {
     /// instructions per retrieval under a profiler: `scripts/instructions-per-retrieval`).
     #[arg(long)]
     retrieval_only: bool,
+    /// Benchmark the web console's pages instead (signed in, with `--tokens` tokens; use
+    /// `--tokens 1000`).
+    #[arg(long)]
+    console: bool,
     /// Internal: serve the bare baseline handler and print its address.
     #[arg(long, hide = true)]
     serve_baseline: bool,
@@ -602,7 +607,17 @@ async fn main() -> Result<()> {
         None => None,
     };
     let database = db.as_ref().map(|d| d.url.clone());
-    let result = if args.revocation_delay {
+    let result = if args.console {
+        console_bench::run(
+            &bin,
+            work.path(),
+            database.as_deref(),
+            args.tokens,
+            args.connections.unwrap_or(4),
+            args.seconds,
+        )
+        .await
+    } else if args.revocation_delay {
         revocation_delay(&args, &bin, work.path(), database.as_deref()).await
     } else if args.data_plane {
         data_plane(&args, &bin, work.path(), database.as_deref()).await
