@@ -295,3 +295,31 @@ pub async fn run_scheduler(
 pub fn holder_id(hostname: &str) -> String {
     format!("{hostname}-{}", Uuid::new_v4().simple())
 }
+
+/// The expiry check's state, as `GET /edgeward/v1/notify/status` and the console's health area
+/// show it: the settings, the latest runs, the outboxes, and what is due now that nobody would
+/// hear of. For a caller holding `MANAGE_NOTIFICATIONS` (the permit).
+pub async fn status(
+    state: &crate::state::AppState,
+    _permit: crate::permit::Permit<crate::permit::cap::ManageNotifications>,
+) -> Result<edgeward_wire::NotifyStatus, edgeward_core::Error> {
+    use edgeward_wire::{CheckRunObject, FailedEmailObject};
+    let runs = state.store.check_runs(20).await?;
+    let failed = state.store.failed_emails(20).await?;
+    let pending = state.store.pending_email_count().await?;
+    let (hooks_pending, hooks_failed) = state.store.webhook_counts().await?;
+    let n = &state.notify;
+    let undelivered = undelivered_now(state.store.as_ref(), state.clock.now(), n).await?;
+    Ok(edgeward_wire::NotifyStatus {
+        thresholds: n.thresholds.clone(),
+        check_time: n.check_time.format("%H:%M").to_string(),
+        email: if n.outputs.email { "smtp" } else { "off" }.to_owned(),
+        emails_pending: pending,
+        webhook: if n.outputs.webhook { "on" } else { "off" }.to_owned(),
+        webhooks_pending: hooks_pending,
+        webhooks_failed: hooks_failed,
+        emails_failed: failed.iter().map(FailedEmailObject::from).collect(),
+        runs: runs.iter().map(CheckRunObject::from).collect(),
+        undelivered,
+    })
+}

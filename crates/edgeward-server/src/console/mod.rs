@@ -10,6 +10,7 @@
 //! its own. Nothing here is on the data plane's path: the data-plane router has no console
 //! route.
 
+pub mod account;
 pub mod pages;
 pub mod session;
 
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in", get(pages::sign_in_page).post(pages::sign_in))
         .route("/sign-out", post(pages::sign_out))
         .route("/account/password", get(pages::password_page).post(pages::change_password))
+        .route("/account", get(account::account))
         .route("/panel", get(pages::panel))
         .route("/panel/read", post(pages::mark_read))
         .route("/static/console.css", get(stylesheet))

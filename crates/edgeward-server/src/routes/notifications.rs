@@ -11,8 +11,7 @@ use axum::{Extension, Json};
 use edgeward_core::limits::MAX_LIST_ENTRIES;
 use edgeward_core::Error;
 use edgeward_wire::{
-    CheckReport, CheckRunObject, FailedEmailObject, MarkRead, MarkedRead, NoticeList, NoticeObject, NoticeToken,
-    NotifyStatus, ReplacedBy,
+    CheckReport, MarkRead, MarkedRead, NoticeList, NoticeObject, NoticeToken, NotifyStatus, ReplacedBy,
 };
 
 use crate::auth::Caller;
@@ -141,23 +140,5 @@ pub async fn status(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<NotifyStatus>, ApiError> {
-    caller.permit::<cap::ManageNotifications>()?;
-    let runs = state.store.check_runs(20).await?;
-    let failed = state.store.failed_emails(20).await?;
-    let pending = state.store.pending_email_count().await?;
-    let (hooks_pending, hooks_failed) = state.store.webhook_counts().await?;
-    let n = &state.notify;
-    let undelivered = crate::notify::undelivered_now(state.store.as_ref(), state.clock.now(), n).await?;
-    Ok(Json(NotifyStatus {
-        thresholds: n.thresholds.clone(),
-        check_time: n.check_time.format("%H:%M").to_string(),
-        email: if n.outputs.email { "smtp" } else { "off" }.to_owned(),
-        emails_pending: pending,
-        webhook: if n.outputs.webhook { "on" } else { "off" }.to_owned(),
-        webhooks_pending: hooks_pending,
-        webhooks_failed: hooks_failed,
-        emails_failed: failed.iter().map(FailedEmailObject::from).collect(),
-        runs: runs.iter().map(CheckRunObject::from).collect(),
-        undelivered,
-    }))
+    Ok(Json(crate::notify::status(&state, caller.permit::<cap::ManageNotifications>()?).await?))
 }

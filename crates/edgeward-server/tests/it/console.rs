@@ -231,3 +231,16 @@ async fn an_idle_session_and_one_past_its_absolute_lifetime_end() {
     assert_eq!(report.sessions_purged, 1, "the session unused for 35 minutes");
     assert_eq!(page(&app, &b, &live, "/panel").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_account_page_shows_the_cp_code_the_limits_and_for_an_administrator_the_check_health() {
+    let app = spawn_app().await;
+    let b = browser(&app);
+    let cookie = first_sign_in(&app, &b, "a long new password").await;
+    let a = page(&app, &b, &cookie, "/account").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let cpcode = app.server.state.cpcode.clone();
+    assert!(a.text.contains(&format!("<dd id=\"cpcode\">{cpcode}</dd>")), "{}", a.text);
+    assert!(a.text.contains("Tokens per account") && a.text.contains("id=\"health\""));
+    assert!(a.text.contains("id=\"undelivered-none\""), "the administrator is told of every token");
+}
