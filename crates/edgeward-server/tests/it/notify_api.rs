@@ -118,6 +118,7 @@ async fn lists_in_request_bodies_are_capped() {
             email_registered: false,
             active: true,
             grants: edgeward_core::capability::Grants::new([]),
+            roles: Vec::new(),
             created_at: Utc::now(),
         })
         .await
@@ -173,6 +174,7 @@ async fn the_client_reads_every_answer_as_the_handlers_write_it() {
         email_registered: true,
         active: true,
         grants: vec!["CREATE_TOKEN".into(), "MANAGE_NOTIFICATIONS".into()],
+        roles: vec![],
     };
     assert_eq!(c.create_user(&ana).await.unwrap(), ana);
     let users: Vec<UserObject> = exact(c, Method::GET, "/edgeward/v1/users", None).await;
