@@ -9,8 +9,8 @@ use std::sync::Arc;
 use edgeward_core::clock::{Clock, SystemClock};
 use edgeward_edgegrid::{format_timestamp, Credentials, Settings, SignedRequest};
 use edgeward_wire::{
-    AuditPage, CheckReport, ContactObject, CreateTokenRequest, InitStatus, MarkRead, MarkedRead, NoticeList,
-    NotifyStatus, ReplacedBy, RevokedToken, TokenList, TokenObject, UserChange, UserObject,
+    AuditPage, CheckReport, ContactObject, CreateTokenRequest, InitStatus, MarkRead, MarkedRead, NewRole, NoticeList,
+    NotifyStatus, ReplacedBy, RevokedToken, RoleChange, RoleObject, TokenList, TokenObject, UserChange, UserObject,
 };
 pub use reqwest::Method;
 
@@ -278,6 +278,32 @@ impl Client {
     pub async fn update_user(&self, name: &str, change: &UserChange) -> Result<UserObject, ClientError> {
         let path = format!("/edgeward/v1/users/{}", path_segment(name));
         self.call(Method::PATCH, &path, Some(&json_body(change))).await
+    }
+
+    /// `GET /edgeward/v1/roles`: the built-in roles, then the custom ones.
+    pub async fn list_roles(&self) -> Result<Vec<RoleObject>, ClientError> {
+        self.call(Method::GET, "/edgeward/v1/roles", None).await
+    }
+
+    /// `GET /edgeward/v1/roles/{name}`: one role.
+    pub async fn role(&self, name: &str) -> Result<RoleObject, ClientError> {
+        self.call(Method::GET, &format!("/edgeward/v1/roles/{}", path_segment(name)), None).await
+    }
+
+    /// `POST /edgeward/v1/roles`: add a custom role.
+    pub async fn create_role(&self, role: &NewRole) -> Result<RoleObject, ClientError> {
+        self.call(Method::POST, "/edgeward/v1/roles", Some(&json_body(role))).await
+    }
+
+    /// `PUT /edgeward/v1/roles/{name}`: change a custom role's description or grants.
+    pub async fn update_role(&self, name: &str, change: &RoleChange) -> Result<RoleObject, ClientError> {
+        let path = format!("/edgeward/v1/roles/{}", path_segment(name));
+        self.call(Method::PUT, &path, Some(&json_body(change))).await
+    }
+
+    /// `DELETE /edgeward/v1/roles/{name}`: delete a custom role nobody holds.
+    pub async fn delete_role(&self, name: &str) -> Result<(), ClientError> {
+        self.call_no_content(Method::DELETE, &format!("/edgeward/v1/roles/{}", path_segment(name)), None).await
     }
 
     /// `GET /edgeward/v1/contacts`: the escalation contacts.

@@ -165,6 +165,12 @@ pub mod actions {
     pub const USER_UPDATE: &str = "user.update";
     /// A user's password was set (never the password or its hash: only that it changed).
     pub const USER_SET_PASSWORD: &str = "user.set_password";
+    /// A custom role was created.
+    pub const ROLE_CREATE: &str = "role.create";
+    /// A custom role's description or grants changed.
+    pub const ROLE_UPDATE: &str = "role.update";
+    /// A custom role was deleted.
+    pub const ROLE_DELETE: &str = "role.delete";
     /// An escalation contact was added or changed.
     pub const CONTACT_PUT: &str = "contact.put";
     /// An escalation contact was removed.

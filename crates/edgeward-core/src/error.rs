@@ -19,6 +19,8 @@ pub enum Resource {
     AccessGroup,
     /// A user or escalation contact.
     Person,
+    /// A role (a named set of grants users hold).
+    Role,
     /// An item, or a group of items, in a namespace.
     Item,
     /// A namespace's scheduled deletion.
@@ -58,6 +60,14 @@ pub enum Error {
         /// The request field at fault (for a name of where an item lives, one of
         /// [`crate::names::field`]).
         field: &'static str,
+        /// Client-facing text.
+        message: String,
+    },
+    /// The thing is still in use by others, so it cannot go (a role users hold).
+    #[error("{message}")]
+    InUse {
+        /// What is in use.
+        resource: Resource,
         /// Client-facing text.
         message: String,
     },

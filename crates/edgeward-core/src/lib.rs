@@ -15,6 +15,7 @@ pub mod network;
 pub mod notify;
 pub mod permission;
 pub mod refusal;
+pub mod role;
 pub mod session;
 pub mod store;
 pub mod token;

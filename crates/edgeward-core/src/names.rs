@@ -1,6 +1,6 @@
 //! Validated names and identifiers: token, namespace and API client names, EdgeWorker IDs, the
-//! group, item and sandbox names that say where an item lives, display names, e-mail addresses
-//! and access group ids.
+//! group, item and sandbox names that say where an item lives, role names, display names, e-mail
+//! addresses and access group ids.
 //!
 //! A value of these types is proof that the string passed the rules; parse at the edge, then
 //! trust the type. Each refusal is an [`Error::Invalid`] with the text the client sees.
@@ -72,6 +72,58 @@ name_type!(
     /// An API client's name (Edgeward's own; used by `edgeward apiclient`).
     ClientName, "name", "API client name", 64
 );
+
+/// A role's name: 1 to [`RoleName::MAX_LEN`] lowercase letters, digits, `-` and `_`, starting
+/// with a letter (the built-in roles are `administrator`, `token-manager`, `viewer` and their
+/// `-staging` twins; see `crate::role`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoleName(String);
+
+impl RoleName {
+    /// Longest accepted length.
+    pub const MAX_LEN: usize = 64;
+
+    /// Parse: 1 to `MAX_LEN` of `[a-z0-9_-]`, starting with a letter `a-z`. The refusal names
+    /// `field` (`name` for a role's own name, `roles` for a role a user is given).
+    pub fn parse_as(s: &str, field: &'static str) -> Result<Self, Error> {
+        let ok = s.len() <= Self::MAX_LEN
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(Error::invalid(
+                field,
+                format!(
+                    "{s:?} is not a role name: a role name is 1 to {} characters of a-z, 0-9, '-' and '_', starting with a letter a-z.",
+                    Self::MAX_LEN
+                ),
+            ))
+        }
+    }
+
+    /// Parse a role's own name ([`RoleName::parse_as`] with the field `name`).
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        Self::parse_as(s, "name")
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RoleName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for RoleName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
 
 /// An EdgeWorker ID: a decimal number, kept as the string clients send.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -486,6 +538,24 @@ mod tests {
             );
         }
         assert_eq!(refusal(EmailAddress::parse(" x ")).1, "\"x\" is not an e-mail address.");
+    }
+
+    #[test]
+    fn role_names_are_lowercase_words_starting_with_a_letter() {
+        for good in ["viewer", "token-manager-staging", "ops_2", "a", &"a".repeat(64)] {
+            assert_eq!(RoleName::parse(good).unwrap().as_str(), good);
+        }
+        for bad in ["", "Viewer", "2ops", "-ops", "_ops", "ops team", "ops.team", "é", &"a".repeat(65)] {
+            assert_eq!(
+                refusal(RoleName::parse(bad)),
+                (
+                    "name",
+                    format!("{bad:?} is not a role name: a role name is 1 to 64 characters of a-z, 0-9, '-' and '_', starting with a letter a-z.")
+                ),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(refusal(RoleName::parse_as("No", "roles")).0, "roles");
     }
 
     #[test]

@@ -9,7 +9,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::capability::{Capability, Grants};
+use crate::capability::Grants;
+use crate::names::RoleName;
 use crate::network::Networks;
 use crate::token::NamespacePermissions;
 
@@ -39,21 +40,39 @@ pub struct User {
     pub email_registered: bool,
     /// Inactive users are told nothing.
     pub active: bool,
-    /// The capability grants of their role.
+    /// The grants given to them directly (what every user held before roles, kept as it was).
+    /// What they may do also comes from their roles: see `crate::role::effective_grants`.
     pub grants: Grants,
+    /// The roles they hold, by name.
+    pub roles: Vec<RoleName>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
 }
 
+/// A change to a user; each part `None` is left as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserUpdate {
+    /// Active (told about expiring tokens) or not.
+    pub active: Option<bool>,
+    /// A new address, or none (`Some(None)`).
+    pub email: Option<Option<String>>,
+    /// Whether the address is confirmed.
+    pub email_registered: Option<bool>,
+    /// The roles they hold from now on (replacing the ones they held).
+    pub roles: Option<Vec<RoleName>>,
+}
+
 impl User {
     /// Apply an update (each part `None` is left as it is). A new address is not confirmed
-    /// until said so; an address is confirmed only if there is one.
-    pub fn apply_update(
-        &mut self,
-        active: Option<bool>,
-        email: Option<Option<String>>,
-        email_registered: Option<bool>,
-    ) {
+    /// until said so; an address is confirmed only if there is one. Roles are kept sorted and
+    /// without repeats.
+    pub fn apply_update(&mut self, update: UserUpdate) {
+        let UserUpdate { active, email, email_registered, roles } = update;
+        if let Some(roles) = roles {
+            self.roles = roles;
+            self.roles.sort();
+            self.roles.dedup();
+        }
         if let Some(a) = active {
             self.active = a;
         }
@@ -70,12 +89,6 @@ impl User {
 }
 
 impl User {
-    /// Whether this user is told about a token valid on `networks`: active, and allowed to
-    /// create such a token (`CREATE_TOKEN`, or `CREATE_STAGING_TOKEN` for a staging-only one).
-    pub fn is_told_about(&self, networks: Networks) -> bool {
-        self.active && self.grants.allows(Capability::CreateToken, networks)
-    }
-
     /// Whether e-mail may be sent to this user.
     pub fn can_receive_email(&self) -> bool {
         self.active && self.email_registered && self.email.as_deref().is_some_and(|e| !e.is_empty())

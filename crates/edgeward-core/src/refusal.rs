@@ -3,7 +3,7 @@
 //! chooses the status and EdgeKV code from the variant and resource.
 
 use crate::error::{Error, Resource};
-use crate::names::{AccessGroupId, ClientName, NamespaceName, TokenName};
+use crate::names::{AccessGroupId, ClientName, NamespaceName, RoleName, TokenName};
 use crate::network::Network;
 
 /// No live token has this name.
@@ -128,4 +128,37 @@ pub fn user_taken(name: &str) -> Error {
 /// No escalation contact has this address.
 pub fn contact_missing(email: &str) -> Error {
     Error::NotFound { resource: Resource::Person, message: format!("Escalation contact {email} does not exist.") }
+}
+
+/// No role, built-in or custom, has this name.
+pub fn role_missing(name: &RoleName) -> Error {
+    Error::NotFound { resource: Resource::Role, message: format!("Role {name} does not exist.") }
+}
+
+/// A role, built-in or custom, has this name already.
+pub fn role_taken(name: &RoleName) -> Error {
+    Error::AlreadyExists { resource: Resource::Role, message: format!("A role named {name} already exists.") }
+}
+
+/// Built-in roles are defined by Edgeward: neither changed nor deleted.
+pub fn role_built_in(name: &RoleName) -> Error {
+    Error::Refused {
+        resource: Resource::Role,
+        message: format!(
+            "Role {name} is built in and cannot be changed or deleted; create a custom role with the grants you need."
+        ),
+    }
+}
+
+/// Users still hold the role.
+pub fn role_held(name: &RoleName, holders: u64) -> Error {
+    Error::InUse {
+        resource: Resource::Role,
+        message: format!("Role {name} is held by {holders} user(s); take it from them first."),
+    }
+}
+
+/// A user is given a role that does not exist.
+pub fn unknown_role(name: &RoleName) -> Error {
+    Error::invalid("roles", format!("Role {name} does not exist."))
 }

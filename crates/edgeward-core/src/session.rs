@@ -115,6 +115,7 @@ mod tests {
                 email_registered: false,
                 active,
                 grants: Grants::default(),
+                roles: Vec::new(),
                 created_at: t(0),
             },
             must_change_password: false,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::capability::Grants;
 use crate::error::Result;
-use crate::names::{AccessGroupId, ClientName, NamespaceName, TokenName};
+use crate::names::{AccessGroupId, ClientName, NamespaceName, RoleName, TokenName};
 use crate::network::Network;
 use crate::token::Token;
 
@@ -328,18 +328,16 @@ pub trait NamespaceStore: Send + Sync {
 /// Users, escalation contacts, expiry notices, the notification panel and leases.
 #[async_trait]
 pub trait NotifyStore: Send + Sync {
-    /// Add a user (`AlreadyExists` when the name is taken).
+    /// Add a user with the roles they hold, in one transaction (`AlreadyExists` when the name
+    /// is taken; `Invalid` naming the first role that does not exist, before anything is
+    /// written).
     async fn create_user(&self, user: crate::notify::User) -> Result<crate::notify::User>;
-    /// Every user, by name.
+    /// Every user, by name, with their roles.
     async fn list_users(&self) -> Result<Vec<crate::notify::User>>;
-    /// Change a user's activity and e-mail state (`NotFound` for an unknown name).
-    async fn update_user(
-        &self,
-        name: &str,
-        active: Option<bool>,
-        email: Option<Option<String>>,
-        email_registered: Option<bool>,
-    ) -> Result<crate::notify::User>;
+    /// Change a user's activity, e-mail state and roles (the roles given replace those held),
+    /// in one transaction (`NotFound` for an unknown name; `Invalid` naming the first role that
+    /// does not exist, with nothing changed).
+    async fn update_user(&self, name: &str, update: crate::notify::UserUpdate) -> Result<crate::notify::User>;
     /// A user's password state, by name (`None` for an unknown name).
     async fn user_password(&self, name: &str) -> Result<Option<crate::notify::UserPassword>>;
     /// Set a user's password hash (a PHC string) and whether it must be changed at the next
@@ -440,6 +438,39 @@ pub trait NotifyStore: Send + Sync {
     async fn mark_notices_read(&self, user: Uuid, ids: Vec<i64>, now: DateTime<Utc>) -> Result<u64>;
 }
 
+/// Roles (named sets of grants users hold; see `crate::role`) and what users may do through them.
+/// The built-in roles are core's (`role::built_ins`) and never stored; custom roles are.
+#[async_trait]
+pub trait RoleStore: Send + Sync {
+    /// Every role: the built-in ones first (in `role::built_ins` order), then the custom ones by
+    /// name.
+    async fn list_roles(&self) -> Result<Vec<crate::role::Role>>;
+    /// A role, built-in or custom, by name (`None` when no role has it).
+    async fn role(&self, name: &RoleName) -> Result<Option<crate::role::Role>>;
+    /// Add a custom role, created `now` (`AlreadyExists` when a role, built-in or custom, has
+    /// the name). Its `built_in` flag is ignored: a stored role is custom.
+    async fn create_role(&self, role: crate::role::Role, now: DateTime<Utc>) -> Result<crate::role::Role>;
+    /// Change a custom role's description and grants (each `None` is left as it is); every
+    /// holder may do what it now grants from their next read (`Refused` for a built-in role,
+    /// `NotFound` for an unknown one).
+    async fn update_role(
+        &self,
+        name: &RoleName,
+        description: Option<String>,
+        grants: Option<Grants>,
+    ) -> Result<crate::role::Role>;
+    /// Delete a custom role nobody holds (`Refused` for a built-in role, `NotFound` for an
+    /// unknown one, `InUse` naming how many users hold it: take it from them first).
+    async fn delete_role(&self, name: &RoleName) -> Result<()>;
+    /// Every user, by name, with their effective grants (`role::effective_grants`): whom the
+    /// expiry check may tell.
+    async fn users_with_access(&self) -> Result<Vec<crate::role::UserAccess>>;
+    /// One user, by id, with their effective grants (`None` for an unknown id): what a console
+    /// session reads on each request to decide what its user may do. Two point reads (the
+    /// user's row; their roles with the custom ones' grants).
+    async fn user_access(&self, id: Uuid) -> Result<Option<crate::role::UserAccess>>;
+}
+
 /// A write that every server on the database must honour in its caches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -536,6 +567,7 @@ pub trait Store:
     + ItemStore
     + NamespaceStore
     + NotifyStore
+    + RoleStore
     + ChangeStore
     + crate::audit::AuditStore
     + crate::session::SessionStore
@@ -549,6 +581,7 @@ impl<
             + ItemStore
             + NamespaceStore
             + NotifyStore
+            + RoleStore
             + ChangeStore
             + SealedStore
             + crate::audit::AuditStore

@@ -48,6 +48,7 @@ pub async fn run(work: &Path, tokens: usize, due: usize) -> Result<()> {
                 email_registered: true,
                 active: true,
                 grants: Grants::new([Capability::CreateToken]),
+                roles: Vec::new(),
                 created_at: now,
             })
             .await?;

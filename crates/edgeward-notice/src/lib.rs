@@ -10,7 +10,8 @@
 //! - and, in [`plan`], which due tokens nobody would hear of: they are not counted as told, so the
 //!   next check tries again and the first recipient to appear before they expire is told.
 //!
-//! Who is told about a token is core's rule (`User::is_told_about`); when a check runs, the lease
+//! Who is told about a token is core's rule (`UserAccess::is_told_about`: the user's effective
+//! grants, their own and their roles', as the store read them); when a check runs, the lease
 //! that makes one server run it and the delivery are the server's (`edgeward_server::notify`).
 //! A notice's wording is changed here, and only here.
 
@@ -20,7 +21,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use edgeward_core::notify::{tightest_threshold, Contact, ExpiringToken, NewEmail, NewNotice, NewWebhook, User};
+use edgeward_core::notify::{tightest_threshold, Contact, ExpiringToken, NewEmail, NewNotice, NewWebhook};
+use edgeward_core::role::UserAccess;
 use edgeward_wire::NoticeToken;
 
 /// The tokens of `tokens` that are due on `today`, each with the tightest of `thresholds` it is
@@ -62,7 +64,7 @@ pub struct Plan {
 
 /// Everything a check delivers for the `due` pairs it has claimed, given the account's `users`
 /// and the configured `channels`.
-pub fn plan(due: &[(ExpiringToken, u32)], users: &[User], channels: Channels<'_>, now: DateTime<Utc>) -> Plan {
+pub fn plan(due: &[(ExpiringToken, u32)], users: &[UserAccess], channels: Channels<'_>, now: DateTime<Utc>) -> Plan {
     let reaches_someone = |(t, th): &(ExpiringToken, u32)| {
         users.iter().any(|u| u.is_told_about(t.networks))
             || channels.webhook
@@ -79,7 +81,7 @@ pub fn plan(due: &[(ExpiringToken, u32)], users: &[User], channels: Channels<'_>
 }
 
 /// One notice per (user, threshold), listing every due token that user is told about.
-pub fn panel_notices(due: &[(ExpiringToken, u32)], users: &[User]) -> Vec<NewNotice> {
+pub fn panel_notices(due: &[(ExpiringToken, u32)], users: &[UserAccess]) -> Vec<NewNotice> {
     let mut by_threshold: BTreeMap<u32, Vec<&ExpiringToken>> = BTreeMap::new();
     for (t, th) in due {
         by_threshold.entry(*th).or_default().push(t);
@@ -98,7 +100,7 @@ pub fn panel_notices(due: &[(ExpiringToken, u32)], users: &[User]) -> Vec<NewNot
                 }
             };
             out.push(NewNotice {
-                user_id: user.id,
+                user_id: user.user.id,
                 threshold_days: th,
                 subject,
                 tokens: json!(mine.iter().map(|t| NoticeToken::from(*t)).collect::<Vec<_>>()),
@@ -136,16 +138,16 @@ pub const EMAIL_THRESHOLD: u32 = 1;
 
 /// E-mails for the 1-day notices: one to each user who is told about some of the tokens and may
 /// receive e-mail, and one to each escalation contact listing them all.
-pub fn emails(due: &[(ExpiringToken, u32)], users: &[User], contacts: &[Contact]) -> Vec<NewEmail> {
+pub fn emails(due: &[(ExpiringToken, u32)], users: &[UserAccess], contacts: &[Contact]) -> Vec<NewEmail> {
     let last_day: Vec<&ExpiringToken> = due.iter().filter(|(_, th)| *th == EMAIL_THRESHOLD).map(|(t, _)| t).collect();
     if last_day.is_empty() {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for user in users.iter().filter(|u| u.can_receive_email()) {
+    for user in users.iter().filter(|u| u.user.can_receive_email()) {
         let mine: Vec<&ExpiringToken> = last_day.iter().copied().filter(|t| user.is_told_about(t.networks)).collect();
-        if let (false, Some(address)) = (mine.is_empty(), user.email.as_deref()) {
-            out.push(compose(address, &user.name, &mine));
+        if let (false, Some(address)) = (mine.is_empty(), user.user.email.as_deref()) {
+            out.push(compose(address, &user.user.name, &mine));
         }
     }
     for c in contacts {
@@ -230,16 +232,29 @@ mod tests {
         ExpiringToken { uuid: Uuid::new_v4(), name: name.to_owned(), expiry, networks, namespaces, last_used: None }
     }
 
-    fn user(name: &str, email: Option<&str>, grants: &[Capability]) -> User {
-        User {
+    fn user(name: &str, email: Option<&str>, grants: &[Capability]) -> UserAccess {
+        with_roles(name, email, grants, &[], &[])
+    }
+
+    /// A user with direct `grants` and the roles named `roles`, looked up in `custom`.
+    fn with_roles(
+        name: &str,
+        email: Option<&str>,
+        grants: &[Capability],
+        roles: &[&str],
+        custom: &[edgeward_core::role::Role],
+    ) -> UserAccess {
+        let user = edgeward_core::notify::User {
             id: Uuid::new_v4(),
             name: name.to_owned(),
             email: email.map(str::to_owned),
             email_registered: email.is_some(),
             active: true,
             grants: Grants::new(grants.iter().copied()),
+            roles: roles.iter().map(|r| edgeward_core::names::RoleName::parse(r).unwrap()).collect(),
             created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-        }
+        };
+        UserAccess::new(user, custom)
     }
 
     fn day(d: u32) -> NaiveDate {
@@ -274,9 +289,9 @@ mod tests {
         assert_eq!(
             seen,
             [
-                (everyone.id, 1, "Access token c expires on 2026-12-02 (1-day notice)"),
-                (staging.id, 1, "Access token c expires on 2026-12-02 (1-day notice)"),
-                (everyone.id, 7, "2 access tokens expire within 7 days"),
+                (everyone.user.id, 1, "Access token c expires on 2026-12-02 (1-day notice)"),
+                (staging.user.id, 1, "Access token c expires on 2026-12-02 (1-day notice)"),
+                (everyone.user.id, 7, "2 access tokens expire within 7 days"),
             ]
         );
         assert_eq!(notices[2].tokens[1]["name"], "b");
@@ -360,6 +375,34 @@ mod tests {
         let p = plan(&due, &[], Channels::default(), now);
         assert_eq!((p.told.len(), p.untold.len()), (0, 2));
         assert!(p.notices.is_empty() && p.emails.is_empty() && p.webhooks.is_empty());
+    }
+
+    #[test]
+    fn recipients_are_chosen_by_their_roles_grants_too() {
+        use edgeward_core::role::Role;
+        let due = vec![(token("prod", day(8), Networks::BOTH), 7), (token("stg", day(8), Networks::STAGING), 7)];
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 6, 0, 0).unwrap();
+        let told = |users: &[UserAccess]| -> Vec<(String, usize)> {
+            let p = plan(&due, users, Channels::default(), now);
+            let name = |id| users.iter().find(|u| u.user.id == id).unwrap().user.name.clone();
+            p.notices.iter().map(|n| (name(n.user_id), n.tokens.as_array().unwrap().len())).collect()
+        };
+        // A user whose only grants come from `token-manager` is told about both tokens; one with
+        // `token-manager-staging` about the staging-only one.
+        let manager = with_roles("ana", None, &[], &["token-manager"], &[]);
+        let staging = with_roles("sam", None, &[], &["token-manager-staging"], &[]);
+        assert_eq!(told(&[manager, staging]), [("ana".to_owned(), 2), ("sam".to_owned(), 1)]);
+        // A custom role that loses CREATE_TOKEN no longer makes its only holder a recipient.
+        let releasers = |grants: &[Capability]| Role {
+            name: edgeward_core::names::RoleName::parse("releasers").unwrap(),
+            description: String::new(),
+            grants: Grants::new(grants.iter().copied()),
+            built_in: false,
+        };
+        let before = with_roles("bo", None, &[], &["releasers"], &[releasers(&[Capability::CreateToken])]);
+        assert_eq!(told(&[before]), [("bo".to_owned(), 2)]);
+        let after = with_roles("bo", None, &[], &["releasers"], &[releasers(&[Capability::ViewToken])]);
+        assert_eq!(told(&[after]), []);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use crate::metrics::HttpLabels;
 use crate::problem::{finish_response, RequestFacts};
-use crate::routes::{access, initialize, namespaces, notifications, ops, people, tokens};
+use crate::routes::{access, initialize, namespaces, notifications, ops, people, roles, tokens};
 use crate::state::AppState;
 use crate::{auth, dataplane};
 
@@ -95,6 +95,8 @@ pub fn admin_router(state: AppState, metrics: Option<ops::MetricsAccess>) -> Rou
         .route("/edgeward/v1/tokens/{name}/replaced-by", post(notifications::replaced_by))
         .route("/edgeward/v1/users", get(people::list_users).post(people::create_user))
         .route("/edgeward/v1/users/{name}", axum::routing::patch(people::update_user))
+        .route("/edgeward/v1/roles", get(roles::list_roles).post(roles::create_role))
+        .route("/edgeward/v1/roles/{name}", get(roles::get_role).put(roles::update_role).delete(roles::delete_role))
         .route("/edgeward/v1/contacts", get(people::list_contacts).post(people::put_contact))
         .route("/edgeward/v1/contacts/{email}", axum::routing::delete(people::remove_contact))
         .route("/edgekv/v1/networks/{network}/namespaces/{ns}/groups", get(namespaces::groups))

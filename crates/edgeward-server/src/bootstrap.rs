@@ -410,6 +410,7 @@ async fn create_first_administrator(
         email_registered: false,
         active: true,
         grants: Grants::all(),
+        roles: Vec::new(),
         created_at: clock.now(),
     };
     let name = ClientName::parse(ADMIN).expect("valid name");

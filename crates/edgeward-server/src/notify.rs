@@ -231,7 +231,8 @@ async fn survey(
     let pairs: Vec<(Uuid, u32)> = due.iter().map(|(t, th)| (t.uuid, *th)).collect();
     let pending = if claim { store.claim_notices(pairs, now).await? } else { store.undelivered_notices(pairs).await? };
     let due: Vec<(ExpiringToken, u32)> = due.into_iter().filter(|(t, th)| pending.contains(&(t.uuid, *th))).collect();
-    let users = store.list_users().await?;
+    // What each user may do through their own grants and their roles' (`role::effective_grants`).
+    let users = store.users_with_access().await?;
     let contacts = if outputs.email { Some(store.list_contacts().await?) } else { None };
     let channels = edgeward_notice::Channels { email_contacts: contacts.as_deref(), webhook: outputs.webhook };
     let plan = edgeward_notice::plan(&due, &users, channels, now);

@@ -19,7 +19,7 @@
 use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
-use crate::routes::{access, audit, initialize, namespaces, notifications, people, tokens};
+use crate::routes::{access, audit, initialize, namespaces, notifications, people, roles, tokens};
 use edgeward_wire as wire;
 
 #[derive(OpenApi)]
@@ -56,6 +56,11 @@ use edgeward_wire as wire;
         people::list_users,
         people::create_user,
         people::update_user,
+        roles::list_roles,
+        roles::get_role,
+        roles::create_role,
+        roles::update_role,
+        roles::delete_role,
         people::list_contacts,
         people::put_contact,
         people::remove_contact,
@@ -101,6 +106,9 @@ use edgeward_wire as wire;
         wire::AuditPage,
         wire::UserObject,
         wire::UserChange,
+        wire::RoleObject,
+        wire::NewRole,
+        wire::RoleChange,
         wire::ContactObject
     ))
 )]

@@ -151,9 +151,12 @@ impl From<Denial> for ApiError {
 fn family(resource: Resource) -> &'static str {
     match resource {
         Resource::Namespace | Resource::Item | Resource::ScheduledDeletion => code::DATA,
-        Resource::Token | Resource::ApiClient | Resource::Account | Resource::AccessGroup | Resource::Person => {
-            code::MANAGEMENT
-        }
+        Resource::Token
+        | Resource::ApiClient
+        | Resource::Account
+        | Resource::AccessGroup
+        | Resource::Person
+        | Resource::Role => code::MANAGEMENT,
     }
 }
 
@@ -191,7 +194,9 @@ impl ApiError {
                     kind: Some("edgekv-not-found"),
                     detail: message.clone(),
                 },
-                Error::AlreadyExists { .. } | Error::Busy(_) => row(S::CONFLICT, code::MANAGEMENT),
+                Error::AlreadyExists { .. } | Error::InUse { .. } | Error::Busy(_) => {
+                    row(S::CONFLICT, code::MANAGEMENT)
+                }
                 Error::Refused { .. } => row(S::BAD_REQUEST, code::MANAGEMENT),
                 Error::Forbidden(_) => row(S::BAD_REQUEST, code::MISSING_GRANT),
                 Error::LimitExceeded(_) => row(S::PAYLOAD_TOO_LARGE, code::DATA),
@@ -349,6 +354,9 @@ mod tests {
             (not_found(Resource::ScheduledDeletion).into(), 404, "EKV_9000"),
             (not_found(Resource::Token).into(), 404, "EKV_3000"),
             (not_found(Resource::Person).into(), 404, "EKV_3000"),
+            (not_found(Resource::Role).into(), 404, "EKV_3000"),
+            (Error::InUse { resource: Resource::Role, message: "m".into() }.into(), 409, "EKV_3000"),
+            (Error::Refused { resource: Resource::Role, message: "m".into() }.into(), 400, "EKV_3000"),
             (Error::Gone { resource: Resource::Token, message: "m".into() }.into(), 410, "EKV_3000"),
             (Error::AlreadyExists { resource: Resource::Namespace, message: "m".into() }.into(), 409, "EKV_3000"),
             (Error::Busy("m".into()).into(), 409, "EKV_3000"),

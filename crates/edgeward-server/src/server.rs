@@ -411,7 +411,7 @@ pub async fn spawn_with_request_clock(
         let _ = stopped.await;
     }));
 
-    tracing::info!(%admin_addr, console = %format!("https://{admin_addr}/"), "admin API (EdgeGrid) and web console listening (HTTPS)");
+    tracing::info!(%admin_addr, console = %format!("https://{admin_addr}/"), "admin API listening (HTTPS, EdgeGrid), and the web console at the same address");
     tracing::info!(%data_addr, network = %config.data_plane.network, "data plane listening (HTTP)");
     if let Some(addr) = staging_addr {
         tracing::info!(%addr, network = "staging", "data plane listening (HTTP)");

@@ -90,6 +90,7 @@ macro_rules! conformance_tests {
         $crate::conformance_test!($fresh, the_first_administrator_is_made_once, shared);
         $crate::conformance_test!($fresh, passwords, by_ref);
         $crate::conformance_test!($fresh, sessions, by_ref);
+        $crate::conformance_test!($fresh, roles_and_what_users_may_do, by_ref);
     };
 }
 
@@ -381,7 +382,7 @@ pub async fn change_feed(s: &dyn Store) {
 #[doc(hidden)]
 pub async fn people_and_notices(s: &dyn Store) {
     use edgeward_core::capability::Capability;
-    use edgeward_core::notify::{CheckRun, Contact, NewNotice, User};
+    use edgeward_core::notify::{CheckRun, Contact, NewNotice, User, UserUpdate};
     init(s).await;
     let user = |name: &str| User {
         id: Uuid::new_v4(),
@@ -390,17 +391,28 @@ pub async fn people_and_notices(s: &dyn Store) {
         email_registered: true,
         active: true,
         grants: Grants::new([Capability::CreateToken]),
+        roles: Vec::new(),
         created_at: t0(),
     };
     let ana = s.create_user(user("ana")).await.unwrap();
     assert!(matches!(s.create_user(user("ana")).await, Err(Error::AlreadyExists { .. })));
     s.create_user(user("bo")).await.unwrap();
     assert_eq!(s.list_users().await.unwrap().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["ana", "bo"]);
-    let changed = s.update_user("bo", Some(false), Some(Some("bo@new.example".into())), None).await.unwrap();
+    let changed = s
+        .update_user(
+            "bo",
+            UserUpdate { active: Some(false), email: Some(Some("bo@new.example".into())), ..UserUpdate::default() },
+        )
+        .await
+        .unwrap();
     assert_eq!((changed.active, changed.email_registered), (false, false), "a new address is unconfirmed");
-    let changed = s.update_user("bo", None, None, Some(true)).await.unwrap();
+    let changed =
+        s.update_user("bo", UserUpdate { email_registered: Some(true), ..UserUpdate::default() }).await.unwrap();
     assert!(changed.email_registered);
-    assert!(matches!(s.update_user("nobody", Some(true), None, None).await, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        s.update_user("nobody", UserUpdate { active: Some(true), ..UserUpdate::default() }).await,
+        Err(Error::NotFound { .. })
+    ));
     s.put_contact(Contact { email: "oncall@example.com".into(), name: "On call".into() }, t0()).await.unwrap();
     s.put_contact(Contact { email: "oncall@example.com".into(), name: "Pager".into() }, t0()).await.unwrap();
     assert_eq!(
@@ -899,6 +911,7 @@ pub async fn api_clients(s: &dyn Store) {
             email_registered: false,
             active: true,
             grants: Grants::all(),
+            roles: Vec::new(),
             created_at: t0(),
         })
         .await
@@ -938,6 +951,7 @@ fn admin_parts(i: usize) -> (edgeward_core::notify::User, ApiClient) {
         email_registered: false,
         active: true,
         grants: Grants::all(),
+        roles: Vec::new(),
         created_at: t0(),
     };
     let client = ApiClient {
@@ -1065,11 +1079,24 @@ pub async fn sessions(s: &dyn Store) {
     assert!(s.session("a3").await.unwrap().is_none());
     assert!(s.session("b1").await.unwrap().is_some());
 
-    // So does deactivation; an update that leaves the user active ends none.
-    s.update_user("bo", None, None, None).await.unwrap();
-    assert!(s.session("b1").await.unwrap().is_some());
-    s.update_user("bo", Some(false), None, None).await.unwrap();
-    assert!(s.session("b1").await.unwrap().is_none());
+    // So do deactivation and taking a role away (a grant may be lost); an update that leaves
+    // the user active with every role they held ends none.
+    use edgeward_core::names::RoleName;
+    use edgeward_core::notify::UserUpdate;
+    let viewer = |names: &[&str]| Some(names.iter().map(|n| RoleName::parse(n).unwrap()).collect::<Vec<_>>());
+    s.update_user("bo", UserUpdate { roles: viewer(&["viewer"]), ..UserUpdate::default() }).await.unwrap();
+    s.update_user("bo", UserUpdate { email: Some(Some("bo@example.test".into())), ..UserUpdate::default() })
+        .await
+        .unwrap();
+    s.update_user("bo", UserUpdate { roles: viewer(&["viewer", "token-manager"]), ..UserUpdate::default() })
+        .await
+        .unwrap();
+    assert!(s.session("b1").await.unwrap().is_some(), "nothing taken away");
+    s.update_user("bo", UserUpdate { roles: viewer(&["token-manager"]), ..UserUpdate::default() }).await.unwrap();
+    assert!(s.session("b1").await.unwrap().is_none(), "a role taken away");
+    s.create_session(new("b2", bo.id)).await.unwrap();
+    s.update_user("bo", UserUpdate { active: Some(false), ..UserUpdate::default() }).await.unwrap();
+    assert!(s.session("b2").await.unwrap().is_none(), "deactivated");
 
     // Ending all of a user's sessions, and purging those that can no longer be live.
     s.create_session(new("a4", ana.id)).await.unwrap();
@@ -1083,4 +1110,110 @@ pub async fn sessions(s: &dyn Store) {
     assert_eq!(s.purge_sessions(t(1100), chrono::Duration::seconds(600)).await.unwrap(), 2);
     assert!(s.session("used").await.unwrap().is_some());
     assert!(s.session("idle").await.unwrap().is_none());
+}
+
+#[doc(hidden)]
+pub async fn roles_and_what_users_may_do(s: &dyn Store) {
+    use edgeward_core::capability::Capability as C;
+    use edgeward_core::names::RoleName;
+    use edgeward_core::notify::{User, UserUpdate};
+    use edgeward_core::role::{self, Role};
+    let name = |n: &str| RoleName::parse(n).unwrap();
+    let custom = |n: &str, grants: &[C]| Role {
+        name: name(n),
+        description: format!("{n} team"),
+        grants: Grants::new(grants.iter().copied()),
+        built_in: false,
+    };
+    let user = |n: &str, grants: &[C], roles: &[&str]| User {
+        id: Uuid::new_v4(),
+        name: n.into(),
+        email: None,
+        email_registered: false,
+        active: true,
+        grants: Grants::new(grants.iter().copied()),
+        roles: roles.iter().map(|r| name(r)).collect(),
+        created_at: t0(),
+    };
+    // The built-in roles are listed first, and read like custom ones; none is stored.
+    let built: Vec<Role> = role::built_ins();
+    assert_eq!(s.list_roles().await.unwrap(), built);
+    assert_eq!(s.role(&name("token-manager")).await.unwrap(), role::built_in("token-manager"));
+    assert_eq!(s.role(&name("nobody")).await.unwrap(), None);
+    // Custom roles: created (a taken name, built-in or not, is refused), read, listed by name.
+    let releasers =
+        s.create_role(Role { built_in: true, ..custom("releasers", &[C::CreateToken]) }, t0()).await.unwrap();
+    assert!(!releasers.built_in, "a stored role is custom");
+    s.create_role(custom("auditors", &[C::ViewAudit]), t0()).await.unwrap();
+    assert!(matches!(s.create_role(custom("releasers", &[]), t0()).await, Err(Error::AlreadyExists { .. })));
+    assert!(matches!(s.create_role(custom("viewer", &[]), t0()).await, Err(Error::AlreadyExists { .. })));
+    let names: Vec<String> = s.list_roles().await.unwrap().iter().map(|r| r.name.to_string()).collect();
+    assert_eq!(names[built.len()..], ["auditors", "releasers"]);
+    assert_eq!(s.role(&name("releasers")).await.unwrap(), Some(releasers.clone()));
+    // Built-in roles are neither changed nor deleted; unknown ones are not found.
+    for b in ["administrator", "viewer-staging"] {
+        assert!(matches!(s.update_role(&name(b), None, Some(Grants::default())).await, Err(Error::Refused { .. })));
+        assert!(matches!(s.delete_role(&name(b)).await, Err(Error::Refused { .. })));
+    }
+    assert!(matches!(s.update_role(&name("nobody"), None, None).await, Err(Error::NotFound { .. })));
+    assert!(matches!(s.delete_role(&name("nobody")).await, Err(Error::NotFound { .. })));
+
+    // Users hold roles; an unknown role is refused by name and nothing is written.
+    let refused = s.create_user(user("cy", &[], &["releasers", "nope"])).await;
+    assert_eq!(refused.unwrap_err(), edgeward_core::refusal::unknown_role(&name("nope")));
+    assert!(s.list_users().await.unwrap().iter().all(|u| u.name != "cy"), "nothing written");
+    let ana =
+        s.create_user(user("ana", &[C::ManageNotifications], &["releasers", "viewer", "releasers"])).await.unwrap();
+    assert_eq!(ana.roles, [name("releasers"), name("viewer")], "sorted, once each");
+    let bo = s.create_user(user("bo", &[C::CreateToken], &[])).await.unwrap();
+    assert!(bo.roles.is_empty());
+    let listed = s.list_users().await.unwrap();
+    assert_eq!(listed.iter().map(|u| u.roles.len()).collect::<Vec<_>>(), [2, 0]);
+
+    // Effective grants: direct grants united with every held role's, read per request and for
+    // the expiry check alike; a user without roles keeps exactly their grants.
+    let ana_may = Grants::new([C::ManageNotifications, C::CreateToken, C::ViewToken, C::ViewNamespace]);
+    let access = s.user_access(ana.id).await.unwrap().unwrap();
+    assert_eq!((access.user.clone(), access.grants.clone()), (ana.clone(), ana_may.clone()));
+    assert_eq!(s.user_access(bo.id).await.unwrap().unwrap().grants, bo.grants);
+    assert_eq!(s.user_access(Uuid::new_v4()).await.unwrap(), None);
+    let all = s.users_with_access().await.unwrap();
+    assert_eq!(
+        all.iter().map(|a| (a.user.name.as_str(), a.grants.clone())).collect::<Vec<_>>(),
+        [("ana", ana_may), ("bo", bo.grants.clone())]
+    );
+
+    // A role's change holds for its holders from the next read on.
+    let changed = s
+        .update_role(&name("releasers"), Some("Release team".into()), Some(Grants::new([C::ViewAudit])))
+        .await
+        .unwrap();
+    assert_eq!((changed.description.as_str(), changed.grants.clone()), ("Release team", Grants::new([C::ViewAudit])));
+    let after = s.user_access(ana.id).await.unwrap().unwrap().grants;
+    assert!(!after.has(C::CreateToken) && after.has(C::ViewAudit));
+    let only_description = s.update_role(&name("releasers"), Some("Releases".into()), None).await.unwrap();
+    assert_eq!(only_description.grants, Grants::new([C::ViewAudit]), "grants left as they were");
+
+    // A held role cannot be deleted; once nobody holds it, it can.
+    let held = s.delete_role(&name("releasers")).await.unwrap_err();
+    assert_eq!(held, edgeward_core::refusal::role_held(&name("releasers"), 1));
+    assert!(matches!(held, Error::InUse { .. }));
+    let unknown = s
+        .update_user(
+            "ana",
+            UserUpdate { active: Some(false), roles: Some(vec![name("gone")]), ..UserUpdate::default() },
+        )
+        .await;
+    assert!(matches!(unknown, Err(Error::Invalid { field: "roles", .. })));
+    assert!(s.user_access(ana.id).await.unwrap().unwrap().user.active, "a refused update changes nothing");
+    let ana = s
+        .update_user("ana", UserUpdate { roles: Some(vec![name("auditors")]), ..UserUpdate::default() })
+        .await
+        .unwrap();
+    assert_eq!(ana.roles, [name("auditors")]);
+    s.delete_role(&name("releasers")).await.unwrap();
+    assert_eq!(s.role(&name("releasers")).await.unwrap(), None);
+    let ana = s.update_user("ana", UserUpdate { roles: Some(vec![]), ..UserUpdate::default() }).await.unwrap();
+    assert!(ana.roles.is_empty());
+    assert_eq!(s.user_access(ana.id).await.unwrap().unwrap().grants, Grants::new([C::ManageNotifications]));
 }

@@ -35,6 +35,7 @@ mod codec;
 pub mod migrate;
 mod postgres;
 pub mod refs;
+mod roles;
 mod rows;
 pub mod sealed;
 mod sqlite;

@@ -21,6 +21,7 @@ pub(crate) const SQLITE: &[(u32, &str, &str)] = &[
     (14, "audit", include_str!("../migrations/sqlite/0014_audit.sql")),
     (15, "nonce_key", include_str!("../migrations/sqlite/0015_nonce_key.sql")),
     (16, "passwords", include_str!("../migrations/sqlite/0016_passwords.sql")),
+    (17, "roles", include_str!("../migrations/sqlite/0017_roles.sql")),
     (18, "sessions", include_str!("../migrations/sqlite/0018_sessions.sql")),
 ];
 

@@ -34,6 +34,7 @@ mod items;
 mod migrate;
 mod namespaces;
 mod notify;
+mod roles;
 mod sealed;
 mod sessions;
 mod tokens;

@@ -11,9 +11,10 @@ use sqlx::Postgres;
 
 use edgeward_core::audit::AuditEntry;
 use edgeward_core::capability::Grants;
-use edgeward_core::names::{ClientName, NamespaceName};
+use edgeward_core::names::{ClientName, NamespaceName, RoleName};
 use edgeward_core::network::Network;
 use edgeward_core::notify::{CheckRun, User, UserPassword};
+use edgeward_core::role::Role;
 use edgeward_core::session::LiveSession;
 use edgeward_core::store::{Account, ApiClient, Namespace, StoredApiClient, StoredItem, StoredToken};
 use edgeward_core::Error;
@@ -141,6 +142,8 @@ pub(crate) fn user<R: Row>(r: &R) -> Result<User, R::Error> {
         email_registered: r.get(3)?,
         active: r.get(4)?,
         grants: Grants::parse_list(&grants).map_err(R::unreadable)?,
+        // Read separately (`sql::HELD_ROLES`, `sql::ALL_USER_ROLES`), then added.
+        roles: Vec::new(),
         created_at: from_ms(r.get(6)?),
     })
 }
@@ -155,6 +158,46 @@ pub(crate) fn live_session<R: Row>(r: &R) -> Result<LiveSession, R::Error> {
         last_seen_at: from_ms(r.get(10)?),
         expires_at: from_ms(r.get(11)?),
     })
+}
+
+/// A role name as stored.
+fn role_name<R: Row>(r: &R, i: usize) -> Result<RoleName, R::Error> {
+    let name: String = r.get(i)?;
+    RoleName::parse(&name).map_err(|e| R::unreadable(e.to_string()))
+}
+
+/// A (custom) role row of `sql::ROLE_COLUMNS`.
+pub(crate) fn role<R: Row>(r: &R) -> Result<Role, R::Error> {
+    let grants: String = r.get(2)?;
+    Ok(Role {
+        name: role_name(r, 0)?,
+        description: r.get(1)?,
+        grants: Grants::parse_list(&grants).map_err(R::unreadable)?,
+        built_in: false,
+    })
+}
+
+/// A row of `sql::HELD_ROLES`: the role's name, and the role itself when it is a stored (custom)
+/// one.
+pub(crate) fn held_role<R: Row>(r: &R) -> Result<(RoleName, Option<Role>), R::Error> {
+    let name = role_name(r, 0)?;
+    let grants: Option<String> = r.get(2)?;
+    let custom = match grants {
+        Some(grants) => Some(Role {
+            name: name.clone(),
+            description: r.get::<Option<String>>(1)?.unwrap_or_default(),
+            grants: Grants::parse_list(&grants).map_err(R::unreadable)?,
+            built_in: false,
+        }),
+        None => None,
+    };
+    Ok((name, custom))
+}
+
+/// A row of `sql::ALL_USER_ROLES`: a user's id and one role they hold.
+pub(crate) fn user_role<R: Row>(r: &R) -> Result<(uuid::Uuid, RoleName), R::Error> {
+    let id: String = r.get(0)?;
+    Ok((codec::parse_uuid(&id).map_err(R::unreadable)?, role_name(r, 1)?))
 }
 
 /// A row of `sql::USER_PASSWORD`.

@@ -42,6 +42,12 @@ macro_rules! user_columns {
         "id, name, email, email_registered, active, grants, created_at"
     };
 }
+/// The columns of a role row, in the order `rows::role` reads them.
+macro_rules! role_columns {
+    () => {
+        "name, description, grants"
+    };
+}
 /// The columns of an audit row, in the order `rows::audit_entry` reads them.
 macro_rules! audit_columns {
     () => {
@@ -161,6 +167,13 @@ statements! {
     RECENT_NOTIFY_RUNS =
         "SELECT check_day, holder, started_at, finished_at, dry_run, due, notices FROM notify_runs ORDER \
          BY id DESC LIMIT $1";
+    COUNT_ROLE_HOLDERS = "SELECT COUNT(*) FROM user_roles WHERE role = $1";
+    DELETE_ROLE = "DELETE FROM roles WHERE name = $1";
+    ROLE_EXISTS = "SELECT 1 FROM roles WHERE name = $1";
+    INSERT_ROLE =
+        "INSERT INTO roles (name, description, grants, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT \
+         (name) DO NOTHING";
+    UPDATE_ROLE = "UPDATE roles SET description = $2, grants = $3 WHERE name = $1";
     INSERT_SEALED_KEY = "INSERT INTO sealed_keys (name, sealed, created_at) VALUES ($1, $2, $3)";
     SEALED_KEY = "SELECT sealed FROM sealed_keys WHERE name = $1";
     INSERT_SIGNING_KEY =
@@ -215,6 +228,13 @@ statements! {
     END_USER_SESSIONS = "DELETE FROM sessions WHERE user_id = $1";
     PURGE_SESSIONS = "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2";
     COUNT_USERS_AND_API_CLIENTS = "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM api_clients)";
+    ALL_USER_ROLES = "SELECT user_id, role FROM user_roles ORDER BY user_id, role";
+    DELETE_USER_ROLES = "DELETE FROM user_roles WHERE user_id = $1";
+    INSERT_USER_ROLE = "INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+    // A user's roles, each with its stored grants (NULL for a built-in role, which is core's).
+    HELD_ROLES =
+        "SELECT ur.role, r.description, r.grants FROM user_roles ur LEFT JOIN roles r ON r.name = ur.role \
+         WHERE ur.user_id = $1 ORDER BY ur.role";
     QUEUE_WEBHOOK =
         "INSERT INTO webhook_outbox (event_id, body, created_at, next_attempt_at, status) VALUES ($1, $2, \
          $3, $3, 'pending')";
@@ -275,6 +295,9 @@ statements! {
          created_at AS began, last_seen_at AS seen, expires_at AS ends FROM sessions WHERE id_hash = $1) s \
          ON s.user_id = users.id"
     );
+    LIST_ROLES = concat!("SELECT ", role_columns!(), " FROM roles ORDER BY name");
+    ROLE_BY_NAME = concat!("SELECT ", role_columns!(), " FROM roles WHERE name = $1");
+    USER_BY_ID = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
     LIST_USERS = concat!("SELECT ", user_columns!(), " FROM users ORDER BY name");
     USER_BY_NAME = concat!("SELECT ", user_columns!(), " FROM users WHERE name = $1");
     INSERT_DEFAULT_NAMESPACE = "INSERT INTO namespaces (network, name, retention_seconds, group_id, geo_location, created_at) \

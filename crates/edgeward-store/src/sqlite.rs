@@ -25,6 +25,7 @@ mod items;
 mod namespaces;
 mod nonces;
 mod notify;
+mod roles;
 mod sealed;
 mod sessions;
 mod tokens;

@@ -1,6 +1,6 @@
 //! The JSON shapes of Edgeward's own endpoints (`/edgeward/v1/…`, not part of EdgeKV's API): the
-//! notification panel, the expiry check and its status, users, escalation contacts and the audit
-//! trail. The server renders them, Edgeward's client decodes them and the CLI prints them.
+//! notification panel, the expiry check and its status, users, roles, escalation contacts and
+//! the audit trail. The server renders them, Edgeward's client decodes them and the CLI prints them.
 //!
 //! Field order is the order on the wire: keep it when adding a field. Optional fields are sent
 //! as `null` unless a field says it is left out.
@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use edgeward_core::audit::{AuditEntry, AuditOutcome};
 use edgeward_core::notify::{CheckRun, ExpiringToken, FailedEmail, User};
+use edgeward_core::role::Role;
 
 /// An instant as these endpoints write it: RFC 3339, whole seconds, `Z`.
 fn seconds(t: DateTime<Utc>) -> String {
@@ -253,8 +254,13 @@ pub struct UserObject {
     /// Told about expiring tokens.
     #[serde(default = "yes")]
     pub active: bool,
-    /// Capability grants of their role.
+    /// Capability grants given to them directly (none when left out). What they may do is
+    /// these and the grants of their roles.
+    #[serde(default)]
     pub grants: Vec<String>,
+    /// The roles they hold, by name (none when left out).
+    #[serde(default)]
+    pub roles: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -269,6 +275,7 @@ impl From<&User> for UserObject {
             email_registered: u.email_registered,
             active: u.active,
             grants: u.grants.iter().map(|c| c.as_str().to_owned()).collect(),
+            roles: u.roles.iter().map(|r| r.to_string()).collect(),
         }
     }
 }
@@ -286,6 +293,60 @@ pub struct UserChange {
     /// Whether the address is confirmed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email_registered: Option<bool>,
+    /// The roles they hold from now on, by name (replacing those they held; `[]` takes all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+}
+
+/// A role as the API shows it (`GET /edgeward/v1/roles`, `GET /edgeward/v1/roles/{name}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleObject {
+    /// Unique name.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// The capability grants its holders get.
+    pub grants: Vec<String>,
+    /// Defined by Edgeward: neither changed nor deleted.
+    pub built_in: bool,
+}
+
+impl From<&Role> for RoleObject {
+    fn from(r: &Role) -> Self {
+        Self {
+            name: r.name.to_string(),
+            description: r.description.clone(),
+            grants: r.grants.iter().map(|c| c.as_str().to_owned()).collect(),
+            built_in: r.built_in,
+        }
+    }
+}
+
+/// The body that adds a custom role (`POST /edgeward/v1/roles`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewRole {
+    /// Unique name: 1 to 64 of `a-z`, `0-9`, `-` and `_`, starting with a letter.
+    pub name: String,
+    /// What it is for (empty when left out).
+    #[serde(default)]
+    pub description: String,
+    /// The capability grants its holders get.
+    pub grants: Vec<String>,
+}
+
+/// Changes to a custom role (`PUT /edgeward/v1/roles/{name}`); a part left out is left as it is.
+/// Every holder may do what the role grants from their next request on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleChange {
+    /// A new description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The grants it gives from now on (replacing the old ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<String>>,
 }
 
 /// An escalation contact (listed, and the body that adds or renames one).
@@ -488,16 +549,22 @@ mod tests {
             email_registered: false,
             active: true,
             grants: Grants::new([Capability::ViewToken, Capability::CreateToken]),
+            roles: vec![
+                edgeward_core::names::RoleName::parse("token-manager").unwrap(),
+                edgeward_core::names::RoleName::parse("viewer").unwrap(),
+            ],
             created_at: at(0),
         };
         let shown = UserObject::from(&user);
-        let json = serde_json::to_string(&shown).unwrap();
-        assert!(json.starts_with(r#"{"name":"ana","email":null,"emailRegistered":false,"active":true,"grants":["#));
-        assert_eq!(serde_json::from_str::<UserObject>(&json).unwrap(), shown);
-        // As a request body: only name and grants are needed; an address is not confirmed and the
-        // user is active unless said otherwise; nothing else is taken.
-        let minimal: UserObject = serde_json::from_str(r#"{"name":"bo","grants":[]}"#).unwrap();
+        pinned(
+            &shown,
+            r#"{"name":"ana","email":null,"emailRegistered":false,"active":true,"grants":["CREATE_TOKEN","VIEW_TOKEN"],"roles":["token-manager","viewer"]}"#,
+        );
+        // As a request body: only the name is needed; an address is not confirmed, the user is
+        // active, and holds no grant and no role unless said otherwise; nothing else is taken.
+        let minimal: UserObject = serde_json::from_str(r#"{"name":"bo"}"#).unwrap();
         assert_eq!((minimal.email, minimal.email_registered, minimal.active), (None, false, true));
+        assert!(minimal.grants.is_empty() && minimal.roles.is_empty());
         assert!(serde_json::from_str::<UserObject>(r#"{"name":"bo","grants":[],"role":"x"}"#).is_err());
         // A change sends only what it changes.
         pinned(
@@ -505,14 +572,42 @@ mod tests {
             r#"{"email":"a@b.example"}"#,
         );
         pinned(
-            &UserChange { active: Some(false), email: None, email_registered: Some(true) },
+            &UserChange { active: Some(false), email: None, email_registered: Some(true), roles: None },
             r#"{"active":false,"emailRegistered":true}"#,
         );
+        pinned(&UserChange { roles: Some(vec!["viewer".into()]), ..UserChange::default() }, r#"{"roles":["viewer"]}"#);
         assert!(serde_json::from_str::<UserChange>(r#"{"name":"x"}"#).is_err());
         pinned(
             &ContactObject { email: "oncall@example.com".into(), name: "On call".into() },
             r#"{"email":"oncall@example.com","name":"On call"}"#,
         );
+    }
+
+    #[test]
+    fn roles_and_their_request_bodies() {
+        let built_in = edgeward_core::role::built_in("token-manager").unwrap();
+        pinned(
+            &RoleObject::from(&built_in),
+            r#"{"name":"token-manager","description":"Create, view and revoke access tokens.","grants":["CREATE_TOKEN","VIEW_TOKEN","REVOKE_TOKEN"],"builtIn":true}"#,
+        );
+        pinned(
+            &NewRole {
+                name: "releasers".into(),
+                description: "Release team.".into(),
+                grants: vec!["CREATE_TOKEN".into()],
+            },
+            r#"{"name":"releasers","description":"Release team.","grants":["CREATE_TOKEN"]}"#,
+        );
+        let bare: NewRole = serde_json::from_str(r#"{"name":"releasers","grants":[]}"#).unwrap();
+        assert_eq!(bare.description, "");
+        assert!(serde_json::from_str::<NewRole>(r#"{"name":"r","grants":[],"builtIn":true}"#).is_err());
+        assert!(serde_json::from_str::<NewRole>(r#"{"name":"r"}"#).is_err(), "grants are said");
+        pinned(&RoleChange::default(), "{}");
+        pinned(
+            &RoleChange { description: Some("d".into()), grants: Some(vec!["VIEW_TOKEN".into()]) },
+            r#"{"description":"d","grants":["VIEW_TOKEN"]}"#,
+        );
+        assert!(serde_json::from_str::<RoleChange>(r#"{"name":"other"}"#).is_err());
     }
 
     #[test]

@@ -128,6 +128,9 @@ enum Command {
     /// Manage the people told about expiring tokens.
     #[command(subcommand)]
     User(people::UserCommand),
+    /// Manage the roles (named sets of grants) that users hold.
+    #[command(subcommand, after_help = people::ROLE_EXAMPLES)]
+    Role(people::RoleCommand),
     /// Manage the escalation contacts told about every expiring token.
     #[command(subcommand)]
     Contact(people::ContactCommand),
@@ -591,6 +594,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Audit(cmd) => audit_cmd::run(cmd, db).await?,
         Command::User(cmd) => people::user(cmd, db).await?,
         Command::Notify { cmd, conn } => json_error(&conn, people::notify(cmd, &conn).await)?,
+        Command::Role(cmd) => people::role(cmd, db).await?,
         Command::Contact(cmd) => people::contact(cmd, db).await?,
         Command::Token { cmd, conn } => json_error(&conn, token_cmd::run(cmd, &conn).await)?,
         Command::Bundle { cmd, conn } => {

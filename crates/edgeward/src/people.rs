@@ -1,5 +1,6 @@
-//! `edgeward user …` and `edgeward contact …`: the people told about expiring tokens, managed
-//! on the server's data directory (like `apiclient`).
+//! `edgeward user …`, `edgeward role …` and `edgeward contact …`: the people told about
+//! expiring tokens, the roles that give them grants, and the escalation contacts, managed on the
+//! server's data directory (like `apiclient`).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -9,7 +10,9 @@ use clap::Subcommand;
 
 use edgeward_core::audit::actions;
 use edgeward_core::capability::Grants;
-use edgeward_core::notify::{Contact, User};
+use edgeward_core::names::RoleName;
+use edgeward_core::notify::{Contact, User, UserUpdate};
+use edgeward_core::role::{self, Role};
 
 #[derive(Subcommand)]
 pub enum UserCommand {
@@ -23,9 +26,13 @@ pub enum UserCommand {
         /// The address is confirmed: 1-day notices may be e-mailed to it.
         #[arg(long)]
         registered: bool,
-        /// Comma-separated grants of their role, e.g. CREATE_TOKEN,VIEW_TOKEN (or ALL).
-        #[arg(long)]
+        /// Comma-separated grants given to them directly, e.g. CREATE_TOKEN,VIEW_TOKEN (or ALL).
+        #[arg(long, default_value = "")]
         grants: String,
+        /// A role they hold (repeat for several), e.g. --role token-manager; `edgeward role list`
+        /// shows them.
+        #[arg(long = "role", value_name = "NAME")]
+        roles: Vec<String>,
         /// The data directory.
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
@@ -36,7 +43,7 @@ pub enum UserCommand {
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
     },
-    /// Change a user: activity and e-mail address.
+    /// Change a user: activity, e-mail address and roles.
     Update {
         /// The user's name.
         name: String,
@@ -49,6 +56,12 @@ pub enum UserCommand {
         /// Whether the address is confirmed.
         #[arg(long)]
         registered: Option<bool>,
+        /// The roles they hold from now on, replacing those they held (repeat for several).
+        #[arg(long = "role", value_name = "NAME", conflicts_with = "no_roles")]
+        roles: Vec<String>,
+        /// Take every role from them.
+        #[arg(long)]
+        no_roles: bool,
         /// The data directory.
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
@@ -62,6 +75,80 @@ pub enum UserCommand {
         /// Read the password from the first line of standard input instead of a prompt.
         #[arg(long)]
         password_stdin: bool,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+}
+
+/// Examples of `edgeward role`, shown by `--help`.
+pub const ROLE_EXAMPLES: &str = "\
+Examples:
+  edgeward role list
+  edgeward role show token-manager --json
+  edgeward role create releasers --grants CREATE_TOKEN,VIEW_TOKEN,REVOKE_TOKEN --description \"Release team\"
+  edgeward role update releasers --grants CREATE_TOKEN,VIEW_TOKEN
+  edgeward user update ana --role releasers --role viewer
+  edgeward role delete releasers
+
+Built-in roles (administrator, token-manager, viewer and their -staging twins) cannot be changed
+or deleted; a role that users hold cannot be deleted. A change to a role holds for every holder
+from their next request on.";
+
+#[derive(Subcommand)]
+pub enum RoleCommand {
+    /// List the roles: built-in ones first, then custom ones.
+    List {
+        /// Print JSON (the API's role objects).
+        #[arg(long)]
+        json: bool,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+    /// Show one role and its grants.
+    Show {
+        /// The role's name.
+        name: String,
+        /// Print JSON (the API's role object).
+        #[arg(long)]
+        json: bool,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+    /// Add a custom role.
+    Create {
+        /// A unique name: a-z, 0-9, '-' and '_', starting with a letter.
+        name: String,
+        /// Comma-separated grants, e.g. CREATE_TOKEN,VIEW_TOKEN (or ALL).
+        #[arg(long)]
+        grants: String,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+    /// Change a custom role's grants or description (its holders get them from their next request).
+    Update {
+        /// The role's name.
+        name: String,
+        /// The grants it gives from now on (comma-separated, or ALL).
+        #[arg(long)]
+        grants: Option<String>,
+        /// A new description.
+        #[arg(long)]
+        description: Option<String>,
+        /// The data directory.
+        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
+        data_dir: PathBuf,
+    },
+    /// Delete a custom role that no user holds.
+    Delete {
+        /// The role's name.
+        name: String,
         /// The data directory.
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
@@ -156,6 +243,28 @@ fn check_name(n: &str, what: &str) -> Result<String> {
         .map_err(|_| anyhow!("{what} must be 1 to 128 printable characters"))
 }
 
+/// A `--grants` list: comma-separated EdgeKV names, or ALL.
+fn check_grants(grants: &str) -> Result<Grants> {
+    if grants.trim().eq_ignore_ascii_case("all") {
+        Ok(Grants::all())
+    } else {
+        Grants::parse_list(grants).map_err(|e| anyhow!("--grants: {e}"))
+    }
+}
+
+/// `--role` names, each following the role name rule (whether each exists is checked by the
+/// store before it writes anything).
+fn check_roles(roles: &[String]) -> Result<Vec<RoleName>> {
+    roles
+        .iter()
+        .map(|r| RoleName::parse_as(r, "roles").map_err(|e| anyhow!("--role: {}", e.to_string().trim_end_matches('.'))))
+        .collect()
+}
+
+fn check_role_name(name: &str) -> Result<RoleName> {
+    RoleName::parse(name).map_err(|e| anyhow!("{}", e.to_string().trim_end_matches('.')))
+}
+
 /// The new password: one line of standard input (without its line ending), or typed twice at
 /// a prompt that does not echo it. Checked for length before anything else happens.
 fn read_new_password(name: &str, from_stdin: bool) -> Result<String> {
@@ -183,17 +292,14 @@ fn read_new_password(name: &str, from_stdin: bool) -> Result<String> {
 
 pub async fn user(cmd: UserCommand, db: &crate::Database) -> Result<()> {
     match cmd {
-        UserCommand::Create { name, email, registered, grants, data_dir } => {
+        UserCommand::Create { name, email, registered, grants, roles, data_dir } => {
             let name = check_name(&name, "the user's name")?;
             let email = email.as_deref().map(check_email).transpose()?;
             if registered && email.is_none() {
                 bail!("--registered needs --email");
             }
-            let grants = if grants.eq_ignore_ascii_case("all") {
-                Grants::all()
-            } else {
-                Grants::parse_list(&grants).map_err(|e| anyhow!("--grants: {e}"))?
-            };
+            let grants = check_grants(&grants)?;
+            let roles = check_roles(&roles)?;
             let (store, _) = db.open(&data_dir).await?;
             let user = User {
                 id: uuid::Uuid::new_v4(),
@@ -202,6 +308,7 @@ pub async fn user(cmd: UserCommand, db: &crate::Database) -> Result<()> {
                 email_registered: registered,
                 active: true,
                 grants,
+                roles,
                 created_at: crate::now(),
             };
             let target = format!("user/{}", user.name);
@@ -212,35 +319,51 @@ pub async fn user(cmd: UserCommand, db: &crate::Database) -> Result<()> {
             let (store, _) = db.open(&data_dir).await?;
             let users = store.list_users().await.map_err(|e| anyhow!("{e}"))?;
             let mut out = std::io::stdout().lock();
-            writeln!(out, "{:<20} {:<8} {:<32} {:<10} GRANTS", "NAME", "STATUS", "E-MAIL", "CONFIRMED")?;
+            writeln!(
+                out,
+                "{:<20} {:<8} {:<32} {:<10} {:<30} GRANTS",
+                "NAME", "STATUS", "E-MAIL", "CONFIRMED", "ROLES"
+            )?;
             for u in users {
+                let roles: Vec<&str> = u.roles.iter().map(RoleName::as_str).collect();
                 writeln!(
                     out,
-                    "{:<20} {:<8} {:<32} {:<10} {}",
+                    "{:<20} {:<8} {:<32} {:<10} {:<30} {}",
                     u.name,
                     if u.active { "active" } else { "inactive" },
                     u.email.as_deref().unwrap_or("-"),
                     if u.email_registered { "yes" } else { "no" },
-                    u.grants.to_list()
+                    if roles.is_empty() { "-".to_owned() } else { roles.join(",") },
+                    if u.grants.iter().next().is_none() { "-".to_owned() } else { u.grants.to_list() }
                 )?;
             }
         }
-        UserCommand::Update { name, active, email, registered, data_dir } => {
+        UserCommand::Update { name, active, email, registered, roles, no_roles, data_dir } => {
             let email = email.as_deref().map(check_email).transpose()?;
+            let roles = if no_roles {
+                Some(Vec::new())
+            } else if roles.is_empty() {
+                None
+            } else {
+                Some(check_roles(&roles)?)
+            };
+            let update = UserUpdate { active, email: email.map(Some), email_registered: registered, roles };
             let (store, _) = db.open(&data_dir).await?;
             let u = crate::audited(
                 store.as_ref(),
                 actions::USER_UPDATE,
                 format!("user/{name}"),
-                store.update_user(&name, active, email.map(Some), registered),
+                store.update_user(&name, update),
             )
             .await?;
+            let roles: Vec<&str> = u.roles.iter().map(RoleName::as_str).collect();
             println!(
-                "User {}: {}, e-mail {} ({}).",
+                "User {}: {}, e-mail {} ({}), roles {}.",
                 u.name,
                 if u.active { "active" } else { "inactive" },
                 u.email.as_deref().unwrap_or("none"),
-                if u.email_registered { "confirmed" } else { "unconfirmed" }
+                if u.email_registered { "confirmed" } else { "unconfirmed" },
+                if roles.is_empty() { "none".to_owned() } else { roles.join(", ") }
             );
         }
         UserCommand::SetPassword { name, password_stdin, data_dir } => {
@@ -261,6 +384,94 @@ pub async fn user(cmd: UserCommand, db: &crate::Database) -> Result<()> {
                     println!("Removed {}: the initial password no longer signs in.", file.display());
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// How `role list` and `role show` print a role.
+fn print_role(out: &mut impl std::io::Write, r: &Role) -> Result<()> {
+    let kind = if r.built_in { "built-in" } else { "custom" };
+    let grants = if r.grants.iter().next().is_none() { "-".to_owned() } else { r.grants.to_list() };
+    writeln!(out, "{:<24} {:<9} {grants}", r.name, kind)?;
+    Ok(())
+}
+
+pub async fn role(cmd: RoleCommand, db: &crate::Database) -> Result<()> {
+    let api = |e: edgeward_core::Error| anyhow!("{e}");
+    match cmd {
+        RoleCommand::List { json, data_dir } => {
+            let (store, _) = db.open(&data_dir).await?;
+            let roles = store.list_roles().await.map_err(api)?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                let shown: Vec<edgeward_wire::RoleObject> = roles.iter().map(edgeward_wire::RoleObject::from).collect();
+                writeln!(out, "{}", serde_json::to_string_pretty(&shown)?)?;
+            } else {
+                writeln!(out, "{:<24} {:<9} GRANTS", "NAME", "KIND")?;
+                for r in &roles {
+                    print_role(&mut out, r)?;
+                }
+            }
+        }
+        RoleCommand::Show { name, json, data_dir } => {
+            let name = check_role_name(&name)?;
+            let (store, _) = db.open(&data_dir).await?;
+            let r = store
+                .role(&name)
+                .await
+                .map_err(api)?
+                .ok_or_else(|| api(edgeward_core::refusal::role_missing(&name)))?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&edgeward_wire::RoleObject::from(&r))?)?;
+            } else {
+                writeln!(out, "Role {} ({})", r.name, if r.built_in { "built-in" } else { "custom" })?;
+                if !r.description.is_empty() {
+                    writeln!(out, "  {}", r.description)?;
+                }
+                for g in r.grants.iter() {
+                    writeln!(out, "  {g}")?;
+                }
+            }
+        }
+        RoleCommand::Create { name, grants, description, data_dir } => {
+            let r = Role {
+                name: check_role_name(&name)?,
+                description: role::parse_description(&description).map_err(api)?,
+                grants: check_grants(&grants)?,
+                built_in: false,
+            };
+            let (store, _) = db.open(&data_dir).await?;
+            let target = format!("role/{}", r.name);
+            let r = crate::audited(store.as_ref(), actions::ROLE_CREATE, target, store.create_role(r, crate::now()))
+                .await?;
+            println!("Created role {} ({}).", r.name, r.grants.to_list());
+        }
+        RoleCommand::Update { name, grants, description, data_dir } => {
+            let name = check_role_name(&name)?;
+            let grants = grants.as_deref().map(check_grants).transpose()?;
+            let description = description.as_deref().map(role::parse_description).transpose().map_err(api)?;
+            if grants.is_none() && description.is_none() {
+                bail!("nothing to change: give --grants or --description");
+            }
+            let (store, _) = db.open(&data_dir).await?;
+            let target = format!("role/{name}");
+            let r = crate::audited(
+                store.as_ref(),
+                actions::ROLE_UPDATE,
+                target,
+                store.update_role(&name, description, grants),
+            )
+            .await?;
+            println!("Role {}: {}.", r.name, r.grants.to_list());
+        }
+        RoleCommand::Delete { name, data_dir } => {
+            let name = check_role_name(&name)?;
+            let (store, _) = db.open(&data_dir).await?;
+            let target = format!("role/{name}");
+            crate::audited(store.as_ref(), actions::ROLE_DELETE, target, store.delete_role(&name)).await?;
+            println!("Role {name} deleted.");
         }
     }
     Ok(())

@@ -33,7 +33,6 @@ use rand::RngCore as _;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use edgeward_core::capability::Grants;
 use edgeward_core::notify::User;
 use edgeward_core::session::{LiveSession, NewSession};
 use edgeward_core::Error;
@@ -103,11 +102,6 @@ pub async fn end(state: &AppState, headers: &HeaderMap) -> Result<(), Error> {
         Some(secret) => state.store.end_session(&id_hash(secret)).await,
         None => Ok(()),
     }
-}
-
-/// A user's grants: what the console lets them do, read for every request.
-pub fn effective_grants(user: &User) -> Grants {
-    user.grants.clone()
 }
 
 /// A signed-in person, for one console request.
@@ -201,13 +195,12 @@ impl FromRequestParts<AppState> for Person {
             return Err(Refused::Csrf);
         }
         let (session, _) = signed_in(state, &parts.headers).await?;
-        let user = session.user;
-        let actor = Actor {
-            name: user.name.clone(),
-            kind: ActorKind::User,
-            grants: effective_grants(&user),
-            user: Some(user.id),
-        };
+        // What the user may do is read afresh on every request: a role's change holds from the
+        // next page on. A user gone since the session was read has no session.
+        let access = state.store.user_access(session.user.id).await?.ok_or(Refused::SignIn)?;
+        let user = access.user;
+        let actor =
+            Actor { name: user.name.clone(), kind: ActorKind::User, grants: access.grants, user: Some(user.id) };
         let person = Person {
             caller: Caller(Arc::new(actor)),
             csrf: session.csrf,

@@ -7,6 +7,7 @@ pub mod namespaces;
 pub mod notifications;
 pub mod ops;
 pub mod people;
+pub mod roles;
 pub mod tokens;
 
 use axum::body::Bytes;

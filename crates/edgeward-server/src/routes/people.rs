@@ -1,14 +1,15 @@
 //! `/edgeward/v1/users` and `/edgeward/v1/contacts`: who is told about expiring tokens. These
 //! need the `MANAGE_NOTIFICATIONS` grant (`edgeward user …` and `edgeward contact …` do the
-//! same on the server's data directory).
+//! same on the server's data directory). A user holds grants directly and through roles
+//! (`routes::roles`).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 
 use edgeward_core::capability::{Capability, Grants};
-use edgeward_core::names::{DisplayName, EmailAddress};
-use edgeward_core::notify::{Contact, User};
+use edgeward_core::names::{DisplayName, EmailAddress, RoleName};
+use edgeward_core::notify::{Contact, User, UserUpdate};
 use edgeward_core::Error;
 use edgeward_wire::{ContactObject, UserChange, UserObject};
 
@@ -26,6 +27,23 @@ fn parse_name(n: &str) -> Result<String, Error> {
     DisplayName::parse(n).map(String::from)
 }
 
+/// A list of grants of a request body's `field` (EdgeKV names; at most one of each).
+pub(crate) fn parse_grants(field: &'static str, names: &[String]) -> Result<Grants, Error> {
+    if names.len() > Capability::ALL.len() {
+        return Err(Error::invalid(
+            field,
+            format!("{field}: at most {} capabilities; {} were given.", Capability::ALL.len(), names.len()),
+        ));
+    }
+    Grants::parse_list(&names.join(",")).map_err(|e| Error::invalid(field, format!("{field}: {e}")))
+}
+
+/// The roles a user is given (`roles`): each name must follow the rule; whether each exists is
+/// the store's check, made before it writes anything.
+fn parse_roles(names: &[String]) -> Result<Vec<RoleName>, Error> {
+    names.iter().map(|n| RoleName::parse_as(n, "roles")).collect()
+}
+
 /// Every user.
 #[utoipa::path(get, path = "/edgeward/v1/users", responses((status = 200, body = Vec<UserObject>)))]
 pub async fn list_users(
@@ -36,7 +54,8 @@ pub async fn list_users(
     Ok(Json(state.store.list_users().await?.iter().map(UserObject::from).collect()))
 }
 
-/// Add a user.
+/// Add a user, with grants of their own and the roles they hold (an unknown role is refused by
+/// name, before anything is stored).
 #[utoipa::path(post, path = "/edgeward/v1/users", request_body = UserObject, responses((status = 201, body = UserObject), (status = 400), (status = 409)))]
 pub async fn create_user(
     State(state): State<AppState>,
@@ -49,15 +68,8 @@ pub async fn create_user(
     if req.email_registered && email.is_none() {
         return Err(Error::invalid("emailRegistered", "emailRegistered needs an email.").into());
     }
-    if req.grants.len() > Capability::ALL.len() {
-        return Err(Error::invalid(
-            "grants",
-            format!("grants: at most {} capabilities; {} were given.", Capability::ALL.len(), req.grants.len()),
-        )
-        .into());
-    }
-    let grants =
-        Grants::parse_list(&req.grants.join(",")).map_err(|e| Error::invalid("grants", format!("grants: {e}")))?;
+    let grants = parse_grants("grants", &req.grants)?;
+    let roles = parse_roles(&req.roles)?;
     let user = User {
         id: uuid::Uuid::new_v4(),
         name: parse_name(&req.name)?,
@@ -65,6 +77,7 @@ pub async fn create_user(
         email_registered: req.email_registered,
         active: req.active,
         grants,
+        roles,
         created_at: state.clock.now(),
     };
     let u = state.store.create_user(user).await?;
@@ -72,7 +85,7 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(UserObject::from(&u))))
 }
 
-/// Change a user.
+/// Change a user: activity, e-mail address, and the roles they hold (replacing those held).
 #[utoipa::path(patch, path = "/edgeward/v1/users/{name}", params(("name" = String, Path)), request_body = UserChange, responses((status = 200, body = UserObject), (status = 400), (status = 404)))]
 pub async fn update_user(
     State(state): State<AppState>,
@@ -83,7 +96,10 @@ pub async fn update_user(
     caller.permit::<cap::ManageNotifications>()?;
     let req: UserChange = parse_json(&body)?;
     let email = req.email.as_deref().map(parse_email).transpose()?;
-    let u = state.store.update_user(&name, req.active, email.map(Some), req.email_registered).await?;
+    let roles = req.roles.as_deref().map(parse_roles).transpose()?;
+    let update =
+        UserUpdate { active: req.active, email: email.map(Some), email_registered: req.email_registered, roles };
+    let u = state.store.update_user(&name, update).await?;
     Ok(Json(UserObject::from(&u)))
 }
 

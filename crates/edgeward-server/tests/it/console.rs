@@ -166,7 +166,12 @@ async fn a_stolen_cookie_is_refused_after_sign_out_a_password_change_and_deactiv
     // Deactivation ends them too, on the user's next page.
     let cookie = cookie_pair(&sign_in(&app, &b, "admin", "another long password").await.cookie.unwrap());
     assert_eq!(page(&app, &b, &cookie, "/panel").await.status, StatusCode::OK);
-    app.server.state.store.update_user("admin", Some(false), None, None).await.unwrap();
+    app.server
+        .state
+        .store
+        .update_user("admin", edgeward_core::notify::UserUpdate { active: Some(false), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(page(&app, &b, &cookie, "/panel").await.location.as_deref(), Some("/sign-in"));
     let again = sign_in(&app, &b, "admin", "another long password").await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED, "an inactive user cannot sign in");

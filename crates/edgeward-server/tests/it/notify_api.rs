@@ -118,6 +118,7 @@ async fn lists_in_request_bodies_are_capped() {
             email_registered: false,
             active: true,
             grants: edgeward_core::capability::Grants::new([]),
+            roles: Vec::new(),
             created_at: Utc::now(),
         })
         .await
@@ -173,6 +174,7 @@ async fn the_client_reads_every_answer_as_the_handlers_write_it() {
         email_registered: true,
         active: true,
         grants: vec!["CREATE_TOKEN".into(), "MANAGE_NOTIFICATIONS".into()],
+        roles: vec![],
     };
     assert_eq!(c.create_user(&ana).await.unwrap(), ana);
     let users: Vec<UserObject> = exact(c, Method::GET, "/edgeward/v1/users", None).await;
@@ -240,5 +242,120 @@ async fn the_client_reads_every_answer_as_the_handlers_write_it() {
     assert_eq!(marked.marked, 1);
     assert_eq!(ana_client.mark_notifications_read(&[]).await.unwrap().marked, 0);
     c.mark_replaced("soon", "next").await.unwrap();
+    app.server.shutdown().await;
+}
+
+/// Roles over the API: listed (built-in first), read, created, changed and deleted, each answer
+/// read by the client's types as the handler writes it; users are given roles on create and
+/// PATCH; every refusal is a clear EdgeKV problem, and nothing changes on one.
+#[tokio::test]
+async fn roles_are_managed_through_the_api_and_given_to_users() {
+    use edgeward_wire::{NewRole, RoleChange, RoleObject, UserChange, UserObject};
+    let app = spawn_app().await;
+    let c = &app.admin;
+    let roles: Vec<RoleObject> = exact(c, Method::GET, "/edgeward/v1/roles", None).await;
+    let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "administrator",
+            "administrator-staging",
+            "token-manager",
+            "token-manager-staging",
+            "viewer",
+            "viewer-staging"
+        ]
+    );
+    let manager: RoleObject = exact(c, Method::GET, "/edgeward/v1/roles/token-manager", None).await;
+    assert_eq!((manager.grants.len(), manager.built_in), (3, true));
+
+    let new =
+        NewRole { name: "releasers".into(), description: " Release team ".into(), grants: vec!["CREATE_TOKEN".into()] };
+    let created = c.create_role(&new).await.unwrap();
+    assert_eq!(
+        created,
+        RoleObject {
+            name: "releasers".into(),
+            description: "Release team".into(),
+            grants: vec!["CREATE_TOKEN".into()],
+            built_in: false
+        }
+    );
+    assert_eq!(c.role("releasers").await.unwrap(), created);
+    assert_eq!(c.list_roles().await.unwrap().len(), 7);
+
+    // A user given roles on create and on PATCH; an unknown role is refused by name, before
+    // anything is stored.
+    let ana = UserObject {
+        name: "ana".into(),
+        email: None,
+        email_registered: false,
+        active: true,
+        grants: vec![],
+        roles: vec!["viewer".into(), "releasers".into()],
+    };
+    let shown = c.create_user(&ana).await.unwrap();
+    assert_eq!(shown.roles, ["releasers", "viewer"]);
+    let bo = r#"{"name":"bo","roles":["releasers","ghost"]}"#;
+    let (s, _, r) = raw(c, Method::POST, "/edgeward/v1/users", Some(bo)).await;
+    assert_edgekv_error(s, &r, 400, "EKV_2000");
+    assert_eq!(r["detail"], "Role ghost does not exist.");
+    assert!(c.list_users().await.unwrap().iter().all(|u| u.name != "bo"), "nothing stored");
+    let (s, _, r) =
+        raw(c, Method::PATCH, "/edgeward/v1/users/ana", Some(r#"{"active":false,"roles":["Ghost"]}"#)).await;
+    assert_edgekv_error(s, &r, 400, "EKV_2000");
+    assert!(r["detail"].as_str().unwrap().contains("is not a role name"), "{r}");
+    assert!(c.list_users().await.unwrap().iter().any(|u| u.name == "ana" && u.active), "nothing changed");
+    let changed = c
+        .update_user("ana", &UserChange { roles: Some(vec!["token-manager".into()]), ..UserChange::default() })
+        .await
+        .unwrap();
+    assert_eq!(changed.roles, ["token-manager"]);
+    let st = &app.server.state;
+    let id = st.store.list_users().await.unwrap().into_iter().find(|u| u.name == "ana").unwrap().id;
+    let may = st.store.user_access(id).await.unwrap().unwrap().grants;
+    assert!(may.has(Capability::RevokeToken) && !may.has(Capability::ViewNamespace), "{may:?}");
+
+    // Changing a custom role; built-in roles are neither changed nor deleted.
+    let change = RoleChange { grants: Some(vec!["VIEW_TOKEN".into(), "VIEW_AUDIT".into()]), ..RoleChange::default() };
+    let updated = c.update_role("releasers", &change).await.unwrap();
+    assert_eq!((updated.description.as_str(), updated.grants.len()), ("Release team", 2));
+    let (s, _, r) = raw(c, Method::PUT, "/edgeward/v1/roles/viewer", Some(r#"{"grants":[]}"#)).await;
+    assert_edgekv_error(s, &r, 400, "EKV_3000");
+    assert!(r["detail"].as_str().unwrap().starts_with("Role viewer is built in"), "{r}");
+    let (s, _, r) = raw(c, Method::DELETE, "/edgeward/v1/roles/administrator", None).await;
+    assert_edgekv_error(s, &r, 400, "EKV_3000");
+    let (s, _, r) = raw(c, Method::PUT, "/edgeward/v1/roles/releasers", Some(r#"{"grants":["NOPE"]}"#)).await;
+    assert_edgekv_error(s, &r, 400, "EKV_2000");
+    let (s, _, r) = raw(c, Method::POST, "/edgeward/v1/roles", Some(r#"{"name":"Bad Name","grants":[]}"#)).await;
+    assert_edgekv_error(s, &r, 400, "EKV_2000");
+    let (s, _, r) = raw(c, Method::POST, "/edgeward/v1/roles", Some(r#"{"name":"viewer","grants":[]}"#)).await;
+    assert_edgekv_error(s, &r, 409, "EKV_3000");
+    let (s, _, r) = raw(c, Method::GET, "/edgeward/v1/roles/ghost", None).await;
+    assert_edgekv_error(s, &r, 404, "EKV_3000");
+
+    // A held role cannot be deleted (409 naming its holders); once nobody holds it, it can.
+    let update = UserChange { roles: Some(vec!["releasers".into()]), ..UserChange::default() };
+    c.update_user("ana", &update).await.unwrap();
+    let (s, _, r) = raw(c, Method::DELETE, "/edgeward/v1/roles/releasers", None).await;
+    assert_edgekv_error(s, &r, 409, "EKV_3000");
+    assert_eq!(r["detail"], "Role releasers is held by 1 user(s); take it from them first.");
+    c.update_user("ana", &UserChange { roles: Some(vec![]), ..UserChange::default() }).await.unwrap();
+    c.delete_role("releasers").await.unwrap();
+    assert!(matches!(c.role("releasers").await.unwrap_err(), edgeward_client::ClientError::Api { status: 404, .. }));
+
+    // Without MANAGE_NOTIFICATIONS, roles can be neither read nor changed.
+    let viewer = app.client_with("viewer", &[Capability::ViewToken]).await;
+    for (m, p, b) in [
+        (Method::GET, "/edgeward/v1/roles", None),
+        (Method::GET, "/edgeward/v1/roles/viewer", None),
+        (Method::POST, "/edgeward/v1/roles", Some(r#"{"name":"x","grants":[]}"#)),
+        (Method::PUT, "/edgeward/v1/roles/x", Some("{}")),
+        (Method::DELETE, "/edgeward/v1/roles/x", None),
+    ] {
+        let (s, _, r) = raw(&viewer, m, p, b).await;
+        assert_edgekv_error(s, &r, 400, "EKV_1002");
+        assert!(r["detail"].as_str().unwrap().contains("MANAGE_NOTIFICATIONS"), "{r}");
+    }
     app.server.shutdown().await;
 }

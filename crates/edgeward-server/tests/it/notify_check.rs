@@ -10,7 +10,7 @@ use uuid::Uuid;
 use edgeward_core::capability::{Capability, Grants};
 use edgeward_core::names::{NamespaceName, TokenName};
 use edgeward_core::network::Networks;
-use edgeward_core::notify::{User, DEFAULT_THRESHOLDS};
+use edgeward_core::notify::{User, UserUpdate, DEFAULT_THRESHOLDS};
 use edgeward_core::permission::Permissions;
 use edgeward_core::store::{Account, NewToken, Store};
 use edgeward_core::token::{EdgeWorkerScope, Token, TokenSpec};
@@ -49,6 +49,7 @@ async fn user(s: &dyn Store, name: &str, grants: &[Capability], active: bool) ->
         email_registered: true,
         active,
         grants: Grants::new(grants.iter().copied()),
+        roles: Vec::new(),
         created_at: check_at(0),
     };
     s.create_user(u).await.unwrap().id
@@ -252,7 +253,7 @@ async fn a_dry_run_reports_exactly_what_a_real_run_delivers() {
     let ana = user(&*s, "ana", &[Capability::CreateToken], true).await;
     token(&*s, "told", day(6), Networks::BOTH, check_at(0)).await;
     assert_eq!(run_check(&*s, check_at(0), "a", T, OFF, false).await.unwrap().notices, 1);
-    s.update_user("ana", Some(false), None, None).await.unwrap();
+    s.update_user("ana", UserUpdate { active: Some(false), ..UserUpdate::default() }).await.unwrap();
     let stg = user(&*s, "stg", &[Capability::CreateStagingToken], true).await;
     token(&*s, "new", day(6), Networks::STAGING, check_at(1)).await;
     token(&*s, "prod", day(6), Networks { staging: false, production: true }, check_at(1)).await;
@@ -324,7 +325,7 @@ async fn the_one_day_email_reaches_only_who_may_receive_it() {
     user(&*s, "cy", &[Capability::CreateToken], true).await;
     user(&*s, "dee", &[Capability::ViewToken], true).await; // no grant
     user(&*s, "eve", &[Capability::CreateStagingToken], true).await; // staging-only tokens only
-    s.update_user("cy", None, None, Some(false)).await.unwrap(); // address not confirmed
+    s.update_user("cy", UserUpdate { email_registered: Some(false), ..UserUpdate::default() }).await.unwrap(); // address not confirmed
     s.put_contact(
         edgeward_core::notify::Contact { email: "oncall@example.com".into(), name: "On call".into() },
         check_at(0),
@@ -503,4 +504,42 @@ async fn maintenance_runs_on_one_server_per_period() {
     assert!(!take_turn(other, other_name, t + Duration::minutes(30), hour).await.unwrap(), "not during the period");
     // The first server stops; the other takes over once the lease lapses.
     assert!(take_turn(other, other_name, t + Duration::minutes(62), hour).await.unwrap());
+}
+
+/// The check's recipients are the users whose effective grants (their own and their roles')
+/// allow creating the token: a user with only `token-manager` is told; the only holder of a
+/// custom role that loses CREATE_TOKEN is no longer told.
+#[tokio::test]
+async fn recipients_are_chosen_by_the_grants_of_their_roles() {
+    use edgeward_core::names::RoleName;
+    use edgeward_core::role::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    let name = |n: &str| RoleName::parse(n).unwrap();
+    let releasers = Role {
+        name: name("releasers"),
+        description: String::new(),
+        grants: Grants::new([Capability::CreateToken]),
+        built_in: false,
+    };
+    s.create_role(releasers, check_at(0)).await.unwrap();
+    let manager = user(&*s, "manager", &[], true).await;
+    let staging = user(&*s, "staging", &[], true).await;
+    let releaser = user(&*s, "releaser", &[], true).await;
+    for (who, role) in [("manager", "token-manager"), ("staging", "token-manager-staging"), ("releaser", "releasers")] {
+        let update = UserUpdate { roles: Some(vec![name(role)]), ..UserUpdate::default() };
+        s.update_user(who, update).await.unwrap();
+    }
+    token(&*s, "prod", day(30), Networks::BOTH, check_at(0)).await;
+    token(&*s, "stg", day(30), Networks::STAGING, check_at(0)).await;
+    run_check(&*s, check_at(0), "a", T, OFF, false).await.unwrap();
+    assert_eq!(panel(&*s, manager).await, ["2 access tokens expire within 30 days"]);
+    assert_eq!(panel(&*s, staging).await, ["Access token stg expires on 2026-12-31 (30-day notice)"]);
+    assert_eq!(panel(&*s, releaser).await, ["2 access tokens expire within 30 days"]);
+
+    // The role loses CREATE_TOKEN: from the next check on, its holder is told nothing.
+    s.update_role(&name("releasers"), None, Some(Grants::new([Capability::ViewToken]))).await.unwrap();
+    run_check(&*s, check_at(23), "a", T, OFF, false).await.unwrap();
+    assert_eq!(panel(&*s, manager).await.len(), 2, "the 7-day notice");
+    assert_eq!(panel(&*s, releaser).await.len(), 1, "no 7-day notice");
 }

@@ -448,6 +448,19 @@ fn cases() -> Vec<Case> {
             r.ok("POST", "/edgeward/v1/users", Some(ana)).await;
             r.admin("POST", "/edgeward/v1/users", Some(ana)).await
         }),
+        case!(OWN, ["| 400 | `EKV_2000`", "a role that does not exist"], |r| {
+            r.admin("POST", "/edgeward/v1/users", Some(r#"{"name":"ana","roles":["ghost"]}"#)).await
+        }),
+        case!(OWN, ["| 400 | `EKV_3000`", "built-in role"], |r| {
+            r.admin("DELETE", "/edgeward/v1/roles/viewer", None).await
+        })
+        .says("Role <name> is built in and cannot be changed or deleted; …"),
+        case!(OWN, ["| 404 | `EKV_3000`"], |r| r.admin("GET", "/edgeward/v1/roles/ghost", None).await),
+        case!(OWN, ["| 409 | `EKV_3000`"], |r| {
+            r.ok("POST", "/edgeward/v1/roles", Some(r#"{"name":"releasers","grants":["CREATE_TOKEN"]}"#)).await;
+            r.ok("POST", "/edgeward/v1/users", Some(r#"{"name":"ana","roles":["releasers"]}"#)).await;
+            r.admin("DELETE", "/edgeward/v1/roles/releasers", None).await
+        }),
     ]
 }
 

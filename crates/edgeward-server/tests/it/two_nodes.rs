@@ -202,6 +202,7 @@ async fn the_daily_check_runs_once_when_both_servers_try() {
             email_registered: true,
             active: true,
             grants: Grants::new([Capability::CreateToken]),
+            roles: Vec::new(),
             created_at: before,
         })
         .await

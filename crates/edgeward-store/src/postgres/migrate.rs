@@ -25,6 +25,7 @@ pub(crate) const POSTGRES: &[(u32, &str, &str)] = &[
     (14, "audit", include_str!("../../migrations/postgres/0014_audit.sql")),
     (15, "nonce_key", include_str!("../../migrations/postgres/0015_nonce_key.sql")),
     (16, "passwords", include_str!("../../migrations/postgres/0016_passwords.sql")),
+    (17, "roles", include_str!("../../migrations/postgres/0017_roles.sql")),
     (18, "sessions", include_str!("../../migrations/postgres/0018_sessions.sql")),
 ];
 

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use edgeward_core::network::Networks;
 use edgeward_core::notify::{
     CheckRun, Contact, ExpiringToken, FailedEmail, NewEmail, NewNotice, NewWebhook, Notice, OutboxEmail, OutboxWebhook,
-    User, UserPassword,
+    User, UserPassword, UserUpdate,
 };
 use edgeward_core::store::{ApiClient, NotifyStore};
 use edgeward_core::{refusal, Error};
@@ -38,9 +38,11 @@ where
     Ok(())
 }
 
-/// Insert a user row (`AlreadyExists` when the name is taken, once a concurrent insert of the
-/// same name has committed).
+/// Insert a user row and the roles they hold (`AlreadyExists` when the name is taken, once a
+/// concurrent insert of the same name has committed; a role that does not exist is refused
+/// before anything is written).
 async fn insert_user(c: &mut sqlx::PgConnection, user: &User) -> Result<(), Error> {
+    let roles = super::roles::check_given(c, &user.roles).await?;
     let n = sqlx::query(sql::INSERT_USER)
         .bind(user.id.to_string())
         .bind(&user.name)
@@ -49,14 +51,14 @@ async fn insert_user(c: &mut sqlx::PgConnection, user: &User) -> Result<(), Erro
         .bind(user.active)
         .bind(user.grants.to_list())
         .bind(ms(user.created_at))
-        .execute(c)
+        .execute(&mut *c)
         .await
         .map_err(db_err)?
         .rows_affected();
     if n == 0 {
         return Err(refusal::user_taken(&user.name));
     }
-    Ok(())
+    super::roles::store_roles(c, user.id, &roles).await
 }
 
 /// Set a user's password hash and whether it must be changed; `None` for an unknown name.
@@ -76,10 +78,13 @@ async fn set_password(
         .map_err(db_err)?
         .map(|r| rows::user(&r))
         .transpose()?;
-    if let Some(u) = &user {
-        super::sessions::end_all(c, u.id).await?;
+    match user {
+        Some(u) => {
+            super::sessions::end_all(&mut *c, u.id).await?;
+            Ok(Some(super::roles::with_roles(c, u).await?))
+        }
+        None => Ok(None),
     }
-    Ok(user)
 }
 
 fn attempts(r: &PgRow, i: usize) -> Result<u32, Error> {
@@ -114,23 +119,22 @@ async fn outbox_failed(
 #[async_trait]
 impl NotifyStore for PostgresStore {
     async fn create_user(&self, user: User) -> Result<User, Error> {
-        let mut w = Write::start(self).await?;
-        insert_user(w.conn(), &user).await?;
-        w.done().await?;
+        // Several rows (the user and their roles): one transaction, audited or not.
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        insert_user(&mut tx, &user).await?;
+        let user = super::roles::with_roles(&mut *tx, user).await?;
+        commit(tx).await?;
         Ok(user)
     }
 
     async fn list_users(&self) -> Result<Vec<User>, Error> {
-        sqlx::query(sql::LIST_USERS).fetch_all(self.pool()).await.map_err(db_err)?.iter().map(rows::user).collect()
+        let mut tx = super::roles::snapshot(self).await?;
+        let users = super::roles::users(&mut tx).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(users)
     }
 
-    async fn update_user(
-        &self,
-        name: &str,
-        active: Option<bool>,
-        email: Option<Option<String>>,
-        email_registered: Option<bool>,
-    ) -> Result<User, Error> {
+    async fn update_user(&self, name: &str, update: UserUpdate) -> Result<User, Error> {
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE name = $1 FOR UPDATE"))
             .bind(name)
@@ -138,8 +142,13 @@ impl NotifyStore for PostgresStore {
             .await
             .map_err(db_err)?
             .ok_or_else(|| refusal::user_missing(name))?;
-        let mut user = rows::user(&row)?;
-        user.apply_update(active, email, email_registered);
+        let mut user = super::roles::with_roles(&mut *tx, rows::user(&row)?).await?;
+        let roles = match update.roles.as_deref() {
+            Some(given) => Some(super::roles::check_given(&mut tx, given).await?),
+            None => None,
+        };
+        let held_before = user.roles.clone();
+        user.apply_update(update);
         sqlx::query(sql::UPDATE_USER)
             .bind(user.id.to_string())
             .bind(user.active)
@@ -148,7 +157,11 @@ impl NotifyStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        if !user.active {
+        if let Some(roles) = roles {
+            super::roles::store_roles(&mut tx, user.id, &roles).await?;
+        }
+        // Deactivated, or a role taken away (a grant may be lost): every session ends.
+        if !user.active || held_before.iter().any(|r| !user.roles.contains(r)) {
             super::sessions::end_all(&mut tx, user.id).await?;
         }
         commit(tx).await?;

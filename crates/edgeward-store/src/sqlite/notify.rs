@@ -8,7 +8,7 @@ use uuid::Uuid;
 use edgeward_core::network::Networks;
 use edgeward_core::notify::{
     CheckRun, Contact, ExpiringToken, FailedEmail, NewEmail, NewNotice, NewWebhook, Notice, OutboxEmail, OutboxWebhook,
-    User, UserPassword,
+    User, UserPassword, UserUpdate,
 };
 use edgeward_core::store::{ApiClient, NotifyStore};
 use edgeward_core::{refusal, Error};
@@ -36,8 +36,10 @@ fn insert_run(c: &rusqlite::Connection, run: &CheckRun) -> Result<(), Error> {
     Ok(())
 }
 
-/// Insert a user row (`AlreadyExists` when the name is taken).
+/// Insert a user row and the roles they hold (`AlreadyExists` when the name is taken; a role
+/// that does not exist is refused before anything is written).
 fn insert_user(c: &rusqlite::Connection, user: &User) -> Result<(), Error> {
+    let roles = super::roles::check_given(c, &user.roles)?;
     let n = c
         .execute(
             sql::INSERT_USER,
@@ -55,7 +57,7 @@ fn insert_user(c: &rusqlite::Connection, user: &User) -> Result<(), Error> {
     if n == 0 {
         return Err(refusal::user_taken(&user.name));
     }
-    Ok(())
+    super::roles::store_roles(c, user.id, &roles)
 }
 
 /// Set a user's password hash and whether it must be changed; `None` for an unknown name.
@@ -65,10 +67,13 @@ fn set_password(c: &rusqlite::Connection, name: &str, hash: &str, must_change: b
         .query_row(sql::SET_USER_PASSWORD, params![name, hash, must_change], |r| rows::user(r))
         .optional()
         .map_err(db_err)?;
-    if let Some(u) = &user {
-        super::sessions::end_all(c, u.id)?;
+    match user {
+        Some(u) => {
+            super::sessions::end_all(c, u.id)?;
+            Ok(Some(super::roles::with_roles(c, u)?))
+        }
+        None => Ok(None),
     }
-    Ok(user)
 }
 
 const EMAIL: Outbox = Outbox { sent: sql::EMAIL_SENT, retry: sql::EMAIL_RETRY, failed: sql::EMAIL_FAILED };
@@ -101,38 +106,34 @@ impl NotifyStore for SqliteStore {
     async fn create_user(&self, user: User) -> Result<User, Error> {
         self.write(move |c| {
             insert_user(c, &user)?;
-            Ok(user)
+            super::roles::with_roles(c, user)
         })
         .await
     }
 
     async fn list_users(&self) -> Result<Vec<User>, Error> {
-        self.read(|c| {
-            let mut s = c.prepare_cached(sql::LIST_USERS).map_err(db_err)?;
-            let rows = s.query_map([], |r| rows::user(r)).map_err(db_err)?;
-            rows.map(|r| r.map_err(db_err)).collect()
-        })
-        .await
+        self.read(super::roles::users).await
     }
 
-    async fn update_user(
-        &self,
-        name: &str,
-        active: Option<bool>,
-        email: Option<Option<String>>,
-        email_registered: Option<bool>,
-    ) -> Result<User, Error> {
+    async fn update_user(&self, name: &str, update: UserUpdate) -> Result<User, Error> {
         let name = name.to_owned();
         self.write(move |c| {
-            let mut user = c
+            let user = c
                 .query_row(sql::USER_BY_NAME, [&name], |r| rows::user(r))
                 .optional()
                 .map_err(db_err)?
                 .ok_or_else(|| refusal::user_missing(&name))?;
-            user.apply_update(active, email, email_registered);
+            let mut user = super::roles::with_roles(c, user)?;
+            let roles = update.roles.as_deref().map(|r| super::roles::check_given(c, r)).transpose()?;
+            let held_before = user.roles.clone();
+            user.apply_update(update);
             c.execute(sql::UPDATE_USER, params![user.id.to_string(), user.active, user.email, user.email_registered])
                 .map_err(db_err)?;
-            if !user.active {
+            if let Some(roles) = roles {
+                super::roles::store_roles(c, user.id, &roles)?;
+            }
+            // Deactivated, or a role taken away (a grant may be lost): every session ends.
+            if !user.active || held_before.iter().any(|r| !user.roles.contains(r)) {
                 super::sessions::end_all(c, user.id)?;
             }
             Ok(user)

@@ -7,4 +7,5 @@ mod cli;
 mod keys;
 mod notify;
 mod passwords;
+mod roles;
 mod tidy;

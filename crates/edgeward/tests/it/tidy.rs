@@ -262,12 +262,13 @@ fn permissions_are_checked_only_in_the_permit_module() {
     // ARCHITECTURE.md: `permit` is the one permission check of the admin API. Core's
     // `capability.rs` states the rule (`Grants::allows`); only `permit` applies it to a caller
     // and makes its refusal, `Error::Forbidden`. Two other places may name them: the expiry
-    // notices' recipients (core's `notify.rs`: who is told of a token is who may create it, no
-    // refusal) and `problem.rs`, which turns the refusal into HTTP.
+    // notices' recipients (who is told of a token is who may create it, no
+    // refusal; core's `role.rs`, `UserAccess::is_told_about`, over the user's effective grants)
+    // and `problem.rs`, which turns the refusal into HTTP.
     let at = |p: &str| crates_dir().join(p);
     let (permit, rule) = (at("edgeward-server/src/permit.rs"), at("edgeward-core/src/capability.rs"));
     let excepted = [
-        (at("edgeward-core/src/notify.rs"), "grants.allows("),
+        (at("edgeward-core/src/role.rs"), "grants.allows("),
         (at("edgeward-server/src/problem.rs"), "Error::Forbidden("),
     ];
     let checks =
