@@ -44,15 +44,20 @@ pub fn router() -> Router<AppState> {
         .layer(middleware::from_fn(page_headers))
 }
 
-/// Headers of every console answer: the policy, no sniffing, no referrer, and pages never
-/// cached (static files set their own caching).
+/// Headers of every console answer: the policy, no sniffing, no referrer to other sites, and
+/// pages never cached (static files set their own caching).
+///
+/// The referrer policy is `same-origin`, not `no-referrer`: under `no-referrer` browsers send
+/// `Origin: null` with the console's own form posts, which the cross-site check
+/// ([`session::cross_site`]) must refuse; under `same-origin` they send this origin with them,
+/// and still no referrer (no token name in a path) to any other site.
 async fn page_headers(req: axum::extract::Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     resp
 }

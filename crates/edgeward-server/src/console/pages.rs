@@ -156,7 +156,7 @@ pub const SIGN_IN_LIMITED: &str = "Too many sign-in attempts. Wait a few minutes
 
 /// `POST /sign-in`.
 pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, req: axum::extract::Request) -> Response {
-    if session::cross_site(&headers) {
+    if session::cross_site(&headers, req.uri()) {
         return Refused::Csrf.into_response();
     }
     let address = crate::audit::peer_ip(&req);

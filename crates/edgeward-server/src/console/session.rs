@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -159,12 +159,20 @@ impl IntoResponse for Refused {
 
 /// Whether the browser says the request comes from another site: an `Origin` that is not this
 /// host, or `Sec-Fetch-Site: cross-site`. Checked for every request that changes anything.
-pub fn cross_site(parts_headers: &HeaderMap) -> bool {
+///
+/// This host is the request's authority: the `Host` header over HTTP/1.1, the URI's authority
+/// (`:authority`) over HTTP/2, which has no `Host` header and is what browsers speak to the
+/// admin listener.
+pub fn cross_site(parts_headers: &HeaderMap, uri: &Uri) -> bool {
     if parts_headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v == "cross-site") {
         return true;
     }
     let Some(origin) = parts_headers.get(header::ORIGIN) else { return false };
-    let host = parts_headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let host = uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| parts_headers.get(header::HOST).and_then(|h| h.to_str().ok()))
+        .unwrap_or("");
     match origin.to_str().ok().and_then(|o| o.strip_prefix("https://")) {
         Some(authority) => authority != host,
         None => true,
@@ -191,7 +199,7 @@ impl FromRequestParts<AppState> for Person {
     type Rejection = Refused;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
-        if parts.method != Method::GET && parts.method != Method::HEAD && cross_site(&parts.headers) {
+        if parts.method != Method::GET && parts.method != Method::HEAD && cross_site(&parts.headers, &parts.uri) {
             return Err(Refused::Csrf);
         }
         let (session, _) = signed_in(state, &parts.headers).await?;
@@ -300,12 +308,19 @@ mod tests {
             }
             m
         };
+        // HTTP/1.1: the path alone in the URI, the host in `Host`.
+        let path = Uri::from_static("/sign-out");
+        let cross_site = |headers: &HeaderMap| cross_site(headers, &path);
         assert!(!cross_site(&h(&[("host", "127.0.0.1:8443")])), "no Origin: a same-site form or a tool");
         assert!(!cross_site(&h(&[("host", "127.0.0.1:8443"), ("origin", "https://127.0.0.1:8443")])));
         assert!(cross_site(&h(&[("host", "127.0.0.1:8443"), ("origin", "https://evil.example")])));
         assert!(cross_site(&h(&[("host", "127.0.0.1:8443"), ("origin", "http://127.0.0.1:8443")])), "not https");
         assert!(cross_site(&h(&[("host", "127.0.0.1:8443"), ("origin", "null")])));
         assert!(cross_site(&h(&[("host", "127.0.0.1:8443"), ("sec-fetch-site", "cross-site")])));
+        // HTTP/2: no `Host`, the authority in the URI (what a browser's form post looks like).
+        let h2 = Uri::from_static("https://127.0.0.1:8443/sign-out");
+        assert!(!super::cross_site(&h(&[("origin", "https://127.0.0.1:8443")]), &h2), "same origin over HTTP/2");
+        assert!(super::cross_site(&h(&[("origin", "https://evil.example")]), &h2));
     }
 
     #[test]

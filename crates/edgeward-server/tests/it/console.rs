@@ -103,6 +103,8 @@ async fn the_session_cookie_is_host_only_secure_http_only_and_strict_and_pages_c
     assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(r.headers().get("x-frame-options").unwrap(), "DENY");
+    // Not `no-referrer`: browsers would send `Origin: null` with the console's own forms (browser.rs).
+    assert_eq!(r.headers().get("referrer-policy").unwrap(), "same-origin");
     assert_eq!(r.headers().get("cache-control").unwrap(), "no-store");
     let css = b.get(app.url("/static/console.css")).send().await.unwrap();
     assert_eq!(css.headers().get("cache-control").unwrap(), "public, max-age=86400");

@@ -5,6 +5,7 @@ mod common;
 
 mod audit;
 mod auth;
+mod browser;
 mod console;
 mod data_plane;
 mod files;
