@@ -6,6 +6,7 @@ mod common;
 mod audit;
 mod auth;
 mod console;
+mod console_tokens;
 mod data_plane;
 mod files;
 mod first_start;
