@@ -20,6 +20,18 @@ pub struct StoredToken {
     pub sealed_value: Option<Vec<u8>>,
 }
 
+/// A token as a listing shows it (`TokenStore::token_overview`): the stored token, the name of
+/// the token that replaced it, and its last data-plane use.
+#[derive(Debug, Clone)]
+pub struct ListedToken {
+    /// The token and its sealed value.
+    pub stored: StoredToken,
+    /// The successor's name, once `token rotate` (or `replaced-by`) named one.
+    pub replaced_by: Option<String>,
+    /// The latest data-plane use, on any network.
+    pub last_used: Option<DateTime<Utc>>,
+}
+
 /// Data-plane use of a token on one network.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenUsage {
@@ -59,6 +71,9 @@ pub trait TokenStore: Send + Sync {
     async fn token_by_uuid(&self, uuid: Uuid) -> Result<Option<StoredToken>>;
     /// Unrevoked tokens, by name (then age); expired ones only if they expired after `expired_after`.
     async fn list_tokens(&self, now: DateTime<Utc>, expired_after: Option<DateTime<Utc>>) -> Result<Vec<Token>>;
+    /// Every token still stored (revoked and expired ones too, until purged), by name then age,
+    /// each with its successor's name and last use: one read, whatever the number of tokens.
+    async fn token_overview(&self) -> Result<Vec<ListedToken>>;
     /// Revoke a token that still holds its name; frees the name and wipes the value.
     async fn revoke_token(&self, uuid: Uuid, now: DateTime<Utc>) -> Result<Token>;
     /// Refresh an auto-refreshing token: bump its generation and dates.

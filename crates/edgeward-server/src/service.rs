@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use edgeward_core::names::TokenName;
 use edgeward_core::network::Networks;
-use edgeward_core::store::{NewToken, StoredToken};
+use edgeward_core::store::{ListedToken, NewToken, StoredToken};
 use edgeward_core::token::{
     check_expiry, next_refresh_after, parse_expiry, parse_namespace_permissions, EdgeWorkerScope, Token, TokenSpec,
     EXPIRED_RETENTION_DAYS,
@@ -132,17 +132,7 @@ async fn show(state: &AppState, found: &Found<cap::ViewToken>, include_usage: bo
     if stored.token.is_expired(state.clock.now()) {
         return Err(Error::Gone { resource: Resource::Token, message: "Token has expired.".into() });
     }
-    let value = match &stored.sealed_value {
-        Some(sealed) => Some(
-            state
-                .data_key
-                .open(sealed, stored.token.uuid.as_bytes())
-                .map_err(|e| Error::Internal(format!("token {} value: {e}", stored.token.name)))
-                .and_then(|v| String::from_utf8(v).map_err(|e| Error::Internal(e.to_string())))?,
-        ),
-        None => None,
-    };
-    let mut object = TokenObject::new(&stored.token, value);
+    let mut object = TokenObject::new(&stored.token, open_value(state, stored)?);
     if !include_usage {
         return Ok(object);
     }
@@ -158,6 +148,41 @@ async fn show(state: &AppState, found: &Found<cap::ViewToken>, include_usage: bo
             .collect(),
     );
     Ok(object)
+}
+
+/// The value of an expiring token, opened; none for an auto-refreshing one.
+fn open_value(state: &AppState, stored: &StoredToken) -> Result<Option<String>, Error> {
+    let Some(sealed) = &stored.sealed_value else { return Ok(None) };
+    let value = state
+        .data_key
+        .open(sealed, stored.token.uuid.as_bytes())
+        .map_err(|e| Error::Internal(format!("token {} value: {e}", stored.token.name)))?;
+    String::from_utf8(value).map(Some).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// Every stored token the caller may view (revoked and expired ones too, until purged), with
+/// its successor and last use: the console's list, in one store read.
+pub async fn token_overview(state: &AppState, caller: &Actor) -> Result<Vec<ListedToken>, Error> {
+    // Held for staging-only tokens: the least a grant to view covers.
+    permit::check::<cap::ViewToken>(&caller.grants, Networks::STAGING)?;
+    let mut tokens = state.store.token_overview().await?;
+    tokens.retain(|t| permit::check::<cap::ViewToken>(&caller.grants, t.stored.token.networks).is_ok());
+    Ok(tokens)
+}
+
+/// The tokens of [`token_overview`] that are live (neither revoked nor expired), as
+/// `GET /tokens/{name}` shows them (values opened): what a complete `edgekv_tokens.js` holds.
+pub async fn live_tokens(state: &AppState, caller: &Actor) -> Result<Vec<(ListedToken, TokenObject)>, Error> {
+    let now = state.clock.now();
+    token_overview(state, caller)
+        .await?
+        .into_iter()
+        .filter(|t| t.stored.token.revoked_at.is_none() && !t.stored.token.is_expired(now))
+        .map(|t| {
+            let object = TokenObject::new(&t.stored.token, open_value(state, &t.stored)?);
+            Ok((t, object))
+        })
+        .collect()
 }
 
 /// `GET /tokens`.

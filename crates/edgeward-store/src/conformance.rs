@@ -76,6 +76,7 @@ macro_rules! conformance_tests {
         $crate::conformance_test!($fresh, the_token_limit_holds_under_concurrent_creation, shared);
         $crate::conformance_test!($fresh, expired_names_are_reusable_and_listing_windows, by_ref);
         $crate::conformance_test!($fresh, a_revoked_token_is_kept_while_its_value_could_be_valid, by_ref);
+        $crate::conformance_test!($fresh, the_overview_lists_every_stored_token_with_successor_and_last_use, by_ref);
         $crate::conformance_test!($fresh, limits_and_namespaces, by_ref);
         $crate::conformance_test!($fresh, api_clients, by_ref);
         $crate::conformance_test!($fresh, items, by_ref);
@@ -881,6 +882,37 @@ pub async fn a_revoked_token_is_kept_while_its_value_could_be_valid(s: &dyn Stor
     s.revoke_token(short.uuid, t0()).await.unwrap();
     assert_eq!(purge_at(t0() + chrono::Duration::days(29)).await, 0);
     assert_eq!(purge_at(t0() + chrono::Duration::days(31)).await, 1);
+}
+
+#[doc(hidden)]
+pub async fn the_overview_lists_every_stored_token_with_successor_and_last_use(s: &dyn Store) {
+    init(s).await;
+    assert!(s.token_overview().await.unwrap().is_empty());
+    let expiry = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    let old = s.insert_token(new_token("old", Some(expiry), t0()), MAX_TOKENS).await.unwrap();
+    let new = s.insert_token(new_token("new", None, t0()), MAX_TOKENS).await.unwrap();
+    let gone = s.insert_token(new_token("gone", None, t0()), MAX_TOKENS).await.unwrap();
+    s.mark_replaced(old.uuid, new.uuid).await.unwrap();
+    s.revoke_token(gone.uuid, t0()).await.unwrap();
+    let seen = |network, at: DateTime<Utc>| edgeward_core::store::TokenUsage {
+        uuid: old.uuid,
+        network,
+        requests: 1,
+        last_used: at,
+    };
+    let later = t0() + chrono::Duration::hours(2);
+    use edgeward_core::network::Network;
+    s.record_usage(vec![seen(Network::Staging, later), seen(Network::Production, t0())]).await.unwrap();
+    let listed = s.token_overview().await.unwrap();
+    let names: Vec<_> = listed.iter().map(|l| l.stored.token.name.as_str()).collect();
+    assert_eq!(names, vec!["gone", "new", "old"], "by name");
+    let by = |n: &str| listed.iter().find(|l| l.stored.token.name.as_str() == n).unwrap();
+    assert_eq!(by("old").replaced_by.as_deref(), Some("new"));
+    assert_eq!(by("old").last_used, Some(later), "the latest use on any network");
+    assert_eq!(by("old").stored.token.uuid, old.uuid);
+    assert_eq!(by("old").stored.sealed_value.as_deref(), Some(&[1u8, 2, 3][..]), "with its sealed value");
+    assert_eq!((by("new").replaced_by.as_deref(), by("new").last_used), (None, None));
+    assert!(by("gone").stored.token.revoked_at.is_some(), "a revoked token is listed, marked revoked");
 }
 
 #[doc(hidden)]

@@ -16,7 +16,7 @@ use edgeward_core::network::Network;
 use edgeward_core::notify::{CheckRun, User, UserPassword};
 use edgeward_core::role::Role;
 use edgeward_core::session::LiveSession;
-use edgeward_core::store::{Account, ApiClient, Namespace, StoredApiClient, StoredItem, StoredToken};
+use edgeward_core::store::{Account, ApiClient, ListedToken, Namespace, StoredApiClient, StoredItem, StoredToken};
 use edgeward_core::Error;
 
 use crate::codec::{self, from_ms, TokenColumns};
@@ -85,6 +85,15 @@ pub(crate) fn token<R: Row>(r: &R, refs: &RefKeys) -> Result<StoredToken, R::Err
     .into_token(refs)
     .map_err(R::unreadable)?;
     Ok(StoredToken { token, sealed_value: r.get(13)? })
+}
+
+/// A row of `sql::TOKEN_OVERVIEW`: a token row, then its successor's name and its last use.
+pub(crate) fn listed_token<R: Row>(r: &R, refs: &RefKeys) -> Result<ListedToken, R::Error> {
+    Ok(ListedToken {
+        stored: token(r, refs)?,
+        replaced_by: r.get(15)?,
+        last_used: r.get::<Option<i64>>(16)?.map(from_ms),
+    })
 }
 
 /// An API client row of `sql::CLIENT_COLUMNS`.

@@ -276,6 +276,13 @@ statements! {
         token_columns!(),
         " FROM tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at >= $1) ORDER BY name, issued_at"
     );
+    // The console's listing: every stored token with its successor's name and its last use.
+    TOKEN_OVERVIEW = concat!(
+        "SELECT ",
+        token_columns!(),
+        ", (SELECT s.name FROM tokens s WHERE s.token_ref = t.replaced_by), (SELECT MAX(u.last_used) FROM \
+         token_usage u WHERE u.token_ref = t.token_ref) FROM tokens t ORDER BY t.name, t.issued_at"
+    );
     REVOKE_TOKEN = concat!(
         "UPDATE tokens SET live_name = NULL, revoked_at = $2, sealed_value = NULL \
          WHERE token_ref = $1 AND live_name IS NOT NULL RETURNING ",

@@ -4,7 +4,8 @@
 //! Lenient exactly where real clients differ (field aliases, booleans and whole numbers as
 //! strings; see `docs/compatibility.md`), strict everywhere else (unknown fields are refused).
 //!
-//! Edgeward's own endpoints (`/edgeward/v1/…`) have their shapes in [`own`], re-exported here.
+//! Edgeward's own endpoints (`/edgeward/v1/…`) have their shapes in [`own`], re-exported here;
+//! the token file bundled with edge code (`edgekv_tokens.js`) is read and written by [`tokenfile`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,6 +18,7 @@ use edgeward_core::store::Account;
 use edgeward_core::token::Token;
 
 pub mod own;
+pub mod tokenfile;
 pub use own::*;
 
 /// A boolean that may arrive as `true` or as the string `"true"` (Postman, docs samples).
@@ -109,6 +111,29 @@ pub struct CreateTokenRequest {
     /// Namespace → rights (`r`, `w`, `d`).
     #[schema(value_type = BTreeMap<String, Vec<String>>)]
     pub namespace_permissions: NamespacePairs,
+}
+
+impl CreateTokenRequest {
+    /// The request for `old`'s successor (`token rotate`, the console's rotate): named `name`,
+    /// with the same networks, namespaces, rights and EdgeWorker IDs, auto-refreshing if `old`
+    /// is, else living as long as `old` was made to live (at least a day), from `today`.
+    pub fn successor_of(old: &TokenObject, name: String, today: chrono::NaiveDate) -> Self {
+        let dates = old.issue_date.parse::<chrono::NaiveDate>().ok().zip(old.expiry.parse::<chrono::NaiveDate>().ok());
+        let expiry = match dates {
+            _ if old.expiry.starts_with("9999") => None,
+            Some((issued, ends)) => Some((today + (ends - issued).max(chrono::Duration::days(1))).to_string()),
+            // Dates the server would not write: the old expiry is sent as it is, for the server to judge.
+            None => Some(old.expiry.clone()),
+        };
+        Self {
+            name,
+            allow_on_production: LenientBool(old.allow_on_production),
+            allow_on_staging: LenientBool(old.allow_on_staging),
+            restrict_to_edge_worker_ids: Some(old.restrict_to_edge_worker_ids.clone()),
+            expiry,
+            namespace_permissions: NamespacePairs(old.namespace_permissions.clone().into_iter().collect()),
+        }
+    }
 }
 
 /// The full token object (create, retrieve, refresh).

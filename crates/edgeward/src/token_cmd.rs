@@ -182,13 +182,6 @@ fn api(e: ClientError) -> anyhow::Error {
     anyhow!("{e}")
 }
 
-fn entry_for(t: &TokenObject) -> Entry {
-    match &t.value {
-        Some(v) => Entry { name: Some(t.name.clone()), value: Some(v.clone()), reference: None },
-        None => Entry { name: Some(t.name.clone()), value: None, reference: Some(t.uuid.clone()) },
-    }
-}
-
 /// Write `t` into the token file at `path`; refused entries leave the file untouched.
 fn save_token(
     path: &Path,
@@ -207,7 +200,7 @@ fn save_token(
     let mut conflicts = Vec::new();
     for ns in t.namespace_permissions.keys() {
         let allow = overwrite || file.get(ns).and_then(|k| k.entry).is_some_and(|e| replaceable(&e));
-        match file.put(ns, entry_for(t), allow) {
+        match file.put(ns, Entry::of(t), allow) {
             Ok(o) => outcomes.push((ns.clone(), o)),
             Err(existing) => conflicts.push(format!(
                 "namespace {} (token {})",
@@ -426,24 +419,10 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
         TokenCommand::Rotate { name, to, expiry, revoke_old_after, save } => {
             let delay = revoke_old_after.as_deref().map(parse_duration).transpose()?;
             let old = c.get_token(&name).await.map_err(api)?;
-            let expiry = match (expiry, kind(&old)) {
-                (Some(e), _) => Some(e),
-                (None, "expiring") => {
-                    let issued: chrono::NaiveDate = old.issue_date.parse()?;
-                    let ends: chrono::NaiveDate = old.expiry.parse()?;
-                    let lifetime = (ends - issued).max(chrono::Duration::days(1));
-                    Some((crate::now().date_naive() + lifetime).to_string())
-                }
-                (None, _) => None,
-            };
-            let req = CreateTokenRequest {
-                name: to,
-                allow_on_production: LenientBool(old.allow_on_production),
-                allow_on_staging: LenientBool(old.allow_on_staging),
-                restrict_to_edge_worker_ids: Some(old.restrict_to_edge_worker_ids.clone()),
-                expiry,
-                namespace_permissions: NamespacePairs(old.namespace_permissions.clone().into_iter().collect()),
-            };
+            let mut req = CreateTokenRequest::successor_of(&old, to, crate::now().date_naive());
+            if expiry.is_some() {
+                req.expiry = expiry;
+            }
             let new = c.create_token(&req).await.map_err(api)?;
             c.mark_replaced(&old.name, &new.name)
                 .await

@@ -13,6 +13,7 @@
 pub mod account;
 pub mod pages;
 pub mod session;
+pub mod tokens;
 
 use std::sync::LazyLock;
 
@@ -39,6 +40,14 @@ pub fn router() -> Router<AppState> {
         .route("/account", get(account::account))
         .route("/panel", get(pages::panel))
         .route("/panel/read", post(pages::mark_read))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/new", get(tokens::new))
+        .route("/tokens/edgekv_tokens.js", get(tokens::download_all))
+        .route("/tokens/{name}", get(tokens::show))
+        .route("/tokens/{name}/edgekv_tokens.js", get(tokens::download))
+        .route("/tokens/{name}/refresh", post(tokens::refresh))
+        .route("/tokens/{name}/rotate", post(tokens::rotate))
+        .route("/tokens/{name}/revoke", post(tokens::revoke))
         .route("/static/console.css", get(stylesheet))
         .route("/static/console.js", get(script))
         .layer(middleware::from_fn(page_headers))

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use edgeward_core::names::TokenName;
 use edgeward_core::network::Network;
-use edgeward_core::store::{NewToken, StoredToken, TokenStore, TokenUsage};
+use edgeward_core::store::{ListedToken, NewToken, StoredToken, TokenStore, TokenUsage};
 use edgeward_core::token::Token;
 use edgeward_core::{refusal, Error};
 use uuid::Uuid;
@@ -156,6 +156,17 @@ impl TokenStore for PostgresStore {
             .map_err(db_err)?
             .iter()
             .map(|r| rows::token(r, refs).map(|t| t.token))
+            .collect()
+    }
+
+    async fn token_overview(&self) -> Result<Vec<ListedToken>, Error> {
+        let refs = self.refs.get()?;
+        sqlx::query(sql::TOKEN_OVERVIEW)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| rows::listed_token(r, refs))
             .collect()
     }
 

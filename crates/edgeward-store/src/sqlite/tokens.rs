@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use edgeward_core::names::TokenName;
 use edgeward_core::network::Network;
-use edgeward_core::store::{NewToken, StoredToken, TokenStore, TokenUsage};
+use edgeward_core::store::{ListedToken, NewToken, StoredToken, TokenStore, TokenUsage};
 use edgeward_core::token::Token;
 use edgeward_core::{refusal, Error};
 use rusqlite::{params, OptionalExtension};
@@ -106,6 +106,16 @@ impl TokenStore for SqliteStore {
             let mut s = c.prepare_cached(sql::LIST_TOKENS).map_err(db_err)?;
             let rows = s.query_map([floor], |r| rows::token(r, &refs)).map_err(db_err)?;
             rows.map(|r| r.map(|t| t.token).map_err(db_err)).collect()
+        })
+        .await
+    }
+
+    async fn token_overview(&self) -> Result<Vec<ListedToken>, Error> {
+        let refs = self.refs.get()?.clone();
+        self.read(move |c| {
+            let mut s = c.prepare_cached(sql::TOKEN_OVERVIEW).map_err(db_err)?;
+            let rows = s.query_map([], |r| rows::listed_token(r, &refs)).map_err(db_err)?;
+            rows.map(|r| r.map_err(db_err)).collect()
         })
         .await
     }

@@ -411,6 +411,11 @@ fn token_files_are_written_only_through_a_temporary_file_and_a_rename() {
             assert!(!text.contains(w), "{f} writes with {w}");
         }
     }
+    // The writer itself (`edgeward_wire::tokenfile`, shared with the console) does no I/O at all.
+    let writer = text(&crates_dir().join("edgeward-wire/src/tokenfile.rs"));
+    for w in ["std::fs", "std::io", "std::env", "std::net"] {
+        assert!(!writer.contains(w), "edgeward-wire/src/tokenfile.rs uses {w}");
+    }
     let bundle = text(&src.join("bundle.rs"));
     let store = item_body(&bundle, "    pub fn store(");
     assert_eq!(store.matches("write_atomic(").count(), 2, "both kinds of target are written atomically");
