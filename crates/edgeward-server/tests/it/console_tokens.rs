@@ -289,6 +289,7 @@ async fn a_viewer_is_shown_no_control_and_its_posts_are_refused_by_the_service()
         email_registered: false,
         active: true,
         grants: Grants::new([Capability::ViewToken]),
+        roles: Vec::new(),
         created_at: app.clock.now(),
     };
     st.store.create_user(user).await.unwrap();
