@@ -181,6 +181,10 @@ pub mod actions {
     pub const KEY_ROTATE: &str = "key.rotate";
     /// A request failed EdgeGrid authentication.
     pub const AUTH_DENIED: &str = "auth.denied";
+    /// A person signed in to the console.
+    pub const SESSION_SIGN_IN: &str = "session.sign_in";
+    /// A person signed out of the console.
+    pub const SESSION_SIGN_OUT: &str = "session.sign_out";
 }
 
 /// The audit trail's storage.

@@ -8,7 +8,8 @@
 //! otherwise (a repeat that changed nothing). [`Trail::auth_denied`] records failed
 //! authentication, at most one record per source address and reason per
 //! [`DENIED_RECORD_INTERVAL`] and [`DENIED_RECORDS_PER_SECOND`] in all, so a flood of bad requests
-//! cannot flood the trail. [`command`] does the same for administration commands.
+//! cannot flood the trail. [`command`] does the same for administration commands, and
+//! [`console`] for the changes people make in the web console.
 //!
 //! Records name the things changed (from the path, and for creations the body's name field);
 //! they never carry a request body, a secret, a token value or a token reference.
@@ -312,7 +313,7 @@ pub async fn command<T, E: std::fmt::Display>(
     at: chrono::DateTime<chrono::Utc>,
     f: impl Future<Output = Result<T, E>>,
 ) -> Result<T, E> {
-    let slot = AuditSlot::new(AuditRecord {
+    let record = AuditRecord {
         at,
         actor: format!("command:{}", segment(actor)),
         owner: None,
@@ -322,7 +323,65 @@ pub async fn command<T, E: std::fmt::Display>(
         source: "local".into(),
         outcome: AuditOutcome::Success,
         detail: None,
-    });
+    };
+    run_audited(store, record, f).await
+}
+
+/// Where a console request came from, for its audit records: the peer address and the request
+/// id `observe` gave it.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The peer address, or `unknown`.
+    pub source: String,
+    /// The request id (also the answer's `X-Trace-Id`).
+    pub request_id: Option<String>,
+}
+
+impl Origin {
+    /// The origin of a request, from what the listener and `observe` put in its extensions.
+    pub fn of(extensions: &axum::http::Extensions) -> Self {
+        Self {
+            source: extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+            request_id: extensions.get::<RequestId>().map(|r| r.0.clone()),
+        }
+    }
+}
+
+/// Run a change a person makes in the console as audited, like the same change through the
+/// API: `actor` is the signed-in user (`user:NAME`), the record is written with the change, or
+/// on its own as a failure.
+pub async fn console<T, E: std::fmt::Display>(
+    state: &AppState,
+    actor: &Actor,
+    origin: &Origin,
+    action: &'static str,
+    target: String,
+    f: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let record = AuditRecord {
+        at: state.clock.now(),
+        actor: actor.label(),
+        owner: actor.user.map(|o| o.to_string()),
+        action: action.to_owned(),
+        target: segment(&target),
+        request_id: origin.request_id.clone(),
+        source: origin.source.clone(),
+        outcome: AuditOutcome::Success,
+        detail: None,
+    };
+    run_audited(state.store.as_ref(), record, f).await
+}
+
+/// Run `f` with `record` pending: the store writes it in the change's own transaction; when no
+/// write took it, it is appended on its own (a failure, with the error's words, when `f` failed).
+async fn run_audited<T, E: std::fmt::Display>(
+    store: &dyn Store,
+    record: AuditRecord,
+    f: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let slot = AuditSlot::new(record);
     let out = scope(slot.clone(), f).await;
     if let Some(mut record) = slot.take_pending() {
         if let Err(e) = &out {

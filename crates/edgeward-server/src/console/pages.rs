@@ -10,6 +10,7 @@ use axum::Form;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use edgeward_core::audit::actions;
 use edgeward_core::network::Networks;
 use edgeward_core::Error;
 use edgeward_wire::NoticeToken;
@@ -170,6 +171,7 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, req: axu
         return Refused::Csrf.into_response();
     }
     let address = crate::audit::peer_ip(&req);
+    let origin = crate::audit::Origin::of(req.extensions());
     let Form(form): Form<SignInForm> = match Form::from_request(req, &()).await {
         Ok(f) => f,
         Err(_) => return render_with(StatusCode::BAD_REQUEST, &SignInPage { name: "", error: Some(SIGN_IN_FAILED) }),
@@ -180,12 +182,22 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, req: axu
     }
     if !state.console.limits.admit(name, address) {
         tracing::info!("console sign-in refused: too many attempts");
-        return render_with(StatusCode::TOO_MANY_REQUESTS, &SignInPage { name, error: Some(SIGN_IN_LIMITED) });
+        let mut r = render_with(StatusCode::TOO_MANY_REQUESTS, &SignInPage { name, error: Some(SIGN_IN_LIMITED) });
+        r.extensions_mut().insert(crate::audit::AuthDenied("sign_in_limited"));
+        return r;
     }
     match check_password(&state, name, form.password).await {
         Ok(Some(user)) => {
             let now = state.clock.now();
-            match session::start(&state, &user, now).await {
+            let actor = crate::auth::Actor {
+                name: user.name.clone(),
+                kind: crate::auth::ActorKind::User,
+                grants: Default::default(),
+                user: Some(user.id),
+            };
+            let target = format!("user/{}", user.name);
+            let started = session::start(&state, &user, now);
+            match crate::audit::console(&state, &actor, &origin, actions::SESSION_SIGN_IN, target, started).await {
                 Ok(cookie) => {
                     tracing::info!(user = %user.name, "console sign-in");
                     let mut r = Redirect::to("/panel").into_response();
@@ -197,7 +209,10 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, req: axu
         }
         Ok(None) => {
             tracing::info!("console sign-in failed");
-            render_with(StatusCode::UNAUTHORIZED, &SignInPage { name, error: Some(SIGN_IN_FAILED) })
+            let mut r = render_with(StatusCode::UNAUTHORIZED, &SignInPage { name, error: Some(SIGN_IN_FAILED) });
+            // Recorded in the audit trail as a failed authentication, rate-limited per address.
+            r.extensions_mut().insert(crate::audit::AuthDenied("sign_in"));
+            r
         }
         Err(e) => error_page(&e),
     }
@@ -241,7 +256,8 @@ pub async fn sign_out(
     if let Err(r) = person.check_form(&form.csrf) {
         return r.into_response();
     }
-    if let Err(e) = session::end(&state, &headers).await {
+    let target = format!("user/{}", person.user.name);
+    if let Err(e) = person.audited(&state, actions::SESSION_SIGN_OUT, target, session::end(&state, &headers)).await {
         return error_page(&e);
     }
     tracing::info!(user = %person.user.name, "console sign-out");
@@ -325,7 +341,9 @@ pub async fn change_password(
         Ok(Err(e)) => return error_page(&Error::Internal(e.to_string())),
         Err(e) => return error_page(&Error::Internal(format!("password hashing: {e}"))),
     };
-    let user = match state.store.set_user_password(&person.user.name, hash, false).await {
+    let target = format!("user/{}", person.user.name);
+    let set = state.store.set_user_password(&person.user.name, hash, false);
+    let user = match person.audited(&state, actions::USER_SET_PASSWORD, target, set).await {
         Ok(u) => u,
         Err(e) => return error_page(&e),
     };

@@ -114,9 +114,23 @@ pub struct Person {
     pub csrf: String,
     /// Their password was given to them and must be changed before anything else.
     pub must_change_password: bool,
+    /// Where the request came from, for its audit records.
+    pub origin: crate::audit::Origin,
 }
 
 impl Person {
+    /// Run a change `f` as audited, as the same change through the API would be: the record
+    /// names this person (`user:NAME`), `action` and `target`.
+    pub async fn audited<T, E: std::fmt::Display>(
+        &self,
+        state: &AppState,
+        action: &'static str,
+        target: String,
+        f: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        crate::audit::console(state, &self.caller.0, &self.origin, action, target, f).await
+    }
+
     /// Whether a submitted form's CSRF token is this session's (constant-time).
     pub fn check_form(&self, submitted: &str) -> Result<(), Refused> {
         if bool::from(submitted.as_bytes().ct_eq(self.csrf.as_bytes())) {
@@ -213,6 +227,7 @@ impl FromRequestParts<AppState> for Person {
             caller: Caller(Arc::new(actor)),
             csrf: session.csrf,
             must_change_password: session.must_change_password,
+            origin: crate::audit::Origin::of(&parts.extensions),
             user,
         };
         // Until the given password is changed, the password page and sign-out are all there is.

@@ -16,6 +16,7 @@ use axum::Form;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use edgeward_core::audit::actions;
 use edgeward_core::network::Networks;
 use edgeward_core::store::ListedToken;
 use edgeward_core::Error;
@@ -24,6 +25,7 @@ use edgeward_wire::{CreateTokenRequest, LenientBool, NamespacePairs, TokenObject
 
 use super::pages::{error_page, form_to_correct, networks, render, time_left, Chrome};
 use super::session::Person;
+
 use crate::permit::{self, cap};
 use crate::service;
 use crate::state::AppState;
@@ -321,7 +323,8 @@ pub async fn refresh(
     if let Err(r) = person.check_form(&form.csrf) {
         return r.into_response();
     }
-    match service::refresh_token(&state, &person.caller.0, &name).await {
+    let refreshed = service::refresh_token(&state, &person.caller.0, &name);
+    match person.audited(&state, actions::TOKEN_REFRESH, format!("token/{name}"), refreshed).await {
         Ok(t) => to_token(&t.name),
         Err(e) => error_page(&e),
     }
@@ -359,10 +362,31 @@ pub async fn rotate(
         }
         let req =
             CreateTokenRequest::successor_of(&old, form.new_name.trim().to_owned(), state.clock.now().date_naive());
-        let new = service::create_token(&state, actor, req).await?;
-        service::mark_replaced(&state, actor, &old.name, &new.name).await?;
+        let new = person
+            .audited(
+                &state,
+                actions::TOKEN_CREATE,
+                format!("token/{}", req.name.clone()),
+                service::create_token(&state, actor, req),
+            )
+            .await?;
+        person
+            .audited(
+                &state,
+                actions::TOKEN_REPLACED,
+                format!("token/{}", old.name),
+                service::mark_replaced(&state, actor, &old.name, &new.name),
+            )
+            .await?;
         if form.revoke_old.is_some() {
-            service::revoke_token(&state, actor, &old.name).await?;
+            person
+                .audited(
+                    &state,
+                    actions::TOKEN_REVOKE,
+                    format!("token/{}", old.name),
+                    service::revoke_token(&state, actor, &old.name),
+                )
+                .await?;
         }
         Ok::<_, Error>(new.name)
     }
@@ -397,7 +421,8 @@ pub async fn revoke(
             "To revoke {name}, type its name in the confirmation field. Nothing was revoked."
         ));
     }
-    match service::revoke_token(&state, &person.caller.0, &name).await {
+    let revoked = service::revoke_token(&state, &person.caller.0, &name);
+    match person.audited(&state, actions::TOKEN_REVOKE, format!("token/{name}"), revoked).await {
         Ok(_) => Redirect::to("/tokens?status=revoked").into_response(),
         Err(e) => error_page(&e),
     }
@@ -515,7 +540,10 @@ pub async fn create(State(state): State<AppState>, person: Person, Form(form): F
     if let Err(r) = person.check_form(&form.csrf) {
         return r.into_response();
     }
-    let e = match service::create_token(&state, &person.caller.0, form.request()).await {
+    let req = form.request();
+    let target = format!("token/{}", req.name);
+    let created = service::create_token(&state, &person.caller.0, req);
+    let e = match person.audited(&state, actions::TOKEN_CREATE, target, created).await {
         Ok(t) => return to_token(&t.name),
         Err(e) => e,
     };

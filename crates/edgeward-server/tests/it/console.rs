@@ -172,3 +172,60 @@ async fn the_account_page_shows_the_cp_code_the_limits_and_for_an_administrator_
     assert!(a.text.contains("Tokens per account") && a.text.contains("id=\"health\""));
     assert!(a.text.contains("id=\"undelivered-none\""), "the administrator is told of every token");
 }
+
+#[tokio::test]
+async fn what_people_do_in_the_console_is_in_the_audit_trail() {
+    use edgeward_core::audit::{AuditFilter, AuditOutcome};
+    let app = spawn_app().await;
+    let b = browser(&app);
+    let wrong = sign_in(&app, &b, "admin", "not the password at all").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let cookie = first_sign_in(&app, &b, "a long new password").await;
+    let form = page(&app, &b, &cookie, "/tokens/new").await;
+    let csrf = csrf_of(&form.text);
+    let made = send(b.post(app.url("/tokens")).header(COOKIE, &cookie).form(&[
+        ("csrf", csrf.as_str()),
+        ("name", "audited_token"),
+        ("staging", "on"),
+        ("namespaces", "default:r"),
+    ]))
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
+    let refused = send(b.post(app.url("/tokens")).header(COOKIE, &cookie).form(&[
+        ("csrf", csrf.as_str()),
+        ("name", "bad name!"),
+        ("staging", "on"),
+        ("namespaces", "default:r"),
+    ]))
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+
+    // The trail is written after the answer for a refused authentication: wait for it.
+    let records = {
+        let mut tries = 0;
+        loop {
+            let r =
+                app.server.state.store.audit_records(&AuditFilter { limit: 100, ..Default::default() }).await.unwrap();
+            if r.iter().any(|e| e.record.action == "auth.denied") || tries == 100 {
+                break r;
+            }
+            tries += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let seen: Vec<(String, String, String, AuditOutcome)> = records
+        .iter()
+        .rev()
+        .map(|e| (e.record.actor.clone(), e.record.action.clone(), e.record.target.clone(), e.record.outcome))
+        .collect();
+    let has = |actor: &str, action: &str, target: &str, outcome: AuditOutcome| {
+        seen.iter().any(|(a, c, t, o)| a == actor && c == action && t == target && *o == outcome)
+    };
+    assert!(has("unauthenticated", "auth.denied", "POST /sign-in", AuditOutcome::Failure), "{seen:#?}");
+    assert!(has("user:admin", "session.sign_in", "user/admin", AuditOutcome::Success), "{seen:#?}");
+    assert!(has("user:admin", "user.set_password", "user/admin", AuditOutcome::Success), "{seen:#?}");
+    assert!(has("user:admin", "token.create", "token/audited_token", AuditOutcome::Success), "{seen:#?}");
+    assert!(has("user:admin", "token.create", "token/bad name!", AuditOutcome::Failure), "{seen:#?}");
+    let from = records.iter().find(|e| e.record.action == "token.create").unwrap();
+    assert!(from.record.request_id.is_some() && from.record.source == "127.0.0.1", "{:?}", from.record);
+}
