@@ -10,7 +10,8 @@
 //! - [`console`] is the web console on the admin listener: sign-in, sessions, pages.
 //! - [`routes`] holds the handlers; `edgeward-wire` the JSON shapes clients send and read.
 //! - [`problem`] is the one place where errors become HTTP responses.
-//! - [`service`] holds the token operations the handlers call.
+//! - [`service`] holds the token operations the handlers call; [`people`] the operations on
+//!   users, roles, contacts and API clients.
 //! - [`jobs`] runs scheduled work (refresh, purge, retiring unused signing keys).
 //! - [`keys`] holds the signing keys and the data key at run time, and rotates them.
 //!
@@ -36,6 +37,7 @@ pub mod notify;
 pub mod openapi;
 pub mod outbox;
 pub mod password;
+pub mod people;
 pub mod permit;
 pub mod problem;
 pub mod routes;

@@ -1,21 +1,16 @@
 //! `/edgeward/v1/roles`: named sets of grants that users hold (`edgeward_core::role`). The
 //! built-in roles are listed and read like the custom ones, but neither changed nor deleted.
-//! These need the `MANAGE_NOTIFICATIONS` grant, like the users API (`edgeward role …` does the
-//! same on the server's data directory).
+//! The rules are [`crate::people`]'s, shared with the console (`MANAGE_NOTIFICATIONS`, like the
+//! users API; `edgeward role …` does the same on the server's data directory).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 
-use edgeward_core::names::RoleName;
-use edgeward_core::refusal;
-use edgeward_core::role::{self, Role};
 use edgeward_wire::{NewRole, RoleChange, RoleObject};
 
 use crate::auth::Caller;
-use crate::permit::cap;
 use crate::problem::ApiError;
-use crate::routes::people::parse_grants;
 use crate::routes::{parse_json, JsonBody};
 use crate::state::AppState;
 
@@ -25,8 +20,7 @@ pub async fn list_roles(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Vec<RoleObject>>, ApiError> {
-    caller.permit::<cap::ManageNotifications>()?;
-    Ok(Json(state.store.list_roles().await?.iter().map(RoleObject::from).collect()))
+    Ok(Json(crate::people::list_roles(&state, &caller.0).await?.iter().map(RoleObject::from).collect()))
 }
 
 /// One role.
@@ -36,10 +30,7 @@ pub async fn get_role(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Json<RoleObject>, ApiError> {
-    caller.permit::<cap::ManageNotifications>()?;
-    let name = RoleName::parse(&name)?;
-    let role = state.store.role(&name).await?.ok_or_else(|| refusal::role_missing(&name))?;
-    Ok(Json(RoleObject::from(&role)))
+    Ok(Json(RoleObject::from(&crate::people::get_role(&state, &caller.0, &name).await?)))
 }
 
 /// Add a custom role.
@@ -49,16 +40,7 @@ pub async fn create_role(
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<RoleObject>), ApiError> {
-    caller.permit::<cap::ManageNotifications>()?;
-    let req: NewRole = parse_json(&body)?;
-    let role = Role {
-        name: RoleName::parse(&req.name)?,
-        description: role::parse_description(&req.description)?,
-        grants: parse_grants("grants", &req.grants)?,
-        built_in: false,
-    };
-    let role = state.store.create_role(role, state.clock.now()).await?;
-    tracing::info!(role = %role.name, "role created");
+    let role = crate::people::create_role(&state, &caller.0, parse_json(&body)?).await?;
     Ok((StatusCode::CREATED, Json(RoleObject::from(&role))))
 }
 
@@ -71,12 +53,7 @@ pub async fn update_role(
     Path(name): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<RoleObject>, ApiError> {
-    caller.permit::<cap::ManageNotifications>()?;
-    let name = RoleName::parse(&name)?;
-    let req: RoleChange = parse_json(&body)?;
-    let description = req.description.as_deref().map(role::parse_description).transpose()?;
-    let grants = req.grants.as_deref().map(|g| parse_grants("grants", g)).transpose()?;
-    let role = state.store.update_role(&name, description, grants).await?;
+    let role = crate::people::update_role(&state, &caller.0, &name, parse_json::<RoleChange>(&body)?).await?;
     Ok(Json(RoleObject::from(&role)))
 }
 
@@ -87,8 +64,6 @@ pub async fn delete_role(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.permit::<cap::ManageNotifications>()?;
-    let name = RoleName::parse(&name)?;
-    state.store.delete_role(&name).await?;
+    crate::people::delete_role(&state, &caller.0, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
