@@ -434,7 +434,12 @@ async fn first_sign_in_password_change_panel_notice_csrf_and_deactivation() {
     assert_eq!((b.path().await, b.text("#unread").await), ("/panel".to_owned(), "0".to_owned()), "still signed in");
 
     // Deactivated while signed in: the next page is the sign-in page.
-    app.server.state.store.update_user("admin", Some(false), None, None).await.unwrap();
+    app.server
+        .state
+        .store
+        .update_user("admin", edgeward_core::notify::UserUpdate { active: Some(false), ..Default::default() })
+        .await
+        .unwrap();
     b.goto("/panel").await;
     b.find("#name").await;
     assert_eq!(b.path().await, "/sign-in");
@@ -560,6 +565,7 @@ async fn token_pages_a_viewer_sees_no_controls_and_its_posts_are_refused() {
         email_registered: false,
         active: true,
         grants: Grants::new([Capability::ViewToken]),
+        roles: Vec::new(),
         created_at: clock.now(),
     };
     app.server.state.store.create_user(viewer).await.unwrap();

@@ -1,92 +1,13 @@
 //! The console's sign-in, sessions and CSRF, over HTTPS against a real server (on the suite's
 //! backend): the attacks of the console issue's acceptance list, each refused.
 
-#![allow(
-    clippy::disallowed_methods,
-    reason = "the tests read the server's certificate and initial password, and look for that file, as the administrator would"
-)]
-
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use reqwest::redirect::Policy;
+use reqwest::header::COOKIE;
 use reqwest::StatusCode;
 
-use crate::common::{spawn_app, TestApp};
-
-/// A browser-like client that follows no redirect (the tests read where they point) and keeps
-/// no cookie by itself (the tests carry the session cookie, as a thief would).
-fn browser(app: &TestApp) -> reqwest::Client {
-    let pem = std::fs::read(&app.server.prepared.tls_cert).unwrap();
-    reqwest::Client::builder()
-        .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn initial_password(app: &TestApp) -> String {
-    let text = std::fs::read_to_string(app.dir.path().join("admin-password")).unwrap();
-    text.trim().to_owned()
-}
-
-struct Answer {
-    status: StatusCode,
-    location: Option<String>,
-    cookie: Option<String>,
-    text: String,
-}
-
-async fn send(req: reqwest::RequestBuilder) -> Answer {
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    let location = r.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
-    let cookie = r.headers().get(SET_COOKIE).map(|v| v.to_str().unwrap().to_owned());
-    Answer { status, location, cookie, text: r.text().await.unwrap() }
-}
-
-/// `name=value` of a `Set-Cookie` header.
-fn cookie_pair(set_cookie: &str) -> String {
-    set_cookie.split(';').next().unwrap().to_owned()
-}
-
-async fn sign_in(app: &TestApp, b: &reqwest::Client, name: &str, password: &str) -> Answer {
-    send(b.post(app.url("/sign-in")).form(&[("name", name), ("password", password)])).await
-}
-
-/// The CSRF token in a page's forms.
-fn csrf_of(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").expect("the page has a form with a CSRF token");
-    let rest = &page[at + "name=\"csrf\" value=\"".len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
-async fn page(app: &TestApp, b: &reqwest::Client, cookie: &str, path: &str) -> Answer {
-    send(b.get(app.url(path)).header(COOKIE, cookie)).await
-}
-
-/// Sign in as admin with the initial password and choose `new`: the session cookie after it.
-async fn first_sign_in(app: &TestApp, b: &reqwest::Client, new: &str) -> String {
-    let initial = initial_password(app);
-    let a = sign_in(app, b, "admin", &initial).await;
-    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text);
-    let cookie = cookie_pair(a.cookie.as_deref().unwrap());
-    let panel = page(app, b, &cookie, "/panel").await;
-    assert_eq!(panel.location.as_deref(), Some("/account/password"), "a given password must be changed first");
-    let form = page(app, b, &cookie, "/account/password").await;
-    assert_eq!(form.status, StatusCode::OK);
-    let csrf = csrf_of(&form.text);
-    let changed = send(b.post(app.url("/account/password")).header(COOKIE, &cookie).form(&[
-        ("csrf", csrf.as_str()),
-        ("current", initial.as_str()),
-        ("new", new),
-        ("confirm", new),
-    ]))
-    .await;
-    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.text);
-    assert!(!app.dir.path().join("admin-password").exists(), "the initial password's file is removed");
-    assert_eq!(page(app, b, &cookie, "/panel").await.location.as_deref(), Some("/sign-in"), "the old session ended");
-    cookie_pair(changed.cookie.as_deref().expect("a new session"))
-}
+use crate::common::console::{
+    browser, cookie_pair, csrf_of, first_sign_in, initial_password, page, send, sign_in, Answer,
+};
+use crate::common::spawn_app;
 
 #[tokio::test]
 async fn the_session_cookie_is_host_only_secure_http_only_and_strict_and_pages_carry_the_policy() {

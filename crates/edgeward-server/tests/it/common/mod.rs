@@ -6,6 +6,7 @@
     reason = "test support reads the servers' certificates and finds PostgreSQL's programs for a private server"
 )]
 
+pub mod console;
 pub mod private_postgres;
 
 use std::sync::Arc;
