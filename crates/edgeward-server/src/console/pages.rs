@@ -85,6 +85,16 @@ fn render_with(status: StatusCode, t: &impl Template) -> Response {
     r
 }
 
+/// A form to correct, shown again (`400`) with what to correct.
+pub fn form_to_correct(t: &impl Template) -> Response {
+    render_with(StatusCode::BAD_REQUEST, t)
+}
+
+/// A form refused as a whole, with the reason (`400`).
+pub fn refused_form(message: &str) -> Response {
+    refused_page(StatusCode::BAD_REQUEST, message)
+}
+
 #[derive(Template)]
 #[template(path = "console/message.html")]
 struct Message<'a> {
