@@ -11,6 +11,9 @@
 //! cannot flood the trail. [`command`] does the same for administration commands, and
 //! [`console`] for the changes people make in the web console.
 //!
+//! [`console_change`] does the same for a change a person makes in the console, and
+//! [`records`] is the listing the API and the console's audit page share.
+//!
 //! Records name the things changed (from the path, and for creations the body's name field);
 //! they never carry a request body, a secret, a token value or a token reference.
 
@@ -26,12 +29,17 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use edgeward_core::audit::{actions, AuditOutcome, AuditRecord};
+use chrono::{DateTime, Utc};
+use edgeward_core::audit::{actions, AuditFilter, AuditOutcome, AuditRecord, MAX_PAGE};
+use edgeward_core::network::Networks;
 use edgeward_core::store::Store;
+use edgeward_core::Error;
+use edgeward_wire::{AuditPage, AuditRecordObject};
 
 use crate::auth::Actor;
 use edgeward_store::audit::{scope, AuditSlot};
 
+use crate::permit::{self, cap};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -190,18 +198,94 @@ async fn audited(state: AppState, operation: Operation, actor: Arc<Actor>, req: 
         let status = resp.status();
         if !status.is_success() {
             record.outcome = AuditOutcome::Failure;
-            let code = match resp.extensions().get::<Problem>() {
-                Some(Problem::EdgeKv { code, .. }) => code,
-                Some(Problem::Gateway { .. }) => "gateway",
-                None => "",
-            };
-            record.detail = Some(format!("{} {code}", status.as_u16()).trim_end().to_owned());
+            record.detail = Some(failure_detail(status, resp.extensions().get::<Problem>()));
         }
         if let Err(e) = state.store.append_audit(record).await {
             tracing::error!(error = %e.log_detail(), "an audit record could not be written");
         }
     }
     resp
+}
+
+/// Query parameters a listing takes (each at most once).
+const PARAMS: [&str; 8] = ["actor", "action", "target", "outcome", "since", "until", "before", "limit"];
+
+fn instant(q: &HashMap<String, String>, key: &'static str) -> Result<Option<DateTime<Utc>>, Error> {
+    q.get(key)
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| Error::invalid(key, format!("{key} must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z.")))
+        })
+        .transpose()
+}
+
+/// Parse a listing's query into a filter (shared by the API and its tests).
+pub fn filter_from_query(q: &HashMap<String, String>) -> Result<AuditFilter, Error> {
+    // `accountSwitchKey` is what EdgeGrid clients with an account key add to every request.
+    if let Some(unknown) = q.keys().find(|k| !PARAMS.contains(&k.as_str()) && *k != "accountSwitchKey") {
+        return Err(Error::invalid(
+            "query",
+            format!("Unknown query parameter {unknown:?}; the audit listing takes {}.", PARAMS.join(", ")),
+        ));
+    }
+    let text = |key: &'static str| -> Result<Option<String>, Error> {
+        match q.get(key) {
+            Some(v) if v.is_empty() || v.len() > 512 => {
+                Err(Error::invalid(key, format!("{key} must be 1 to 512 characters.")))
+            }
+            other => Ok(other.cloned()),
+        }
+    };
+    let outcome = match q.get("outcome") {
+        None => None,
+        Some(v) => Some(
+            AuditOutcome::parse(v).ok_or_else(|| Error::invalid("outcome", "outcome must be success or failure."))?,
+        ),
+    };
+    let number = |key: &'static str, max: i64| -> Result<Option<i64>, Error> {
+        q.get(key)
+            .map(|v| {
+                v.parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| Error::invalid(key, format!("{key} must be a whole number from 1 to {max}.")))
+            })
+            .transpose()
+    };
+    Ok(AuditFilter {
+        actor: text("actor")?,
+        action: text("action")?,
+        target: text("target")?,
+        outcome,
+        since: instant(q, "since")?,
+        until: instant(q, "until")?,
+        before_id: number("before", i64::MAX)?,
+        // 1 to MAX_PAGE when given, so it fits a usize.
+        limit: number("limit", i64::try_from(MAX_PAGE).unwrap_or(i64::MAX))?
+            .map_or(100, |n| usize::try_from(n).unwrap_or(MAX_PAGE)),
+    })
+}
+
+/// A page of the trail for `actor` (`VIEW_AUDIT`): the records `query` selects, newest first,
+/// and the `before` of the next page. The admin API's `GET /edgeward/v1/audit` and the
+/// console's audit page both answer with it.
+pub async fn records(state: &AppState, actor: &Actor, query: &HashMap<String, String>) -> Result<AuditPage, Error> {
+    permit::check::<cap::ViewAudit>(&actor.grants, Networks::BOTH)?;
+    let filter = filter_from_query(query)?;
+    let records = state.store.audit_records(&filter).await?;
+    let next = (records.len() == filter.limit).then(|| records.last().map(|r| r.id)).flatten();
+    Ok(AuditPage { records: records.into_iter().map(AuditRecordObject::from).collect(), next })
+}
+
+/// A failure's detail: the status and the problem code (`400 EKV_1002`).
+fn failure_detail(status: axum::http::StatusCode, problem: Option<&Problem>) -> String {
+    let code = match problem {
+        Some(Problem::EdgeKv { code, .. }) => code,
+        Some(Problem::Gateway { .. }) => "gateway",
+        None => "",
+    };
+    format!("{} {code}", status.as_u16()).trim_end().to_owned()
 }
 
 /// At most one failed-authentication record per source address and reason this often.
@@ -324,7 +408,7 @@ pub async fn command<T, E: std::fmt::Display>(
         outcome: AuditOutcome::Success,
         detail: None,
     };
-    run_audited(store, record, f).await
+    run_audited(store, record, f, |e: &E| segment(&e.to_string())).await
 }
 
 /// Where a console request came from, for its audit records: the peer address and the request
@@ -349,44 +433,54 @@ impl Origin {
     }
 }
 
-/// Run a change a person makes in the console as audited, like the same change through the
-/// API: `actor` is the signed-in user (`user:NAME`), the record is written with the change, or
-/// on its own as a failure.
-pub async fn console<T, E: std::fmt::Display>(
+/// Run a change `f` that a person makes in the console as audited, like the admin API's
+/// request for the same operation: the same action, a target of the same shape (`resource`, then
+/// `target`'s segments: `token` and its name, `item` and network, namespace, group, item),
+/// `user:NAME`. The record is written with the change, or on its own: a failure with the status
+/// and problem code the API would answer, or a success that changed nothing.
+pub async fn console<T>(
     state: &AppState,
     actor: &Actor,
     origin: &Origin,
     action: &'static str,
-    target: String,
-    f: impl Future<Output = Result<T, E>>,
-) -> Result<T, E> {
+    (resource, target): (&'static str, &[&str]),
+    f: impl Future<Output = Result<T, edgeward_core::Error>>,
+) -> Result<T, edgeward_core::Error> {
+    let mut segments = vec![resource.to_owned()];
+    segments.extend(target.iter().map(|t| segment(t)));
     let record = AuditRecord {
         at: state.clock.now(),
         actor: actor.label(),
         owner: actor.user.map(|o| o.to_string()),
         action: action.to_owned(),
-        target: segment(&target),
+        target: segments.join("/"),
         request_id: origin.request_id.clone(),
         source: origin.source.clone(),
         outcome: AuditOutcome::Success,
         detail: None,
     };
-    run_audited(state.store.as_ref(), record, f).await
+    run_audited(state.store.as_ref(), record, f, |e: &edgeward_core::Error| {
+        let problem = crate::problem::ApiError::from(e.clone()).problem();
+        failure_detail(problem.status(), Some(&problem))
+    })
+    .await
 }
 
 /// Run `f` with `record` pending: the store writes it in the change's own transaction; when no
-/// write took it, it is appended on its own (a failure, with the error's words, when `f` failed).
-async fn run_audited<T, E: std::fmt::Display>(
+/// write took it, it is appended on its own (a failure, with `detail` of the error, when `f`
+/// failed).
+async fn run_audited<T, E>(
     store: &dyn Store,
     record: AuditRecord,
     f: impl Future<Output = Result<T, E>>,
+    detail: impl FnOnce(&E) -> String,
 ) -> Result<T, E> {
     let slot = AuditSlot::new(record);
     let out = scope(slot.clone(), f).await;
     if let Some(mut record) = slot.take_pending() {
         if let Err(e) = &out {
             record.outcome = AuditOutcome::Failure;
-            record.detail = Some(segment(&e.to_string()));
+            record.detail = Some(detail(e));
         }
         if let Err(e) = store.append_audit(record).await {
             tracing::error!(error = %e.log_detail(), "an audit record could not be written");

@@ -10,8 +10,9 @@
 //! - [`console`] is the web console on the admin listener: sign-in, sessions, pages.
 //! - [`routes`] holds the handlers; `edgeward-wire` the JSON shapes clients send and read.
 //! - [`problem`] is the one place where errors become HTTP responses.
-//! - [`service`] holds the token operations the handlers call; [`people`] the operations on
-//!   users, roles, contacts and API clients.
+//! - [`service`] holds the token operations the handlers call; [`data_service`] the
+//!   namespace, group and item operations the admin API and the console share; [`people`] the
+//!   operations on users, roles, contacts and API clients.
 //! - [`jobs`] runs scheduled work (refresh, purge, retiring unused signing keys).
 //! - [`keys`] holds the signing keys and the data key at run time, and rotates them.
 //!
@@ -24,6 +25,7 @@ pub mod body;
 pub mod bootstrap;
 pub mod config;
 pub mod console;
+pub mod data_service;
 pub mod dataplane;
 pub mod follow;
 pub mod item_cache;

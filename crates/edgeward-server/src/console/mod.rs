@@ -11,12 +11,15 @@
 //! route.
 
 pub mod account;
+pub mod audit;
+pub mod data;
 pub mod pages;
 pub mod session;
 pub mod tokens;
 
 use std::sync::LazyLock;
 
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -29,6 +32,10 @@ use crate::state::AppState;
 /// or style, no plug-ins, forms post only here, and no page may frame the console.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
      connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Largest item edit form: a value of `MAX_VALUE_CHARS` characters of 4 bytes each, every byte
+/// percent-encoded, and room for the CSRF token (axum's default of 2 MB is less).
+const EDIT_FORM_BYTES: usize = crate::items::MAX_VALUE_CHARS * 4 * 3 + 4096;
 
 /// The console's routes (merged into the admin router).
 pub fn router() -> Router<AppState> {
@@ -48,6 +55,15 @@ pub fn router() -> Router<AppState> {
         .route("/tokens/{name}/refresh", post(tokens::refresh))
         .route("/tokens/{name}/rotate", post(tokens::rotate))
         .route("/tokens/{name}/revoke", post(tokens::revoke))
+        .route("/namespaces", get(data::namespaces))
+        .route("/namespaces/{network}/{ns}", get(data::namespace))
+        .route("/namespaces/{network}/{ns}/groups/{group}", get(data::group))
+        .route(
+            "/namespaces/{network}/{ns}/groups/{group}/items/{item}",
+            get(data::item).post(data::edit_item).layer(DefaultBodyLimit::max(EDIT_FORM_BYTES)),
+        )
+        .route("/namespaces/{network}/{ns}/groups/{group}/items/{item}/delete", post(data::delete_item))
+        .route("/audit", get(audit::audit))
         .route("/static/console.css", get(stylesheet))
         .route("/static/console.js", get(script))
         .layer(middleware::from_fn(page_headers))

@@ -195,8 +195,8 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, req: axu
                 grants: Default::default(),
                 user: Some(user.id),
             };
-            let target = format!("user/{}", user.name);
             let started = session::start(&state, &user, now);
+            let target = ("user", &[user.name.as_str()][..]);
             match crate::audit::console(&state, &actor, &origin, actions::SESSION_SIGN_IN, target, started).await {
                 Ok(cookie) => {
                     tracing::info!(user = %user.name, "console sign-in");
@@ -256,7 +256,7 @@ pub async fn sign_out(
     if let Err(r) = person.check_form(&form.csrf) {
         return r.into_response();
     }
-    let target = format!("user/{}", person.user.name);
+    let target = ("user", &[person.user.name.as_str()][..]);
     if let Err(e) = person.audited(&state, actions::SESSION_SIGN_OUT, target, session::end(&state, &headers)).await {
         return error_page(&e);
     }
@@ -341,7 +341,7 @@ pub async fn change_password(
         Ok(Err(e)) => return error_page(&Error::Internal(e.to_string())),
         Err(e) => return error_page(&Error::Internal(format!("password hashing: {e}"))),
     };
-    let target = format!("user/{}", person.user.name);
+    let target = ("user", &[person.user.name.as_str()][..]);
     let set = state.store.set_user_password(&person.user.name, hash, false);
     let user = match person.audited(&state, actions::USER_SET_PASSWORD, target, set).await {
         Ok(u) => u,

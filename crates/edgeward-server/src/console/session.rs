@@ -120,14 +120,14 @@ pub struct Person {
 
 impl Person {
     /// Run a change `f` as audited, as the same change through the API would be: the record
-    /// names this person (`user:NAME`), `action` and `target`.
-    pub async fn audited<T, E: std::fmt::Display>(
+    /// names this person (`user:NAME`), `action` and the target (`resource`, then its segments).
+    pub async fn audited<T>(
         &self,
         state: &AppState,
         action: &'static str,
-        target: String,
-        f: impl std::future::Future<Output = Result<T, E>>,
-    ) -> Result<T, E> {
+        target: (&'static str, &[&str]),
+        f: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
         crate::audit::console(state, &self.caller.0, &self.origin, action, target, f).await
     }
 

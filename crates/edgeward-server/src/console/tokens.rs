@@ -324,7 +324,7 @@ pub async fn refresh(
         return r.into_response();
     }
     let refreshed = service::refresh_token(&state, &person.caller.0, &name);
-    match person.audited(&state, actions::TOKEN_REFRESH, format!("token/{name}"), refreshed).await {
+    match person.audited(&state, actions::TOKEN_REFRESH, ("token", &[name.as_str()]), refreshed).await {
         Ok(t) => to_token(&t.name),
         Err(e) => error_page(&e),
     }
@@ -360,13 +360,13 @@ pub async fn rotate(
             let nets = Networks { staging: old.allow_on_staging, production: old.allow_on_production };
             permit::check::<cap::RevokeToken>(&actor.grants, nets)?;
         }
-        let req =
-            CreateTokenRequest::successor_of(&old, form.new_name.trim().to_owned(), state.clock.now().date_naive());
+        let new_name = form.new_name.trim().to_owned();
+        let req = CreateTokenRequest::successor_of(&old, new_name.clone(), state.clock.now().date_naive());
         let new = person
             .audited(
                 &state,
                 actions::TOKEN_CREATE,
-                format!("token/{}", req.name.clone()),
+                ("token", &[new_name.as_str()]),
                 service::create_token(&state, actor, req),
             )
             .await?;
@@ -374,7 +374,7 @@ pub async fn rotate(
             .audited(
                 &state,
                 actions::TOKEN_REPLACED,
-                format!("token/{}", old.name),
+                ("token", &[old.name.as_str()]),
                 service::mark_replaced(&state, actor, &old.name, &new.name),
             )
             .await?;
@@ -383,7 +383,7 @@ pub async fn rotate(
                 .audited(
                     &state,
                     actions::TOKEN_REVOKE,
-                    format!("token/{}", old.name),
+                    ("token", &[old.name.as_str()]),
                     service::revoke_token(&state, actor, &old.name),
                 )
                 .await?;
@@ -422,7 +422,7 @@ pub async fn revoke(
         ));
     }
     let revoked = service::revoke_token(&state, &person.caller.0, &name);
-    match person.audited(&state, actions::TOKEN_REVOKE, format!("token/{name}"), revoked).await {
+    match person.audited(&state, actions::TOKEN_REVOKE, ("token", &[name.as_str()]), revoked).await {
         Ok(_) => Redirect::to("/tokens?status=revoked").into_response(),
         Err(e) => error_page(&e),
     }
@@ -541,9 +541,9 @@ pub async fn create(State(state): State<AppState>, person: Person, Form(form): F
         return r.into_response();
     }
     let req = form.request();
-    let target = format!("token/{}", req.name);
+    let name = req.name.clone();
     let created = service::create_token(&state, &person.caller.0, req);
-    let e = match person.audited(&state, actions::TOKEN_CREATE, target, created).await {
+    let e = match person.audited(&state, actions::TOKEN_CREATE, ("token", &[name.as_str()]), created).await {
         Ok(t) => return to_token(&t.name),
         Err(e) => e,
     };

@@ -7,25 +7,21 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
 
-use edgeward_core::names::{AccessGroupId, GroupName, ItemName, NamespaceName};
+use edgeward_core::names::{AccessGroupId, NamespaceName};
 use edgeward_core::namespace::{self as ns_rules, GeoLocation, Retention};
 use edgeward_core::network::Network;
-use edgeward_core::store::{ItemKey, Namespace};
+use edgeward_core::store::Namespace;
 use edgeward_core::{Error, Resource};
 use edgeward_wire::{LenientBoolSer, LenientU64, NamespaceList, NamespaceObject, NamespacePolicy, ScheduledDelete};
 
 use crate::auth::Caller;
-use crate::items;
-use crate::permit::{self, cap, Cap};
+use crate::data_service::{self, network, ItemPath};
+use crate::permit::{self, cap};
 use crate::problem::ApiError;
 use crate::routes::{parse_json, JsonBody, QueryParams};
 use crate::state::AppState;
 
 type Params = QueryParams;
-
-fn network(raw: &str) -> Result<Network, Error> {
-    Network::parse(raw).map_err(|_| Error::invalid("network", "The network must be staging or production."))
-}
 
 fn object(n: &Namespace) -> NamespaceObject {
     NamespaceObject {
@@ -52,10 +48,9 @@ pub async fn list(
     Path(net): Path<String>,
     q: QueryParams,
 ) -> Result<Json<NamespaceList>, ApiError> {
-    let net = network(&net)?;
-    caller.permit_on::<cap::ViewNamespace>(net)?;
+    let on = data_service::on::<cap::ViewNamespace>(&caller.0, network(&net)?)?;
     let details = q.flag_or_on_off("details")?;
-    let all = state.store.list_namespaces(net).await?;
+    let all = data_service::namespaces(&state, &on).await?;
     let namespaces = all
         .iter()
         .map(|n| {
@@ -120,10 +115,7 @@ pub async fn get(
     Extension(caller): Extension<Caller>,
     Path((net, ns)): Path<(String, String)>,
 ) -> Result<Json<NamespaceObject>, ApiError> {
-    let net = network(&net)?;
-    caller.permit_on::<cap::ViewNamespace>(net)?;
-    let ns =
-        state.store.get_namespace(net, &NamespaceName::parse_requested(&ns)?).await?.ok_or_else(ns_rules::missing)?;
+    let ns = data_service::namespace(&state, &caller.0, network(&net)?, &ns).await?;
     Ok(Json(object(&ns)))
 }
 
@@ -315,10 +307,6 @@ pub async fn cancel_delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn sandbox(q: &Params, net: Network) -> Result<String, Error> {
-    items::sandbox(q.get("sandboxId").map(String::as_str), net)
-}
-
 /// Group names (bare array).
 #[utoipa::path(get, path = "/edgekv/v1/networks/{network}/namespaces/{ns}/groups", params(("network" = String, Path), ("ns" = String, Path), ("sandboxId" = Option<String>, Query)), responses((status = 200, body = Vec<String>), (status = 404)))]
 pub async fn groups(
@@ -327,11 +315,8 @@ pub async fn groups(
     Path((net, ns)): Path<(String, String)>,
     q: QueryParams,
 ) -> Result<Json<Vec<String>>, ApiError> {
-    let net = network(&net)?;
-    caller.permit_on::<cap::ReadData>(net)?;
-    let name = NamespaceName::parse_requested(&ns)?;
-    state.store.get_namespace(net, &name).await?.ok_or_else(ns_rules::missing)?;
-    let groups = state.store.list_groups(net, &name, &sandbox(&q, net)?, 10_000).await?;
+    let sandbox = q.get("sandboxId").map(String::as_str);
+    let groups = data_service::groups(&state, &caller.0, network(&net)?, &ns, sandbox).await?;
     if groups.is_empty() {
         return Err(Error::NotFound { resource: Resource::Item, message: "There are no groups.".into() }.into());
     }
@@ -346,20 +331,8 @@ pub async fn item_keys(
     Path((net, ns, group)): Path<(String, String, String)>,
     q: QueryParams,
 ) -> Result<Json<Vec<String>>, ApiError> {
-    let net = network(&net)?;
-    caller.permit_on::<cap::ReadData>(net)?;
-    let name = NamespaceName::parse_requested(&ns)?;
-    let group = GroupName::parse(&group)?;
-    let max = match q.get("maxItems") {
-        Some(m) => m
-            .parse::<usize>()
-            .ok()
-            .filter(|m| (1..=10_000).contains(m))
-            .ok_or_else(|| Error::invalid("maxItems", "maxItems must be between 1 and 10000."))?,
-        None => 100,
-    };
-    state.store.get_namespace(net, &name).await?.ok_or_else(ns_rules::missing)?;
-    let keys = state.store.list_item_keys(net, &name, &sandbox(&q, net)?, group.as_str(), max).await?;
+    let (max, sandbox) = (q.get("maxItems").map(String::as_str), q.get("sandboxId").map(String::as_str));
+    let keys = data_service::item_keys(&state, &caller.0, network(&net)?, (&ns, &group), max, sandbox).await?;
     if keys.is_empty() {
         return Err(Error::NotFound {
             resource: Resource::Item,
@@ -370,18 +343,9 @@ pub async fn item_keys(
     Ok(Json(keys))
 }
 
-/// The item a request names, after the caller's grant for `C` on the network is checked.
-fn item_key<C: Cap>(
-    caller: &Caller,
-    (net, ns, group, item): (String, String, String, String),
-    q: &Params,
-) -> Result<ItemKey, Error> {
-    let net = network(&net)?;
-    caller.permit_on::<C>(net)?;
-    let namespace = NamespaceName::parse_requested(&ns)?;
-    let group = GroupName::parse_owned(group)?.into();
-    let item = ItemName::parse_owned(item)?.into();
-    Ok(ItemKey { network: net, namespace, sandbox: sandbox(q, net)?, group, item })
+/// The item a request names: its path and `sandboxId`.
+fn item_path((network, namespace, group, item): (String, String, String, String), q: &Params) -> ItemPath {
+    ItemPath { network, namespace, group, item, sandbox: q.get("sandboxId").cloned() }
 }
 
 // GET (and HEAD, which axum answers from the GET handler without the body). PUT and DELETE
@@ -395,10 +359,7 @@ pub async fn item(
     Path(path): Path<(String, String, String, String)>,
     q: QueryParams,
 ) -> Result<Response, ApiError> {
-    let key = item_key::<cap::ReadData>(&caller, path, &q)?;
-    state.store.get_namespace(key.network, &key.namespace).await?.ok_or_else(ns_rules::missing)?;
-    let found =
-        items::read(&state, &key, state.clock.now()).await?.ok_or_else(|| items::not_found(&key.group, &key.item))?;
+    let found = data_service::read_item(&state, &caller.0, item_path(path, &q)).await?;
     Ok(([(axum::http::header::CONTENT_TYPE, "text/plain;charset=utf-8")], found).into_response())
 }
 
@@ -410,16 +371,11 @@ pub async fn put_item(
     q: QueryParams,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let key = item_key::<cap::WriteData>(&caller, path, &q)?;
-    items::check_value(&body)?;
+    let key = data_service::write_item(&state, &caller.0, item_path(path, &q), &body).await?;
     let done = format!(
         "Item was upserted in KV store with database {}, namespace {}, group {}, and key {}.",
         state.cpcode, key.namespace, key.group, key.item
     );
-    items::write(&state, key, body.to_vec(), state.clock.now()).await.map_err(|e| match e {
-        Error::NotFound { .. } => ns_rules::missing(),
-        other => other,
-    })?;
     Ok(done.into_response())
 }
 
@@ -430,14 +386,10 @@ pub async fn delete_item(
     Path(path): Path<(String, String, String, String)>,
     q: QueryParams,
 ) -> Result<Response, ApiError> {
-    let key = item_key::<cap::DeleteData>(&caller, path, &q)?;
+    let key = data_service::delete_item(&state, &caller.0, item_path(path, &q)).await?;
     let done = format!(
         "Item was marked for deletion from database, namespace {}, group {}, and key {}.",
         key.namespace, key.group, key.item
     );
-    let absent = items::not_found(&key.group, &key.item);
-    if !items::delete(&state, key, state.clock.now()).await? {
-        return Err(absent.into());
-    }
     Ok(done.into_response())
 }

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod browser;
 mod console;
+mod console_data;
 mod console_tokens;
 mod data_plane;
 mod files;
