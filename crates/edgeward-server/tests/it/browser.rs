@@ -618,3 +618,42 @@ async fn token_pages_a_viewer_sees_no_controls_and_its_posts_are_refused() {
     b.close().await;
     app.server.shutdown().await;
 }
+
+/// The namespaces, an item edited through its form, the audit trail that records it, and the
+/// account page with the expiry check's health.
+#[tokio::test]
+async fn namespaces_an_item_edit_the_audit_trail_and_the_account() {
+    let clock = before_the_check_time();
+    let app = spawn_app_at(clock).await;
+    set_password(&app, "admin", "the administrator's password").await;
+    let item = "/edgekv/v1/networks/production/namespaces/default/groups/countries/items/DE";
+    let (s, _, r) = raw(&app.admin, Method::PUT, item, Some("\"Germany\"")).await;
+    assert!((200..300).contains(&s), "{s} {r}");
+
+    let b = Browser::open(&app).await;
+    b.sign_in("admin", "the administrator's password").await;
+    b.goto("/namespaces").await;
+    b.find("table#namespaces-production").await;
+    b.shot("namespaces").await;
+    b.goto("/namespaces/production/default/groups/countries/items/DE").await;
+    assert!(b.text("#item-value").await.contains("Germany"));
+    b.fill("#item-edit [name=value]", "Deutschland").await;
+    b.click("#item-edit [type=submit]").await;
+    assert!(b.text("#item-value").await.contains("Deutschland"), "the edit is read back");
+    b.shot("item").await;
+    let (s, _, r) = raw(&app.admin, Method::GET, item, None).await;
+    assert_eq!(s, 200);
+    assert!(r.to_string().contains("Deutschland"), "the API reads the console's edit: {r}");
+
+    b.goto("/audit").await;
+    let trail = b.text("table#audit").await;
+    assert!(trail.contains("user:admin") && trail.contains("item.write"), "{trail}");
+    b.shot("audit").await;
+
+    b.goto("/account").await;
+    assert_eq!(b.text("#cpcode").await, app.server.state.cpcode);
+    b.find("#health").await;
+    b.shot("account").await;
+    b.close().await;
+    app.server.shutdown().await;
+}
