@@ -236,8 +236,7 @@ async fn check_password(
         return Ok(None);
     }
     let Some(stored) = stored else { return Ok(None) };
-    let users = state.store.list_users().await?;
-    Ok(users.into_iter().find(|u| u.id == stored.user_id && u.active))
+    Ok(state.store.user_access(stored.user_id).await?.map(|a| a.user).filter(|u| u.active))
 }
 
 /// A form that carries only the CSRF token.
