@@ -415,7 +415,9 @@ pub async fn command<T, E: std::fmt::Display>(
 /// id `observe` gave it.
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
-    /// The peer address, or `unknown`.
+    /// The peer address, when the listener recorded it.
+    pub address: Option<IpAddr>,
+    /// The peer address as records show it, or `unknown`.
     pub source: String,
     /// The request id (also the answer's `X-Trace-Id`).
     pub request_id: Option<String>,
@@ -424,10 +426,10 @@ pub struct Origin {
 impl Origin {
     /// The origin of a request, from what the listener and `observe` put in its extensions.
     pub fn of(extensions: &axum::http::Extensions) -> Self {
+        let address = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         Self {
-            source: extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+            address,
+            source: address.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
             request_id: extensions.get::<RequestId>().map(|r| r.0.clone()),
         }
     }

@@ -135,6 +135,28 @@ pub struct ConsoleConfig {
     pub absolute_hours: u32,
 }
 
+/// The longest idle lifetime, in minutes (a day).
+pub const MAX_IDLE_MINUTES: u32 = 24 * 60;
+/// The longest absolute lifetime, in hours (30 days).
+pub const MAX_ABSOLUTE_HOURS: u32 = 30 * 24;
+
+impl ConsoleConfig {
+    /// The lifetimes as durations (idle, absolute), refusing values out of range: 1 minute to a
+    /// day idle, 1 hour to 30 days absolute.
+    pub fn lifetimes(&self) -> Result<(chrono::Duration, chrono::Duration), String> {
+        if !(1..=MAX_IDLE_MINUTES).contains(&self.idle_minutes) {
+            return Err(format!("console.idle_minutes must be 1 to {MAX_IDLE_MINUTES}"));
+        }
+        if !(1..=MAX_ABSOLUTE_HOURS).contains(&self.absolute_hours) {
+            return Err(format!("console.absolute_hours must be 1 to {MAX_ABSOLUTE_HOURS}"));
+        }
+        Ok((
+            chrono::Duration::minutes(i64::from(self.idle_minutes)),
+            chrono::Duration::hours(i64::from(self.absolute_hours)),
+        ))
+    }
+}
+
 impl Default for ConsoleConfig {
     fn default() -> Self {
         Self { idle_minutes: 30, absolute_hours: 12 }
@@ -282,6 +304,14 @@ mod tests {
         let text = include_str!("../../../docs/edgeward.example.toml");
         let parsed: ServeConfig = toml::from_str(text).expect("docs/edgeward.example.toml parses");
         assert_eq!(parsed, ServeConfig::default(), "the example documents the defaults");
+    }
+
+    #[test]
+    fn console_lifetimes_out_of_range_are_refused() {
+        let c = |idle_minutes, absolute_hours| ConsoleConfig { idle_minutes, absolute_hours }.lifetimes();
+        assert!(c(30, 12).is_ok());
+        assert_eq!(c(0, 12).unwrap_err(), "console.idle_minutes must be 1 to 1440");
+        assert_eq!(c(30, 4_000_000_000).unwrap_err(), "console.absolute_hours must be 1 to 720");
     }
 
     #[test]

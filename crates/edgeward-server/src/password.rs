@@ -99,6 +99,44 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
     hasher().verify_password(password.as_bytes(), &phc).is_ok() && real
 }
 
+/// Argon2id runs at once, at most (each holds [`MEMORY_KIB`] of memory and a core): enough to
+/// use every core, few enough that a flood of sign-in attempts cannot take the server's memory.
+/// Beyond it, work waits up to [`HASHING_WAIT`], then is refused as [`Busy`].
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores.clamp(2, 8))
+    })
+}
+
+/// How long hashing work waits for a slot before it is refused.
+pub const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Hashing work was refused: every slot stayed busy for [`HASHING_WAIT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many passwords are being checked at once; try again shortly")]
+pub struct Busy;
+
+/// Run `work` (a hash or a verification) on a blocking thread, in one of the bounded slots.
+async fn in_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Busy> {
+    let permit =
+        tokio::time::timeout(HASHING_WAIT, hashing_slots().acquire()).await.map_err(|_| Busy)?.map_err(|_| Busy)?;
+    let out = tokio::task::spawn_blocking(work).await.map_err(|_| Busy)?;
+    drop(permit);
+    Ok(out)
+}
+
+/// [`verify`], off the async threads and within the bound on concurrent hashing.
+pub async fn verify_bounded(password: String, stored: Option<String>) -> Result<bool, Busy> {
+    in_slot(move || verify(&password, stored.as_deref())).await
+}
+
+/// [`hash`], off the async threads and within the bound on concurrent hashing.
+pub async fn hash_bounded(password: String) -> Result<Result<String, PasswordError>, Busy> {
+    in_slot(move || hash(&password)).await
+}
+
 fn random_bytes(n: usize) -> Vec<u8> {
     let mut b = vec![0u8; n];
     rand::rngs::OsRng.fill_bytes(&mut b);

@@ -3,6 +3,11 @@
 //! People page call these same functions, so both check the same grant (`MANAGE_NOTIFICATIONS`,
 //! through `permit`) and refuse bad input in the same words. (`edgeward user …`, `role …` and
 //! `contact …` do the same on the server's data directory.)
+//!
+//! Managing people never raises anyone above the one who manages them (`permit::covers`): a
+//! caller gives a user, directly or through roles, and a role only grants it holds itself, and
+//! changes, deactivates or resets the password of a user (disables an API client, changes or
+//! deletes a role) only if it holds every grant that user (client, role) has.
 
 use edgeward_core::capability::{Capability, Grants};
 use edgeward_core::names::{ClientName, DisplayName, EmailAddress, RoleName};
@@ -19,6 +24,25 @@ use crate::state::AppState;
 
 fn manage(caller: &Actor) -> Result<(), Error> {
     permit::check::<cap::ManageNotifications>(&caller.grants, edgeward_core::network::Networks::BOTH).map(|_| ())
+}
+
+/// The grants of the roles named (built-in or stored); a name no role has adds nothing (the
+/// store refuses it by name when it is given to a user).
+async fn grants_of_roles(state: &AppState, names: &[RoleName]) -> Result<Grants, Error> {
+    let mut all = Vec::new();
+    for name in names {
+        if let Some(role) = state.store.role(name).await? {
+            all.extend(role.grants.iter());
+        }
+    }
+    Ok(Grants::new(all))
+}
+
+/// What the user `name` may do (their effective grants), which the caller must cover to act on
+/// them; `NotFound` for an unknown name.
+async fn grants_of_user(state: &AppState, name: &str) -> Result<Grants, Error> {
+    let id = state.store.user_password(name).await?.ok_or_else(|| refusal::user_missing(name))?.user_id;
+    Ok(state.store.user_access(id).await?.ok_or_else(|| refusal::user_missing(name))?.grants)
 }
 
 fn parse_email(e: &str) -> Result<String, Error> {
@@ -70,6 +94,8 @@ pub async fn create_user(state: &AppState, caller: &Actor, req: UserObject) -> R
         roles: parse_roles(&req.roles)?,
         created_at: state.clock.now(),
     };
+    permit::covers(&caller.grants, &user.grants)?;
+    permit::covers(&caller.grants, &grants_of_roles(state, &user.roles).await?)?;
     let u = state.store.create_user(user).await?;
     tracing::info!(user = %u.name, "user created");
     Ok(u)
@@ -82,6 +108,10 @@ pub async fn update_user(state: &AppState, caller: &Actor, name: &str, req: User
     manage(caller)?;
     let email = req.email.as_deref().map(parse_email).transpose()?;
     let roles = req.roles.as_deref().map(parse_roles).transpose()?;
+    permit::covers(&caller.grants, &grants_of_user(state, name).await?)?;
+    if let Some(roles) = &roles {
+        permit::covers(&caller.grants, &grants_of_roles(state, roles).await?)?;
+    }
     let update =
         UserUpdate { active: req.active, email: email.map(Some), email_registered: req.email_registered, roles };
     state.store.update_user(name, update).await
@@ -92,14 +122,12 @@ pub async fn update_user(state: &AppState, caller: &Actor, name: &str, req: User
 /// password is returned once, to be handed over; only its hash is kept.
 pub async fn reset_password(state: &AppState, caller: &Actor, name: &str) -> Result<String, Error> {
     manage(caller)?;
-    if state.store.user_password(name).await?.is_none() {
-        return Err(refusal::user_missing(name));
-    }
+    permit::covers(&caller.grants, &grants_of_user(state, name).await?)?;
     let password = crate::password::random();
     let given = password.clone();
-    let hash = tokio::task::spawn_blocking(move || crate::password::hash(&given))
+    let hash = crate::password::hash_bounded(given)
         .await
-        .map_err(|e| Error::Internal(format!("password hashing: {e}")))?
+        .map_err(|busy| Error::Unavailable(busy.to_string()))?
         .map_err(|e| Error::Internal(e.to_string()))?;
     state.store.set_user_password(name, hash, true).await?;
     tracing::info!(user = %name, "one-time password given");
@@ -128,6 +156,7 @@ pub async fn create_role(state: &AppState, caller: &Actor, req: NewRole) -> Resu
         grants: parse_grants("grants", &req.grants)?,
         built_in: false,
     };
+    permit::covers(&caller.grants, &role.grants)?;
     let role = state.store.create_role(role, state.clock.now()).await?;
     tracing::info!(role = %role.name, "role created");
     Ok(role)
@@ -140,6 +169,10 @@ pub async fn update_role(state: &AppState, caller: &Actor, name: &str, req: Role
     let name = RoleName::parse(name)?;
     let description = req.description.as_deref().map(role::parse_description).transpose()?;
     let grants = req.grants.as_deref().map(|g| parse_grants("grants", g)).transpose()?;
+    permit::covers(&caller.grants, &grants_of_roles(state, std::slice::from_ref(&name)).await?)?;
+    if let Some(grants) = &grants {
+        permit::covers(&caller.grants, grants)?;
+    }
     state.store.update_role(&name, description, grants).await
 }
 
@@ -147,6 +180,7 @@ pub async fn update_role(state: &AppState, caller: &Actor, name: &str, req: Role
 pub async fn delete_role(state: &AppState, caller: &Actor, name: &str) -> Result<(), Error> {
     manage(caller)?;
     let name = RoleName::parse(name)?;
+    permit::covers(&caller.grants, &grants_of_roles(state, std::slice::from_ref(&name)).await?)?;
     state.store.delete_role(&name).await
 }
 
@@ -186,6 +220,9 @@ pub async fn set_api_client_enabled(
 ) -> Result<ApiClient, Error> {
     manage(caller)?;
     let name = ClientName::parse(name)?;
+    let clients = state.store.list_api_clients().await?;
+    let current = clients.iter().find(|c| c.name == name).ok_or_else(|| refusal::client_not_found(&name))?;
+    permit::covers(&caller.grants, &current.grants)?;
     let client = state.store.set_api_client_enabled(&name, enabled).await?;
     tracing::info!(client = %client.name, enabled, "API client changed");
     Ok(client)

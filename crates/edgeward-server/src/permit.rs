@@ -100,6 +100,23 @@ pub fn refusal_on<C: Cap>(network: Network) -> Error {
     }
 }
 
+/// Whether `holder` may hand out `given` (to a user, directly or through a role; to a role):
+/// only what it holds itself, so that managing people never raises anyone above the one who
+/// manages them. A `*_STAGING_*` capability is covered by itself or by its plain form. The
+/// refusal names the first capability not held.
+pub fn covers(holder: &Grants, given: &Grants) -> Result<(), Error> {
+    for cap in given.iter() {
+        let held = match Capability::ALL.iter().find(|plain| plain.staging_twin() == Some(cap)) {
+            Some(plain) => holder.allows(*plain, Networks::STAGING),
+            None => holder.has(cap),
+        };
+        if !held {
+            return Err(Error::Forbidden(cap));
+        }
+    }
+    Ok(())
+}
+
 fn decide(grants: &Grants, cap: Capability, networks: Networks) -> Result<(), Error> {
     if grants.allows(cap, networks) {
         Ok(())
@@ -148,6 +165,22 @@ mod tests {
         let permit = check::<cap::CreateToken>(&staging, Networks::STAGING).unwrap();
         assert_eq!(permit.networks(), Networks::STAGING);
         assert_eq!(std::mem::size_of::<Permit<cap::ViewAudit>>(), std::mem::size_of::<Networks>());
+    }
+
+    #[test]
+    fn a_holder_covers_only_what_it_holds_and_a_plain_grant_covers_its_staging_twin() {
+        use Capability as C;
+        let holder = Grants::new([C::ManageNotifications, C::CreateToken, C::ViewStagingToken]);
+        assert!(covers(&holder, &Grants::new([C::CreateToken, C::CreateStagingToken])).is_ok());
+        assert!(covers(&holder, &Grants::new([C::ViewStagingToken, C::ManageNotifications])).is_ok());
+        assert_eq!(
+            forbidden(covers(&holder, &Grants::new([C::ViewToken]))),
+            C::ViewToken,
+            "a twin covers no plain grant"
+        );
+        assert_eq!(forbidden(covers(&holder, &Grants::new([C::CreateToken, C::WriteData]))), C::WriteData);
+        assert!(covers(&Grants::all(), &Grants::all()).is_ok());
+        assert!(covers(&Grants::default(), &Grants::default()).is_ok());
     }
 
     #[test]

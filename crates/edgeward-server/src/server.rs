@@ -134,6 +134,7 @@ impl CheckedSettings {
             None => None,
         };
         let limits = config.listeners.limits().map_err(StartError::Config)?;
+        config.console.lifetimes().map_err(StartError::Config)?;
         let metrics_bearer = bootstrap::metrics_bearer(&config.metrics).map_err(StartError::Config)?;
         Ok(Self { notify, limits, metrics_bearer, senders: Senders { webhook, mailer } })
     }

@@ -111,8 +111,13 @@ impl AppState {
             trail: crate::audit::Trail::default(),
             audit_retention: chrono::Duration::days(i64::from(config.audit.retention_days.max(1))),
             console: ConsoleRuntime {
-                idle: chrono::Duration::minutes(i64::from(config.console.idle_minutes.max(1))),
-                absolute: chrono::Duration::hours(i64::from(config.console.absolute_hours.max(1))),
+                // Checked at start (`ConsoleConfig::lifetimes`); kept in range here all the same.
+                idle: chrono::Duration::minutes(i64::from(
+                    config.console.idle_minutes.clamp(1, crate::config::MAX_IDLE_MINUTES),
+                )),
+                absolute: chrono::Duration::hours(i64::from(
+                    config.console.absolute_hours.clamp(1, crate::config::MAX_ABSOLUTE_HOURS),
+                )),
                 limits: Default::default(),
             },
             data_dir: config.data_dir.clone(),

@@ -229,9 +229,8 @@ async fn check_password(
 ) -> Result<Option<edgeward_core::notify::User>, Error> {
     let stored = state.store.user_password(name).await?;
     let hash = stored.as_ref().and_then(|p| p.hash.clone());
-    let matches = tokio::task::spawn_blocking(move || crate::password::verify(&password, hash.as_deref()))
-        .await
-        .map_err(|e| Error::Internal(format!("password check: {e}")))?;
+    let matches =
+        crate::password::verify_bounded(password, hash).await.map_err(|busy| Error::Unavailable(busy.to_string()))?;
     if !matches {
         return Ok(None);
     }
@@ -320,6 +319,12 @@ pub async fn change_password(
             Err(e) => error_page(&e),
         }
     };
+    // The current password is guessed no faster here than at sign-in.
+    if form.current.len() > 4 * crate::password::MAX_CHARS
+        || !state.console.limits.admit(&person.user.name, person.origin.address)
+    {
+        return again(state, person, SIGN_IN_LIMITED.into()).await;
+    }
     if form.new != form.confirm {
         return again(state, person, "The two new passwords differ.".into()).await;
     }
@@ -335,10 +340,10 @@ pub async fn change_password(
         Err(e) => return error_page(&e),
     }
     let new = form.new;
-    let hash = match tokio::task::spawn_blocking(move || crate::password::hash(&new)).await {
+    let hash = match crate::password::hash_bounded(new).await {
         Ok(Ok(h)) => h,
         Ok(Err(e)) => return error_page(&Error::Internal(e.to_string())),
-        Err(e) => return error_page(&Error::Internal(format!("password hashing: {e}"))),
+        Err(busy) => return error_page(&Error::Unavailable(busy.to_string())),
     };
     let target = ("user", &[person.user.name.as_str()][..]);
     let set = state.store.set_user_password(&person.user.name, hash, false);

@@ -163,7 +163,12 @@ impl From<Error> for Refused {
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
         match self {
-            Self::SignIn => Redirect::to("/sign-in").into_response(),
+            Self::SignIn => {
+                // A cookie whose session is gone is taken away too.
+                let mut r = Redirect::to("/sign-in").into_response();
+                r.headers_mut().insert(header::SET_COOKIE, cleared_cookie());
+                r
+            }
             Self::ChangePassword => Redirect::to("/account/password").into_response(),
             Self::Csrf => super::pages::csrf_refused(),
             Self::Store(e) => super::pages::error_page(&e),
@@ -283,6 +288,11 @@ impl SignInLimits {
         if self.per_address.len() > MAX_KEYS {
             self.per_address.retain_recent();
         }
+        // An IPv6 client usually holds a whole /64: it counts as one address.
+        let address = address.map(|a| match a {
+            IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+            v4 => v4,
+        });
         let by_address = address.is_none_or(|a| self.per_address.check_key(&a).is_ok());
         // Names differ only by case for nobody: one allowance per spelling would multiply it.
         let by_user = self.per_user.check_key(&name.to_lowercase()).is_ok();
@@ -353,5 +363,12 @@ mod tests {
             assert!(limits.admit(&format!("user{i}"), Some(a)));
         }
         assert!(!limits.admit("someone-new", Some(a)), "the address's allowance is spent");
+        // The addresses of one IPv6 /64 share an allowance.
+        let (v6a, v6b): (IpAddr, IpAddr) = ("2001:db8::1".parse().unwrap(), "2001:db8::ffff:1".parse().unwrap());
+        for i in 0..PER_ADDRESS_BURST {
+            assert!(limits.admit(&format!("v6-{i}"), Some(if i % 2 == 0 { v6a } else { v6b })));
+        }
+        assert!(!limits.admit("v6-more", Some("2001:db8::abcd".parse().unwrap())), "the /64's allowance is spent");
+        assert!(limits.admit("v6-other", Some("2001:db8:0:1::1".parse().unwrap())), "another /64");
     }
 }

@@ -359,3 +359,45 @@ async fn roles_are_managed_through_the_api_and_given_to_users() {
     }
     app.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn managing_people_never_raises_anyone_above_the_manager() {
+    let app = spawn_app().await;
+    // A team lead: manages people, and may create, view and revoke tokens.
+    let lead = app
+        .client_with(
+            "lead",
+            &[Capability::ManageNotifications, Capability::CreateToken, Capability::ViewToken, Capability::RevokeToken],
+        )
+        .await;
+    let missing = |status: u16, body: &serde_json::Value, cap: &str| {
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["errorCode"], "EKV_1002", "{body}");
+        assert!(body["detail"].as_str().unwrap_or("").contains(cap), "{body}");
+    };
+    // What the lead holds may be given: a token manager.
+    let (s, _, b) =
+        raw(&lead, Method::POST, "/edgeward/v1/users", Some(r#"{"name":"tm","roles":["token-manager"]}"#)).await;
+    assert_eq!(s, 201, "{b}");
+    // More than that may not: directly, through a built-in role, or through a custom role.
+    let (s, _, b) =
+        raw(&lead, Method::POST, "/edgeward/v1/users", Some(r#"{"name":"x","grants":["WRITE_DATA"]}"#)).await;
+    missing(s, &b, "WRITE_DATA");
+    let (s, _, b) = raw(&lead, Method::PATCH, "/edgeward/v1/users/tm", Some(r#"{"roles":["administrator"]}"#)).await;
+    assert_eq!((s, b["errorCode"].as_str()), (400, Some("EKV_1002")), "{b}");
+    let (s, _, b) =
+        raw(&lead, Method::POST, "/edgeward/v1/roles", Some(r#"{"name":"everything","grants":["VIEW_AUDIT"]}"#)).await;
+    missing(s, &b, "VIEW_AUDIT");
+    // Nor may the lead act on someone who holds more: the administrator.
+    let (s, _, b) = raw(&lead, Method::PATCH, "/edgeward/v1/users/admin", Some(r#"{"active":false}"#)).await;
+    assert_eq!((s, b["errorCode"].as_str()), (400, Some("EKV_1002")), "{b}");
+    let users = app.server.state.store.list_users().await.unwrap();
+    assert!(users.iter().find(|u| u.name == "admin").unwrap().active, "the administrator is untouched");
+    assert!(users.iter().all(|u| u.name != "x"));
+    let tm = users.iter().find(|u| u.name == "tm").unwrap();
+    assert_eq!(tm.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(), ["token-manager"], "nothing was raised");
+    // The administrator, who holds everything, may.
+    let (s, _, b) =
+        raw(&app.admin, Method::PATCH, "/edgeward/v1/users/tm", Some(r#"{"roles":["administrator"]}"#)).await;
+    assert_eq!(s, 200, "{b}");
+}
