@@ -14,6 +14,7 @@ pub mod account;
 pub mod audit;
 pub mod data;
 pub mod pages;
+pub mod people;
 pub mod session;
 pub mod tokens;
 
@@ -64,6 +65,17 @@ pub fn router() -> Router<AppState> {
         )
         .route("/namespaces/{network}/{ns}/groups/{group}/items/{item}/delete", post(data::delete_item))
         .route("/audit", get(audit::audit))
+        .route("/people", get(people::page))
+        .route("/people/users", post(people::create_user))
+        .route("/people/users/{name}/roles", post(people::user_roles))
+        .route("/people/users/{name}/active", post(people::user_active))
+        .route("/people/users/{name}/reset-password", post(people::reset_password))
+        .route("/people/roles", post(people::create_role))
+        .route("/people/roles/{name}", post(people::edit_role))
+        .route("/people/roles/{name}/delete", post(people::delete_role))
+        .route("/people/contacts", post(people::add_contact))
+        .route("/people/contacts/remove", post(people::remove_contact))
+        .route("/people/clients/{name}/enabled", post(people::client_enabled))
         .route("/static/console.css", get(stylesheet))
         .route("/static/console.js", get(script))
         .layer(middleware::from_fn(page_headers))

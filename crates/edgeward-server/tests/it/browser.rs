@@ -423,6 +423,18 @@ async fn first_sign_in_password_change_panel_notice_csrf_and_deactivation() {
     assert_eq!(b.text("#unread").await, "0");
     assert!(!b.has("article.notice.unread").await, "read now");
 
+    // People: the users, roles, contacts and API clients, with their forms.
+    let role =
+        r#"{"name":"auditors","description":"Read tokens and the audit trail.","grants":["VIEW_TOKEN","VIEW_AUDIT"]}"#;
+    assert_eq!(raw(&app.admin, Method::POST, "/edgeward/v1/roles", Some(role)).await.0, 201);
+    let contact = r#"{"email":"ops@example.com","name":"Operations desk"}"#;
+    assert_eq!(raw(&app.admin, Method::POST, "/edgeward/v1/contacts", Some(contact)).await.0, 200);
+    b.click("nav a[href='/people']").await;
+    assert_eq!(b.path().await, "/people");
+    assert!(b.text("#user-admin").await.contains("every capability"));
+    assert!(b.has("#role-edit-auditors").await && !b.has("#role-edit-administrator").await);
+    b.shot("people").await;
+
     // A form whose CSRF token was taken out (by script in the page, as an attacker's page could
     // not) is refused, and the session goes on.
     b.c.execute("document.querySelector('form.sign-out input[name=csrf]').value = '';", vec![]).await.unwrap();

@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod console;
 mod console_data;
+mod console_people;
 mod console_tokens;
 mod data_plane;
 mod files;
