@@ -33,6 +33,8 @@ pub struct Chrome {
     pub page: &'static str,
     /// What the navigation offers.
     pub can: Can,
+    /// The person's password must be changed first: the navigation offers nothing.
+    pub must_change: bool,
 }
 
 /// The parts of the console a person's grants open (each the permit check of its API).
@@ -50,6 +52,16 @@ pub struct Can {
 }
 
 impl Can {
+    fn nothing() -> Self {
+        Self {
+            view_tokens: false,
+            create_token: false,
+            view_namespaces: false,
+            manage_people: false,
+            view_audit: false,
+        }
+    }
+
     fn of(person: &Person) -> Self {
         let g = &person.caller.0.grants;
         Self {
@@ -66,7 +78,10 @@ impl Chrome {
     /// The chrome of `page` for `person` (one read: the unread count).
     pub async fn of(state: &AppState, person: &Person, page: &'static str) -> Result<Self, Error> {
         let (_, unread) = state.store.notices_for(person.user.id, 0, None).await?;
-        Ok(Self { user: person.user.name.clone(), unread, csrf: person.csrf.clone(), page, can: Can::of(person) })
+        // Until a given password is changed, the password page is all there is: no navigation.
+        let must_change = person.must_change_password;
+        let can = if must_change { Can::nothing() } else { Can::of(person) };
+        Ok(Self { user: person.user.name.clone(), unread, csrf: person.csrf.clone(), page, can, must_change })
     }
 }
 
@@ -162,6 +177,8 @@ pub struct SignInForm {
 
 /// The one answer to a failed sign-in, whichever of name or password was wrong.
 pub const SIGN_IN_FAILED: &str = "The name or the password is not right.";
+/// The password page's answer once the attempts allowed are spent (they are sign-in's).
+pub const PASSWORD_LIMITED: &str = "Too many attempts with a wrong current password. Wait a minute, then try again.";
 /// The answer once the attempts allowed are spent.
 pub const SIGN_IN_LIMITED: &str = "Too many sign-in attempts. Wait a few minutes, then try again.";
 
@@ -319,12 +336,6 @@ pub async fn change_password(
             Err(e) => error_page(&e),
         }
     };
-    // The current password is guessed no faster here than at sign-in.
-    if form.current.len() > 4 * crate::password::MAX_CHARS
-        || !state.console.limits.admit(&person.user.name, person.origin.address)
-    {
-        return again(state, person, SIGN_IN_LIMITED.into()).await;
-    }
     if form.new != form.confirm {
         return again(state, person, "The two new passwords differ.".into()).await;
     }
@@ -333,6 +344,13 @@ pub async fn change_password(
     }
     if let Err(e) = crate::password::check_new(&form.new) {
         return again(state, person, format!("{}.", capitalised(&e.to_string()))).await;
+    }
+    // The current password is guessed no faster here than at sign-in (counted only once the
+    // checks that need no hashing have passed, so a typo in the new one costs nothing).
+    if form.current.len() > 4 * crate::password::MAX_CHARS
+        || !state.console.limits.admit(&person.user.name, person.origin.address)
+    {
+        return again(state, person, PASSWORD_LIMITED.into()).await;
     }
     match check_password(&state, &person.user.name, form.current).await {
         Ok(Some(_)) => {}
@@ -397,6 +415,8 @@ pub struct PanelNotice {
 struct PanelPage {
     chrome: Chrome,
     notices: Vec<PanelNotice>,
+    /// The daily check's time (UTC, `HH:MM`), for the empty panel's words.
+    check_time: String,
 }
 
 /// Most notices the panel shows.
@@ -423,7 +443,7 @@ pub async fn panel(State(state): State<AppState>, person: Person) -> Response {
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        Ok::<_, Error>(PanelPage { chrome, notices })
+        Ok::<_, Error>(PanelPage { chrome, notices, check_time: state.notify.check_time.format("%H:%M").to_string() })
     }
     .await;
     match result {

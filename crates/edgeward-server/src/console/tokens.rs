@@ -113,6 +113,15 @@ struct ListPage {
     choices: Vec<Choice>,
     rows: Vec<Row>,
     total: usize,
+    in_file: Vec<InFile>,
+}
+
+/// One entry of the complete `edgekv_tokens.js`, as the tokens page shows it.
+struct InFile {
+    namespace: String,
+    token: String,
+    /// Live tokens for the namespace that the file leaves out, comma-separated.
+    left_out: String,
 }
 
 /// The list's search form.
@@ -184,7 +193,17 @@ pub async fn list(State(state): State<AppState>, person: Person, Query(query): Q
             .collect();
         let choices =
             CHOICES.iter().map(|&(value, label)| Choice { value, label, selected: value == wanted }).collect();
-        Ok::<_, Error>(ListPage { chrome, q: query.q.trim().to_owned(), choices, rows, total: tokens.len() })
+        let live = tokens.iter().filter(|t| t.stored.token.revoked_at.is_none() && !t.stored.token.is_expired(now));
+        let in_file = FileChoice::of(live)
+            .by_namespace
+            .into_iter()
+            .map(|(namespace, (chosen, left_out))| InFile {
+                namespace,
+                token: chosen.stored.token.name.to_string(),
+                left_out: left_out.join(", "),
+            })
+            .collect();
+        Ok::<_, Error>(ListPage { chrome, q: query.q.trim().to_owned(), choices, rows, total: tokens.len(), in_file })
     }
     .await;
     match result {
@@ -205,28 +224,67 @@ fn token_file(file: &TokenFile) -> Response {
         .into_response()
 }
 
+/// Which token a complete `edgekv_tokens.js` holds for each namespace, and the live tokens left
+/// out because another covers that namespace (a file has one entry a namespace). Of the live
+/// tokens not replaced, the one chosen is valid on the most networks, then has the most rights
+/// in that namespace, then lasts longest (auto-refreshing first, then the latest expiry), then is
+/// the newest. The tokens page shows this choice beside the download, so nothing is picked
+/// behind the person's back.
+pub struct FileChoice<'a> {
+    /// Namespace → (the token chosen, the names left out).
+    pub by_namespace: BTreeMap<String, (&'a ListedToken, Vec<String>)>,
+}
+
+impl<'a> FileChoice<'a> {
+    /// The choice over `tokens` (live ones: not revoked, not expired) at `now`.
+    pub fn of(tokens: impl IntoIterator<Item = &'a ListedToken>) -> Self {
+        let mut by_namespace: BTreeMap<String, (&'a ListedToken, Vec<String>)> = BTreeMap::new();
+        for t in tokens.into_iter().filter(|t| t.replaced_by.is_none()) {
+            for (ns, rights) in &t.stored.token.namespaces {
+                let rank = |t: &ListedToken, rights: usize| {
+                    let tok = &t.stored.token;
+                    (
+                        usize::from(tok.networks.staging) + usize::from(tok.networks.production),
+                        rights,
+                        tok.expiry.is_none(),
+                        tok.expiry,
+                        tok.issued_at,
+                    )
+                };
+                let ours = rank(t, rights.letters().len());
+                match by_namespace.get_mut(ns.as_str()) {
+                    None => {
+                        by_namespace.insert(ns.to_string(), (t, Vec::new()));
+                    }
+                    Some((held, out)) => {
+                        let theirs = rank(held, held.stored.token.namespaces.get(ns).map_or(0, |r| r.letters().len()));
+                        if ours > theirs {
+                            out.push(held.stored.token.name.to_string());
+                            *held = t;
+                        } else {
+                            out.push(t.stored.token.name.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        Self { by_namespace }
+    }
+}
+
 /// `GET /tokens/edgekv_tokens.js`: a complete `edgekv_tokens.js` of the live tokens the person
-/// may view. A namespace gets one entry: of the tokens not replaced, the one that lasts longest
-/// (auto-refreshing first, then the latest expiry, then the newest).
+/// may view, one entry a namespace, as [`FileChoice`] chooses (and the tokens page shows).
 pub async fn download_all(State(state): State<AppState>, person: Person) -> Response {
     let live = match service::live_tokens(&state, &person.caller.0).await {
         Ok(live) => live,
         Err(e) => return error_page(&e),
     };
-    let mut chosen: BTreeMap<String, (&ListedToken, &TokenObject)> = BTreeMap::new();
-    let lasts = |t: &ListedToken| (t.stored.token.expiry.is_none(), t.stored.token.expiry, t.stored.token.issued_at);
-    for (t, object) in live.iter().filter(|(t, _)| t.replaced_by.is_none()) {
-        for ns in object.namespace_permissions.keys() {
-            let better = chosen.get(ns).is_none_or(|(held, _)| lasts(t) > lasts(held));
-            if better {
-                chosen.insert(ns.clone(), (t, object));
-            }
-        }
-    }
+    let choice = FileChoice::of(live.iter().map(|(t, _)| t));
     let mut file = TokenFile::default();
-    for (ns, (_, object)) in chosen {
+    for (ns, (chosen, _)) in &choice.by_namespace {
+        let Some((_, object)) = live.iter().find(|(t, _)| std::ptr::eq(t, *chosen)) else { continue };
         let entry = edgeward_wire::tokenfile::Entry::of(object);
-        if file.put(&ns, entry, true).is_err() {
+        if file.put(ns, entry, true).is_err() {
             return error_page(&Error::Internal(format!("namespace {ns} could not be written")));
         }
     }

@@ -229,3 +229,34 @@ async fn what_people_do_in_the_console_is_in_the_audit_trail() {
     let from = records.iter().find(|e| e.record.action == "token.create").unwrap();
     assert!(from.record.request_id.is_some() && from.record.source == "127.0.0.1", "{:?}", from.record);
 }
+
+#[tokio::test]
+async fn a_typo_in_the_new_password_costs_no_attempt_but_guessing_the_current_one_is_limited() {
+    let app = spawn_app().await;
+    let b = browser(&app);
+    let initial = initial_password(&app);
+    for _ in 0..4 {
+        assert_eq!(sign_in(&app, &b, "admin", "a wrong password").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let a = sign_in(&app, &b, "admin", &initial).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "the fifth attempt, right");
+    let cookie = cookie_pair(&a.cookie.unwrap());
+    let form = page(&app, &b, &cookie, "/account/password").await;
+    let csrf = csrf_of(&form.text);
+    let change = |current: &str, new: &str, confirm: &str| {
+        let fields = [
+            ("csrf", csrf.clone()),
+            ("current", current.to_owned()),
+            ("new", new.to_owned()),
+            ("confirm", confirm.to_owned()),
+        ];
+        send(b.post(app.url("/account/password")).header(COOKIE, &cookie).form(&fields))
+    };
+    let short = change(&initial, "short", "short").await;
+    assert!(short.text.contains("A password must be at least 12 characters long."), "{}", short.text);
+    let differ = change(&initial, "a long new password", "a long new passwort").await;
+    assert!(differ.text.contains("The two new passwords differ."), "{}", differ.text);
+    // Guessing the current password spends the sign-in allowance (spent: 5 of 5).
+    let guess = change("not the current one", "a long new password", "a long new password").await;
+    assert!(guess.text.contains("Too many attempts with a wrong current password."), "{}", guess.text);
+}

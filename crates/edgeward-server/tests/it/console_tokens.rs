@@ -201,6 +201,26 @@ async fn the_list_searches_filters_and_downloads_every_live_token() {
     let entry = file.get("default").unwrap().entry.unwrap();
     let auto = app.admin.get_token("auto").await.unwrap();
     assert_eq!((entry.name.as_deref(), entry.reference.as_deref()), (Some("auto"), Some(auto.uuid.as_str())));
+    // The page says which token the file holds for `default`, and which it leaves out.
+    let shown = text_of(&all.text, "in-file");
+    assert!(all.text.contains("<code>default</code>: auto"), "{shown}");
+    assert!(all.text.contains("(left out: "), "the others are named: {}", all.text);
+
+    // A token valid on more networks, with more rights, wins over a newer, narrower one: both
+    // never expire, so "lasts longest" cannot decide.
+    for (name, production, rights) in [("broad", "on", "default:rw"), ("narrow", "", "default:r")] {
+        let mut fields = vec![("name", name), ("staging", "on"), ("expiry", ""), ("namespaces", rights)];
+        if !production.is_empty() {
+            fields.push(("production", production));
+        }
+        let a = create(&app, &b, &cookie, &fields).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text);
+    }
+    let r = b.get(app.url("/tokens/edgekv_tokens.js")).header(COOKIE, &cookie).send().await.unwrap();
+    let file = TokenFile::parse(&r.text().await.unwrap()).unwrap();
+    assert_eq!(file.get("default").unwrap().entry.unwrap().name.as_deref(), Some("broad"));
+    let listed = page(&app, &b, &cookie, "/tokens").await;
+    assert!(listed.text.contains("<code>default</code>: broad"), "{}", listed.text);
 }
 
 #[tokio::test]
