@@ -4,32 +4,13 @@
 //! the audit trail of those changes with the API's filters, and forms without their CSRF token.
 
 use edgeward_core::capability::{Capability, Grants};
-use reqwest::header::COOKIE;
 use reqwest::{Method, StatusCode};
 
-use crate::common::console::{browser, cookie_pair, csrf_of, first_sign_in, page, send, sign_in, Answer};
+use crate::common::console::{browser, cookie_pair, csrf_of, first_sign_in, has, inner_html, page, post, sign_in};
 use crate::common::{raw, TestApp};
 
 const ITEM_API: &str = "/edgekv/v1/networks/production/namespaces/default/groups/shop/items/DE";
 const ITEM_PAGE: &str = "/namespaces/production/default/groups/shop/items/DE";
-
-async fn post(app: &TestApp, b: &reqwest::Client, cookie: &str, path: &str, form: &[(&str, &str)]) -> Answer {
-    send(b.post(app.url(path)).header(COOKIE, cookie).form(form)).await
-}
-
-/// The text inside the element with `id` (up to its closing tag), HTML as sent.
-fn text_of(page: &str, id: &str) -> String {
-    let at = page.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in {page}"));
-    let open = at + page[at..].find('>').unwrap() + 1;
-    let tag = page[..at].rfind('<').unwrap();
-    let name: String = page[tag + 1..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
-    let close = open + page[open..].find(&format!("</{name}>")).unwrap();
-    page[open..close].to_owned()
-}
-
-fn has(page: &str, id: &str) -> bool {
-    page.contains(&format!("id=\"{id}\""))
-}
 
 /// The item's value as the admin API reads it: status and body.
 async fn api_value(app: &TestApp) -> (u16, serde_json::Value) {
@@ -69,19 +50,19 @@ async fn the_admin_browses_to_an_item_edits_it_and_deletes_it_with_the_confirmat
     // Namespaces: a table per network, the default namespace in each, linked.
     let list = page(&app, &b, &cookie, "/namespaces").await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);
-    let production = text_of(&list.text, "namespaces-production");
+    let production = inner_html(&list.text, "namespaces-production");
     assert!(production.contains("<a href=\"/namespaces/production/default\">default</a>"), "{production}");
-    assert!(text_of(&list.text, "namespaces-staging").contains("default"));
+    assert!(inner_html(&list.text, "namespaces-staging").contains("default"));
 
     // Namespace → its groups → the group's items → the item.
     let ns = page(&app, &b, &cookie, "/namespaces/production/default").await;
     assert_eq!(ns.status, StatusCode::OK, "{}", ns.text);
-    assert!(text_of(&ns.text, "groups").contains("href=\"/namespaces/production/default/groups/shop\">shop</a>"));
+    assert!(inner_html(&ns.text, "groups").contains("href=\"/namespaces/production/default/groups/shop\">shop</a>"));
     let group = page(&app, &b, &cookie, "/namespaces/production/default/groups/shop").await;
-    assert!(text_of(&group.text, "items").contains(&format!("href=\"{ITEM_PAGE}\">DE</a>")), "{}", group.text);
+    assert!(inner_html(&group.text, "items").contains(&format!("href=\"{ITEM_PAGE}\">DE</a>")), "{}", group.text);
     let item = page(&app, &b, &cookie, ITEM_PAGE).await;
     assert_eq!(item.status, StatusCode::OK, "{}", item.text);
-    assert_eq!(text_of(&item.text, "item-value"), "Germany");
+    assert_eq!(inner_html(&item.text, "item-value"), "Germany");
     assert!(has(&item.text, "item-edit") && has(&item.text, "item-delete"), "the admin may write and delete");
     assert!(item.text.contains("data-confirm=\"DE\""));
 
@@ -93,7 +74,7 @@ async fn the_admin_browses_to_an_item_edits_it_and_deletes_it_with_the_confirmat
     assert_eq!(edited.location.as_deref(), Some(ITEM_PAGE));
     assert_eq!(api_value(&app).await, (200, serde_json::json!("Deutschland\n<Berlin> & \"more\"")));
     let item = page(&app, &b, &cookie, ITEM_PAGE).await;
-    assert_eq!(text_of(&item.text, "item-value"), "Deutschland\n&#60;Berlin&#62; &#38; &#34;more&#34;");
+    assert_eq!(inner_html(&item.text, "item-value"), "Deutschland\n&#60;Berlin&#62; &#38; &#34;more&#34;");
 
     // Delete: without the item's name typed, nothing happens; with it, the item is gone.
     let wrong = post(&app, &b, &cookie, &format!("{ITEM_PAGE}/delete"), &[("csrf", &csrf), ("confirm", "FR")]).await;
@@ -125,7 +106,7 @@ async fn a_reader_sees_no_edit_or_delete_form_and_its_posts_are_refused_by_the_a
     assert!(has(&list.text, "namespaces-production") && has(&list.text, "namespaces-staging"), "{}", list.text);
     let item = page(&app, &b, &cookie, ITEM_PAGE).await;
     assert_eq!(item.status, StatusCode::OK, "{}", item.text);
-    assert_eq!(text_of(&item.text, "item-value"), "Germany");
+    assert_eq!(inner_html(&item.text, "item-value"), "Germany");
     assert!(!has(&item.text, "item-edit") && !has(&item.text, "item-delete"), "no control: {}", item.text);
 
     // Posted anyway: the API's refusal, status and words, and nothing changes.
@@ -172,7 +153,7 @@ async fn the_audit_page_lists_the_consoles_changes_and_filters_them_with_the_api
 
     let all = page(&app, &b, &cookie, "/audit").await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.text);
-    let table = text_of(&all.text, "audit");
+    let table = inner_html(&all.text, "audit");
     assert!(
         table.contains(
             "<td>user:admin</td>\n<td>item.write</td>\n<td>item/production/default/shop/DE</td>\n<td>success</td>"
@@ -191,7 +172,7 @@ async fn the_audit_page_lists_the_consoles_changes_and_filters_them_with_the_api
     // Filters: an action prefix, an outcome; the form's empty fields are no filter.
     let items = page(&app, &b, &cookie, "/audit?actor=&action=item.&target=&outcome=success&since=&until=").await;
     assert_eq!(items.status, StatusCode::OK, "{}", items.text);
-    let table = text_of(&items.text, "audit");
+    let table = inner_html(&items.text, "audit");
     assert!(table.contains("item/production/default/shop/DE") && !table.contains("nowhere"), "{table}");
     assert!(items.text.contains("value=\"item.\""), "the form shows the filter");
     let tokens = page(&app, &b, &cookie, "/audit?action=token.").await;
@@ -201,11 +182,11 @@ async fn the_audit_page_lists_the_consoles_changes_and_filters_them_with_the_api
     let bad = page(&app, &b, &cookie, "/audit?since=yesterday").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let (_, _, api) = raw(&app.admin, Method::GET, "/edgeward/v1/audit?since=yesterday", None).await;
-    assert_eq!(text_of(&bad.text, "audit-error"), api["detail"].as_str().unwrap());
+    assert_eq!(inner_html(&bad.text, "audit-error"), api["detail"].as_str().unwrap());
 
     // Paging: one record a page, the older link to the next.
     let first = page(&app, &b, &cookie, "/audit?action=item.&limit=1").await;
-    let older = text_of(&first.text, "older");
+    let older = inner_html(&first.text, "older");
     assert_eq!(older, "Older");
     let at = first.text.find("id=\"older\"").unwrap();
     let href_at = first.text[..at].rfind("href=\"").unwrap() + 6;
@@ -213,7 +194,7 @@ async fn the_audit_page_lists_the_consoles_changes_and_filters_them_with_the_api
     assert!(href.starts_with("/audit?action=item.&limit=1&before="), "{href}");
     let second = page(&app, &b, &cookie, &href).await;
     assert_eq!(second.status, StatusCode::OK, "{}", second.text);
-    assert_ne!(text_of(&first.text, "audit"), text_of(&second.text, "audit"));
+    assert_ne!(inner_html(&first.text, "audit"), inner_html(&second.text, "audit"));
 }
 
 #[tokio::test]

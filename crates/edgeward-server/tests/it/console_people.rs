@@ -9,31 +9,12 @@
 use edgeward_core::audit::{AuditFilter, AuditOutcome};
 use edgeward_core::capability::{Capability, Grants};
 use edgeward_core::names::{EmailAddress, RoleName};
-use reqwest::header::COOKIE;
 use reqwest::{Method, StatusCode};
 
-use crate::common::console::{browser, cookie_pair, csrf_of, first_sign_in, page, send, sign_in, Answer};
+use crate::common::console::{browser, cookie_pair, csrf_of, first_sign_in, has, inner_html, page, post, sign_in};
 use crate::common::{raw, spawn_app, TestApp};
 
 const PASSWORD: &str = "a long new password";
-
-async fn post(app: &TestApp, b: &reqwest::Client, cookie: &str, path: &str, form: &[(&str, &str)]) -> Answer {
-    send(b.post(app.url(path)).header(COOKIE, cookie).form(form)).await
-}
-
-/// The HTML inside the element with `id` (up to its closing tag), as sent.
-fn text_of(page: &str, id: &str) -> String {
-    let at = page.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in {page}"));
-    let open = at + page[at..].find('>').unwrap() + 1;
-    let tag = page[..at].rfind('<').unwrap();
-    let name: String = page[tag + 1..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
-    let close = open + page[open..].find(&format!("</{name}>")).unwrap();
-    page[open..close].to_owned()
-}
-
-fn has(page: &str, id: &str) -> bool {
-    page.contains(&format!("id=\"{id}\""))
-}
 
 /// Text as the console's templates escape it.
 fn esc(s: &str) -> String {
@@ -102,12 +83,12 @@ async fn an_administrator_adds_a_user_and_gives_them_a_one_time_password_they_mu
     for id in ["users", "roles", "contacts", "clients", "user-create", "role-create", "contact-create"] {
         assert!(has(&people.text, id), "#{id} in {}", people.text);
     }
-    let admin_row = text_of(&people.text, "user-admin");
+    let admin_row = inner_html(&people.text, "user-admin");
     assert!(admin_row.contains("every capability") && admin_row.contains("active"), "{admin_row}");
     for id in ["user-roles-admin", "user-active-admin", "user-reset-admin"] {
         assert!(has(&admin_row, id), "#{id} in {admin_row}");
     }
-    let role = text_of(&people.text, "role-token-manager");
+    let role = inner_html(&people.text, "role-token-manager");
     assert!(role.contains("built-in") && role.contains("CREATE_TOKEN, VIEW_TOKEN, REVOKE_TOKEN"), "{role}");
     assert!(people.text.contains("class=\"scroll\"") && !people.text.contains("style="), "no inline style");
 
@@ -123,7 +104,7 @@ async fn an_administrator_adds_a_user_and_gives_them_a_one_time_password_they_mu
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text);
     assert_eq!(added.location.as_deref(), Some("/people"));
     let people = page(&app, &b, &cookie, "/people").await;
-    let row = text_of(&people.text, "user-tina");
+    let row = inner_html(&people.text, "user-tina");
     assert!(row.contains("tina@example.com") && row.contains("<td>token-manager</td>"), "{row}");
     assert!(row.contains("<td>no</td>"), "not registered: {row}");
     let (_, _, api) = raw(&app.admin, Method::GET, "/edgeward/v1/users", None).await;
@@ -132,7 +113,7 @@ async fn an_administrator_adds_a_user_and_gives_them_a_one_time_password_they_mu
     // Her one-time password, shown once.
     let reset = post(&app, &b, &cookie, "/people/users/tina/reset-password", &[("csrf", &csrf)]).await;
     assert_eq!(reset.status, StatusCode::OK, "{}", reset.text);
-    let password = text_of(&reset.text, "one-time-password");
+    let password = inner_html(&reset.text, "one-time-password");
     assert!(password.len() >= 12, "{password}");
     assert!(reset.text.contains("data-copy=\"one-time-password\"") && reset.text.contains("must change it"));
 
@@ -188,7 +169,7 @@ async fn a_custom_roles_new_grants_hold_from_its_holders_next_page_and_taking_it
     .await;
     assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
     let people = page(&app, &b, &cookie, "/people").await;
-    let row = text_of(&people.text, "role-auditors");
+    let row = inner_html(&people.text, "role-auditors");
     assert!(row.contains("custom") && row.contains("Read tokens.") && row.contains("<td>VIEW_TOKEN</td>"), "{row}");
     assert!(
         has(&row, "role-edit-auditors")
@@ -223,7 +204,7 @@ async fn a_custom_roles_new_grants_hold_from_its_holders_next_page_and_taking_it
         post(&app, &b, &cookie, "/people/roles/auditors/delete", &[("csrf", &csrf), ("confirm", "auditors")]).await;
     assert_eq!(held.status, StatusCode::BAD_REQUEST, "{}", held.text);
     let words = esc(&edgeward_core::refusal::role_held(&RoleName::parse("auditors").unwrap(), 1).to_string());
-    assert_eq!(text_of(&held.text, "role-delete-auditors-error"), words);
+    assert_eq!(inner_html(&held.text, "role-delete-auditors-error"), words);
     let taken = post(&app, &b, &cookie, "/people/users/rita/roles", &[("csrf", &csrf)]).await;
     assert_eq!(taken.status, StatusCode::SEE_OTHER, "{}", taken.text);
     assert_eq!(page(&app, &b, &rita, "/tokens").await.location.as_deref(), Some("/sign-in"), "signed out");
@@ -257,11 +238,11 @@ async fn deactivating_a_user_ends_their_open_session() {
     assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.text);
     assert_eq!(page(&app, &b, &sam, "/tokens").await.location.as_deref(), Some("/sign-in"));
     let people = page(&app, &b, &cookie, "/people").await;
-    let row = text_of(&people.text, "user-sam");
+    let row = inner_html(&people.text, "user-sam");
     assert!(row.contains("inactive") && row.contains("Activate sam"), "{row}");
     let on = post(&app, &b, &cookie, "/people/users/sam/active", &[("csrf", &csrf), ("active", "true")]).await;
     assert_eq!(on.status, StatusCode::SEE_OTHER, "{}", on.text);
-    assert!(text_of(&page(&app, &b, &cookie, "/people").await.text, "user-sam").contains("Deactivate sam"));
+    assert!(inner_html(&page(&app, &b, &cookie, "/people").await.text, "user-sam").contains("Deactivate sam"));
     let t = trail(&app).await;
     assert_eq!(t.iter().filter(|(_, c, tg, _)| c == "user.update" && tg == "user/sam").count(), 2, "{t:#?}");
 }
@@ -302,7 +283,7 @@ async fn built_in_roles_have_no_controls_and_refused_input_is_said_in_the_people
     .await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.text);
     let words = edgeward_core::refusal::unknown_role(&RoleName::parse("nosuch").unwrap()).to_string();
-    assert_eq!(text_of(&unknown.text, "user-create-error"), esc(&words));
+    assert_eq!(inner_html(&unknown.text, "user-create-error"), esc(&words));
     assert!(unknown.text.contains("value=\"uma\"") && unknown.text.contains("value=\"uma@example.com\""));
     // A bad address, for a user and for a contact.
     let words = esc(&EmailAddress::parse("not-an-address").unwrap_err().to_string());
@@ -310,26 +291,29 @@ async fn built_in_roles_have_no_controls_and_refused_input_is_said_in_the_people
         post(&app, &b, &cookie, "/people/users", &[("csrf", &csrf), ("name", "uma"), ("email", "not-an-address")])
             .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert_eq!(text_of(&bad.text, "user-create-error"), words);
+    assert_eq!(inner_html(&bad.text, "user-create-error"), words);
     let bad =
         post(&app, &b, &cookie, "/people/contacts", &[("csrf", &csrf), ("email", "not-an-address"), ("name", "Ops")])
             .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert_eq!(text_of(&bad.text, "contact-create-error"), words);
+    assert_eq!(inner_html(&bad.text, "contact-create-error"), words);
     let (_, _, users) = raw(&app.admin, Method::GET, "/edgeward/v1/users", None).await;
     assert!(!users.as_array().unwrap().iter().any(|u| u["name"] == "uma"), "nobody was added: {users}");
     // A name taken.
     let taken = post(&app, &b, &cookie, "/people/users", &[("csrf", &csrf), ("name", "admin")]).await;
     assert_eq!(taken.status, StatusCode::BAD_REQUEST);
     assert_eq!(
-        text_of(&taken.text, "user-create-error"),
+        inner_html(&taken.text, "user-create-error"),
         esc(&edgeward_core::refusal::user_taken("admin").to_string())
     );
 
     // A user that is not there: the message at the top of the page.
     let nobody = post(&app, &b, &cookie, "/people/users/nobody/reset-password", &[("csrf", &csrf)]).await;
     assert_eq!(nobody.status, StatusCode::BAD_REQUEST, "{}", nobody.text);
-    assert_eq!(text_of(&nobody.text, "people-error"), esc(&edgeward_core::refusal::user_missing("nobody").to_string()));
+    assert_eq!(
+        inner_html(&nobody.text, "people-error"),
+        esc(&edgeward_core::refusal::user_missing("nobody").to_string())
+    );
 
     // Contacts: added, listed, removed.
     let added = post(
@@ -342,7 +326,7 @@ async fn built_in_roles_have_no_controls_and_refused_input_is_said_in_the_people
     .await;
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text);
     let people = page(&app, &b, &cookie, "/people").await;
-    let row = text_of(&people.text, "contact-ops-example-com");
+    let row = inner_html(&people.text, "contact-ops-example-com");
     assert!(row.contains("ops@example.com") && row.contains("Ops desk") && has(&row, "contact-remove-ops-example-com"));
     let removed =
         post(&app, &b, &cookie, "/people/contacts/remove", &[("csrf", &csrf), ("email", "ops@example.com")]).await;
@@ -364,17 +348,17 @@ async fn a_disabled_api_client_is_refused_from_its_next_request() {
     assert_eq!(raw(&ci, Method::GET, "/edgekv/v1/tokens", None).await.0, 200);
     let (cookie, csrf) = admin(&app, &b).await;
     let people = page(&app, &b, &cookie, "/people").await;
-    let row = text_of(&people.text, "client-ci");
+    let row = inner_html(&people.text, "client-ci");
     assert!(row.contains("VIEW_TOKEN") && row.contains("<td>—</td>") && row.contains("enabled"), "{row}");
     let admin_client = people.text.split("id=\"client-").skip(1).find(|r| r.contains("<td>admin</td>"));
-    assert!(admin_client.is_some(), "the first start's client is the admin's: {}", text_of(&people.text, "clients"));
+    assert!(admin_client.is_some(), "the first start's client is the admin's: {}", inner_html(&people.text, "clients"));
 
     let off = post(&app, &b, &cookie, "/people/clients/ci/enabled", &[("csrf", &csrf), ("enabled", "false")]).await;
     assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.text);
     let (s, _, body) = raw(&ci, Method::GET, "/edgekv/v1/tokens", None).await;
     assert_eq!(s, 401, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("Inactive client token"), "{body}");
-    assert!(text_of(&page(&app, &b, &cookie, "/people").await.text, "client-ci").contains("disabled"));
+    assert!(inner_html(&page(&app, &b, &cookie, "/people").await.text, "client-ci").contains("disabled"));
     let on = post(&app, &b, &cookie, "/people/clients/ci/enabled", &[("csrf", &csrf), ("enabled", "true")]).await;
     assert_eq!(on.status, StatusCode::SEE_OTHER, "{}", on.text);
     assert_eq!(raw(&ci, Method::GET, "/edgekv/v1/tokens", None).await.0, 200);

@@ -13,14 +13,10 @@ use edgeward_wire::tokenfile::TokenFile;
 use reqwest::header::COOKIE;
 use reqwest::StatusCode;
 
-use crate::common::console::{browser, cookie_pair, csrf_of, first_sign_in, page, send, sign_in, Answer};
+use crate::common::console::{browser, cookie_pair, csrf_of, first_sign_in, has, page, post, sign_in, Answer};
 use crate::common::{spawn_app, TestApp};
 
 const PASSWORD: &str = "a long new password";
-
-async fn post(app: &TestApp, b: &reqwest::Client, cookie: &str, path: &str, form: &[(&str, &str)]) -> Answer {
-    send(b.post(app.url(path)).header(COOKIE, cookie).form(form)).await
-}
 
 /// The text of the element with this id, its HTML escapes undone.
 fn text_of(page: &str, id: &str) -> String {
@@ -34,10 +30,6 @@ fn text_of(page: &str, id: &str) -> String {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
-}
-
-fn has(page: &str, id: &str) -> bool {
-    page.contains(&format!("id=\"{id}\""))
 }
 
 /// A day `days` from the server's today, as the date input sends it.

@@ -87,3 +87,23 @@ pub async fn first_sign_in(app: &TestApp, b: &reqwest::Client, new: &str) -> Str
     assert_eq!(page(app, b, &cookie, "/panel").await.location.as_deref(), Some("/sign-in"), "the old session ended");
     cookie_pair(changed.cookie.as_deref().expect("a new session"))
 }
+
+/// Post a form with the session cookie.
+pub async fn post(app: &TestApp, b: &reqwest::Client, cookie: &str, path: &str, form: &[(&str, &str)]) -> Answer {
+    send(b.post(app.url(path)).header(COOKIE, cookie).form(form)).await
+}
+
+/// The HTML inside the element with `id` (up to its closing tag), as sent.
+pub fn inner_html(page: &str, id: &str) -> String {
+    let at = page.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in {page}"));
+    let open = at + page[at..].find('>').unwrap() + 1;
+    let tag = page[..at].rfind('<').unwrap();
+    let name: String = page[tag + 1..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    let close = open + page[open..].find(&format!("</{name}>")).unwrap();
+    page[open..close].to_owned()
+}
+
+/// Whether the page has an element with `id`.
+pub fn has(page: &str, id: &str) -> bool {
+    page.contains(&format!("id=\"{id}\""))
+}
