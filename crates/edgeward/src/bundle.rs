@@ -22,11 +22,20 @@ pub enum Target {
 }
 
 impl Target {
-    /// Decide from the path: `*.tgz`/`*.tar.gz` → archive; an existing directory → its
-    /// `edgekv_tokens.js`; anything else ending in `.js` → that file.
+    /// Decide from the path: `*.tgz`/`*.tar.gz` → an existing archive; an existing directory →
+    /// its `edgekv_tokens.js`; anything else ending in `.js` → that file, in a directory that
+    /// exists.
     pub fn resolve(path: &Path) -> Result<Self> {
         let s = path.to_string_lossy();
         if s.ends_with(".tgz") || s.ends_with(".tar.gz") {
+            // A bundle is never made here: a typo in its name must not pass for success while the
+            // real bundle stays untouched.
+            if !path.exists() {
+                bail!(
+                    "{}: no such bundle; build the EdgeWorkers bundle first, or give a directory or a .js file",
+                    path.display()
+                );
+            }
             return Ok(Self::Archive(path.to_owned()));
         }
         if path.is_dir() {
@@ -146,8 +155,16 @@ fn read_archive(p: &Path) -> Result<Vec<Member>> {
     Ok(out)
 }
 
-/// Write `bytes` to `path` through a temporary file in the same directory.
+/// Write `bytes` to `path` through a temporary file in the same directory. A symbolic link is
+/// written through: its target is replaced, and the link stays a link.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
+    let through;
+    let path = if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        through = fs::canonicalize(path).with_context(|| format!("{} is a link to nothing", path.display()))?;
+        through.as_path()
+    } else {
+        path
+    };
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
     tmp.write_all(bytes)?;

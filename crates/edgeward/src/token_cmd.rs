@@ -182,6 +182,50 @@ fn api(e: ClientError) -> anyhow::Error {
     anyhow!("{e}")
 }
 
+/// Check a `--save-path` before anything changes on the server: the path is a directory, a
+/// `.js` file in a directory or a bundle that exist; the file there, if any, reads as a token
+/// file; and every namespace the token will be written under is free, or `overwrite` (or
+/// `replaceable`, for rotation's predecessor) allows replacing its entry. The write itself is
+/// [`save_token`], once the token exists.
+fn check_save<'a>(
+    path: &Path,
+    namespaces: impl IntoIterator<Item = &'a str>,
+    overwrite: bool,
+    replaceable: impl Fn(&Entry) -> bool,
+) -> Result<()> {
+    let target = Target::resolve(path)?;
+    let file = match target.load()? {
+        Some(text) => {
+            TokenFile::parse(&text).map_err(|e| anyhow!("{}: {e}; nothing was created", target.describe()))?
+        }
+        None => TokenFile::default(),
+    };
+    let conflicts: Vec<String> = namespaces
+        .into_iter()
+        .filter_map(|ns| {
+            let entry = file.get(ns)?.entry?;
+            (!overwrite && !replaceable(&entry))
+                .then(|| format!("namespace {ns} (token {})", entry.name.as_deref().unwrap_or("unnamed")))
+        })
+        .collect();
+    if !conflicts.is_empty() {
+        bail!(
+            "{}: entries already exist for {}; pass --overwrite to replace them (nothing was created)",
+            target.describe(),
+            conflicts.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The error of a save that failed after the token was made: the command that writes it.
+fn saved_later(name: &str, path: &Path) -> String {
+    format!(
+        "token {name} was created but not saved; write it with `edgeward token show {name} --save-path {} --overwrite`",
+        path.display()
+    )
+}
+
 /// Write `t` into the token file at `path`; refused entries leave the file untouched.
 fn save_token(
     path: &Path,
@@ -335,12 +379,14 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                 expiry,
                 namespace_permissions: NamespacePairs(ns),
             };
+            if let Some(p) = &save.save_path {
+                check_save(p, req.namespace_permissions.0.iter().map(|(ns, _)| ns.as_str()), save.overwrite, |_| {
+                    false
+                })?;
+            }
             let t = c.create_token(&req).await.map_err(api)?;
             let saved = match &save.save_path {
-                Some(p) => Some(
-                    save_token(p, &t, save.overwrite, |_| false)
-                        .with_context(|| format!("token {} was created", t.name))?,
-                ),
+                Some(p) => Some(save_token(p, &t, save.overwrite, |_| false).with_context(|| saved_later(&t.name, p))?),
                 None => None,
             };
             if conn.json {
@@ -423,6 +469,17 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
             if expiry.is_some() {
                 req.expiry = expiry;
             }
+            let is_old = {
+                let (old_name, old_uuid, old_value) = (old.name.clone(), old.uuid.clone(), old.value.clone());
+                move |e: &Entry| {
+                    e.name.as_deref() == Some(old_name.as_str())
+                        || e.reference.as_deref() == Some(old_uuid.as_str())
+                        || (e.value.is_some() && e.value == old_value)
+                }
+            };
+            if let Some(p) = &save.save_path {
+                check_save(p, old.namespace_permissions.keys().map(String::as_str), save.overwrite, &is_old)?;
+            }
             let new = c.create_token(&req).await.map_err(api)?;
             c.mark_replaced(&old.name, &new.name)
                 .await
@@ -430,18 +487,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                 .with_context(|| format!("successor {} was created", new.name))?;
             let saved = match &save.save_path {
                 Some(p) => {
-                    let old_name = old.name.clone();
-                    let old_uuid = old.uuid.clone();
-                    let old_value = old.value.clone();
-                    let is_old = move |e: &Entry| {
-                        e.name.as_deref() == Some(old_name.as_str())
-                            || e.reference.as_deref() == Some(old_uuid.as_str())
-                            || (e.value.is_some() && e.value == old_value)
-                    };
-                    Some(
-                        save_token(p, &new, save.overwrite, is_old)
-                            .with_context(|| format!("successor {} was created", new.name))?,
-                    )
+                    Some(save_token(p, &new, save.overwrite, &is_old).with_context(|| saved_later(&new.name, p))?)
                 }
                 None => None,
             };

@@ -555,11 +555,74 @@ fn credentials_from_akamai_variables_and_an_account_key() {
     assert_eq!(j["tokens"], serde_json::json!([]));
 }
 
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
 #[test]
-fn a_bundle_that_does_not_exist_yet_is_created() {
+fn every_save_path_check_is_made_before_the_token_is_created() {
     let e = setup();
-    let tgz = e.work.join("new.tgz");
-    let out = e.ok(&[
+    let exists = |name: &str| e.run(&["token", "show", name]).0 == 0;
+    let create = |name: &str, path: &str, extra: &[&str]| {
+        let mut a = vec![
+            "token",
+            "create",
+            name,
+            "--namespace",
+            "default+r",
+            "--staging",
+            "allow",
+            "--production",
+            "deny",
+            "--save-path",
+            path,
+        ];
+        a.extend_from_slice(extra);
+        a.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+
+    // A bundle that does not exist (a typo in its name) is refused, with a hint; nothing is made.
+    let typo = e.work.join("shop-bundel.tgz");
+    let c = create("n1", typo.to_str().unwrap(), &[]);
+    e.fails(&args(&c), "no such bundle");
+    assert!(!typo.exists() && !exists("n1"), "no archive made, no token created");
+    // So is a file in a directory that does not exist, and a path that is none of the three.
+    let c = create("n2", e.work.join("missing/edgekv_tokens.js").to_str().unwrap(), &[]);
+    e.fails(&args(&c), "does not exist");
+    let c = create("n3", e.work.join("notes.txt").to_str().unwrap(), &[]);
+    e.fails(&args(&c), "not a directory, a .js file or a .tgz bundle");
+    // A corrupt bundle, and a token file that does not read.
+    let corrupt = e.work.join("corrupt.tgz");
+    std::fs::write(&corrupt, b"not gzip at all").unwrap();
+    let c = create("n4", corrupt.to_str().unwrap(), &[]);
+    e.fails(&args(&c), "corrupt.tgz");
+    assert!(!exists("n2") && !exists("n3") && !exists("n4"), "none of them was created");
+
+    // An entry for the namespace already there: refused before creation, so the hint works.
+    let dir = e.work.join("ew");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    e.ok(&args(&create("first", d, &[])));
+    let c = create("second", d, &[]);
+    let err = e.fails(&args(&c), "pass --overwrite");
+    assert!(err.contains("nothing was created"), "{err}");
+    assert!(!exists("second"), "the refused save created nothing");
+    e.ok(&args(&create("second", d, &["--overwrite"])));
+    assert_eq!(read_tokens(&dir.join("edgekv_tokens.js"))["namespace-default"]["name"], "second");
+
+    // Rotation checks its successor's save first too; the predecessor's own entry may be replaced.
+    e.ok(&["token", "rotate", "second", "--to", "third", "--save-path", d]);
+    assert_eq!(read_tokens(&dir.join("edgekv_tokens.js"))["namespace-default"]["name"], "third");
+}
+
+#[test]
+fn a_symlinked_bundle_is_written_through_its_link() {
+    let e = setup();
+    let real = e.work.join("real.tgz");
+    make_bundle(&real);
+    let link = e.work.join("current.tgz");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    e.ok(&[
         "token",
         "create",
         "n",
@@ -570,14 +633,11 @@ fn a_bundle_that_does_not_exist_yet_is_created() {
         "--production",
         "deny",
         "--save-path",
-        tgz.to_str().unwrap(),
+        link.to_str().unwrap(),
     ]);
-    assert!(out.contains("was updated"), "{out}");
-    let members = read_bundle(&tgz);
-    assert_eq!(members.len(), 1);
-    assert_eq!(members[0].0, "edgekv_tokens.js");
-    let out = e.ok(&["token", "rotate", "n", "--to", "n2", "--save-path", tgz.to_str().unwrap()]);
-    assert!(out.contains("Rotated n → n2") && out.contains("is still valid"), "{out}");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+    let members = read_bundle(&real);
+    assert!(members.iter().any(|m| m.0 == "edgekv_tokens.js"), "the target holds the token file");
 }
 
 #[test]
