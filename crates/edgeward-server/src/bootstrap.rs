@@ -78,6 +78,19 @@ pub enum BootError {
     /// The database refused to open or initialize.
     #[error("database: {0}")]
     Store(String),
+    /// An administration command was pointed at a data directory that holds no installation.
+    #[error(
+        "{} holds no Edgeward installation ({} is missing): pass the --data-dir (and --database) of an installation, or start `edgeward serve --data-dir {}` once to make one",
+        data_dir.display(),
+        missing.display(),
+        data_dir.display()
+    )]
+    NoInstallation {
+        /// The data directory looked at.
+        data_dir: PathBuf,
+        /// The file that would be there.
+        missing: PathBuf,
+    },
 }
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> BootError + 'a {
@@ -126,20 +139,35 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), BootError> {
     fs::rename(&tmp, path).map_err(io("cannot write", path))
 }
 
-/// Open the database and the data key of a data directory (creating both if absent): SQLite in
-/// the data directory, or the PostgreSQL database of `db.url`, waiting up to
-/// `db.connect_wait_secs` for PostgreSQL to answer.
+/// Open the database and the data key of an existing installation, for the administration
+/// commands: SQLite in the data directory, or the PostgreSQL database of `db.url`, waiting up to
+/// `db.connect_wait_secs` for PostgreSQL to answer. A data directory that holds no installation
+/// (no `keys/data.key`; on SQLite, no `edgeward.db` either) is refused with the path looked at,
+/// and nothing is created: only `edgeward serve` makes an installation.
 /// `now` stamps what opening creates (the token-ref index key, once per database).
 pub async fn open_store(
     data_dir: &Path,
     db: &DatabaseConfig,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Arc<dyn Store>, DataKey), BootError> {
+    let key = data_dir.join("keys").join("data.key");
+    let sqlite = data_dir.join("edgeward.db");
+    let missing = if !key.is_file() {
+        Some(key)
+    } else if db.url.is_none() && !sqlite.is_file() {
+        Some(sqlite)
+    } else {
+        None
+    };
+    if let Some(missing) = missing {
+        return Err(BootError::NoInstallation { data_dir: data_dir.to_owned(), missing });
+    }
     open_store_with_cell(data_dir, db, now).await.map(|(s, k, _)| (s, k))
 }
 
-/// [`open_store`], with the store's [`DataKeyCell`] (what a server updates when it reads its
-/// key files again).
+/// Open the database and the data key of a data directory, creating both if absent (what a
+/// server's start does; [`open_store`] is the administration commands' way in), with the
+/// store's [`DataKeyCell`] (what a server updates when it reads its key files again).
 pub async fn open_store_with_cell(
     data_dir: &Path,
     db: &DatabaseConfig,

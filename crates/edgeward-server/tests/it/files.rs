@@ -120,9 +120,18 @@ async fn a_data_key_that_does_not_open_the_signing_keys_is_refused_by_serve_and_
     let dir = tempfile::tempdir().unwrap();
     let server = edgeward_server::spawn(config_on_sqlite(dir.path()), Arc::new(SystemClock)).await.unwrap();
     server.shutdown().await;
-    // Another data key in the same data directory: opening makes a new one when none is there.
-    std::fs::remove_file(dir.path().join("keys").join(bootstrap::DATA_KEY_FILE)).unwrap();
+    let key = dir.path().join("keys").join(bootstrap::DATA_KEY_FILE);
     let database = config_on_sqlite(dir.path()).database;
+    // No data key at all: the commands refuse to make one (only `serve` makes an installation).
+    std::fs::remove_file(&key).unwrap();
+    let refused = bootstrap::open_store(dir.path(), &database, Utc::now()).await.err().expect("refused");
+    assert!(matches!(refused, bootstrap::BootError::NoInstallation { .. }), "{refused}");
+    assert!(!key.exists(), "nothing was created");
+    // Another installation's data key in this data directory.
+    let other = tempfile::tempdir().unwrap();
+    let second = edgeward_server::spawn(config_on_sqlite(other.path()), Arc::new(SystemClock)).await.unwrap();
+    second.shutdown().await;
+    std::fs::copy(other.path().join("keys").join(bootstrap::DATA_KEY_FILE), &key).unwrap();
     // What every administration command opens the data directory with.
     let refused = bootstrap::open_store(dir.path(), &database, Utc::now()).await.err().expect("refused");
     assert!(matches!(refused, bootstrap::BootError::Key(_)), "{refused}");

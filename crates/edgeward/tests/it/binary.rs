@@ -247,8 +247,14 @@ fn migrate_applies_the_schema() {
     let dir = tmp.path().join("data");
     let d = dir.to_str().unwrap();
     let newest = edgeward_store::migrate::newest_version();
+    // A data directory with no installation is refused, and nothing is made there: only
+    // `serve` makes an installation.
     let (ok, out) = run_cli(&["migrate", "--data-dir", d]);
-    assert!(ok && out.contains(&format!("schema version 0 → {newest}")), "{out}");
+    assert!(!ok && out.contains("holds no Edgeward installation") && out.contains(d), "{out}");
+    assert!(!dir.join("keys").exists() && !dir.join("edgeward.db").exists(), "nothing was created");
+    let (ok, out) = run_cli(&["user", "list", "--data-dir", d]);
+    assert!(!ok && out.contains("holds no Edgeward installation"), "{out}");
+    drop(start(&dir));
     let (ok, out) = run_cli(&["migrate", "--data-dir", d]);
     assert!(ok && out.contains(&format!("schema version {newest}, up to date")), "{out}");
     // A schema newer than the build is refused by the store itself (edgeward-store's
