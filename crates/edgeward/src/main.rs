@@ -167,6 +167,14 @@ enum Command {
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
+    #[command(
+        after_help = "Examples:\n  edgeward completions bash > /etc/bash_completion.d/edgeward\n  edgeward completions zsh > \"${fpath[1]}/_edgeward\"\n  edgeward completions fish > ~/.config/fish/completions/edgeward.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args, Clone, Default)]
@@ -627,6 +635,13 @@ async fn run(cli: Cli) -> Result<()> {
             } else {
                 println!("{what}: schema version {before} → {newest}.");
             }
+        }
+        Command::Completions { shell } => {
+            let mut cli = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cli, "edgeward", &mut script);
+            // Written by us, so a closed pipe (`| head`) is an error message, not a panic.
+            std::io::Write::write_all(&mut std::io::stdout(), &script).context("cannot write the script")?;
         }
         Command::Openapi { data_plane } => {
             use edgeward_server::openapi::{document_text_of, Door};

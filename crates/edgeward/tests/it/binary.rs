@@ -262,6 +262,18 @@ fn migrate_applies_the_schema() {
 }
 
 #[test]
+fn completions_are_printed_for_each_shell_and_an_unknown_shell_is_a_usage_error() {
+    for (shell, marker) in [("bash", "_edgeward()"), ("zsh", "#compdef edgeward"), ("fish", "complete -c edgeward")] {
+        let (code, out, err) = cli(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}: {err}");
+        assert!(out.contains(marker) && out.contains("token") && out.contains("bundle"), "{shell}: {out}");
+    }
+    let (code, _, err) = cli(&["completions", "nosh"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("possible values: bash"), "{err}");
+}
+
+#[test]
 fn config_print_hides_the_database_password() {
     let (ok, out) =
         run_cli(&["config", "print", "--database", "postgres://edgeward:hunter2@db.internal:5432/edgeward"]);
