@@ -196,7 +196,7 @@ async fn rotate_data_key(
     use edgeward_core::store::Change;
     use edgeward_server::bootstrap;
     if batch_size == 0 {
-        bail!("--batch-size must be at least 1");
+        return Err(crate::usage!("--batch-size must be at least 1"));
     }
     let clock = SystemClock;
     let (store, _) = db.open(data_dir).await?;

@@ -40,7 +40,9 @@ Credentials come from ~/.edgerc (--edgerc, --section) or the AKAMAI_* variables;
 Edgeward's <data-dir>/edgerc works as is, its certificate trusted automatically.
 
 Exit status: 0 on success; 1 on any failure (an API error, an unreachable server, a token file
-that cannot be read or written, a bundle check that found problems); 2 on a usage error.";
+that cannot be read or written, a bundle check that could not run); 2 on a usage error,
+including a flag value refused after parsing (--namespace default:r, both networks denied);
+3 when bundle check ran and found problems.";
 
 /// Edgeward: an EdgeKV-compatible key-value service for edge functions, built around access tokens.
 #[derive(Parser)]
@@ -79,6 +81,39 @@ impl Database {
         Ok(bootstrap::open_store(data_dir, &db, now()).await?)
     }
 }
+
+/// A flag's value refused after parsing (`--namespace default:r`, both networks denied…): a
+/// usage error like clap's own, exit status 2. Made with [`usage!`].
+#[derive(Debug)]
+pub(crate) struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// `bundle check` found problems: exit status 3, told apart from a check that could not run.
+#[derive(Debug)]
+pub(crate) struct BundleProblems;
+
+impl std::fmt::Display for BundleProblems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the bundle check found problems")
+    }
+}
+
+impl std::error::Error for BundleProblems {}
+
+/// A [`Usage`] error as an `anyhow::Error`, from `format!` arguments.
+macro_rules! usage {
+    ($($arg:tt)*) => {
+        anyhow::Error::new(crate::Usage(format!($($arg)*)))
+    };
+}
+pub(crate) use usage;
 
 /// The time, for the administration commands: the system clock, the one place they read it.
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
@@ -222,7 +257,7 @@ fn serve_clock(args: &ServeArgs) -> Result<Arc<dyn edgeward_core::clock::Clock>>
     if let Some(offset) = &args.dev_clock_offset {
         let (neg, body) = offset.strip_prefix('-').map_or((false, offset.as_str()), |b| (true, b));
         let (n, unit) = body.split_at(body.find(|c: char| !c.is_ascii_digit()).unwrap_or(body.len()));
-        let n: i64 = n.parse().map_err(|_| anyhow::anyhow!("--dev-clock-offset: expected e.g. 7d, 36h or -2d"))?;
+        let n: i64 = n.parse().map_err(|_| crate::usage!("--dev-clock-offset: expected e.g. 7d, 36h or -2d"))?;
         let d = match unit {
             "d" => chrono::Duration::days(n),
             "h" => chrono::Duration::hours(n),
@@ -240,7 +275,7 @@ fn serve_clock(args: &ServeArgs) -> Result<Arc<dyn edgeward_core::clock::Clock>>
     }
     if let Some(t) = &args.dev_frozen_time {
         let t = chrono::DateTime::parse_from_rfc3339(t)
-            .map_err(|_| anyhow::anyhow!("--dev-frozen-time: expected an RFC 3339 time, e.g. 2027-01-01T06:00:00Z"))?
+            .map_err(|_| crate::usage!("--dev-frozen-time: expected an RFC 3339 time, e.g. 2027-01-01T06:00:00Z"))?
             .with_timezone(&chrono::Utc);
         tracing::warn!(now = %t, "DEVELOPMENT CLOCK: this server's time is frozen; token expiry, refresh and notices follow it");
         return Ok(Arc::new(ManualClock::new(t)));
@@ -356,7 +391,7 @@ async fn accessgroup(cmd: AccessGroupCommand, db: &Database) -> Result<()> {
             }
             let name = edgeward_core::names::DisplayName::parse(&name)
                 .map(String::from)
-                .map_err(|_| anyhow::anyhow!("--name must be 1 to 128 printable characters"))?;
+                .map_err(|_| crate::usage!("--name must be 1 to 128 printable characters"))?;
             let (store, _) = db.open(&data_dir).await?;
             audited(
                 store.as_ref(),
@@ -503,7 +538,7 @@ async fn apiclient(cmd: ApiClientCommand, db: &Database) -> Result<()> {
             let grants = if grants.eq_ignore_ascii_case("all") {
                 Grants::all()
             } else {
-                Grants::parse_list(&grants).map_err(|e| anyhow::anyhow!("--grants: {e}"))?
+                Grants::parse_list(&grants).map_err(|e| crate::usage!("--grants: {e}"))?
             };
             let host = match host.or_else(|| default_host(&data_dir)) {
                 Some(h) => h,
@@ -607,7 +642,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Token { cmd, conn } => json_error(&conn, token_cmd::run(cmd, &conn).await)?,
         Command::Bundle { cmd, conn } => {
             if !json_error(&conn, token_cmd::check(cmd, &conn).await)? {
-                bail!("the bundle check found problems");
+                return Err(anyhow::Error::new(BundleProblems));
             }
         }
         Command::Migrate { data_dir } => {
@@ -669,7 +704,13 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if e.chain().any(|c| c.is::<Usage>()) {
+                ExitCode::from(2)
+            } else if e.chain().any(|c| c.is::<BundleProblems>()) {
+                ExitCode::from(3)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -248,7 +248,7 @@ fn check_grants(grants: &str) -> Result<Grants> {
     if grants.trim().eq_ignore_ascii_case("all") {
         Ok(Grants::all())
     } else {
-        Grants::parse_list(grants).map_err(|e| anyhow!("--grants: {e}"))
+        Grants::parse_list(grants).map_err(|e| crate::usage!("--grants: {e}"))
     }
 }
 
@@ -257,7 +257,9 @@ fn check_grants(grants: &str) -> Result<Grants> {
 fn check_roles(roles: &[String]) -> Result<Vec<RoleName>> {
     roles
         .iter()
-        .map(|r| RoleName::parse_as(r, "roles").map_err(|e| anyhow!("--role: {}", e.to_string().trim_end_matches('.'))))
+        .map(|r| {
+            RoleName::parse_as(r, "roles").map_err(|e| crate::usage!("--role: {}", e.to_string().trim_end_matches('.')))
+        })
         .collect()
 }
 
@@ -296,7 +298,7 @@ pub async fn user(cmd: UserCommand, db: &crate::Database) -> Result<()> {
             let name = check_name(&name, "the user's name")?;
             let email = email.as_deref().map(check_email).transpose()?;
             if registered && email.is_none() {
-                bail!("--registered needs --email");
+                return Err(crate::usage!("--registered needs --email"));
             }
             let grants = check_grants(&grants)?;
             let roles = check_roles(&roles)?;

@@ -165,13 +165,13 @@ pub fn parse_namespaces(spec: &str) -> Result<Vec<(String, Vec<String>)>> {
     for part in spec.split(',') {
         let (ns, rights) = part
             .split_once('+')
-            .ok_or_else(|| anyhow!("--namespace: '{part}' is not ns+rights (for example default+rw)"))?;
-        NamespaceName::parse(ns).map_err(|_| anyhow!("--namespace: '{ns}' is not a valid namespace name"))?;
+            .ok_or_else(|| crate::usage!("--namespace: '{part}' is not ns+rights (for example default+rw)"))?;
+        NamespaceName::parse(ns).map_err(|_| crate::usage!("--namespace: '{ns}' is not a valid namespace name"))?;
         let p = Permissions::parse_compact(rights).map_err(|_| {
-            anyhow!("--namespace: rights '{rights}' for {ns} must be letters from r, w, d without repeats")
+            crate::usage!("--namespace: rights '{rights}' for {ns} must be letters from r, w, d without repeats")
         })?;
         if out.iter().any(|(n, _)| n == ns) {
-            bail!("--namespace: {ns} is given twice");
+            return Err(crate::usage!("--namespace: {ns} is given twice"));
         }
         out.push((ns.to_owned(), p.letters().into_iter().map(String::from).collect()));
     }
@@ -368,7 +368,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
         TokenCommand::Create { name, namespace, staging, production, ewids, expiry, save } => {
             let ns = parse_namespaces(&namespace)?;
             if matches!((staging, production), (Allow::Deny, Allow::Deny)) {
-                bail!("--staging and --production cannot both be deny");
+                return Err(crate::usage!("--staging and --production cannot both be deny"));
             }
             let ewids: Vec<String> = ewids.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
             let req = CreateTokenRequest {
@@ -526,7 +526,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
 /// `edgeward bundle …`.
 #[derive(Subcommand, Debug)]
 pub enum BundleCommand {
-    /// Check the tokens of a bundle before it ships; exits 1 on any problem.
+    /// Check the tokens of a bundle before it ships; exits 3 on any problem.
     Check {
         /// A directory, an edgekv_tokens.js file, or a .tgz bundle.
         path: PathBuf,

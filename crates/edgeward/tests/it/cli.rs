@@ -157,6 +157,14 @@ fn every_error_is_one_line_and_a_nonzero_exit() {
         &["token", "create", "x", "--namespace", "default+r", "--staging", "deny", "--production", "deny"],
         "cannot both be deny",
     );
+    // Flag values refused after parsing are usage errors, like clap's own: exit status 2.
+    for bad in [
+        &["token", "create", "x", "--namespace", "default:r", "--staging", "allow", "--production", "deny"][..],
+        &["token", "create", "x", "--namespace", "default+r", "--staging", "deny", "--production", "deny"][..],
+        &["token", "create", "x", "--namespace", "default+rr", "--staging", "allow", "--production", "deny"][..],
+    ] {
+        assert_eq!(e.run(bad).0, 2, "{bad:?}");
+    }
     // JSON mode reports the error on stdout too.
     let (code, out, _) = e.run(&["token", "show", "nope", "--json"]);
     assert_eq!(code, 1);
@@ -488,7 +496,7 @@ fn bundle_check_fails_on_revoked_expiring_and_bare_entries_and_fixes_bare_keys()
         "--overwrite",
     ]);
     let (code, out, _) = e.run(&["bundle", "check", d]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3, "problems found: its own exit status");
     assert!(out.contains("expiring") && out.contains("soon"), "{out}");
     let (code, _, _) = e.run(&["bundle", "check", d, "--warn-days", "2"]);
     assert_eq!(code, 0, "outside a 2-day window it passes");
@@ -496,7 +504,7 @@ fn bundle_check_fails_on_revoked_expiring_and_bare_entries_and_fixes_bare_keys()
     // Revoked.
     e.ok(&["token", "revoke", "soon"]);
     let (code, out, _) = e.run(&["bundle", "check", d, "--json"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     let j: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(j["problems"][0]["problem"], "unknown-or-revoked", "{j}");
 
@@ -509,7 +517,7 @@ fn bundle_check_fails_on_revoked_expiring_and_bare_entries_and_fixes_bare_keys()
     let file = dir.join("edgekv_tokens.js");
     std::fs::write(&file, bare).unwrap();
     let (code, out, _) = e.run(&["bundle", "check", d]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert!(out.contains("bare-key"), "{out}");
     let out = e.ok(&["bundle", "check", d, "--fix"]);
     assert!(out.contains("fixed") && out.contains("0 problems"), "{out}");
@@ -522,7 +530,7 @@ fn bundle_check_fails_on_revoked_expiring_and_bare_entries_and_fixes_bare_keys()
     );
     std::fs::write(&file, wrong).unwrap();
     let (code, out, _) = e.run(&["bundle", "check", d]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 3);
     assert!(out.contains("wrong-namespace"), "{out}");
 }
 
