@@ -108,6 +108,14 @@ impl Target {
                     for mut m in members {
                         match &m.link {
                             Some(target) => b.append_link(&mut m.header, &m.path, target)?,
+                            // A name that fits the header is written as the bundle had it
+                            // (`./main.js` keeps its `./`); a longer one goes through the
+                            // crate's long-name extension.
+                            None if m.path.len() < 100 && m.header.path_bytes().as_ref() == m.path.as_bytes() => {
+                                m.header.set_size(m.data.len() as u64);
+                                m.header.set_cksum();
+                                b.append(&m.header, m.data.as_slice())?
+                            }
                             None => {
                                 m.header.set_size(m.data.len() as u64);
                                 b.append_data(&mut m.header, &m.path, m.data.as_slice())?

@@ -557,6 +557,10 @@ struct Problem {
 #[allow(clippy::disallowed_methods, reason = "the CLI looks at the path `bundle check` is given")]
 pub async fn check(cmd: BundleCommand, conn: &Conn) -> Result<bool> {
     let BundleCommand::Check { path, warn_days, fix } = cmd;
+    // A path that is not there is said so, whatever it was meant to be.
+    if !path.exists() {
+        bail!("{}: no such file or directory", path.display());
+    }
     let target = if path.is_dir() || path.to_string_lossy().ends_with(".js") || path.to_string_lossy().ends_with("gz") {
         Target::resolve(&path)?
     } else {

@@ -495,6 +495,9 @@ fn bundle_check_fails_on_revoked_expiring_and_bare_entries_and_fixes_bare_keys()
         d,
         "--overwrite",
     ]);
+    let missing = e.work.join("no-such-dir");
+    e.fails(&["bundle", "check", missing.to_str().unwrap()], "no such file or directory");
+    e.fails(&["bundle", "check", e.work.join("gone.js").to_str().unwrap()], "no such file or directory");
     let (code, out, _) = e.run(&["bundle", "check", d]);
     assert_eq!(code, 3, "problems found: its own exit status");
     assert!(out.contains("expiring") && out.contains("soon"), "{out}");
@@ -621,6 +624,40 @@ fn every_save_path_check_is_made_before_the_token_is_created() {
     // Rotation checks its successor's save first too; the predecessor's own entry may be replaced.
     e.ok(&["token", "rotate", "second", "--to", "third", "--save-path", d]);
     assert_eq!(read_tokens(&dir.join("edgekv_tokens.js"))["namespace-default"]["name"], "third");
+}
+
+#[test]
+fn members_named_with_a_leading_dot_slash_keep_it() {
+    let e = setup();
+    let src = e.work.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("main.js"), "export function onClientRequest(r) {}\n").unwrap();
+    std::fs::write(src.join("bundle.json"), r#"{"edgeworker-version":"1"}"#).unwrap();
+    let tgz = e.work.join("dotted.tgz");
+    let made = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(&tgz)
+        .arg("-C")
+        .arg(&src)
+        .args(["./main.js", "./bundle.json"])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    e.ok(&[
+        "token",
+        "create",
+        "n",
+        "--namespace",
+        "default+r",
+        "--staging",
+        "allow",
+        "--production",
+        "deny",
+        "--save-path",
+        tgz.to_str().unwrap(),
+    ]);
+    let names: Vec<String> = read_bundle(&tgz).into_iter().map(|m| m.0).collect();
+    assert_eq!(names, ["./main.js", "./bundle.json", "edgekv_tokens.js"], "the members keep their names");
 }
 
 #[test]
