@@ -405,11 +405,8 @@ async fn accessgroup(cmd: AccessGroupCommand, db: &Database) -> Result<()> {
         AccessGroupCommand::List { data_dir } => {
             let (store, _) = db.open(&data_dir).await?;
             let groups = store.list_access_groups().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "{:<12} NAME", "GROUP ID")?;
-            for g in groups {
-                writeln!(out, "{:<12} {}", g.group_id, g.name)?;
-            }
+            let rows: Vec<Vec<String>> = groups.iter().map(|g| vec![g.group_id.to_string(), g.name.clone()]).collect();
+            write!(std::io::stdout().lock(), "{}", render::table(&["GROUP ID", "NAME"], &rows))?;
         }
         AccessGroupCommand::Delete { id, data_dir } => {
             let (store, _) = db.open(&data_dir).await?;
@@ -573,12 +570,27 @@ async fn apiclient(cmd: ApiClientCommand, db: &Database) -> Result<()> {
         ApiClientCommand::List { data_dir } => {
             let (store, _) = db.open(&data_dir).await?;
             let clients = store.list_api_clients().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let users = store.list_users().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let owner = |id: Option<uuid::Uuid>| {
+                id.map_or_else(
+                    || "-".to_owned(),
+                    |id| users.iter().find(|u| u.id == id).map_or_else(|| id.to_string(), |u| u.name.clone()),
+                )
+            };
+            let rows: Vec<Vec<String>> = clients
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.name.to_string(),
+                        if c.enabled { "enabled" } else { "disabled" }.to_owned(),
+                        owner(c.owner),
+                        c.client_token.clone(),
+                        c.grants.to_list(),
+                    ]
+                })
+                .collect();
             let mut out = std::io::stdout().lock();
-            writeln!(out, "{:<24} {:<9} {:<40} GRANTS", "NAME", "STATUS", "CLIENT TOKEN")?;
-            for c in clients {
-                let status = if c.enabled { "enabled" } else { "disabled" };
-                writeln!(out, "{:<24} {:<9} {:<40} {}", c.name, status, c.client_token, c.grants.to_list())?;
-            }
+            write!(out, "{}", render::table(&["NAME", "STATUS", "OWNER", "CLIENT TOKEN", "GRANTS"], &rows))?;
         }
         ApiClientCommand::Disable { name, data_dir } => set_enabled(db, &data_dir, &name, false).await?,
         ApiClientCommand::Enable { name, data_dir } => set_enabled(db, &data_dir, &name, true).await?,

@@ -320,25 +320,22 @@ pub async fn user(cmd: UserCommand, db: &crate::Database) -> Result<()> {
         UserCommand::List { data_dir } => {
             let (store, _) = db.open(&data_dir).await?;
             let users = store.list_users().await.map_err(|e| anyhow!("{e}"))?;
-            let mut out = std::io::stdout().lock();
-            writeln!(
-                out,
-                "{:<20} {:<8} {:<32} {:<10} {:<30} GRANTS",
-                "NAME", "STATUS", "E-MAIL", "CONFIRMED", "ROLES"
-            )?;
-            for u in users {
-                let roles: Vec<&str> = u.roles.iter().map(RoleName::as_str).collect();
-                writeln!(
-                    out,
-                    "{:<20} {:<8} {:<32} {:<10} {:<30} {}",
-                    u.name,
-                    if u.active { "active" } else { "inactive" },
-                    u.email.as_deref().unwrap_or("-"),
-                    if u.email_registered { "yes" } else { "no" },
-                    if roles.is_empty() { "-".to_owned() } else { roles.join(",") },
-                    if u.grants.iter().next().is_none() { "-".to_owned() } else { u.grants.to_list() }
-                )?;
-            }
+            let rows: Vec<Vec<String>> = users
+                .iter()
+                .map(|u| {
+                    let roles: Vec<&str> = u.roles.iter().map(RoleName::as_str).collect();
+                    vec![
+                        u.name.clone(),
+                        if u.active { "active" } else { "inactive" }.to_owned(),
+                        u.email.clone().unwrap_or_else(|| "-".to_owned()),
+                        if u.email_registered { "yes" } else { "no" }.to_owned(),
+                        if roles.is_empty() { "-".to_owned() } else { roles.join(",") },
+                        if u.grants.iter().next().is_none() { "-".to_owned() } else { u.grants.to_list() },
+                    ]
+                })
+                .collect();
+            let table = crate::render::table(&["NAME", "STATUS", "E-MAIL", "CONFIRMED", "ROLES", "GRANTS"], &rows);
+            write!(std::io::stdout().lock(), "{table}")?;
         }
         UserCommand::Update { name, active, email, registered, roles, no_roles, data_dir } => {
             let email = email.as_deref().map(check_email).transpose()?;
@@ -496,11 +493,9 @@ pub async fn contact(cmd: ContactCommand, db: &crate::Database) -> Result<()> {
         }
         ContactCommand::List { data_dir } => {
             let (store, _) = db.open(&data_dir).await?;
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "{:<40} NAME", "E-MAIL")?;
-            for c in store.list_contacts().await.map_err(|e| anyhow!("{e}"))? {
-                writeln!(out, "{:<40} {}", c.email, c.name)?;
-            }
+            let contacts = store.list_contacts().await.map_err(|e| anyhow!("{e}"))?;
+            let rows: Vec<Vec<String>> = contacts.into_iter().map(|c| vec![c.email, c.name]).collect();
+            write!(std::io::stdout().lock(), "{}", crate::render::table(&["E-MAIL", "NAME"], &rows))?;
         }
         ContactCommand::Remove { email, data_dir } => {
             let (store, _) = db.open(&data_dir).await?;

@@ -1,5 +1,6 @@
 //! How the CLI prints what Edgeward's own endpoints answer: one typed value (an
-//! `edgeward_wire` shape), shown either as text or, with `--json`, as the JSON the server sent.
+//! `edgeward_wire` shape), shown either as text or, with `--json`, as the JSON the server sent;
+//! and the one way its lists are laid out as tables ([`table`]).
 
 use std::fmt::Write as _;
 
@@ -263,5 +264,57 @@ mod tests {
         );
         assert_eq!(rendered(&MarkedRead { marked: 2 }, false), "2 marked read\n");
         assert_eq!(rendered(&MarkedRead { marked: 2 }, true), "{\"marked\":2}\n");
+    }
+}
+
+/// A table: a header row and rows of cells, each column as wide as its widest cell (counted in
+/// characters) plus two spaces, the last column unpadded. Whatever the content, the columns
+/// line up.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.enumerate() {
+            if i + 1 < widths.len() {
+                let _ = write!(text, "{cell}{}", " ".repeat(widths[i] - cell.chars().count() + 2));
+            } else {
+                text.push_str(cell);
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut headers.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    out
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::table;
+
+    #[test]
+    fn columns_line_up_whatever_the_content() {
+        let rows = vec![
+            vec!["a".to_owned(), "a-very-long-e-mail-address@example.com".to_owned(), "x".to_owned()],
+            vec!["bébé".to_owned(), "-".to_owned(), "y".to_owned()],
+        ];
+        let t = table(&["NAME", "E-MAIL", "ROLES"], &rows);
+        assert_eq!(
+            t,
+            "NAME  E-MAIL                                  ROLES\n\
+             a     a-very-long-e-mail-address@example.com  x\n\
+             bébé  -                                       y\n"
+        );
     }
 }

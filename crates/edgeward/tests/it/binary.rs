@@ -166,6 +166,11 @@ async fn apiclient_commands_create_list_disable_enable_delete() {
     }
     let (ok, out) = run_cli(&["apiclient", "list", "--data-dir", d]);
     assert!(ok && out.contains("ci") && out.contains("VIEW_TOKEN") && out.contains("admin"), "{out}");
+    // The columns line up whatever the names: every row's client token starts where the header's does.
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines[0].find("CLIENT TOKEN").expect("a header");
+    assert!(lines[0].contains("OWNER"), "{out}");
+    assert!(lines[1..].iter().all(|l| l[at..].starts_with("akab-")), "{out}");
     let (ok, out) = run_cli(&["apiclient", "disable", "ci", "--data-dir", d]);
     assert!(ok, "{out}");
     assert!(matches!(ci.list_tokens(false).await, Err(ClientError::Api { status: 401, .. })), "disabled at once");
