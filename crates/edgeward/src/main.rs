@@ -625,9 +625,23 @@ async fn set_enabled(db: &Database, data_dir: &Path, name: &str, enabled: bool) 
 }
 
 /// With `--json`, an error is also printed on stdout as `{"error": …}`.
+/// With `--json`, a failure is also printed on stdout, as one object: the message, and for an
+/// answer of the server its HTTP status, EdgeKV error code and trace id (null otherwise).
 fn json_error<T>(conn: &token_cmd::Conn, result: Result<T>) -> Result<T> {
     if let (Err(e), true) = (&result, conn.json) {
-        println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
+        let api = e.chain().find_map(|c| match c.downcast_ref::<edgeward_client::ClientError>() {
+            Some(edgeward_client::ClientError::Api { status, code, trace_id, .. }) => Some((*status, code, trace_id)),
+            _ => None,
+        });
+        println!(
+            "{}",
+            serde_json::json!({ "error": {
+                "message": format!("{e:#}"),
+                "status": api.map(|a| a.0),
+                "errorCode": api.and_then(|a| a.1.clone()),
+                "traceId": api.and_then(|a| a.2.clone()),
+            }})
+        );
     }
     result
 }

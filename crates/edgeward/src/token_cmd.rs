@@ -178,8 +178,10 @@ pub fn parse_namespaces(spec: &str) -> Result<Vec<(String, Vec<String>)>> {
     Ok(out)
 }
 
-fn api(e: ClientError) -> anyhow::Error {
-    anyhow!("{e}")
+/// An API client's error, kept whole so that `--json` can report its status, EdgeKV code and
+/// trace id (`json_error` in main.rs).
+pub(crate) fn api(e: ClientError) -> anyhow::Error {
+    anyhow::Error::new(e)
 }
 
 /// Check a `--save-path` before anything changes on the server: the path is a directory, a
@@ -400,7 +402,19 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
         TokenCommand::List { include_expired } => {
             let list = c.list_tokens(include_expired).await.map_err(api)?;
             if conn.json {
-                println!("{}", serde_json::to_string(&list)?);
+                // As the server sent it, plus what the table shows: the kind and the warning.
+                let tokens = list
+                    .tokens
+                    .iter()
+                    .map(|t| {
+                        let mut v = serde_json::to_value(t)?;
+                        let kind = if t.expiry.starts_with("9999") { "auto-refreshing" } else { "expiring" };
+                        v["kind"] = json!(kind);
+                        v["warning"] = json!(Some(warning(&t.expiry)).filter(|w| !w.is_empty()));
+                        Ok(v)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                println!("{}", json!({ "tokens": tokens }));
                 return Ok(());
             }
             println!(

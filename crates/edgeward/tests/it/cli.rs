@@ -114,6 +114,13 @@ fn token_commands_with_and_without_json() {
     assert!(out.contains("expires in 10 days"), "the warning column flags tokens within 30 days: {out}");
     let j = e.json(&["token", "list"]);
     assert_eq!(j["tokens"].as_array().unwrap().len(), 2);
+    let by_name = |n: &str| j["tokens"].as_array().unwrap().iter().find(|t| t["name"] == n).unwrap().clone();
+    assert_eq!(
+        (by_name("exp1")["kind"].as_str(), by_name("exp1")["warning"].as_str()),
+        (Some("expiring"), Some("expires in 10 days"))
+    );
+    assert_eq!(by_name("auto1")["kind"], "auto-refreshing");
+    assert!(by_name("auto1")["warning"].is_null(), "no warning: null");
 
     let out = e.ok(&["token", "show", "exp1"]);
     assert!(out.contains("Token name:        exp1") && out.contains("WARNING"), "{out}");
@@ -168,10 +175,10 @@ fn every_error_is_one_line_and_a_nonzero_exit() {
     // JSON mode reports the error on stdout too.
     let (code, out, _) = e.run(&["token", "show", "nope", "--json"]);
     assert_eq!(code, 1);
-    assert!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["error"]
-        .as_str()
-        .unwrap()
-        .contains("does not exist"));
+    let error = serde_json::from_str::<serde_json::Value>(&out).unwrap()["error"].clone();
+    assert!(error["message"].as_str().unwrap().contains("does not exist"), "{error}");
+    assert_eq!((error["status"].as_u64(), error["errorCode"].as_str()), (Some(404), Some("EKV_3000")), "{error}");
+    assert_eq!(error["traceId"].as_str().map(str::len), Some(16), "{error}");
 
     // Missing grant: a view-only client.
     let (code, _, err) =
