@@ -178,6 +178,16 @@ pub fn parse_namespaces(spec: &str) -> Result<Vec<(String, Vec<String>)>> {
     Ok(out)
 }
 
+/// A token as `token list --json` prints it: the server's summary, plus the kind and the
+/// warning the table shows.
+#[derive(serde::Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    token: &'a edgeward_wire::TokenSummary,
+    kind: &'static str,
+    warning: Option<String>,
+}
+
 /// An API client's error, kept whole so that `--json` can report its status, EdgeKV code and
 /// trace id (`json_error` in main.rs).
 pub(crate) fn api(e: ClientError) -> anyhow::Error {
@@ -403,17 +413,15 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
             let list = c.list_tokens(include_expired).await.map_err(api)?;
             if conn.json {
                 // As the server sent it, plus what the table shows: the kind and the warning.
-                let tokens = list
+                let tokens: Vec<Listed> = list
                     .tokens
                     .iter()
-                    .map(|t| {
-                        let mut v = serde_json::to_value(t)?;
-                        let kind = if t.expiry.starts_with("9999") { "auto-refreshing" } else { "expiring" };
-                        v["kind"] = json!(kind);
-                        v["warning"] = json!(Some(warning(&t.expiry)).filter(|w| !w.is_empty()));
-                        Ok(v)
+                    .map(|t| Listed {
+                        kind: if t.expiry.starts_with("9999") { "auto-refreshing" } else { "expiring" },
+                        warning: Some(warning(&t.expiry)).filter(|w| !w.is_empty()),
+                        token: t,
                     })
-                    .collect::<Result<Vec<_>>>()?;
+                    .collect();
                 println!("{}", json!({ "tokens": tokens }));
                 return Ok(());
             }
