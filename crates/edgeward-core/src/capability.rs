@@ -129,10 +129,10 @@ impl fmt::Display for Capability {
 impl FromStr for Capability {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown capability '{s}'"))
+        Self::ALL.into_iter().find(|c| c.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
+            let all: Vec<&str> = Self::ALL.iter().map(|c| c.as_str()).collect();
+            format!("unknown capability '{s}'; the capabilities are {}", all.join(", "))
+        })
     }
 }
 

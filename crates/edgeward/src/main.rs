@@ -115,6 +115,18 @@ macro_rules! usage {
 }
 pub(crate) use usage;
 
+/// An API client's name from the command line; a refusal says what a name may hold (a usage
+/// error).
+fn client_name(name: &str) -> Result<ClientName> {
+    ClientName::parse(name).map_err(|e| {
+        usage!(
+            "{name:?}: {} An API client's name is 1 to {} letters, digits, '_' and '-', not starting with '-'.",
+            e.to_string().trim_end(),
+            ClientName::MAX_LEN
+        )
+    })
+}
+
 /// The time, for the administration commands: the system clock, the one place they read it.
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     edgeward_core::clock::Clock::now(&edgeward_core::clock::SystemClock)
@@ -531,7 +543,7 @@ fn default_host(data_dir: &Path) -> Option<String> {
 async fn apiclient(cmd: ApiClientCommand, db: &Database) -> Result<()> {
     match cmd {
         ApiClientCommand::Create { name, grants, data_dir, edgerc, section, host, owner } => {
-            let name = ClientName::parse(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let name = client_name(&name)?;
             let grants = if grants.eq_ignore_ascii_case("all") {
                 Grants::all()
             } else {
@@ -595,7 +607,7 @@ async fn apiclient(cmd: ApiClientCommand, db: &Database) -> Result<()> {
         ApiClientCommand::Disable { name, data_dir } => set_enabled(db, &data_dir, &name, false).await?,
         ApiClientCommand::Enable { name, data_dir } => set_enabled(db, &data_dir, &name, true).await?,
         ApiClientCommand::Delete { name, data_dir } => {
-            let name = ClientName::parse(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let name = client_name(&name)?;
             let (store, _) = db.open(&data_dir).await?;
             audited(
                 store.as_ref(),

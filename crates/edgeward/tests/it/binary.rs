@@ -181,7 +181,7 @@ async fn apiclient_commands_create_list_disable_enable_delete() {
     assert!(ok);
     assert!(matches!(ci.list_tokens(false).await, Err(ClientError::Api { status: 401, .. })));
     let (ok, out) = run_cli(&["apiclient", "create", "x", "--grants", "NOT_A_GRANT", "--data-dir", d]);
-    assert!(!ok && out.contains("unknown capability"), "{out}");
+    assert!(!ok && out.contains("unknown capability") && out.contains("the capabilities are CREATE_TOKEN"), "{out}");
     let (ok, out) = run_cli(&["apiclient", "delete", "ghost", "--data-dir", d]);
     assert!(!ok && out.contains("does not exist"), "{out}");
 }
