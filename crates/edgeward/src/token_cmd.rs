@@ -138,6 +138,10 @@ pub fn client(conn: &Conn) -> Result<Client> {
     Ok(Client::new(edgerc, ca.as_deref()).map_err(|e| anyhow!("{e}"))?.with_account_key(conn.accountkey.clone()))
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the CLI looks for the operator's ~/.edgerc to say what to pass when it is missing"
+)]
 fn credentials(conn: &Conn) -> Result<(Edgerc, Option<PathBuf>)> {
     let prefix = if conn.section == "default" {
         "AKAMAI_".to_owned()
@@ -151,11 +155,21 @@ fn credentials(conn: &Conn) -> Result<(Edgerc, Option<PathBuf>)> {
         let text = format!("[s]\nhost = {host}\nclient_token = {ct}\nclient_secret = {cs}\naccess_token = {at}\n");
         return Ok((Edgerc::parse(&text, "s").map_err(|e| anyhow!("{prefix}* variables: {e}"))?, None));
     }
-    let path = match &conn.edgerc {
-        Some(p) => p.clone(),
-        None => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".edgerc"),
+    let (path, given) = match &conn.edgerc {
+        Some(p) => (p.clone(), true),
+        None => (std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".edgerc"), false),
     };
-    let edgerc = Edgerc::load(&path, &conn.section).map_err(|e| anyhow!("{e}"))?;
+    let edgerc = Edgerc::load(&path, &conn.section).map_err(|e| {
+        // Without --edgerc, say where a local Edgeward keeps its credentials.
+        if given || path.exists() {
+            anyhow!("{e}")
+        } else {
+            anyhow!(
+                "{e}; for a local Edgeward pass --edgerc <data-dir>/edgerc (e.g. --edgerc edgeward-data/edgerc), \
+                 or set AKAMAI_HOST, AKAMAI_CLIENT_TOKEN, AKAMAI_CLIENT_SECRET and AKAMAI_ACCESS_TOKEN"
+            )
+        }
+    })?;
     Ok((edgerc, Some(path)))
 }
 

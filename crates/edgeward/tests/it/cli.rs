@@ -634,6 +634,16 @@ fn every_save_path_check_is_made_before_the_token_is_created() {
 }
 
 #[test]
+fn without_credentials_the_error_says_where_a_local_edgeward_keeps_them() {
+    let home = tempfile::tempdir().unwrap();
+    let out =
+        crate::common::command(&["token", "list"]).env("HOME", home.path()).env_remove("AKAMAI_HOST").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(".edgerc") && err.contains("--edgerc <data-dir>/edgerc"), "{err}");
+}
+
+#[test]
 fn members_named_with_a_leading_dot_slash_keep_it() {
     let e = setup();
     let src = e.work.join("src");
