@@ -21,6 +21,7 @@ use edgeward_server::ServeConfig;
 
 mod audit_cmd;
 mod bundle;
+mod examples;
 mod keys_cmd;
 mod people;
 mod render;
@@ -214,10 +215,8 @@ enum Command {
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
-    #[command(
-        after_help = "Examples:\n  edgeward completions bash > /etc/bash_completion.d/edgeward\n  edgeward completions zsh > \"${fpath[1]}/_edgeward\"\n  edgeward completions fish > ~/.config/fish/completions/edgeward.fish"
-    )]
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell), e.g.
+    /// `edgeward completions bash > /etc/bash_completion.d/edgeward`.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
@@ -730,7 +729,11 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = examples::with_examples(<Cli as clap::CommandFactory>::command()).get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
