@@ -199,7 +199,7 @@ pub fn cross_site(parts_headers: &HeaderMap, uri: &Uri) -> bool {
 }
 
 /// The live session of a request and its user, or why there is none.
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<(LiveSession, String), Refused> {
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<LiveSession, Refused> {
     let secret = secret_of(headers).ok_or(Refused::SignIn)?;
     let hash = id_hash(secret);
     let session = state.store.session(&hash).await?.ok_or(Refused::SignIn)?;
@@ -211,7 +211,7 @@ async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<(LiveSession
     if session.needs_touch(now) {
         state.store.touch_session(&hash, now).await?;
     }
-    Ok((session, hash))
+    Ok(session)
 }
 
 impl FromRequestParts<AppState> for Person {
@@ -221,7 +221,7 @@ impl FromRequestParts<AppState> for Person {
         if parts.method != Method::GET && parts.method != Method::HEAD && cross_site(&parts.headers, &parts.uri) {
             return Err(Refused::Csrf);
         }
-        let (session, _) = signed_in(state, &parts.headers).await?;
+        let session = signed_in(state, &parts.headers).await?;
         // What the user may do is read afresh on every request: a role's change holds from the
         // next page on. A user gone since the session was read has no session.
         let access = state.store.user_access(session.user.id).await?.ok_or(Refused::SignIn)?;

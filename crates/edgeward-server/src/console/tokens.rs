@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use edgeward_core::audit::actions;
+use edgeward_core::names::NamespaceName;
 use edgeward_core::network::Networks;
 use edgeward_core::store::ListedToken;
 use edgeward_core::Error;
@@ -236,29 +237,30 @@ pub struct FileChoice<'a> {
 }
 
 impl<'a> FileChoice<'a> {
+    /// How strongly `t` claims namespace `ns`: networks, then rights there, then how long it
+    /// lasts (auto-refreshing first, then the latest expiry), then how new it is.
+    fn rank(t: &ListedToken, ns: &NamespaceName) -> impl Ord {
+        let tok = &t.stored.token;
+        (
+            usize::from(tok.networks.staging) + usize::from(tok.networks.production),
+            tok.namespaces.get(ns).map_or(0, |r| r.letters().len()),
+            tok.expiry.is_none(),
+            tok.expiry,
+            tok.issued_at,
+        )
+    }
+
     /// The choice over `tokens` (live ones: not revoked, not expired) at `now`.
     pub fn of(tokens: impl IntoIterator<Item = &'a ListedToken>) -> Self {
         let mut by_namespace: BTreeMap<String, (&'a ListedToken, Vec<String>)> = BTreeMap::new();
         for t in tokens.into_iter().filter(|t| t.replaced_by.is_none()) {
-            for (ns, rights) in &t.stored.token.namespaces {
-                let rank = |t: &ListedToken, rights: usize| {
-                    let tok = &t.stored.token;
-                    (
-                        usize::from(tok.networks.staging) + usize::from(tok.networks.production),
-                        rights,
-                        tok.expiry.is_none(),
-                        tok.expiry,
-                        tok.issued_at,
-                    )
-                };
-                let ours = rank(t, rights.letters().len());
+            for ns in t.stored.token.namespaces.keys() {
                 match by_namespace.get_mut(ns.as_str()) {
                     None => {
                         by_namespace.insert(ns.to_string(), (t, Vec::new()));
                     }
                     Some((held, out)) => {
-                        let theirs = rank(held, held.stored.token.namespaces.get(ns).map_or(0, |r| r.letters().len()));
-                        if ours > theirs {
+                        if Self::rank(t, ns) > Self::rank(held, ns) {
                             out.push(held.stored.token.name.to_string());
                             *held = t;
                         } else {

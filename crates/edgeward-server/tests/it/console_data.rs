@@ -3,10 +3,10 @@
 //! API sees it, a reader shown no control whose direct posts are refused by the API's own check,
 //! the audit trail of those changes with the API's filters, and forms without their CSRF token.
 
-use edgeward_core::capability::{Capability, Grants};
+use edgeward_core::capability::Capability;
 use reqwest::{Method, StatusCode};
 
-use crate::common::console::{browser, cookie_pair, csrf_of, first_sign_in, has, inner_html, page, post, sign_in};
+use crate::common::console::{browser, csrf_of, first_sign_in, has, inner_html, page, post, signed_in_user};
 use crate::common::{raw, TestApp};
 
 const ITEM_API: &str = "/edgekv/v1/networks/production/namespaces/default/groups/shop/items/DE";
@@ -16,27 +16,6 @@ const ITEM_PAGE: &str = "/namespaces/production/default/groups/shop/items/DE";
 async fn api_value(app: &TestApp) -> (u16, serde_json::Value) {
     let (s, _, v) = raw(&app.admin, Method::GET, ITEM_API, None).await;
     (s, v)
-}
-
-/// A user with these direct grants and a password of their own; their session cookie.
-async fn signed_in_user(app: &TestApp, b: &reqwest::Client, name: &str, grants: &[Capability]) -> String {
-    let user = edgeward_core::notify::User {
-        id: uuid::Uuid::new_v4(),
-        name: name.into(),
-        email: None,
-        email_registered: false,
-        active: true,
-        grants: Grants::new(grants.iter().copied()),
-        roles: Vec::new(),
-        created_at: app.clock.now(),
-    };
-    app.server.state.store.create_user(user).await.unwrap();
-    let password = "a long password of their own";
-    let hash = edgeward_server::password::hash(password).unwrap();
-    app.server.state.store.set_user_password(name, hash, false).await.unwrap();
-    let a = sign_in(app, b, name, password).await;
-    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text);
-    cookie_pair(&a.cookie.unwrap())
 }
 
 #[tokio::test]
@@ -100,7 +79,7 @@ async fn a_reader_sees_no_edit_or_delete_form_and_its_posts_are_refused_by_the_a
     let (s, _, v) = raw(&app.admin, Method::PUT, ITEM_API, Some("Germany")).await;
     assert_eq!(s, 200, "{v}");
     let grants = [Capability::ViewNamespace, Capability::ReadData];
-    let cookie = signed_in_user(&app, &b, "rita", &grants).await;
+    let cookie = signed_in_user(&app, &b, "rita", &grants, &[]).await;
 
     let list = page(&app, &b, &cookie, "/namespaces").await;
     assert!(has(&list.text, "namespaces-production") && has(&list.text, "namespaces-staging"), "{}", list.text);

@@ -7,11 +7,13 @@
 //! without their CSRF token change nothing; and the audit trail has each change as the API's.
 
 use edgeward_core::audit::{AuditFilter, AuditOutcome};
-use edgeward_core::capability::{Capability, Grants};
+use edgeward_core::capability::Capability;
 use edgeward_core::names::{EmailAddress, RoleName};
 use reqwest::{Method, StatusCode};
 
-use crate::common::console::{browser, cookie_pair, csrf_of, first_sign_in, has, inner_html, page, post, sign_in};
+use crate::common::console::{
+    browser, cookie_pair, csrf_of, first_sign_in, has, inner_html, page, post, sign_in, signed_in_user,
+};
 use crate::common::{raw, spawn_app, TestApp};
 
 const PASSWORD: &str = "a long new password";
@@ -19,33 +21,6 @@ const PASSWORD: &str = "a long new password";
 /// Text as the console's templates escape it.
 fn esc(s: &str) -> String {
     s.replace('&', "&#38;").replace('\'', "&#39;").replace('"', "&#34;").replace('<', "&#60;").replace('>', "&#62;")
-}
-
-/// A user with these direct grants and roles and a password of their own; their session cookie.
-async fn signed_in_user(
-    app: &TestApp,
-    b: &reqwest::Client,
-    name: &str,
-    grants: &[Capability],
-    roles: &[&str],
-) -> String {
-    let user = edgeward_core::notify::User {
-        id: uuid::Uuid::new_v4(),
-        name: name.into(),
-        email: None,
-        email_registered: false,
-        active: true,
-        grants: Grants::new(grants.iter().copied()),
-        roles: roles.iter().map(|r| RoleName::parse(r).unwrap()).collect(),
-        created_at: app.clock.now(),
-    };
-    app.server.state.store.create_user(user).await.unwrap();
-    let password = "a long password of their own";
-    let hash = edgeward_server::password::hash(password).unwrap();
-    app.server.state.store.set_user_password(name, hash, false).await.unwrap();
-    let a = sign_in(app, b, name, password).await;
-    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text);
-    cookie_pair(&a.cookie.unwrap())
 }
 
 /// The admin signed in (their own password chosen), the People page and its CSRF token.

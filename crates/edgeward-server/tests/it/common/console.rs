@@ -107,3 +107,30 @@ pub fn inner_html(page: &str, id: &str) -> String {
 pub fn has(page: &str, id: &str) -> bool {
     page.contains(&format!("id=\"{id}\""))
 }
+
+/// A user with these direct grants and roles and a password of their own; their session cookie.
+pub async fn signed_in_user(
+    app: &TestApp,
+    b: &reqwest::Client,
+    name: &str,
+    grants: &[edgeward_core::capability::Capability],
+    roles: &[&str],
+) -> String {
+    let user = edgeward_core::notify::User {
+        id: uuid::Uuid::new_v4(),
+        name: name.into(),
+        email: None,
+        email_registered: false,
+        active: true,
+        grants: edgeward_core::capability::Grants::new(grants.iter().copied()),
+        roles: roles.iter().map(|r| edgeward_core::names::RoleName::parse(r).unwrap()).collect(),
+        created_at: app.clock.now(),
+    };
+    app.server.state.store.create_user(user).await.unwrap();
+    let password = "a long password of their own";
+    let hash = edgeward_server::password::hash(password).unwrap();
+    app.server.state.store.set_user_password(name, hash, false).await.unwrap();
+    let a = sign_in(app, b, name, password).await;
+    assert_eq!(a.status, reqwest::StatusCode::SEE_OTHER, "{}", a.text);
+    cookie_pair(&a.cookie.unwrap())
+}
