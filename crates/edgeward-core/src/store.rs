@@ -30,6 +30,8 @@ pub struct ListedToken {
     pub replaced_by: Option<String>,
     /// The latest data-plane use, on any network.
     pub last_used: Option<DateTime<Utc>>,
+    /// When the token is to be revoked (or, once revoked, was planned to be), if scheduled.
+    pub revoke_at: Option<DateTime<Utc>>,
 }
 
 /// Data-plane use of a token on one network.
@@ -76,6 +78,13 @@ pub trait TokenStore: Send + Sync {
     async fn token_overview(&self) -> Result<Vec<ListedToken>>;
     /// Revoke a token that still holds its name; frees the name and wipes the value.
     async fn revoke_token(&self, uuid: Uuid, now: DateTime<Utc>) -> Result<Token>;
+    /// Schedule a live token's revocation at `at`, replacing any earlier schedule, or cancel it
+    /// (`None`). A revoked token (or none) is `NotFound`.
+    async fn schedule_revocation(&self, uuid: Uuid, at: Option<DateTime<Utc>>) -> Result<()>;
+    /// Revoke every live token whose scheduled revocation is at or before `now`, as
+    /// [`revoke_token`](Self::revoke_token) does, and return them: each token is returned by
+    /// exactly one call, however many servers call this at once.
+    async fn revoke_due_tokens(&self, now: DateTime<Utc>) -> Result<Vec<Token>>;
     /// Refresh an auto-refreshing token: bump its generation and dates.
     async fn refresh_token(&self, name: &TokenName, now: DateTime<Utc>, next: NaiveDate) -> Result<Token>;
     /// Refresh every auto-refreshing token whose scheduled date is on or before `today`.

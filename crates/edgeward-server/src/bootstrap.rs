@@ -23,8 +23,10 @@
 //! The first start on an empty database (no user, no API client) makes the `admin` user, with
 //! every grant, and the administrator API client it owns, in one transaction
 //! (`create_first_administrator`): servers starting together on one database make them once.
-//! Everything is created once and reused; on every start `edgerc`'s `host` is set to the admin
-//! listener's real address. This module is the only one of the server that touches files: it
+//! Everything is created once and reused. `edgerc` is written once, when its client is made, and
+//! never rewritten by a server (an operator may point it at a load balancer, and a second server
+//! on the directory must not re-point it); a start whose admin listener is elsewhere says so and
+//! names `edgeward edgerc set-host`. This module is the only one of the server that touches files: it
 //! also reads, once at start, the files the settings name outside the data directory (the
 //! certificate and key an operator gives, the SMTP password and CA certificate, the webhook
 //! secret, the metrics bearer token) and the host name, and passes their contents on.
@@ -490,9 +492,29 @@ pub fn edgerc_section(section: &str, host: &str, c: &Credentials) -> String {
     )
 }
 
+/// The `host` of section `[section]` of an edgerc text, as written (no scheme is removed).
+pub fn section_host(text: &str, section: &str) -> Option<String> {
+    let mut inside = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            inside = t == format!("[{section}]");
+        } else if inside {
+            if let Some((k, v)) = t.split_once('=') {
+                if k.trim() == "host" {
+                    return Some(v.trim().to_owned());
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Set `host` in section `[section]` of an edgerc text, and in every other section that named
-/// the same server (the same old host: sections `apiclient create` added for this server).
-fn with_host(text: &str, section: &str, host: &str) -> String {
+/// the same server (the same old host: sections `apiclient create` added for this server). Every
+/// other line, comments included, is kept as it was. Only `edgeward edgerc set-host` calls this:
+/// a server never rewrites the file.
+pub fn with_host(text: &str, section: &str, host: &str) -> String {
     let host_of =
         |line: &str| line.trim().split_once('=').filter(|(k, _)| k.trim() == "host").map(|(_, v)| v.trim().to_owned());
     let mut old = None;
@@ -584,12 +606,19 @@ pub async fn prepare(
             Err(e) => return Err(map_store(e)),
         }
     } else if edgerc.exists() {
+        // Never rewritten: the operator may have pointed it elsewhere (a load balancer), and a
+        // second server on this directory must not re-point it. Say when it names another address.
         let text = fs::read_to_string(&edgerc).map_err(io("cannot read", &edgerc))?;
-        let updated = with_host(&text, "default", &host);
-        if updated != text {
-            write_private(&edgerc, updated.as_bytes())?;
+        match section_host(&text, "default") {
+            Some(named) if named != host => tracing::warn!(
+                path = %edgerc.display(),
+                edgerc_host = %named,
+                %host,
+                "the edgerc's [default] section names another address than this server's admin listener; if clients should reach this server there, run `edgeward edgerc set-host {host} --data-dir {}`",
+                dir.display()
+            ),
+            _ => tracing::info!(path = %edgerc.display(), %host, "administrator credentials"),
         }
-        tracing::info!(path = %edgerc.display(), %host, "administrator credentials");
     } else {
         tracing::warn!(path = %edgerc.display(), "no edgerc file; create credentials with `edgeward apiclient create`");
     }

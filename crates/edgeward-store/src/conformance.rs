@@ -84,6 +84,7 @@ macro_rules! conformance_tests {
         $crate::conformance_test!($fresh, access_groups_and_scheduled_deletes, by_ref);
         $crate::conformance_test!($fresh, people_and_notices, by_ref);
         $crate::conformance_test!($fresh, leases, shared);
+        $crate::conformance_test!($fresh, scheduled_revocations_run_once, shared);
         $crate::conformance_test!($fresh, change_feed, by_ref);
         $crate::conformance_test!($fresh, signing_keys, by_ref);
         $crate::conformance_test!($fresh, sealed_columns, by_ref);
@@ -542,6 +543,48 @@ pub async fn people_and_notices(s: &dyn Store) {
 }
 
 #[doc(hidden)]
+pub async fn scheduled_revocations_run_once(s: Arc<dyn Store>) {
+    init(&*s).await;
+    let at = |secs| t0() + chrono::Duration::seconds(secs);
+    let mut tokens = Vec::new();
+    for i in 0..12 {
+        tokens.push(s.insert_token(new_token(&format!("t{i}"), None, t0()), MAX_TOKENS).await.unwrap());
+    }
+    // t0..t9 due at 60 s, t10 at 600 s (then cancelled), t11 never.
+    for t in &tokens[..10] {
+        s.schedule_revocation(t.uuid, Some(at(60))).await.unwrap();
+    }
+    s.schedule_revocation(tokens[10].uuid, Some(at(600))).await.unwrap();
+    assert!(s.revoke_due_tokens(at(59)).await.unwrap().is_empty(), "nothing is due yet");
+    let listed = s.token_overview().await.unwrap();
+    let planned = |n: &str| listed.iter().find(|l| l.stored.token.name.as_str() == n).unwrap().revoke_at;
+    assert_eq!((planned("t0"), planned("t10"), planned("t11")), (Some(at(60)), Some(at(600)), None));
+
+    // Many servers at once: each due token is revoked by exactly one of them.
+    let runs = futures_join_all((0..4).map(|_| {
+        let s = s.clone();
+        async move { s.revoke_due_tokens(at(61)).await.unwrap() }
+    }))
+    .await;
+    let mut names: Vec<String> = runs.iter().flatten().map(|t| t.name.to_string()).collect();
+    names.sort();
+    let mut want: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
+    want.sort();
+    assert_eq!(names, want, "each due token once");
+    assert!(runs.iter().flatten().all(|t| t.revoked_at == Some(at(61))));
+    assert_eq!(s.revoked_token_uuids().await.unwrap().len(), 10);
+
+    // A cancelled schedule never runs; a revoked token cannot be scheduled.
+    s.schedule_revocation(tokens[10].uuid, None).await.unwrap();
+    assert!(s.revoke_due_tokens(at(601)).await.unwrap().is_empty());
+    assert!(matches!(s.schedule_revocation(tokens[0].uuid, Some(at(700))).await, Err(Error::NotFound { .. })));
+    assert!(matches!(s.schedule_revocation(uuid::Uuid::new_v4(), None).await, Err(Error::NotFound { .. })));
+    let listed = s.token_overview().await.unwrap();
+    let t0_row = listed.iter().find(|l| l.stored.token.name.as_str() == "t0").unwrap();
+    assert_eq!(t0_row.revoke_at, Some(at(60)), "the plan is kept as the record of the revocation");
+}
+
+#[doc(hidden)]
 pub async fn leases(s: Arc<dyn Store>) {
     let at = |secs| t0() + chrono::Duration::seconds(secs);
     assert!(s.try_lease("check", "a", at(0), at(60)).await.unwrap());
@@ -560,9 +603,9 @@ pub async fn leases(s: Arc<dyn Store>) {
     assert_eq!(wins.iter().filter(|w| **w).count(), 1);
 }
 
-async fn futures_join_all<F: std::future::Future<Output = bool> + Send + 'static>(
+async fn futures_join_all<T: Send + 'static, F: std::future::Future<Output = T> + Send + 'static>(
     fs: impl Iterator<Item = F>,
-) -> Vec<bool> {
+) -> Vec<T> {
     let handles: Vec<_> = fs.map(tokio::spawn).collect();
     let mut out = Vec::new();
     for h in handles {

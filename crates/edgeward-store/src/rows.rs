@@ -87,12 +87,14 @@ pub(crate) fn token<R: Row>(r: &R, refs: &RefKeys) -> Result<StoredToken, R::Err
     Ok(StoredToken { token, sealed_value: r.get(13)? })
 }
 
-/// A row of `sql::TOKEN_OVERVIEW`: a token row, then its successor's name and its last use.
+/// A row of `sql::TOKEN_OVERVIEW`: a token row, then its successor's name, its last use and its
+/// scheduled revocation.
 pub(crate) fn listed_token<R: Row>(r: &R, refs: &RefKeys) -> Result<ListedToken, R::Error> {
     Ok(ListedToken {
         stored: token(r, refs)?,
         replaced_by: r.get(15)?,
         last_used: r.get::<Option<i64>>(16)?.map(from_ms),
+        revoke_at: r.get::<Option<i64>>(17)?.map(from_ms),
     })
 }
 

@@ -206,6 +206,10 @@ statements! {
     REKEY_TOKEN_ROW = "UPDATE tokens SET token_ref = $2, sealed_uuid = $3 WHERE token_ref = $1";
     REVOKED_TOKENS = "SELECT token_ref, sealed_uuid FROM tokens WHERE revoked_at IS NOT NULL";
     SET_REPLACED_BY = "UPDATE tokens SET replaced_by = $2 WHERE token_ref = $1";
+    SCHEDULE_REVOCATION = "UPDATE tokens SET revoke_at = $2 WHERE token_ref = $1 AND live_name IS NOT NULL";
+    DUE_REVOCATIONS =
+        "SELECT token_ref FROM tokens WHERE revoke_at <= $1 AND revoked_at IS NULL AND live_name IS NOT NULL \
+         ORDER BY revoke_at, token_ref LIMIT 500";
     SIGNING_KEY_USE =
         "SELECT kid, COUNT(*), MAX(expires_at) FROM tokens WHERE kid IS NOT NULL AND revoked_at IS NULL \
          AND expires_at >= $1 GROUP BY kid ORDER BY kid";
@@ -281,7 +285,7 @@ statements! {
         "SELECT ",
         token_columns!(),
         ", (SELECT s.name FROM tokens s WHERE s.token_ref = t.replaced_by), (SELECT MAX(u.last_used) FROM \
-         token_usage u WHERE u.token_ref = t.token_ref) FROM tokens t ORDER BY t.name, t.issued_at"
+         token_usage u WHERE u.token_ref = t.token_ref), t.revoke_at FROM tokens t ORDER BY t.name, t.issued_at"
     );
     REVOKE_TOKEN = concat!(
         "UPDATE tokens SET live_name = NULL, revoked_at = $2, sealed_value = NULL \

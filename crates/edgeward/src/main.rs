@@ -21,6 +21,7 @@ use edgeward_server::ServeConfig;
 
 mod audit_cmd;
 mod bundle;
+mod edgerc_cmd;
 mod examples;
 mod keys_cmd;
 mod people;
@@ -215,6 +216,9 @@ enum Command {
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Change an .edgerc file's host (a server writes a section once and never rewrites it).
+    #[command(subcommand)]
+    Edgerc(edgerc_cmd::EdgercCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell), e.g.
     /// `edgeward completions bash > /etc/bash_completion.d/edgeward`.
     Completions {
@@ -521,21 +525,7 @@ async fn shutdown_signal() {
     reason = "the CLI reads the admin listener's address from the data directory's edgerc"
 )]
 fn default_host(data_dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(data_dir.join("edgerc")).ok()?;
-    let mut inside = false;
-    for line in text.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            inside = t == "[default]";
-        } else if inside {
-            if let Some((k, v)) = t.split_once('=') {
-                if k.trim() == "host" {
-                    return Some(v.trim().to_owned());
-                }
-            }
-        }
-    }
-    None
+    bootstrap::section_host(&std::fs::read_to_string(data_dir.join("edgerc")).ok()?, "default")
 }
 
 #[allow(clippy::disallowed_methods, reason = "the CLI reads the edgerc it adds the new client's section to")]
@@ -549,9 +539,24 @@ async fn apiclient(cmd: ApiClientCommand, db: &Database) -> Result<()> {
                 Grants::parse_list(&grants).map_err(|e| crate::usage!("--grants: {e}"))?
             };
             let host = match host.or_else(|| default_host(&data_dir)) {
-                Some(h) => h,
+                Some(h) => edgerc_cmd::check_host(&h)?.to_owned(),
                 None => bail!("cannot tell the server's host: give --host (e.g. 127.0.0.1:8443)"),
             };
+            // The file and section are checked before the client is made: a client whose
+            // credentials could not be written would be one nobody can use.
+            let path = edgerc.unwrap_or_else(|| data_dir.join("edgerc"));
+            let section = section.unwrap_or_else(|| name.to_string());
+            let mut existing = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(e) => bail!("cannot read {}: {e}", path.display()),
+            };
+            if existing.lines().any(|l| l.trim() == format!("[{section}]")) {
+                return Err(crate::usage!(
+                    "{} already has a [{section}] section; choose another --section",
+                    path.display()
+                ));
+            }
             let (store, key) = db.open(&data_dir).await?;
             let owner = match owner {
                 Some(o) => Some(people::user_by_name(store.as_ref(), &o).await?.id),
@@ -564,9 +569,6 @@ async fn apiclient(cmd: ApiClientCommand, db: &Database) -> Result<()> {
                 bootstrap::create_api_client(store.as_ref(), &key, name.clone(), grants.clone(), owner, &SystemClock),
             )
             .await?;
-            let path = edgerc.unwrap_or_else(|| data_dir.join("edgerc"));
-            let section = section.unwrap_or_else(|| name.to_string());
-            let mut existing = std::fs::read_to_string(&path).unwrap_or_default();
             if !existing.is_empty() && !existing.ends_with('\n') {
                 existing.push('\n');
             }
@@ -708,6 +710,7 @@ async fn run(cli: Cli) -> Result<()> {
                 println!("{what}: schema version {before} → {newest}.");
             }
         }
+        Command::Edgerc(cmd) => edgerc_cmd::run(cmd)?,
         Command::Completions { shell } => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

@@ -87,7 +87,7 @@ async fn a_key_added_elsewhere_verifies_at_once_and_forged_kids_are_read_for_at_
             let mut cfg = config(&dir);
             cfg.change_poll_ms = poll_ms;
             let server = edgeward_server::spawn(cfg, Arc::new(SystemClock)).await.unwrap();
-            let edgerc = edgeward_client::Edgerc::load(&server.prepared.edgerc, "default").unwrap();
+            let edgerc = edgerc_of(&server);
             let admin = edgeward_client::Client::new(edgerc, Some(&server.prepared.tls_cert)).unwrap();
             (server, admin)
         }

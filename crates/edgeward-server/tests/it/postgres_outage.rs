@@ -24,7 +24,7 @@ async fn node(dir: &std::path::Path, url: &str) -> (RunningServer, Client) {
         ..ServeConfig::default()
     };
     let server = edgeward_server::spawn(cfg, Arc::new(SystemClock)).await.expect("server starts");
-    let edgerc = Edgerc::load(&server.prepared.edgerc, "default").unwrap();
+    let edgerc = edgerc_of(&server);
     let admin = Client::new(edgerc, Some(&server.prepared.tls_cert)).unwrap();
     (server, admin)
 }
@@ -221,7 +221,7 @@ async fn a_server_started_while_postgres_is_down_waits_for_it() {
     assert_eq!(status(format!("http://{data_addr}/readyz")).await, 200, "ready once started");
     assert_eq!(status(format!("http://{staging_addr}/readyz")).await, 200, "ready once started");
     assert_eq!(status(format!("http://{metrics_addr}/metrics")).await, 200, "metrics once started");
-    let edgerc = Edgerc::load(&server.prepared.edgerc, "default").unwrap();
+    let edgerc = edgerc_of(&server);
     let admin = Client::new(edgerc, Some(&server.prepared.tls_cert)).unwrap();
     let (s, _, _) = raw(&admin, Method::GET, "/edgekv/v1/tokens", None).await;
     assert_eq!(s, 200);

@@ -77,7 +77,7 @@ async fn a_revocation_outlives_maintenance_a_restart_and_a_later_node() {
     assert!(body.contains("has been revoked"), "{body}");
     // The admin API answers for the name as EdgeKV does for a revoked token (the name is free),
     // not with the token's value.
-    let edgerc = edgeward_client::Edgerc::load(&again.prepared.edgerc, "default").unwrap();
+    let edgerc = edgerc_of(&again);
     let admin = edgeward_client::Client::new(edgerc, Some(&again.prepared.tls_cert)).unwrap().with_clock(later.clone());
     let (s, _, body) = raw(&admin, Method::GET, "/edgekv/v1/tokens/long", None).await;
     assert_edgekv_error(s, &body, 404, "EKV_3000");

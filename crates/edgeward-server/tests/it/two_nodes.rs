@@ -17,8 +17,8 @@ async fn node(dir: &std::path::Path) -> (edgeward_server::RunningServer, Client)
     let mut cfg = config(dir);
     cfg.change_poll_ms = 50;
     let server = edgeward_server::spawn(cfg, Arc::new(SystemClock)).await.expect("server starts");
-    // Each start points the data directory's edgerc at itself: read it right after.
-    let edgerc = Edgerc::load(&server.prepared.edgerc, "default").unwrap();
+    // The edgerc names the first server of the directory; each node is reached at its own address.
+    let edgerc = edgerc_of(&server);
     let admin = Client::new(edgerc, Some(&server.prepared.tls_cert)).unwrap();
     (server, admin)
 }
@@ -111,7 +111,7 @@ async fn a_signed_request_is_accepted_once_across_servers_and_restarts() {
         cfg.edgegrid.shared_nonces = false;
         let server = edgeward_server::spawn(cfg, Arc::new(SystemClock)).await.unwrap();
         let admin =
-            Client::new(Edgerc::load(&server.prepared.edgerc, "default").unwrap(), Some(&server.prepared.tls_cert))
+            Client::new(edgerc_of(&server), Some(&server.prepared.tls_cert))
                 .unwrap();
         (server, admin)
     };
@@ -186,7 +186,7 @@ async fn the_daily_check_runs_once_when_both_servers_try() {
         let dir = dir.path().to_owned();
         async move {
             let server = edgeward_server::spawn(config(&dir), clock.clone()).await.expect("server starts");
-            let edgerc = Edgerc::load(&server.prepared.edgerc, "default").unwrap();
+            let edgerc = edgerc_of(&server);
             let admin = Client::new(edgerc, Some(&server.prepared.tls_cert)).unwrap().with_clock(clock);
             (server, admin)
         }
@@ -247,7 +247,7 @@ async fn servers_on_their_own_hosts_share_signing_keys_through_the_database() {
         (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = edgeward_server::spawn(on(dir_a.path()), Arc::new(SystemClock)).await.expect("A starts");
     let admin_a =
-        Client::new(Edgerc::load(&a.prepared.edgerc, "default").unwrap(), Some(&a.prepared.tls_cert)).unwrap();
+        Client::new(edgerc_of(&a), Some(&a.prepared.tls_cert)).unwrap();
     // B gets the data key (the one secret every server shares), nothing else.
     std::fs::create_dir_all(dir_b.path().join("keys")).unwrap();
     std::fs::copy(dir_a.path().join("keys/data.key"), dir_b.path().join("keys/data.key")).unwrap();

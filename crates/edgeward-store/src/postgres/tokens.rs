@@ -174,22 +174,42 @@ impl TokenStore for PostgresStore {
         let refs = self.refs.get()?;
         let token_ref = refs.token_ref(&uuid);
         let mut tx = self.begin().await?;
-        let t = sqlx::query(sql::REVOKE_TOKEN)
+        let t = revoke_row(&mut tx, refs, &token_ref, now).await?.ok_or_else(refusal::token_already_revoked)?;
+        commit(tx).await?;
+        Ok(t)
+    }
+
+    async fn schedule_revocation(&self, uuid: Uuid, at: Option<DateTime<Utc>>) -> Result<(), Error> {
+        let token_ref = self.refs.get()?.token_ref(&uuid);
+        let n = sqlx::query(sql::SCHEDULE_REVOCATION)
             .bind(&token_ref)
-            .bind(ms(now))
-            .fetch_optional(&mut *tx)
+            .bind(at.map(ms))
+            .execute(&self.pool)
             .await
             .map_err(db_err)?
-            .ok_or_else(refusal::token_already_revoked)?;
-        let t = rows::token(&t, refs)?;
-        changes::note_revoked(&mut tx, &token_ref, now).await?;
-        sqlx::query("UPDATE token_counts SET n = n - 1 WHERE shard = $1")
-            .bind(i32::from(rand_shard()))
-            .execute(&mut *tx)
+            .rows_affected();
+        if n == 0 {
+            return Err(refusal::token_missing());
+        }
+        Ok(())
+    }
+
+    async fn revoke_due_tokens(&self, now: DateTime<Utc>) -> Result<Vec<Token>, Error> {
+        let refs = self.refs.get()?;
+        let mut tx = self.begin().await?;
+        let due: Vec<String> = sqlx::query_scalar(sql::DUE_REVOCATIONS)
+            .bind(ms(now))
+            .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
+        let mut revoked = Vec::with_capacity(due.len());
+        for token_ref in due {
+            // Another server revoking the same token at once: its UPDATE holds the row, and this
+            // one then finds it revoked and leaves it (`None`).
+            revoked.extend(revoke_row(&mut tx, refs, &token_ref, now).await?);
+        }
         commit(tx).await?;
-        Ok(t.token)
+        Ok(revoked)
     }
 
     async fn refresh_token(&self, name: &TokenName, now: DateTime<Utc>, next: NaiveDate) -> Result<Token, Error> {
@@ -300,4 +320,27 @@ impl TokenStore for PostgresStore {
             .map(|r| refs.open_uuid(&col::<Vec<u8>>(r, 1)?, &col::<String>(r, 0)?).map_err(bad_row))
             .collect()
     }
+}
+
+/// Revoke the token of `token_ref` if it still holds its name, in the caller's transaction: the
+/// row, the token count and the change feed. `None` when it was revoked already.
+async fn revoke_row(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    refs: &crate::refs::RefKeys,
+    token_ref: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Token>, Error> {
+    let Some(row) =
+        sqlx::query(sql::REVOKE_TOKEN).bind(token_ref).bind(ms(now)).fetch_optional(&mut **tx).await.map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let t = rows::token(&row, refs)?;
+    changes::note_revoked(tx, token_ref, now).await?;
+    sqlx::query("UPDATE token_counts SET n = n - 1 WHERE shard = $1")
+        .bind(i32::from(rand_shard()))
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(Some(t.token))
 }

@@ -124,14 +124,35 @@ impl TokenStore for SqliteStore {
         let refs = self.refs.get()?.clone();
         self.write(move |c| {
             let token_ref = refs.token_ref(&uuid);
-            let t = c
-                .prepare_cached(sql::REVOKE_TOKEN)
-                .and_then(|mut s| s.query_row(params![token_ref, ms(now)], |r| rows::token(r, &refs)).optional())
-                .map_err(db_err)?
-                .ok_or_else(refusal::token_already_revoked)?;
-            c.execute("UPDATE account SET token_count = token_count - 1 WHERE id = 1", []).map_err(db_err)?;
-            changes::note_revoked(c, &token_ref, now)?;
-            Ok(t.token)
+            revoke_row(c, &refs, &token_ref, now)?.ok_or_else(refusal::token_already_revoked)
+        })
+        .await
+    }
+
+    async fn schedule_revocation(&self, uuid: Uuid, at: Option<DateTime<Utc>>) -> Result<(), Error> {
+        let token_ref = self.refs.get()?.token_ref(&uuid);
+        self.write(move |c| {
+            let n = c.execute(sql::SCHEDULE_REVOCATION, params![token_ref, at.map(ms)]).map_err(db_err)?;
+            if n == 0 {
+                return Err(refusal::token_missing());
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn revoke_due_tokens(&self, now: DateTime<Utc>) -> Result<Vec<Token>, Error> {
+        let refs = self.refs.get()?.clone();
+        self.write(move |c| {
+            let due: Vec<String> = c
+                .prepare_cached(sql::DUE_REVOCATIONS)
+                .and_then(|mut s| s.query_map(params![ms(now)], |r| r.get(0))?.collect())
+                .map_err(db_err)?;
+            let mut revoked = Vec::with_capacity(due.len());
+            for token_ref in due {
+                revoked.extend(revoke_row(c, &refs, &token_ref, now)?);
+            }
+            Ok(revoked)
         })
         .await
     }
@@ -223,4 +244,24 @@ impl TokenStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Revoke the token of `token_ref` if it still holds its name, in the caller's transaction: the
+/// row, the account's count and the change feed. `None` when it was revoked already.
+fn revoke_row(
+    c: &rusqlite::Connection,
+    refs: &crate::refs::RefKeys,
+    token_ref: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Token>, Error> {
+    let Some(t) = c
+        .prepare_cached(sql::REVOKE_TOKEN)
+        .and_then(|mut s| s.query_row(params![token_ref, ms(now)], |r| rows::token(r, refs)).optional())
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    c.execute("UPDATE account SET token_count = token_count - 1 WHERE id = 1", []).map_err(db_err)?;
+    changes::note_revoked(c, token_ref, now)?;
+    Ok(Some(t.token))
 }

@@ -75,14 +75,69 @@ async fn first_start_prepares_everything_and_a_restart_after_kill_9_reuses_it() 
     first.child.wait().unwrap();
     let second = start(&dir);
     assert_eq!(std::fs::read(dir.join("keys/token-signing.pem")).unwrap(), key_before, "the signing key is reused");
-    let edgerc = std::fs::read_to_string(dir.join("edgerc")).unwrap();
-    assert!(edgerc.contains(&format!("host = {}", second.admin)), "edgerc follows the new port: {edgerc}");
+    // The edgerc is not rewritten: the restart on another port says so and names the command.
+    assert_eq!(std::fs::read_to_string(dir.join("edgerc")).unwrap(), edgerc, "a restart leaves the edgerc alone");
+    let log = second.log.lock().unwrap().clone();
+    assert!(log.contains(&format!("edgeward edgerc set-host {}", second.admin)), "{log}");
+    let (code, out, err) = cli(&["edgerc", "set-host", &second.admin, "--data-dir", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("now name {}", second.admin)), "{out}");
+    assert_eq!(mode(&dir.join("edgerc")), 0o600, "still owner-only");
     let c = client(&dir, "default");
     assert_eq!(c.initialize_status().await.unwrap().cpcode, init.cpcode, "the account is reused");
     let got = c.get_token("durable").await.unwrap();
     assert_eq!(got.uuid, created["uuid"].as_str().unwrap());
     assert_eq!(got.value.as_deref(), created["value"].as_str(), "the same value, signed by the same key");
-    assert!(second.log.lock().unwrap().contains("administrator credentials"));
+}
+
+/// A server writes the edgerc once and never rewrites it: what an operator wrote (a load
+/// balancer's name, comments, sections of their own) survives restarts and a second server on
+/// the same directory; only `edgeward edgerc set-host` changes a host, and it keeps the rest.
+#[tokio::test]
+async fn a_hand_edited_edgerc_survives_restarts_and_a_second_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let d = dir.to_str().unwrap();
+    let first = start(&dir);
+    let written = std::fs::read_to_string(dir.join("edgerc")).unwrap();
+    drop(first);
+    let edited = format!(
+        "; edited by the operator\n{}\n[mine]\nhost = other.example.com\nclient_token = a\nclient_secret = b\naccess_token = c\n",
+        written.replace(&bootstrap_host(&written), "lb.example.com:443")
+    );
+    std::fs::write(dir.join("edgerc"), &edited).unwrap();
+    let again = start(&dir);
+    let second = start(&dir);
+    assert_eq!(std::fs::read_to_string(dir.join("edgerc")).unwrap(), edited, "neither server touched it");
+    assert!(again.log.lock().unwrap().contains("edgerc set-host"), "the restart says where the file points");
+
+    // The explicit command: a bad host is a usage error and changes nothing; a good one changes
+    // [default] only (the operator's other section named another host) and keeps the comment.
+    for bad in ["https://lb.example.com", "lb example", "lb.example.com:0"] {
+        let (code, _, err) = cli(&["edgerc", "set-host", bad, "--data-dir", d]);
+        assert_eq!(code, 2, "{bad}: {err}");
+    }
+    let (code, _, err) = cli(&["edgerc", "set-host", "h:1", "--section", "nope", "--data-dir", d]);
+    assert_eq!((code, err.contains("no [nope] section")), (1, true), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("edgerc")).unwrap(), edited);
+    let (code, _, err) = cli(&["edgerc", "set-host", &second.admin, "--data-dir", d]);
+    assert_eq!(code, 0, "{err}");
+    let now = std::fs::read_to_string(dir.join("edgerc")).unwrap();
+    assert!(now.starts_with("; edited by the operator\n"), "{now}");
+    assert!(now.contains(&format!("host = {}", second.admin)) && now.contains("host = other.example.com"), "{now}");
+    let c = client(&dir, "default");
+    c.initialize_status().await.expect("the set host reaches the second server");
+
+    // `apiclient create` checks its section before making a client.
+    let (code, _, err) = cli(&["apiclient", "create", "ci", "--grants", "VIEW_TOKEN", "--section", "mine", "--data-dir", d]);
+    assert_eq!((code, err.contains("already has a [mine] section")), (2, true), "{err}");
+    let (_, list, _) = cli(&["apiclient", "list", "--data-dir", d]);
+    assert!(!list.contains("ci "), "no client was made: {list}");
+}
+
+/// The `host` of an edgerc text's `[default]` section.
+fn bootstrap_host(edgerc: &str) -> String {
+    Edgerc::parse(edgerc, "default").unwrap().host
 }
 
 #[tokio::test]

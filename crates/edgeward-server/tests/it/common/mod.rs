@@ -26,6 +26,15 @@ pub struct TestApp {
 
 /// A server configuration on `dir`, on the backend the suite runs on (`EDGEWARD_TEST_BACKEND`):
 /// SQLite in `dir`, or a PostgreSQL database of its own (the same one for every start on `dir`).
+/// The administrator's credentials from a server's data directory, addressed to that server's own
+/// admin listener: the edgerc names the host it was written with (the directory's first server),
+/// which a restart on port 0 or a second server in the directory does not change.
+pub fn edgerc_of(server: &RunningServer) -> Edgerc {
+    let mut edgerc = Edgerc::load(&server.prepared.edgerc, "default").unwrap();
+    edgerc.host = bootstrap::edgerc_host(server.admin_addr);
+    edgerc
+}
+
 pub fn config(dir: &std::path::Path) -> ServeConfig {
     ServeConfig {
         data_dir: dir.to_owned(),
@@ -60,7 +69,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServeConfig), clock: Arc<dyn
     let mut cfg = config(dir.path());
     tweak(&mut cfg);
     let server = edgeward_server::spawn(cfg, clock.clone()).await.expect("server starts");
-    let edgerc = Edgerc::load(&server.prepared.edgerc, "default").unwrap();
+    let edgerc = edgerc_of(&server);
     let admin = Client::new(edgerc, Some(&server.prepared.tls_cert)).unwrap().with_clock(clock.clone());
     TestApp { server, dir, admin, clock }
 }

@@ -72,18 +72,20 @@ pub fn start_with(dir: &Path, extra: &[&str]) -> Server {
             l.push('\n');
         }
     });
-    let (mut admin, mut data) = (String::new(), String::new());
-    while admin.is_empty() || data.is_empty() {
+    // Owned by a `Server` from here on: a server that never says it listens is killed when the
+    // panic below drops it, not left running after the test.
+    let mut server = Server { child, admin: String::new(), data: String::new(), log };
+    while server.admin.is_empty() || server.data.is_empty() {
         let (which, addr) = rx
             .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("no listening line; log:\n{}", log.lock().unwrap()));
+            .unwrap_or_else(|_| panic!("no listening line; log:\n{}", server.log.lock().unwrap()));
         if which == "admin" {
-            admin = addr;
+            server.admin = addr;
         } else {
-            data = addr;
+            server.data = addr;
         }
     }
-    Server { child, admin, data, log }
+    server
 }
 
 /// Run the CLI; returns (exit code, stdout, stderr).
