@@ -10,7 +10,8 @@ use edgeward_core::clock::{Clock, SystemClock};
 use edgeward_edgegrid::{format_timestamp, Credentials, Settings, SignedRequest};
 use edgeward_wire::{
     AuditPage, CheckReport, ContactObject, CreateTokenRequest, InitStatus, MarkRead, MarkedRead, NewRole, NoticeList,
-    NotifyStatus, ReplacedBy, RevokedToken, RoleChange, RoleObject, TokenList, TokenObject, UserChange, UserObject,
+    NotifyStatus, ReplacedBy, RevokedToken, RoleChange, RoleObject, ScheduleRevocation, ScheduledRevocation, TokenList,
+    TokenObject, TokenStates, UserChange, UserObject,
 };
 pub use reqwest::Method;
 
@@ -252,6 +253,27 @@ impl Client {
         let path = format!("/edgeward/v1/tokens/{name}/replaced-by");
         let body = json_body(&ReplacedBy { name: successor.to_owned() });
         self.call_no_content(Method::POST, &path, Some(&body)).await
+    }
+
+    /// `GET /edgeward/v1/tokens`: every stored token the caller may view, with its lifecycle.
+    pub async fn token_states(&self) -> Result<TokenStates, ClientError> {
+        self.call(Method::GET, "/edgeward/v1/tokens", None).await
+    }
+
+    /// `PUT /edgeward/v1/tokens/{name}/scheduled-revocation`: revoke `name` later (or now).
+    pub async fn schedule_revocation(
+        &self,
+        name: &str,
+        when: &ScheduleRevocation,
+    ) -> Result<ScheduledRevocation, ClientError> {
+        let path = format!("/edgeward/v1/tokens/{}/scheduled-revocation", path_segment(name));
+        self.call(Method::PUT, &path, Some(&json_body(when))).await
+    }
+
+    /// `DELETE /edgeward/v1/tokens/{name}/scheduled-revocation`: cancel a scheduled revocation.
+    pub async fn cancel_revocation(&self, name: &str) -> Result<(), ClientError> {
+        let path = format!("/edgeward/v1/tokens/{}/scheduled-revocation", path_segment(name));
+        self.call_no_content(Method::DELETE, &path, None).await
     }
 
     /// `POST /edgeward/v1/notify/run`: run the expiry check now.

@@ -131,6 +131,10 @@ pub mod actions {
     pub const TOKEN_REVOKE: &str = "token.revoke";
     /// A token was marked as replaced by another.
     pub const TOKEN_REPLACED: &str = "token.replaced";
+    /// A token's revocation was scheduled (or rescheduled).
+    pub const TOKEN_SCHEDULE_REVOKE: &str = "token.schedule_revoke";
+    /// A token's scheduled revocation was cancelled.
+    pub const TOKEN_CANCEL_REVOKE: &str = "token.cancel_revoke";
     /// The account was initialized.
     pub const ACCOUNT_INITIALIZE: &str = "account.initialize";
     /// A namespace was created.

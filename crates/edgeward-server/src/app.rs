@@ -92,7 +92,12 @@ pub fn admin_router(state: AppState, metrics: Option<ops::MetricsAccess>) -> Rou
         .route("/edgeward/v1/notify/run", post(notifications::run))
         .route("/edgeward/v1/notify/status", get(notifications::status))
         .route("/edgeward/v1/audit", get(crate::routes::audit::list))
+        .route("/edgeward/v1/tokens", get(tokens::states))
         .route("/edgeward/v1/tokens/{name}/replaced-by", post(notifications::replaced_by))
+        .route(
+            "/edgeward/v1/tokens/{name}/scheduled-revocation",
+            put(tokens::schedule_revocation).delete(tokens::cancel_revocation),
+        )
         .route("/edgeward/v1/users", get(people::list_users).post(people::create_user))
         .route("/edgeward/v1/users/{name}", axum::routing::patch(people::update_user))
         .route("/edgeward/v1/roles", get(roles::list_roles).post(roles::create_role))

@@ -75,6 +75,12 @@ fn audited_operation(method: &Method, route: &str) -> Option<Operation> {
         ("DELETE", "/edgekv/v1/tokens/{name}") => op(actions::TOKEN_REVOKE, "token", &["name"], None),
         ("POST", "/edgekv/v1/tokens/{name}/refresh") => op(actions::TOKEN_REFRESH, "token", &["name"], None),
         ("POST", "/edgeward/v1/tokens/{name}/replaced-by") => op(actions::TOKEN_REPLACED, "token", &["name"], None),
+        ("PUT", "/edgeward/v1/tokens/{name}/scheduled-revocation") => {
+            op(actions::TOKEN_SCHEDULE_REVOKE, "token", &["name"], None)
+        }
+        ("DELETE", "/edgeward/v1/tokens/{name}/scheduled-revocation") => {
+            op(actions::TOKEN_CANCEL_REVOKE, "token", &["name"], None)
+        }
         ("PUT", "/edgekv/v1/initialize") => op(actions::ACCOUNT_INITIALIZE, "account", &[], None),
         ("POST", "/edgekv/v1/networks/{network}/namespaces") => {
             op(actions::NAMESPACE_CREATE, "namespace", &["network"], Some("namespace"))
@@ -409,6 +415,25 @@ pub async fn command<T, E: std::fmt::Display>(
         detail: None,
     };
     run_audited(store, record, f, |e: &E| segment(&e.to_string())).await
+}
+
+/// Record a change the server made on its own schedule (a scheduled revocation), as the
+/// `maintenance` actor's, after the change: a record that cannot be written is logged.
+pub async fn maintenance(state: &AppState, action: &'static str, target: String, at: chrono::DateTime<chrono::Utc>) {
+    let record = AuditRecord {
+        at,
+        actor: "maintenance".into(),
+        owner: None,
+        action: action.to_owned(),
+        target: segment(&target),
+        request_id: None,
+        source: "local".into(),
+        outcome: AuditOutcome::Success,
+        detail: Some("scheduled".into()),
+    };
+    if let Err(e) = state.store.append_audit(record).await {
+        tracing::error!(error = %e.log_detail(), "an audit record could not be written");
+    }
 }
 
 /// Where a console request came from, for its audit records: the peer address and the request

@@ -1,4 +1,5 @@
-//! Scheduled work: refresh auto-refreshing tokens that are due, purge tokens past their
+//! Scheduled work: revoke tokens whose scheduled revocation has come (every few seconds, on
+//! every server: [`run_revocations`]), refresh auto-refreshing tokens that are due, purge tokens past their
 //! retention, carry out namespace deletions whose time has come, delete items older than their
 //! namespace's retention, retire token-signing keys whose last token has expired, remove console sessions that can no
 //! longer be live. One unit of work ([`run_once`]) is separate from the loop ([`run`]) so tests drive
@@ -30,6 +31,33 @@ pub struct JobReport {
     pub audit_purged: u64,
     /// Console sessions removed because they can no longer be live (idle or past their end).
     pub sessions_purged: u64,
+    /// Tokens revoked because their scheduled revocation came.
+    pub revoked: u64,
+}
+
+/// Revoke the tokens whose scheduled revocation has come; how many.
+async fn revoke_due(state: &AppState, now: DateTime<Utc>) -> u64 {
+    match crate::service::revoke_due(state, now).await {
+        Ok(revoked) => revoked.len() as u64,
+        Err(e) => {
+            tracing::error!(error = %e.log_detail(), "scheduled token revocation failed; will retry");
+            0
+        }
+    }
+}
+
+/// How often every server looks for scheduled revocations that have come, whatever the period
+/// of the rest of maintenance: a revocation runs at most this late.
+pub const REVOCATION_CHECK: Duration = Duration::from_secs(5);
+
+/// Carry out scheduled revocations every [`REVOCATION_CHECK`], until shutdown. Every server runs
+/// this; each due token is revoked (and audited) by exactly one of them, as the store's
+/// `revoke_due_tokens` promises, so a server that stops leaves nothing undone.
+pub async fn run_revocations(state: AppState, every: Duration, shutdown: watch::Receiver<bool>) {
+    repeat(every, shutdown, || async {
+        revoke_due(&state, state.clock.now()).await;
+    })
+    .await
 }
 
 /// Items deleted per transaction by the retention purge (keeps each write short).
@@ -37,7 +65,7 @@ const ITEM_PURGE_BATCH: usize = 5_000;
 
 /// One run at `now`.
 pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> JobReport {
-    let mut report = JobReport::default();
+    let mut report = JobReport { revoked: revoke_due(state, now).await, ..JobReport::default() };
     let today = now.date_naive();
     match state.store.refresh_due_tokens(today, now, next_refresh_after(today)).await {
         Ok(n) => report.refreshed = n,
@@ -105,6 +133,7 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> JobReport {
             items_purged = report.items_purged,
             namespaces_deleted = report.namespaces_deleted,
             keys_retired = report.keys_retired,
+            revoked = report.revoked,
             audit_purged = report.audit_purged,
             "scheduled maintenance"
         );

@@ -268,6 +268,10 @@ pub fn background_tasks(
             let (state, every) = (state.clone(), Duration::from_secs(config.job_interval_secs.max(1)));
             move |stop| crate::jobs::run(state, every, stop)
         }),
+        BackgroundTask::new("scheduled revocations", {
+            let state = state.clone();
+            move |stop| crate::jobs::run_revocations(state, crate::jobs::REVOCATION_CHECK, stop)
+        }),
     ];
     if let Some(hook) = senders.webhook {
         let state = state.clone();

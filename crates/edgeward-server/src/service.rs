@@ -18,7 +18,9 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::permit::{self, cap, Cap, Permit};
 use crate::state::AppState;
-use edgeward_wire::{CreateTokenRequest, TokenObject, TokenSummary};
+use edgeward_wire::{
+    CreateTokenRequest, ScheduleRevocation, ScheduledRevocation, TokenObject, TokenState, TokenSummary,
+};
 
 /// The `iss` claim of Edgeward token values.
 pub const ISSUER: &str = "edgeward";
@@ -213,6 +215,91 @@ async fn revoke(state: &AppState, found: Found<cap::RevokeToken>) -> Result<Toke
     state.gate.revoke(t.uuid);
     state.metrics.tokens_revoked.inc();
     Ok(t)
+}
+
+/// The furthest ahead a revocation may be scheduled.
+pub const MAX_REVOCATION_DELAY_DAYS: i64 = 400;
+
+/// `PUT /edgeward/v1/tokens/{name}/scheduled-revocation`: revoke a token at a time (or after a
+/// delay on the server's clock), replacing any earlier schedule. A time that has come revokes it
+/// now. Maintenance carries the revocation out ([`revoke_due`]).
+pub async fn schedule_revocation(
+    state: &AppState,
+    caller: &Actor,
+    name: &str,
+    when: ScheduleRevocation,
+) -> Result<ScheduledRevocation, Error> {
+    let now = state.clock.now();
+    let latest = now + chrono::Duration::days(MAX_REVOCATION_DELAY_DAYS);
+    let too_late = || {
+        Error::invalid(
+            "revokeAt",
+            format!("A revocation can be scheduled at most {MAX_REVOCATION_DELAY_DAYS} days ahead."),
+        )
+    };
+    let at = match (when.revoke_at, when.revoke_after_seconds) {
+        (Some(t), None) => DateTime::parse_from_rfc3339(&t)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| Error::invalid("revokeAt", "revokeAt must be an RFC 3339 time, e.g. 2027-01-01T06:00:00Z."))?,
+        (None, Some(secs)) => {
+            let secs = i64::try_from(secs).map_err(|_| too_late())?;
+            now + chrono::Duration::try_seconds(secs).ok_or_else(too_late)?
+        }
+        _ => return Err(Error::invalid("body", "Give revokeAt or revokeAfterSeconds (exactly one).")),
+    };
+    if at > latest {
+        return Err(too_late());
+    }
+    let found = find_for::<cap::RevokeToken>(state, caller, name).await?;
+    let (token_name, uuid) = (found.stored.token.name.to_string(), found.stored.token.uuid);
+    if at <= now {
+        revoke(state, found).await?;
+        tracing::info!(token = %token_name, client = %caller.name, "token revoked (its scheduled time had come)");
+        return Ok(ScheduledRevocation {
+            name: token_name,
+            uuid: uuid.to_string(),
+            revoke_at: seconds(now),
+            revoked: true,
+        });
+    }
+    state.store.schedule_revocation(uuid, Some(at)).await?;
+    tracing::info!(token = %token_name, revoke_at = %at, client = %caller.name, "token revocation scheduled");
+    Ok(ScheduledRevocation { name: token_name, uuid: uuid.to_string(), revoke_at: seconds(at), revoked: false })
+}
+
+/// `DELETE /edgeward/v1/tokens/{name}/scheduled-revocation`: the token stays valid (no
+/// schedule: nothing changes).
+pub async fn cancel_revocation(state: &AppState, caller: &Actor, name: &str) -> Result<(), Error> {
+    let found = find_for::<cap::RevokeToken>(state, caller, name).await?;
+    state.store.schedule_revocation(found.stored.token.uuid, None).await?;
+    tracing::info!(token = %found.stored.token.name, client = %caller.name, "scheduled token revocation cancelled");
+    Ok(())
+}
+
+/// Revoke every token whose scheduled revocation has come, here and (through the change feed)
+/// on every node; each is audited once, as the `maintenance` actor's. Run by maintenance.
+pub async fn revoke_due(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Token>, Error> {
+    let revoked = state.store.revoke_due_tokens(now).await?;
+    for t in &revoked {
+        state.gate.revoke(t.uuid);
+        state.metrics.tokens_revoked.inc();
+        tracing::info!(token = %t.name, "scheduled token revocation done");
+        crate::audit::maintenance(state, edgeward_core::audit::actions::TOKEN_REVOKE, format!("token/{}", t.name), now)
+            .await;
+    }
+    Ok(revoked)
+}
+
+/// `GET /edgeward/v1/tokens`: every stored token the caller may view, with its lifecycle
+/// (successor, scheduled and done revocation, last use).
+pub async fn token_states(state: &AppState, caller: &Actor) -> Result<Vec<TokenState>, Error> {
+    let now = state.clock.now();
+    Ok(token_overview(state, caller).await?.iter().map(|t| TokenState::new(t, now)).collect())
+}
+
+/// An instant as the Edgeward endpoints write it: RFC 3339, whole seconds.
+fn seconds(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Record that `successor` replaces `name` (`token rotate`): the old token stays valid until

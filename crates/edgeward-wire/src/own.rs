@@ -118,6 +118,84 @@ pub struct ReplacedBy {
     pub name: String,
 }
 
+/// Body of `PUT /edgeward/v1/tokens/{name}/scheduled-revocation`: when to revoke the token,
+/// either at a time or after a delay from the server's clock (exactly one of them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScheduleRevocation {
+    /// An RFC 3339 time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_at: Option<String>,
+    /// Seconds from now, on the server's clock (0: revoke now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_after_seconds: Option<u64>,
+}
+
+/// Answer of `PUT /edgeward/v1/tokens/{name}/scheduled-revocation`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledRevocation {
+    /// The token's name.
+    pub name: String,
+    /// The token's uuid.
+    pub uuid: String,
+    /// When it is (or, when `revoked`, was) revoked: RFC 3339.
+    pub revoke_at: String,
+    /// Whether the time had come already, so that the token is revoked now.
+    pub revoked: bool,
+}
+
+/// A stored token's lifecycle, as `GET /edgeward/v1/tokens` lists it: every token still stored
+/// (revoked and expired ones too, until purged) that the caller may view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenState {
+    /// The token's name.
+    pub name: String,
+    /// The token's uuid.
+    pub uuid: String,
+    /// `live`, `expired` or `revoked`.
+    pub state: String,
+    /// When it was revoked (RFC 3339).
+    pub revoked_at: Option<String>,
+    /// Its successor's name, once a rotation named one.
+    pub replaced_by: Option<String>,
+    /// When its revocation is scheduled (or, once revoked, was planned), RFC 3339.
+    pub revoke_at: Option<String>,
+    /// Its latest data-plane use (RFC 3339).
+    pub last_used: Option<String>,
+}
+
+impl TokenState {
+    /// The state of a listed token at `now`.
+    pub fn new(t: &edgeward_core::store::ListedToken, now: DateTime<Utc>) -> Self {
+        let token = &t.stored.token;
+        let state = if token.revoked_at.is_some() {
+            "revoked"
+        } else if token.is_expired(now) {
+            "expired"
+        } else {
+            "live"
+        };
+        Self {
+            name: token.name.to_string(),
+            uuid: token.uuid.to_string(),
+            state: state.to_owned(),
+            revoked_at: token.revoked_at.map(seconds),
+            replaced_by: t.replaced_by.clone(),
+            revoke_at: t.revoke_at.map(seconds),
+            last_used: t.last_used.map(seconds),
+        }
+    }
+}
+
+/// `GET /edgeward/v1/tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TokenStates {
+    /// By name, then age.
+    pub tokens: Vec<TokenState>,
+}
+
 /// A token due at a threshold, as a check reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

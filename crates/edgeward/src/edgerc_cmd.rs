@@ -97,7 +97,8 @@ mod tests {
         for ok in ["127.0.0.1:8443", "lb.example.com", "lb.example.com:443", "[::1]:8443", "[::1]"] {
             assert!(check_host(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "https://lb.example.com", "lb.example.com/x", "a b", ":8443", "h:0", "h:99999", "h:x", "[zz]:1"] {
+        for bad in ["", "https://lb.example.com", "lb.example.com/x", "a b", ":8443", "h:0", "h:99999", "h:x", "[zz]:1"]
+        {
             assert!(check_host(bad).is_err(), "{bad}");
         }
     }

@@ -20,10 +20,17 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
             "token create edge_rw --namespace default+rw --staging deny --production allow --save-path ./my-edgeworker.tgz --edgerc edgeward-data/edgerc",
         ],
     ),
-    ("token list", &["token list --edgerc edgeward-data/edgerc", "token list --include-expired --json --edgerc edgeward-data/edgerc"]),
+    ("token list", &["token list --edgerc edgeward-data/edgerc", "token list --include-expired --include-revoked --json --edgerc edgeward-data/edgerc"]),
     ("token show", &["token show shop_ro --save-path ./my-edgeworker --edgerc edgeward-data/edgerc"]),
     ("token refresh", &["token refresh edge_rw --edgerc edgeward-data/edgerc"]),
-    ("token revoke", &["token revoke shop_ro --edgerc edgeward-data/edgerc"]),
+    (
+        "token revoke",
+        &[
+            "token revoke shop_ro --edgerc edgeward-data/edgerc",
+            "token revoke shop_ro --after 2d --edgerc edgeward-data/edgerc",
+            "token revoke shop_ro --cancel --edgerc edgeward-data/edgerc",
+        ],
+    ),
     (
         "token rotate",
         &["token rotate shop_ro --to shop_ro_2 --save-path ./my-edgeworker.tgz --revoke-old-after 0s --edgerc edgeward-data/edgerc"],

@@ -1,6 +1,7 @@
 //! `edgeward token …` and `edgeward bundle check`: token lifecycle from a terminal or CI, and
 //! `edgekv_tokens.js` written right.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,7 +12,9 @@ use serde_json::json;
 use edgeward_client::{Client, ClientError, Edgerc};
 use edgeward_core::names::NamespaceName;
 use edgeward_core::permission::Permissions;
-use edgeward_wire::{CreateTokenRequest, LenientBool, NamespacePairs, TokenObject};
+use edgeward_wire::{
+    CreateTokenRequest, LenientBool, NamespacePairs, ScheduleRevocation, ScheduledRevocation, TokenObject, TokenState,
+};
 
 use crate::bundle::Target;
 use crate::tokenfile::{Entry, PutOutcome, TokenFile};
@@ -75,6 +78,9 @@ pub enum TokenCommand {
         /// Include tokens that expired within the last 30 days.
         #[arg(long)]
         include_expired: bool,
+        /// Also list revoked tokens still stored (with when, and their successor).
+        #[arg(long)]
+        include_revoked: bool,
     },
     /// Show (download) a token, optionally writing it into a token file or bundle.
     #[command(alias = "download")]
@@ -89,10 +95,21 @@ pub enum TokenCommand {
         /// The token's name.
         name: String,
     },
-    /// Revoke a token (irreversible).
+    /// Revoke a token now (irreversible), or schedule its revocation on the server (--after,
+    /// --at; carried out by the server even if this command is interrupted), or cancel a
+    /// scheduled one (--cancel).
     Revoke {
         /// The token's name.
         name: String,
+        /// Revoke it this long from now, on the server's clock (`10m`, `1h`, `2d`).
+        #[arg(long, conflicts_with_all = ["at", "cancel"])]
+        after: Option<String>,
+        /// Revoke it at this RFC 3339 time, e.g. 2027-01-01T06:00:00Z.
+        #[arg(long, conflicts_with = "cancel")]
+        at: Option<String>,
+        /// Cancel its scheduled revocation: it stays valid.
+        #[arg(long)]
+        cancel: bool,
     },
     /// Replace a token by a successor with the same scope, swap it into the token file, and
     /// revoke the old one when asked.
@@ -105,7 +122,9 @@ pub enum TokenCommand {
         /// The successor's expiry (YYYY-MM-DD) [default: the old token's lifetime, from today].
         #[arg(long)]
         expiry: Option<String>,
-        /// Revoke the old token this long after the successor is written (`0s`, `10m`, `1h`, `2d`).
+        /// Revoke the old token this long after the successor is written (`0s`: now; `10m`,
+        /// `1h`, `2d`: scheduled on the server, which carries it out; cancel with
+        /// `token revoke OLD --cancel`).
         #[arg(long)]
         revoke_old_after: Option<String>,
         #[command(flatten)]
@@ -192,14 +211,33 @@ pub fn parse_namespaces(spec: &str) -> Result<Vec<(String, Vec<String>)>> {
     Ok(out)
 }
 
-/// A token as `token list --json` prints it: the server's summary, plus the kind and the
-/// warning the table shows.
+/// A token as `token list --json` prints it: the server's summary, plus the kind, the warning
+/// and the lifecycle the table shows.
 #[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Listed<'a> {
     #[serde(flatten)]
     token: &'a edgeward_wire::TokenSummary,
     kind: &'static str,
     warning: Option<String>,
+    replaced_by: Option<&'a str>,
+    revoke_at: Option<&'a str>,
+}
+
+/// What the list and `show` say of a token's lifecycle: its successor, its scheduled or done
+/// revocation ("replaced by X, revoked at T").
+fn lifecycle(state: Option<&TokenState>) -> String {
+    let Some(s) = state else { return String::new() };
+    let mut parts = Vec::new();
+    if let Some(by) = &s.replaced_by {
+        parts.push(format!("replaced by {by}"));
+    }
+    match (&s.revoked_at, &s.revoke_at) {
+        (Some(at), _) => parts.push(format!("revoked at {at}")),
+        (None, Some(at)) => parts.push(format!("revocation scheduled at {at}")),
+        (None, None) => {}
+    }
+    parts.join(", ")
 }
 
 /// An API client's error, kept whole so that `--json` can report its status, EdgeKV code and
@@ -357,16 +395,48 @@ fn print_token(t: &TokenObject) {
 /// Parse `0`, `30s`, `10m`, `1h`, `2d`.
 pub fn parse_duration(s: &str) -> Result<Duration> {
     let s = s.trim();
+    let refuse = || crate::usage!("'{s}' is not a duration such as 0s, 10m, 1h or 2d");
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().map_err(|_| anyhow!("'{s}' is not a duration such as 0s, 10m, 1h or 2d"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => bail!("'{s}' is not a duration such as 0s, 10m, 1h or 2d"),
+    let n: u64 = num.parse().map_err(|_| refuse())?;
+    let unit = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(refuse()),
     };
-    Ok(Duration::from_secs(secs))
+    Ok(Duration::from_secs(n.checked_mul(unit).ok_or_else(refuse)?))
+}
+
+/// A scheduled revocation, as the server takes it, from a `--after` duration or an `--at` time
+/// (a usage error when neither reads).
+fn revocation_time(after: Option<&str>, at: Option<&str>) -> Result<ScheduleRevocation> {
+    match (after, at) {
+        (Some(d), None) => Ok(ScheduleRevocation {
+            revoke_after_seconds: Some(parse_duration(d)?.as_secs()),
+            ..ScheduleRevocation::default()
+        }),
+        (None, Some(t)) => {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|_| crate::usage!("--at: '{t}' is not an RFC 3339 time such as 2027-01-01T06:00:00Z"))?;
+            Ok(ScheduleRevocation { revoke_at: Some(t.to_owned()), ..ScheduleRevocation::default() })
+        }
+        _ => Err(crate::usage!("give --after or --at")),
+    }
+}
+
+/// What a scheduled revocation's answer says, on stdout.
+fn print_scheduled(r: &ScheduledRevocation, json: bool) {
+    if json {
+        println!("{}", json!({ "scheduledRevocation": r }));
+    } else if r.revoked {
+        println!("{} ({}) was revoked; edge calls with it now fail with 401.", r.name, r.uuid);
+    } else {
+        println!(
+            "{} will be revoked at {} by the server (cancel with `edgeward token revoke {} --cancel`).",
+            r.name, r.revoke_at, r.name
+        );
+    }
 }
 
 fn saved_json(saved: &Option<(String, Vec<(String, PutOutcome)>)>) -> serde_json::Value {
@@ -423,61 +493,95 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                 print_saved(&saved);
             }
         }
-        TokenCommand::List { include_expired } => {
+        TokenCommand::List { include_expired, include_revoked } => {
             let list = c.list_tokens(include_expired).await.map_err(api)?;
+            let states = c.token_states().await.map_err(api)?.tokens;
+            let state_of = |uuid: &str| states.iter().find(|s| s.uuid == uuid);
+            let kind_of = |t: &edgeward_wire::TokenSummary| {
+                if t.expiry.starts_with("9999") {
+                    "auto-refreshing"
+                } else {
+                    "expiring"
+                }
+            };
+            let revoked: Vec<&TokenState> =
+                if include_revoked { states.iter().filter(|s| s.state == "revoked").collect() } else { Vec::new() };
             if conn.json {
-                // As the server sent it, plus what the table shows: the kind and the warning.
+                // As the server sent it, plus what the table shows: the kind, the warning and the
+                // lifecycle.
                 let tokens: Vec<Listed> = list
                     .tokens
                     .iter()
                     .map(|t| Listed {
-                        kind: if t.expiry.starts_with("9999") { "auto-refreshing" } else { "expiring" },
+                        kind: kind_of(t),
                         warning: Some(warning(&t.expiry)).filter(|w| !w.is_empty()),
+                        replaced_by: state_of(&t.uuid).and_then(|s| s.replaced_by.as_deref()),
+                        revoke_at: state_of(&t.uuid).and_then(|s| s.revoke_at.as_deref()),
                         token: t,
                     })
                     .collect();
-                println!("{}", json!({ "tokens": tokens }));
+                if include_revoked {
+                    println!("{}", json!({ "tokens": tokens, "revoked": revoked }));
+                } else {
+                    println!("{}", json!({ "tokens": tokens }));
+                }
                 return Ok(());
             }
-            println!(
-                "{:<32} {:<15} {:<26} {:<11} {:<30} WARNING",
-                "NAME", "KIND", "EXPIRY / NEXT REFRESH", "NETWORKS", "NAMESPACES"
-            );
-            for t in &list.tokens {
-                let kind = if t.expiry.starts_with("9999") { "auto-refreshing" } else { "expiring" };
-                let when = if kind == "expiring" {
-                    t.expiry.clone()
-                } else {
-                    format!("refresh {}", t.next_scheduled_refresh_date.as_deref().unwrap_or("N/A"))
-                };
-                let nets = match (t.allow_on_staging, t.allow_on_production) {
-                    (true, true) => "both",
-                    (true, false) => "staging",
-                    _ => "production",
-                };
-                let ns: Vec<_> = t.namespace_permissions.iter().map(|(n, r)| format!("{n}+{}", r.join(""))).collect();
-                println!(
-                    "{:<32} {:<15} {:<26} {:<11} {:<30} {}",
-                    t.name,
-                    kind,
-                    when,
-                    nets,
-                    ns.join(","),
-                    warning(&t.expiry)
-                );
+            let rows: Vec<Vec<String>> = list
+                .tokens
+                .iter()
+                .map(|t| {
+                    let kind = kind_of(t);
+                    let when = if kind == "expiring" {
+                        t.expiry.clone()
+                    } else {
+                        format!("refresh {}", t.next_scheduled_refresh_date.as_deref().unwrap_or("N/A"))
+                    };
+                    let nets = match (t.allow_on_staging, t.allow_on_production) {
+                        (true, true) => "both",
+                        (true, false) => "staging",
+                        _ => "production",
+                    };
+                    let ns: Vec<_> =
+                        t.namespace_permissions.iter().map(|(n, r)| format!("{n}+{}", r.join(""))).collect();
+                    vec![
+                        t.name.clone(),
+                        kind.to_owned(),
+                        when,
+                        nets.to_owned(),
+                        ns.join(","),
+                        lifecycle(state_of(&t.uuid)),
+                        warning(&t.expiry),
+                    ]
+                })
+                .collect();
+            let headers = ["NAME", "KIND", "EXPIRY / NEXT REFRESH", "NETWORKS", "NAMESPACES", "ROTATION", "WARNING"];
+            let mut out = std::io::stdout().lock();
+            write!(out, "{}", crate::render::table(&headers, &rows))?;
+            writeln!(out, "{} token{}.", list.tokens.len(), if list.tokens.len() == 1 { "" } else { "s" })?;
+            if include_revoked {
+                let rows: Vec<Vec<String>> =
+                    revoked.iter().map(|s| vec![s.name.clone(), s.uuid.clone(), lifecycle(Some(s))]).collect();
+                writeln!(out, "\nRevoked, still stored:")?;
+                write!(out, "{}", crate::render::table(&["NAME", "UUID", "ROTATION"], &rows))?;
             }
-            println!("{} token{}.", list.tokens.len(), if list.tokens.len() == 1 { "" } else { "s" });
         }
         TokenCommand::Show { name, save } => {
             let t = c.get_token_with_usage(&name).await.map_err(api)?;
+            let states = c.token_states().await.map_err(api)?.tokens;
+            let rotation = lifecycle(states.iter().find(|s| s.uuid == t.uuid));
             let saved = match &save.save_path {
                 Some(p) => Some(save_token(p, &t, save.overwrite, |_| false)?),
                 None => None,
             };
             if conn.json {
-                println!("{}", json!({"token": t, "saved": saved_json(&saved)}));
+                let state = states.iter().find(|s| s.uuid == t.uuid);
+                println!("{}", json!({"token": t, "saved": saved_json(&saved), "state": state}));
             } else {
                 print_token(&t);
+                if !rotation.is_empty() {
+                    println!("Rotation:          {rotation}");
+                }
                 print_saved(&saved);
             }
         }
@@ -490,13 +594,26 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                 print_token(&t);
             }
         }
-        TokenCommand::Revoke { name } => {
+        TokenCommand::Revoke { name, after: None, at: None, cancel: false } => {
             let r = c.revoke_token(&name).await.map_err(api)?;
             if conn.json {
                 println!("{}", json!({"revoked": r}));
             } else {
                 println!("{} ({}) was revoked; edge calls with it now fail with 401.", r.name, r.uuid);
             }
+        }
+        TokenCommand::Revoke { name, cancel: true, .. } => {
+            c.cancel_revocation(&name).await.map_err(api)?;
+            if conn.json {
+                println!("{}", json!({"cancelled": name}));
+            } else {
+                println!("{name} has no scheduled revocation now; it stays valid.");
+            }
+        }
+        TokenCommand::Revoke { name, after, at, .. } => {
+            let when = revocation_time(after.as_deref(), at.as_deref())?;
+            let r = c.schedule_revocation(&name, &when).await.map_err(api)?;
+            print_scheduled(&r, conn.json);
         }
         TokenCommand::Rotate { name, to, expiry, revoke_old_after, save } => {
             let delay = revoke_old_after.as_deref().map(parse_duration).transpose()?;
@@ -527,25 +644,33 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                 }
                 None => None,
             };
-            let mut revoked = false;
-            if let Some(d) = delay {
-                if !d.is_zero() && !conn.json {
-                    println!("Waiting {}s before revoking {} …", d.as_secs(), old.name);
+            // Revoked by the server, now or at its time: nothing here waits.
+            let scheduled = match delay {
+                Some(d) => {
+                    let when = ScheduleRevocation { revoke_after_seconds: Some(d.as_secs()), ..Default::default() };
+                    Some(c.schedule_revocation(&old.name, &when).await.map_err(api).with_context(|| {
+                        format!(
+                            "successor {} was created and saved; revoke {} with `edgeward token revoke {} --after …`",
+                            new.name, old.name, old.name
+                        )
+                    })?)
                 }
-                tokio::time::sleep(d).await;
-                c.revoke_token(&old.name).await.map_err(api)?;
-                revoked = true;
-            }
+                None => None,
+            };
+            let revoked = scheduled.as_ref().is_some_and(|s| s.revoked);
             if conn.json {
                 println!(
                     "{}",
-                    json!({"old": old.name, "token": new, "saved": saved_json(&saved), "oldRevoked": revoked})
+                    json!({"old": old.name, "token": new, "saved": saved_json(&saved), "oldRevoked": revoked,
+                        "oldRevokeAt": scheduled.as_ref().map(|s| &s.revoke_at)})
                 );
             } else {
                 println!("Rotated {} → {} (same namespaces, rights, networks and EdgeWorker IDs).", old.name, new.name);
                 print_token(&new);
                 print_saved(&saved);
-                if revoked {
+                if let Some(s) = scheduled.as_ref().filter(|s| !s.revoked) {
+                    print_scheduled(s, false);
+                } else if revoked {
                     println!("{} was revoked.", old.name);
                 } else {
                     println!(

@@ -10,7 +10,9 @@ use crate::problem::ApiError;
 use crate::routes::{is_blank, parse_json, JsonBody, QueryParams};
 use crate::service;
 use crate::state::AppState;
-use edgeward_wire::{CreateTokenRequest, RevokedToken, TokenList, TokenObject};
+use edgeward_wire::{
+    CreateTokenRequest, RevokedToken, ScheduleRevocation, ScheduledRevocation, TokenList, TokenObject, TokenStates,
+};
 
 /// Create a token.
 #[utoipa::path(post, path = "/edgekv/v1/tokens", request_body = CreateTokenRequest,
@@ -73,4 +75,41 @@ pub async fn refresh(
     Path(name): Path<String>,
 ) -> Result<Json<TokenObject>, ApiError> {
     Ok(Json(service::refresh_token(&state, &caller.0, &name).await?))
+}
+
+/// Every stored token the caller may view, with its lifecycle: successor, scheduled and done
+/// revocation, last use (Edgeward).
+#[utoipa::path(get, path = "/edgeward/v1/tokens", responses((status = 200, body = TokenStates), (status = 403)))]
+pub async fn states(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<TokenStates>, ApiError> {
+    Ok(Json(TokenStates { tokens: service::token_states(&state, &caller.0).await? }))
+}
+
+/// Schedule a token's revocation (Edgeward): at `revokeAt`, or `revokeAfterSeconds` from now on
+/// the server's clock; a time that has come revokes it now. Replaces an earlier schedule.
+#[utoipa::path(put, path = "/edgeward/v1/tokens/{name}/scheduled-revocation", params(("name" = String, Path)),
+    request_body = ScheduleRevocation,
+    responses((status = 200, body = ScheduledRevocation), (status = 400), (status = 404)))]
+pub async fn schedule_revocation(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<ScheduledRevocation>, ApiError> {
+    let when: ScheduleRevocation = parse_json(&body)?;
+    Ok(Json(service::schedule_revocation(&state, &caller.0, &name, when).await?))
+}
+
+/// Cancel a token's scheduled revocation (Edgeward); the token stays valid.
+#[utoipa::path(delete, path = "/edgeward/v1/tokens/{name}/scheduled-revocation", params(("name" = String, Path)),
+    responses((status = 204), (status = 404)))]
+pub async fn cancel_revocation(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    service::cancel_revocation(&state, &caller.0, &name).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -110,9 +110,7 @@ async fn a_signed_request_is_accepted_once_across_servers_and_restarts() {
         let mut cfg = config(&dir);
         cfg.edgegrid.shared_nonces = false;
         let server = edgeward_server::spawn(cfg, Arc::new(SystemClock)).await.unwrap();
-        let admin =
-            Client::new(edgerc_of(&server), Some(&server.prepared.tls_cert))
-                .unwrap();
+        let admin = Client::new(edgerc_of(&server), Some(&server.prepared.tls_cert)).unwrap();
         (server, admin)
     };
     let (a, admin_a) = start(dir.path().to_owned()).await;
@@ -246,8 +244,7 @@ async fn servers_on_their_own_hosts_share_signing_keys_through_the_database() {
     let (dir_a, dir_b, dir_c) =
         (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = edgeward_server::spawn(on(dir_a.path()), Arc::new(SystemClock)).await.expect("A starts");
-    let admin_a =
-        Client::new(edgerc_of(&a), Some(&a.prepared.tls_cert)).unwrap();
+    let admin_a = Client::new(edgerc_of(&a), Some(&a.prepared.tls_cert)).unwrap();
     // B gets the data key (the one secret every server shares), nothing else.
     std::fs::create_dir_all(dir_b.path().join("keys")).unwrap();
     std::fs::copy(dir_a.path().join("keys/data.key"), dir_b.path().join("keys/data.key")).unwrap();

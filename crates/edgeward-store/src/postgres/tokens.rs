@@ -197,11 +197,8 @@ impl TokenStore for PostgresStore {
     async fn revoke_due_tokens(&self, now: DateTime<Utc>) -> Result<Vec<Token>, Error> {
         let refs = self.refs.get()?;
         let mut tx = self.begin().await?;
-        let due: Vec<String> = sqlx::query_scalar(sql::DUE_REVOCATIONS)
-            .bind(ms(now))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let due: Vec<String> =
+            sqlx::query_scalar(sql::DUE_REVOCATIONS).bind(ms(now)).fetch_all(&mut *tx).await.map_err(db_err)?;
         let mut revoked = Vec::with_capacity(due.len());
         for token_ref in due {
             // Another server revoking the same token at once: its UPDATE holds the row, and this

@@ -129,7 +129,8 @@ async fn a_hand_edited_edgerc_survives_restarts_and_a_second_server() {
     c.initialize_status().await.expect("the set host reaches the second server");
 
     // `apiclient create` checks its section before making a client.
-    let (code, _, err) = cli(&["apiclient", "create", "ci", "--grants", "VIEW_TOKEN", "--section", "mine", "--data-dir", d]);
+    let (code, _, err) =
+        cli(&["apiclient", "create", "ci", "--grants", "VIEW_TOKEN", "--section", "mine", "--data-dir", d]);
     assert_eq!((code, err.contains("already has a [mine] section")), (2, true), "{err}");
     let (_, list, _) = cli(&["apiclient", "list", "--data-dir", d]);
     assert!(!list.contains("ci "), "no client was made: {list}");

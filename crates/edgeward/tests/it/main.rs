@@ -8,4 +8,5 @@ mod keys;
 mod notify;
 mod passwords;
 mod roles;
+mod scheduled_revocation;
 mod tidy;
