@@ -289,7 +289,7 @@ async fn data_key_rotation_killed_halfway_resumes_and_every_value_still_opens() 
     clients_work(&dir, &sections).await;
     drop(server);
     std::fs::remove_file(&kept[0]).unwrap();
-    let server = start(&dir);
+    let server = restart(&dir, &[]);
     let admin = client(&dir);
     assert_eq!(values(&admin, &names).await, before, "every value opens with the new key alone");
     assert_eq!(values(&admin, &["mid"]).await, vec![mid.clone()]);

@@ -114,7 +114,7 @@ fn the_panel_shows_notices_as_the_development_clock_moves() {
     // Two weeks later at noon (frozen): the server catches up on the day's check at start, and
     // `soon` (6 days left) gets its 7-day notice.
     let frozen = format!("{}T12:00:00Z", today + chrono::Days::new(14));
-    let server = start_with(&dir, &["--allow-dev-clock", "--dev-frozen-time", &frozen]);
+    let server = restart(&dir, &["--allow-dev-clock", "--dev-frozen-time", &frozen]);
     assert!(server.log.lock().unwrap().contains("DEVELOPMENT CLOCK"));
     let mut panel = serde_json::Value::Null;
     for _ in 0..100 {

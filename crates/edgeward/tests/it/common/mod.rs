@@ -88,6 +88,16 @@ pub fn start_with(dir: &Path, extra: &[&str]) -> Server {
     server
 }
 
+/// Start a server on a data directory that a server ran on before, and point the directory's
+/// edgerc at it (`edgeward edgerc set-host`, as an operator would after a restart on another
+/// port: a server never rewrites the file).
+pub fn restart(dir: &Path, extra: &[&str]) -> Server {
+    let server = start_with(dir, extra);
+    let (code, _, err) = cli(&["edgerc", "set-host", &server.admin, "--data-dir", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "edgerc set-host: {err}");
+    server
+}
+
 /// Run the CLI; returns (exit code, stdout, stderr).
 pub fn cli(args: &[&str]) -> (i32, String, String) {
     let out = command(args).env_remove("AKAMAI_HOST").output().unwrap();
