@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::private_postgres::PrivatePostgres;
 use crate::common::*;
-use edgeward_client::{Client, Edgerc};
+use edgeward_client::Client;
 use edgeward_core::clock::SystemClock;
 use edgeward_server::{DatabaseConfig, RunningServer, ServeConfig};
 use reqwest::Method;

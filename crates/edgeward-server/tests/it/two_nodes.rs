@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use edgeward_client::{Client, Edgerc};
+use edgeward_client::Client;
 use edgeward_core::clock::SystemClock;
 use reqwest::Method;
 
