@@ -10,8 +10,8 @@ use edgeward_core::clock::{Clock, SystemClock};
 use edgeward_edgegrid::{format_timestamp, Credentials, Settings, SignedRequest};
 use edgeward_wire::{
     AuditPage, CheckReport, ContactObject, CreateTokenRequest, InitStatus, MarkRead, MarkedRead, NewRole, NoticeList,
-    NotifyStatus, ReplacedBy, RevokedToken, RoleChange, RoleObject, ScheduleRevocation, ScheduledRevocation, TokenList,
-    TokenObject, TokenStates, UserChange, UserObject,
+    NotifyStatus, ReplacedBy, RevokedToken, RoleChange, RoleObject, ScheduleRevocation, ScheduledRevocation,
+    ServerStatus, TokenList, TokenObject, TokenStates, UserChange, UserObject,
 };
 pub use reqwest::Method;
 
@@ -253,6 +253,11 @@ impl Client {
         let path = format!("/edgeward/v1/tokens/{name}/replaced-by");
         let body = json_body(&ReplacedBy { name: successor.to_owned() });
         self.call_no_content(Method::POST, &path, Some(&body)).await
+    }
+
+    /// `GET /edgeward/v1/status`: the server, the account and the caller.
+    pub async fn status(&self) -> Result<ServerStatus, ClientError> {
+        self.call(Method::GET, "/edgeward/v1/status", None).await
     }
 
     /// `GET /edgeward/v1/tokens`: every stored token the caller may view, with its lifecycle.

@@ -92,6 +92,7 @@ pub fn admin_router(state: AppState, metrics: Option<ops::MetricsAccess>) -> Rou
         .route("/edgeward/v1/notify/run", post(notifications::run))
         .route("/edgeward/v1/notify/status", get(notifications::status))
         .route("/edgeward/v1/audit", get(crate::routes::audit::list))
+        .route("/edgeward/v1/status", get(crate::routes::status::status))
         .route("/edgeward/v1/tokens", get(tokens::states))
         .route("/edgeward/v1/tokens/{name}/replaced-by", post(notifications::replaced_by))
         .route(

@@ -196,6 +196,55 @@ pub struct TokenStates {
     pub tokens: Vec<TokenState>,
 }
 
+/// `GET /edgeward/v1/status`: the server, the account and the caller, as `edgeward status`
+/// shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerStatus {
+    /// Edgeward's version.
+    pub version: String,
+    /// The database's schema version.
+    pub schema_version: u32,
+    /// The server's time (RFC 3339): a development clock's when one runs.
+    pub server_time: String,
+    /// Whether the server's clock is a development clock (offset or frozen).
+    pub development_clock: bool,
+    /// The account's CP code (none before it is initialized).
+    pub cpcode: Option<String>,
+    /// Who the caller is.
+    pub caller: CallerObject,
+    /// Live tokens the caller may view (none when it may not view tokens on every network).
+    pub tokens_used: Option<u64>,
+    /// Tokens per account.
+    pub tokens_limit: u64,
+    /// The soonest-expiring live token the caller may view.
+    pub soonest_expiry: Option<SoonestExpiry>,
+}
+
+/// The caller, in [`ServerStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallerObject {
+    /// The API client's (or user's) name.
+    pub name: String,
+    /// `client` or `user`.
+    pub kind: String,
+    /// Its grants, e.g. `["CREATE_TOKEN", "VIEW_TOKEN"]`.
+    pub grants: Vec<String>,
+    /// The user it acts for (an API client's owner).
+    pub user: Option<String>,
+}
+
+/// The soonest-expiring token, in [`ServerStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SoonestExpiry {
+    /// Its name.
+    pub name: String,
+    /// Its expiry date (YYYY-MM-DD).
+    pub expiry: String,
+}
+
 /// A token due at a threshold, as a check reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

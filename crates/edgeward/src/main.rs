@@ -26,6 +26,7 @@ mod examples;
 mod keys_cmd;
 mod people;
 mod render;
+mod status_cmd;
 mod token_cmd;
 mod tokenfile;
 
@@ -183,6 +184,13 @@ enum Command {
     /// Manage the escalation contacts told about every expiring token.
     #[command(subcommand)]
     Contact(people::ContactCommand),
+    /// Which server the credentials reach: its version, schema and clock, the account, who you
+    /// are and your grants, tokens used of the limit and the soonest expiry.
+    #[command(alias = "whoami")]
+    Status {
+        #[command(flatten)]
+        conn: token_cmd::Conn,
+    },
     /// Create, list, show, refresh, revoke and rotate access tokens.
     Token {
         #[command(subcommand)]
@@ -679,6 +687,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Role(cmd) => people::role(cmd, db).await?,
         Command::Contact(cmd) => people::contact(cmd, db).await?,
         Command::Token { cmd, conn } => json_error(&conn, token_cmd::run(cmd, &conn).await)?,
+        Command::Status { conn } => json_error(&conn, status_cmd::run(&conn).await)?,
         Command::Bundle { cmd, conn } => {
             if !json_error(&conn, token_cmd::check(cmd, &conn).await)? {
                 return Err(anyhow::Error::new(BundleProblems));

@@ -243,7 +243,33 @@ fn lifecycle(state: Option<&TokenState>) -> String {
 /// An API client's error, kept whole so that `--json` can report its status, EdgeKV code and
 /// trace id (`json_error` in main.rs).
 pub(crate) fn api(e: ClientError) -> anyhow::Error {
+    if let ClientError::Transport { message, host } = &e {
+        // What to pass, on the same line: the usual causes have a usual fix.
+        if message.contains("UnknownIssuer") || message.contains("invalid peer certificate") {
+            return anyhow!(
+                "{e}; the server's certificate is not trusted here: pass --ca-cert <data-dir>/tls/cert.pem \
+                 (a local Edgeward's certificate is trusted without it only when the edgerc is the one in its \
+                 data directory)"
+            );
+        }
+        if message.contains("Connection refused") {
+            return anyhow!(
+                "{e}; is Edgeward running at {host}? If it listens elsewhere now, point the edgerc at it with \
+                 `edgeward edgerc set-host ADDRESS`"
+            );
+        }
+    }
     anyhow::Error::new(e)
+}
+
+/// Today on the server's clock (a development clock's, when one runs), which expiry warnings
+/// count from; the local date when the server does not say (not an Edgeward).
+pub(crate) async fn server_today(c: &Client) -> chrono::NaiveDate {
+    c.status()
+        .await
+        .ok()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s.server_time).ok())
+        .map_or_else(|| crate::now().date_naive(), |t| t.date_naive())
 }
 
 /// Check a `--save-path` before anything changes on the server: the path is a directory, a
@@ -338,22 +364,22 @@ fn kind(t: &TokenObject) -> &'static str {
     }
 }
 
-fn days_left(expiry: &str) -> Option<i64> {
+fn days_left(expiry: &str, today: chrono::NaiveDate) -> Option<i64> {
     let d: chrono::NaiveDate = expiry.parse().ok()?;
-    (d.year_ce().1 < 9999).then(|| (d - crate::now().date_naive()).num_days())
+    (d.year_ce().1 < 9999).then(|| (d - today).num_days())
 }
 
 use chrono::Datelike as _;
 
-fn warning(expiry: &str) -> String {
-    match days_left(expiry) {
+fn warning(expiry: &str, today: chrono::NaiveDate) -> String {
+    match days_left(expiry, today) {
         Some(d) if d < 0 => "EXPIRED".into(),
         Some(d) if d <= 30 => format!("expires in {d} day{}", if d == 1 { "" } else { "s" }),
         _ => String::new(),
     }
 }
 
-fn print_token(t: &TokenObject) {
+fn print_token(t: &TokenObject, today: chrono::NaiveDate) {
     println!("Token name:        {}", t.name);
     println!("Token uuid:        {}", t.uuid);
     println!("Kind:              {}", kind(t));
@@ -386,7 +412,7 @@ fn print_token(t: &TokenObject) {
         }
         None => {}
     }
-    let w = warning(&t.expiry);
+    let w = warning(&t.expiry, today);
     if !w.is_empty() {
         println!("WARNING: {w}; replace it with `edgeward token rotate {} --to <new name>`", t.name);
     }
@@ -489,13 +515,14 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                 println!("{}", json!({"token": t, "saved": saved_json(&saved)}));
             } else {
                 println!("Created token {} ({}).", t.name, kind(&t));
-                print_token(&t);
+                print_token(&t, server_today(&c).await);
                 print_saved(&saved);
             }
         }
         TokenCommand::List { include_expired, include_revoked } => {
             let list = c.list_tokens(include_expired).await.map_err(api)?;
             let states = c.token_states().await.map_err(api)?.tokens;
+            let today = server_today(&c).await;
             let state_of = |uuid: &str| states.iter().find(|s| s.uuid == uuid);
             let kind_of = |t: &edgeward_wire::TokenSummary| {
                 if t.expiry.starts_with("9999") {
@@ -514,7 +541,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                     .iter()
                     .map(|t| Listed {
                         kind: kind_of(t),
-                        warning: Some(warning(&t.expiry)).filter(|w| !w.is_empty()),
+                        warning: Some(warning(&t.expiry, today)).filter(|w| !w.is_empty()),
                         replaced_by: state_of(&t.uuid).and_then(|s| s.replaced_by.as_deref()),
                         revoke_at: state_of(&t.uuid).and_then(|s| s.revoke_at.as_deref()),
                         token: t,
@@ -551,7 +578,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                         nets.to_owned(),
                         ns.join(","),
                         lifecycle(state_of(&t.uuid)),
-                        warning(&t.expiry),
+                        warning(&t.expiry, today),
                     ]
                 })
                 .collect();
@@ -578,7 +605,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                 let state = states.iter().find(|s| s.uuid == t.uuid);
                 println!("{}", json!({"token": t, "saved": saved_json(&saved), "state": state}));
             } else {
-                print_token(&t);
+                print_token(&t, server_today(&c).await);
                 if !rotation.is_empty() {
                     println!("Rotation:          {rotation}");
                 }
@@ -591,7 +618,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                 println!("{}", json!({"token": t}));
             } else {
                 println!("Token \"{}\" has been refreshed.", t.name);
-                print_token(&t);
+                print_token(&t, server_today(&c).await);
             }
         }
         TokenCommand::Revoke { name, after: None, at: None, cancel: false } => {
@@ -666,7 +693,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                 );
             } else {
                 println!("Rotated {} → {} (same namespaces, rights, networks and EdgeWorker IDs).", old.name, new.name);
-                print_token(&new);
+                print_token(&new, server_today(&c).await);
                 print_saved(&saved);
                 if let Some(s) = scheduled.as_ref().filter(|s| !s.revoked) {
                     print_scheduled(s, false);
@@ -731,6 +758,7 @@ pub async fn check(cmd: BundleCommand, conn: &Conn) -> Result<bool> {
         target.load()?.ok_or_else(|| anyhow!("{}: no {} found", target.describe(), crate::tokenfile::FILE_NAME))?;
     let mut file = TokenFile::parse(&text).map_err(|e| anyhow!("{}: {e}", target.describe()))?;
     let c = client(conn)?;
+    let today = server_today(&c).await;
     let mut problems: Vec<Problem> = Vec::new();
     let mut ok_entries = 0;
     let mut report = |ns: &str, key: &str, kind: &'static str, detail: String| {
@@ -806,7 +834,7 @@ pub async fn check(cmd: BundleCommand, conn: &Conn) -> Result<bool> {
             }
             _ => {}
         }
-        if let Some(d) = days_left(&t.expiry) {
+        if let Some(d) = days_left(&t.expiry, today) {
             if d <= warn_days {
                 report(&k.namespace, &k.key, "expiring", format!("token {name} expires on {} ({d} days)", t.expiry));
                 fine = false;

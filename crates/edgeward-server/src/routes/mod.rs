@@ -8,6 +8,7 @@ pub mod notifications;
 pub mod ops;
 pub mod people;
 pub mod roles;
+pub mod status;
 pub mod tokens;
 
 use axum::body::Bytes;

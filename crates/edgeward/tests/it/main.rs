@@ -9,4 +9,5 @@ mod notify;
 mod passwords;
 mod roles;
 mod scheduled_revocation;
+mod status;
 mod tidy;
