@@ -40,7 +40,8 @@ Common flows:
     edgeward bundle check bundle.tgz --warn-days 14
 
 Credentials come from ~/.edgerc (--edgerc, --section) or the AKAMAI_* variables; a local
-Edgeward's <data-dir>/edgerc works as is, its certificate trusted automatically.
+Edgeward's <data-dir>/edgerc works as is (--data-dir DIR for short), its certificate trusted
+automatically. `edgeward status` says which server and account they reach, and as whom.
 
 Exit status: 0 on success; 1 on any failure (an API error, an unreachable server, a token file
 that cannot be read or written, a bundle check that could not run); 2 on a usage error,
@@ -175,15 +176,29 @@ enum Command {
         #[command(flatten)]
         conn: token_cmd::Conn,
     },
-    /// Manage the people told about expiring tokens.
-    #[command(subcommand)]
-    User(people::UserCommand),
+    /// Manage the people told about expiring tokens (through the admin API; `set-password` on
+    /// the data directory).
+    User {
+        #[command(subcommand)]
+        cmd: people::UserCommand,
+        #[command(flatten)]
+        conn: token_cmd::Conn,
+    },
     /// Manage the roles (named sets of grants) that users hold.
-    #[command(subcommand, after_help = people::ROLE_EXAMPLES)]
-    Role(people::RoleCommand),
+    #[command(after_help = people::ROLE_EXAMPLES)]
+    Role {
+        #[command(subcommand)]
+        cmd: people::RoleCommand,
+        #[command(flatten)]
+        conn: token_cmd::Conn,
+    },
     /// Manage the escalation contacts told about every expiring token.
-    #[command(subcommand)]
-    Contact(people::ContactCommand),
+    Contact {
+        #[command(subcommand)]
+        cmd: people::ContactCommand,
+        #[command(flatten)]
+        conn: token_cmd::Conn,
+    },
     /// Which server the credentials reach: its version, schema and clock, the account, who you
     /// are and your grants, tokens used of the limit and the soonest expiry.
     #[command(alias = "whoami")]
@@ -682,10 +697,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Accessgroup(cmd) => accessgroup(cmd, db).await?,
         Command::Keys(cmd) => keys_cmd::run(cmd, db).await?,
         Command::Audit(cmd) => audit_cmd::run(cmd, db).await?,
-        Command::User(cmd) => people::user(cmd, db).await?,
+        Command::User { cmd, conn } => json_error(&conn, people::user(cmd, &conn, db).await)?,
         Command::Notify { cmd, conn } => json_error(&conn, people::notify(cmd, &conn).await)?,
-        Command::Role(cmd) => people::role(cmd, db).await?,
-        Command::Contact(cmd) => people::contact(cmd, db).await?,
+        Command::Role { cmd, conn } => json_error(&conn, people::role(cmd, &conn).await)?,
+        Command::Contact { cmd, conn } => json_error(&conn, people::contact(cmd, &conn).await)?,
         Command::Token { cmd, conn } => json_error(&conn, token_cmd::run(cmd, &conn).await)?,
         Command::Status { conn } => json_error(&conn, status_cmd::run(&conn).await)?,
         Command::Bundle { cmd, conn } => {

@@ -1,18 +1,20 @@
 //! `edgeward user …`, `edgeward role …` and `edgeward contact …`: the people told about
-//! expiring tokens, the roles that give them grants, and the escalation contacts, managed on the
-//! server's data directory (like `apiclient`).
+//! expiring tokens, the roles that give them grants, and the escalation contacts, managed through
+//! the admin API like `token` (the server checks every rule and audits the change as the API
+//! client's). Only `user set-password` works on the data directory's database: it is how an
+//! operator on the host gets back in when nobody can sign in.
 
 use std::io::Write as _;
-use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Result};
 use clap::Subcommand;
 
 use edgeward_core::audit::actions;
 use edgeward_core::capability::Grants;
-use edgeward_core::names::RoleName;
-use edgeward_core::notify::{Contact, User, UserUpdate};
-use edgeward_core::role::{self, Role};
+use edgeward_core::notify::User;
+use edgeward_wire::{ContactObject, NewRole, RoleChange, RoleObject, UserChange, UserObject};
+
+use crate::token_cmd::{api, client, Conn};
 
 #[derive(Subcommand)]
 pub enum UserCommand {
@@ -33,16 +35,9 @@ pub enum UserCommand {
         /// shows them.
         #[arg(long = "role", value_name = "NAME")]
         roles: Vec<String>,
-        /// The data directory.
-        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
-        data_dir: PathBuf,
     },
     /// List the users.
-    List {
-        /// The data directory.
-        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
-        data_dir: PathBuf,
-    },
+    List,
     /// Change a user: activity, e-mail address and roles.
     Update {
         /// The user's name.
@@ -62,22 +57,18 @@ pub enum UserCommand {
         /// Take every role from them.
         #[arg(long)]
         no_roles: bool,
-        /// The data directory.
-        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
-        data_dir: PathBuf,
     },
     /// Set a user's password (12 to 1024 characters), read from a prompt without echo or, with
     /// --password-stdin, from one line of standard input. The user need not change it at the
-    /// next sign-in; for `admin`, the data directory's `admin-password` file is removed.
+    /// next sign-in; for `admin`, the data directory's `admin-password` file is removed. Works on
+    /// the data directory's database (--data-dir, default ./edgeward-data), not through the API:
+    /// it is how an operator on the host gets back in.
     SetPassword {
         /// The user's name.
         name: String,
         /// Read the password from the first line of standard input instead of a prompt.
         #[arg(long)]
         password_stdin: bool,
-        /// The data directory.
-        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
-        data_dir: PathBuf,
     },
 }
 
@@ -98,24 +89,11 @@ from their next request on.";
 #[derive(Subcommand)]
 pub enum RoleCommand {
     /// List the roles: built-in ones first, then custom ones.
-    List {
-        /// Print JSON (the API's role objects).
-        #[arg(long)]
-        json: bool,
-        /// The data directory.
-        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
-        data_dir: PathBuf,
-    },
+    List,
     /// Show one role and its grants.
     Show {
         /// The role's name.
         name: String,
-        /// Print JSON (the API's role object).
-        #[arg(long)]
-        json: bool,
-        /// The data directory.
-        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
-        data_dir: PathBuf,
     },
     /// Add a custom role.
     Create {
@@ -127,9 +105,6 @@ pub enum RoleCommand {
         /// What it is for.
         #[arg(long, default_value = "")]
         description: String,
-        /// The data directory.
-        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
-        data_dir: PathBuf,
     },
     /// Change a custom role's grants or description (its holders get them from their next request).
     Update {
@@ -141,17 +116,11 @@ pub enum RoleCommand {
         /// A new description.
         #[arg(long)]
         description: Option<String>,
-        /// The data directory.
-        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
-        data_dir: PathBuf,
     },
     /// Delete a custom role that no user holds.
     Delete {
         /// The role's name.
         name: String,
-        /// The data directory.
-        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
-        data_dir: PathBuf,
     },
 }
 
@@ -164,23 +133,13 @@ pub enum ContactCommand {
         /// Who it is.
         #[arg(long)]
         name: String,
-        /// The data directory.
-        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
-        data_dir: PathBuf,
     },
     /// List the escalation contacts.
-    List {
-        /// The data directory.
-        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
-        data_dir: PathBuf,
-    },
+    List,
     /// Remove an escalation contact.
     Remove {
         /// The address.
         email: String,
-        /// The data directory.
-        #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
-        data_dir: PathBuf,
     },
 }
 
@@ -212,10 +171,9 @@ pub enum NotifyCommand {
 
 /// `edgeward notify …`, over the admin API: each answer is printed as text, or as JSON with
 /// `--json` (`crate::render`).
-pub async fn notify(cmd: NotifyCommand, conn: &crate::token_cmd::Conn) -> Result<()> {
+pub async fn notify(cmd: NotifyCommand, conn: &Conn) -> Result<()> {
     use crate::render::print;
-    let c = crate::token_cmd::client(conn)?;
-    let api = |e: edgeward_client::ClientError| anyhow!("{e}");
+    let c = client(conn)?;
     match cmd {
         NotifyCommand::List { limit, before } => print(&c.notifications(limit, before).await.map_err(api)?, conn.json),
         NotifyCommand::Read { ids } => print(&c.mark_notifications_read(&ids).await.map_err(api)?, conn.json),
@@ -231,40 +189,24 @@ pub async fn user_by_name(store: &dyn edgeward_core::store::Store, name: &str) -
     users.into_iter().find(|u| u.name == name).ok_or_else(|| anyhow!("user {name} does not exist"))
 }
 
-fn check_email(e: &str) -> Result<String> {
-    edgeward_core::names::EmailAddress::parse(e)
-        .map(String::from)
-        .map_err(|m| anyhow!("{}", m.to_string().trim_end_matches('.')))
-}
-
-fn check_name(n: &str, what: &str) -> Result<String> {
-    edgeward_core::names::DisplayName::parse(n)
-        .map(String::from)
-        .map_err(|_| anyhow!("{what} must be 1 to 128 printable characters"))
-}
-
-/// A `--grants` list: comma-separated EdgeKV names, or ALL.
-fn check_grants(grants: &str) -> Result<Grants> {
-    if grants.trim().eq_ignore_ascii_case("all") {
-        Ok(Grants::all())
+/// A `--grants` list as the API takes it: comma-separated EdgeKV names, or ALL (an unknown name
+/// is a usage error that lists every capability).
+fn grant_names(grants: &str) -> Result<Vec<String>> {
+    let grants = if grants.trim().eq_ignore_ascii_case("all") {
+        Grants::all()
     } else {
-        Grants::parse_list(grants).map_err(|e| crate::usage!("--grants: {e}"))
+        Grants::parse_list(grants).map_err(|e| crate::usage!("--grants: {e}"))?
+    };
+    Ok(grants.iter().map(|c| c.as_str().to_owned()).collect())
+}
+
+/// A list for a table cell: the items, or a dash.
+fn cell(items: &[String]) -> String {
+    if items.is_empty() {
+        "-".to_owned()
+    } else {
+        items.join(",")
     }
-}
-
-/// `--role` names, each following the role name rule (whether each exists is checked by the
-/// store before it writes anything).
-fn check_roles(roles: &[String]) -> Result<Vec<RoleName>> {
-    roles
-        .iter()
-        .map(|r| {
-            RoleName::parse_as(r, "roles").map_err(|e| crate::usage!("--role: {}", e.to_string().trim_end_matches('.')))
-        })
-        .collect()
-}
-
-fn check_role_name(name: &str) -> Result<RoleName> {
-    RoleName::parse(name).map_err(|e| anyhow!("{}", e.to_string().trim_end_matches('.')))
 }
 
 /// The new password: one line of standard input (without its line ending), or typed twice at
@@ -292,216 +234,202 @@ fn read_new_password(name: &str, from_stdin: bool) -> Result<String> {
     Ok(password)
 }
 
-pub async fn user(cmd: UserCommand, db: &crate::Database) -> Result<()> {
+/// `edgeward user …`: over the admin API, but for `set-password` (the data directory's database).
+pub async fn user(cmd: UserCommand, conn: &Conn, db: &crate::Database) -> Result<()> {
+    if let UserCommand::SetPassword { name, password_stdin } = cmd {
+        return set_password(&name, password_stdin, &conn.data_dir_or_default(), db).await;
+    }
+    let c = client(conn)?;
     match cmd {
-        UserCommand::Create { name, email, registered, grants, roles, data_dir } => {
-            let name = check_name(&name, "the user's name")?;
-            let email = email.as_deref().map(check_email).transpose()?;
+        UserCommand::Create { name, email, registered, grants, roles } => {
             if registered && email.is_none() {
                 return Err(crate::usage!("--registered needs --email"));
             }
-            let grants = check_grants(&grants)?;
-            let roles = check_roles(&roles)?;
-            let (store, _) = db.open(&data_dir).await?;
-            let user = User {
-                id: uuid::Uuid::new_v4(),
+            let user = UserObject {
                 name,
                 email,
                 email_registered: registered,
                 active: true,
-                grants,
+                grants: grant_names(&grants)?,
                 roles,
-                created_at: crate::now(),
             };
-            let target = format!("user/{}", user.name);
-            let u = crate::audited(store.as_ref(), actions::USER_CREATE, target, store.create_user(user)).await?;
-            println!("Created user {} ({}).", u.name, u.id);
+            let u = c.create_user(&user).await.map_err(api)?;
+            if conn.json {
+                println!("{}", serde_json::json!({ "user": u }));
+            } else {
+                println!("Created user {}.", u.name);
+            }
         }
-        UserCommand::List { data_dir } => {
-            let (store, _) = db.open(&data_dir).await?;
-            let users = store.list_users().await.map_err(|e| anyhow!("{e}"))?;
+        UserCommand::List => {
+            let users = c.list_users().await.map_err(api)?;
+            if conn.json {
+                println!("{}", serde_json::json!({ "users": users }));
+                return Ok(());
+            }
             let rows: Vec<Vec<String>> = users
                 .iter()
                 .map(|u| {
-                    let roles: Vec<&str> = u.roles.iter().map(RoleName::as_str).collect();
                     vec![
                         u.name.clone(),
                         if u.active { "active" } else { "inactive" }.to_owned(),
                         u.email.clone().unwrap_or_else(|| "-".to_owned()),
                         if u.email_registered { "yes" } else { "no" }.to_owned(),
-                        if roles.is_empty() { "-".to_owned() } else { roles.join(",") },
-                        if u.grants.iter().next().is_none() { "-".to_owned() } else { u.grants.to_list() },
+                        cell(&u.roles),
+                        cell(&u.grants),
                     ]
                 })
                 .collect();
             let table = crate::render::table(&["NAME", "STATUS", "E-MAIL", "CONFIRMED", "ROLES", "GRANTS"], &rows);
             write!(std::io::stdout().lock(), "{table}")?;
         }
-        UserCommand::Update { name, active, email, registered, roles, no_roles, data_dir } => {
-            let email = email.as_deref().map(check_email).transpose()?;
+        UserCommand::Update { name, active, email, registered, roles, no_roles } => {
             let roles = if no_roles {
                 Some(Vec::new())
             } else if roles.is_empty() {
                 None
             } else {
-                Some(check_roles(&roles)?)
+                Some(roles)
             };
-            let update = UserUpdate { active, email: email.map(Some), email_registered: registered, roles };
-            let (store, _) = db.open(&data_dir).await?;
-            let u = crate::audited(
-                store.as_ref(),
-                actions::USER_UPDATE,
-                format!("user/{name}"),
-                store.update_user(&name, update),
-            )
-            .await?;
-            let roles: Vec<&str> = u.roles.iter().map(RoleName::as_str).collect();
-            println!(
-                "User {}: {}, e-mail {} ({}), roles {}.",
-                u.name,
-                if u.active { "active" } else { "inactive" },
-                u.email.as_deref().unwrap_or("none"),
-                if u.email_registered { "confirmed" } else { "unconfirmed" },
-                if roles.is_empty() { "none".to_owned() } else { roles.join(", ") }
-            );
-        }
-        UserCommand::SetPassword { name, password_stdin, data_dir } => {
-            let password = read_new_password(&name, password_stdin)?;
-            let hash = edgeward_server::password::hash(&password).map_err(|e| anyhow!("{e}"))?;
-            let (store, _) = db.open(&data_dir).await?;
-            crate::audited(
-                store.as_ref(),
-                actions::USER_SET_PASSWORD,
-                format!("user/{name}"),
-                store.set_user_password(&name, hash, false),
-            )
-            .await?;
-            println!("The password of {name} is set.");
-            if name == edgeward_server::bootstrap::ADMIN {
-                let file = data_dir.join(edgeward_server::bootstrap::ADMIN_PASSWORD_FILE);
-                if edgeward_server::bootstrap::remove_initial_password(&data_dir)? {
-                    println!("Removed {}: the initial password no longer signs in.", file.display());
-                }
+            let change = UserChange { active, email, email_registered: registered, roles };
+            let u = c.update_user(&name, &change).await.map_err(api)?;
+            if conn.json {
+                println!("{}", serde_json::json!({ "user": u }));
+            } else {
+                println!(
+                    "User {}: {}, e-mail {} ({}), roles {}.",
+                    u.name,
+                    if u.active { "active" } else { "inactive" },
+                    u.email.as_deref().unwrap_or("none"),
+                    if u.email_registered { "confirmed" } else { "unconfirmed" },
+                    if u.roles.is_empty() { "none".to_owned() } else { u.roles.join(", ") }
+                );
             }
+        }
+        UserCommand::SetPassword { .. } => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+/// `edgeward user set-password`, on the data directory's database.
+async fn set_password(
+    name: &str,
+    password_stdin: bool,
+    data_dir: &std::path::Path,
+    db: &crate::Database,
+) -> Result<()> {
+    let password = read_new_password(name, password_stdin)?;
+    let hash = edgeward_server::password::hash(&password).map_err(|e| anyhow!("{e}"))?;
+    let (store, _) = db.open(data_dir).await?;
+    crate::audited(
+        store.as_ref(),
+        actions::USER_SET_PASSWORD,
+        format!("user/{name}"),
+        store.set_user_password(name, hash, false),
+    )
+    .await?;
+    println!("The password of {name} is set.");
+    if name == edgeward_server::bootstrap::ADMIN {
+        let file = data_dir.join(edgeward_server::bootstrap::ADMIN_PASSWORD_FILE);
+        if edgeward_server::bootstrap::remove_initial_password(data_dir)? {
+            println!("Removed {}: the initial password no longer signs in.", file.display());
         }
     }
     Ok(())
 }
 
-/// How `role list` and `role show` print a role.
-fn print_role(out: &mut impl std::io::Write, r: &Role) -> Result<()> {
-    let kind = if r.built_in { "built-in" } else { "custom" };
-    let grants = if r.grants.iter().next().is_none() { "-".to_owned() } else { r.grants.to_list() };
-    writeln!(out, "{:<24} {:<9} {grants}", r.name, kind)?;
-    Ok(())
+/// How `role list` prints a role.
+fn role_row(r: &RoleObject) -> Vec<String> {
+    vec![r.name.clone(), if r.built_in { "built-in" } else { "custom" }.to_owned(), cell(&r.grants)]
 }
 
-pub async fn role(cmd: RoleCommand, db: &crate::Database) -> Result<()> {
-    let api = |e: edgeward_core::Error| anyhow!("{e}");
+/// `edgeward role …`, over the admin API.
+pub async fn role(cmd: RoleCommand, conn: &Conn) -> Result<()> {
+    let c = client(conn)?;
+    let mut out = std::io::stdout().lock();
     match cmd {
-        RoleCommand::List { json, data_dir } => {
-            let (store, _) = db.open(&data_dir).await?;
-            let roles = store.list_roles().await.map_err(api)?;
-            let mut out = std::io::stdout().lock();
-            if json {
-                let shown: Vec<edgeward_wire::RoleObject> = roles.iter().map(edgeward_wire::RoleObject::from).collect();
-                writeln!(out, "{}", serde_json::to_string_pretty(&shown)?)?;
+        RoleCommand::List => {
+            let roles = c.list_roles().await.map_err(api)?;
+            if conn.json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&roles)?)?;
             } else {
-                writeln!(out, "{:<24} {:<9} GRANTS", "NAME", "KIND")?;
-                for r in &roles {
-                    print_role(&mut out, r)?;
-                }
+                let rows: Vec<Vec<String>> = roles.iter().map(role_row).collect();
+                write!(out, "{}", crate::render::table(&["NAME", "KIND", "GRANTS"], &rows))?;
             }
         }
-        RoleCommand::Show { name, json, data_dir } => {
-            let name = check_role_name(&name)?;
-            let (store, _) = db.open(&data_dir).await?;
-            let r = store
-                .role(&name)
-                .await
-                .map_err(api)?
-                .ok_or_else(|| api(edgeward_core::refusal::role_missing(&name)))?;
-            let mut out = std::io::stdout().lock();
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&edgeward_wire::RoleObject::from(&r))?)?;
+        RoleCommand::Show { name } => {
+            let r = c.role(&name).await.map_err(api)?;
+            if conn.json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&r)?)?;
             } else {
                 writeln!(out, "Role {} ({})", r.name, if r.built_in { "built-in" } else { "custom" })?;
                 if !r.description.is_empty() {
                     writeln!(out, "  {}", r.description)?;
                 }
-                for g in r.grants.iter() {
+                for g in &r.grants {
                     writeln!(out, "  {g}")?;
                 }
             }
         }
-        RoleCommand::Create { name, grants, description, data_dir } => {
-            let r = Role {
-                name: check_role_name(&name)?,
-                description: role::parse_description(&description).map_err(api)?,
-                grants: check_grants(&grants)?,
-                built_in: false,
-            };
-            let (store, _) = db.open(&data_dir).await?;
-            let target = format!("role/{}", r.name);
-            let r = crate::audited(store.as_ref(), actions::ROLE_CREATE, target, store.create_role(r, crate::now()))
-                .await?;
-            println!("Created role {} ({}).", r.name, r.grants.to_list());
-        }
-        RoleCommand::Update { name, grants, description, data_dir } => {
-            let name = check_role_name(&name)?;
-            let grants = grants.as_deref().map(check_grants).transpose()?;
-            let description = description.as_deref().map(role::parse_description).transpose().map_err(api)?;
-            if grants.is_none() && description.is_none() {
-                bail!("nothing to change: give --grants or --description");
+        RoleCommand::Create { name, grants, description } => {
+            let r = c.create_role(&NewRole { name, description, grants: grant_names(&grants)? }).await.map_err(api)?;
+            if conn.json {
+                writeln!(out, "{}", serde_json::json!({ "role": r }))?;
+            } else {
+                writeln!(out, "Created role {} ({}).", r.name, r.grants.join(","))?;
             }
-            let (store, _) = db.open(&data_dir).await?;
-            let target = format!("role/{name}");
-            let r = crate::audited(
-                store.as_ref(),
-                actions::ROLE_UPDATE,
-                target,
-                store.update_role(&name, description, grants),
-            )
-            .await?;
-            println!("Role {}: {}.", r.name, r.grants.to_list());
         }
-        RoleCommand::Delete { name, data_dir } => {
-            let name = check_role_name(&name)?;
-            let (store, _) = db.open(&data_dir).await?;
-            let target = format!("role/{name}");
-            crate::audited(store.as_ref(), actions::ROLE_DELETE, target, store.delete_role(&name)).await?;
-            println!("Role {name} deleted.");
+        RoleCommand::Update { name, grants, description } => {
+            let grants = grants.as_deref().map(grant_names).transpose()?;
+            if grants.is_none() && description.is_none() {
+                return Err(crate::usage!("nothing to change: give --grants or --description"));
+            }
+            let r = c.update_role(&name, &RoleChange { description, grants }).await.map_err(api)?;
+            if conn.json {
+                writeln!(out, "{}", serde_json::json!({ "role": r }))?;
+            } else {
+                writeln!(out, "Role {}: {}.", r.name, r.grants.join(","))?;
+            }
+        }
+        RoleCommand::Delete { name } => {
+            c.delete_role(&name).await.map_err(api)?;
+            if conn.json {
+                writeln!(out, "{}", serde_json::json!({ "deleted": name }))?;
+            } else {
+                writeln!(out, "Role {name} deleted.")?;
+            }
         }
     }
     Ok(())
 }
 
-pub async fn contact(cmd: ContactCommand, db: &crate::Database) -> Result<()> {
+/// `edgeward contact …`, over the admin API.
+pub async fn contact(cmd: ContactCommand, conn: &Conn) -> Result<()> {
+    let c = client(conn)?;
     match cmd {
-        ContactCommand::Add { email, name, data_dir } => {
-            let contact = Contact { email: check_email(&email)?, name: check_name(&name, "--name")? };
-            let (store, _) = db.open(&data_dir).await?;
-            let target = format!("contact/{}", contact.email);
-            crate::audited(
-                store.as_ref(),
-                actions::CONTACT_PUT,
-                target,
-                store.put_contact(contact.clone(), crate::now()),
-            )
-            .await?;
-            println!("Escalation contact {} ({}) added.", contact.email, contact.name);
+        ContactCommand::Add { email, name } => {
+            let contact = c.put_contact(&ContactObject { email, name }).await.map_err(api)?;
+            if conn.json {
+                println!("{}", serde_json::json!({ "contact": contact }));
+            } else {
+                println!("Escalation contact {} ({}) added.", contact.email, contact.name);
+            }
         }
-        ContactCommand::List { data_dir } => {
-            let (store, _) = db.open(&data_dir).await?;
-            let contacts = store.list_contacts().await.map_err(|e| anyhow!("{e}"))?;
-            let rows: Vec<Vec<String>> = contacts.into_iter().map(|c| vec![c.email, c.name]).collect();
-            write!(std::io::stdout().lock(), "{}", crate::render::table(&["E-MAIL", "NAME"], &rows))?;
+        ContactCommand::List => {
+            let contacts = c.list_contacts().await.map_err(api)?;
+            if conn.json {
+                println!("{}", serde_json::json!({ "contacts": contacts }));
+            } else {
+                let rows: Vec<Vec<String>> = contacts.into_iter().map(|c| vec![c.email, c.name]).collect();
+                write!(std::io::stdout().lock(), "{}", crate::render::table(&["E-MAIL", "NAME"], &rows))?;
+            }
         }
-        ContactCommand::Remove { email, data_dir } => {
-            let (store, _) = db.open(&data_dir).await?;
-            let target = format!("contact/{}", email.trim());
-            crate::audited(store.as_ref(), actions::CONTACT_REMOVE, target, store.remove_contact(email.trim())).await?;
-            println!("Escalation contact {} removed.", email.trim());
+        ContactCommand::Remove { email } => {
+            c.remove_contact(&email).await.map_err(api)?;
+            if conn.json {
+                println!("{}", serde_json::json!({ "removed": email }));
+            } else {
+                println!("Escalation contact {email} removed.");
+            }
         }
     }
     Ok(())

@@ -40,6 +40,21 @@ pub struct Conn {
     /// Machine-readable JSON on stdout.
     #[arg(long, global = true)]
     pub json: bool,
+    /// A local Edgeward's data directory: its edgerc (as --edgerc <data-dir>/edgerc) and its
+    /// certificate.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Conn {
+    /// The data directory for the commands that work on it (`user set-password`): --data-dir,
+    /// else EDGEWARD_DATA_DIR, else ./edgeward-data.
+    pub fn data_dir_or_default(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .or_else(|| std::env::var_os("EDGEWARD_DATA_DIR").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("edgeward-data"))
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -174,9 +189,10 @@ fn credentials(conn: &Conn) -> Result<(Edgerc, Option<PathBuf>)> {
         let text = format!("[s]\nhost = {host}\nclient_token = {ct}\nclient_secret = {cs}\naccess_token = {at}\n");
         return Ok((Edgerc::parse(&text, "s").map_err(|e| anyhow!("{prefix}* variables: {e}"))?, None));
     }
-    let (path, given) = match &conn.edgerc {
-        Some(p) => (p.clone(), true),
-        None => (std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".edgerc"), false),
+    let (path, given) = match (&conn.edgerc, &conn.data_dir) {
+        (Some(p), _) => (p.clone(), true),
+        (None, Some(dir)) => (dir.join("edgerc"), true),
+        (None, None) => (std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".edgerc"), false),
     };
     let edgerc = Edgerc::load(&path, &conn.section).map_err(|e| {
         // Without --edgerc, say where a local Edgeward keeps its credentials.

@@ -313,7 +313,7 @@ fn migrate_applies_the_schema() {
     let (ok, out) = run_cli(&["migrate", "--data-dir", d]);
     assert!(!ok && out.contains("holds no Edgeward installation") && out.contains(d), "{out}");
     assert!(!dir.join("keys").exists() && !dir.join("edgeward.db").exists(), "nothing was created");
-    let (ok, out) = run_cli(&["user", "list", "--data-dir", d]);
+    let (ok, out) = run_cli(&["apiclient", "list", "--data-dir", d]);
     assert!(!ok && out.contains("holds no Edgeward installation"), "{out}");
     drop(start(&dir));
     let (ok, out) = run_cli(&["migrate", "--data-dir", d]);

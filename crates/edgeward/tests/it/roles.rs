@@ -1,4 +1,5 @@
-//! `edgeward role …` and `edgeward user … --role` on a server's data directory: roles listed,
+//! `edgeward role …` and `edgeward user … --role` through the admin API (`--data-dir` names the
+//! local server's edgerc): roles listed,
 //! shown (as text and `--json`), created, changed and deleted; built-in roles left alone; users
 //! given roles, an unknown role refused by name; every change audited.
 #![allow(clippy::disallowed_methods, reason = "tests run real servers against the system time")]
@@ -80,6 +81,19 @@ fn roles_are_managed_with_the_cli_and_given_to_users() {
         [("role.delete", "role/releasers"), ("role.update", "role/releasers"), ("role.create", "role/releasers")],
         "{audit}"
     );
+    // Through the admin API: audited as the API client's, and refused by the server's rules,
+    // with the server's status in JSON.
+    assert!(records["records"].as_array().unwrap().iter().all(|r| r["actor"] == "client:admin"), "{records}");
+    let (code, out, _) = cli(&["user", "create", "bo", "--email", "not-an-address", "--json", "--data-dir", d]);
+    let err: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((code, err["error"]["status"].as_u64()), (1, Some(400)), "{out}");
+    let (code, _, _) = cli(&["contact", "add", "x@example.com", "--name", "", "--data-dir", d]);
+    assert_eq!(code, 1);
+    let (code, _, err) = cli(&["user", "create", "bo", "--grants", "FLY", "--data-dir", d]);
+    assert!(code == 2 && err.contains("VIEW_TOKEN"), "an unknown grant names those that exist: {err}");
+    let users = ok(&["user", "list", "--json", "--data-dir", d]);
+    let users: serde_json::Value = serde_json::from_str(users.trim()).unwrap();
+    assert!(users["users"].as_array().unwrap().iter().all(|u| u["name"] != "bo"), "nothing was created: {users}");
     let help = ok(&["role", "--help"]);
     assert!(help.contains("Examples:") && help.contains("edgeward role create releasers"), "{help}");
     drop(server);
