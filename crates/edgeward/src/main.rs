@@ -229,12 +229,18 @@ enum Command {
         /// The data directory.
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
+        /// Machine-readable JSON on stdout (errors too).
+        #[arg(long)]
+        json: bool,
     },
     /// Print the OpenAPI document of the admin API (or, with --data-plane, of the data plane).
     Openapi {
         /// The data plane's document instead of the admin API's.
         #[arg(long)]
         data_plane: bool,
+        /// Accepted for symmetry: the document is JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Show the effective configuration.
     #[command(subcommand)]
@@ -323,8 +329,14 @@ fn serve_clock(args: &ServeArgs) -> Result<Arc<dyn edgeward_core::clock::Clock>>
 
 #[derive(Subcommand)]
 enum ConfigCommand {
-    /// Print the configuration `serve` would use, as TOML.
-    Print(ServeArgs),
+    /// Print the configuration `serve` would use, as TOML (or JSON with --json).
+    Print {
+        #[command(flatten)]
+        args: ServeArgs,
+        /// JSON instead of TOML.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -339,6 +351,9 @@ enum ApiClientCommand {
         /// The data directory.
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
+        /// Machine-readable JSON on stdout (errors too).
+        #[arg(long)]
+        json: bool,
         /// The .edgerc file to write the section to [default: <data-dir>/edgerc].
         #[arg(long)]
         edgerc: Option<PathBuf>,
@@ -357,6 +372,9 @@ enum ApiClientCommand {
         /// The data directory.
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
+        /// Machine-readable JSON on stdout (errors too).
+        #[arg(long)]
+        json: bool,
     },
     /// Disable a client: its requests are refused from the next one on.
     Disable {
@@ -365,6 +383,9 @@ enum ApiClientCommand {
         /// The data directory.
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
+        /// Machine-readable JSON on stdout (errors too).
+        #[arg(long)]
+        json: bool,
     },
     /// Enable a disabled client.
     Enable {
@@ -373,6 +394,9 @@ enum ApiClientCommand {
         /// The data directory.
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
+        /// Machine-readable JSON on stdout (errors too).
+        #[arg(long)]
+        json: bool,
     },
     /// Delete a client.
     Delete {
@@ -381,6 +405,9 @@ enum ApiClientCommand {
         /// The data directory.
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
+        /// Machine-readable JSON on stdout (errors too).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -397,12 +424,18 @@ enum AccessGroupCommand {
         /// The data directory.
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
+        /// Machine-readable JSON on stdout (errors too).
+        #[arg(long)]
+        json: bool,
     },
     /// List the access groups.
     List {
         /// The data directory.
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
+        /// Machine-readable JSON on stdout (errors too).
+        #[arg(long)]
+        json: bool,
     },
     /// Remove an access group that no namespace belongs to.
     Delete {
@@ -412,7 +445,32 @@ enum AccessGroupCommand {
         /// The data directory.
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
+        /// Machine-readable JSON on stdout (errors too).
+        #[arg(long)]
+        json: bool,
     },
+}
+
+impl ApiClientCommand {
+    /// Whether --json was given.
+    fn json(&self) -> bool {
+        match self {
+            Self::Create { json, .. }
+            | Self::List { json, .. }
+            | Self::Disable { json, .. }
+            | Self::Enable { json, .. }
+            | Self::Delete { json, .. } => *json,
+        }
+    }
+}
+
+impl AccessGroupCommand {
+    /// Whether --json was given.
+    fn json(&self) -> bool {
+        match self {
+            Self::Create { json, .. } | Self::List { json, .. } | Self::Delete { json, .. } => *json,
+        }
+    }
 }
 
 /// An access group id argument, refused (before anything is opened) when out of range.
@@ -423,7 +481,7 @@ fn group_id(s: &str) -> std::result::Result<AccessGroupId, String> {
 async fn accessgroup(cmd: AccessGroupCommand, db: &Database) -> Result<()> {
     use edgeward_core::store::AccessGroup;
     match cmd {
-        AccessGroupCommand::Create { id, name, data_dir } => {
+        AccessGroupCommand::Create { id, name, data_dir, json } => {
             if id == AccessGroupId::ACCOUNT {
                 bail!("group 0 is the account group and always exists");
             }
@@ -438,15 +496,27 @@ async fn accessgroup(cmd: AccessGroupCommand, db: &Database) -> Result<()> {
                 store.create_access_group(AccessGroup { group_id: id, name: name.clone() }, now()),
             )
             .await?;
-            println!("Created access group {id} ({name}).");
+            say(
+                json,
+                serde_json::json!({ "accessGroup": { "groupId": id.to_string(), "name": name } }),
+                format!("Created access group {id} ({name})."),
+            );
         }
-        AccessGroupCommand::List { data_dir } => {
+        AccessGroupCommand::List { data_dir, json } => {
             let (store, _) = db.open(&data_dir).await?;
             let groups = store.list_access_groups().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let rows: Vec<Vec<String>> = groups.iter().map(|g| vec![g.group_id.to_string(), g.name.clone()]).collect();
-            write!(std::io::stdout().lock(), "{}", render::table(&["GROUP ID", "NAME"], &rows))?;
+            if json {
+                let listed: Vec<serde_json::Value> = groups
+                    .iter()
+                    .map(|g| serde_json::json!({ "groupId": g.group_id.to_string(), "name": g.name }))
+                    .collect();
+                println!("{}", serde_json::json!({ "accessGroups": listed }));
+            } else {
+                write!(std::io::stdout().lock(), "{}", render::table(&["GROUP ID", "NAME"], &rows))?;
+            }
         }
-        AccessGroupCommand::Delete { id, data_dir } => {
+        AccessGroupCommand::Delete { id, data_dir, json } => {
             let (store, _) = db.open(&data_dir).await?;
             audited(
                 store.as_ref(),
@@ -455,7 +525,7 @@ async fn accessgroup(cmd: AccessGroupCommand, db: &Database) -> Result<()> {
                 store.delete_access_group(id),
             )
             .await?;
-            println!("Deleted access group {id}.");
+            say(json, serde_json::json!({ "deleted": id.to_string() }), format!("Deleted access group {id}."));
         }
     }
     Ok(())
@@ -554,7 +624,7 @@ fn default_host(data_dir: &Path) -> Option<String> {
 #[allow(clippy::disallowed_methods, reason = "the CLI reads the edgerc it adds the new client's section to")]
 async fn apiclient(cmd: ApiClientCommand, db: &Database) -> Result<()> {
     match cmd {
-        ApiClientCommand::Create { name, grants, data_dir, edgerc, section, host, owner } => {
+        ApiClientCommand::Create { name, grants, data_dir, json, edgerc, section, host, owner } => {
             let name = client_name(&name)?;
             let grants = if grants.eq_ignore_ascii_case("all") {
                 Grants::all()
@@ -597,13 +667,21 @@ async fn apiclient(cmd: ApiClientCommand, db: &Database) -> Result<()> {
             }
             existing.push_str(&bootstrap::edgerc_section(&section, &host, &creds));
             bootstrap::write_private(&path, existing.as_bytes())?;
-            println!(
-                "Created API client {name} with grants {}; credentials in {} section [{section}].",
-                grants.to_list(),
-                path.display()
-            );
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "apiClient": { "name": name.as_str(), "grants": grants.to_list(),
+                        "edgerc": path.display().to_string(), "section": section } })
+                );
+            } else {
+                println!(
+                    "Created API client {name} with grants {}; credentials in {} section [{section}].",
+                    grants.to_list(),
+                    path.display()
+                );
+            }
         }
-        ApiClientCommand::List { data_dir } => {
+        ApiClientCommand::List { data_dir, json } => {
             let (store, _) = db.open(&data_dir).await?;
             let clients = store.list_api_clients().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let users = store.list_users().await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -626,11 +704,22 @@ async fn apiclient(cmd: ApiClientCommand, db: &Database) -> Result<()> {
                 })
                 .collect();
             let mut out = std::io::stdout().lock();
-            write!(out, "{}", render::table(&["NAME", "STATUS", "OWNER", "CLIENT TOKEN", "GRANTS"], &rows))?;
+            if json {
+                let listed: Vec<serde_json::Value> = clients
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({ "name": c.name.as_str(), "enabled": c.enabled, "owner": c.owner.map(|o| owner(Some(o))),
+                            "clientToken": c.client_token, "grants": c.grants.iter().map(|g| g.as_str()).collect::<Vec<_>>() })
+                    })
+                    .collect();
+                writeln!(out, "{}", serde_json::json!({ "apiClients": listed }))?;
+            } else {
+                write!(out, "{}", render::table(&["NAME", "STATUS", "OWNER", "CLIENT TOKEN", "GRANTS"], &rows))?;
+            }
         }
-        ApiClientCommand::Disable { name, data_dir } => set_enabled(db, &data_dir, &name, false).await?,
-        ApiClientCommand::Enable { name, data_dir } => set_enabled(db, &data_dir, &name, true).await?,
-        ApiClientCommand::Delete { name, data_dir } => {
+        ApiClientCommand::Disable { name, data_dir, json } => set_enabled(db, &data_dir, &name, false, json).await?,
+        ApiClientCommand::Enable { name, data_dir, json } => set_enabled(db, &data_dir, &name, true, json).await?,
+        ApiClientCommand::Delete { name, data_dir, json } => {
             let name = client_name(&name)?;
             let (store, _) = db.open(&data_dir).await?;
             audited(
@@ -640,13 +729,13 @@ async fn apiclient(cmd: ApiClientCommand, db: &Database) -> Result<()> {
                 store.delete_api_client(&name),
             )
             .await?;
-            println!("Deleted API client {name}.");
+            say(json, serde_json::json!({ "deleted": name.as_str() }), format!("Deleted API client {name}."));
         }
     }
     Ok(())
 }
 
-async fn set_enabled(db: &Database, data_dir: &Path, name: &str, enabled: bool) -> Result<()> {
+async fn set_enabled(db: &Database, data_dir: &Path, name: &str, enabled: bool, json: bool) -> Result<()> {
     let name = ClientName::parse(name).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (store, _) = db.open(data_dir).await?;
     audited(
@@ -656,15 +745,27 @@ async fn set_enabled(db: &Database, data_dir: &Path, name: &str, enabled: bool) 
         store.set_api_client_enabled(&name, enabled),
     )
     .await?;
-    println!("API client {name} is now {}.", if enabled { "enabled" } else { "disabled" });
+    say(
+        json,
+        serde_json::json!({ "apiClient": { "name": name.as_str(), "enabled": enabled } }),
+        format!("API client {name} is now {}.", if enabled { "enabled" } else { "disabled" }),
+    );
     Ok(())
 }
 
-/// With `--json`, an error is also printed on stdout as `{"error": …}`.
+/// A command's outcome on stdout: `value` with --json, else the sentence.
+fn say(json: bool, value: serde_json::Value, sentence: String) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{sentence}");
+    }
+}
+
 /// With `--json`, a failure is also printed on stdout, as one object: the message, and for an
 /// answer of the server its HTTP status, EdgeKV error code and trace id (null otherwise).
-fn json_error<T>(conn: &token_cmd::Conn, result: Result<T>) -> Result<T> {
-    if let (Err(e), true) = (&result, conn.json) {
+fn json_error<T>(json: bool, result: Result<T>) -> Result<T> {
+    if let (Err(e), true) = (&result, json) {
         let api = e.chain().find_map(|c| match c.downcast_ref::<edgeward_client::ClientError>() {
             Some(edgeward_client::ClientError::Api { status, code, trace_id, .. }) => Some((*status, code, trace_id)),
             _ => None,
@@ -682,6 +783,40 @@ fn json_error<T>(conn: &token_cmd::Conn, result: Result<T>) -> Result<T> {
     result
 }
 
+/// `edgeward migrate`: apply the migrations and say the schema version, before and after.
+async fn migrate(db: &Database, data_dir: &Path, json: bool) -> Result<()> {
+    let newest = edgeward_store::migrate::newest_version();
+    let (what, before) = match db.url() {
+        None => {
+            let db_file = data_dir.join("edgeward.db");
+            let v = edgeward_store::migrate::database_version(&db_file)
+                .map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
+            (db_file.display().to_string(), v)
+        }
+        Some(url) => {
+            let v = edgeward_store::postgres_database_version(url)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
+            (edgeward_server::config::redact_url(url), v)
+        }
+    };
+    if before > newest {
+        bail!("{what} has schema version {before}, newer than this Edgeward build knows ({newest}); upgrade Edgeward");
+    }
+    db.open(data_dir).await?;
+    let sentence = if before == newest {
+        format!("{what}: schema version {newest}, up to date.")
+    } else {
+        format!("{what}: schema version {before} → {newest}.")
+    };
+    say(
+        json,
+        serde_json::json!({ "database": what, "schemaVersionBefore": before, "schemaVersion": newest }),
+        sentence,
+    );
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<()> {
     let db = &Database::new(cli.database);
     match cli.command {
@@ -693,47 +828,28 @@ async fn run(cli: Cli) -> Result<()> {
                 edgeward_server::server::spawn_with_request_clock(config, clock, Arc::new(SystemClock)).await?;
             server.run_until(shutdown_signal()).await;
         }
-        Command::Apiclient(cmd) => apiclient(cmd, db).await?,
-        Command::Accessgroup(cmd) => accessgroup(cmd, db).await?,
+        Command::Apiclient(cmd) => {
+            let json = cmd.json();
+            json_error(json, apiclient(cmd, db).await)?
+        }
+        Command::Accessgroup(cmd) => {
+            let json = cmd.json();
+            json_error(json, accessgroup(cmd, db).await)?
+        }
         Command::Keys(cmd) => keys_cmd::run(cmd, db).await?,
         Command::Audit(cmd) => audit_cmd::run(cmd, db).await?,
-        Command::User { cmd, conn } => json_error(&conn, people::user(cmd, &conn, db).await)?,
-        Command::Notify { cmd, conn } => json_error(&conn, people::notify(cmd, &conn).await)?,
-        Command::Role { cmd, conn } => json_error(&conn, people::role(cmd, &conn).await)?,
-        Command::Contact { cmd, conn } => json_error(&conn, people::contact(cmd, &conn).await)?,
-        Command::Token { cmd, conn } => json_error(&conn, token_cmd::run(cmd, &conn).await)?,
-        Command::Status { conn } => json_error(&conn, status_cmd::run(&conn).await)?,
+        Command::User { cmd, conn } => json_error(conn.json, people::user(cmd, &conn, db).await)?,
+        Command::Notify { cmd, conn } => json_error(conn.json, people::notify(cmd, &conn).await)?,
+        Command::Role { cmd, conn } => json_error(conn.json, people::role(cmd, &conn).await)?,
+        Command::Contact { cmd, conn } => json_error(conn.json, people::contact(cmd, &conn).await)?,
+        Command::Token { cmd, conn } => json_error(conn.json, token_cmd::run(cmd, &conn).await)?,
+        Command::Status { conn } => json_error(conn.json, status_cmd::run(&conn).await)?,
         Command::Bundle { cmd, conn } => {
-            if !json_error(&conn, token_cmd::check(cmd, &conn).await)? {
+            if !json_error(conn.json, token_cmd::check(cmd, &conn).await)? {
                 return Err(anyhow::Error::new(BundleProblems));
             }
         }
-        Command::Migrate { data_dir } => {
-            let newest = edgeward_store::migrate::newest_version();
-            let (what, before) = match db.url() {
-                None => {
-                    let db_file = data_dir.join("edgeward.db");
-                    let v = edgeward_store::migrate::database_version(&db_file)
-                        .map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
-                    (db_file.display().to_string(), v)
-                }
-                Some(url) => {
-                    let v = edgeward_store::postgres_database_version(url)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
-                    (edgeward_server::config::redact_url(url), v)
-                }
-            };
-            if before > newest {
-                bail!("{what} has schema version {before}, newer than this Edgeward build knows ({newest}); upgrade Edgeward");
-            }
-            db.open(&data_dir).await?;
-            if before == newest {
-                println!("{what}: schema version {newest}, up to date.");
-            } else {
-                println!("{what}: schema version {before} → {newest}.");
-            }
-        }
+        Command::Migrate { data_dir, json } => json_error(json, migrate(db, &data_dir, json).await)?,
         Command::Edgerc(cmd) => edgerc_cmd::run(cmd)?,
         Command::Completions { shell } => {
             let mut cli = <Cli as clap::CommandFactory>::command();
@@ -742,13 +858,17 @@ async fn run(cli: Cli) -> Result<()> {
             // Written by us, so a closed pipe (`| head`) is an error message, not a panic.
             std::io::Write::write_all(&mut std::io::stdout(), &script).context("cannot write the script")?;
         }
-        Command::Openapi { data_plane } => {
+        Command::Openapi { data_plane, json: _ } => {
             use edgeward_server::openapi::{document_text_of, Door};
             print!("{}", document_text_of(if data_plane { Door::DataPlane } else { Door::Admin }))
         }
-        Command::Config(ConfigCommand::Print(args)) => {
-            let mut config = serve_config(&args, db)?;
+        Command::Config(ConfigCommand::Print { args, json }) => {
+            let mut config = json_error(json, serve_config(&args, db))?;
             config.database.url = config.database.url.as_deref().map(edgeward_server::config::redact_url);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&config)?);
+                return Ok(());
+            }
             print!("{}", toml::to_string_pretty(&config)?);
         }
     }

@@ -342,3 +342,53 @@ fn config_print_hides_the_database_password() {
     assert!(out.contains("postgres://edgeward:***@db.internal:5432/edgeward"), "{out}");
     assert!(!out.contains("hunter2"), "{out}");
 }
+
+/// `--json` is taken by every command that prints something, and its output (or, on a failure,
+/// the `{"error": …}` object) parses.
+#[test]
+fn every_command_speaks_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let d = dir.to_str().unwrap();
+    let _server = start(&dir);
+    let json = |args: &[&str]| -> (i32, serde_json::Value) {
+        let (code, out, err) = cli(args);
+        let v = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}\n{out}\n{err}"));
+        (code, v)
+    };
+    let rc = dir.join("edgerc");
+    let rc = rc.to_str().unwrap();
+    for args in [
+        &["apiclient", "list", "--json", "--data-dir", d][..],
+        &["accessgroup", "create", "42", "--name", "Shop", "--json", "--data-dir", d][..],
+        &["accessgroup", "list", "--json", "--data-dir", d][..],
+        &["accessgroup", "delete", "42", "--json", "--data-dir", d][..],
+        &["migrate", "--json", "--data-dir", d][..],
+        &["config", "print", "--json", "--data-dir", d][..],
+        &["openapi", "--json"][..],
+        &["keys", "list", "--json", "--data-dir", d][..],
+        &["audit", "list", "--json", "--data-dir", d][..],
+        &["user", "list", "--json", "--edgerc", rc][..],
+        &["role", "list", "--json", "--edgerc", rc][..],
+        &["contact", "list", "--json", "--edgerc", rc][..],
+        &["notify", "status", "--json", "--edgerc", rc][..],
+        &["token", "list", "--json", "--edgerc", rc][..],
+        &["status", "--json", "--edgerc", rc][..],
+    ] {
+        let (code, _) = json(args);
+        assert_eq!(code, 0, "{args:?}");
+    }
+    let (code, v) = json(&["apiclient", "create", "ci", "--grants", "VIEW_TOKEN", "--json", "--data-dir", d]);
+    assert_eq!((code, v["apiClient"]["section"].as_str()), (0, Some("ci")), "{v}");
+    let (_, v) = json(&["apiclient", "list", "--json", "--data-dir", d]);
+    assert!(v["apiClients"].as_array().unwrap().iter().any(|c| c["name"] == "ci" && c["owner"].is_null()), "{v}");
+    let (code, v) = json(&["apiclient", "disable", "ci", "--json", "--data-dir", d]);
+    assert_eq!((code, v["apiClient"]["enabled"].as_bool()), (0, Some(false)), "{v}");
+    let (_, v) = json(&["migrate", "--json", "--data-dir", d]);
+    assert_eq!(v["schemaVersion"].as_u64(), Some(u64::from(edgeward_store::migrate::newest_version())));
+    // Failures: the error object on stdout, the exit status as without --json.
+    let (code, v) = json(&["apiclient", "delete", "ghost", "--json", "--data-dir", d]);
+    assert!(code == 1 && v["error"]["message"].is_string(), "{v}");
+    let (code, v) = json(&["accessgroup", "delete", "77", "--json", "--data-dir", d]);
+    assert!(code == 1 && v["error"]["message"].is_string(), "{v}");
+}
