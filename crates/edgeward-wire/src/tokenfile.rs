@@ -73,6 +73,12 @@ impl Entry {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TokenFile {
     entries: Map<String, Value>,
+    /// What comes before the declaration's line (a header comment, say), kept as written.
+    prelude: String,
+    /// What comes after the `export` statement, kept as written.
+    trailer: String,
+    /// Comments inside the token object: read past, but not kept (the object is rewritten).
+    dropped_comments: usize,
 }
 
 /// Where an entry stands.
@@ -112,10 +118,12 @@ impl TokenFile {
         if !text[open..].starts_with('{') {
             return Err(error_at(text, open, "the token object must start with `{`"));
         }
-        // The object ends at the brace matching the first one (strings may hold braces).
-        let bytes = text.as_bytes();
+        // The object ends at the brace matching the first one (strings may hold braces, and
+        // comments are blanked out: JSON has none).
+        let (object, _) = blank_comments(&text[open..]);
+        let bytes = object.as_bytes();
         let (mut depth, mut in_str, mut esc, mut end) = (0i32, false, false, None);
-        for (i, &b) in bytes.iter().enumerate().skip(open) {
+        for (i, &b) in bytes.iter().enumerate() {
             if in_str {
                 match (esc, b) {
                     (true, _) => esc = false,
@@ -138,8 +146,9 @@ impl TokenFile {
                 _ => {}
             }
         }
-        let end = end.ok_or_else(|| error_at(text, open, "the token object is not closed"))?;
-        let object = &text[open..end];
+        let end = open + end.ok_or_else(|| error_at(text, open, "the token object is not closed"))?;
+        let object = &object[..end - open];
+        let dropped_comments = blank_comments(&text[open..end]).1;
         let entries: Map<String, Value> = serde_json::from_str(object).map_err(|e| {
             let (l, c) = (e.line(), e.column());
             let (ol, oc) = position(text, open);
@@ -154,7 +163,18 @@ impl TokenFile {
         if !compact.starts_with(&format!("export{{{VAR}}}")) {
             return Err(error_at(text, end, format!("expected `export {{ {VAR} }};` after the object")));
         }
-        Ok(Self { entries })
+        // Kept as written: the lines before the declaration, and what follows `export { … };`.
+        let prelude = text[..text[..var_at].rfind('\n').map_or(0, |i| i + 1)].to_owned();
+        let export_end = rest.find('}').map(|i| i + 1).unwrap_or(rest.len());
+        let after = rest[export_end..].strip_prefix(';').unwrap_or(&rest[export_end..]);
+        let after = after.strip_prefix("\r\n").or_else(|| after.strip_prefix('\n')).unwrap_or(after);
+        Ok(Self { entries, prelude, trailer: after.to_owned(), dropped_comments })
+    }
+
+    /// How many comments inside the token object were read past: a rewritten file does not keep
+    /// them (those before the declaration and after the `export` are kept).
+    pub fn dropped_comments(&self) -> usize {
+        self.dropped_comments
     }
 
     /// The entries with their namespaces.
@@ -233,7 +253,7 @@ impl TokenFile {
 
     /// Render as the ES module `edgekv.js` imports.
     pub fn render(&self) -> String {
-        format!("var {VAR} = {};\nexport {{ {VAR} }};\n", self.object())
+        format!("{}var {VAR} = {};\nexport {{ {VAR} }};\n{}", self.prelude, self.object(), self.trailer)
     }
 
     /// The entries alone, as they stand inside the file's object (what to paste into a file).
@@ -246,6 +266,54 @@ impl TokenFile {
     fn object(&self) -> String {
         serde_json::to_string_pretty(&Value::Object(self.entries.clone())).expect("JSON renders")
     }
+}
+
+/// `text` with its JavaScript comments (`// …` to the end of the line, `/* … */`) outside
+/// strings replaced by spaces, offsets unchanged (so errors still say where), and how many there
+/// were. An unclosed block comment runs to the end.
+fn blank_comments(text: &str) -> (String, usize) {
+    let bytes = text.as_bytes();
+    let mut out = bytes.to_vec();
+    let (mut i, mut count, mut in_str, mut esc) = (0, 0, false, false);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match (b, bytes.get(i + 1)) {
+            (b'"', _) => in_str = true,
+            (b'/', Some(b'/')) => {
+                count += 1;
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    out[i] = b' ';
+                    i += 1;
+                }
+                continue;
+            }
+            (b'/', Some(b'*')) => {
+                count += 1;
+                let close = text[i + 2..].find("*/").map_or(bytes.len(), |j| i + 2 + j + 2);
+                for o in &mut out[i..close] {
+                    if *o != b'\n' {
+                        *o = b' ';
+                    }
+                }
+                i = close;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    // Only ASCII bytes were replaced, and only whole comments: still UTF-8.
+    (String::from_utf8(out).unwrap_or_else(|_| text.to_owned()), count)
 }
 
 /// What [`TokenFile::put`] did.
@@ -324,6 +392,26 @@ mod tests {
             "\"namespace-a\": {\n  \"name\": \"tok\",\n  \"reference\": \"11111111-2222-3333-4444-555555555555\"\n},\n\
              \"namespace-b\": {\n  \"name\": \"tok\",\n  \"reference\": \"11111111-2222-3333-4444-555555555555\"\n}"
         );
+    }
+
+    #[test]
+    fn comments_around_the_object_are_kept_and_those_inside_are_counted() {
+        let text = "// Tokens for the shop EdgeWorker.\n/* do not edit by hand */\nvar edgekv_access_tokens = {\n  // production\n  \"namespace-a\": { \"name\": \"t\", \"value\": \"x//y\" } /* end */\n};\nexport { edgekv_access_tokens };\n// trailing note\n";
+        let mut f = TokenFile::parse(text).unwrap();
+        assert_eq!(f.dropped_comments(), 2, "the two inside the object; the value's // is no comment");
+        assert_eq!(f.get("a").unwrap().entry.unwrap().value.as_deref(), Some("x//y"));
+        f.put("b", reference("r", "u"), false).unwrap();
+        let out = f.render();
+        assert!(
+            out.starts_with(
+                "// Tokens for the shop EdgeWorker.\n/* do not edit by hand */\nvar edgekv_access_tokens = {"
+            ),
+            "{out}"
+        );
+        assert!(out.ends_with("export { edgekv_access_tokens };\n// trailing note\n"), "{out}");
+        let again = TokenFile::parse(&out).unwrap();
+        assert_eq!((again.entries().len(), again.dropped_comments()), (2, 0));
+        assert_eq!(TokenFile::parse(&again.render()).unwrap().render(), again.render(), "stable");
     }
 
     #[test]

@@ -368,8 +368,24 @@ fn save_token(
     }
     if outcomes.iter().any(|(_, o)| *o != PutOutcome::Unchanged) {
         target.store(&file.render())?;
+        note_dropped_comments(&target, &file);
     }
     Ok((target.describe(), outcomes))
+}
+
+/// Say (on stderr, so that --json output stays one object) which comments a rewrite could not
+/// keep: those inside the token object. Those before the declaration and after the `export` are
+/// kept.
+fn note_dropped_comments(target: &Target, file: &TokenFile) {
+    match file.dropped_comments() {
+        0 => {}
+        n => eprintln!(
+            "note: {}: {n} comment{} inside the token object could not be kept (comments above the \
+             declaration and below the export are kept)",
+            target.describe(),
+            if n == 1 { "" } else { "s" }
+        ),
+    }
 }
 
 fn kind(t: &TokenObject) -> &'static str {
@@ -865,6 +881,7 @@ pub async fn check(cmd: BundleCommand, conn: &Conn) -> Result<bool> {
         fixed = file.fix_bare_keys();
         if !fixed.is_empty() {
             target.store(&file.render())?;
+            note_dropped_comments(&target, &file);
             problems.retain(|p| p.problem != "bare-key");
         }
     }
