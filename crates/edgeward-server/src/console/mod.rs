@@ -56,6 +56,7 @@ pub fn router() -> Router<AppState> {
         .route("/tokens/{name}/refresh", post(tokens::refresh))
         .route("/tokens/{name}/rotate", post(tokens::rotate))
         .route("/tokens/{name}/revoke", post(tokens::revoke))
+        .route("/tokens/{name}/cancel-revocation", post(tokens::cancel_revocation))
         .route("/namespaces", get(data::namespaces))
         .route("/namespaces/{network}/{ns}", get(data::namespace))
         .route("/namespaces/{network}/{ns}/groups/{group}", get(data::group))

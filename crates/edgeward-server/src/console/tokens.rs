@@ -22,7 +22,7 @@ use edgeward_core::network::Networks;
 use edgeward_core::store::ListedToken;
 use edgeward_core::Error;
 use edgeward_wire::tokenfile::TokenFile;
-use edgeward_wire::{CreateTokenRequest, LenientBool, NamespacePairs, TokenObject};
+use edgeward_wire::{CreateTokenRequest, LenientBool, NamespacePairs, ScheduleRevocation, TokenObject};
 
 use super::pages::{error_page, form_to_correct, networks, render, time_left, Chrome};
 use super::session::Person;
@@ -323,6 +323,12 @@ struct TokenPage {
     can_refresh: bool,
     can_rotate: bool,
     can_revoke: bool,
+    /// Its successor and scheduled revocation, in words (empty: neither).
+    rotation: String,
+    /// A revocation is scheduled (the page offers to cancel it).
+    scheduled: bool,
+    /// The delays the rotate form offers.
+    revoke_after: Vec<(u64, &'static str)>,
 }
 
 /// `GET /tokens/{name}`: what `GET /tokens/{name}?includeUsage=true` answers, and the forms the
@@ -335,6 +341,20 @@ pub async fn show(State(state): State<AppState>, person: Person, Path(name): Pat
         let grants = &person.caller.0.grants;
         let may_create = permit::check::<cap::CreateToken>(grants, nets).is_ok();
         let expiring = t.value.is_some();
+        let state_of = service::token_states(&state, &person.caller.0).await?.into_iter().find(|s| s.uuid == t.uuid);
+        let (rotation, scheduled) = match &state_of {
+            Some(s) => {
+                let mut words = Vec::new();
+                if let Some(by) = &s.replaced_by {
+                    words.push(format!("replaced by {by}"));
+                }
+                if let Some(at) = &s.revoke_at {
+                    words.push(format!("to be revoked at {at}"));
+                }
+                (words.join("; "), s.revoke_at.is_some())
+            }
+            None => (String::new(), false),
+        };
         let usage = t
             .usage
             .iter()
@@ -352,6 +372,9 @@ pub async fn show(State(state): State<AppState>, person: Person, Path(name): Pat
             can_refresh: may_create && !expiring,
             can_rotate: may_create,
             can_revoke: permit::check::<cap::RevokeToken>(grants, nets).is_ok(),
+            rotation,
+            scheduled,
+            revoke_after: REVOKE_AFTER.to_vec(),
             t,
         })
     }
@@ -398,7 +421,14 @@ pub struct RotateForm {
     #[serde(default)]
     new_name: String,
     revoke_old: Option<String>,
+    /// Revoke the old token this many seconds later instead (scheduled on the server); empty:
+    /// keep it valid.
+    #[serde(default)]
+    revoke_after: String,
 }
+
+/// The delays the rotate form offers for a scheduled revocation, in seconds, with their words.
+const REVOKE_AFTER: [(u64, &str); 3] = [(3_600, "in 1 hour"), (86_400, "in 1 day"), (604_800, "in 7 days")];
 
 /// `POST /tokens/{name}/rotate`: a successor with the same scope (`CreateTokenRequest::successor_of`,
 /// as `token rotate` makes it), the old token marked replaced, and revoked if asked.
@@ -413,8 +443,20 @@ pub async fn rotate(
     }
     let actor = &person.caller.0;
     let result = async {
+        let later = match form.revoke_after.trim() {
+            "" => None,
+            secs => Some(
+                secs.parse::<u64>()
+                    .ok()
+                    .filter(|s| REVOKE_AFTER.iter().any(|(d, _)| d == s))
+                    .ok_or_else(|| Error::invalid("revoke_after", "Choose one of the delays offered."))?,
+            ),
+        };
+        if later.is_some() && form.revoke_old.is_some() {
+            return Err(Error::invalid("revoke_after", "Revoke the old token now or later, not both."));
+        }
         let old = service::get_token(&state, actor, &name, false).await?;
-        if form.revoke_old.is_some() {
+        if form.revoke_old.is_some() || later.is_some() {
             // Asked before anything is made, so a refusal leaves no successor behind; the
             // service checks it again when it revokes.
             let nets = Networks { staging: old.allow_on_staging, production: old.allow_on_production };
@@ -448,11 +490,39 @@ pub async fn rotate(
                 )
                 .await?;
         }
+        if let Some(secs) = later {
+            let when = ScheduleRevocation { revoke_after_seconds: Some(secs), ..ScheduleRevocation::default() };
+            person
+                .audited(
+                    &state,
+                    actions::TOKEN_SCHEDULE_REVOKE,
+                    ("token", &[old.name.as_str()]),
+                    service::schedule_revocation(&state, actor, &old.name, when),
+                )
+                .await?;
+        }
         Ok::<_, Error>(new.name)
     }
     .await;
     match result {
         Ok(new) => to_token(&new),
+        Err(e) => error_page(&e),
+    }
+}
+
+/// `POST /tokens/{name}/cancel-revocation`: the token stays valid.
+pub async fn cancel_revocation(
+    State(state): State<AppState>,
+    person: Person,
+    Path(name): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    if let Err(r) = person.check_form(&form.csrf) {
+        return r.into_response();
+    }
+    let cancelled = service::cancel_revocation(&state, &person.caller.0, &name);
+    match person.audited(&state, actions::TOKEN_CANCEL_REVOKE, ("token", &[name.as_str()]), cancelled).await {
+        Ok(()) => to_token(&name),
         Err(e) => error_page(&e),
     }
 }

@@ -255,6 +255,34 @@ async fn rotate_replaces_the_token_and_revokes_the_old_one_only_when_asked() {
     let bad = post(&app, &b, &cookie, "/tokens/three/rotate", &[("csrf", &csrf), ("new_name", "no way")]).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.text.contains("Name contains invalid characters."), "{}", bad.text);
+
+    // Revoked later, by the server: the page says when and offers to cancel it.
+    let r = post(
+        &app,
+        &b,
+        &cookie,
+        "/tokens/three/rotate",
+        &[("csrf", &csrf), ("new_name", "four"), ("revoke_after", "86400")],
+    )
+    .await;
+    assert_eq!(r.location.as_deref(), Some("/tokens/four"), "{}", r.text);
+    let shown = page(&app, &b, &cookie, "/tokens/three").await;
+    let rotation = text_of(&shown.text, "field-rotation");
+    assert!(rotation.starts_with("replaced by four; to be revoked at "), "{rotation}");
+    assert!(has(&shown.text, "cancel-revocation"));
+    let r = post(&app, &b, &cookie, "/tokens/three/cancel-revocation", &[("csrf", &csrf)]).await;
+    assert_eq!(r.location.as_deref(), Some("/tokens/three"), "{}", r.text);
+    let shown = page(&app, &b, &cookie, "/tokens/three").await;
+    assert_eq!(text_of(&shown.text, "field-rotation"), "replaced by four");
+    assert!(!has(&shown.text, "cancel-revocation"));
+    // A delay not offered, or now and later at once: refused before any successor is made.
+    for extra in [&[("revoke_after", "5")][..], &[("revoke_after", "3600"), ("revoke_old", "on")][..]] {
+        let mut form = vec![("csrf", csrf.as_str()), ("new_name", "five")];
+        form.extend_from_slice(extra);
+        let bad = post(&app, &b, &cookie, "/tokens/four/rotate", &form).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{extra:?}");
+        assert!(app.admin.get_token("five").await.is_err(), "no successor was made");
+    }
 }
 
 #[tokio::test]
