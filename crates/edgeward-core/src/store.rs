@@ -81,10 +81,14 @@ pub trait TokenStore: Send + Sync {
     /// Schedule a live token's revocation at `at`, replacing any earlier schedule, or cancel it
     /// (`None`). A revoked token (or none) is `NotFound`.
     async fn schedule_revocation(&self, uuid: Uuid, at: Option<DateTime<Utc>>) -> Result<()>;
-    /// Revoke every live token whose scheduled revocation is at or before `now`, as
-    /// [`revoke_token`](Self::revoke_token) does, and return them: each token is returned by
-    /// exactly one call, however many servers call this at once.
-    async fn revoke_due_tokens(&self, now: DateTime<Utc>) -> Result<Vec<Token>>;
+    /// Live tokens whose scheduled revocation is at or before `now`, soonest first, at most
+    /// `limit`.
+    async fn due_revocations(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Token>>;
+    /// Revoke a token as [`revoke_token`](Self::revoke_token) does, in its own transaction, if
+    /// its scheduled revocation is still at or before `now`; `NotFound` (and nothing written,
+    /// the pending audit record included) when it is not: cancelled, rescheduled, or revoked
+    /// already by another server. However many servers try at once, one revokes it.
+    async fn revoke_if_due(&self, uuid: Uuid, now: DateTime<Utc>) -> Result<Token>;
     /// Refresh an auto-refreshing token: bump its generation and dates.
     async fn refresh_token(&self, name: &TokenName, now: DateTime<Utc>, next: NaiveDate) -> Result<Token>;
     /// Refresh every auto-refreshing token whose scheduled date is on or before `today`.

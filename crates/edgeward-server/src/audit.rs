@@ -417,9 +417,15 @@ pub async fn command<T, E: std::fmt::Display>(
     run_audited(store, record, f, |e: &E| segment(&e.to_string())).await
 }
 
-/// Record a change the server made on its own schedule (a scheduled revocation), as the
-/// `maintenance` actor's, after the change: a record that cannot be written is logged.
-pub async fn maintenance(state: &AppState, action: &'static str, target: String, at: chrono::DateTime<chrono::Utc>) {
+/// Run a change the server makes on its own schedule (a scheduled revocation) as audited, by
+/// the `maintenance` actor: the record is written in the change's transaction, and not at all
+/// when the change does not happen (`f` fails: not due any more, or done by another server).
+pub async fn maintenance<T>(
+    action: &'static str,
+    target: String,
+    at: DateTime<Utc>,
+    f: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
     let record = AuditRecord {
         at,
         actor: "maintenance".into(),
@@ -431,9 +437,7 @@ pub async fn maintenance(state: &AppState, action: &'static str, target: String,
         outcome: AuditOutcome::Success,
         detail: Some("scheduled".into()),
     };
-    if let Err(e) = state.store.append_audit(record).await {
-        tracing::error!(error = %e.log_detail(), "an audit record could not be written");
-    }
+    scope(AuditSlot::new(record), f).await
 }
 
 /// Where a console request came from, for its audit records: the peer address and the request

@@ -276,16 +276,35 @@ pub async fn cancel_revocation(state: &AppState, caller: &Actor, name: &str) -> 
     Ok(())
 }
 
-/// Revoke every token whose scheduled revocation has come, here and (through the change feed)
-/// on every node; each is audited once, as the `maintenance` actor's. Run by maintenance.
+/// Revoke every token whose scheduled revocation has come, each in its own transaction with
+/// its audit record (actor `maintenance`), here and (through the change feed) on every node.
+/// A token cancelled or rescheduled meanwhile, or revoked by another server first, is left; one
+/// that fails is logged and tried again at the next run. Run by maintenance.
 pub async fn revoke_due(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Token>, Error> {
-    let revoked = state.store.revoke_due_tokens(now).await?;
-    for t in &revoked {
-        state.gate.revoke(t.uuid);
-        state.metrics.tokens_revoked.inc();
-        tracing::info!(token = %t.name, "scheduled token revocation done");
-        crate::audit::maintenance(state, edgeward_core::audit::actions::TOKEN_REVOKE, format!("token/{}", t.name), now)
-            .await;
+    /// Revocations one run tries at most; the next run takes the rest.
+    const BATCH: usize = 500;
+    let mut revoked = Vec::new();
+    for due in state.store.due_revocations(now, BATCH).await? {
+        let target = format!("token/{}", due.name);
+        let done = crate::audit::maintenance(
+            edgeward_core::audit::actions::TOKEN_REVOKE,
+            target,
+            now,
+            state.store.revoke_if_due(due.uuid, now),
+        )
+        .await;
+        match done {
+            Ok(t) => {
+                state.gate.revoke(t.uuid);
+                state.metrics.tokens_revoked.inc();
+                tracing::info!(token = %t.name, "scheduled token revocation done");
+                revoked.push(t);
+            }
+            Err(Error::NotFound { .. }) => {}
+            Err(e) => {
+                tracing::error!(token = %due.name, error = %e.log_detail(), "scheduled token revocation failed; will retry")
+            }
+        }
     }
     Ok(revoked)
 }

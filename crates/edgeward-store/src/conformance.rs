@@ -555,15 +555,29 @@ pub async fn scheduled_revocations_run_once(s: Arc<dyn Store>) {
         s.schedule_revocation(t.uuid, Some(at(60))).await.unwrap();
     }
     s.schedule_revocation(tokens[10].uuid, Some(at(600))).await.unwrap();
-    assert!(s.revoke_due_tokens(at(59)).await.unwrap().is_empty(), "nothing is due yet");
+    assert!(s.due_revocations(at(59), 100).await.unwrap().is_empty(), "nothing is due yet");
+    assert!(matches!(s.revoke_if_due(tokens[0].uuid, at(59)).await, Err(Error::NotFound { .. })), "not yet");
     let listed = s.token_overview().await.unwrap();
     let planned = |n: &str| listed.iter().find(|l| l.stored.token.name.as_str() == n).unwrap().revoke_at;
     assert_eq!((planned("t0"), planned("t10"), planned("t11")), (Some(at(60)), Some(at(600)), None));
+    let due = s.due_revocations(at(61), 4).await.unwrap();
+    assert_eq!(due.len(), 4, "at most the limit");
 
-    // Many servers at once: each due token is revoked by exactly one of them.
+    // Many servers at once, each reading the due list and revoking what it finds: each due
+    // token is revoked by exactly one of them.
     let runs = futures_join_all((0..4).map(|_| {
         let s = s.clone();
-        async move { s.revoke_due_tokens(at(61)).await.unwrap() }
+        async move {
+            let mut mine = Vec::new();
+            for t in s.due_revocations(at(61), 100).await.unwrap() {
+                match s.revoke_if_due(t.uuid, at(61)).await {
+                    Ok(t) => mine.push(t),
+                    Err(Error::NotFound { .. }) => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            mine
+        }
     }))
     .await;
     let mut names: Vec<String> = runs.iter().flatten().map(|t| t.name.to_string()).collect();
@@ -574,9 +588,18 @@ pub async fn scheduled_revocations_run_once(s: Arc<dyn Store>) {
     assert!(runs.iter().flatten().all(|t| t.revoked_at == Some(at(61))));
     assert_eq!(s.revoked_token_uuids().await.unwrap().len(), 10);
 
-    // A cancelled schedule never runs; a revoked token cannot be scheduled.
+    // Read as due, then cancelled (or moved later) before the revocation: the token stays live.
+    s.schedule_revocation(tokens[11].uuid, Some(at(700))).await.unwrap();
+    let due = s.due_revocations(at(701), 100).await.unwrap();
+    let mut due: Vec<&str> = due.iter().map(|t| t.name.as_str()).collect();
+    due.sort();
+    assert_eq!(due, vec!["t10", "t11"]);
+    s.schedule_revocation(tokens[11].uuid, Some(at(900))).await.unwrap();
+    assert!(matches!(s.revoke_if_due(tokens[11].uuid, at(701)).await, Err(Error::NotFound { .. })));
     s.schedule_revocation(tokens[10].uuid, None).await.unwrap();
-    assert!(s.revoke_due_tokens(at(601)).await.unwrap().is_empty());
+    assert!(matches!(s.revoke_if_due(tokens[10].uuid, at(701)).await, Err(Error::NotFound { .. })));
+    assert_eq!(s.revoked_token_uuids().await.unwrap().len(), 10, "neither was revoked");
+    // A revoked token cannot be scheduled.
     assert!(matches!(s.schedule_revocation(tokens[0].uuid, Some(at(700))).await, Err(Error::NotFound { .. })));
     assert!(matches!(s.schedule_revocation(uuid::Uuid::new_v4(), None).await, Err(Error::NotFound { .. })));
     let listed = s.token_overview().await.unwrap();

@@ -207,9 +207,19 @@ statements! {
     REVOKED_TOKENS = "SELECT token_ref, sealed_uuid FROM tokens WHERE revoked_at IS NOT NULL";
     SET_REPLACED_BY = "UPDATE tokens SET replaced_by = $2 WHERE token_ref = $1";
     SCHEDULE_REVOCATION = "UPDATE tokens SET revoke_at = $2 WHERE token_ref = $1 AND live_name IS NOT NULL";
-    DUE_REVOCATIONS =
-        "SELECT token_ref FROM tokens WHERE revoke_at <= $1 AND revoked_at IS NULL AND live_name IS NOT NULL \
-         ORDER BY revoke_at, token_ref LIMIT 500";
+    DUE_REVOCATIONS = concat!(
+        "SELECT ",
+        token_columns!(),
+        " FROM tokens WHERE revoke_at <= $1 AND revoked_at IS NULL AND live_name IS NOT NULL \
+         ORDER BY revoke_at, token_ref LIMIT $2"
+    );
+    // REVOKE_TOKEN, only while the scheduled time has come: a cancellation or a later time
+    // committed meanwhile wins (PostgreSQL re-checks the condition after a lock wait).
+    REVOKE_DUE_TOKEN = concat!(
+        "UPDATE tokens SET live_name = NULL, revoked_at = $2, sealed_value = NULL \
+         WHERE token_ref = $1 AND live_name IS NOT NULL AND revoke_at IS NOT NULL AND revoke_at <= $2 RETURNING ",
+        token_columns!()
+    );
     SIGNING_KEY_USE =
         "SELECT kid, COUNT(*), MAX(expires_at) FROM tokens WHERE kid IS NOT NULL AND revoked_at IS NULL \
          AND expires_at >= $1 GROUP BY kid ORDER BY kid";

@@ -174,7 +174,9 @@ impl TokenStore for PostgresStore {
         let refs = self.refs.get()?;
         let token_ref = refs.token_ref(&uuid);
         let mut tx = self.begin().await?;
-        let t = revoke_row(&mut tx, refs, &token_ref, now).await?.ok_or_else(refusal::token_already_revoked)?;
+        let t = revoke_row(&mut tx, refs, sql::REVOKE_TOKEN, &token_ref, now)
+            .await?
+            .ok_or_else(refusal::token_already_revoked)?;
         commit(tx).await?;
         Ok(t)
     }
@@ -194,19 +196,29 @@ impl TokenStore for PostgresStore {
         Ok(())
     }
 
-    async fn revoke_due_tokens(&self, now: DateTime<Utc>) -> Result<Vec<Token>, Error> {
+    async fn due_revocations(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Token>, Error> {
         let refs = self.refs.get()?;
+        sqlx::query(sql::DUE_REVOCATIONS)
+            .bind(ms(now))
+            .bind(codec::saturating(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| rows::token(r, refs).map(|t| t.token))
+            .collect()
+    }
+
+    async fn revoke_if_due(&self, uuid: Uuid, now: DateTime<Utc>) -> Result<Token, Error> {
+        let refs = self.refs.get()?;
+        let token_ref = refs.token_ref(&uuid);
         let mut tx = self.begin().await?;
-        let due: Vec<String> =
-            sqlx::query_scalar(sql::DUE_REVOCATIONS).bind(ms(now)).fetch_all(&mut *tx).await.map_err(db_err)?;
-        let mut revoked = Vec::with_capacity(due.len());
-        for token_ref in due {
-            // Another server revoking the same token at once: its UPDATE holds the row, and this
-            // one then finds it revoked and leaves it (`None`).
-            revoked.extend(revoke_row(&mut tx, refs, &token_ref, now).await?);
-        }
+        // Not due (any more): rolled back, so the pending audit record is not written.
+        let t = revoke_row(&mut tx, refs, sql::REVOKE_DUE_TOKEN, &token_ref, now)
+            .await?
+            .ok_or_else(refusal::token_missing)?;
         commit(tx).await?;
-        Ok(revoked)
+        Ok(t)
     }
 
     async fn refresh_token(&self, name: &TokenName, now: DateTime<Utc>, next: NaiveDate) -> Result<Token, Error> {
@@ -319,16 +331,18 @@ impl TokenStore for PostgresStore {
     }
 }
 
-/// Revoke the token of `token_ref` if it still holds its name, in the caller's transaction: the
-/// row, the token count and the change feed. `None` when it was revoked already.
+/// Revoke the token of `token_ref` with `revoke` (`REVOKE_TOKEN` or `REVOKE_DUE_TOKEN`), in the
+/// caller's transaction: the row, the token count and the change feed. `None` when the
+/// statement's condition did not hold (revoked already, or not due).
 async fn revoke_row(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     refs: &crate::refs::RefKeys,
+    revoke: &str,
     token_ref: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Token>, Error> {
     let Some(row) =
-        sqlx::query(sql::REVOKE_TOKEN).bind(token_ref).bind(ms(now)).fetch_optional(&mut **tx).await.map_err(db_err)?
+        sqlx::query(revoke).bind(token_ref).bind(ms(now)).fetch_optional(&mut **tx).await.map_err(db_err)?
     else {
         return Ok(None);
     };

@@ -124,7 +124,7 @@ impl TokenStore for SqliteStore {
         let refs = self.refs.get()?.clone();
         self.write(move |c| {
             let token_ref = refs.token_ref(&uuid);
-            revoke_row(c, &refs, &token_ref, now)?.ok_or_else(refusal::token_already_revoked)
+            revoke_row(c, &refs, sql::REVOKE_TOKEN, &token_ref, now)?.ok_or_else(refusal::token_already_revoked)
         })
         .await
     }
@@ -141,18 +141,22 @@ impl TokenStore for SqliteStore {
         .await
     }
 
-    async fn revoke_due_tokens(&self, now: DateTime<Utc>) -> Result<Vec<Token>, Error> {
+    async fn due_revocations(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Token>, Error> {
+        let refs = self.refs.get()?.clone();
+        let limit = codec::saturating(limit);
+        self.read(move |c| {
+            let mut s = c.prepare_cached(sql::DUE_REVOCATIONS).map_err(db_err)?;
+            let rows = s.query_map(params![ms(now), limit], |r| rows::token(r, &refs)).map_err(db_err)?;
+            rows.map(|r| r.map(|t| t.token).map_err(db_err)).collect()
+        })
+        .await
+    }
+
+    async fn revoke_if_due(&self, uuid: Uuid, now: DateTime<Utc>) -> Result<Token, Error> {
         let refs = self.refs.get()?.clone();
         self.write(move |c| {
-            let due: Vec<String> = c
-                .prepare_cached(sql::DUE_REVOCATIONS)
-                .and_then(|mut s| s.query_map(params![ms(now)], |r| r.get(0))?.collect())
-                .map_err(db_err)?;
-            let mut revoked = Vec::with_capacity(due.len());
-            for token_ref in due {
-                revoked.extend(revoke_row(c, &refs, &token_ref, now)?);
-            }
-            Ok(revoked)
+            let token_ref = refs.token_ref(&uuid);
+            revoke_row(c, &refs, sql::REVOKE_DUE_TOKEN, &token_ref, now)?.ok_or_else(refusal::token_missing)
         })
         .await
     }
@@ -246,16 +250,18 @@ impl TokenStore for SqliteStore {
     }
 }
 
-/// Revoke the token of `token_ref` if it still holds its name, in the caller's transaction: the
-/// row, the account's count and the change feed. `None` when it was revoked already.
+/// Revoke the token of `token_ref` with `revoke` (`REVOKE_TOKEN` or `REVOKE_DUE_TOKEN`), in the
+/// caller's transaction: the row, the account's count and the change feed. `None` when the
+/// statement's condition did not hold (revoked already, or not due).
 fn revoke_row(
     c: &rusqlite::Connection,
     refs: &crate::refs::RefKeys,
+    revoke: &str,
     token_ref: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Token>, Error> {
     let Some(t) = c
-        .prepare_cached(sql::REVOKE_TOKEN)
+        .prepare_cached(revoke)
         .and_then(|mut s| s.query_row(params![token_ref, ms(now)], |r| rows::token(r, refs)).optional())
         .map_err(db_err)?
     else {
