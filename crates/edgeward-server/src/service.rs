@@ -220,6 +220,10 @@ async fn revoke(state: &AppState, found: Found<cap::RevokeToken>) -> Result<Toke
 /// The furthest ahead a revocation may be scheduled.
 pub const MAX_REVOCATION_DELAY_DAYS: i64 = 400;
 
+/// How far in the past a `revokeAt` may lie and still mean "now" (clocks that differ a little);
+/// further back it is refused as a mistake.
+pub const REVOKE_AT_SKEW_SECONDS: i64 = 60;
+
 /// `PUT /edgeward/v1/tokens/{name}/scheduled-revocation`: revoke a token at a time (or after a
 /// delay on the server's clock), replacing any earlier schedule. A time that has come revokes it
 /// now. Maintenance carries the revocation out ([`revoke_due`]).
@@ -250,21 +254,25 @@ pub async fn schedule_revocation(
     if at > latest {
         return Err(too_late());
     }
+    if at < now - chrono::Duration::seconds(REVOKE_AT_SKEW_SECONDS) {
+        return Err(Error::invalid(
+            "revokeAt",
+            format!(
+                "revokeAt is in the past ({} on the server's clock); give a time to come, or revokeAfterSeconds 0 to revoke now.",
+                seconds(now)
+            ),
+        ));
+    }
     let found = find_for::<cap::RevokeToken>(state, caller, name).await?;
     let (token_name, uuid) = (found.stored.token.name.to_string(), found.stored.token.uuid);
     if at <= now {
         revoke(state, found).await?;
         tracing::info!(token = %token_name, client = %caller.name, "token revoked (its scheduled time had come)");
-        return Ok(ScheduledRevocation {
-            name: token_name,
-            uuid: uuid.to_string(),
-            revoke_at: seconds(now),
-            revoked: true,
-        });
+        return Ok(ScheduledRevocation { name: token_name, revoke_at: seconds(now), revoked: true });
     }
     state.store.schedule_revocation(uuid, Some(at)).await?;
     tracing::info!(token = %token_name, revoke_at = %at, client = %caller.name, "token revocation scheduled");
-    Ok(ScheduledRevocation { name: token_name, uuid: uuid.to_string(), revoke_at: seconds(at), revoked: false })
+    Ok(ScheduledRevocation { name: token_name, revoke_at: seconds(at), revoked: false })
 }
 
 /// `DELETE /edgeward/v1/tokens/{name}/scheduled-revocation`: the token stays valid (no

@@ -137,8 +137,6 @@ pub struct ScheduleRevocation {
 pub struct ScheduledRevocation {
     /// The token's name.
     pub name: String,
-    /// The token's uuid.
-    pub uuid: String,
     /// When it is (or, when `revoked`, was) revoked: RFC 3339.
     pub revoke_at: String,
     /// Whether the time had come already, so that the token is revoked now.

@@ -79,7 +79,7 @@ pub async fn refresh(
 
 /// Every stored token the caller may view, with its lifecycle: successor, scheduled and done
 /// revocation, last use (Edgeward).
-#[utoipa::path(get, path = "/edgeward/v1/tokens", responses((status = 200, body = TokenStates), (status = 403)))]
+#[utoipa::path(get, path = "/edgeward/v1/tokens", responses((status = 200, body = TokenStates), (status = 400)))]
 pub async fn states(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -151,6 +151,13 @@ async fn grants_gate_every_token_operation() {
     missing(s, &b, "VIEW_NAMESPACE");
     let (s, _, b) = raw(&nobody, Method::PUT, "/edgekv/v1/initialize", None).await;
     missing(s, &b, "CREATE_NAMESPACE");
+    let later = serde_json::json!({ "revokeAfterSeconds": 3600 }).to_string();
+    let (s, _, b) = raw(&nobody, Method::PUT, "/edgeward/v1/tokens/stg/scheduled-revocation", Some(&later)).await;
+    missing(s, &b, "REVOKE_TOKEN");
+    let (s, _, b) = raw(&nobody, Method::DELETE, "/edgeward/v1/tokens/stg/scheduled-revocation", None).await;
+    missing(s, &b, "REVOKE_TOKEN");
+    let (s, _, b) = raw(&nobody, Method::GET, "/edgeward/v1/tokens", None).await;
+    missing(s, &b, "VIEW_TOKEN");
 
     // Staging grants cover staging-only tokens and nothing else.
     let stg = app.client_with("stg-ops", &[CreateStagingToken, ViewStagingToken, RevokeStagingToken]).await;
@@ -174,8 +181,32 @@ async fn grants_gate_every_token_operation() {
     missing(s, &b, "REVOKE_TOKEN");
     let (s, _, b) = raw(&stg, Method::POST, "/edgekv/v1/tokens/both/refresh", None).await;
     missing(s, &b, "CREATE_TOKEN");
+    let (s, _, b) = raw(&stg, Method::PUT, "/edgeward/v1/tokens/both/scheduled-revocation", Some(&later)).await;
+    missing(s, &b, "REVOKE_TOKEN");
+    let in_an_hour = edgeward_wire::ScheduleRevocation { revoke_at: None, revoke_after_seconds: Some(3600) };
+    assert!(stg.schedule_revocation("stg2", &in_an_hour).await.is_ok());
+    assert!(stg.cancel_revocation("stg2").await.is_ok());
+    let states = stg.token_states().await.unwrap().tokens;
+    assert_eq!(states.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec!["stg", "stg2"]);
     assert!(stg.refresh_token("stg").await.is_ok());
     assert!(stg.revoke_token("stg").await.is_ok());
+
+    // Revoke only: can schedule a revocation, whose answer names the token and the time and
+    // nothing a viewer would see; cannot list.
+    let revoker = app.client_with("revoker", &[RevokeToken]).await;
+    let (s, _, b) = raw(&revoker, Method::PUT, "/edgeward/v1/tokens/both/scheduled-revocation", Some(&later)).await;
+    assert_eq!(s, 200, "{b}");
+    let mut keys: Vec<&str> = b.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, vec!["name", "revokeAt", "revoked"], "{b}");
+    let (s, _, b) = raw(&revoker, Method::GET, "/edgeward/v1/tokens", None).await;
+    missing(s, &b, "VIEW_TOKEN");
+    assert!(revoker.cancel_revocation("both").await.is_ok());
+    // A time well in the past is a mistake, not "now".
+    let past = serde_json::json!({ "revokeAt": (Utc::now() - Duration::hours(1)).to_rfc3339() }).to_string();
+    let (s, _, b) = raw(&revoker, Method::PUT, "/edgeward/v1/tokens/both/scheduled-revocation", Some(&past)).await;
+    assert_edgekv_error(s, &b, 400, "EKV_2000");
+    assert!(b["detail"].as_str().unwrap().contains("in the past"), "{b}");
 
     // View only: can read, cannot change.
     let viewer = app.client_with("viewer", &[ViewToken]).await;
