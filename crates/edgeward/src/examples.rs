@@ -60,7 +60,7 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
     ("migrate", &["migrate --data-dir ./edgeward-data"]),
     ("openapi", &["openapi", "openapi --data-plane"]),
     ("config print", &["config print --config /etc/edgeward.toml"]),
-    ("status", &["status --edgerc edgeward-data/edgerc", "whoami --json --edgerc edgeward-data/edgerc"]),
+    ("status", &["status --edgerc edgeward-data/edgerc", "status --json --edgerc edgeward-data/edgerc"]),
     ("edgerc set-host", &["edgerc set-host lb.example.com --data-dir ./edgeward-data", "edgerc set-host 127.0.0.1:9443 --section ci --edgerc ~/.edgerc"]),
     ("completions", &["completions bash", "completions zsh", "completions fish"]),
 ];
