@@ -558,7 +558,7 @@ impl Client {
     }
 
     /// `DELETE …/items/{item}`: delete an item; the server's confirmation.
-    pub async fn delete_item(&self, at: &ItemAt<'_>, item: &str) -> Result<String, ClientError> {
+    pub async fn remove_item(&self, at: &ItemAt<'_>, item: &str) -> Result<String, ClientError> {
         let x = self.exchange(Method::DELETE, &at.item_path(item), None).await?;
         Ok(String::from_utf8_lossy(&x.success()?).into_owned())
     }

@@ -878,7 +878,7 @@ pub async fn item(cmd: ItemCommand, conn: &Conn) -> Result<()> {
                 group: group.as_str(),
                 sandbox: sandbox.as_ref().map(SandboxId::as_str),
             };
-            let message = c.delete_item(&at, item.as_str()).await.map_err(api)?;
+            let message = c.remove_item(&at, item.as_str()).await.map_err(api)?;
             if conn.json {
                 let out = ItemOut {
                     network: Some(network),
