@@ -10,10 +10,10 @@ use edgeward_core::clock::{Clock, SystemClock};
 use edgeward_core::network::Network;
 use edgeward_edgegrid::{format_timestamp, Credentials, Settings, SignedRequest};
 use edgeward_wire::{
-    AuditPage, CheckReport, ContactObject, CreateTokenRequest, InitStatus, InitializeRequest, MarkRead, MarkedRead,
-    NamespaceList, NamespaceObject, NewRole, NoticeList, NotifyStatus, ReauthorizeRequest, ReplacedBy, RevokedToken,
-    RoleChange, RoleObject, ScheduleRevocation, ScheduledDelete, ScheduledRevocation, ServerStatus, TokenList,
-    TokenObject, TokenStates, UserChange, UserObject,
+    AccessGroupObject, AuditPage, CheckReport, ContactObject, CreateTokenRequest, InitStatus, InitializeRequest,
+    MarkRead, MarkedRead, NamespaceList, NamespaceObject, NewRole, NoticeList, NotifyStatus, ReauthorizeRequest,
+    ReplacedBy, RevokedToken, RoleChange, RoleObject, ScheduleRevocation, ScheduledDelete, ScheduledRevocation,
+    ServerStatus, TokenList, TokenObject, TokenStates, UserChange, UserObject,
 };
 pub use reqwest::Method;
 
@@ -469,6 +469,12 @@ impl Client {
     ) -> Result<NamespaceObject, ClientError> {
         let path = namespace_path(network, &namespace.namespace);
         self.call(Method::PUT, &path, Some(&json_body(namespace))).await
+    }
+
+    /// `GET /auth/groups/{id}`: one access group (EdgeKV's 403 for one the caller cannot see,
+    /// or that does not exist).
+    pub async fn access_group(&self, id: u64) -> Result<AccessGroupObject, ClientError> {
+        self.call(Method::GET, &format!("/edgekv/v1/auth/groups/{id}"), None).await
     }
 
     /// `PUT /auth/namespaces/{ns}`: move a namespace to another access group, on every network

@@ -635,8 +635,11 @@ pub async fn namespace(cmd: NamespaceCommand, conn: &Conn) -> Result<()> {
                 return Err(usage!("the retention of the default namespace cannot be changed"));
             }
             let c = client(conn)?;
-            // A namespace that is not there is said so before anything changes.
+            // A namespace or an access group that is not there is said so before anything changes.
             let current = c.namespace(network, name.as_str()).await.map_err(api)?;
+            if let Some(group) = group {
+                c.access_group(group.get()).await.map_err(api).context("nothing was changed")?;
+            }
             if let Some(seconds) = seconds {
                 // The group and location as they are, as Akamai's CLI sends them.
                 let change = NamespaceObject {

@@ -367,7 +367,6 @@ fn arguments_are_refused_before_anything_changes_and_the_servers_refusals_fail()
     e.refused(2, &["namespace", "delete", "shop", "--network", "staging", "--after", "0s"], "more than 0");
     e.refused(2, &["namespace", "delete", "shop", "--network", "staging", "--after", "soon"], "not a duration");
     assert!(e.json(&["namespace", "show", "shop", "--network", "staging"])["scheduledDeleteTime"].is_null());
-    assert_eq!(e.json(&["namespace", "show", "shop", "--network", "staging"])["retentionInSeconds"], 86_400);
 
     // Items: names, sandbox, JSON, files, size; nothing is written.
     e.refused(2, &write_args(&["shop", "a.b", "k", "--network", "staging", "--text", "v"]), "is not a group name");
@@ -427,11 +426,19 @@ fn arguments_are_refused_before_anything_changes_and_the_servers_refusals_fail()
         "No deletion is scheduled for namespace shop. (HTTP 404",
     );
     e.refused(1, &["namespace", "delete", "nope", "--network", "staging"], "missing the 'DELETE_STAGING_NAMESPACE'");
+    // An access group that does not exist is found out before the retention changes.
     e.refused(
         1,
-        &["namespace", "update", "shop", "--network", "staging", "--group-id", "77"],
-        "the access group was not changed",
+        &["namespace", "update", "shop", "--network", "staging", "--retention", "3d", "--group-id", "77"],
+        "nothing was changed: You do not have access to group 77. (HTTP 403, EKV_1000",
     );
+    e.refused(
+        1,
+        &["namespace", "create", "other", "--network", "staging", "--retention", "1d", "--group-id", "77"],
+        "group 77",
+    );
+    let shop = e.json(&["namespace", "show", "shop", "--network", "staging"]);
+    assert_eq!((shop["retentionInSeconds"].as_u64(), shop["groupId"].as_u64()), (Some(86_400), Some(0)), "{shop}");
     // Under --json: the error object, with the HTTP status, the EdgeKV code and the trace id.
     for args in [
         &["namespace", "show", "nope", "--network", "staging", "--json"][..],
