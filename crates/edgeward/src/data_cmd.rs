@@ -750,8 +750,7 @@ pub async fn group(cmd: GroupCommand, conn: &Conn) -> Result<()> {
     let ns = namespace_name(&namespace)?;
     let sandbox = sandbox(sandbox_id.as_deref(), network)?;
     let c = client(conn)?;
-    // A namespace that is not there is an error, not an empty list (the groups' 404 is "none").
-    c.namespace(network, ns.as_str()).await.map_err(api)?;
+    // A namespace that is not there is the server's error (400); its 404 is "no groups".
     let groups = c.groups(network, ns.as_str(), sandbox.as_ref().map(SandboxId::as_str)).await.map_err(api)?;
     if conn.json {
         let sandbox_id = sandbox.as_ref().map(SandboxId::as_str);
@@ -778,7 +777,7 @@ pub async fn item(cmd: ItemCommand, conn: &Conn) -> Result<()> {
                 group: group.as_str(),
                 sandbox: sandbox.as_ref().map(SandboxId::as_str),
             };
-            c.namespace(network, ns.as_str()).await.map_err(api)?;
+            // A namespace that is not there is the server's error (400); its 404 is "no items".
             let keys = c.item_keys(&at, max_items).await.map_err(api)?;
             if conn.json {
                 let out = ItemsOut {

@@ -39,6 +39,9 @@ Common flows:
     edgeward token rotate shop_ro --to shop_ro_2 --save-path bundle.tgz --revoke-old-after 0s
   Check a bundle's tokens in CI (non-zero exit on any problem):
     edgeward bundle check bundle.tgz --warn-days 14
+  Make a namespace and write an item (Akamai's `akamai edgekv` data commands):
+    edgeward namespace create shop --network staging --retention 30d
+    edgeward item write shop countries DE --network staging --text Germany
 
 Credentials come from ~/.edgerc (--edgerc, --section) or the AKAMAI_* variables; a local
 Edgeward's <data-dir>/edgerc works as is (--data-dir DIR for short), its certificate trusted

@@ -480,4 +480,13 @@ fn arguments_are_refused_before_anything_changes_and_the_servers_refusals_fail()
     assert!(code == 1 && err.contains("WRITE_DATA"), "{err}");
     assert_eq!(e.namespaces(), pairs(&[("staging", "default"), ("staging", "shop"), ("production", "default")]));
     assert_eq!(e.json(&["group", "list", "shop", "--network", "staging"])["groups"], serde_json::json!([]));
+    // Listing groups and items needs READ_DATA alone, as the API does.
+    let (code, _, err) = cli(&["apiclient", "create", "reader", "--grants", "READ_DATA", "--data-dir", d]);
+    assert_eq!(code, 0, "{err}");
+    for args in [&["group", "list", "shop"][..], &["item", "list", "shop", "g"][..]] {
+        let mut a = args.to_vec();
+        a.extend(["--network", "staging", "--section", "reader"]);
+        let (code, _, err) = e.run(&a);
+        assert_eq!(code, 0, "{a:?}: {err}");
+    }
 }
