@@ -95,8 +95,8 @@ pub enum NamespaceCommand {
         #[arg(long, value_enum, ignore_case = true)]
         network: Net,
     },
-    /// Change a namespace's retention (from now on) or its access group (on every network where
-    /// the namespace exists).
+    /// Change a namespace's retention or its access group (on every network where the namespace
+    /// exists).
     Update {
         /// The namespace's name.
         name: String,
@@ -673,7 +673,7 @@ pub async fn namespace(cmd: NamespaceCommand, conn: &Conn) -> Result<()> {
             }
             if seconds.is_some() {
                 say(&format!(
-                    "Namespace {name} on {network} now keeps items written from now on for {}.",
+                    "Namespace {name} on {network} now keeps its items for {}.",
                     seconds_of(&n).map_or_else(|| "-".to_owned(), retention_text)
                 ))?;
             }
