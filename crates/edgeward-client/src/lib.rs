@@ -7,10 +7,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use edgeward_core::clock::{Clock, SystemClock};
+use edgeward_core::network::Network;
 use edgeward_edgegrid::{format_timestamp, Credentials, Settings, SignedRequest};
 use edgeward_wire::{
-    AuditPage, CheckReport, ContactObject, CreateTokenRequest, InitStatus, MarkRead, MarkedRead, NewRole, NoticeList,
-    NotifyStatus, ReplacedBy, RevokedToken, RoleChange, RoleObject, ScheduleRevocation, ScheduledRevocation,
+    AccessGroupObject, AuditPage, CheckReport, ContactObject, CreateTokenRequest, InitStatus, InitializeRequest,
+    MarkRead, MarkedRead, NamespaceList, NamespaceObject, NewRole, NoticeList, NotifyStatus, ReauthorizeRequest,
+    ReplacedBy, RevokedToken, RoleChange, RoleObject, ScheduleRevocation, ScheduledDelete, ScheduledRevocation,
     ServerStatus, TokenList, TokenObject, TokenStates, UserChange, UserObject,
 };
 pub use reqwest::Method;
@@ -169,17 +171,61 @@ impl Client {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<reqwest::Response, ClientError> {
+        let body = body.map(|b| (serde_json::to_vec(b).expect("JSON serializes"), "application/json"));
+        self.send_bytes(method, path, body).await
+    }
+
+    /// Send a signed request whose body (if any) is `bytes` of the given content type.
+    async fn send_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(Vec<u8>, &str)>,
+    ) -> Result<reqwest::Response, ClientError> {
         let target = self.target(path);
-        let bytes = body.map(|b| serde_json::to_vec(b).expect("JSON serializes")).unwrap_or_default();
-        let auth = self.authorization(method.as_str(), &target, &bytes);
+        let bytes = body.as_ref().map(|(b, _)| b.as_slice()).unwrap_or_default();
+        let auth = self.authorization(method.as_str(), &target, bytes);
         let url = format!("https://{}{}", self.edgerc.host, target);
         let mut req = self.http.request(method, url).header("authorization", auth).header("accept", "application/json");
-        if body.is_some() {
-            req = req.header("content-type", "application/json").body(bytes);
+        if let Some((bytes, content_type)) = body {
+            req = req.header("content-type", content_type).body(bytes);
         }
         req.send()
             .await
             .map_err(|e| ClientError::Transport { host: self.edgerc.host.clone(), message: error_chain(&e) })
+    }
+
+    /// Send a signed request; the answer's status and body, whatever the status, and the error
+    /// the status would make.
+    async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(Vec<u8>, &str)>,
+    ) -> Result<Exchange, ClientError> {
+        let resp = self.send_bytes(method, path, body).await?;
+        let status = resp.status();
+        let trace_id = resp.headers().get("x-trace-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Transport { host: self.edgerc.host.clone(), message: error_chain(&e) })?
+            .to_vec();
+        let error = (!status.is_success()).then(|| {
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            let detail = v["detail"]
+                .as_str()
+                .or_else(|| v["errors"][0]["detail"].as_str())
+                .map(str::to_owned)
+                .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+            ClientError::Api {
+                status: status.as_u16(),
+                code: v["errorCode"].as_str().map(str::to_owned),
+                detail,
+                trace_id,
+            }
+        });
+        Ok(Exchange { status: status.as_u16(), bytes, error })
     }
 
     /// Send a signed request; the body of a successful answer, or the server's error.
@@ -188,29 +234,9 @@ impl Client {
         method: Method,
         path: &str,
         body: Option<&serde_json::Value>,
-    ) -> Result<impl AsRef<[u8]>, ClientError> {
-        let resp = self.send(method, path, body).await?;
-        let status = resp.status();
-        let trace_id = resp.headers().get("x-trace-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| ClientError::Transport { host: self.edgerc.host.clone(), message: error_chain(&e) })?;
-        if !status.is_success() {
-            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-            let detail = v["detail"]
-                .as_str()
-                .or_else(|| v["errors"][0]["detail"].as_str())
-                .map(str::to_owned)
-                .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
-            return Err(ClientError::Api {
-                status: status.as_u16(),
-                code: v["errorCode"].as_str().map(str::to_owned),
-                detail,
-                trace_id,
-            });
-        }
-        Ok(bytes)
+    ) -> Result<Vec<u8>, ClientError> {
+        let body = body.map(|b| (serde_json::to_vec(b).expect("JSON serializes"), "application/json"));
+        self.exchange(method, path, body).await?.success()
     }
 
     async fn call<T: serde::de::DeserializeOwned>(
@@ -220,7 +246,7 @@ impl Client {
         body: Option<&serde_json::Value>,
     ) -> Result<T, ClientError> {
         let bytes = self.answer(method, path, body).await?;
-        serde_json::from_slice(bytes.as_ref()).map_err(|e| ClientError::Decode(e.to_string()))
+        decode(&bytes)
     }
 
     /// A request whose success has no body (204).
@@ -393,9 +419,221 @@ impl Client {
         self.call(Method::POST, &format!("/edgekv/v1/tokens/{}/refresh", path_segment(name)), None).await
     }
 
-    /// `GET /initialize`.
+    /// `GET /initialize`: the account's initialization status; a never-initialized account's
+    /// too (`UNINITIALIZED`, which EdgeKV answers with 404 and the same body).
     pub async fn initialize_status(&self) -> Result<InitStatus, ClientError> {
-        self.call(Method::GET, "/edgekv/v1/initialize", None).await
+        let x = self.exchange(Method::GET, "/edgekv/v1/initialize", None).await?;
+        if x.status == 404 {
+            if let Ok(status) = serde_json::from_slice::<InitStatus>(&x.bytes) {
+                return Ok(status);
+            }
+        }
+        decode(&x.success()?)
+    }
+
+    /// `PUT /initialize`: initialize the account (`policy`: the data access policy of the
+    /// namespaces created afterwards; none: the server's default). The status, and whether this
+    /// call initialized it (201) or it already was (200).
+    pub async fn initialize(&self, policy: Option<&InitializeRequest>) -> Result<(InitStatus, bool), ClientError> {
+        let body = policy.map(|p| (serde_json::to_vec(p).expect("the wire types serialize"), "application/json"));
+        let x = self.exchange(Method::PUT, "/edgekv/v1/initialize", body).await?;
+        let created = x.status == 201;
+        Ok((decode(&x.success()?)?, created))
+    }
+
+    /// `GET /networks/{network}/namespaces?details=true`: every namespace of a network, in full.
+    pub async fn list_namespaces(&self, network: Network) -> Result<NamespaceList, ClientError> {
+        self.call(Method::GET, &format!("{}?details=true", namespaces_path(network)), None).await
+    }
+
+    /// `POST /networks/{network}/namespaces`: create a namespace.
+    pub async fn create_namespace(
+        &self,
+        network: Network,
+        namespace: &NamespaceObject,
+    ) -> Result<NamespaceObject, ClientError> {
+        self.call(Method::POST, &namespaces_path(network), Some(&json_body(namespace))).await
+    }
+
+    /// `GET /networks/{network}/namespaces/{ns}`: one namespace.
+    pub async fn namespace(&self, network: Network, ns: &str) -> Result<NamespaceObject, ClientError> {
+        self.call(Method::GET, &namespace_path(network, ns), None).await
+    }
+
+    /// `PUT /networks/{network}/namespaces/{ns}`: change a namespace's retention (the body names
+    /// the namespace; its group and location, when given, must be the ones it has).
+    pub async fn update_namespace(
+        &self,
+        network: Network,
+        namespace: &NamespaceObject,
+    ) -> Result<NamespaceObject, ClientError> {
+        let path = namespace_path(network, &namespace.namespace);
+        self.call(Method::PUT, &path, Some(&json_body(namespace))).await
+    }
+
+    /// `GET /auth/groups/{id}`: one access group (EdgeKV's 403 for one the caller cannot see,
+    /// or that does not exist).
+    pub async fn access_group(&self, id: u64) -> Result<AccessGroupObject, ClientError> {
+        self.call(Method::GET, &format!("/edgekv/v1/auth/groups/{id}"), None).await
+    }
+
+    /// `PUT /auth/namespaces/{ns}`: move a namespace to another access group, on every network
+    /// where it exists.
+    pub async fn reauthorize_namespace(
+        &self,
+        ns: &str,
+        to: &ReauthorizeRequest,
+    ) -> Result<ReauthorizeRequest, ClientError> {
+        let path = format!("/edgekv/v1/auth/namespaces/{}", path_segment(ns));
+        self.call(Method::PUT, &path, Some(&json_body(to))).await
+    }
+
+    /// `DELETE /networks/{network}/namespaces/{ns}`: schedule the namespace's deletion at the
+    /// server's delay (a namespace already scheduled keeps its time); when it will happen.
+    pub async fn delete_namespace(&self, network: Network, ns: &str) -> Result<ScheduledDelete, ClientError> {
+        self.call(Method::DELETE, &namespace_path(network, ns), None).await
+    }
+
+    /// `GET …/namespaces/{ns}/status/scheduled-delete`: when the namespace's deletion is
+    /// scheduled, or `None` when it is not (EdgeKV's 404).
+    pub async fn scheduled_delete(&self, network: Network, ns: &str) -> Result<Option<ScheduledDelete>, ClientError> {
+        let x = self.exchange(Method::GET, &scheduled_delete_path(network, ns), None).await?;
+        if x.status == 404 {
+            return Ok(None);
+        }
+        decode(&x.success()?).map(Some)
+    }
+
+    /// `PUT …/namespaces/{ns}/status/scheduled-delete`: schedule (or move) the namespace's
+    /// deletion to a time.
+    pub async fn schedule_delete(
+        &self,
+        network: Network,
+        ns: &str,
+        at: &ScheduledDelete,
+    ) -> Result<ScheduledDelete, ClientError> {
+        self.call(Method::PUT, &scheduled_delete_path(network, ns), Some(&json_body(at))).await
+    }
+
+    /// `DELETE …/namespaces/{ns}/status/scheduled-delete`: cancel the namespace's deletion.
+    pub async fn cancel_delete(&self, network: Network, ns: &str) -> Result<(), ClientError> {
+        self.call_no_content(Method::DELETE, &scheduled_delete_path(network, ns), None).await
+    }
+
+    /// `GET …/namespaces/{ns}/groups`: the group names of a namespace; empty when it has none
+    /// (EdgeKV's 404 "There are no groups.").
+    pub async fn groups(&self, network: Network, ns: &str, sandbox: Option<&str>) -> Result<Vec<String>, ClientError> {
+        let path = with_sandbox(format!("{}/groups", namespace_path(network, ns)), sandbox);
+        let x = self.exchange(Method::GET, &path, None).await?;
+        if x.status == 404 {
+            return Ok(Vec::new());
+        }
+        decode(&x.success()?)
+    }
+
+    /// `GET …/groups/{group}`: the item keys of a group, at most `max_items` (the server's
+    /// default when `None`); empty when it has none (EdgeKV's 404).
+    pub async fn item_keys(&self, at: &ItemAt<'_>, max_items: Option<u32>) -> Result<Vec<String>, ClientError> {
+        let mut path = format!("{}/groups/{}", namespace_path(at.network, at.namespace), path_segment(at.group));
+        if let Some(m) = max_items {
+            path.push_str(&format!("?maxItems={m}"));
+        }
+        let x = self.exchange(Method::GET, &with_sandbox(path, at.sandbox), None).await?;
+        if x.status == 404 {
+            return Ok(Vec::new());
+        }
+        decode(&x.success()?)
+    }
+
+    /// `GET …/items/{item}`: an item's value, byte for byte as stored.
+    pub async fn read_item(&self, at: &ItemAt<'_>, item: &str) -> Result<Vec<u8>, ClientError> {
+        self.exchange(Method::GET, &at.item_path(item), None).await?.success()
+    }
+
+    /// `PUT …/items/{item}`: write an item's value (sent as `content_type`, `application/json`
+    /// or `text/plain`); the server's confirmation.
+    pub async fn write_item(
+        &self,
+        at: &ItemAt<'_>,
+        item: &str,
+        value: Vec<u8>,
+        content_type: &str,
+    ) -> Result<String, ClientError> {
+        let x = self.exchange(Method::PUT, &at.item_path(item), Some((value, content_type))).await?;
+        Ok(String::from_utf8_lossy(&x.success()?).into_owned())
+    }
+
+    /// `DELETE …/items/{item}`: delete an item; the server's confirmation.
+    pub async fn remove_item(&self, at: &ItemAt<'_>, item: &str) -> Result<String, ClientError> {
+        let x = self.exchange(Method::DELETE, &at.item_path(item), None).await?;
+        Ok(String::from_utf8_lossy(&x.success()?).into_owned())
+    }
+}
+
+/// A group of items, as the admin API's item paths name it.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemAt<'a> {
+    /// The network.
+    pub network: Network,
+    /// The namespace.
+    pub namespace: &'a str,
+    /// The group.
+    pub group: &'a str,
+    /// `sandboxId` (staging only), if any.
+    pub sandbox: Option<&'a str>,
+}
+
+impl ItemAt<'_> {
+    fn item_path(&self, item: &str) -> String {
+        let path = format!(
+            "{}/groups/{}/items/{}",
+            namespace_path(self.network, self.namespace),
+            path_segment(self.group),
+            path_segment(item)
+        );
+        with_sandbox(path, self.sandbox)
+    }
+}
+
+/// An answer: its status, its body, and the error it is when the status is not a success.
+struct Exchange {
+    status: u16,
+    bytes: Vec<u8>,
+    error: Option<ClientError>,
+}
+
+impl Exchange {
+    /// The body of a success, or the server's error.
+    fn success(self) -> Result<Vec<u8>, ClientError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.bytes),
+        }
+    }
+}
+
+/// A success's body in its wire shape.
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ClientError> {
+    serde_json::from_slice(bytes).map_err(|e| ClientError::Decode(e.to_string()))
+}
+
+fn namespaces_path(network: Network) -> String {
+    format!("/edgekv/v1/networks/{}/namespaces", network.as_str())
+}
+
+fn namespace_path(network: Network, ns: &str) -> String {
+    format!("{}/{}", namespaces_path(network), path_segment(ns))
+}
+
+fn scheduled_delete_path(network: Network, ns: &str) -> String {
+    format!("{}/status/scheduled-delete", namespace_path(network, ns))
+}
+
+/// `path` with `sandboxId` added to its query, when there is one.
+fn with_sandbox(path: String, sandbox: Option<&str>) -> String {
+    match sandbox {
+        Some(s) => format!("{path}{}sandboxId={}", if path.contains('?') { '&' } else { '?' }, path_segment(s)),
+        None => path,
     }
 }
 

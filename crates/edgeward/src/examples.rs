@@ -36,6 +36,46 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
         &["token rotate shop_ro --to shop_ro_2 --save-path ./my-edgeworker.tgz --revoke-old-after 0s --edgerc edgeward-data/edgerc"],
     ),
     ("bundle check", &["bundle check ./my-edgeworker.tgz --warn-days 14 --edgerc edgeward-data/edgerc"]),
+    ("initialize status", &["initialize status --data-dir ./edgeward-data", "initialize status --json --edgerc ~/.edgerc"]),
+    ("initialize run", &["initialize run --data-dir ./edgeward-data", "initialize run --restrict-data-access false --edgerc ~/.edgerc"]),
+    ("namespace list", &["namespace list --data-dir ./edgeward-data", "namespace list --network production --json --data-dir ./edgeward-data"]),
+    (
+        "namespace create",
+        &[
+            "namespace create shop --network staging --retention 30d --data-dir ./edgeward-data",
+            "namespace create shop --network production --retention 0 --group-id 4284 --geo-location EU --data-dir ./edgeward-data",
+        ],
+    ),
+    ("namespace show", &["namespace show shop --network staging --data-dir ./edgeward-data"]),
+    (
+        "namespace update",
+        &[
+            "namespace update shop --network staging --retention 90d --data-dir ./edgeward-data",
+            "namespace update shop --network production --group-id 4284 --data-dir ./edgeward-data",
+        ],
+    ),
+    (
+        "namespace delete",
+        &[
+            "namespace delete shop --network staging --data-dir ./edgeward-data",
+            "namespace delete shop --network staging --after 2d --data-dir ./edgeward-data",
+            "namespace delete shop --network staging --at 2027-01-01T06:00:00Z --data-dir ./edgeward-data",
+            "namespace delete shop --network staging --cancel --data-dir ./edgeward-data",
+        ],
+    ),
+    ("group list", &["group list shop --network staging --data-dir ./edgeward-data"]),
+    ("item list", &["item list shop countries --network staging --max-items 1000 --data-dir ./edgeward-data"]),
+    ("item read", &["item read shop countries DE --network staging --data-dir ./edgeward-data"]),
+    (
+        "item write",
+        &[
+            "item write shop countries DE --network staging --text Germany --data-dir ./edgeward-data",
+            "item write shop countries FR --network staging --json-value {\"name\":\"France\"} --data-dir ./edgeward-data",
+            "item write shop config main --network production --json-file ./config.json --data-dir ./edgeward-data",
+            "item write shop pages home --network staging --file - --data-dir ./edgeward-data",
+        ],
+    ),
+    ("item delete", &["item delete shop countries DE --network staging --data-dir ./edgeward-data"]),
     ("keys rotate", &["keys rotate --data-dir ./edgeward-data"]),
     ("keys list", &["keys list --data-dir ./edgeward-data"]),
     ("keys retire", &["keys retire KID --data-dir ./edgeward-data"]),

@@ -21,6 +21,7 @@ use edgeward_server::ServeConfig;
 
 mod audit_cmd;
 mod bundle;
+mod data_cmd;
 mod edgerc_cmd;
 mod examples;
 mod keys_cmd;
@@ -38,6 +39,9 @@ Common flows:
     edgeward token rotate shop_ro --to shop_ro_2 --save-path bundle.tgz --revoke-old-after 0s
   Check a bundle's tokens in CI (non-zero exit on any problem):
     edgeward bundle check bundle.tgz --warn-days 14
+  Make a namespace and write an item (Akamai's `akamai edgekv` data commands):
+    edgeward namespace create shop --network staging --retention 30d
+    edgeward item write shop countries DE --network staging --text Germany
 
 Credentials come from ~/.edgerc (--edgerc, --section) or the AKAMAI_* variables; a local
 Edgeward's <data-dir>/edgerc works as is (--data-dir DIR for short), its certificate trusted
@@ -196,6 +200,37 @@ enum Command {
     Contact {
         #[command(subcommand)]
         cmd: people::ContactCommand,
+        #[command(flatten)]
+        conn: token_cmd::Conn,
+    },
+    /// Namespaces of a network: list, create, show, update (retention, access group) and delete
+    /// (scheduled, or cancelled).
+    #[command(alias = "ns", after_help = data_cmd::NAMESPACE_HELP)]
+    Namespace {
+        #[command(subcommand)]
+        cmd: data_cmd::NamespaceCommand,
+        #[command(flatten)]
+        conn: token_cmd::Conn,
+    },
+    /// The groups of a namespace.
+    Group {
+        #[command(subcommand)]
+        cmd: data_cmd::GroupCommand,
+        #[command(flatten)]
+        conn: token_cmd::Conn,
+    },
+    /// Items: list a group's keys; read, write and delete values.
+    Item {
+        #[command(subcommand)]
+        cmd: data_cmd::ItemCommand,
+        #[command(flatten)]
+        conn: token_cmd::Conn,
+    },
+    /// The account's initialization: show it (status) or initialize it (run).
+    #[command(alias = "init")]
+    Initialize {
+        #[command(subcommand)]
+        cmd: data_cmd::InitializeCommand,
         #[command(flatten)]
         conn: token_cmd::Conn,
     },
@@ -843,6 +878,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Role { cmd, conn } => json_error(conn.json, people::role(cmd, &conn).await)?,
         Command::Contact { cmd, conn } => json_error(conn.json, people::contact(cmd, &conn).await)?,
         Command::Token { cmd, conn } => json_error(conn.json, token_cmd::run(cmd, &conn).await)?,
+        Command::Namespace { cmd, conn } => json_error(conn.json, data_cmd::namespace(cmd, &conn).await)?,
+        Command::Group { cmd, conn } => json_error(conn.json, data_cmd::group(cmd, &conn).await)?,
+        Command::Item { cmd, conn } => json_error(conn.json, data_cmd::item(cmd, &conn).await)?,
+        Command::Initialize { cmd, conn } => json_error(conn.json, data_cmd::initialize(cmd, &conn).await)?,
         Command::Status { conn } => json_error(conn.json, status_cmd::run(&conn).await)?,
         Command::Bundle { cmd, conn } => {
             if !json_error(conn.json, token_cmd::check(cmd, &conn).await)? {

@@ -374,6 +374,11 @@ fn every_command_speaks_json() {
         &["notify", "status", "--json", "--edgerc", rc][..],
         &["token", "list", "--json", "--edgerc", rc][..],
         &["status", "--json", "--edgerc", rc][..],
+        &["initialize", "status", "--json", "--edgerc", rc][..],
+        &["namespace", "list", "--json", "--edgerc", rc][..],
+        &["namespace", "show", "default", "--network", "staging", "--json", "--edgerc", rc][..],
+        &["group", "list", "default", "--network", "staging", "--json", "--edgerc", rc][..],
+        &["item", "list", "default", "g", "--network", "staging", "--json", "--edgerc", rc][..],
     ] {
         let (code, _) = json(args);
         assert_eq!(code, 0, "{args:?}");

@@ -4,6 +4,7 @@ mod common;
 
 mod binary;
 mod cli;
+mod data;
 mod keys;
 mod notify;
 mod passwords;
