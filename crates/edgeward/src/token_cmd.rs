@@ -488,7 +488,7 @@ fn print_scheduled(r: &ScheduledRevocation, json: bool) {
     if json {
         println!("{}", json!({ "scheduledRevocation": r }));
     } else if r.revoked {
-        println!("{} ({}) was revoked; edge calls with it now fail with 401.", r.name, r.uuid);
+        println!("{} was revoked; edge calls with it now fail with 401.", r.name);
     } else {
         println!(
             "{} will be revoked at {} by the server (cancel with `edgeward token revoke {} --cancel`).",
