@@ -217,12 +217,7 @@ async fn revoke(state: &AppState, found: Found<cap::RevokeToken>) -> Result<Toke
     Ok(t)
 }
 
-/// The furthest ahead a revocation may be scheduled.
-pub const MAX_REVOCATION_DELAY_DAYS: i64 = 400;
-
-/// How far in the past a `revokeAt` may lie and still mean "now" (clocks that differ a little);
-/// further back it is refused as a mistake.
-pub const REVOKE_AT_SKEW_SECONDS: i64 = 60;
+use edgeward_core::limits::{MAX_REVOCATION_DELAY_DAYS, REVOKE_AT_SKEW_SECONDS};
 
 /// `PUT /edgeward/v1/tokens/{name}/scheduled-revocation`: revoke a token at a time (or after a
 /// delay on the server's clock), replacing any earlier schedule. A time that has come revokes it

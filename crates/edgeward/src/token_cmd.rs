@@ -10,7 +10,10 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use edgeward_client::{Client, ClientError, Edgerc};
+use edgeward_core::capability::{Capability, Grants};
+use edgeward_core::limits::MAX_REVOCATION_DELAY_DAYS;
 use edgeward_core::names::NamespaceName;
+use edgeward_core::network::Networks;
 use edgeward_core::permission::Permissions;
 use edgeward_wire::{
     CreateTokenRequest, LenientBool, NamespacePairs, ScheduleRevocation, ScheduledRevocation, TokenObject, TokenState,
@@ -22,9 +25,9 @@ use crate::tokenfile::{Entry, PutOutcome, TokenFile};
 /// How to reach the admin API.
 #[derive(Args, Clone, Debug)]
 pub struct Conn {
-    /// The .edgerc file [default: ~/.edgerc]. AKAMAI_HOST, AKAMAI_CLIENT_TOKEN,
-    /// AKAMAI_CLIENT_SECRET and AKAMAI_ACCESS_TOKEN (AKAMAI_<SECTION>_… for other sections)
-    /// take precedence, as in Akamai's tools.
+    /// The .edgerc file [default: ~/.edgerc]. Without --edgerc or --data-dir, AKAMAI_HOST,
+    /// AKAMAI_CLIENT_TOKEN, AKAMAI_CLIENT_SECRET and AKAMAI_ACCESS_TOKEN (AKAMAI_<SECTION>_…
+    /// for other sections) take precedence over ~/.edgerc, as in Akamai's tools.
     #[arg(long, global = true)]
     pub edgerc: Option<PathBuf>,
     /// The .edgerc section.
@@ -183,8 +186,10 @@ fn credentials(conn: &Conn) -> Result<(Edgerc, Option<PathBuf>)> {
         format!("AKAMAI_{}_", conn.section.to_uppercase())
     };
     let var = |k: &str| std::env::var(format!("{prefix}{k}")).ok().filter(|v| !v.is_empty());
-    if let (Some(host), Some(ct), Some(cs), Some(at)) =
-        (var("HOST"), var("CLIENT_TOKEN"), var("CLIENT_SECRET"), var("ACCESS_TOKEN"))
+    // An explicit --edgerc or --data-dir wins; the variables win over ~/.edgerc.
+    let explicit = conn.edgerc.is_some() || conn.data_dir.is_some();
+    if let (false, Some(host), Some(ct), Some(cs), Some(at)) =
+        (explicit, var("HOST"), var("CLIENT_TOKEN"), var("CLIENT_SECRET"), var("ACCESS_TOKEN"))
     {
         let text = format!("[s]\nhost = {host}\nclient_token = {ct}\nclient_secret = {cs}\naccess_token = {at}\n");
         return Ok((Edgerc::parse(&text, "s").map_err(|e| anyhow!("{prefix}* variables: {e}"))?, None));
@@ -238,6 +243,16 @@ struct Listed<'a> {
     warning: Option<String>,
     replaced_by: Option<&'a str>,
     revoke_at: Option<&'a str>,
+}
+
+/// Every stored token's lifecycle (successor, scheduled revocation); none from a server that
+/// does not keep them (not an Edgeward), whose lists and tokens still show.
+async fn token_states(c: &Client) -> Result<Vec<TokenState>> {
+    match c.token_states().await {
+        Ok(s) => Ok(s.tokens),
+        Err(ClientError::Api { status: 404, .. }) => Ok(Vec::new()),
+        Err(e) => Err(api(e)),
+    }
 }
 
 /// What the list and `show` say of a token's lifecycle: its successor, its scheduled or done
@@ -483,6 +498,29 @@ fn revocation_time(after: Option<&str>, at: Option<&str>) -> Result<ScheduleRevo
     }
 }
 
+/// Before a rotation creates anything: the server can schedule `old`'s revocation (an Edgeward)
+/// and the caller's grants allow revoking it, so that `--revoke-old-after` cannot fail once
+/// the successor exists.
+async fn can_schedule_revocation(c: &Client, old: &TokenObject) -> Result<()> {
+    let status = c.status().await.map_err(|e| match e {
+        ClientError::Api { status: 404, .. } => {
+            anyhow!("--revoke-old-after: this server does not schedule revocations (it is not an Edgeward); nothing was created")
+        }
+        e => api(e),
+    })?;
+    let grants = Grants::parse_list(&status.caller.grants.join(",")).unwrap_or_default();
+    let networks = Networks { staging: old.allow_on_staging, production: old.allow_on_production };
+    if !grants.allows(Capability::RevokeToken, networks) {
+        return Err(anyhow!(
+            "--revoke-old-after: {} may not revoke {} (it lacks the {} grant); nothing was created",
+            status.caller.name,
+            old.name,
+            Capability::RevokeToken
+        ));
+    }
+    Ok(())
+}
+
 /// What a scheduled revocation's answer says, on stdout.
 fn print_scheduled(r: &ScheduledRevocation, json: bool) {
     if json {
@@ -553,7 +591,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
         }
         TokenCommand::List { include_expired, include_revoked } => {
             let list = c.list_tokens(include_expired).await.map_err(api)?;
-            let states = c.token_states().await.map_err(api)?.tokens;
+            let states = token_states(&c).await?;
             let today = server_today(&c).await;
             let state_of = |uuid: &str| states.iter().find(|s| s.uuid == uuid);
             let kind_of = |t: &edgeward_wire::TokenSummary| {
@@ -627,7 +665,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
         }
         TokenCommand::Show { name, save } => {
             let t = c.get_token_with_usage(&name).await.map_err(api)?;
-            let states = c.token_states().await.map_err(api)?.tokens;
+            let states = token_states(&c).await?;
             let rotation = lifecycle(states.iter().find(|s| s.uuid == t.uuid));
             let saved = match &save.save_path {
                 Some(p) => Some(save_token(p, &t, save.overwrite, |_| false)?),
@@ -676,8 +714,16 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
         }
         TokenCommand::Rotate { name, to, expiry, revoke_old_after, save } => {
             let delay = revoke_old_after.as_deref().map(parse_duration).transpose()?;
+            if delay.is_some_and(|d| d.as_secs() > MAX_REVOCATION_DELAY_DAYS as u64 * 86_400) {
+                return Err(crate::usage!(
+                    "--revoke-old-after: a revocation can be scheduled at most {MAX_REVOCATION_DELAY_DAYS} days ahead"
+                ));
+            }
             let old = c.get_token(&name).await.map_err(api)?;
-            let mut req = CreateTokenRequest::successor_of(&old, to, crate::now().date_naive());
+            if delay.is_some() {
+                can_schedule_revocation(&c, &old).await?;
+            }
+            let mut req = CreateTokenRequest::successor_of(&old, to, server_today(&c).await);
             if expiry.is_some() {
                 req.expiry = expiry;
             }
@@ -709,8 +755,11 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                     let when = ScheduleRevocation { revoke_after_seconds: Some(d.as_secs()), ..Default::default() };
                     Some(c.schedule_revocation(&old.name, &when).await.map_err(api).with_context(|| {
                         format!(
-                            "successor {} was created and saved; revoke {} with `edgeward token revoke {} --after …`",
-                            new.name, old.name, old.name
+                            "successor {} was created{}; revoke {} with `edgeward token revoke {} --after …`",
+                            new.name,
+                            if saved.is_some() { " and saved" } else { "" },
+                            old.name,
+                            old.name
                         )
                     })?)
                 }
