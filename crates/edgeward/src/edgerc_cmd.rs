@@ -46,7 +46,9 @@ pub(crate) fn check_host(host: &str) -> Result<&str> {
         if let Some(rest) = host.strip_prefix('[') {
             // An IPv6 address: [::1]:8443.
             if let Some((ip, port)) = rest.split_once(']') {
-                if ip.parse::<std::net::Ipv6Addr>().is_ok() && (port.is_empty() || port_ok(port)) {
+                if ip.parse::<std::net::Ipv6Addr>().is_ok()
+                    && (port.is_empty() || port.strip_prefix(':').is_some_and(port_ok))
+                {
                     return Ok(host);
                 }
             }
@@ -54,13 +56,13 @@ pub(crate) fn check_host(host: &str) -> Result<&str> {
         return refuse("not a host");
     }
     match host.rsplit_once(':') {
+        Some((name, _)) if name.contains(':') => refuse("an IPv6 address goes in brackets, e.g. [::1]:8443"),
         Some((name, port)) if name.is_empty() || !port_ok(port) => refuse("the port must be 1 to 65535"),
         _ => Ok(host),
     }
 }
 
 fn port_ok(port: &str) -> bool {
-    let port = port.strip_prefix(':').unwrap_or(port);
     port.parse::<u16>().is_ok_and(|p| p > 0)
 }
 
@@ -97,8 +99,21 @@ mod tests {
         for ok in ["127.0.0.1:8443", "lb.example.com", "lb.example.com:443", "[::1]:8443", "[::1]"] {
             assert!(check_host(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "https://lb.example.com", "lb.example.com/x", "a b", ":8443", "h:0", "h:99999", "h:x", "[zz]:1"]
-        {
+        for bad in [
+            "",
+            "https://lb.example.com",
+            "lb.example.com/x",
+            "a b",
+            ":8443",
+            "h:0",
+            "h:99999",
+            "h:x",
+            "[zz]:1",
+            "[::1]8443",
+            "::1",
+            "::1:8443",
+            "h::1",
+        ] {
             assert!(check_host(bad).is_err(), "{bad}");
         }
     }
