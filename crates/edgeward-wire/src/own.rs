@@ -165,6 +165,21 @@ pub struct TokenState {
 }
 
 impl TokenState {
+    /// The token's lifecycle in words, as the CLI and the console show it: "replaced by X,
+    /// revocation scheduled at T", "replaced by X, revoked at T", or nothing.
+    pub fn lifecycle(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(by) = &self.replaced_by {
+            parts.push(format!("replaced by {by}"));
+        }
+        match (&self.revoked_at, &self.revoke_at) {
+            (Some(at), _) => parts.push(format!("revoked at {at}")),
+            (None, Some(at)) => parts.push(format!("revocation scheduled at {at}")),
+            (None, None) => {}
+        }
+        parts.join(", ")
+    }
+
     /// The state of a listed token at `now`.
     pub fn new(t: &edgeward_core::store::ListedToken, now: DateTime<Utc>) -> Self {
         let token = &t.stored.token;

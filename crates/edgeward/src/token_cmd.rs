@@ -258,17 +258,7 @@ async fn token_states(c: &Client) -> Result<Vec<TokenState>> {
 /// What the list and `show` say of a token's lifecycle: its successor, its scheduled or done
 /// revocation ("replaced by X, revoked at T").
 fn lifecycle(state: Option<&TokenState>) -> String {
-    let Some(s) = state else { return String::new() };
-    let mut parts = Vec::new();
-    if let Some(by) = &s.replaced_by {
-        parts.push(format!("replaced by {by}"));
-    }
-    match (&s.revoked_at, &s.revoke_at) {
-        (Some(at), _) => parts.push(format!("revoked at {at}")),
-        (None, Some(at)) => parts.push(format!("revocation scheduled at {at}")),
-        (None, None) => {}
-    }
-    parts.join(", ")
+    state.map(TokenState::lifecycle).unwrap_or_default()
 }
 
 /// An API client's error, kept whole so that `--json` can report its status, EdgeKV code and
