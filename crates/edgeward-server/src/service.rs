@@ -316,7 +316,14 @@ pub async fn revoke_due(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Toke
 /// (successor, scheduled and done revocation, last use).
 pub async fn token_states(state: &AppState, caller: &Actor) -> Result<Vec<TokenState>, Error> {
     let now = state.clock.now();
-    Ok(token_overview(state, caller).await?.iter().map(|t| TokenState::new(t, now)).collect())
+    Ok(token_overview(state, caller)
+        .await?
+        .iter()
+        .map(|t| {
+            let may_revoke = permit::check::<cap::RevokeToken>(&caller.grants, t.stored.token.networks).is_ok();
+            TokenState::new(t, now, may_revoke)
+        })
+        .collect())
 }
 
 /// An instant as the Edgeward endpoints write it: RFC 3339, whole seconds.

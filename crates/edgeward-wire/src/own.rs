@@ -162,6 +162,10 @@ pub struct TokenState {
     pub revoke_at: Option<String>,
     /// Its latest data-plane use (RFC 3339).
     pub last_used: Option<String>,
+    /// Whether the caller may revoke it, and so schedule or cancel its revocation (its
+    /// grants against the token's networks, as the server checks them).
+    #[serde(default)]
+    pub may_revoke: bool,
 }
 
 impl TokenState {
@@ -180,8 +184,8 @@ impl TokenState {
         parts.join(", ")
     }
 
-    /// The state of a listed token at `now`.
-    pub fn new(t: &edgeward_core::store::ListedToken, now: DateTime<Utc>) -> Self {
+    /// The state of a listed token at `now`; `may_revoke` as the server's permission check found.
+    pub fn new(t: &edgeward_core::store::ListedToken, now: DateTime<Utc>, may_revoke: bool) -> Self {
         let token = &t.stored.token;
         let state = if token.revoked_at.is_some() {
             "revoked"
@@ -198,6 +202,7 @@ impl TokenState {
             replaced_by: t.replaced_by.clone(),
             revoke_at: t.revoke_at.map(seconds),
             last_used: t.last_used.map(seconds),
+            may_revoke,
         }
     }
 }

@@ -29,7 +29,18 @@ pub enum EdgercCommand {
         /// The .edgerc file to change [default: <data-dir>/edgerc].
         #[arg(long)]
         edgerc: Option<PathBuf>,
+        /// Print the outcome (or the error) as JSON.
+        #[arg(long)]
+        json: bool,
     },
+}
+
+impl EdgercCommand {
+    /// Whether `--json` was given.
+    pub fn json(&self) -> bool {
+        let Self::SetHost { json, .. } = self;
+        *json
+    }
 }
 
 /// A `host` an EdgeGrid client can use: a name or an address, with an optional port; no scheme,
@@ -68,7 +79,7 @@ fn port_ok(port: &str) -> bool {
 
 #[allow(clippy::disallowed_methods, reason = "the command's job is to read and rewrite the edgerc file it is given")]
 pub fn run(cmd: EdgercCommand) -> Result<()> {
-    let EdgercCommand::SetHost { host, section, data_dir, edgerc } = cmd;
+    let EdgercCommand::SetHost { host, section, data_dir, edgerc, json } = cmd;
     let host = check_host(&host)?;
     let path = edgerc.unwrap_or_else(|| data_dir.join("edgerc"));
     let text = match std::fs::read_to_string(&path) {
@@ -78,15 +89,23 @@ pub fn run(cmd: EdgercCommand) -> Result<()> {
     let Some(old) = bootstrap::section_host(&text, &section) else {
         bail!("{} has no [{section}] section with a host", path.display());
     };
+    let outcome = |changed: bool| {
+        serde_json::json!({ "edgerc": path.display().to_string(), "section": section, "host": host,
+            "previousHost": old, "changed": changed })
+    };
     if old == host {
-        println!("{}: [{section}] already names {host}.", path.display());
+        crate::say(json, outcome(false), format!("{}: [{section}] already names {host}.", path.display()));
         return Ok(());
     }
     let updated = bootstrap::with_host(&text, &section, host);
     // Through a symbolic link, to the file it names.
     let target = std::fs::canonicalize(&path).unwrap_or(path.clone());
     bootstrap::write_private(&target, updated.as_bytes())?;
-    println!("{}: [{section}] and every section that named {old} now name {host}.", path.display());
+    crate::say(
+        json,
+        outcome(true),
+        format!("{}: [{section}] and every section that named {old} now name {host}.", path.display()),
+    );
     Ok(())
 }
 

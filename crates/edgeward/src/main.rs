@@ -789,7 +789,7 @@ async fn set_enabled(db: &Database, data_dir: &Path, name: &str, enabled: bool, 
 }
 
 /// A command's outcome on stdout: `value` with --json, else the sentence.
-fn say(json: bool, value: serde_json::Value, sentence: String) {
+pub(crate) fn say(json: bool, value: serde_json::Value, sentence: String) {
     if json {
         println!("{value}");
     } else {
@@ -871,8 +871,14 @@ async fn run(cli: Cli) -> Result<()> {
             let json = cmd.json();
             json_error(json, accessgroup(cmd, db).await)?
         }
-        Command::Keys(cmd) => keys_cmd::run(cmd, db).await?,
-        Command::Audit(cmd) => audit_cmd::run(cmd, db).await?,
+        Command::Keys(cmd) => {
+            let json = cmd.json();
+            json_error(json, keys_cmd::run(cmd, db).await)?
+        }
+        Command::Audit(cmd) => {
+            let audit_cmd::AuditCommand::List { json, .. } = cmd;
+            json_error(json, audit_cmd::run(cmd, db).await)?
+        }
         Command::User { cmd, conn } => json_error(conn.json, people::user(cmd, &conn, db).await)?,
         Command::Notify { cmd, conn } => json_error(conn.json, people::notify(cmd, &conn).await)?,
         Command::Role { cmd, conn } => json_error(conn.json, people::role(cmd, &conn).await)?,
@@ -889,7 +895,10 @@ async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Migrate { data_dir, json } => json_error(json, migrate(db, &data_dir, json).await)?,
-        Command::Edgerc(cmd) => edgerc_cmd::run(cmd)?,
+        Command::Edgerc(cmd) => {
+            let json = cmd.json();
+            json_error(json, edgerc_cmd::run(cmd))?
+        }
         Command::Completions { shell } => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

@@ -10,10 +10,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use edgeward_client::{Client, ClientError, Edgerc};
-use edgeward_core::capability::{Capability, Grants};
 use edgeward_core::limits::MAX_REVOCATION_DELAY_DAYS;
 use edgeward_core::names::NamespaceName;
-use edgeward_core::network::Networks;
 use edgeward_core::permission::Permissions;
 use edgeward_wire::{
     CreateTokenRequest, LenientBool, NamespacePairs, ScheduleRevocation, ScheduledRevocation, TokenObject, TokenState,
@@ -489,23 +487,20 @@ fn revocation_time(after: Option<&str>, at: Option<&str>) -> Result<ScheduleRevo
 }
 
 /// Before a rotation creates anything: the server can schedule `old`'s revocation (an Edgeward)
-/// and the caller's grants allow revoking it, so that `--revoke-old-after` cannot fail once
-/// the successor exists.
+/// and says the caller may revoke it, so that `--revoke-old-after` cannot fail once the
+/// successor exists.
 async fn can_schedule_revocation(c: &Client, old: &TokenObject) -> Result<()> {
-    let status = c.status().await.map_err(|e| match e {
+    let states = c.token_states().await.map_err(|e| match e {
         ClientError::Api { status: 404, .. } => {
             anyhow!("--revoke-old-after: this server does not schedule revocations (it is not an Edgeward); nothing was created")
         }
         e => api(e),
     })?;
-    let grants = Grants::parse_list(&status.caller.grants.join(",")).unwrap_or_default();
-    let networks = Networks { staging: old.allow_on_staging, production: old.allow_on_production };
-    if !grants.allows(Capability::RevokeToken, networks) {
+    if !states.tokens.iter().any(|s| s.uuid == old.uuid && s.may_revoke) {
         return Err(anyhow!(
-            "--revoke-old-after: {} may not revoke {} (it lacks the {} grant); nothing was created",
-            status.caller.name,
+            "--revoke-old-after: these credentials may not revoke {} (they lack the REVOKE_TOKEN grant{}); nothing was created",
             old.name,
-            Capability::RevokeToken
+            if old.allow_on_production { "" } else { ", or REVOKE_STAGING_TOKEN" }
         ));
     }
     Ok(())

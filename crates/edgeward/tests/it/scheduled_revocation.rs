@@ -162,7 +162,10 @@ fn a_rotation_that_could_not_schedule_the_revocation_creates_nothing() {
     let (code, out, err) =
         token(&dir, &["rotate", "old", "--to", "new", "--revoke-old-after", "1h", "--section", "rotator"]);
     assert_eq!(code, 1, "{out}\n{err}");
-    assert!(err.contains("lacks the REVOKE_TOKEN grant") && err.contains("nothing was created"), "{err}");
+    assert!(
+        err.contains("may not revoke old (they lack the REVOKE_TOKEN grant") && err.contains("nothing was created"),
+        "{err}"
+    );
 
     let list = ok_json(&dir, &["list", "--include-revoked"]);
     let names: Vec<_> = list["tokens"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
