@@ -20,6 +20,8 @@ use edgeward_server::bootstrap;
 use edgeward_server::ServeConfig;
 
 mod audit_cmd;
+mod backup_cmd;
+mod backup_file;
 mod bundle;
 mod data_cmd;
 mod edgerc_cmd;
@@ -258,6 +260,13 @@ enum Command {
     /// Rotate and retire the token-signing keys; rotate the data key.
     #[command(subcommand)]
     Keys(keys_cmd::KeysCommand),
+    /// Copy a SQLite installation's database, consistently, while its servers serve (its keys
+    /// only with --include-keys, sealed with a passphrase). Exit 2 when --to cannot be written.
+    Backup(backup_cmd::BackupArgs),
+    /// Restore a backup into a new or empty data directory (--force: over an installation, which
+    /// is moved aside). Checks the whole file before writing anything; refused while a server
+    /// runs on the directory.
+    Restore(backup_cmd::RestoreArgs),
     /// Apply the database migrations of a data directory (a server does this at start too) and
     /// print the schema version.
     Migrate {
@@ -582,6 +591,8 @@ const KNOWN_ENV: &[&str] = &[
     "EDGEWARD_MAX_TOKENS",
     "EDGEWARD_TIMESTAMP_WINDOW",
     "EDGEWARD_LOG",
+    "EDGEWARD_LOG_FORMAT",
+    backup_cmd::PASSPHRASE_ENV,
 ];
 
 #[allow(clippy::disallowed_methods, reason = "the CLI reads the configuration file `serve --config` names")]
@@ -789,7 +800,7 @@ async fn set_enabled(db: &Database, data_dir: &Path, name: &str, enabled: bool, 
 }
 
 /// A command's outcome on stdout: `value` with --json, else the sentence.
-fn say(json: bool, value: serde_json::Value, sentence: String) {
+pub(crate) fn say(json: bool, value: serde_json::Value, sentence: String) {
     if json {
         println!("{value}");
     } else {
@@ -888,6 +899,8 @@ async fn run(cli: Cli) -> Result<()> {
                 return Err(anyhow::Error::new(BundleProblems));
             }
         }
+        Command::Backup(args) => json_error(args.json, backup_cmd::backup(args, db).await)?,
+        Command::Restore(args) => json_error(args.json, backup_cmd::restore(args, db).await)?,
         Command::Migrate { data_dir, json } => json_error(json, migrate(db, &data_dir, json).await)?,
         Command::Edgerc(cmd) => edgerc_cmd::run(cmd)?,
         Command::Completions { shell } => {
