@@ -1,7 +1,7 @@
 //! Consistent copies of a SQLite database while servers keep writing to it (`edgeward backup`),
 //! and the checks a copy passes before `edgeward restore` puts it in place.
 //!
-//! The copy is SQLite's online backup API run in **one step** (`sqlite3_backup_step(-1)`): every
+//! The copy is SQLite's online backup API run in **one step** (`sqlite3_backup_step` for every page at once): every
 //! page is copied inside one read transaction, so the copy is the database as of one commit, and
 //! under WAL a reader never blocks the writer (the writer keeps committing to the WAL; only the
 //! checkpoint waits behind the copy, so the WAL may grow while it runs). A backup run in several
@@ -32,9 +32,9 @@ pub fn sqlite_snapshot(src: &Path, dst: &Path) -> Result<u32, Error> {
     {
         let mut target = Connection::open(dst).map_err(failed("cannot create", dst))?;
         let backup = Backup::new(&source, &mut target).map_err(failed("cannot copy", src))?;
-        // -1: every page in one step, under one read transaction (see the module's docs). A busy
-        // or locked source (a WAL reset in progress) is retried after the pause.
-        backup.run_to_completion(-1, Duration::from_millis(50), None).map_err(failed("cannot copy", src))?;
+        // i32::MAX pages: every page in one step, under one read transaction (see the module's
+        // docs). A busy or locked source (a WAL reset in progress) is retried after the pause.
+        backup.run_to_completion(i32::MAX, Duration::from_millis(50), None).map_err(failed("cannot copy", src))?;
     }
     let target = Connection::open(dst).map_err(failed("cannot open", dst))?;
     let mode: String = target
