@@ -2,6 +2,7 @@
 //! files, key rotation, notifications, and the house rules lints cannot say (`tidy`).
 mod common;
 
+mod backup;
 mod binary;
 mod cli;
 mod data;
