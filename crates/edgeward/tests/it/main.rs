@@ -5,6 +5,7 @@ mod common;
 mod backup;
 mod binary;
 mod cli;
+mod contrib;
 mod data;
 mod keys;
 mod notify;
