@@ -216,7 +216,8 @@ pub async fn backup(args: BackupArgs, db: &Database) -> Result<()> {
         database: file::DatabaseEntry { bytes, sha256: hex::encode(&sha) },
         keys: file::KeysEntry { needed: needed.clone(), included: bundle.is_some(), sealed_files: sealed_files.clone() },
     };
-    let manifest_json = serde_json::to_vec_pretty(&manifest)?;
+    let mut manifest_json = serde_json::to_vec_pretty(&manifest)?;
+    manifest_json.push(b'\n');
 
     let mtime = u64::try_from(created_at.timestamp()).unwrap_or(0);
     let out = tempfile::Builder::new()
@@ -472,6 +473,8 @@ pub async fn restore(args: RestoreArgs, db: &Database) -> Result<()> {
         return Err(damaged(&from, "the database's schema version is not the manifest's"));
     }
     let sha = hex::decode(&manifest.database.sha256).map_err(|e| damaged(&from, e))?;
+    // keys/ is there either way (0700), for the key files to be restored or copied back into.
+    private_dirs(staging.path(), Path::new("keys/data.key"))?;
     let mut restored = Vec::new();
     if let Some(bundle) = &keys {
         let phrase = passphrase(passphrase_file.as_deref(), false)?;
@@ -544,7 +547,8 @@ pub async fn restore(args: RestoreArgs, db: &Database) -> Result<()> {
     if restored.is_empty() {
         text.push_str(&format!(
             "The backup holds no keys: copy {} of the original data directory into {dir} (same paths, mode 0600) \
-             before starting a server; a server started without them refuses the database.\n",
+             before starting a server (a server started without them makes a new data key, which does not open \
+             the database, and refuses to start: then copy them over it).\n",
             manifest.keys.needed.join(", ")
         ));
     } else {
