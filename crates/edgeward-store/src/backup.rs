@@ -37,9 +37,8 @@ pub fn sqlite_snapshot(src: &Path, dst: &Path) -> Result<u32, Error> {
         backup.run_to_completion(i32::MAX, Duration::from_millis(50), None).map_err(failed("cannot copy", src))?;
     }
     let target = Connection::open(dst).map_err(failed("cannot open", dst))?;
-    let mode: String = target
-        .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))
-        .map_err(failed("cannot finish", dst))?;
+    let mode: String =
+        target.query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0)).map_err(failed("cannot finish", dst))?;
     if !mode.eq_ignore_ascii_case("delete") {
         return Err(Error::Internal(format!("cannot finish {}: journal mode stayed {mode}", dst.display())));
     }
@@ -53,12 +52,10 @@ pub fn sqlite_snapshot(src: &Path, dst: &Path) -> Result<u32, Error> {
 pub fn check_copy(path: &Path) -> Result<u32, Error> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(failed("cannot open", path))?;
-    let not_edgeward = |detail: String| {
-        Error::Internal(format!("{} is not an intact Edgeward database: {detail}", path.display()))
-    };
-    let verdict: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .map_err(|e| not_edgeward(e.to_string()))?;
+    let not_edgeward =
+        |detail: String| Error::Internal(format!("{} is not an intact Edgeward database: {detail}", path.display()));
+    let verdict: String =
+        conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| not_edgeward(e.to_string()))?;
     if verdict != "ok" {
         return Err(not_edgeward(format!("integrity check: {verdict}")));
     }

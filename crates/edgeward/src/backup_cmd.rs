@@ -151,7 +151,11 @@ pub async fn backup(args: BackupArgs, db: &Database) -> Result<()> {
         ));
     }
     if to.is_dir() {
-        return Err(usage!("--to {} is a directory: give a file name, e.g. {}/edgeward.backup", to.display(), to.display()));
+        return Err(usage!(
+            "--to {} is a directory: give a file name, e.g. {}/edgeward.backup",
+            to.display(),
+            to.display()
+        ));
     }
     if to.exists() && !overwrite {
         return Err(usage!("--to {} exists; pass --overwrite to replace it, or choose another path", to.display()));
@@ -214,7 +218,11 @@ pub async fn backup(args: BackupArgs, db: &Database) -> Result<()> {
         created_at: created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         schema_version,
         database: file::DatabaseEntry { bytes, sha256: hex::encode(&sha) },
-        keys: file::KeysEntry { needed: needed.clone(), included: bundle.is_some(), sealed_files: sealed_files.clone() },
+        keys: file::KeysEntry {
+            needed: needed.clone(),
+            included: bundle.is_some(),
+            sealed_files: sealed_files.clone(),
+        },
     };
     let mut manifest_json = serde_json::to_vec_pretty(&manifest)?;
     manifest_json.push(b'\n');
@@ -411,7 +419,10 @@ fn private_dirs(root: &Path, rel: &Path) -> Result<()> {
     for part in rel.parent().into_iter().flat_map(|p| p.components()) {
         dir.push(part);
         if !dir.is_dir() {
-            fs::DirBuilder::new().mode(0o700).create(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
         }
     }
     Ok(())
@@ -529,7 +540,10 @@ pub async fn restore(args: RestoreArgs, db: &Database) -> Result<()> {
             "cannot move the restored directory {} to {}: {e}{}",
             staged.display(),
             data_dir.display(),
-            moved_aside.as_ref().map(|a| format!(" (the previous directory is at {})", a.display())).unwrap_or_default()
+            moved_aside
+                .as_ref()
+                .map(|a| format!(" (the previous directory is at {})", a.display()))
+                .unwrap_or_default()
         );
     }
     fs::File::open(&parent).and_then(|d| d.sync_all()).with_context(|| format!("cannot sync {}", parent.display()))?;

@@ -154,15 +154,15 @@ async fn a_backup_taken_while_writing_holds_every_write_acknowledged_before_it_b
     assert!(out.contains("Keys and files restored: keys/data.key"), "{out}");
     drop(server);
     let second = start_on_sqlite(&restored, &[]);
-    let (code, _, err) = cli_on_sqlite(&["edgerc", "set-host", &second.admin, "--data-dir", restored.to_str().unwrap()]);
+    let (code, _, err) =
+        cli_on_sqlite(&["edgerc", "set-host", &second.admin, "--data-dir", restored.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
 
     // The token made before the backup still authorizes on the data plane (the keys came back),
     // and every item acknowledged before the backup began is there.
     let http = reqwest::Client::new();
     for (_, item, body) in &before_items {
-        let resp =
-            http.get(item_url(&second.data, item)).header("X-Akamai-EdgeDB-Auth", &value).send().await.unwrap();
+        let resp = http.get(item_url(&second.data, item)).header("X-Akamai-EdgeDB-Auth", &value).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 200, "{item}");
         assert_eq!(resp.text().await.unwrap(), *body);
     }
@@ -171,8 +171,13 @@ async fn a_backup_taken_while_writing_holds_every_write_acknowledged_before_it_b
         assert!(names.contains(name), "token {name} acknowledged before the backup is missing");
     }
     // And the restored server takes writes.
-    let put =
-        http.put(item_url(&second.data, "after")).header("X-Akamai-EdgeDB-Auth", &value).body("x").send().await.unwrap();
+    let put = http
+        .put(item_url(&second.data, "after"))
+        .header("X-Akamai-EdgeDB-Auth", &value)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(put.status().as_u16(), 200);
 }
 
@@ -270,8 +275,16 @@ async fn backup_and_restore_refuse_what_they_cannot_do_and_change_nothing() {
     let t = target.to_str().unwrap();
     let wrong = tmp.path().join("wrong");
     std::fs::write(&wrong, "not the passphrase at all").unwrap();
-    let (code, v) =
-        json(&["restore", "--from", sealed.to_str().unwrap(), "--passphrase-file", wrong.to_str().unwrap(), "--json", "--data-dir", t]);
+    let (code, v) = json(&[
+        "restore",
+        "--from",
+        sealed.to_str().unwrap(),
+        "--passphrase-file",
+        wrong.to_str().unwrap(),
+        "--json",
+        "--data-dir",
+        t,
+    ]);
     assert_eq!(code, 1, "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("passphrase does not open"), "{v}");
     let mut damaged = std::fs::read(&file).unwrap();
@@ -351,15 +364,10 @@ fn a_json_log_start_prints_json_lines_with_the_banner_and_no_secret() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let log = serve_until(&dir, &["--log-format", "json"], "next: ");
-    let lines: Vec<serde_json::Value> = log
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
-        .collect();
-    let banner: Vec<&str> = lines
-        .iter()
-        .filter(|l| l["target"] == "edgeward::banner")
-        .map(|l| l["message"].as_str().unwrap())
-        .collect();
+    let lines: Vec<serde_json::Value> =
+        log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"))).collect();
+    let banner: Vec<&str> =
+        lines.iter().filter(|l| l["target"] == "edgeward::banner").map(|l| l["message"].as_str().unwrap()).collect();
     assert!(banner[0].starts_with("Edgeward made a new installation in"), "{banner:?}");
     assert!(banner.iter().any(|m| m.contains(&dir.join("edgerc").display().to_string())), "{banner:?}");
     assert!(banner.iter().any(|m| m.contains("next: `edgeward status --data-dir")), "{banner:?}");
