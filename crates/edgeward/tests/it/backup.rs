@@ -314,7 +314,9 @@ async fn backup_and_restore_refuse_what_they_cannot_do_and_change_nothing() {
     let aside = out.split("The previous directory is kept at ").nth(1).unwrap().split(".\n").next().unwrap();
     assert!(Path::new(aside).join("keys/data.key").is_file(), "{out}");
     assert!(dir.join("edgeward.db").is_file() && !dir.join("keys/data.key").exists());
-    std::fs::create_dir(dir.join("keys")).unwrap();
+    // keys/ is made (0700) for the key files to be copied into.
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(std::fs::metadata(dir.join("keys")).unwrap().permissions().mode() & 0o777, 0o700);
     std::fs::copy(Path::new(aside).join("keys/data.key"), dir.join("keys/data.key")).unwrap();
     let (code, v) = json(&["keys", "list", "--json", "--data-dir", d]);
     assert_eq!(code, 0, "the restored database opens with the copied key: {v}");
