@@ -144,21 +144,21 @@ pub async fn backup(args: BackupArgs, db: &Database) -> Result<()> {
     // The target first: nothing is copied for a file that could not be written.
     let target_dir = parent_of(&to);
     if !target_dir.is_dir() {
-        return Err(usage!(
+        return Err(anyhow!(
             "--to {}: the directory {} does not exist; create it first or choose another path",
             to.display(),
             target_dir.display()
         ));
     }
     if to.is_dir() {
-        return Err(usage!(
+        return Err(anyhow!(
             "--to {} is a directory: give a file name, e.g. {}/edgeward.backup",
             to.display(),
             to.display()
         ));
     }
     if to.exists() && !overwrite {
-        return Err(usage!("--to {} exists; pass --overwrite to replace it, or choose another path", to.display()));
+        return Err(anyhow!("--to {} exists; pass --overwrite to replace it, or choose another path", to.display()));
     }
     if db.url().is_some() {
         bail!(
@@ -402,7 +402,7 @@ fn target_state(dir: &Path) -> Result<Target> {
         return Ok(Target::Absent);
     }
     if !dir.is_dir() {
-        return Err(usage!("--data-dir {} is a file, not a directory", dir.display()));
+        return Err(anyhow!("--data-dir {} is a file, not a directory", dir.display()));
     }
     if dir.join(NEEDED[0]).exists() || dir.join(file::DATABASE).exists() {
         return Ok(Target::Occupied("holds an installation"));
@@ -438,11 +438,11 @@ pub async fn restore(args: RestoreArgs, db: &Database) -> Result<()> {
         );
     }
     if !from.is_file() {
-        return Err(usage!("--from {}: no such file", from.display()));
+        return Err(anyhow!("--from {}: no such file", from.display()));
     }
     let state = target_state(&data_dir)?;
     if let (Target::Occupied(what), false) = (&state, force) {
-        return Err(usage!(
+        return Err(anyhow!(
             "--data-dir {} {what}; restore into a new or empty directory, or pass --force to move it aside \
              (to {}.replaced-<time>) and restore in its place",
             data_dir.display(),
@@ -463,7 +463,7 @@ pub async fn restore(args: RestoreArgs, db: &Database) -> Result<()> {
     };
     let parent = parent_of(&data_dir);
     if !parent.is_dir() {
-        return Err(usage!("--data-dir {}: the directory {} does not exist", data_dir.display(), parent.display()));
+        return Err(anyhow!("--data-dir {}: the directory {} does not exist", data_dir.display(), parent.display()));
     }
     let staging = tempfile::Builder::new()
         .prefix(".edgeward-restore-")

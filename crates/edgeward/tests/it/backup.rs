@@ -204,16 +204,17 @@ async fn backup_and_restore_refuse_what_they_cannot_do_and_change_nothing() {
     assert!(out.contains("NOT in the backup: the key files keys/data.key"), "{out}");
     let first = std::fs::read(&file).unwrap();
 
-    // An existing file: a usage error, the file unchanged; --overwrite replaces it.
+    // An existing file: refused (1, as for any file that cannot be written), the file
+    // unchanged; --overwrite replaces it.
     let (code, v) = json(&["backup", "--to", f, "--json", "--data-dir", d]);
-    assert_eq!(code, 2, "{v}");
+    assert_eq!(code, 1, "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("pass --overwrite"), "{v}");
     assert_eq!(std::fs::read(&file).unwrap(), first);
     let (code, _, err) = cli_on_sqlite(&["backup", "--to", f, "--overwrite", "--data-dir", d]);
     assert_eq!(code, 0, "{err}");
     // A directory that does not exist, and a data directory with no installation.
     let (code, _, err) = cli_on_sqlite(&["backup", "--to", "/nonexistent-dir/b.backup", "--data-dir", d]);
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("does not exist"), "{err}");
     let empty = tmp.path().join("empty");
     let (code, v) = json(&["backup", "--to", "x.backup", "--json", "--data-dir", empty.to_str().unwrap()]);
@@ -260,11 +261,11 @@ async fn backup_and_restore_refuse_what_they_cannot_do_and_change_nothing() {
     ]);
     assert_eq!(code, 0, "{err}");
 
-    // Restore: over an installation without --force (a usage error), over a running server even
+    // Restore: over an installation without --force, over a running server even
     // with --force (refused), then with a wrong passphrase, from a damaged file, from a file
     // that is no backup: each changes nothing.
     let (code, _, err) = cli_on_sqlite(&["restore", "--from", f, "--data-dir", d]);
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("holds an installation"), "{err}");
     let (code, _, err) = cli_on_sqlite(&["restore", "--from", f, "--force", "--data-dir", d]);
     assert_eq!(code, 1, "{err}");
