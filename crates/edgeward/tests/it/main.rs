@@ -6,6 +6,7 @@ mod binary;
 mod cli;
 mod data;
 mod keys;
+mod metrics;
 mod notify;
 mod passwords;
 mod roles;
