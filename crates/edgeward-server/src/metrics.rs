@@ -158,10 +158,18 @@ fn seconds(nanos: u64) -> f64 {
 
 type LatencyFamily = Family<LatencyLabels, LatencyHistogram>;
 
-/// One route's histograms on one listener, each resolved at its first use.
+/// One route's series on one listener for one method and status class: the histogram, and the
+/// request counter of the first exact status seen (nearly always the only one: a data-plane GET
+/// answers 200); another status's counter is looked up in its family.
+struct Slot {
+    latency: LatencyHistogram,
+    first_status: (u16, Counter),
+}
+
+/// One route's series on one listener, each resolved at its first use.
 struct RouteSeries {
     route: &'static str,
-    slots: [[OnceLock<LatencyHistogram>; CLASSES.len()]; METHODS.len()],
+    slots: [[OnceLock<Slot>; CLASSES.len()]; METHODS.len()],
 }
 
 impl RouteSeries {
@@ -226,18 +234,25 @@ impl ListenerMetrics {
         let series = self.series(route);
         let series = series.get();
         let (m, c) = (method_index(method), class_index(status));
-        let histogram = series.slots[m][c].get_or_init(|| {
+        let counter_labels = HttpLabels { listener: self.listener, route: series.route, method: METHODS[m], status };
+        let slot = series.slots[m][c].get_or_init(|| {
             let labels = LatencyLabels {
                 listener: self.listener,
                 route: series.route,
                 method: METHODS[m],
                 status_class: CLASSES[c],
             };
-            self.latency.get_or_create(&labels).clone()
+            Slot {
+                latency: self.latency.get_or_create(&labels).clone(),
+                first_status: (status, self.requests.get_or_create(&counter_labels).clone()),
+            }
         });
-        histogram.observe(elapsed);
-        let labels = HttpLabels { listener: self.listener, route: series.route, method: METHODS[m], status };
-        self.requests.get_or_create(&labels).inc();
+        slot.latency.observe(elapsed);
+        if slot.first_status.0 == status {
+            slot.first_status.1.inc();
+        } else {
+            self.requests.get_or_create(&counter_labels).inc();
+        }
     }
 }
 
