@@ -7,6 +7,13 @@ use chrono::Months;
 /// short statement.
 pub const MAX_LIST_ENTRIES: usize = 1_000;
 
+/// The furthest ahead a token's revocation may be scheduled, in days.
+pub const MAX_REVOCATION_DELAY_DAYS: i64 = 400;
+
+/// How far in the past a scheduled revocation's time may lie and still mean "now" (clocks that
+/// differ a little), in seconds; further back it is refused as a mistake.
+pub const REVOKE_AT_SKEW_SECONDS: i64 = 60;
+
 /// Account- and token-level limits.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]

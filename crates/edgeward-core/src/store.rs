@@ -167,6 +167,10 @@ pub trait TokenStore: Send + Sync {
     async fn token_usage(&self, uuid: Uuid) -> Result<Vec<TokenUsage>>;
     /// The uuids of revoked tokens still stored (the data plane refuses them).
     async fn revoked_token_uuids(&self) -> Result<Vec<Uuid>>;
+    /// The tokens held against the account's limit, as [`insert_token`](Self::insert_token)
+    /// counts them: every unrevoked token until it is purged (an expired one too); 0 before the
+    /// account is initialized.
+    async fn counted_tokens(&self) -> Result<u64>;
 }
 
 /// An API client (EdgeGrid credentials plus grants).

@@ -19,6 +19,8 @@
 //!   admin-password       the `admin` user's one-time initial password (0600), written at the
 //!                        first start on an empty database and removed when the password is
 //!                        changed (`edgeward user set-password admin`)
+//!   serve.lock           empty; every running server holds a shared flock(2) on it, and
+//!                        `edgeward restore` an exclusive one (see [`lock_for_serving`])
 //! ```
 //! The first start on an empty database (no user, no API client) makes the `admin` user, with
 //! every grant, and the administrator API client it owns, in one transaction
@@ -120,6 +122,55 @@ pub struct Prepared {
     pub tls_pem: crate::tls::PemPair,
     /// The administrator's `edgerc` path.
     pub edgerc: PathBuf,
+    /// Whether this start made the installation's first administrator (a new installation).
+    pub first_start: bool,
+    /// The shared lock on `serve.lock`, held as long as the server runs.
+    pub serve_lock: Arc<fs::File>,
+}
+
+/// The file of a data directory that every server running on it holds a shared `flock(2)` on,
+/// and that `edgeward restore` locks exclusively: a restore never replaces a directory a server
+/// is using, and no server starts on a directory while it is restored. Several servers may share
+/// a data directory (the shared lock lets them).
+pub const SERVE_LOCK_FILE: &str = "serve.lock";
+
+fn open_lock_file(dir: &Path) -> Result<fs::File, BootError> {
+    let path = dir.join(SERVE_LOCK_FILE);
+    fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io("cannot open", &path))
+}
+
+/// Take the shared lock a running server holds on `dir` (it exists): refused while
+/// `edgeward restore` holds the exclusive one. The lock lasts as long as the file returned.
+pub fn lock_for_serving(dir: &Path) -> Result<fs::File, BootError> {
+    let file = open_lock_file(dir)?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockShared) {
+        Ok(()) => Ok(file),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(BootError::Key(format!(
+            "{} is being restored (`edgeward restore` holds {}); start the server once the restore has finished",
+            dir.display(),
+            SERVE_LOCK_FILE
+        ))),
+        Err(e) => Err(io("cannot lock", &dir.join(SERVE_LOCK_FILE))(e.into())),
+    }
+}
+
+/// Take the exclusive lock on the data directory `dir` (it exists), for `edgeward restore`:
+/// `None` while a server runs on it (holds the shared lock). The lock lasts as long as the file
+/// returned.
+pub fn lock_exclusively(dir: &Path) -> Result<Option<fs::File>, BootError> {
+    let file = open_lock_file(dir)?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Some(file)),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+        Err(e) => Err(io("cannot lock", &dir.join(SERVE_LOCK_FILE))(e.into())),
+    }
 }
 
 fn ensure_private_dir(p: &Path) -> Result<(), BootError> {
@@ -423,6 +474,7 @@ pub fn remove_initial_password(data_dir: &Path) -> Result<bool, BootError> {
 /// changed at the first sign-in) and the administrator API client it owns, in one transaction;
 /// then write the client's `edgerc` and the password's file, both 0600. Another server starting
 /// on the same database at the same moment makes them instead, and this one writes nothing.
+/// Returns whether this start made them.
 async fn create_first_administrator(
     store: &dyn Store,
     data_key: &dyn Sealer,
@@ -430,7 +482,7 @@ async fn create_first_administrator(
     edgerc: &Path,
     host: &str,
     clock: &dyn Clock,
-) -> Result<(), BootError> {
+) -> Result<bool, BootError> {
     let password = crate::password::random();
     let hash = crate::password::hash(&password).map_err(|e| BootError::Key(e.to_string()))?;
     let user = User {
@@ -456,7 +508,7 @@ async fn create_first_administrator(
                 user = ADMIN,
                 "created the administrator user, who owns the administrator API client; its one-time initial password is in this file: sign in to the web console with it as `admin` and choose your own (or run `edgeward user set-password admin`)"
             );
-            Ok(())
+            Ok(true)
         }
         // Another server on the same database made them a moment ago; its data directory has
         // the edgerc and the password.
@@ -464,7 +516,7 @@ async fn create_first_administrator(
             tracing::info!(
                 "the administrator user and API client were just created by another server on this database"
             );
-            Ok(())
+            Ok(false)
         }
         Err(e) => Err(BootError::Store(e.log_detail())),
     }
@@ -553,6 +605,8 @@ pub async fn prepare(
     admin_addr: SocketAddr,
 ) -> Result<Prepared, BootError> {
     let dir = &config.data_dir;
+    ensure_private_dir(dir)?;
+    let serve_lock = Arc::new(lock_for_serving(dir)?);
     let (store, data_key, data_key_cell) = open_store_with_cell(dir, &config.database, clock.now()).await?;
     match &config.database.url {
         None => {
@@ -588,8 +642,9 @@ pub async fn prepare(
     let edgerc = dir.join("edgerc");
     let host = edgerc_host(admin_addr);
     let no_clients = store.list_api_clients().await.map_err(map_store)?.is_empty();
+    let mut first_start = false;
     if no_clients && store.list_users().await.map_err(map_store)?.is_empty() {
-        create_first_administrator(store.as_ref(), &data_key, dir, &edgerc, &host, clock).await?;
+        first_start = create_first_administrator(store.as_ref(), &data_key, dir, &edgerc, &host, clock).await?;
     } else if no_clients {
         // An install with users but no API client (all of them deleted): a new administrator
         // client, as before there were users; its users are left as they are.
@@ -633,6 +688,8 @@ pub async fn prepare(
         tls_key,
         tls_pem,
         edgerc,
+        first_start,
+        serve_lock,
     })
 }
 

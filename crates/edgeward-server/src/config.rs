@@ -123,6 +123,28 @@ pub struct ServeConfig {
     pub metrics: MetricsConfig,
     /// The web console's sessions.
     pub console: ConsoleConfig,
+    /// How the log is written (read by the binary, which sets up logging before the server).
+    pub log: LogConfig,
+}
+
+/// How `edgeward serve` writes its log (to standard error; the level is `EDGEWARD_LOG`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// Text lines for people, or JSON lines for log shippers.
+    pub format: LogFormat,
+}
+
+/// The log's format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One line of text per event (the default).
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `message` and the event's
+    /// fields, with the current span's.
+    Json,
 }
 
 /// The web console's sessions: how long one lasts.
@@ -291,6 +313,7 @@ impl Default for ServeConfig {
             listeners: ListenersConfig::default(),
             metrics: MetricsConfig::default(),
             console: ConsoleConfig::default(),
+            log: LogConfig::default(),
         }
     }
 }

@@ -217,12 +217,7 @@ async fn revoke(state: &AppState, found: Found<cap::RevokeToken>) -> Result<Toke
     Ok(t)
 }
 
-/// The furthest ahead a revocation may be scheduled.
-pub const MAX_REVOCATION_DELAY_DAYS: i64 = 400;
-
-/// How far in the past a `revokeAt` may lie and still mean "now" (clocks that differ a little);
-/// further back it is refused as a mistake.
-pub const REVOKE_AT_SKEW_SECONDS: i64 = 60;
+use edgeward_core::limits::{MAX_REVOCATION_DELAY_DAYS, REVOKE_AT_SKEW_SECONDS};
 
 /// `PUT /edgeward/v1/tokens/{name}/scheduled-revocation`: revoke a token at a time (or after a
 /// delay on the server's clock), replacing any earlier schedule. A time that has come revokes it
@@ -321,7 +316,14 @@ pub async fn revoke_due(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Toke
 /// (successor, scheduled and done revocation, last use).
 pub async fn token_states(state: &AppState, caller: &Actor) -> Result<Vec<TokenState>, Error> {
     let now = state.clock.now();
-    Ok(token_overview(state, caller).await?.iter().map(|t| TokenState::new(t, now)).collect())
+    Ok(token_overview(state, caller)
+        .await?
+        .iter()
+        .map(|t| {
+            let may_revoke = permit::check::<cap::RevokeToken>(&caller.grants, t.stored.token.networks).is_ok();
+            TokenState::new(t, now, may_revoke)
+        })
+        .collect())
 }
 
 /// An instant as the Edgeward endpoints write it: RFC 3339, whole seconds.
@@ -360,4 +362,49 @@ async fn refresh(state: &AppState, found: &Found<cap::CreateToken>) -> Result<To
     let t = state.store.refresh_token(&found.stored.token.name, now, next_refresh_after(now.date_naive())).await?;
     tracing::info!(token = %t.name, generation = t.generation, "token refreshed");
     Ok(TokenObject::new(&t, None))
+}
+
+/// What the account uses of its limits, as far as the caller may see it: what `edgeward
+/// status` (`GET /edgeward/v1/status`) and the console's account page show.
+#[derive(Debug, Default)]
+pub struct AccountUsage {
+    /// Tokens held against the account's limit, counted as creation counts them (every
+    /// unrevoked token until purged), when the caller may view tokens on both networks.
+    pub tokens: Option<u64>,
+    /// The soonest-expiring live token the caller may view: its name and expiry.
+    pub soonest_expiry: Option<(TokenName, chrono::NaiveDate)>,
+    /// Namespaces on production, when the caller may view them there.
+    pub namespaces_production: Option<usize>,
+    /// Namespaces on staging, when the caller may view them there.
+    pub namespaces_staging: Option<usize>,
+}
+
+/// The account's usage of its limits as `caller` may see it ([`AccountUsage`]).
+pub async fn account_usage(state: &AppState, caller: &Actor) -> Result<AccountUsage, Error> {
+    let now = state.clock.now();
+    let mut usage = AccountUsage::default();
+    // The count is the account's, over every token: shown only to a caller who may view them all.
+    if permit::check::<cap::ViewToken>(&caller.grants, Networks::BOTH).is_ok() {
+        usage.tokens = Some(state.store.counted_tokens().await?);
+    }
+    if permit::check::<cap::ViewToken>(&caller.grants, Networks::STAGING).is_ok() {
+        usage.soonest_expiry = state
+            .store
+            .list_tokens(now, None)
+            .await?
+            .into_iter()
+            .filter(|t| permit::check::<cap::ViewToken>(&caller.grants, t.networks).is_ok())
+            .filter_map(|t| t.expiry.map(|e| (t.name, e)))
+            .min_by_key(|(_, e)| *e);
+    }
+    for network in edgeward_core::network::Network::ALL {
+        if permit::check::<cap::ViewNamespace>(&caller.grants, network.into()).is_ok() {
+            let n = Some(state.store.list_namespaces(network).await?.len());
+            match network {
+                edgeward_core::network::Network::Production => usage.namespaces_production = n,
+                edgeward_core::network::Network::Staging => usage.namespaces_staging = n,
+            }
+        }
+    }
+    Ok(usage)
 }

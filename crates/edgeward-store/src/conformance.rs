@@ -910,9 +910,11 @@ pub async fn the_token_limit_holds_under_concurrent_creation(s: Arc<dyn Store>) 
         }
     }
     assert_eq!(ok, 7, "exactly the limit");
+    assert_eq!(s.counted_tokens().await.unwrap(), 7, "the count the limit holds against");
     // A revocation frees one place.
     let one = s.list_tokens(t0(), None).await.unwrap()[0].uuid;
     s.revoke_token(one, t0()).await.unwrap();
+    assert_eq!(s.counted_tokens().await.unwrap(), 6);
     s.insert_token(new_token("after", None, t0()), 7).await.unwrap();
     let err = s.insert_token(new_token("over", None, t0()), 7).await.unwrap_err();
     assert!(matches!(err, Error::LimitExceeded(_)), "{err:?}");
@@ -934,11 +936,13 @@ pub async fn expired_names_are_reusable_and_listing_windows(s: &dyn Store) {
     let fresh = s.insert_token(new_token("reuse", None, after), MAX_TOKENS).await.unwrap();
     assert_ne!(fresh.uuid, old.uuid);
     assert_eq!(s.token_by_name(&fresh.name).await.unwrap().unwrap().token.uuid, fresh.uuid);
-    // Both stay listed with includeExpired until the purge.
+    // Both stay listed with includeExpired, and counted against the limit, until the purge.
     assert_eq!(s.list_tokens(after, Some(window)).await.unwrap().len(), 2);
+    assert_eq!(s.counted_tokens().await.unwrap(), 2);
     let at = Utc.with_ymd_and_hms(2026, 12, 31, 0, 0, 0).unwrap();
     let purged = s.purge_tokens(at, at).await.unwrap();
     assert_eq!(purged, 1);
+    assert_eq!(s.counted_tokens().await.unwrap(), 1);
     assert!(s.token_by_uuid(old.uuid).await.unwrap().is_none());
 }
 

@@ -31,6 +31,7 @@
 #[macro_use]
 mod sql;
 pub mod audit;
+pub mod backup;
 mod codec;
 pub mod migrate;
 mod postgres;

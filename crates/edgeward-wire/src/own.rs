@@ -162,11 +162,30 @@ pub struct TokenState {
     pub revoke_at: Option<String>,
     /// Its latest data-plane use (RFC 3339).
     pub last_used: Option<String>,
+    /// Whether the caller may revoke it, and so schedule or cancel its revocation (its
+    /// grants against the token's networks, as the server checks them).
+    #[serde(default)]
+    pub may_revoke: bool,
 }
 
 impl TokenState {
-    /// The state of a listed token at `now`.
-    pub fn new(t: &edgeward_core::store::ListedToken, now: DateTime<Utc>) -> Self {
+    /// The token's lifecycle in words, as the CLI and the console show it: "replaced by X,
+    /// revocation scheduled at T", "replaced by X, revoked at T", or nothing.
+    pub fn lifecycle(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(by) = &self.replaced_by {
+            parts.push(format!("replaced by {by}"));
+        }
+        match (&self.revoked_at, &self.revoke_at) {
+            (Some(at), _) => parts.push(format!("revoked at {at}")),
+            (None, Some(at)) => parts.push(format!("revocation scheduled at {at}")),
+            (None, None) => {}
+        }
+        parts.join(", ")
+    }
+
+    /// The state of a listed token at `now`; `may_revoke` as the server's permission check found.
+    pub fn new(t: &edgeward_core::store::ListedToken, now: DateTime<Utc>, may_revoke: bool) -> Self {
         let token = &t.stored.token;
         let state = if token.revoked_at.is_some() {
             "revoked"
@@ -183,6 +202,7 @@ impl TokenState {
             replaced_by: t.replaced_by.clone(),
             revoke_at: t.revoke_at.map(seconds),
             last_used: t.last_used.map(seconds),
+            may_revoke,
         }
     }
 }

@@ -109,18 +109,22 @@ fn error_at(text: &str, offset: usize, message: impl Into<String>) -> ParseError
 impl TokenFile {
     /// Parse a token file.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let var_at = text.find(VAR).ok_or_else(|| error_at(text, 0, format!("no `var {VAR} = {{…}}` declaration")))?;
-        let eq = text[var_at..]
+        // Searched with comments blanked out: a commented-out declaration (an old one kept for
+        // reference) is not the one read.
+        let (blanked, _) = blank_comments(text);
+        let var_at =
+            blanked.find(VAR).ok_or_else(|| error_at(text, 0, format!("no `var {VAR} = {{…}}` declaration")))?;
+        let eq = blanked[var_at..]
             .find('=')
             .map(|i| var_at + i)
             .ok_or_else(|| error_at(text, var_at, "no `=` after the variable name"))?;
-        let open = eq + 1 + text[eq + 1..].len() - text[eq + 1..].trim_start().len();
-        if !text[open..].starts_with('{') {
+        let open = eq + 1 + blanked[eq + 1..].len() - blanked[eq + 1..].trim_start().len();
+        if !blanked[open..].starts_with('{') {
             return Err(error_at(text, open, "the token object must start with `{`"));
         }
         // The object ends at the brace matching the first one (strings may hold braces, and
         // comments are blanked out: JSON has none).
-        let (object, _) = blank_comments(&text[open..]);
+        let object = &blanked[open..];
         let bytes = object.as_bytes();
         let (mut depth, mut in_str, mut esc, mut end) = (0i32, false, false, None);
         for (i, &b) in bytes.iter().enumerate() {
@@ -412,6 +416,15 @@ mod tests {
         let again = TokenFile::parse(&out).unwrap();
         assert_eq!((again.entries().len(), again.dropped_comments()), (2, 0));
         assert_eq!(TokenFile::parse(&again.render()).unwrap().render(), again.render(), "stable");
+    }
+
+    #[test]
+    fn a_commented_out_declaration_is_not_the_one_read() {
+        let text = "// var edgekv_access_tokens = { \"namespace-old\": { \"name\": \"o\", \"reference\": \"r\" } };\n/* var edgekv_access_tokens = {} */\nvar /* the live one */ edgekv_access_tokens = /* here */ {\n  \"namespace-a\": { \"name\": \"t\", \"reference\": \"u\" }\n};\nexport { edgekv_access_tokens };\n";
+        let f = TokenFile::parse(text).unwrap();
+        assert!(f.get("old").is_none());
+        assert_eq!(f.get("a").unwrap().entry.unwrap().name.as_deref(), Some("t"));
+        assert!(f.render().starts_with("// var edgekv_access_tokens = { \"namespace-old\""), "kept as written");
     }
 
     #[test]

@@ -66,8 +66,9 @@ pub async fn run(cmd: AuditCommand, db: &crate::Database) -> Result<()> {
             q.insert(key.to_owned(), v);
         }
     }
-    // The API's own parser, so the command and the endpoint accept exactly the same filters.
-    let filter = filter_from_query(&q).map_err(|e| anyhow!("{}", e.to_string().trim_end_matches('.')))?;
+    // The API's own parser, so the command and the endpoint accept exactly the same filters; a
+    // filter it refuses is a usage error (2).
+    let filter = filter_from_query(&q).map_err(|e| crate::usage!("{}", e.to_string().trim_end_matches('.')))?;
     let (store, _) = db.open(&data_dir).await?;
     let records = store.audit_records(&filter).await.map_err(|e| anyhow!("{e}"))?;
     let next = (records.len() == filter.limit).then(|| records.last().map(|r| r.id)).flatten();

@@ -301,6 +301,51 @@ fn sandbox(raw: Option<&str>, network: Network) -> Result<Option<SandboxId>> {
     })
 }
 
+/// Where an item command acts: its network, namespace, group, key and sandbox, each checked
+/// before any request.
+struct ItemPlace {
+    network: Network,
+    ns: NamespaceName,
+    group: GroupName,
+    item: ItemName,
+    sandbox: Option<SandboxId>,
+}
+
+impl ItemPlace {
+    fn parse(namespace: &str, group: &str, item: &str, network: Net, sandbox_id: Option<&str>) -> Result<Self> {
+        let network = Network::from(network);
+        let (ns, group, item) = (namespace_name(namespace)?, group_name(group)?, item_name(item)?);
+        Ok(Self { network, ns, group, item, sandbox: sandbox(sandbox_id, network)? })
+    }
+
+    /// The item's group, as the client addresses it.
+    fn at(&self) -> ItemAt<'_> {
+        ItemAt {
+            network: self.network,
+            namespace: self.ns.as_str(),
+            group: self.group.as_str(),
+            sandbox: self.sandbox.as_ref().map(SandboxId::as_str),
+        }
+    }
+
+    /// `--json` output naming the item; the command adds what it did.
+    fn out(&self) -> ItemOut<'_> {
+        ItemOut {
+            network: Some(self.network),
+            namespace: self.ns.as_str(),
+            group: self.group.as_str(),
+            item: self.item.as_str(),
+            sandbox_id: self.sandbox.as_ref().map(SandboxId::as_str),
+            ..ItemOut::default()
+        }
+    }
+
+    /// ", sandbox S" when there is one.
+    fn sandbox_words(&self) -> String {
+        self.sandbox.as_ref().map(|s| format!(", sandbox {}", s.as_str())).unwrap_or_default()
+    }
+}
+
 /// `--retention`: `0`/`indefinite`, seconds or a duration, within EdgeKV's range.
 fn retention(s: &str) -> Result<u64> {
     let allowed = "retention is 0 (indefinite) or 1 to 3650 days (86400 to 315360000 seconds), as seconds or a \
@@ -804,29 +849,16 @@ pub async fn item(cmd: ItemCommand, conn: &Conn) -> Result<()> {
             }
         }
         ItemCommand::Read { namespace, group, item, network, sandbox_id } => {
-            let network = Network::from(network);
-            let (ns, group, item) = (namespace_name(&namespace)?, group_name(&group)?, item_name(&item)?);
-            let sandbox = sandbox(sandbox_id.as_deref(), network)?;
+            let place = ItemPlace::parse(&namespace, &group, &item, network, sandbox_id.as_deref())?;
             let c = client(conn)?;
-            let at = ItemAt {
-                network,
-                namespace: ns.as_str(),
-                group: group.as_str(),
-                sandbox: sandbox.as_ref().map(SandboxId::as_str),
-            };
-            let value = c.read_item(&at, item.as_str()).await.map_err(api)?;
+            let value = c.read_item(&place.at(), place.item.as_str()).await.map_err(api)?;
             if conn.json {
                 let text = std::str::from_utf8(&value).ok();
                 let out = ItemOut {
-                    network: Some(network),
-                    namespace: ns.as_str(),
-                    group: group.as_str(),
-                    item: item.as_str(),
-                    sandbox_id: at.sandbox,
                     value: text,
                     value_hex: text.is_none().then(|| hex::encode(&value)),
                     bytes: Some(value.len()),
-                    ..ItemOut::default()
+                    ..place.out()
                 };
                 return print_json(&out);
             }
@@ -835,68 +867,38 @@ pub async fn item(cmd: ItemCommand, conn: &Conn) -> Result<()> {
             out.write_all(&value).and_then(|()| out.flush()).context("cannot write the value")?;
         }
         ItemCommand::Write { namespace, group, item, network, value, sandbox_id } => {
-            let network = Network::from(network);
-            let (ns, group, item) = (namespace_name(&namespace)?, group_name(&group)?, item_name(&item)?);
-            let sandbox = sandbox(sandbox_id.as_deref(), network)?;
+            let place = ItemPlace::parse(&namespace, &group, &item, network, sandbox_id.as_deref())?;
             let value = Value::read(value)?;
             let c = client(conn)?;
-            let at = ItemAt {
-                network,
-                namespace: ns.as_str(),
-                group: group.as_str(),
-                sandbox: sandbox.as_ref().map(SandboxId::as_str),
-            };
             let (len, content_type) = (value.bytes.len(), value.content_type());
-            let message = c.write_item(&at, item.as_str(), value.bytes, content_type).await.map_err(api)?;
+            let message =
+                c.write_item(&place.at(), place.item.as_str(), value.bytes, content_type).await.map_err(api)?;
             if conn.json {
                 let out = ItemOut {
-                    network: Some(network),
-                    namespace: ns.as_str(),
-                    group: group.as_str(),
-                    item: item.as_str(),
-                    sandbox_id: at.sandbox,
                     bytes: Some(len),
                     content_type: Some(content_type),
                     message: Some(&message),
-                    ..ItemOut::default()
+                    ..place.out()
                 };
                 return print_json(&out);
             }
+            let ItemPlace { network, ns, group, item, .. } = &place;
             say(&format!(
                 "Wrote {item} in {ns}/{group} on {network}{} ({len} byte{}{}).",
-                at.sandbox.map(|s| format!(", sandbox {s}")).unwrap_or_default(),
+                place.sandbox_words(),
                 if len == 1 { "" } else { "s" },
                 if value.json { ", JSON" } else { "" }
             ))?;
         }
         ItemCommand::Delete { namespace, group, item, network, sandbox_id } => {
-            let network = Network::from(network);
-            let (ns, group, item) = (namespace_name(&namespace)?, group_name(&group)?, item_name(&item)?);
-            let sandbox = sandbox(sandbox_id.as_deref(), network)?;
+            let place = ItemPlace::parse(&namespace, &group, &item, network, sandbox_id.as_deref())?;
             let c = client(conn)?;
-            let at = ItemAt {
-                network,
-                namespace: ns.as_str(),
-                group: group.as_str(),
-                sandbox: sandbox.as_ref().map(SandboxId::as_str),
-            };
-            let message = c.remove_item(&at, item.as_str()).await.map_err(api)?;
+            let message = c.remove_item(&place.at(), place.item.as_str()).await.map_err(api)?;
             if conn.json {
-                let out = ItemOut {
-                    network: Some(network),
-                    namespace: ns.as_str(),
-                    group: group.as_str(),
-                    item: item.as_str(),
-                    sandbox_id: at.sandbox,
-                    message: Some(&message),
-                    ..ItemOut::default()
-                };
-                return print_json(&out);
+                return print_json(&ItemOut { message: Some(&message), ..place.out() });
             }
-            say(&format!(
-                "Deleted {item} from {ns}/{group} on {network}{}.",
-                at.sandbox.map(|s| format!(", sandbox {s}")).unwrap_or_default()
-            ))?;
+            let ItemPlace { network, ns, group, item, .. } = &place;
+            say(&format!("Deleted {item} from {ns}/{group} on {network}{}.", place.sandbox_words()))?;
         }
     }
     Ok(())

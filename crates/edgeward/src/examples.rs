@@ -4,7 +4,7 @@
 
 /// `(subcommand path, examples)`; each example is the arguments after `edgeward`.
 pub const EXAMPLES: &[(&str, &[&str])] = &[
-    ("serve", &["serve --data-dir ./edgeward-data", "serve --config /etc/edgeward.toml"]),
+    ("serve", &["serve --data-dir ./edgeward-data", "serve --config /etc/edgeward.toml", "serve --log-format json --data-dir /var/lib/edgeward"]),
     ("apiclient create", &["apiclient create ci --grants CREATE_STAGING_TOKEN,VIEW_STAGING_TOKEN --data-dir ./edgeward-data"]),
     ("apiclient list", &["apiclient list --data-dir ./edgeward-data"]),
     ("apiclient disable", &["apiclient disable ci --data-dir ./edgeward-data"]),
@@ -98,6 +98,20 @@ pub const EXAMPLES: &[(&str, &[&str])] = &[
     ("notify run", &["notify run --dry-run --edgerc edgeward-data/edgerc"]),
     ("notify status", &["notify status --edgerc edgeward-data/edgerc"]),
     ("migrate", &["migrate --data-dir ./edgeward-data"]),
+    (
+        "backup",
+        &[
+            "backup --to /var/backups/edgeward/2026-05-01.backup --data-dir ./edgeward-data",
+            "backup --to ./edgeward.backup --include-keys --passphrase-file ./backup-passphrase --overwrite --data-dir ./edgeward-data",
+        ],
+    ),
+    (
+        "restore",
+        &[
+            "restore --from ./edgeward.backup --data-dir ./edgeward-restored",
+            "restore --from ./edgeward.backup --passphrase-file ./backup-passphrase --force --data-dir ./edgeward-data",
+        ],
+    ),
     ("openapi", &["openapi", "openapi --data-plane"]),
     ("config print", &["config print --config /etc/edgeward.toml"]),
     ("status", &["status --edgerc edgeward-data/edgerc", "status --json --edgerc edgeward-data/edgerc"]),

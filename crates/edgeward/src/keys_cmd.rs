@@ -20,6 +20,9 @@ pub enum KeysCommand {
         /// The data directory.
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
+        /// Print the outcome (or the error) as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// List the token-signing keys: kid, state (active, verifying, retired), live tokens signed.
     List {
@@ -41,6 +44,9 @@ pub enum KeysCommand {
         /// The data directory.
         #[arg(long, env = "EDGEWARD_DATA_DIR", default_value = "edgeward-data")]
         data_dir: PathBuf,
+        /// Print the outcome (or the error) as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// Seal every sealed value (token values, client secrets, signing keys, ...) again under a new
     /// data key, in batches, while the servers keep running; resumable after a crash (run it
@@ -63,7 +69,22 @@ pub enum KeysCommand {
         /// Test only: stop (and wait to be killed) after this many batches.
         #[arg(long, hide = true)]
         pause_after_batches: Option<u64>,
+        /// Print the outcome (or the error) as one JSON object, without the progress lines.
+        #[arg(long)]
+        json: bool,
     },
+}
+
+impl KeysCommand {
+    /// Whether `--json` was given.
+    pub fn json(&self) -> bool {
+        match self {
+            Self::Rotate { json, .. }
+            | Self::List { json, .. }
+            | Self::Retire { json, .. }
+            | Self::RotateDataKey { json, .. } => *json,
+        }
+    }
 }
 
 fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -78,7 +99,7 @@ fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
 pub async fn run(cmd: KeysCommand, db: &crate::Database) -> Result<()> {
     let clock = SystemClock;
     match cmd {
-        KeysCommand::Rotate { data_dir } => {
+        KeysCommand::Rotate { data_dir, json } => {
             let (store, data_key) = db.open(&data_dir).await?;
             let before = keys::report(store.as_ref(), clock.now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let kid = crate::audited(
@@ -88,8 +109,17 @@ pub async fn run(cmd: KeysCommand, db: &crate::Database) -> Result<()> {
                 keys::rotate(store.as_ref(), &data_key, clock.now()),
             )
             .await?;
+            let verifying: Vec<_> = before.iter().filter(|k| k.state != KeyState::Retired).collect();
+            if json {
+                let verifying: Vec<_> = verifying
+                    .iter()
+                    .map(|k| serde_json::json!({ "kid": k.kid, "liveTokens": k.live_tokens, "lastExpiry": k.last_expiry }))
+                    .collect();
+                println!("{}", serde_json::json!({ "added": kid, "stillVerifying": verifying }));
+                return Ok(());
+            }
             println!("Added token-signing key {kid}: it signs every new token from now on, on every server (within a second, no restart).");
-            for k in before.iter().filter(|k| k.state != KeyState::Retired) {
+            for k in verifying {
                 println!(
                     "Key {} keeps verifying its {} live token(s) until the last expires ({}); maintenance then retires it.",
                     k.kid,
@@ -124,7 +154,7 @@ pub async fn run(cmd: KeysCommand, db: &crate::Database) -> Result<()> {
                 )?;
             }
         }
-        KeysCommand::Retire { kid, yes, data_dir } => {
+        KeysCommand::Retire { kid, yes, data_dir, json } => {
             let (store, data_key) = db.open(&data_dir).await?;
             let report = keys::report(store.as_ref(), clock.now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let Some(key) = report.iter().find(|k| k.kid == kid) else {
@@ -134,7 +164,11 @@ pub async fn run(cmd: KeysCommand, db: &crate::Database) -> Result<()> {
                 return crate::audited(store.as_ref(), KEY_ROTATE, target, async { Err::<(), _>(refused) }).await;
             };
             if key.state == KeyState::Retired {
-                println!("Token-signing key {kid} was already retired.");
+                crate::say(
+                    json,
+                    serde_json::json!({ "retired": kid, "alreadyRetired": true }),
+                    format!("Token-signing key {kid} was already retired."),
+                );
                 return Ok(());
             }
             let breaks = format!(
@@ -158,6 +192,24 @@ pub async fn run(cmd: KeysCommand, db: &crate::Database) -> Result<()> {
                 keys::retire(store.as_ref(), &data_key, &kid, clock.now()),
             )
             .await?;
+            let local = data_dir.join("keys").join("token-signing.pem");
+            let local_holds_it = std::fs::read_to_string(&local)
+                .ok()
+                .and_then(|pem| edgeward_token::SigningKeyPair::from_pkcs8_pem(&pem).ok())
+                .is_some_and(|k| k.kid() == kid);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "retired": kid,
+                        "alreadyRetired": false,
+                        "liveTokensRefused": key.live_tokens,
+                        "added": done.replaced_by,
+                        "keyFileToDelete": local_holds_it.then(|| local.display().to_string()),
+                    })
+                );
+                return Ok(());
+            }
             if let Some(new) = &done.replaced_by {
                 println!("Added token-signing key {new}, which signs new tokens from now on.");
             }
@@ -166,23 +218,35 @@ pub async fn run(cmd: KeysCommand, db: &crate::Database) -> Result<()> {
                  a second). Create replacements with `edgeward token create` (or `token rotate`).",
                 key.live_tokens
             );
-            let local = data_dir.join("keys").join("token-signing.pem");
-            if std::fs::read_to_string(&local)
-                .ok()
-                .and_then(|pem| edgeward_token::SigningKeyPair::from_pkcs8_pem(&pem).ok())
-                .is_some_and(|k| k.kid() == kid)
-            {
+            if local_holds_it {
                 println!(
                     "{} holds this key; the database's keys are the ones used, so it is no longer needed: delete it.",
                     local.display()
                 );
             }
         }
-        KeysCommand::RotateDataKey { data_dir, batch_size, prepare, settle_secs, pause_after_batches } => {
-            rotate_data_key(db, &data_dir, batch_size, prepare, settle_secs, pause_after_batches).await?
+        KeysCommand::RotateDataKey { data_dir, batch_size, prepare, settle_secs, pause_after_batches, json } => {
+            let progress = Progress { json };
+            rotate_data_key(db, &data_dir, batch_size, prepare, settle_secs, pause_after_batches, progress).await?
         }
     }
     Ok(())
+}
+
+/// Where `rotate-data-key` says what it does: its lines on stdout, or (with --json) nothing
+/// until the one object at the end.
+#[derive(Clone, Copy)]
+struct Progress {
+    json: bool,
+}
+
+impl Progress {
+    fn line(self, text: std::fmt::Arguments<'_>) {
+        if !self.json {
+            println!("{text}");
+            let _ = std::io::stdout().flush();
+        }
+    }
 }
 
 async fn rotate_data_key(
@@ -192,6 +256,7 @@ async fn rotate_data_key(
     prepare: bool,
     settle_secs: u64,
     pause_after_batches: Option<u64>,
+    progress: Progress,
 ) -> Result<()> {
     use edgeward_core::store::Change;
     use edgeward_server::bootstrap;
@@ -205,18 +270,22 @@ async fn rotate_data_key(
     let (key, made) = bootstrap::begin_data_key_rotation(&keys_dir)?;
     let id = hex::encode(key.id());
     if made {
-        println!("Wrote the new data key {id} to {}.", next.display());
+        progress.line(format_args!("Wrote the new data key {id} to {}.", next.display()));
     } else {
-        println!("Resuming the rotation to data key {id} ({}).", next.display());
+        progress.line(format_args!("Resuming the rotation to data key {id} ({}).", next.display()));
     }
-    println!(
+    progress.line(format_args!(
         "Servers with data directories of their own need this file in their keys/ too: copy it there before the \
          values are sealed again (`--prepare` stops here); servers sharing this data directory need nothing."
-    );
+    ));
     // Servers read their key files again and seal with the new key from then on.
     store.announce(Change::DataKey(id.clone()), clock.now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if prepare {
-        println!("Prepared. Run `edgeward keys rotate-data-key` again (without --prepare) to seal every value again.");
+        crate::say(
+            progress.json,
+            serde_json::json!({ "dataKey": id, "prepared": true, "nextKeyFile": next.display().to_string() }),
+            "Prepared. Run `edgeward keys rotate-data-key` again (without --prepare) to seal every value again.".into(),
+        );
         return Ok(());
     }
     if settle_secs > 0 {
@@ -230,11 +299,12 @@ async fn rotate_data_key(
         let (resealed, bad) = keys::reseal_pass(store.as_ref(), &key, batch_size, |b| {
             batches += 1;
             total += b.resealed;
-            println!("batch {batches}: sealed {} value(s) of {} again ({total} in all)", b.resealed, b.column);
-            let _ = std::io::stdout().flush();
+            progress.line(format_args!(
+                "batch {batches}: sealed {} value(s) of {} again ({total} in all)",
+                b.resealed, b.column
+            ));
             if pause_after_batches.is_some_and(|n| batches >= n) {
-                println!("paused after {batches} batch(es)");
-                let _ = std::io::stdout().flush();
+                progress.line(format_args!("paused after {batches} batch(es)"));
                 loop {
                     std::thread::park();
                 }
@@ -264,6 +334,13 @@ async fn rotate_data_key(
         store.announce(Change::DataKey(id.clone()), clock.now()),
     )
     .await?;
+    if progress.json {
+        println!(
+            "{}",
+            serde_json::json!({ "dataKey": id, "prepared": false, "resealed": total, "oldKeyKept": old.display().to_string() })
+        );
+        return Ok(());
+    }
     println!(
         "Done: every sealed value is now sealed with data key {id} ({total} sealed again), which is keys/data.key."
     );

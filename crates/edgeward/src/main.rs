@@ -17,9 +17,12 @@ use edgeward_core::capability::Grants;
 use edgeward_core::clock::SystemClock;
 use edgeward_core::names::{AccessGroupId, ClientName};
 use edgeward_server::bootstrap;
+use edgeward_server::config::LogFormat;
 use edgeward_server::ServeConfig;
 
 mod audit_cmd;
+mod backup_cmd;
+mod backup_file;
 mod bundle;
 mod data_cmd;
 mod edgerc_cmd;
@@ -258,6 +261,13 @@ enum Command {
     /// Rotate and retire the token-signing keys; rotate the data key.
     #[command(subcommand)]
     Keys(keys_cmd::KeysCommand),
+    /// Copy a SQLite installation's database, consistently, while its servers serve (its keys
+    /// only with --include-keys, sealed with a passphrase). Exit 2 when --to cannot be written.
+    Backup(backup_cmd::BackupArgs),
+    /// Restore a backup into a new or empty data directory (--force: over an installation, which
+    /// is moved aside). Checks the whole file before writing anything; refused while a server
+    /// runs on the directory.
+    Restore(backup_cmd::RestoreArgs),
     /// Apply the database migrations of a data directory (a server does this at start too) and
     /// print the schema version.
     Migrate {
@@ -328,6 +338,19 @@ struct ServeArgs {
     /// notices follow the development clock.
     #[arg(long)]
     allow_dev_clock: bool,
+    /// The log's format on standard error: text lines, or JSON lines for log shippers
+    /// [default: text; the configuration file's log.format]. The level is EDGEWARD_LOG.
+    #[arg(long, env = "EDGEWARD_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormatArg>,
+}
+
+/// `--log-format`'s values (the configuration's `log.format`).
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormatArg {
+    /// One line of text per event.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The clock `serve` runs on: the system clock, or a development clock when explicitly allowed.
@@ -582,6 +605,8 @@ const KNOWN_ENV: &[&str] = &[
     "EDGEWARD_MAX_TOKENS",
     "EDGEWARD_TIMESTAMP_WINDOW",
     "EDGEWARD_LOG",
+    "EDGEWARD_LOG_FORMAT",
+    backup_cmd::PASSPHRASE_ENV,
 ];
 
 #[allow(clippy::disallowed_methods, reason = "the CLI reads the configuration file `serve --config` names")]
@@ -615,22 +640,61 @@ fn serve_config(args: &ServeArgs, db: &Database) -> Result<ServeConfig> {
     if let Some(v) = args.timestamp_window {
         c.edgegrid.timestamp_window_secs = v;
     }
+    if let Some(v) = args.log_format {
+        c.log.format = match v {
+            LogFormatArg::Text => LogFormat::Text,
+            LogFormatArg::Json => LogFormat::Json,
+        };
+    }
     Ok(c)
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("EDGEWARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+    let log = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => log.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        // One object per line: the event's fields (its message included) at the top level, with
+        // the current span's fields (a request's id) under `span`.
+        LogFormat::Json => log.json().flatten_event(true).with_current_span(true).with_span_list(false).init(),
+    }
     for (k, _) in std::env::vars() {
         if k.starts_with("EDGEWARD_") && !KNOWN_ENV.contains(&k.as_str()) {
             tracing::warn!(variable = %k, "unknown EDGEWARD_ environment variable ignored");
         }
     }
+}
+
+/// The log target of the start banner.
+const BANNER: &str = "edgeward::banner";
+
+/// Say, once the server serves, where it listens, where the administrator's credentials are and
+/// what to run next: at length on the start that made the installation, in one line on later
+/// starts. Paths only, never a secret.
+#[allow(clippy::disallowed_methods, reason = "the banner says whether the edgerc is there")]
+fn banner(server: &edgeward_server::server::RunningServer, data_dir: &Path) {
+    let dir = data_dir.display();
+    let admin = format!("https://{}/", bootstrap::edgerc_host(server.admin_addr));
+    let data = format!("http://{}/", bootstrap::edgerc_host(server.data_addr));
+    let edgerc = server.prepared.edgerc.display();
+    let next = format!("edgeward status --data-dir {dir}");
+    if !server.prepared.first_start {
+        if server.prepared.edgerc.exists() {
+            tracing::info!(target: BANNER, "Edgeward is serving: admin API and console {admin}, data plane {data}; administrator credentials in {edgerc}; try `{next}`");
+        } else {
+            tracing::info!(target: BANNER, "Edgeward is serving: admin API and console {admin}, data plane {data}; no {edgerc}: make credentials with `edgeward apiclient create NAME --grants ALL --data-dir {dir}`");
+        }
+        return;
+    }
+    let password = data_dir.join(bootstrap::ADMIN_PASSWORD_FILE);
+    tracing::info!(target: BANNER, "Edgeward made a new installation in {dir}: database, keys, certificate and the first administrator");
+    tracing::info!(target: BANNER, "  admin API (EdgeGrid) and web console: {admin} (self-signed unless you gave --tls-cert: {dir}/tls/cert.pem)");
+    tracing::info!(target: BANNER, "  data plane: {data}api/v1/namespaces/default/groups/GROUP/items/ITEM");
+    tracing::info!(target: BANNER, "  administrator credentials (EdgeGrid, section [default]): {edgerc}");
+    tracing::info!(target: BANNER, "  the console's user `admin` signs in once with the password in {}, then chooses their own", password.display());
+    tracing::info!(target: BANNER, "  back up {dir}/keys/data.key apart from the database: without it nothing sealed can be opened (docs/operations.md)");
+    tracing::info!(target: BANNER, "  next: `{next}`, then `edgeward token create NAME --namespace default+r --staging allow --production deny --data-dir {dir}`");
 }
 
 async fn shutdown_signal() {
@@ -789,7 +853,7 @@ async fn set_enabled(db: &Database, data_dir: &Path, name: &str, enabled: bool, 
 }
 
 /// A command's outcome on stdout: `value` with --json, else the sentence.
-fn say(json: bool, value: serde_json::Value, sentence: String) {
+pub(crate) fn say(json: bool, value: serde_json::Value, sentence: String) {
     if json {
         println!("{value}");
     } else {
@@ -856,11 +920,13 @@ async fn run(cli: Cli) -> Result<()> {
     let db = &Database::new(cli.database);
     match cli.command {
         Command::Serve(args) => {
-            init_logging();
             let config = serve_config(&args, db)?;
+            init_logging(config.log.format);
             let clock = serve_clock(&args)?;
+            let data_dir = config.data_dir.clone();
             let server =
                 edgeward_server::server::spawn_with_request_clock(config, clock, Arc::new(SystemClock)).await?;
+            banner(&server, &data_dir);
             server.run_until(shutdown_signal()).await;
         }
         Command::Apiclient(cmd) => {
@@ -871,8 +937,14 @@ async fn run(cli: Cli) -> Result<()> {
             let json = cmd.json();
             json_error(json, accessgroup(cmd, db).await)?
         }
-        Command::Keys(cmd) => keys_cmd::run(cmd, db).await?,
-        Command::Audit(cmd) => audit_cmd::run(cmd, db).await?,
+        Command::Keys(cmd) => {
+            let json = cmd.json();
+            json_error(json, keys_cmd::run(cmd, db).await)?
+        }
+        Command::Audit(cmd) => {
+            let audit_cmd::AuditCommand::List { json, .. } = cmd;
+            json_error(json, audit_cmd::run(cmd, db).await)?
+        }
         Command::User { cmd, conn } => json_error(conn.json, people::user(cmd, &conn, db).await)?,
         Command::Notify { cmd, conn } => json_error(conn.json, people::notify(cmd, &conn).await)?,
         Command::Role { cmd, conn } => json_error(conn.json, people::role(cmd, &conn).await)?,
@@ -888,8 +960,13 @@ async fn run(cli: Cli) -> Result<()> {
                 return Err(anyhow::Error::new(BundleProblems));
             }
         }
+        Command::Backup(args) => json_error(args.json, backup_cmd::backup(args, db).await)?,
+        Command::Restore(args) => json_error(args.json, backup_cmd::restore(args, db).await)?,
         Command::Migrate { data_dir, json } => json_error(json, migrate(db, &data_dir, json).await)?,
-        Command::Edgerc(cmd) => edgerc_cmd::run(cmd)?,
+        Command::Edgerc(cmd) => {
+            let json = cmd.json();
+            json_error(json, edgerc_cmd::run(cmd))?
+        }
         Command::Completions { shell } => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

@@ -33,7 +33,7 @@ pub enum UserCommand {
         grants: String,
         /// A role they hold (repeat for several), e.g. --role token-manager; `edgeward role list`
         /// shows them.
-        #[arg(long = "role", value_name = "NAME")]
+        #[arg(long = "role", value_name = "NAME", value_parser = role_name)]
         roles: Vec<String>,
     },
     /// List the users.
@@ -52,7 +52,7 @@ pub enum UserCommand {
         #[arg(long)]
         registered: Option<bool>,
         /// The roles they hold from now on, replacing those they held (repeat for several).
-        #[arg(long = "role", value_name = "NAME", conflicts_with = "no_roles")]
+        #[arg(long = "role", value_name = "NAME", conflicts_with = "no_roles", value_parser = role_name)]
         roles: Vec<String>,
         /// Take every role from them.
         #[arg(long)]
@@ -98,6 +98,7 @@ pub enum RoleCommand {
     /// Add a custom role.
     Create {
         /// A unique name: a-z, 0-9, '-' and '_', starting with a letter.
+        #[arg(value_parser = role_name)]
         name: String,
         /// Comma-separated grants, e.g. CREATE_TOKEN,VIEW_TOKEN (or ALL).
         #[arg(long)]
@@ -198,6 +199,11 @@ fn grant_names(grants: &str) -> Result<Vec<String>> {
         Grants::parse_list(grants).map_err(|e| crate::usage!("--grants: {e}"))?
     };
     Ok(grants.iter().map(|c| c.as_str().to_owned()).collect())
+}
+
+/// A role name given on the command line, checked before any request (a usage error, 2).
+fn role_name(s: &str) -> Result<String, String> {
+    edgeward_core::names::RoleName::parse(s).map(|r| r.as_str().to_owned()).map_err(|e| e.to_string())
 }
 
 /// A list for a table cell: the items, or a dash.

@@ -10,6 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use edgeward_client::{Client, ClientError, Edgerc};
+use edgeward_core::limits::MAX_REVOCATION_DELAY_DAYS;
 use edgeward_core::names::NamespaceName;
 use edgeward_core::permission::Permissions;
 use edgeward_wire::{
@@ -22,9 +23,9 @@ use crate::tokenfile::{Entry, PutOutcome, TokenFile};
 /// How to reach the admin API.
 #[derive(Args, Clone, Debug)]
 pub struct Conn {
-    /// The .edgerc file [default: ~/.edgerc]. AKAMAI_HOST, AKAMAI_CLIENT_TOKEN,
-    /// AKAMAI_CLIENT_SECRET and AKAMAI_ACCESS_TOKEN (AKAMAI_<SECTION>_… for other sections)
-    /// take precedence, as in Akamai's tools.
+    /// The .edgerc file [default: ~/.edgerc]. Without --edgerc or --data-dir, AKAMAI_HOST,
+    /// AKAMAI_CLIENT_TOKEN, AKAMAI_CLIENT_SECRET and AKAMAI_ACCESS_TOKEN (AKAMAI_<SECTION>_…
+    /// for other sections) take precedence over ~/.edgerc, as in Akamai's tools.
     #[arg(long, global = true)]
     pub edgerc: Option<PathBuf>,
     /// The .edgerc section.
@@ -183,8 +184,10 @@ fn credentials(conn: &Conn) -> Result<(Edgerc, Option<PathBuf>)> {
         format!("AKAMAI_{}_", conn.section.to_uppercase())
     };
     let var = |k: &str| std::env::var(format!("{prefix}{k}")).ok().filter(|v| !v.is_empty());
-    if let (Some(host), Some(ct), Some(cs), Some(at)) =
-        (var("HOST"), var("CLIENT_TOKEN"), var("CLIENT_SECRET"), var("ACCESS_TOKEN"))
+    // An explicit --edgerc or --data-dir wins; the variables win over ~/.edgerc.
+    let explicit = conn.edgerc.is_some() || conn.data_dir.is_some();
+    if let (false, Some(host), Some(ct), Some(cs), Some(at)) =
+        (explicit, var("HOST"), var("CLIENT_TOKEN"), var("CLIENT_SECRET"), var("ACCESS_TOKEN"))
     {
         let text = format!("[s]\nhost = {host}\nclient_token = {ct}\nclient_secret = {cs}\naccess_token = {at}\n");
         return Ok((Edgerc::parse(&text, "s").map_err(|e| anyhow!("{prefix}* variables: {e}"))?, None));
@@ -240,20 +243,20 @@ struct Listed<'a> {
     revoke_at: Option<&'a str>,
 }
 
+/// Every stored token's lifecycle (successor, scheduled revocation); none from a server that
+/// does not keep them (not an Edgeward), whose lists and tokens still show.
+async fn token_states(c: &Client) -> Result<Vec<TokenState>> {
+    match c.token_states().await {
+        Ok(s) => Ok(s.tokens),
+        Err(ClientError::Api { status: 404, .. }) => Ok(Vec::new()),
+        Err(e) => Err(api(e)),
+    }
+}
+
 /// What the list and `show` say of a token's lifecycle: its successor, its scheduled or done
 /// revocation ("replaced by X, revoked at T").
 fn lifecycle(state: Option<&TokenState>) -> String {
-    let Some(s) = state else { return String::new() };
-    let mut parts = Vec::new();
-    if let Some(by) = &s.replaced_by {
-        parts.push(format!("replaced by {by}"));
-    }
-    match (&s.revoked_at, &s.revoke_at) {
-        (Some(at), _) => parts.push(format!("revoked at {at}")),
-        (None, Some(at)) => parts.push(format!("revocation scheduled at {at}")),
-        (None, None) => {}
-    }
-    parts.join(", ")
+    state.map(TokenState::lifecycle).unwrap_or_default()
 }
 
 /// An API client's error, kept whole so that `--json` can report its status, EdgeKV code and
@@ -483,6 +486,26 @@ fn revocation_time(after: Option<&str>, at: Option<&str>) -> Result<ScheduleRevo
     }
 }
 
+/// Before a rotation creates anything: the server can schedule `old`'s revocation (an Edgeward)
+/// and says the caller may revoke it, so that `--revoke-old-after` cannot fail once the
+/// successor exists.
+async fn can_schedule_revocation(c: &Client, old: &TokenObject) -> Result<()> {
+    let states = c.token_states().await.map_err(|e| match e {
+        ClientError::Api { status: 404, .. } => {
+            anyhow!("--revoke-old-after: this server does not schedule revocations (it is not an Edgeward); nothing was created")
+        }
+        e => api(e),
+    })?;
+    if !states.tokens.iter().any(|s| s.uuid == old.uuid && s.may_revoke) {
+        return Err(anyhow!(
+            "--revoke-old-after: these credentials may not revoke {} (they lack the REVOKE_TOKEN grant{}); nothing was created",
+            old.name,
+            if old.allow_on_production { "" } else { ", or REVOKE_STAGING_TOKEN" }
+        ));
+    }
+    Ok(())
+}
+
 /// What a scheduled revocation's answer says, on stdout.
 fn print_scheduled(r: &ScheduledRevocation, json: bool) {
     if json {
@@ -553,7 +576,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
         }
         TokenCommand::List { include_expired, include_revoked } => {
             let list = c.list_tokens(include_expired).await.map_err(api)?;
-            let states = c.token_states().await.map_err(api)?.tokens;
+            let states = token_states(&c).await?;
             let today = server_today(&c).await;
             let state_of = |uuid: &str| states.iter().find(|s| s.uuid == uuid);
             let kind_of = |t: &edgeward_wire::TokenSummary| {
@@ -627,7 +650,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
         }
         TokenCommand::Show { name, save } => {
             let t = c.get_token_with_usage(&name).await.map_err(api)?;
-            let states = c.token_states().await.map_err(api)?.tokens;
+            let states = token_states(&c).await?;
             let rotation = lifecycle(states.iter().find(|s| s.uuid == t.uuid));
             let saved = match &save.save_path {
                 Some(p) => Some(save_token(p, &t, save.overwrite, |_| false)?),
@@ -676,8 +699,16 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
         }
         TokenCommand::Rotate { name, to, expiry, revoke_old_after, save } => {
             let delay = revoke_old_after.as_deref().map(parse_duration).transpose()?;
+            if delay.is_some_and(|d| d.as_secs() > MAX_REVOCATION_DELAY_DAYS as u64 * 86_400) {
+                return Err(crate::usage!(
+                    "--revoke-old-after: a revocation can be scheduled at most {MAX_REVOCATION_DELAY_DAYS} days ahead"
+                ));
+            }
             let old = c.get_token(&name).await.map_err(api)?;
-            let mut req = CreateTokenRequest::successor_of(&old, to, crate::now().date_naive());
+            if delay.is_some() {
+                can_schedule_revocation(&c, &old).await?;
+            }
+            let mut req = CreateTokenRequest::successor_of(&old, to, server_today(&c).await);
             if expiry.is_some() {
                 req.expiry = expiry;
             }
@@ -709,8 +740,11 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                     let when = ScheduleRevocation { revoke_after_seconds: Some(d.as_secs()), ..Default::default() };
                     Some(c.schedule_revocation(&old.name, &when).await.map_err(api).with_context(|| {
                         format!(
-                            "successor {} was created and saved; revoke {} with `edgeward token revoke {} --after …`",
-                            new.name, old.name, old.name
+                            "successor {} was created{}; revoke {} with `edgeward token revoke {} --after …`",
+                            new.name,
+                            if saved.is_some() { " and saved" } else { "" },
+                            old.name,
+                            old.name
                         )
                     })?)
                 }

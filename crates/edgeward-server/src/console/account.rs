@@ -6,7 +6,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 
-use edgeward_core::network::Network;
 use edgeward_core::Error;
 use edgeward_wire::DueToken;
 
@@ -59,19 +58,9 @@ async fn page(state: &AppState, person: &Person) -> Result<AccountPage, Error> {
     let chrome = Chrome::of(state, person, "account").await?;
     let account = state.store.account().await?;
     let caller = &person.caller;
-    // The token limit is the account's: counted over the tokens the person may view, when that
-    // is every token (a staging-only viewer does not see the count).
-    let tokens = match caller.permit::<cap::ViewToken>() {
-        Ok(_) => Some(crate::service::list_tokens(state, &caller.0, false).await?.len()),
-        Err(_) => None,
-    };
-    let mut namespaces = Vec::new();
-    for network in [Network::Production, Network::Staging] {
-        namespaces.push(match caller.permit_on::<cap::ViewNamespace>(network) {
-            Ok(_) => Some(state.store.list_namespaces(network).await?.len()),
-            Err(_) => None,
-        });
-    }
+    let usage = crate::service::account_usage(state, &caller.0).await?;
+    let tokens = usage.tokens.and_then(|n| usize::try_from(n).ok());
+    let namespaces = [usage.namespaces_production, usage.namespaces_staging];
     let l = &state.limits;
     let limits = vec![
         LimitRow { what: "Tokens per account", allowed: l.max_tokens_per_account.to_string(), used: used(tokens) },

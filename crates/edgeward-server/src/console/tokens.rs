@@ -343,16 +343,7 @@ pub async fn show(State(state): State<AppState>, person: Person, Path(name): Pat
         let expiring = t.value.is_some();
         let state_of = service::token_states(&state, &person.caller.0).await?.into_iter().find(|s| s.uuid == t.uuid);
         let (rotation, scheduled) = match &state_of {
-            Some(s) => {
-                let mut words = Vec::new();
-                if let Some(by) = &s.replaced_by {
-                    words.push(format!("replaced by {by}"));
-                }
-                if let Some(at) = &s.revoke_at {
-                    words.push(format!("to be revoked at {at}"));
-                }
-                (words.join("; "), s.revoke_at.is_some())
-            }
+            Some(s) => (s.lifecycle(), s.revoke_at.is_some()),
             None => (String::new(), false),
         };
         let usage = t

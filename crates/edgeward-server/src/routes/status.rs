@@ -5,16 +5,16 @@
 use axum::extract::State;
 use axum::{Extension, Json};
 
-use edgeward_core::token::Token;
 use edgeward_wire::{CallerObject, ServerStatus, SoonestExpiry};
 
 use crate::auth::{ActorKind, Caller};
-use crate::permit::cap;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// The server's version and schema, its clock, the account, the caller and its grants, tokens
-/// used of the limit and the soonest expiry (of the tokens the caller may view).
+/// used of the limit and the soonest expiry (of the tokens the caller may view), as
+/// [`account_usage`](crate::service::account_usage) counts them. The CP code is shown to every
+/// caller, as `GET /edgekv/v1/initialize` shows it.
 #[utoipa::path(get, path = "/edgeward/v1/status", responses((status = 200, body = ServerStatus)))]
 pub async fn status(
     State(state): State<AppState>,
@@ -27,19 +27,9 @@ pub async fn status(
         Some(id) => state.store.list_users().await?.into_iter().find(|u| u.id == id).map(|u| u.name),
         None => None,
     };
-    // Counted over what the caller may view: every token when it may view them all.
-    let (tokens_used, soonest_expiry) = match caller.permit::<cap::ViewToken>() {
-        Ok(_) => {
-            let tokens = state.store.list_tokens(now, None).await?;
-            let soonest = tokens
-                .iter()
-                .filter_map(|t: &Token| t.expiry.map(|e| (e, t)))
-                .min_by_key(|(e, _)| *e)
-                .map(|(e, t)| SoonestExpiry { name: t.name.to_string(), expiry: e.to_string() });
-            (Some(tokens.len() as u64), soonest)
-        }
-        Err(_) => (None, None),
-    };
+    let usage = crate::service::account_usage(&state, actor).await?;
+    let soonest_expiry =
+        usage.soonest_expiry.map(|(name, e)| SoonestExpiry { name: name.to_string(), expiry: e.to_string() });
     Ok(Json(ServerStatus {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         schema_version: edgeward_store::migrate::newest_version(),
@@ -56,7 +46,7 @@ pub async fn status(
             grants: actor.grants.iter().map(|c| c.as_str().to_owned()).collect(),
             user,
         },
-        tokens_used,
+        tokens_used: usage.tokens,
         tokens_limit: state.limits.max_tokens_per_account,
         soonest_expiry,
     }))

@@ -188,6 +188,7 @@ async fn grants_gate_every_token_operation() {
     assert!(stg.cancel_revocation("stg2").await.is_ok());
     let states = stg.token_states().await.unwrap().tokens;
     assert_eq!(states.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec!["stg", "stg2"]);
+    assert!(states.iter().all(|t| t.may_revoke), "its staging grant covers them: {states:?}");
     assert!(stg.refresh_token("stg").await.is_ok());
     assert!(stg.revoke_token("stg").await.is_ok());
 
@@ -212,6 +213,8 @@ async fn grants_gate_every_token_operation() {
     let viewer = app.client_with("viewer", &[ViewToken]).await;
     assert_eq!(viewer.list_tokens(false).await.unwrap().tokens.len(), 2);
     assert!(viewer.get_token("both").await.is_ok());
+    let states = viewer.token_states().await.unwrap().tokens;
+    assert!(!states.is_empty() && states.iter().all(|t| !t.may_revoke), "{states:?}");
     let (s, _, b) = raw(&viewer, Method::DELETE, "/edgekv/v1/tokens/both", None).await;
     missing(s, &b, "REVOKE_TOKEN");
     assert!(admin.get_token("both").await.is_ok(), "nothing was revoked by refused calls");

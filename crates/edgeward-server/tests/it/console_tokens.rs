@@ -268,7 +268,7 @@ async fn rotate_replaces_the_token_and_revokes_the_old_one_only_when_asked() {
     assert_eq!(r.location.as_deref(), Some("/tokens/four"), "{}", r.text);
     let shown = page(&app, &b, &cookie, "/tokens/three").await;
     let rotation = text_of(&shown.text, "field-rotation");
-    assert!(rotation.starts_with("replaced by four; to be revoked at "), "{rotation}");
+    assert!(rotation.starts_with("replaced by four, revocation scheduled at "), "{rotation}");
     assert!(has(&shown.text, "cancel-revocation"));
     let r = post(&app, &b, &cookie, "/tokens/three/cancel-revocation", &[("csrf", &csrf)]).await;
     assert_eq!(r.location.as_deref(), Some("/tokens/three"), "{}", r.text);

@@ -140,3 +140,68 @@ async fn a_signed_value_the_store_does_not_know_is_refused() {
     assert_eq!(get(app.server.data_addr, value).await.0, 404);
     app.server.shutdown().await;
 }
+
+/// Two servers on one database, each running its maintenance at the same moment past a
+/// scheduled revocation (on a manual clock: the servers' own timers never see it due): the token
+/// is revoked once, audited once, refused on both nodes; a cancelled schedule and one not yet
+/// due are left alone.
+#[tokio::test]
+async fn a_scheduled_revocation_is_carried_out_once_by_two_servers_at_the_same_moment() {
+    let clock = ManualClock::new(noon());
+    let app = spawn_app_at(clock.clone()).await;
+    let second = edgeward_server::spawn(config(app.dir.path()), Arc::new(clock.clone())).await.unwrap();
+    let mut values = Vec::new();
+    for name in ["old", "kept", "later"] {
+        let body = cli_body(name, false, true, "2027-04-28", &[("default", "r")]);
+        let (s, _, t) = raw(&app.admin, Method::POST, "/edgekv/v1/tokens", Some(&body)).await;
+        assert_eq!(s, 200, "{t}");
+        values.push(t["value"].as_str().unwrap().to_owned());
+    }
+    let at = |minutes: i64| edgeward_wire::ScheduleRevocation {
+        revoke_at: Some((noon() + Duration::minutes(minutes)).to_rfc3339()),
+        revoke_after_seconds: None,
+    };
+    app.admin.schedule_revocation("old", &at(60)).await.unwrap();
+    app.admin.schedule_revocation("kept", &at(60)).await.unwrap();
+    app.admin.cancel_revocation("kept").await.unwrap();
+    app.admin.schedule_revocation("later", &at(600)).await.unwrap();
+
+    // Not yet due: nothing happens.
+    let early = noon() + Duration::minutes(30);
+    let report = edgeward_server::jobs::run_once(&app.server.state, early).await;
+    assert_eq!(report.revoked, 0);
+
+    // Due on both at once: one of them revokes it.
+    let due = noon() + Duration::minutes(90);
+    let (a, b) = tokio::join!(
+        edgeward_server::jobs::run_once(&app.server.state, due),
+        edgeward_server::jobs::run_once(&second.state, due)
+    );
+    assert_eq!(a.revoked + b.revoked, 1, "{a:?} {b:?}");
+    let (a, b) = tokio::join!(
+        edgeward_server::jobs::run_once(&app.server.state, due),
+        edgeward_server::jobs::run_once(&second.state, due)
+    );
+    assert_eq!(a.revoked + b.revoked, 0, "done already: {a:?} {b:?}");
+
+    let audit = app.admin.audit(&[("action", "token.revoke")]).await.unwrap();
+    let targets: Vec<_> = audit.records.iter().map(|r| (r.actor.as_str(), r.target.as_str())).collect();
+    assert_eq!(targets, [("maintenance", "token/old")]);
+
+    // Refused on both nodes (the other one learns it through the change feed).
+    for addr in [app.server.data_addr, second.data_addr] {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let (s, body) = get(addr, &values[0]).await;
+            if s == 401 {
+                assert!(body.contains("has been revoked"), "{body}");
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{addr}: still {s}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(get(addr, &values[1]).await.0, 404, "cancelled: still valid");
+        assert_eq!(get(addr, &values[2]).await.0, 404, "not due yet: still valid");
+    }
+    second.shutdown().await;
+}

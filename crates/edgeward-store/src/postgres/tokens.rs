@@ -319,6 +319,15 @@ impl TokenStore for PostgresStore {
             .collect()
     }
 
+    async fn counted_tokens(&self) -> Result<u64, Error> {
+        let n: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(n), 0)::BIGINT FROM token_counts")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        // Never negative: every decrement matches an earlier increment.
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn revoked_token_uuids(&self) -> Result<Vec<Uuid>, Error> {
         let refs = self.refs.get()?;
         sqlx::query(sql::REVOKED_TOKENS)

@@ -238,6 +238,18 @@ impl TokenStore for SqliteStore {
         .await
     }
 
+    async fn counted_tokens(&self) -> Result<u64, Error> {
+        self.read(|c| {
+            let count: Option<i64> = c
+                .query_row("SELECT token_count FROM account WHERE id = 1", [], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            // Never negative: every decrement matches an earlier increment.
+            Ok(count.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+        })
+        .await
+    }
+
     async fn purge_tokens(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64, Error> {
         self.write(move |c| {
             let expired = c.execute(sql::PURGE_EXPIRED_TOKENS, [ms(cutoff)]).map_err(db_err)?;

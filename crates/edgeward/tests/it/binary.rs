@@ -396,4 +396,27 @@ fn every_command_speaks_json() {
     assert!(code == 1 && v["error"]["message"].is_string(), "{v}");
     let (code, v) = json(&["accessgroup", "delete", "77", "--json", "--data-dir", d]);
     assert!(code == 1 && v["error"]["message"].is_string(), "{v}");
+    let (code, v) = json(&["keys", "retire", "nokey", "--json", "--data-dir", d]);
+    assert!(code == 1 && v["error"]["message"].as_str().unwrap().contains("no token-signing key"), "{v}");
+    let (code, v) = json(&["audit", "list", "--since", "yesterday", "--json", "--data-dir", d]);
+    assert!(code == 2 && v["error"]["message"].is_string(), "{v}");
+
+    // The commands that change keys and the edgerc say what they did, as one object.
+    let (code, v) = json(&["keys", "rotate", "--json", "--data-dir", d]);
+    assert_eq!((code, v["stillVerifying"].as_array().map(Vec::len)), (0, Some(1)), "{v}");
+    let added = v["added"].as_str().unwrap().to_owned();
+    let (code, v) = json(&["keys", "retire", &added, "--yes", "--json", "--data-dir", d]);
+    assert_eq!(
+        (code, v["retired"].as_str(), v["liveTokensRefused"].as_u64()),
+        (0, Some(added.as_str()), Some(0)),
+        "{v}"
+    );
+    assert!(v["added"].is_string(), "the active key retired: a new one signs: {v}");
+    let (code, v) = json(&["keys", "rotate-data-key", "--settle-secs", "0", "--json", "--data-dir", d]);
+    assert_eq!((code, v["prepared"].as_bool()), (0, Some(false)), "{v}");
+    assert!(v["resealed"].as_u64().unwrap() > 0 && v["oldKeyKept"].is_string(), "{v}");
+    let (code, v) = json(&["edgerc", "set-host", "lb.example.com:443", "--section", "ci", "--json", "--data-dir", d]);
+    assert_eq!((code, v["changed"].as_bool(), v["host"].as_str()), (0, Some(true), Some("lb.example.com:443")), "{v}");
+    let (code, v) = json(&["edgerc", "set-host", "h:0", "--json", "--data-dir", d]);
+    assert!(code == 2 && v["error"]["message"].as_str().unwrap().contains("port"), "{v}");
 }

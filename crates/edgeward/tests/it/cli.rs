@@ -550,27 +550,27 @@ fn credentials_from_akamai_variables_and_an_account_key() {
     let rc = std::fs::read_to_string(e.data.join("edgerc")).unwrap();
     let get = |k: &str| rc.lines().find_map(|l| l.strip_prefix(&format!("{k} = "))).unwrap().to_owned();
     let cert = e.data.join("tls/cert.pem");
-    let out = std::process::Command::new(BIN)
-        .args([
-            "token",
-            "list",
-            "--json",
-            "--edgerc",
-            "/nonexistent",
-            "--ca-cert",
-            cert.to_str().unwrap(),
-            "--accountkey",
-            "ACC-1:2-AB",
-        ])
-        .env("AKAMAI_HOST", get("host"))
-        .env("AKAMAI_CLIENT_TOKEN", get("client_token"))
-        .env("AKAMAI_CLIENT_SECRET", get("client_secret"))
-        .env("AKAMAI_ACCESS_TOKEN", get("access_token"))
-        .output()
-        .unwrap();
+    let run = |extra: &[&str]| {
+        std::process::Command::new(BIN)
+            .args(["token", "list", "--json", "--ca-cert", cert.to_str().unwrap(), "--accountkey", "ACC-1:2-AB"])
+            .args(extra)
+            .env("HOME", e.data.join("no-home"))
+            .env("AKAMAI_HOST", get("host"))
+            .env("AKAMAI_CLIENT_TOKEN", get("client_token"))
+            .env("AKAMAI_CLIENT_SECRET", get("client_secret"))
+            .env("AKAMAI_ACCESS_TOKEN", get("access_token"))
+            .output()
+            .unwrap()
+    };
+    // The variables stand in for ~/.edgerc (absent here).
+    let out = run(&[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["tokens"], serde_json::json!([]));
+    // An explicit --edgerc wins over them: the file named is the one read.
+    let out = run(&["--edgerc", "/nonexistent"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/nonexistent"), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
 fn args(v: &[String]) -> Vec<&str> {

@@ -2,8 +2,10 @@
 //! files, key rotation, notifications, and the house rules lints cannot say (`tidy`).
 mod common;
 
+mod backup;
 mod binary;
 mod cli;
+mod contrib;
 mod data;
 mod keys;
 mod metrics;

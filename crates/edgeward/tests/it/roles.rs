@@ -45,9 +45,16 @@ fn roles_are_managed_with_the_cli_and_given_to_users() {
     ]);
     let shown = ok(&["role", "show", "releasers", "--data-dir", d]);
     assert!(shown.contains("custom") && shown.contains("Release team") && shown.contains("CREATE_TOKEN"), "{shown}");
-    assert!(
-        refused(&["role", "create", "Bad", "--grants", "VIEW_TOKEN", "--data-dir", d]).contains("is not a role name")
-    );
+    // A name that cannot be a role's is a usage error (2), checked before any request.
+    for args in [
+        &["role", "create", "Bad", "--grants", "VIEW_TOKEN", "--data-dir", d][..],
+        &["user", "create", "cy", "--role", "bad!", "--data-dir", d][..],
+        &["user", "update", "cy", "--role", "bad!", "--data-dir", d][..],
+    ] {
+        let (code, out, err) = cli(args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains("is not a role name") && err.contains("a-z, 0-9"), "{args:?}: {err}");
+    }
     assert!(refused(&["role", "update", "viewer", "--grants", "VIEW_TOKEN", "--data-dir", d]).contains("is built in"));
     assert!(refused(&["role", "delete", "administrator", "--data-dir", d]).contains("is built in"));
 

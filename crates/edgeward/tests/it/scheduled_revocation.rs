@@ -139,3 +139,36 @@ fn a_scheduled_revocation_survives_a_restart_runs_once_on_two_servers_and_can_be
     let log = format!("{}{}", a.log.lock().unwrap(), b.log.lock().unwrap());
     assert_eq!(log.matches("scheduled token revocation done").count(), 1, "{log}");
 }
+
+/// `token rotate --revoke-old-after` checks, before it creates the successor, everything that
+/// would make the scheduling fail afterwards: a delay past the limit (a usage error, 2) and a
+/// caller that may not revoke the old token (1). Either way no successor exists.
+#[test]
+fn a_rotation_that_could_not_schedule_the_revocation_creates_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let d = dir.to_str().unwrap();
+    let _server = start(&dir);
+    create(&dir, "old");
+
+    let (code, out, err) = token(&dir, &["rotate", "old", "--to", "new", "--revoke-old-after", "500d"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("at most 400 days"), "{err}");
+
+    // A client that may create and view tokens but not revoke them.
+    let (code, _, err) =
+        cli(&["apiclient", "create", "rotator", "--grants", "CREATE_TOKEN,VIEW_TOKEN", "--data-dir", d]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) =
+        token(&dir, &["rotate", "old", "--to", "new", "--revoke-old-after", "1h", "--section", "rotator"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains("may not revoke old (they lack the REVOKE_TOKEN grant") && err.contains("nothing was created"),
+        "{err}"
+    );
+
+    let list = ok_json(&dir, &["list", "--include-revoked"]);
+    let names: Vec<_> = list["tokens"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["old"], "{list}");
+    assert!(listed(&list, "old")["revokeAt"].is_null(), "{list}");
+}

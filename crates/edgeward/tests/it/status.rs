@@ -66,6 +66,22 @@ fn status_says_who_and_where_and_warnings_count_from_the_servers_clock() {
         assert!(out.contains(want), "{want}: {out}");
     }
     assert!(out.contains(&format!("Soonest expiry: soon on {expiry} (in 5 days)")), "{out}");
+
+    // A staging-only viewer sees the staging token's expiry but not the account's count (which
+    // covers tokens it may not view); a revoked token no longer counts against the limit.
+    let d = dir.to_str().unwrap();
+    let (code, _, err) = cli(&["apiclient", "create", "stgview", "--grants", "VIEW_STAGING_TOKEN", "--data-dir", d]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = cli(&["status", "--json", "--edgerc", rc, "--section", "stgview"]);
+    assert_eq!(code, 0, "{err}");
+    let s = serde_json::from_str::<serde_json::Value>(&out).unwrap()["status"].clone();
+    assert!(s["tokensUsed"].is_null(), "{s}");
+    assert_eq!(s["soonestExpiry"]["name"].as_str(), Some("soon"), "{s}");
+    let (code, _, err) = cli(&["token", "revoke", "soon", "--edgerc", rc]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = cli(&["status", "--json", "--edgerc", rc]);
+    let s = serde_json::from_str::<serde_json::Value>(&out).unwrap()["status"].clone();
+    assert_eq!((s["tokensUsed"].as_u64(), s["soonestExpiry"].is_null()), (Some(0), true), "{s}");
 }
 
 #[test]

@@ -43,7 +43,29 @@ pub fn start(dir: &Path) -> Server {
 
 /// [`start`] with more `serve` arguments.
 pub fn start_with(dir: &Path, extra: &[&str]) -> Server {
-    let mut child = command(&[std::ffi::OsStr::new("serve"), "--data-dir".as_ref(), dir.as_os_str()])
+    spawn_server(command(&[std::ffi::OsStr::new("serve"), "--data-dir".as_ref(), dir.as_os_str()]), extra)
+}
+
+/// [`start_with`] on SQLite in `dir`, whatever backend the suite runs on (for what only SQLite
+/// has: `edgeward backup` and `restore`).
+pub fn start_on_sqlite(dir: &Path, extra: &[&str]) -> Server {
+    let mut c = Command::new(BIN);
+    c.arg("serve").arg("--data-dir").arg(dir).env_remove("EDGEWARD_DATABASE");
+    spawn_server(c, extra)
+}
+
+/// [`cli`] on SQLite, whatever backend the suite runs on.
+pub fn cli_on_sqlite(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).env_remove("EDGEWARD_DATABASE").env_remove("AKAMAI_HOST").output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn spawn_server(mut command: Command, extra: &[&str]) -> Server {
+    let mut child = command
         .args(["--admin-addr", "127.0.0.1:0", "--data-addr", "127.0.0.1:0"])
         .args(extra)
         .env("EDGEWARD_LOG", "debug")
