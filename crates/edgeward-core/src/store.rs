@@ -59,6 +59,68 @@ pub struct NewToken {
     pub kid: Option<String>,
 }
 
+/// Live tokens counted by kind and by how soon they expire (`NotifyStore::live_token_counts`).
+/// The expiry buckets do not overlap: a token expiring in 5 days is in `within_7_days` only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveTokenCounts {
+    /// Auto-refreshing tokens (no expiry).
+    pub auto_refreshing: u64,
+    /// Expiring tokens that expire within a day of `now`.
+    pub within_1_day: u64,
+    /// Expiring tokens that expire in more than 1 and at most 7 days.
+    pub within_7_days: u64,
+    /// Expiring tokens that expire in more than 7 and at most 30 days.
+    pub within_30_days: u64,
+    /// Expiring tokens that expire in more than 30 days.
+    pub later: u64,
+}
+
+impl LiveTokenCounts {
+    /// Add `count` tokens of the bucket the store's query numbers `bucket` (`LIVE_TOKEN_COUNTS`:
+    /// 0 auto-refreshing, 1 within a day, 2 within 7 days, 3 within 30 days, 4 later).
+    pub fn add(&mut self, bucket: i64, count: u64) {
+        let slot = match bucket {
+            0 => &mut self.auto_refreshing,
+            1 => &mut self.within_1_day,
+            2 => &mut self.within_7_days,
+            3 => &mut self.within_30_days,
+            _ => &mut self.later,
+        };
+        *slot += count;
+    }
+}
+
+/// How one connection pool of a store is used at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Which pool: `read` and `write` (SQLite), `main` (PostgreSQL).
+    pub pool: &'static str,
+    /// Connections serving a call now.
+    pub in_use: u64,
+    /// Open connections waiting for a call.
+    pub idle: u64,
+    /// The most connections the pool keeps open (SQLite's read pool may open more for a moment,
+    /// closed after their read).
+    pub max: u64,
+}
+
+/// A store's connections and queues at a moment, for `/metrics` (read without I/O).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolStats {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// Each pool.
+    pub pools: Vec<PoolUsage>,
+    /// Writes waiting for the writer (SQLite's group-commit writer), when the backend has one.
+    pub writer_queue: Option<u64>,
+}
+
+/// What a store reports about its connections (no I/O: counters it keeps).
+pub trait PoolStatus: Send + Sync {
+    /// The pools and queues now.
+    fn pool_stats(&self) -> PoolStats;
+}
+
 /// Access tokens.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
@@ -406,6 +468,9 @@ pub trait NotifyStore: Send + Sync {
     /// When the soonest-expiring live token (not revoked, not replaced, not yet expired at
     /// `now`) expires.
     async fn soonest_expiry(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;
+    /// Live tokens (not revoked, not replaced, not yet expired at `now`) counted by kind and
+    /// by how soon they expire, for `/metrics`.
+    async fn live_token_counts(&self, now: DateTime<Utc>) -> Result<LiveTokenCounts>;
     /// Mark a token replaced by its successor (`token rotate`): it gets no more notices.
     async fn mark_replaced(&self, old: Uuid, new: Uuid) -> Result<()>;
     /// Record these (token, threshold) pairs as due, each at most once ever, and return every
@@ -604,6 +669,7 @@ pub trait Store:
     + crate::audit::AuditStore
     + crate::session::SessionStore
     + SealedStore
+    + PoolStatus
 {
 }
 impl<
@@ -616,6 +682,7 @@ impl<
             + RoleStore
             + ChangeStore
             + SealedStore
+            + PoolStatus
             + crate::audit::AuditStore
             + crate::session::SessionStore,
     > Store for T

@@ -4,6 +4,8 @@
 //!   its grant, check expiry, revocation, network, EdgeWorker, namespace and right.
 //! - `dataplane_cold_verify` against `ed25519_verify_bare`: a value never seen before (signature
 //!   and claims), against a bare Ed25519 verification of the same signing input, in the same run.
+//! - `metrics_record_request`: what the `observe` middleware adds per request for metrics (the
+//!   route's series, its histogram, the request counter), to compare with `dataplane_cache_hit`.
 #![allow(clippy::disallowed_methods, reason = "tests and benchmarks run real servers against the system time")]
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
@@ -67,6 +69,14 @@ fn bench(c: &mut Criterion) {
             let ValueGrant::Known(g) = gate.grant_for_value(black_box(hot), &keys).unwrap() else { unreachable!() };
             gate.check(&g, now, Network::Production, None, black_box("default"), Right::Read).unwrap();
         })
+    });
+
+    let metrics = edgeward_server::metrics::Metrics::new(chrono::Utc::now());
+    let route = edgeward_server::app::ITEM_ROUTE;
+    let data = metrics.listener("data", &[route, "/healthz", "/readyz", "/.well-known/jwks.json"]);
+    let elapsed = std::time::Duration::from_micros(120);
+    c.bench_function("metrics_record_request", |b| {
+        b.iter(|| data.record(black_box(Some(route)), &http::Method::GET, black_box(200), black_box(elapsed)))
     });
 
     let cold = &values[0];

@@ -12,20 +12,32 @@ use axum::routing::{any, get, post, put};
 use axum::Router;
 use tracing::Instrument;
 
-use crate::metrics::HttpLabels;
+use crate::metrics::ListenerMetrics;
 use crate::problem::{finish_response, RequestFacts};
 use crate::routes::{access, initialize, namespaces, notifications, ops, people, roles, tokens};
 use crate::state::AppState;
 use crate::{auth, dataplane};
 
-async fn observe(State((state, listener)): State<(AppState, &'static str)>, mut req: Request, next: Next) -> Response {
+/// The data plane's item route.
+pub const ITEM_ROUTE: &str = "/api/v1/namespaces/{ns}/groups/{group}/items/{item}";
+/// The open routes every listener but the metrics one serves.
+const OPS_ROUTES: [&str; 3] = ["/healthz", "/readyz", "/.well-known/jwks.json"];
+
+async fn observe(
+    State((state, series)): State<(AppState, Arc<ListenerMetrics>)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let listener = series.listener();
     let request_id = format!("{:016x}", rand::random::<u64>());
     let peer = crate::audit::peer_ip(&req);
     if listener == "admin" {
         req.extensions_mut().insert(crate::audit::RequestId(request_id.clone()));
     }
     let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    // The template, not the path (a reference-counted handle: no copy).
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     // Cheap handles (reference-counted), read only when the answer is a problem.
     let host = req.headers().get(http::header::HOST).cloned();
     let uri = req.uri().clone();
@@ -57,12 +69,9 @@ async fn observe(State((state, listener)): State<(AppState, &'static str)>, mut 
     };
     let resp = finish_response(resp, &facts);
     let status = resp.status().as_u16();
-    state
-        .metrics
-        .http_requests
-        .get_or_create(&HttpLabels { listener, route, method: crate::metrics::method_label(&method), status })
-        .inc();
-    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let elapsed = started.elapsed();
+    series.record(matched.as_ref().map(MatchedPath::as_str), &method, status, elapsed);
+    let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
     span.in_scope(|| tracing::debug!(status, micros, "served"));
     resp
 }
@@ -122,31 +131,30 @@ pub fn admin_router(state: AppState, metrics: Option<ops::MetricsAccess>) -> Rou
         .route("/.well-known/jwks.json", get(ops::jwks))
         .route("/openapi.json", get(ops::openapi))
         .fallback(ops::not_found)
-        .layer(middleware::from_fn_with_state((state.clone(), "admin"), observe))
+        .layer(middleware::from_fn_with_state((state.clone(), state.metrics.listener("admin", &OPS_ROUTES)), observe))
         .with_state(state)
 }
 
 /// The router of the metrics listener (`metrics.addr`): `/metrics` only.
 pub fn metrics_router(access: ops::MetricsAccess) -> Router {
     let state = access.state.clone();
-    Router::new()
-        .route("/metrics", get(ops::metrics))
-        .with_state(access)
-        .fallback(ops::not_found)
-        .layer(middleware::from_fn_with_state((state, "metrics"), observe))
+    Router::new().route("/metrics", get(ops::metrics)).with_state(access).fallback(ops::not_found).layer(
+        middleware::from_fn_with_state((state.clone(), state.metrics.listener("metrics", &["/metrics"])), observe),
+    )
 }
 
 /// The data-plane router of one listener.
 pub fn data_router(state: AppState, listener: dataplane::Listener) -> Router {
-    let items = Router::new()
-        .route("/api/v1/namespaces/{ns}/groups/{group}/items/{item}", any(dataplane::item))
-        .with_state((state.clone(), Arc::new(listener)));
+    let items = Router::new().route(ITEM_ROUTE, any(dataplane::item)).with_state((state.clone(), Arc::new(listener)));
     Router::new()
         .merge(items)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/.well-known/jwks.json", get(ops::jwks))
         .fallback(ops::not_found)
-        .layer(middleware::from_fn_with_state((state.clone(), "data"), observe))
+        .layer(middleware::from_fn_with_state(
+            (state.clone(), state.metrics.listener("data", &[ITEM_ROUTE, OPS_ROUTES[0], OPS_ROUTES[1], OPS_ROUTES[2]])),
+            observe,
+        ))
         .with_state(state)
 }

@@ -115,20 +115,97 @@ pub struct Listener {
     pub edgeworker_id_header: Option<String>,
 }
 
+/// Why the data plane refused a request's token: the `reason` label of
+/// `edgeward_dataplane_refusals_total` (see `docs/metrics.md`). A fixed set, so that the
+/// metric's series do not grow with what clients send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Neither token header was sent.
+    Missing,
+    /// A token header is repeated, both are sent, or one is not text (or not a uuid).
+    Malformed,
+    /// The value does not verify (signature, key id, claims).
+    Invalid,
+    /// The value was signed by a retired key.
+    RetiredKey,
+    /// Correctly signed, but the store does not know the token.
+    Unknown,
+    /// A token with an expiry date used by reference.
+    NotAutoRefreshing,
+    /// Expired.
+    Expired,
+    /// Revoked.
+    Revoked,
+    /// Not valid on this listener's network.
+    WrongNetwork,
+    /// Restricted to EdgeWorker IDs, and the caller's is not one of them (or none is sent).
+    WrongEdgeWorker,
+    /// Does not cover the namespace.
+    WrongNamespace,
+    /// Covers the namespace, without the right the method needs.
+    WrongRight,
+}
+
+impl Refusal {
+    /// Every reason, in declaration order (`ALL[r as usize] == r`).
+    pub const ALL: [Refusal; 12] = [
+        Refusal::Missing,
+        Refusal::Malformed,
+        Refusal::Invalid,
+        Refusal::RetiredKey,
+        Refusal::Unknown,
+        Refusal::NotAutoRefreshing,
+        Refusal::Expired,
+        Refusal::Revoked,
+        Refusal::WrongNetwork,
+        Refusal::WrongEdgeWorker,
+        Refusal::WrongNamespace,
+        Refusal::WrongRight,
+    ];
+
+    /// The metric's label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Refusal::Missing => "missing",
+            Refusal::Malformed => "malformed",
+            Refusal::Invalid => "invalid",
+            Refusal::RetiredKey => "retired_key",
+            Refusal::Unknown => "unknown",
+            Refusal::NotAutoRefreshing => "not_auto_refreshing",
+            Refusal::Expired => "expired",
+            Refusal::Revoked => "revoked",
+            Refusal::WrongNetwork => "wrong_network",
+            Refusal::WrongEdgeWorker => "wrong_edgeworker",
+            Refusal::WrongNamespace => "wrong_namespace",
+            Refusal::WrongRight => "wrong_right",
+        }
+    }
+}
+
 /// Why the gate refuses a request: the token itself (401) or a use outside its scope (403);
 /// `problem` holds the status and code of each. `Display` is the client-facing text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denial {
     /// Missing, malformed, badly signed, expired, revoked or unknown.
-    #[error("{0}")]
-    Unauthorized(&'static str),
+    #[error("{1}")]
+    Unauthorized(Refusal, &'static str),
     /// Valid, but not for this network, EdgeWorker, namespace or right.
-    #[error("{0}")]
-    Forbidden(String),
+    #[error("{1}")]
+    Forbidden(Refusal, String),
 }
 
-const INVALID: Denial = Denial::Unauthorized("The access token is invalid.");
-const RETIRED: Denial = Denial::Unauthorized("The access token was signed by a retired key.");
+impl Denial {
+    /// Why, as the refusal metric counts it.
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            Denial::Unauthorized(r, _) | Denial::Forbidden(r, _) => *r,
+        }
+    }
+}
+
+const INVALID: Denial = Denial::Unauthorized(Refusal::Invalid, "The access token is invalid.");
+const RETIRED: Denial = Denial::Unauthorized(Refusal::RetiredKey, "The access token was signed by a retired key.");
+const REVOKED: Denial = Denial::Unauthorized(Refusal::Revoked, "The access token has been revoked.");
 
 impl Grant {
     /// Verify a token value (signature with a known key) and read what it allows. Expiry and
@@ -155,7 +232,10 @@ impl Grant {
     /// What an auto-refreshing token, used by reference, allows (a reference is signed by no key).
     fn from_reference(t: Token) -> Result<Grant, Denial> {
         if t.expiry.is_some() {
-            return Err(Denial::Unauthorized("Only auto-refreshing tokens can be used by reference."));
+            return Err(Denial::Unauthorized(
+                Refusal::NotAutoRefreshing,
+                "Only auto-refreshing tokens can be used by reference.",
+            ));
         }
         let namespaces = t.namespaces.into_iter().map(|(n, p)| (n.to_string(), p)).collect();
         Ok(Grant {
@@ -196,7 +276,7 @@ impl Unconfirmed {
     }
 }
 
-const UNKNOWN: Denial = Denial::Unauthorized("The access token is unknown.");
+const UNKNOWN: Denial = Denial::Unauthorized(Refusal::Unknown, "The access token is unknown.");
 
 impl TokenGate {
     /// The grant of a token value: from the cache (keyed by the value's SHA-256), or verified
@@ -248,22 +328,29 @@ impl TokenGate {
         right: Right,
     ) -> Result<(), Denial> {
         if grant.expires_at.is_some_and(|e| now > e) {
-            return Err(Denial::Unauthorized("The access token has expired."));
+            return Err(Denial::Unauthorized(Refusal::Expired, "The access token has expired."));
         }
         if self.is_revoked(&grant.uuid) {
-            return Err(Denial::Unauthorized("The access token has been revoked."));
+            return Err(REVOKED);
         }
         if !grant.networks.allows(network) {
-            return Err(Denial::Forbidden(format!("The access token is not valid on the {network} network.")));
+            return Err(Denial::Forbidden(
+                Refusal::WrongNetwork,
+                format!("The access token is not valid on the {network} network."),
+            ));
         }
         if let EdgeWorkerScope::Only(_) = &grant.ewids {
             match caller {
                 Some(id) if grant.ewids.allows(id) => {}
                 Some(id) => {
-                    return Err(Denial::Forbidden(format!("The access token is not valid for EdgeWorker {id}.")))
+                    return Err(Denial::Forbidden(
+                        Refusal::WrongEdgeWorker,
+                        format!("The access token is not valid for EdgeWorker {id}."),
+                    ))
                 }
                 None => {
                     return Err(Denial::Forbidden(
+                        Refusal::WrongEdgeWorker,
                         "The access token is restricted to EdgeWorker IDs, and this request carries none.".into(),
                     ))
                 }
@@ -271,15 +358,21 @@ impl TokenGate {
         }
         match grant.namespaces.get(namespace) {
             Some(p) if p.allows(right) => Ok(()),
-            Some(_) => Err(Denial::Forbidden(format!(
-                "The access token does not allow {} in namespace {namespace}.",
-                match right {
-                    Right::Read => "reads",
-                    Right::Write => "writes",
-                    Right::Delete => "deletes",
-                }
-            ))),
-            None => Err(Denial::Forbidden(format!("The access token does not cover namespace {namespace}."))),
+            Some(_) => Err(Denial::Forbidden(
+                Refusal::WrongRight,
+                format!(
+                    "The access token does not allow {} in namespace {namespace}.",
+                    match right {
+                        Right::Read => "reads",
+                        Right::Write => "writes",
+                        Right::Delete => "deletes",
+                    }
+                ),
+            )),
+            None => Err(Denial::Forbidden(
+                Refusal::WrongNamespace,
+                format!("The access token does not cover namespace {namespace}."),
+            )),
         }
     }
 }
@@ -296,12 +389,16 @@ fn single<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h header::H
 }
 
 async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, ApiError> {
-    let repeated = Denial::Unauthorized("Send X-Akamai-EdgeDB-Auth or X-Akamai-EdgeDB-Auth-Ref once, not repeated.");
+    let repeated = Denial::Unauthorized(
+        Refusal::Malformed,
+        "Send X-Akamai-EdgeDB-Auth or X-Akamai-EdgeDB-Auth-Ref once, not repeated.",
+    );
     let value = single(headers, "x-akamai-edgedb-auth").map_err(|_| repeated.clone())?;
     let reference = single(headers, "x-akamai-edgedb-auth-ref").map_err(|_| repeated)?;
     match (value, reference) {
         (Some(v), None) => {
-            let v = v.to_str().map_err(|_| Denial::Unauthorized("The access token is malformed."))?;
+            let v =
+                v.to_str().map_err(|_| Denial::Unauthorized(Refusal::Malformed, "The access token is malformed."))?;
             let keys = state.keys.current();
             let found = match state.gate.grant_for_value(v, &keys.set) {
                 Ok(found) => found,
@@ -324,7 +421,7 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
                 ValueGrant::Known(g) => Ok(g),
                 ValueGrant::Unconfirmed(pending) => {
                     if state.gate.is_revoked(&pending.uuid()) {
-                        return Err(Denial::Unauthorized("The access token has been revoked.").into());
+                        return Err(REVOKED.into());
                     }
                     let stored = state.store.token_by_uuid(pending.uuid()).await?;
                     Ok(state.gate.confirm(pending, stored.as_ref().map(|s| &s.token))?)
@@ -336,10 +433,10 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
                 .to_str()
                 .ok()
                 .and_then(|s| Uuid::parse_str(s.trim()).ok())
-                .ok_or(Denial::Unauthorized("The access token reference is malformed."))?;
+                .ok_or(Denial::Unauthorized(Refusal::Malformed, "The access token reference is malformed."))?;
             if state.gate.is_revoked(&uuid) {
                 // Known revoked: refused without a store read.
-                return Err(Denial::Unauthorized("The access token has been revoked.").into());
+                return Err(REVOKED.into());
             }
             let cached = state.gate.by_ref.lock().unwrap_or_else(|e| e.into_inner()).get(&uuid).cloned();
             match cached {
@@ -357,21 +454,43 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
                 }
             }
         }
-        (None, None) => {
-            Err(Denial::Unauthorized("An access token is required: X-Akamai-EdgeDB-Auth or X-Akamai-EdgeDB-Auth-Ref.")
-                .into())
-        }
-        (Some(_), Some(_)) => {
-            Err(Denial::Unauthorized("Send exactly one of X-Akamai-EdgeDB-Auth and X-Akamai-EdgeDB-Auth-Ref.").into())
-        }
+        (None, None) => Err(Denial::Unauthorized(
+            Refusal::Missing,
+            "An access token is required: X-Akamai-EdgeDB-Auth or X-Akamai-EdgeDB-Auth-Ref.",
+        )
+        .into()),
+        (Some(_), Some(_)) => Err(Denial::Unauthorized(
+            Refusal::Malformed,
+            "Send exactly one of X-Akamai-EdgeDB-Auth and X-Akamai-EdgeDB-Auth-Ref.",
+        )
+        .into()),
     }
 }
 
-/// `GET|PUT|DELETE /api/v1/namespaces/{ns}/groups/{group}/items/{item}`.
+/// `GET|PUT|DELETE /api/v1/namespaces/{ns}/groups/{group}/items/{item}`. A refusal of the
+/// request's token is counted by reason (`edgeward_dataplane_refusals_total`).
 pub async fn item(
     State((state, listener)): State<(AppState, Arc<Listener>)>,
     method: Method,
     Path((ns, group, item)): Path<(String, String, String)>,
+    q: crate::routes::QueryParams,
+    req: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let answer = serve_item(&state, &listener, method, ns, group, item, q, req).await;
+    if let Err(ApiError::Server(ServerError::Token(denial))) = &answer {
+        state.metrics.refused(denial.refusal());
+    }
+    answer
+}
+
+#[allow(clippy::too_many_arguments, reason = "the item handler's extractors, passed on as they are")]
+async fn serve_item(
+    state: &AppState,
+    listener: &Listener,
+    method: Method,
+    ns: String,
+    group: String,
+    item: String,
     q: crate::routes::QueryParams,
     req: axum::extract::Request,
 ) -> Result<Response, ApiError> {
@@ -391,14 +510,18 @@ pub async fn item(
             return Ok(([(header::ALLOW, "GET, PUT, DELETE")], refused).into_response());
         }
     };
-    let grant = grant_for(&state, headers).await?;
+    let grant = grant_for(state, headers).await?;
     let now = state.clock.now();
     let caller = match (&listener.edgeworker_id, &listener.edgeworker_id_header) {
         (Some(id), _) => Some(id.as_str()),
         (None, Some(h)) => match single(headers, h) {
             Ok(v) => v.and_then(|v| v.to_str().ok()),
             Err(()) => {
-                return Err(Denial::Forbidden(format!("The {h} header is sent more than once.")).into());
+                return Err(Denial::Forbidden(
+                    Refusal::WrongEdgeWorker,
+                    format!("The {h} header is sent more than once."),
+                )
+                .into());
             }
         },
         (None, None) => None,
@@ -412,10 +535,10 @@ pub async fn item(
     let not_found = |key: &ItemKey| items::not_found(&key.group, &key.item);
     match right {
         Right::Read => {
-            let mut found = items::read(&state, &key, now).await?;
+            let mut found = items::read(state, &key, now).await?;
             if found.is_none() && !key.sandbox.is_empty() && fallback {
                 let base = ItemKey { sandbox: String::new(), ..key.clone() };
-                found = items::read(&state, &base, now).await?;
+                found = items::read(state, &base, now).await?;
             }
             let found = found.ok_or_else(|| not_found(&key))?;
             Ok(([(header::CONTENT_TYPE, "text/plain;charset=utf-8")], found).into_response())
@@ -424,7 +547,7 @@ pub async fn item(
             let body = items::read_value(headers, body).await?;
             let done =
                 format!("Item was upserted in KV store, namespace {ns}, group {}, and key {}.", key.group, key.item);
-            items::write(&state, key, Vec::from(body), now).await?;
+            items::write(state, key, Vec::from(body), now).await?;
             Ok(done.into_response())
         }
         Right::Delete => {
@@ -433,7 +556,7 @@ pub async fn item(
                 key.group, key.item
             );
             let absent = not_found(&key);
-            if !items::delete(&state, key, now).await? {
+            if !items::delete(state, key, now).await? {
                 return Err(absent.into());
             }
             Ok(done.into_response())
@@ -467,6 +590,20 @@ pub async fn run_usage_flusher(
         flush_usage(&state).await;
         if stop {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_is_listed_once_at_its_own_index_with_its_own_label() {
+        let labels: HashSet<&str> = Refusal::ALL.iter().map(|r| r.label()).collect();
+        assert_eq!(labels.len(), Refusal::ALL.len());
+        for (i, r) in Refusal::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "{r:?}");
         }
     }
 }

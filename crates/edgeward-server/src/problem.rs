@@ -216,10 +216,10 @@ impl ApiError {
                 ServerError::BodyMalformed => row(S::BAD_REQUEST, code::VALIDATION),
                 ServerError::NotJson => row(S::UNSUPPORTED_MEDIA_TYPE, code::VALIDATION),
                 ServerError::JsonSyntax => row(S::UNPROCESSABLE_ENTITY, code::JSON_SYNTAX),
-                ServerError::Token(Denial::Unauthorized(_)) | ServerError::MetricsBearer => {
+                ServerError::Token(Denial::Unauthorized(..)) | ServerError::MetricsBearer => {
                     row(S::UNAUTHORIZED, code::UNAUTHORIZED)
                 }
-                ServerError::Token(Denial::Forbidden(_)) => row(S::FORBIDDEN, code::FORBIDDEN),
+                ServerError::Token(Denial::Forbidden(..)) => row(S::FORBIDDEN, code::FORBIDDEN),
                 ServerError::UnknownPath => row(S::NOT_FOUND, code::DATA),
                 ServerError::ItemMethod => row(S::METHOD_NOT_ALLOWED, code::DATA),
                 ServerError::Rejected(status) => row(*status, code::VALIDATION),
@@ -329,6 +329,7 @@ pub fn finish_response(mut resp: Response<Body>, facts: &RequestFacts<'_>) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataplane::Refusal;
     use edgeward_core::capability::Capability;
 
     fn wire(e: impl Into<ApiError>) -> (u16, &'static str, String) {
@@ -371,8 +372,8 @@ mod tests {
             (ServerError::BodyMalformed.into(), 400, "EKV_2000"),
             (ServerError::NotJson.into(), 415, "EKV_2000"),
             (ServerError::JsonSyntax.into(), 422, "EKV_2001"),
-            (Denial::Unauthorized("m").into(), 401, "EKV_1001"),
-            (Denial::Forbidden("m".into()).into(), 403, "EKV_1000"),
+            (Denial::Unauthorized(Refusal::Invalid, "m").into(), 401, "EKV_1001"),
+            (Denial::Forbidden(Refusal::WrongNamespace, "m".into()).into(), 403, "EKV_1000"),
             (ServerError::MetricsBearer.into(), 401, "EKV_1001"),
             (ServerError::UnknownPath.into(), 404, "EKV_9000"),
             (ServerError::ItemMethod.into(), 405, "EKV_9000"),
@@ -405,7 +406,10 @@ mod tests {
             wire(ServerError::Rejected(StatusCode::UNSUPPORTED_MEDIA_TYPE)).2,
             "The request body's Content-Type is not supported."
         );
-        assert_eq!(wire(Denial::Unauthorized("The access token has expired.")).2, "The access token has expired.");
+        assert_eq!(
+            wire(Denial::Unauthorized(Refusal::Expired, "The access token has expired.")).2,
+            "The access token has expired."
+        );
         match ApiError::from(Error::Gone { resource: Resource::Token, message: "Token has expired.".into() }).problem()
         {
             Problem::EdgeKv { title, kind, detail, .. } => {

@@ -86,6 +86,7 @@ impl AppState {
     ) -> Self {
         let data_key = crate::keys::SharedDataKey::new(Some(config.data_dir.join("keys")), prepared.data_key.clone())
             .following(prepared.data_key_cell.clone());
+        let started_at = clock.now();
         Self(Arc::new(Inner {
             store: prepared.store.clone(),
             cpcode: prepared.cpcode.clone(),
@@ -107,7 +108,7 @@ impl AppState {
                 usize::try_from(config.data_plane.item_cache_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
             ),
             gate: crate::dataplane::TokenGate::default(),
-            metrics: Metrics::default(),
+            metrics: Metrics::new(started_at),
             trail: crate::audit::Trail::default(),
             audit_retention: chrono::Duration::days(i64::from(config.audit.retention_days.max(1))),
             console: ConsoleRuntime {

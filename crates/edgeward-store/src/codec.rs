@@ -151,6 +151,24 @@ pub(crate) fn expiry_range(first: NaiveDate, last: NaiveDate) -> (i64, i64) {
     (ms(first.and_hms_opt(0, 0, 0).expect("valid time").and_utc()), ms(edgeward_core::token::expiry_instant(last)))
 }
 
+/// The parameters of `LIVE_TOKEN_COUNTS`: `now`, then the ends of the 1-, 7- and 30-day buckets.
+pub(crate) fn live_token_bounds(now: DateTime<Utc>) -> [i64; 4] {
+    let after = |days: i64| ms(now + chrono::Duration::days(days));
+    [ms(now), after(1), after(7), after(30)]
+}
+
+/// `LIVE_TOKEN_COUNTS`'s rows, (bucket, count), added up.
+pub(crate) fn live_token_counts(
+    rows: impl IntoIterator<Item = (i64, i64)>,
+) -> Result<edgeward_core::store::LiveTokenCounts, Error> {
+    let mut counts = edgeward_core::store::LiveTokenCounts::default();
+    for (bucket, count) in rows {
+        let count = u64::try_from(count).map_err(|_| Error::Internal(format!("a negative count: {count}")))?;
+        counts.add(bucket, count);
+    }
+    Ok(counts)
+}
+
 /// An audit row as read by either driver.
 pub(crate) struct AuditColumns {
     pub id: i64,

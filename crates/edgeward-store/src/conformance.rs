@@ -451,6 +451,30 @@ pub async fn people_and_notices(s: &dyn Store) {
         Some(edgeward_core::token::expiry_instant(day(28))),
         "revoked (2nd) and replaced (3rd) tokens do not count"
     );
+    // Live tokens by kind and days to expiry: bounds inclusive, revoked and replaced left out.
+    let first_ends = edgeward_core::token::expiry_instant(day(1));
+    assert_eq!(
+        s.live_token_counts(first_ends - chrono::Duration::hours(12)).await.unwrap(),
+        edgeward_core::store::LiveTokenCounts {
+            auto_refreshing: 1,
+            within_1_day: 1,
+            within_7_days: 0,
+            within_30_days: 2,
+            later: 0
+        }
+    );
+    assert_eq!(
+        s.live_token_counts(first_ends - chrono::Duration::days(3)).await.unwrap(),
+        edgeward_core::store::LiveTokenCounts {
+            auto_refreshing: 1,
+            within_1_day: 0,
+            within_7_days: 1,
+            within_30_days: 1,
+            later: 1
+        },
+        "the 28th ends exactly 30 days on (within 30), the 29th a day after"
+    );
+    assert_eq!(s.live_token_counts(after_first).await.unwrap().within_1_day, 0, "an expired token is not live");
     let found = s.expiring_tokens(day(1), day(28)).await.unwrap();
     assert_eq!(found.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["first", "last"]);
     assert_eq!((found[0].last_used, found[1].last_used), (Some(t0()), None));

@@ -70,6 +70,24 @@ pub struct PostgresStore {
     _listener: std::sync::Arc<changes::Listener>,
 }
 
+impl edgeward_core::store::PoolStatus for PostgresStore {
+    fn pool_stats(&self) -> edgeward_core::store::PoolStats {
+        use edgeward_core::store::{PoolStats, PoolUsage};
+        let open = u64::from(self.pool.size());
+        let idle = u64::try_from(self.pool.num_idle()).unwrap_or(u64::MAX).min(open);
+        PoolStats {
+            backend: "postgres",
+            pools: vec![PoolUsage {
+                pool: "main",
+                in_use: open - idle,
+                idle,
+                max: u64::from(self.pool.options().get_max_connections()),
+            }],
+            writer_queue: None,
+        }
+    }
+}
+
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
     let unavailable = match &e {
         sqlx::Error::Io(_)

@@ -197,6 +197,10 @@ statements! {
     NEXT_EXPIRY =
         "SELECT MIN(expires_at) FROM tokens WHERE revoked_at IS NULL AND expires_at >= $1 AND replaced_by \
          IS NULL";
+    LIVE_TOKEN_COUNTS =
+        "SELECT CAST(CASE WHEN expires_at IS NULL THEN 0 WHEN expires_at <= $2 THEN 1 WHEN expires_at <= $3 \
+         THEN 2 WHEN expires_at <= $4 THEN 3 ELSE 4 END AS BIGINT), COUNT(*) FROM tokens WHERE revoked_at \
+         IS NULL AND replaced_by IS NULL AND (expires_at IS NULL OR expires_at >= $1) GROUP BY 1";
     PURGE_EXPIRED_TOKENS = "DELETE FROM tokens WHERE revoked_at IS NULL AND expires_at < $1";
     PURGE_REVOKED_TOKENS =
         "DELETE FROM tokens WHERE revoked_at < $1 AND (expires_at IS NULL OR expires_at < $2)";

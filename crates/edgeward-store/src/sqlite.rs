@@ -1,6 +1,7 @@
 //! The SQLite implementation: one group-committing writer thread plus a pool of readers.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -57,6 +58,10 @@ pub struct SqliteStore {
     readers: Arc<ReadPool>,
     nonces: Arc<nonces::NonceJournal>,
     refs: Arc<RefSlot>,
+    /// Writes sent to the writer and not yet taken up by it.
+    queued: Arc<AtomicU64>,
+    /// Whether the writer is in a transaction now.
+    writing: Arc<AtomicBool>,
 }
 
 /// Read-only connections, reused. The idle ones wait in a lock-free queue: every point read
@@ -65,6 +70,8 @@ struct ReadPool {
     path: PathBuf,
     /// At most `readers` idle connections; one opened beyond them is closed after its read.
     idle: ArrayQueue<Connection>,
+    /// Connections serving a read now (for metrics).
+    in_use: AtomicU64,
 }
 
 fn db_err(e: rusqlite::Error) -> Error {
@@ -140,16 +147,24 @@ impl SqliteStore {
         migrate::apply(&mut conn)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let max_batch = opts.max_batch.max(1);
+        let (queued, writing) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+        let gauges = WriterGauges { queued: queued.clone(), writing: writing.clone() };
         std::thread::Builder::new()
             .name("edgeward-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx, max_batch))
+            .spawn(move || writer_loop(conn, rx, max_batch, gauges))
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
         let nonce_dir = opts.nonce_dir.clone().unwrap_or_else(|| path.with_file_name("nonces"));
         Ok(Self {
             writer: tx,
             nonces: Arc::new(nonces::NonceJournal::new(nonce_dir)),
             refs: Default::default(),
-            readers: Arc::new(ReadPool { path: path.to_owned(), idle: ArrayQueue::new(opts.readers.max(1)) }),
+            readers: Arc::new(ReadPool {
+                path: path.to_owned(),
+                idle: ArrayQueue::new(opts.readers.max(1)),
+                in_use: AtomicU64::new(0),
+            }),
+            queued,
+            writing,
         })
     }
 
@@ -206,7 +221,11 @@ impl SqliteStore {
                 });
             })
         });
-        self.writer.send(job).map_err(|_| Error::Unavailable("the database writer has stopped".into()))?;
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        if self.writer.send(job).is_err() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(Error::Unavailable("the database writer has stopped".into()));
+        }
         rx.await.map_err(|_| Error::Unavailable("the database writer has stopped".into()))?
     }
 
@@ -231,8 +250,48 @@ impl SqliteStore {
     }
 }
 
+impl edgeward_core::store::PoolStatus for SqliteStore {
+    fn pool_stats(&self) -> edgeward_core::store::PoolStats {
+        use edgeward_core::store::{PoolStats, PoolUsage};
+        let size = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let writing = u64::from(self.writing.load(Ordering::Relaxed));
+        PoolStats {
+            backend: "sqlite",
+            pools: vec![
+                PoolUsage {
+                    pool: "read",
+                    in_use: self.readers.in_use.load(Ordering::Relaxed),
+                    idle: size(self.readers.idle.len()),
+                    max: size(self.readers.idle.capacity()),
+                },
+                PoolUsage { pool: "write", in_use: writing, idle: 1 - writing, max: 1 },
+            ],
+            writer_queue: Some(self.queued.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// What the writer thread reports: writes waiting for it, and whether it is in a transaction.
+struct WriterGauges {
+    queued: Arc<AtomicU64>,
+    writing: Arc<AtomicBool>,
+}
+
+impl WriterGauges {
+    fn took(&self, jobs: u64) {
+        self.queued.fetch_sub(jobs, Ordering::Relaxed);
+    }
+}
+
 impl ReadPool {
     fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
+        self.in_use.fetch_add(1, Ordering::Relaxed);
+        let out = self.with_connection(f);
+        self.in_use.fetch_sub(1, Ordering::Relaxed);
+        out
+    }
+
+    fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
         let conn = match self.idle.pop() {
             Some(c) => c,
             None => {
@@ -291,18 +350,23 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, E
     out
 }
 
-fn writer_loop(conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, max_batch: usize) {
+fn writer_loop(conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, max_batch: usize, gauges: WriterGauges) {
     let mut replies: Vec<Reply> = Vec::with_capacity(max_batch);
     while let Some(first) = rx.blocking_recv() {
+        gauges.took(1);
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             tracing::error!(error = %e, "cannot begin a write transaction");
             first(&conn)(false);
             continue;
         }
+        gauges.writing.store(true, Ordering::Relaxed);
         replies.push(first(&conn));
         while replies.len() < max_batch {
             match rx.try_recv() {
-                Ok(job) => replies.push(job(&conn)),
+                Ok(job) => {
+                    gauges.took(1);
+                    replies.push(job(&conn));
+                }
                 Err(_) => break,
             }
         }
@@ -314,6 +378,7 @@ fn writer_loop(conn: Connection, mut rx: mpsc::UnboundedReceiver<Job>, max_batch
                 false
             }
         };
+        gauges.writing.store(false, Ordering::Relaxed);
         for reply in replies.drain(..) {
             reply(committed);
         }

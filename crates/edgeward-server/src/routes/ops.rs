@@ -42,7 +42,9 @@ fn bearer_ok(headers: &axum::http::HeaderMap, token: &str) -> bool {
     bool::from(given.ct_eq(token.as_bytes()))
 }
 
-/// Prometheus text exposition (401 without the bearer token, when one is configured).
+/// Prometheus text exposition (401 without the bearer token, when one is configured). What
+/// costs a query (the soonest expiry, live tokens by expiry) and the store's pools are read now,
+/// once per scrape, not per request.
 pub async fn metrics(State(access): State<MetricsAccess>, headers: axum::http::HeaderMap) -> Response {
     if let Some(token) = &access.bearer {
         if !bearer_ok(&headers, token) {
@@ -63,6 +65,14 @@ pub async fn metrics(State(access): State<MetricsAccess>, headers: axum::http::H
         }
         Err(e) => tracing::warn!(error = %e.log_detail(), "soonest token expiry unknown for /metrics"),
     }
+    let tokens = match state.store.live_token_counts(now).await {
+        Ok(counts) => Some(counts),
+        Err(e) => {
+            tracing::warn!(error = %e.log_detail(), "live tokens unknown for /metrics");
+            None
+        }
+    };
+    state.metrics.refresh(tokens, &state.store.pool_stats());
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render())
         .into_response()
 }

@@ -290,6 +290,21 @@ impl NotifyStore for PostgresStore {
         Ok(col::<Option<i64>>(&r, 0)?.map(from_ms))
     }
 
+    async fn live_token_counts(&self, now: DateTime<Utc>) -> Result<edgeward_core::store::LiveTokenCounts, Error> {
+        let [now, day, week, month] = codec::live_token_bounds(now);
+        let rows = sqlx::query(sql::LIVE_TOKEN_COUNTS)
+            .bind(now)
+            .bind(day)
+            .bind(week)
+            .bind(month)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        let rows =
+            rows.iter().map(|r| Ok((col::<i64>(r, 0)?, col::<i64>(r, 1)?))).collect::<Result<Vec<_>, Error>>()?;
+        codec::live_token_counts(rows)
+    }
+
     async fn mark_replaced(&self, old: Uuid, new: Uuid) -> Result<(), Error> {
         let refs = self.refs.get()?;
         let mut w = Write::start(self).await?;

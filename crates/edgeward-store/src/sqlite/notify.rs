@@ -266,6 +266,20 @@ impl NotifyStore for SqliteStore {
         })
     }
 
+    async fn live_token_counts(&self, now: DateTime<Utc>) -> Result<edgeward_core::store::LiveTokenCounts, Error> {
+        let bounds = codec::live_token_bounds(now);
+        // A scan of the live tokens (the partial index on unrevoked tokens' expiry): on a
+        // blocking thread, as listings are.
+        let rows = self
+            .read(move |c| {
+                let mut s = c.prepare_cached(sql::LIVE_TOKEN_COUNTS).map_err(db_err)?;
+                let rows = s.query_map(bounds, |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))).map_err(db_err)?;
+                rows.map(|r| r.map_err(db_err)).collect::<Result<Vec<_>, Error>>()
+            })
+            .await?;
+        codec::live_token_counts(rows)
+    }
+
     async fn mark_replaced(&self, old: Uuid, new: Uuid) -> Result<(), Error> {
         let refs = self.refs.get()?;
         let (old, new) = (refs.token_ref(&old), refs.token_ref(&new));

@@ -8,6 +8,7 @@ mod cli;
 mod contrib;
 mod data;
 mod keys;
+mod metrics;
 mod notify;
 mod passwords;
 mod roles;
