@@ -76,7 +76,14 @@ impl Edgerc {
     /// Parse `section` of an INI text.
     pub fn parse(text: &str, section: &str) -> Result<Self, String> {
         let ini = ini::Ini::load_from_str(text).map_err(|e| format!("not a valid .edgerc file: {e}"))?;
-        let s = ini.section(Some(section)).ok_or_else(|| format!("no [{section}] section"))?;
+        let s = ini.section(Some(section)).ok_or_else(|| {
+            let names: Vec<String> = ini.sections().flatten().map(|n| format!("[{n}]")).collect();
+            if names.is_empty() {
+                format!("no [{section}] section (the file has no sections)")
+            } else {
+                format!("no [{section}] section; it has {}: pass --section NAME", names.join(", "))
+            }
+        })?;
         let get = |k: &str| s.get(k).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
         let need = |k: &str| get(k).ok_or_else(|| format!("[{section}] lacks {k}"));
         let host = need("host")?;

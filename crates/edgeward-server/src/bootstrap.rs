@@ -64,14 +64,14 @@ use edgeward_token::{DataKey, SigningKeyPair};
 #[derive(Debug, thiserror::Error)]
 pub enum BootError {
     /// A file or directory operation failed.
-    #[error("{what} {path}: {source}")]
+    #[error("{what} {path}: {cause}")]
     Io {
         /// What was being done.
         what: &'static str,
         /// Where.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause, said in the message (not a `source`: it would be said twice).
+        cause: std::io::Error,
     },
     /// A key file exists but is not usable.
     #[error("{0}")]
@@ -98,7 +98,7 @@ pub enum BootError {
 }
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> BootError + 'a {
-    move |source| BootError::Io { what, path: path.to_owned(), source }
+    move |cause| BootError::Io { what, path: path.to_owned(), cause }
 }
 
 /// What a prepared data directory provides.
@@ -197,24 +197,32 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), BootError> {
 /// `db.connect_wait_secs` for PostgreSQL to answer. A data directory that holds no installation
 /// (no `keys/data.key`; on SQLite, no `edgeward.db` either) is refused with the path looked at,
 /// and nothing is created: only `edgeward serve` makes an installation.
+/// That `data_dir` holds an installation: its data key, and (unless the database is elsewhere,
+/// `external_database`) its SQLite database. The one test every administration command makes
+/// before it reads or writes anything; only `serve` creates an installation.
+pub fn require_installation(data_dir: &Path, external_database: bool) -> Result<(), BootError> {
+    let key = data_dir.join("keys").join("data.key");
+    let sqlite = data_dir.join("edgeward.db");
+    let missing = if !key.is_file() {
+        Some(key)
+    } else if !external_database && !sqlite.is_file() {
+        Some(sqlite)
+    } else {
+        None
+    };
+    match missing {
+        Some(missing) => Err(BootError::NoInstallation { data_dir: data_dir.to_owned(), missing }),
+        None => Ok(()),
+    }
+}
+
 /// `now` stamps what opening creates (the token-ref index key, once per database).
 pub async fn open_store(
     data_dir: &Path,
     db: &DatabaseConfig,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Arc<dyn Store>, DataKey), BootError> {
-    let key = data_dir.join("keys").join("data.key");
-    let sqlite = data_dir.join("edgeward.db");
-    let missing = if !key.is_file() {
-        Some(key)
-    } else if db.url.is_none() && !sqlite.is_file() {
-        Some(sqlite)
-    } else {
-        None
-    };
-    if let Some(missing) = missing {
-        return Err(BootError::NoInstallation { data_dir: data_dir.to_owned(), missing });
-    }
+    require_installation(data_dir, db.url.is_some())?;
     open_store_with_cell(data_dir, db, now).await.map(|(s, k, _)| (s, k))
 }
 

@@ -48,12 +48,12 @@ pub enum StartError {
     #[error("invalid configuration: {0}")]
     Config(String),
     /// A listener could not bind.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {cause}{}", if cause.kind() == std::io::ErrorKind::AddrInUse { " (another server listens there: stop it, or choose another address with --admin-addr or --data-addr)" } else { "" })]
     Bind {
         /// The address.
         addr: SocketAddr,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause, said in the message (not a `source`: it would be said twice).
+        cause: std::io::Error,
     },
 }
 
@@ -167,12 +167,12 @@ impl Listeners {
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })
+    TcpListener::bind(addr).await.map_err(|cause| StartError::Bind { addr, cause })
 }
 
 /// The address `listener`, bound to `configured`, took.
 fn local_addr(listener: &TcpListener, configured: SocketAddr) -> Result<SocketAddr, StartError> {
-    listener.local_addr().map_err(|source| StartError::Bind { addr: configured, source })
+    listener.local_addr().map_err(|cause| StartError::Bind { addr: configured, cause })
 }
 
 /// The data-plane port's answers while the server starts.
@@ -195,7 +195,7 @@ fn answer_while_starting(
     addr: SocketAddr,
     limits: Limits,
 ) -> Result<(TcpListener, Starting), StartError> {
-    let bind_err = |source| StartError::Bind { addr, source };
+    let bind_err = |cause| StartError::Bind { addr, cause };
     let std_listener = listener.into_std().map_err(bind_err)?;
     let second = std_listener.try_clone().map_err(bind_err)?;
     let listener = TcpListener::from_std(std_listener).map_err(bind_err)?;

@@ -562,7 +562,10 @@ pub async fn restore(args: RestoreArgs, db: &Database) -> Result<()> {
         text.push_str(&format!(
             "The backup holds no keys: copy {} of the original data directory into {dir} (same paths, mode 0600) \
              before starting a server (a server started without them makes a new data key, which does not open \
-             the database, and refuses to start: then copy them over it).\n",
+             the database, and refuses to start: then copy them over it). The administrator's edgerc and the \
+             certificate (tls/) were not in the backup either: copy them too to keep the same credentials and \
+             certificate, or, once a server runs, make credentials with `edgeward apiclient create NAME --grants ALL \
+             --host ADDRESS --data-dir {dir}`.\n",
             manifest.keys.needed.join(", ")
         ));
     } else {

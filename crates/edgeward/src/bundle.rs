@@ -48,6 +48,9 @@ impl Target {
             }
             return Ok(Self::File(path.to_owned()));
         }
+        if !path.exists() && (s.ends_with('/') || path.extension().is_none()) {
+            bail!("{}: no such directory; create it first, or give a .js file or a .tgz bundle", path.display());
+        }
         bail!("{}: not a directory, a .js file or a .tgz bundle", path.display())
     }
 

@@ -573,8 +573,8 @@ async fn server_now(c: &Client) -> chrono::DateTime<chrono::Utc> {
         .map_or_else(crate::now, |t| t.with_timezone(&chrono::Utc))
 }
 
-fn cancel_hint(name: &str, network: Network) -> String {
-    format!("edgeward namespace delete {name} --network {network} --cancel")
+fn cancel_hint(name: &str, network: Network, conn: &Conn) -> String {
+    format!("edgeward namespace delete {name} --network {network} --cancel{}", conn.flags())
 }
 
 // ---- The commands ----
@@ -662,7 +662,9 @@ pub async fn namespace(cmd: NamespaceCommand, conn: &Conn) -> Result<()> {
             }
             print_namespace(network, &n)?;
             let deletion = match (at, unknown) {
-                (Some(at), _) => format!("scheduled at {at} (cancel with `{}`)", cancel_hint(name.as_str(), network)),
+                (Some(at), _) => {
+                    format!("scheduled at {at} (cancel with `{}`)", cancel_hint(name.as_str(), network, conn))
+                }
                 (None, None) => "none scheduled".to_owned(),
                 (None, Some(why)) => format!("unknown ({why})"),
             };
@@ -781,7 +783,7 @@ pub async fn namespace(cmd: NamespaceCommand, conn: &Conn) -> Result<()> {
                 "Namespace {name} on {network} will be deleted at {}, with its items; it serves until then \
                  (cancel with `{}`).",
                 scheduled.scheduled_delete_time,
-                cancel_hint(name.as_str(), network)
+                cancel_hint(name.as_str(), network, conn)
             ))?;
         }
     }

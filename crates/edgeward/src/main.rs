@@ -650,8 +650,10 @@ fn serve_config(args: &ServeArgs, db: &Database) -> Result<ServeConfig> {
 }
 
 fn init_logging(format: LogFormat) {
+    // PostgreSQL's NOTICEs (`relation … already exists, skipping` at each start's migrations) are
+    // not news: warnings and up unless EDGEWARD_LOG asks for them.
     let filter = tracing_subscriber::EnvFilter::try_from_env("EDGEWARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx::postgres::notice=warn"));
     let log = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => log.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
@@ -683,7 +685,7 @@ fn banner(server: &edgeward_server::server::RunningServer, data_dir: &Path) {
         if server.prepared.edgerc.exists() {
             tracing::info!(target: BANNER, "Edgeward is serving: admin API and console {admin}, data plane {data}; administrator credentials in {edgerc}; try `{next}`");
         } else {
-            tracing::info!(target: BANNER, "Edgeward is serving: admin API and console {admin}, data plane {data}; no {edgerc}: make credentials with `edgeward apiclient create NAME --grants ALL --data-dir {dir}`");
+            tracing::info!(target: BANNER, "Edgeward is serving: admin API and console {admin}, data plane {data}; no {edgerc}: make credentials with `edgeward apiclient create NAME --grants ALL --host {} --data-dir {dir}`", bootstrap::edgerc_host(server.admin_addr));
         }
         return;
     }
@@ -730,9 +732,15 @@ async fn apiclient(cmd: ApiClientCommand, db: &Database) -> Result<()> {
             } else {
                 Grants::parse_list(&grants).map_err(|e| crate::usage!("--grants: {e}"))?
             };
+            // The installation first: a host is no use for a directory that holds none.
+            bootstrap::require_installation(&data_dir, db.url().is_some())?;
             let host = match host.or_else(|| default_host(&data_dir)) {
                 Some(h) => edgerc_cmd::check_host(&h)?.to_owned(),
-                None => bail!("cannot tell the server's host: give --host (e.g. 127.0.0.1:8443)"),
+                None => bail!(
+                    "cannot tell the server's host ({} has no edgerc to take it from): give --host, the address the \
+                     server's admin API listens on (e.g. --host 127.0.0.1:8443)",
+                    data_dir.display()
+                ),
             };
             // The file and section are checked before the client is made: a client whose
             // credentials could not be written would be one nobody can use.
@@ -971,8 +979,11 @@ async fn run(cli: Cli) -> Result<()> {
             let mut cli = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut cli, "edgeward", &mut script);
-            // Written by us, so a closed pipe (`| head`) is an error message, not a panic.
-            std::io::Write::write_all(&mut std::io::stdout(), &script).context("cannot write the script")?;
+            // Written by us, so a closed pipe (`| head`) ends it quietly, as it does `cat`.
+            match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.context("cannot write the script")?,
+            }
         }
         Command::Openapi { data_plane, json: _ } => {
             use edgeward_server::openapi::{document_text_of, Door};
@@ -992,10 +1003,32 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let matches = examples::with_examples(<Cli as clap::CommandFactory>::command()).get_matches();
-    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+    let parsed = examples::with_examples(<Cli as clap::CommandFactory>::command())
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        Err(e) => {
+            // A usage error under --json is also one JSON object on stdout, as every other error
+            // is; --help and --version print as they are.
+            let is_error = !matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp
+                    | clap::error::ErrorKind::DisplayVersion
+                    | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            );
+            if is_error && std::env::args_os().any(|a| a == "--json") {
+                // The error's first paragraph (clap's tip and usage follow a blank line).
+                let rendered = e.render().to_string();
+                let first: Vec<&str> = rendered.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+                let message = first.join(" ").trim_start_matches("error: ").to_owned();
+                println!(
+                    "{}",
+                    serde_json::json!({ "error": { "message": message, "status": null, "errorCode": null, "traceId": null } })
+                );
+            }
+            e.exit()
+        }
     };
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -56,6 +56,21 @@ impl Conn {
             .or_else(|| std::env::var_os("EDGEWARD_DATA_DIR").filter(|v| !v.is_empty()).map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("edgeward-data"))
     }
+
+    /// The connection flags as given (` --edgerc F`, ` --data-dir D`, ` --section S`), for the
+    /// commands a message suggests: run as printed, they reach the same server.
+    pub fn flags(&self) -> String {
+        let mut out = String::new();
+        match (&self.edgerc, &self.data_dir) {
+            (Some(p), _) => out.push_str(&format!(" --edgerc {}", p.display())),
+            (None, Some(d)) => out.push_str(&format!(" --data-dir {}", d.display())),
+            (None, None) => {}
+        }
+        if self.section != "default" {
+            out.push_str(&format!(" --section {}", self.section));
+        }
+        out
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -198,6 +213,20 @@ fn credentials(conn: &Conn) -> Result<(Edgerc, Option<PathBuf>)> {
         (None, None) => (std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".edgerc"), false),
     };
     let edgerc = Edgerc::load(&path, &conn.section).map_err(|e| {
+        // A --data-dir without its edgerc: no installation there, or one whose credentials are
+        // elsewhere (a restore without keys); say which and what to run.
+        if let (None, Some(dir), false) = (&conn.edgerc, &conn.data_dir, path.exists()) {
+            return match edgeward_server::bootstrap::require_installation(dir, true) {
+                Err(no_installation) => anyhow!("{no_installation}"),
+                Ok(()) => anyhow!(
+                    "{} holds an installation but no edgerc: pass --edgerc FILE, or make credentials with \
+                     `edgeward apiclient create NAME --grants ALL --host ADDRESS --data-dir {}` (ADDRESS: where its \
+                     admin API listens, e.g. 127.0.0.1:8443)",
+                    dir.display(),
+                    dir.display()
+                ),
+            };
+        }
         // Without --edgerc, say where a local Edgeward keeps its credentials.
         if given || path.exists() {
             anyhow!("{e}")
@@ -274,7 +303,7 @@ pub(crate) fn api(e: ClientError) -> anyhow::Error {
         if message.contains("Connection refused") {
             return anyhow!(
                 "{e}; is Edgeward running at {host}? If it listens elsewhere now, point the edgerc at it with \
-                 `edgeward edgerc set-host ADDRESS`"
+                 `edgeward edgerc set-host ADDRESS` (with the --edgerc FILE or --data-dir DIR given here)"
             );
         }
     }
@@ -507,15 +536,18 @@ async fn can_schedule_revocation(c: &Client, old: &TokenObject) -> Result<()> {
 }
 
 /// What a scheduled revocation's answer says, on stdout.
-fn print_scheduled(r: &ScheduledRevocation, json: bool) {
+fn print_scheduled(r: &ScheduledRevocation, json: bool, conn: &Conn) {
     if json {
         println!("{}", json!({ "scheduledRevocation": r }));
     } else if r.revoked {
         println!("{} was revoked; edge calls with it now fail with 401.", r.name);
     } else {
         println!(
-            "{} will be revoked at {} by the server (cancel with `edgeward token revoke {} --cancel`).",
-            r.name, r.revoke_at, r.name
+            "{} will be revoked at {} by the server (cancel with `edgeward token revoke {} --cancel{}`).",
+            r.name,
+            r.revoke_at,
+            r.name,
+            conn.flags()
         );
     }
 }
@@ -695,7 +727,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
         TokenCommand::Revoke { name, after, at, .. } => {
             let when = revocation_time(after.as_deref(), at.as_deref())?;
             let r = c.schedule_revocation(&name, &when).await.map_err(api)?;
-            print_scheduled(&r, conn.json);
+            print_scheduled(&r, conn.json, conn);
         }
         TokenCommand::Rotate { name, to, expiry, revoke_old_after, save } => {
             let delay = revoke_old_after.as_deref().map(parse_duration).transpose()?;
@@ -762,7 +794,7 @@ pub async fn run(cmd: TokenCommand, conn: &Conn) -> Result<()> {
                 print_token(&new, server_today(&c).await);
                 print_saved(&saved);
                 if let Some(s) = scheduled.as_ref().filter(|s| !s.revoked) {
-                    print_scheduled(s, false);
+                    print_scheduled(s, false, conn);
                 } else if revoked {
                     println!("{} was revoked.", old.name);
                 } else {

@@ -396,6 +396,13 @@ fn every_command_speaks_json() {
     assert!(code == 1 && v["error"]["message"].is_string(), "{v}");
     let (code, v) = json(&["accessgroup", "delete", "77", "--json", "--data-dir", d]);
     assert!(code == 1 && v["error"]["message"].is_string(), "{v}");
+    // Refused while parsing (clap's own usage errors): the same object, exit 2.
+    for args in
+        [&["token", "lst", "--json"][..], &["namespace", "create", "shop", "--network", "stagging", "--json"][..]]
+    {
+        let (code, v) = json(args);
+        assert!(code == 2 && v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{args:?}: {v}");
+    }
     let (code, v) = json(&["keys", "retire", "nokey", "--json", "--data-dir", d]);
     assert!(code == 1 && v["error"]["message"].as_str().unwrap().contains("no token-signing key"), "{v}");
     let (code, v) = json(&["audit", "list", "--since", "yesterday", "--json", "--data-dir", d]);

@@ -609,6 +609,10 @@ fn every_save_path_check_is_made_before_the_token_is_created() {
     e.fails(&args(&c), "does not exist");
     let c = create("n3", e.work.join("notes.txt").to_str().unwrap(), &[]);
     e.fails(&args(&c), "not a directory, a .js file or a .tgz bundle");
+    let nodir = format!("{}/", e.work.join("nodir").display());
+    let c = create("n3", &nodir, &[]);
+    e.fails(&args(&c), "no such directory");
+    assert!(!e.work.join("nodir").exists() && !exists("n3"));
     // A corrupt bundle, and a token file that does not read.
     let corrupt = e.work.join("corrupt.tgz");
     std::fs::write(&corrupt, b"not gzip at all").unwrap();

@@ -270,7 +270,8 @@ fn the_data_lifecycle_as_akamais_cli_documents_it() {
     let scheduled = d["scheduledDeleteTime"].as_str().unwrap();
     assert!(
         out.contains(&format!(
-            "Deletion:      scheduled at {scheduled} (cancel with `edgeward namespace delete shop --network staging --cancel`)"
+            "Deletion:      scheduled at {scheduled} (cancel with `edgeward namespace delete shop --network staging --cancel --data-dir {}`)",
+            e.data.display()
         )),
         "{out}"
     );
