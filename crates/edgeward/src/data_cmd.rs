@@ -340,6 +340,11 @@ impl ItemPlace {
         }
     }
 
+    /// The item as messages name it: "K in NS/GROUP on NETWORK[, sandbox S]".
+    fn describe(&self) -> String {
+        format!("{} in {}/{} on {}{}", self.item, self.ns, self.group, self.network, self.sandbox_words())
+    }
+
     /// ", sandbox S" when there is one.
     fn sandbox_words(&self) -> String {
         self.sandbox.as_ref().map(|s| format!(", sandbox {}", s.as_str())).unwrap_or_default()
@@ -645,7 +650,11 @@ pub async fn namespace(cmd: NamespaceCommand, conn: &Conn) -> Result<()> {
             let network = Network::from(network);
             let name = namespace_name(&name)?;
             let c = client(conn)?;
-            let n = c.namespace(network, name.as_str()).await.map_err(api)?;
+            let n = c
+                .namespace(network, name.as_str())
+                .await
+                .map_err(api)
+                .with_context(|| format!("namespace {name} on {network}"))?;
             // Reading the deletion needs DELETE_NAMESPACE: without it, say so rather than fail.
             let (at, unknown) = match c.scheduled_delete(network, name.as_str()).await {
                 Ok(at) => (at.map(|s| s.scheduled_delete_time), None),
@@ -683,7 +692,11 @@ pub async fn namespace(cmd: NamespaceCommand, conn: &Conn) -> Result<()> {
             }
             let c = client(conn)?;
             // A namespace or an access group that is not there is said so before anything changes.
-            let current = c.namespace(network, name.as_str()).await.map_err(api)?;
+            let current = c
+                .namespace(network, name.as_str())
+                .await
+                .map_err(api)
+                .with_context(|| format!("namespace {name} on {network}"))?;
             if let Some(group) = group {
                 c.access_group(group.get()).await.map_err(api).context("nothing was changed")?;
             }
@@ -708,7 +721,11 @@ pub async fn namespace(cmd: NamespaceCommand, conn: &Conn) -> Result<()> {
                         }
                     })?;
             }
-            let n = c.namespace(network, name.as_str()).await.map_err(api)?;
+            let n = c
+                .namespace(network, name.as_str())
+                .await
+                .map_err(api)
+                .with_context(|| format!("namespace {name} on {network}"))?;
             if conn.json {
                 return print_json(&NamespaceOut::of(network, &n));
             }
@@ -736,7 +753,10 @@ pub async fn namespace(cmd: NamespaceCommand, conn: &Conn) -> Result<()> {
             }
             let c = client(conn)?;
             if cancel {
-                c.cancel_delete(network, name.as_str()).await.map_err(api)?;
+                c.cancel_delete(network, name.as_str())
+                    .await
+                    .map_err(api)
+                    .with_context(|| format!("namespace {name} on {network}"))?;
                 if conn.json {
                     let out =
                         DeletionOut { network, namespace: name.as_str(), scheduled_delete_time: None, cancelled: true };
@@ -766,9 +786,16 @@ pub async fn namespace(cmd: NamespaceCommand, conn: &Conn) -> Result<()> {
                 Some(t) => {
                     let body =
                         ScheduledDelete { scheduled_delete_time: t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string() };
-                    c.schedule_delete(network, name.as_str(), &body).await.map_err(api)?
+                    c.schedule_delete(network, name.as_str(), &body)
+                        .await
+                        .map_err(api)
+                        .with_context(|| format!("namespace {name} on {network}"))?
                 }
-                None => c.delete_namespace(network, name.as_str()).await.map_err(api)?,
+                None => c
+                    .delete_namespace(network, name.as_str())
+                    .await
+                    .map_err(api)
+                    .with_context(|| format!("namespace {name} on {network}"))?,
             };
             if conn.json {
                 let out = DeletionOut {
@@ -798,7 +825,11 @@ pub async fn group(cmd: GroupCommand, conn: &Conn) -> Result<()> {
     let sandbox = sandbox(sandbox_id.as_deref(), network)?;
     let c = client(conn)?;
     // A namespace that is not there is the server's error (400); its 404 is "no groups".
-    let groups = c.groups(network, ns.as_str(), sandbox.as_ref().map(SandboxId::as_str)).await.map_err(api)?;
+    let groups = c
+        .groups(network, ns.as_str(), sandbox.as_ref().map(SandboxId::as_str))
+        .await
+        .map_err(api)
+        .with_context(|| format!("namespace {ns} on {network}"))?;
     if conn.json {
         let sandbox_id = sandbox.as_ref().map(SandboxId::as_str);
         return print_json(&GroupsOut { network, namespace: ns.as_str(), sandbox_id, groups: &groups });
@@ -853,7 +884,8 @@ pub async fn item(cmd: ItemCommand, conn: &Conn) -> Result<()> {
         ItemCommand::Read { namespace, group, item, network, sandbox_id } => {
             let place = ItemPlace::parse(&namespace, &group, &item, network, sandbox_id.as_deref())?;
             let c = client(conn)?;
-            let value = c.read_item(&place.at(), place.item.as_str()).await.map_err(api)?;
+            let value =
+                c.read_item(&place.at(), place.item.as_str()).await.map_err(api).with_context(|| place.describe())?;
             if conn.json {
                 let text = std::str::from_utf8(&value).ok();
                 let out = ItemOut {
@@ -873,8 +905,11 @@ pub async fn item(cmd: ItemCommand, conn: &Conn) -> Result<()> {
             let value = Value::read(value)?;
             let c = client(conn)?;
             let (len, content_type) = (value.bytes.len(), value.content_type());
-            let message =
-                c.write_item(&place.at(), place.item.as_str(), value.bytes, content_type).await.map_err(api)?;
+            let message = c
+                .write_item(&place.at(), place.item.as_str(), value.bytes, content_type)
+                .await
+                .map_err(api)
+                .with_context(|| place.describe())?;
             if conn.json {
                 let out = ItemOut {
                     bytes: Some(len),
@@ -895,7 +930,8 @@ pub async fn item(cmd: ItemCommand, conn: &Conn) -> Result<()> {
         ItemCommand::Delete { namespace, group, item, network, sandbox_id } => {
             let place = ItemPlace::parse(&namespace, &group, &item, network, sandbox_id.as_deref())?;
             let c = client(conn)?;
-            let message = c.remove_item(&place.at(), place.item.as_str()).await.map_err(api)?;
+            let message =
+                c.remove_item(&place.at(), place.item.as_str()).await.map_err(api).with_context(|| place.describe())?;
             if conn.json {
                 return print_json(&ItemOut { message: Some(&message), ..place.out() });
             }
