@@ -1030,6 +1030,12 @@ fn main() -> ExitCode {
             e.exit()
         }
     };
+    // A command's output piped into `head` ends it quietly when the pipe closes, as for any Unix
+    // tool (Rust ignores SIGPIPE, so every later print would panic). Not `serve`: a client that
+    // hangs up must never stop the server.
+    if !matches!(cli.command, Command::Serve(_)) {
+        sigpipe::reset();
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -427,3 +427,23 @@ fn every_command_speaks_json() {
     let (code, v) = json(&["edgerc", "set-host", "h:0", "--json", "--data-dir", d]);
     assert!(code == 2 && v["error"]["message"].as_str().unwrap().contains("port"), "{v}");
 }
+
+/// A command whose output is piped into `head` ends quietly when the pipe closes (SIGPIPE, as
+/// for any Unix tool), without a panic message.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    use std::io::Read as _;
+    let mut child = std::process::Command::new(BIN)
+        .args(["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // stdout is dropped here: the pipe is closed with most of the script unread.
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    assert!(!out.status.success() || err.is_empty(), "{:?} {err}", out.status);
+}
