@@ -130,13 +130,19 @@ def test_webhook_events_are_signed_and_a_receiver_can_verify_them(tmp_path):
     secret_file = tmp_path / "webhook-secret"
     secret_file.write_text(secret + "\n")
     config = tmp_path / "edgeward.toml"
+    # The scheduled check is owed from midnight on: it runs at the server's start, and the test
+    # waits for it before making tokens, so that it cannot take some of them.
     config.write_text(
-        "[notify]\nmail_interval_secs = 1\n[notify.webhook]\n"
+        '[notify]\nmail_interval_secs = 1\ncheck_time = "00:00"\n[notify.webhook]\n'
         f'url = "http://127.0.0.1:{httpd.server_port}/hook"\nsecret_file = "{secret_file}"\n'
     )
     server = Server(tmp_path / "data", ["--config", str(config)])
     try:
         s, v = server.session(), server.cert
+        deadline = time.monotonic() + 20
+        while not s.get(server.url("/edgeward/v1/notify/status"), verify=v).json()["runs"]:
+            assert time.monotonic() < deadline, "the scheduled check did not run at start"
+            time.sleep(0.1)
         today = datetime.datetime.now(datetime.timezone.utc).date()
         for name, days in [("hook_1", 1), ("hook_6", 6), ("hook_7", 7)]:
             body = {
