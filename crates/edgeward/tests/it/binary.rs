@@ -313,8 +313,32 @@ fn migrate_applies_the_schema() {
     let (ok, out) = run_cli(&["migrate", "--data-dir", d]);
     assert!(!ok && out.contains("holds no Edgeward installation") && out.contains(d), "{out}");
     assert!(!dir.join("keys").exists() && !dir.join("edgeward.db").exists(), "nothing was created");
-    let (ok, out) = run_cli(&["apiclient", "list", "--data-dir", d]);
-    assert!(!ok && out.contains("holds no Edgeward installation"), "{out}");
+    // Every administration command, whether it opens the database or calls the API with the
+    // directory's edgerc: the same refusal (1), naming the directory, and nothing made there.
+    let b = tmp.path().join("b.backup");
+    let b = b.to_str().unwrap();
+    for args in [
+        &["apiclient", "list"][..],
+        &["apiclient", "create", "ci", "--grants", "ALL"][..],
+        &["accessgroup", "list"][..],
+        &["accessgroup", "create", "42", "--name", "Shop"][..],
+        &["keys", "list"][..],
+        &["keys", "rotate"][..],
+        &["audit", "list"][..],
+        &["backup", "--to", b][..],
+        &["user", "list"][..],
+        &["user", "create", "ana"][..],
+        &["token", "list"][..],
+        &["namespace", "list"][..],
+        &["status"][..],
+    ] {
+        let mut all = args.to_vec();
+        all.extend(["--data-dir", d]);
+        let (code, _, err) = cli(&all);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(&format!("{d} holds no Edgeward installation")), "{args:?}: {err}");
+        assert!(!dir.exists(), "{args:?} made {d}");
+    }
     drop(start(&dir));
     let (ok, out) = run_cli(&["migrate", "--data-dir", d]);
     assert!(ok && out.contains(&format!("schema version {newest}, up to date")), "{out}");
