@@ -693,17 +693,17 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
     );
     let r = pct_of(shr, bhr);
     println!(
-        "| authorized GET of a cached item ≥ 90 % of the bare handler | {shr:.0}/s | {bhr:.0}/s | {r:.0} % | {} |",
+        "| authorized GET of a cached item ≥ 90 % of the bare handler | {shr:.0}/s | {bhr:.0}/s | {r:.1} % | {} |",
         verdict(r >= 90.0)
     );
     let r = pct_of(shr, rhr);
     println!(
-        "| authorized GET of a cached item ≥ 100 % of Redis GET with AUTH (same connections) | {shr:.0}/s | {rhr:.0}/s | {r:.0} % | {} |",
+        "| authorized GET of a cached item ≥ 100 % of Redis GET with AUTH (same connections) | {shr:.0}/s | {rhr:.0}/s | {r:.1} % | {} |",
         verdict(r >= 100.0)
     );
     let r = pct_of(mr, br);
     println!(
-        "| 98/2 mix with 100,000 items and 1,000 tokens ≥ {mix_target:.0} % of the bare handler | {mr:.0} GETs/s | {br:.0} GETs/s | {r:.0} % | {}{at_size} |",
+        "| 98/2 mix with 100,000 items and 1,000 tokens ≥ {mix_target:.0} % of the bare handler | {mr:.0} GETs/s | {br:.0} GETs/s | {r:.1} % | {}{at_size} |",
         verdict(r >= mix_target)
     );
     let r = m99 / b99;
