@@ -6,6 +6,18 @@
 //! 2. token creation at N connections (throughput, p50/p99), and the server's peak RSS after it;
 //! 3. `/healthz` and retrieval by name over the same connections, alternating phases.
 //!
+//! `--data-plane` measures the data plane against two baselines, both measured from this
+//! process over the same number of connections (`--connections`, 32 by default), one request in
+//! flight per connection: a bare axum handler in its own process (`--serve-baseline`), sent
+//! exactly the requests the server gets, and a `redis-server` of its own (`--redis-server`,
+//! Debian's by default; the run fails without it) answering `GET` over connections that each
+//! sent `AUTH` once. After filling `--items` items (and the same keys in Redis) with 100-byte
+//! values, it alternates `--rounds` rounds of five phases: a cached item (authorized GET of one
+//! item held in the server's item cache, the bare handler's GET, Redis GET of one key) and a
+//! 98 % GET / 2 % PUT mix (bare handler, server), and prints one row per target: cached item
+//! ≥ 90 % of the bare handler and ≥ 100 % of Redis; the mix ≥ 85 % of the bare handler (80 % on
+//! PostgreSQL) with a p99 ≤ 1.2× the bare handler's own.
+//!
 //! With `--database postgres://…` the server runs on a fresh PostgreSQL database (created on that
 //! server and dropped afterwards) and the baseline is raw durable PostgreSQL commits over the same
 //! number of connections. `--revocation-delay` starts two servers on one database and measures
@@ -21,6 +33,7 @@
 mod console_bench;
 mod notify_bench;
 mod postgres;
+mod redis_baseline;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -72,9 +85,14 @@ struct Args {
     /// [default: the server's default].
     #[arg(long)]
     item_cache_mb: Option<u64>,
-    /// Data plane: alternating rounds of the baseline and the mix (each `--seconds` long).
+    /// Data plane: alternating rounds of the phases (cached item: bare handler, server, Redis;
+    /// mix: bare handler, server), each `--seconds` long.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Data plane: the `redis-server` binary of the Redis baseline (required: the run fails
+    /// without it).
+    #[arg(long, default_value = "/usr/bin/redis-server")]
+    redis_server: PathBuf,
     /// Benchmark the daily expiry check over a large database instead.
     #[arg(long)]
     notify_check: bool,
@@ -365,9 +383,12 @@ fn plain_clients(n: usize) -> Result<Vec<reqwest::Client>> {
 }
 
 /// Run `op(worker, i)` on every client until `seconds` pass (or `total` operations if given).
-async fn drive<F, Fut>(clients: &[reqwest::Client], seconds: Option<u64>, total: Option<usize>, op: F) -> Phase
+/// A client is a reqwest client or a Redis connection: one worker task per client, each with one
+/// request in flight at a time.
+async fn drive<C, F, Fut>(clients: &[C], seconds: Option<u64>, total: Option<usize>, op: F) -> Phase
 where
-    F: Fn(reqwest::Client, usize, usize) -> Fut + Send + Sync + Clone + 'static,
+    C: Clone + Send + 'static,
+    F: Fn(C, usize, usize) -> Fut + Send + Sync + Clone + 'static,
     Fut: std::future::Future<Output = Option<bool>> + Send,
 {
     let stop = Arc::new(AtomicBool::new(false));
@@ -408,12 +429,63 @@ where
     phase
 }
 
+/// One side of a comparison, summed over the rounds: its requests, its process's CPU time and
+/// the load generator's own CPU time while it was measured.
+#[derive(Default)]
+struct Side {
+    phase: Phase,
+    /// CPU time of the process answering (bare handler, server or Redis), nanoseconds.
+    cpu_ns: u64,
+    /// CPU time of this process (the load generator), nanoseconds.
+    client_cpu_ns: u64,
+    /// Requests answered but not counted as GETs (the mix's PUTs).
+    others: usize,
+}
+
+impl Side {
+    fn rate(&self) -> f64 {
+        self.phase.rate()
+    }
+    fn requests(&self) -> usize {
+        self.phase.latencies_us.len() + self.others
+    }
+    /// Server and load-generator CPU per request, in µs.
+    fn cpu_per_request(&self) -> (f64, f64) {
+        (micros_per_request(self.cpu_ns, self.requests()), micros_per_request(self.client_cpu_ns, self.requests()))
+    }
+}
+
+/// Measure one phase of `seconds` on `clients`, charging `pid`'s CPU time to it, and add it to
+/// `side`; returns the phase's GET rate (for the per-round ratios).
+async fn measure<C, F, Fut>(side: &mut Side, clients: &[C], seconds: u64, pid: u32, op: F) -> f64
+where
+    C: Clone + Send + 'static,
+    F: Fn(C, usize, usize) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = Option<bool>> + Send,
+{
+    let me = std::process::id();
+    let (s0, c0) = (cpu_ns(pid), cpu_ns(me));
+    let phase = drive(clients, Some(seconds), None, op).await;
+    side.cpu_ns += cpu_ns(pid).saturating_sub(s0);
+    side.client_cpu_ns += cpu_ns(me).saturating_sub(c0);
+    let rate = phase.rate();
+    side.phase.absorb(phase);
+    rate
+}
+
+/// A percentage of `a` over `b`.
+fn pct_of(a: f64, b: f64) -> f64 {
+    a / b * 100.0
+}
+
 async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>) -> Result<()> {
     println!("# edgeward-loadtest --data-plane\n");
+    // First, so that a missing redis-server fails the run before any setup.
+    let redis = redis_baseline::RedisServer::start(&args.redis_server, work).await?;
     println!("- database: {}", database.map_or("SQLite", |_| "PostgreSQL (a fresh database)"));
     let conns = args.connections.unwrap_or(32);
     println!(
-        "- machine: {} cores; connections: {conns}; items: {}; tokens: {}; phase length: {} s, each after {} s of warm-up",
+        "- machine: {} cores (shared by the load generator and every server); connections: {conns}; items: {}; tokens: {}; phase length: {} s, each after {} s of warm-up",
         std::thread::available_parallelism()?,
         args.items,
         args.distinct_tokens,
@@ -453,15 +525,19 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
     }
     let auth = Arc::new(auth);
     let base = Arc::new(format!("http://{}/api/v1/namespaces/default/groups/g", server.data_addr));
+    let bare_base = Arc::new(format!("http://{baseline_addr}/api/v1/namespaces/default/groups/g"));
     let clients = plain_clients(conns)?;
     let items = args.items;
     let value = Arc::new("v".repeat(100));
     let (a, b, v) = (auth.clone(), base.clone(), value.clone());
-    let fill = drive(&clients, None, Some(items), move |c, _, i| {
+    // Items k0..k{items-1}, then the hot item `hot` (never written by the mix, so once read it
+    // stays in the server's item cache).
+    let fill = drive(&clients, None, Some(items + 1), move |c, _, i| {
         let (a, b, v) = (a.clone(), b.clone(), v.clone());
         async move {
             let (h, t) = &a[i % a.len()];
-            let r = c.put(format!("{b}/items/k{i}")).header(*h, t.as_str()).body(v.to_string()).send().await.ok()?;
+            let key = if i == items { "hot".to_owned() } else { format!("k{i}") };
+            let r = c.put(format!("{b}/items/{key}")).header(*h, t.as_str()).body(v.to_string()).send().await.ok()?;
             (r.status() == 200).then_some(true)
         }
     })
@@ -473,13 +549,41 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
         fill.errors,
         rss_kib(server.pid, "VmRSS:") as f64 / 1024.0
     );
+    let redis_keys =
+        redis.fill((0..items).map(|i| format!("k{i}")).chain(std::iter::once("hot".to_owned())), &value).await?;
+    let redis_conns = redis.connections(conns).await?;
+    println!(
+        "- Redis baseline: {} (its own process, 127.0.0.1, requirepass, no persistence), {redis_keys} keys of the same names and 100-byte values; GET with AUTH once per connection, over {conns} connections (the `redis` crate's tokio connections, one per load-generator worker, one command in flight each, no pipelining)",
+        redis.version
+    );
+    // The token a request carries: the same spread over the tokens on every side.
+    let token = |i: usize, w: usize| (i.wrapping_mul(2_654_435_761) ^ w) % 1_000_003;
+    // The cached item: authorized GET of `hot`, sent to the bare baseline and to the server alike.
+    let hot = |base: Arc<String>| {
+        let a = auth.clone();
+        move |c: reqwest::Client, w: usize, i: usize| {
+            let (a, b) = (a.clone(), base.clone());
+            async move {
+                let (h, t) = &a[token(i, w) % a.len()];
+                let r = c.get(format!("{b}/items/hot")).header(*h, t.as_str()).send().await.ok()?;
+                let ok = r.status() == 200;
+                let _ = r.bytes().await;
+                ok.then_some(true)
+            }
+        }
+    };
+    // Redis: GET of the one key, which must come back with its 100 bytes.
+    let redis_get = |mut c: redis::aio::MultiplexedConnection, _: usize, _: usize| async move {
+        let v: Option<Vec<u8>> = redis::cmd("GET").arg("hot").query_async(&mut c).await.ok()?;
+        (v?.len() == 100).then_some(true)
+    };
     // One 98 % GET / 2 % PUT mix, sent to the bare baseline and to the server alike.
     let mix = |base: Arc<String>, writes: Arc<AtomicUsize>| {
         let (a, v) = (auth.clone(), value.clone());
         move |c: reqwest::Client, w: usize, i: usize| {
             let (a, b, v, writes) = (a.clone(), base.clone(), v.clone(), writes.clone());
             async move {
-                let x = (i.wrapping_mul(2_654_435_761) ^ w) % 1_000_003;
+                let x = token(i, w);
                 let (h, t) = &a[x % a.len()];
                 let item = x % items;
                 if i.is_multiple_of(50) {
@@ -502,72 +606,120 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
     };
     let writes = Arc::new(AtomicUsize::new(0));
     let bare_writes = Arc::new(AtomicUsize::new(0));
-    let bare_op =
-        mix(Arc::new(format!("http://{baseline_addr}/api/v1/namespaces/default/groups/g")), bare_writes.clone());
+    let bare_op = mix(bare_base.clone(), bare_writes.clone());
     let mixed_op = mix(base.clone(), writes.clone());
+    let (bare_hot_op, hot_op) = (hot(bare_base.clone()), hot(base.clone()));
     if args.warmup > 0 {
+        // The server's warm-up reads `hot` into its item cache.
+        drive(&clients, Some(args.warmup), None, bare_hot_op.clone()).await;
+        let warm_hot = drive(&clients, Some(args.warmup), None, hot_op.clone()).await;
+        let warm_redis = drive(&redis_conns, Some(args.warmup), None, redis_get).await;
         drive(&clients, Some(args.warmup), None, bare_op.clone()).await;
         let warm = drive(&clients, Some(args.warmup), None, mixed_op.clone()).await;
-        if warm.errors > 0 {
-            bail!("{} requests failed while warming up", warm.errors);
+        if warm.errors + warm_hot.errors > 0 {
+            bail!("{} requests to the server failed while warming up", warm.errors + warm_hot.errors);
+        }
+        if warm_redis.errors > 0 {
+            bail!("{} Redis GETs failed while warming up", warm_redis.errors);
         }
         writes.store(0, Ordering::Relaxed);
     }
     bare_writes.store(0, Ordering::Relaxed);
-    // Alternate the two, so that drift on the machine hits both alike.
-    let (mut bare, mut mixed) = (Phase::default(), Phase::default());
-    let mut round_ratios = Vec::new();
-    // Each process's CPU time in its phases: per request, what each side spends, whatever share
-    // of the cores the load generator takes.
-    let (mut bare_cpu, mut mixed_cpu) = (0u64, 0u64);
+    // Alternate the five phases, so that drift on the machine hits every side alike.
+    let (mut bare_hot, mut server_hot, mut redis_hot) = (Side::default(), Side::default(), Side::default());
+    let (mut bare, mut mixed) = (Side::default(), Side::default());
+    let (mut hot_vs_bare, mut hot_vs_redis, mut mix_vs_bare) = (Vec::new(), Vec::new(), Vec::new());
+    let secs = args.seconds;
     for _ in 0..args.rounds.max(1) {
-        let t0 = cpu_ns(baseline.id());
-        let b = drive(&clients, Some(args.seconds), None, bare_op.clone()).await;
-        let t1 = cpu_ns(server.pid);
-        let m = drive(&clients, Some(args.seconds), None, mixed_op.clone()).await;
-        bare_cpu += cpu_ns(baseline.id()).saturating_sub(t0);
-        mixed_cpu += cpu_ns(server.pid).saturating_sub(t1);
-        round_ratios.push(format!("{:.0}%", m.rate() / b.rate() * 100.0));
-        bare.absorb(b);
-        mixed.absorb(m);
+        let bh = measure(&mut bare_hot, &clients, secs, baseline.id(), bare_hot_op.clone()).await;
+        let sh = measure(&mut server_hot, &clients, secs, server.pid, hot_op.clone()).await;
+        let rh = measure(&mut redis_hot, &redis_conns, secs, redis.pid, redis_get).await;
+        let bm = measure(&mut bare, &clients, secs, baseline.id(), bare_op.clone()).await;
+        let sm = measure(&mut mixed, &clients, secs, server.pid, mixed_op.clone()).await;
+        hot_vs_bare.push(format!("{:.0}%", pct_of(sh, bh)));
+        hot_vs_redis.push(format!("{:.0}%", pct_of(sh, rh)));
+        mix_vs_bare.push(format!("{:.0}%", pct_of(sm, bm)));
     }
+    bare.others = bare_writes.load(Ordering::Relaxed);
+    mixed.others = writes.load(Ordering::Relaxed);
+    let (bhr, shr, rhr) = (bare_hot.rate(), server_hot.rate(), redis_hot.rate());
+    let (bh99, sh99, rh99) = (bare_hot.phase.pct(0.99), server_hot.phase.pct(0.99), redis_hot.phase.pct(0.99));
     let (br, mr) = (bare.rate(), mixed.rate());
-    let (b99, m99) = (bare.pct(0.99), mixed.pct(0.99));
+    let (b99, m99) = (bare.phase.pct(0.99), mixed.phase.pct(0.99));
     println!(
-        "- {} alternating rounds of {} s each; authorized GET / bare per round: {}",
+        "- {} alternating rounds of {secs} s for each of five phases; per round: cached item / bare {}; cached item / Redis {}; mix / bare {}",
         args.rounds.max(1),
-        args.seconds,
-        round_ratios.join(", ")
+        hot_vs_bare.join(", "),
+        hot_vs_redis.join(", "),
+        mix_vs_bare.join(", ")
+    );
+    let cached = if args.item_cache_mb == Some(0) { " (item cache off: read from the database)" } else { "" };
+    println!(
+        "- cached item, the same requests on each HTTP side: bare axum handler (constant string) {bhr:.0} GETs/s, p99 {bh99:.2} ms; authorized GET of one item{cached} {shr:.0}/s, p99 {sh99:.2} ms, errors {}; Redis GET of one key {rhr:.0}/s, p99 {rh99:.2} ms, errors {}",
+        server_hot.phase.errors,
+        redis_hot.phase.errors
     );
     println!(
-        "- bare axum handler (constant string; the same requests over the same number of connections): {br:.0} GETs/s, p99 {b99:.2} ms"
-    );
-    println!(
-        "- authorized GETs in a 98/2 mix over {} tokens: {mr:.0}/s (plus {} PUTs), p99 {m99:.2} ms, errors {}",
+        "- 98/2 mix, the same requests on both sides: bare axum handler {br:.0} GETs/s, p99 {b99:.2} ms; authorized GETs over {} tokens {mr:.0}/s (plus {} PUTs), p99 {m99:.2} ms, errors {}",
         args.distinct_tokens,
-        writes.load(Ordering::Relaxed),
-        mixed.errors
+        mixed.others,
+        mixed.phase.errors
     );
+    let cpu = |s: &Side| {
+        let (server, client) = s.cpu_per_request();
+        format!("{server:.1} µs (load generator {client:.1} µs)")
+    };
     println!(
-        "- CPU per request (GET or PUT): bare handler {:.1} µs, server {:.1} µs",
-        micros_per_request(bare_cpu, bare.latencies_us.len() + bare_writes.load(Ordering::Relaxed)),
-        micros_per_request(mixed_cpu, mixed.latencies_us.len() + writes.load(Ordering::Relaxed))
+        "- CPU per request, the side's process (and the load generator's own): cached item: bare handler {}, server {}, Redis {}; mix (GET or PUT): bare handler {}, server {}",
+        cpu(&bare_hot),
+        cpu(&server_hot),
+        cpu(&redis_hot),
+        cpu(&bare),
+        cpu(&mixed)
     );
     println!(
         "- server RSS at the end: {:.1} MB (peak {:.1} MB)",
         rss_kib(server.pid, "VmRSS:") as f64 / 1024.0,
         rss_kib(server.pid, "VmHWM:") as f64 / 1024.0
     );
-    println!("\n| target | measured | verdict |\n|---|---|---|");
+    let (mix_target, backend) = if database.is_some() { (80.0, "PostgreSQL") } else { (85.0, "SQLite") };
+    let at_size = if items == 100_000 && args.distinct_tokens == 1_000 {
+        String::new()
+    } else {
+        format!(" (measured at {items} items, {} tokens: not the target's size)", args.distinct_tokens)
+    };
     println!(
-        "| authorized GET ≥ 80% of the bare handler ({br:.0}/s) | {:.0}% ({mr:.0}/s) | {} |",
-        mr / br * 100.0,
-        verdict(mr >= 0.8 * br)
+        "\n| target ({backend}, {conns} connections) | Edgeward | baseline | ratio | verdict |\n|---|---|---|---|---|"
     );
-    println!("| authorized GET p99 ≤ 2 ms | {m99:.2} ms | {} |", verdict(m99 <= 2.0));
+    let r = pct_of(shr, bhr);
+    println!(
+        "| authorized GET of a cached item ≥ 90 % of the bare handler | {shr:.0}/s | {bhr:.0}/s | {r:.1} % | {} |",
+        verdict(r >= 90.0)
+    );
+    let r = pct_of(shr, rhr);
+    println!(
+        "| authorized GET of a cached item ≥ 100 % of Redis GET with AUTH (same connections) | {shr:.0}/s | {rhr:.0}/s | {r:.1} % | {} |",
+        verdict(r >= 100.0)
+    );
+    let r = pct_of(mr, br);
+    println!(
+        "| 98/2 mix with 100,000 items and 1,000 tokens ≥ {mix_target:.0} % of the bare handler | {mr:.0} GETs/s | {br:.0} GETs/s | {r:.1} % | {}{at_size} |",
+        verdict(r >= mix_target)
+    );
+    let r = m99 / b99;
+    println!(
+        "| mix p99 ≤ 1.2× the bare handler's own p99 | {m99:.2} ms | {b99:.2} ms | {r:.2}× | {}{at_size} |",
+        verdict(r <= 1.2)
+    );
     let _ = baseline.kill();
-    if fill.errors + mixed.errors > 0 {
-        bail!("{} requests failed", fill.errors + mixed.errors);
+    let _ = baseline.wait();
+    drop(redis);
+    let failed = fill.errors + server_hot.phase.errors + mixed.phase.errors;
+    if failed > 0 {
+        bail!("{failed} requests to the server failed");
+    }
+    if redis_hot.phase.errors > 0 {
+        bail!("{} Redis GETs failed", redis_hot.phase.errors);
     }
     Ok(())
 }
