@@ -160,17 +160,15 @@ pub async fn backup(args: BackupArgs, db: &Database) -> Result<()> {
     if to.exists() && !overwrite {
         return Err(anyhow!("--to {} exists; pass --overwrite to replace it, or choose another path", to.display()));
     }
+    // An installation first (the data key, whatever the database), then which kind it is.
+    bootstrap::require_installation(&data_dir, true)?;
     if db.url().is_some() {
         bail!(
             "this installation's database is PostgreSQL: back it up with pg_dump, and keep its data directory's keys \
              apart (see docs/operations.md); `edgeward backup` copies SQLite installations"
         );
     }
-    let data_key = data_dir.join(NEEDED[0]);
     let database = data_dir.join(file::DATABASE);
-    if !data_key.is_file() {
-        return Err(bootstrap::BootError::NoInstallation { data_dir: data_dir.clone(), missing: data_key }.into());
-    }
     if !database.is_file() {
         bail!(
             "{} has keys but no {} : its database is PostgreSQL (pass its --database to other commands); back it up \
