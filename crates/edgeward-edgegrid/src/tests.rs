@@ -216,7 +216,12 @@ proptest! {
     #[test]
     fn whatever_is_read_as_a_timestamp_chrono_reads_the_same(s in "[0-9]{8}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\+0000") {
         let ours = parse_timestamp(&s).ok();
-        let chrono = chrono::NaiveDateTime::parse_from_str(&s, TIMESTAMP_FORMAT).ok().map(|n| n.and_utc());
+        // chrono reads `:60` as a leap second (a nanosecond field past 10^9); EdgeGrid
+        // timestamps have none, and ours refuses them, as the fixed cases above check.
+        let chrono = chrono::NaiveDateTime::parse_from_str(&s, TIMESTAMP_FORMAT)
+            .ok()
+            .filter(|n| chrono::Timelike::nanosecond(n) < 1_000_000_000)
+            .map(|n| n.and_utc());
         prop_assert_eq!(ours, chrono);
     }
 
