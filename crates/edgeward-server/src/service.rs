@@ -364,47 +364,39 @@ async fn refresh(state: &AppState, found: &Found<cap::CreateToken>) -> Result<To
     Ok(TokenObject::new(&t, None))
 }
 
-/// What the account uses of its limits, as far as the caller may see it: what `edgeward
-/// status` (`GET /edgeward/v1/status`) and the console's account page show.
-#[derive(Debug, Default)]
-pub struct AccountUsage {
-    /// Tokens held against the account's limit, counted as creation counts them (every
-    /// unrevoked token until purged), when the caller may view tokens on both networks.
-    pub tokens: Option<u64>,
-    /// The soonest-expiring live token the caller may view: its name and expiry.
-    pub soonest_expiry: Option<(TokenName, chrono::NaiveDate)>,
-    /// Namespaces on production, when the caller may view them there.
-    pub namespaces_production: Option<usize>,
-    /// Namespaces on staging, when the caller may view them there.
-    pub namespaces_staging: Option<usize>,
+/// The tokens held against the account's limit, counted as creation counts them (every
+/// unrevoked token until purged), when `caller` may view tokens on both networks (the count
+/// covers every token); `None` otherwise. Shown by `edgeward status` and the console's account page.
+pub async fn counted_tokens(state: &AppState, caller: &Actor) -> Result<Option<u64>, Error> {
+    if permit::check::<cap::ViewToken>(&caller.grants, Networks::BOTH).is_err() {
+        return Ok(None);
+    }
+    Ok(Some(state.store.counted_tokens().await?))
 }
 
-/// The account's usage of its limits as `caller` may see it ([`AccountUsage`]).
-pub async fn account_usage(state: &AppState, caller: &Actor) -> Result<AccountUsage, Error> {
-    let now = state.clock.now();
-    let mut usage = AccountUsage::default();
-    // The count is the account's, over every token: shown only to a caller who may view them all.
-    if permit::check::<cap::ViewToken>(&caller.grants, Networks::BOTH).is_ok() {
-        usage.tokens = Some(state.store.counted_tokens().await?);
+/// The soonest-expiring live token `caller` may view: its name and expiry (`edgeward status`).
+pub async fn soonest_expiry(state: &AppState, caller: &Actor) -> Result<Option<(TokenName, chrono::NaiveDate)>, Error> {
+    if permit::check::<cap::ViewToken>(&caller.grants, Networks::STAGING).is_err() {
+        return Ok(None);
     }
-    if permit::check::<cap::ViewToken>(&caller.grants, Networks::STAGING).is_ok() {
-        usage.soonest_expiry = state
-            .store
-            .list_tokens(now, None)
-            .await?
-            .into_iter()
-            .filter(|t| permit::check::<cap::ViewToken>(&caller.grants, t.networks).is_ok())
-            .filter_map(|t| t.expiry.map(|e| (t.name, e)))
-            .min_by_key(|(_, e)| *e);
+    Ok(state
+        .store
+        .list_tokens(state.clock.now(), None)
+        .await?
+        .into_iter()
+        .filter(|t| permit::check::<cap::ViewToken>(&caller.grants, t.networks).is_ok())
+        .filter_map(|t| t.expiry.map(|e| (t.name, e)))
+        .min_by_key(|(_, e)| *e))
+}
+
+/// The namespaces on `network`, when `caller` may view them there (the console's account page).
+pub async fn namespace_count(
+    state: &AppState,
+    caller: &Actor,
+    network: edgeward_core::network::Network,
+) -> Result<Option<usize>, Error> {
+    if permit::check::<cap::ViewNamespace>(&caller.grants, network.into()).is_err() {
+        return Ok(None);
     }
-    for network in edgeward_core::network::Network::ALL {
-        if permit::check::<cap::ViewNamespace>(&caller.grants, network.into()).is_ok() {
-            let n = Some(state.store.list_namespaces(network).await?.len());
-            match network {
-                edgeward_core::network::Network::Production => usage.namespaces_production = n,
-                edgeward_core::network::Network::Staging => usage.namespaces_staging = n,
-            }
-        }
-    }
-    Ok(usage)
+    Ok(Some(state.store.list_namespaces(network).await?.len()))
 }

@@ -58,9 +58,11 @@ async fn page(state: &AppState, person: &Person) -> Result<AccountPage, Error> {
     let chrome = Chrome::of(state, person, "account").await?;
     let account = state.store.account().await?;
     let caller = &person.caller;
-    let usage = crate::service::account_usage(state, &caller.0).await?;
-    let tokens = usage.tokens.and_then(|n| usize::try_from(n).ok());
-    let namespaces = [usage.namespaces_production, usage.namespaces_staging];
+    let tokens = crate::service::counted_tokens(state, &caller.0).await?.and_then(|n| usize::try_from(n).ok());
+    let namespaces = [
+        crate::service::namespace_count(state, &caller.0, edgeward_core::network::Network::Production).await?,
+        crate::service::namespace_count(state, &caller.0, edgeward_core::network::Network::Staging).await?,
+    ];
     let l = &state.limits;
     let limits = vec![
         LimitRow { what: "Tokens per account", allowed: l.max_tokens_per_account.to_string(), used: used(tokens) },

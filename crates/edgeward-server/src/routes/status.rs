@@ -13,7 +13,8 @@ use crate::state::AppState;
 
 /// The server's version and schema, its clock, the account, the caller and its grants, tokens
 /// used of the limit and the soonest expiry (of the tokens the caller may view), as
-/// [`account_usage`](crate::service::account_usage) counts them. The CP code is shown to every
+/// [`counted_tokens`](crate::service::counted_tokens) and
+/// [`soonest_expiry`](crate::service::soonest_expiry) count them. The CP code is shown to every
 /// caller, as `GET /edgekv/v1/initialize` shows it.
 #[utoipa::path(get, path = "/edgeward/v1/status", responses((status = 200, body = ServerStatus)))]
 pub async fn status(
@@ -27,9 +28,10 @@ pub async fn status(
         Some(id) => state.store.list_users().await?.into_iter().find(|u| u.id == id).map(|u| u.name),
         None => None,
     };
-    let usage = crate::service::account_usage(&state, actor).await?;
-    let soonest_expiry =
-        usage.soonest_expiry.map(|(name, e)| SoonestExpiry { name: name.to_string(), expiry: e.to_string() });
+    let tokens_used = crate::service::counted_tokens(&state, actor).await?;
+    let soonest_expiry = crate::service::soonest_expiry(&state, actor)
+        .await?
+        .map(|(name, e)| SoonestExpiry { name: name.to_string(), expiry: e.to_string() });
     Ok(Json(ServerStatus {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         schema_version: edgeward_store::migrate::newest_version(),
@@ -46,7 +48,7 @@ pub async fn status(
             grants: actor.grants.iter().map(|c| c.as_str().to_owned()).collect(),
             user,
         },
-        tokens_used: usage.tokens,
+        tokens_used,
         tokens_limit: state.limits.max_tokens_per_account,
         soonest_expiry,
     }))
