@@ -91,7 +91,8 @@ impl TokenGate {
             .collect()
     }
 
-    fn is_revoked(&self, uuid: &Uuid) -> bool {
+    /// Whether the token is known to be revoked (here, or elsewhere through the change feed).
+    pub fn is_revoked(&self, uuid: &Uuid) -> bool {
         self.revoked.read().unwrap_or_else(|e| e.into_inner()).contains(uuid)
     }
 }

@@ -44,7 +44,10 @@ fn apply(state: &AppState, change: &Change, reload: &mut Reload) {
         Change::Item(key) => state.item_cache.invalidate(key),
         Change::Namespace(..) => state.item_cache.clear(),
         Change::SigningKeys(_) => reload.signing_keys = true,
-        Change::DataKey(_) => reload.data_key = true,
+        Change::DataKey(_) => {
+            state.token_names.clear();
+            reload.data_key = true;
+        }
     }
 }
 

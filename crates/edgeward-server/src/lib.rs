@@ -47,6 +47,7 @@ pub mod server;
 pub mod service;
 pub mod state;
 pub mod tls;
+pub mod token_names;
 pub mod webhook;
 
 pub use config::{DatabaseConfig, ServeConfig};

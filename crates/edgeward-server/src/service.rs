@@ -43,10 +43,26 @@ struct Found<C: Cap> {
 /// only staging-only tokens gets the same `Forbidden` for a token it may not see as for one that
 /// does not exist, so names of other tokens do not leak.
 async fn find_for<C: Cap>(state: &AppState, caller: &Actor, name: &str) -> Result<Found<C>, Error> {
+    find_with::<C>(state, caller, name, Read::Store).await
+}
+
+/// Where [`find_with`] reads the token: the store, or the retrieval cache (for reads that
+/// change nothing: [`crate::token_names`]).
+enum Read {
+    Store,
+    Cached,
+}
+
+/// [`find_for`], reading the token from `read`.
+async fn find_with<C: Cap>(state: &AppState, caller: &Actor, name: &str, read: Read) -> Result<Found<C>, Error> {
     // Held for staging-only tokens: the least a grant of `C` covers.
     permit::check::<C>(&caller.grants, Networks::STAGING)?;
     let name = parse_name(name)?;
-    match state.store.token_by_name(&name).await? {
+    let stored = match read {
+        Read::Store => state.store.token_by_name(&name).await?,
+        Read::Cached => state.token_names.token_by_name(state, &name).await?,
+    };
+    match stored {
         Some(stored) => Ok(Found { _permit: permit::check(&caller.grants, stored.token.networks)?, stored }),
         None if permit::held_on_every_network::<C>(&caller.grants) => Err(Error::NotFound {
             resource: Resource::Token,
@@ -124,7 +140,7 @@ pub async fn get_token(
     name: &str,
     include_usage: bool,
 ) -> Result<TokenObject, Error> {
-    let found = find_for::<cap::ViewToken>(state, caller, name).await?;
+    let found = find_with::<cap::ViewToken>(state, caller, name, Read::Cached).await?;
     show(state, &found, include_usage).await
 }
 

@@ -47,6 +47,8 @@ pub struct Inner {
     pub item_cache: crate::item_cache::ItemCache,
     /// Data-plane token caches and the revocation list.
     pub gate: crate::dataplane::TokenGate,
+    /// Expiring tokens' records by name, for retrieval (kept exact through `gate`).
+    pub token_names: crate::token_names::TokenNames,
     /// Metrics.
     pub metrics: Metrics,
     /// The audit trail's rate limits for failed authentication.
@@ -108,6 +110,7 @@ impl AppState {
                 usize::try_from(config.data_plane.item_cache_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX),
             ),
             gate: crate::dataplane::TokenGate::default(),
+            token_names: crate::token_names::TokenNames::default(),
             metrics: Metrics::new(started_at),
             trail: crate::audit::Trail::default(),
             audit_retention: chrono::Duration::days(i64::from(config.audit.retention_days.max(1))),

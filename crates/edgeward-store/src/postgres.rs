@@ -33,6 +33,7 @@ mod changes;
 mod items;
 mod migrate;
 mod namespaces;
+mod nonces;
 mod notify;
 mod roles;
 mod sealed;
@@ -61,11 +62,18 @@ impl Default for PostgresOptions {
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Connections whose commits do not wait for the WAL flush (`synchronous_commit = off`),
+    /// for the one write that may be lost in a PostgreSQL crash: a signed request's nonce.
+    nonces: PgPool,
+    /// Writes the nonces of concurrent requests in groups, on `nonces`.
+    nonce_writer: std::sync::Arc<nonces::NonceWriter>,
     /// Woken by the `LISTEN` task when another server notifies a change.
     changed: std::sync::Arc<tokio::sync::Notify>,
     /// Nonces older than this (epoch ms) were last deleted by this store.
     nonces_purged_before: std::sync::Arc<std::sync::atomic::AtomicI64>,
     refs: std::sync::Arc<RefSlot>,
+    /// The API clients' version, kept while the `LISTEN` task is up.
+    clients_version: std::sync::Arc<api_clients::VersionCache>,
     /// Stops the `LISTEN` task when the last clone is dropped.
     _listener: std::sync::Arc<changes::Listener>,
 }
@@ -73,16 +81,21 @@ pub struct PostgresStore {
 impl edgeward_core::store::PoolStatus for PostgresStore {
     fn pool_stats(&self) -> edgeward_core::store::PoolStats {
         use edgeward_core::store::{PoolStats, PoolUsage};
-        let open = u64::from(self.pool.size());
-        let idle = u64::try_from(self.pool.num_idle()).unwrap_or(u64::MAX).min(open);
         PoolStats {
             backend: "postgres",
-            pools: vec![PoolUsage {
-                pool: "main",
-                in_use: open - idle,
-                idle,
-                max: u64::from(self.pool.options().get_max_connections()),
-            }],
+            pools: [("main", &self.pool), ("nonces", &self.nonces)]
+                .into_iter()
+                .map(|(name, pool)| {
+                    let open = u64::from(pool.size());
+                    let idle = u64::try_from(pool.num_idle()).unwrap_or(u64::MAX).min(open);
+                    PoolUsage {
+                        pool: name,
+                        in_use: open - idle,
+                        idle,
+                        max: u64::from(pool.options().get_max_connections()),
+                    }
+                })
+                .collect(),
             writer_queue: None,
         }
     }
@@ -149,15 +162,37 @@ impl PostgresStore {
                 })
             })
             .idle_timeout(Duration::from_secs(300))
-            .connect_with(connect)
+            .connect_with(connect.clone())
             .await
             .map_err(db_err)?;
+        // A quarter of the main pool's size: a nonce is one short statement per request.
+        let nonces = PgPoolOptions::new()
+            .max_connections((opts.max_connections / 4).max(1))
+            .min_connections(0)
+            .acquire_timeout(opts.acquire_timeout)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > Duration::from_secs(1) {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
+            .idle_timeout(Duration::from_secs(300))
+            .connect_lazy_with(connect.options([("synchronous_commit", "off")]));
         migrate::apply(&pool).await?;
         let changed = std::sync::Arc::new(tokio::sync::Notify::new());
-        let listener = std::sync::Arc::new(changes::spawn_listener(pool.clone(), changed.clone()));
+        let clients_version = std::sync::Arc::new(api_clients::VersionCache::default());
+        let listener =
+            std::sync::Arc::new(changes::spawn_listener(pool.clone(), changed.clone(), clients_version.clone()));
+        let nonce_writer = std::sync::Arc::new(nonces::NonceWriter::start(nonces.clone()));
         Ok(Self {
             pool,
+            nonces,
+            nonce_writer,
             changed,
+            clients_version,
             nonces_purged_before: Default::default(),
             refs: Default::default(),
             _listener: listener,
@@ -200,6 +235,12 @@ impl PostgresStore {
 
     async fn begin(&self) -> Result<Transaction<'static, Postgres>, Error> {
         self.pool.begin().await.map_err(db_err)
+    }
+
+    /// Whether the store's `LISTEN` connection is up, so that it keeps the API clients' version
+    /// between notifications (for tests and diagnostics).
+    pub fn listening(&self) -> bool {
+        self.clients_version.is_listening()
     }
 
     /// The connection pool (for benchmarks and the change listener).

@@ -270,6 +270,42 @@ async fn expired_tokens_are_gone_listed_for_30_days_then_purged() {
     app.server.shutdown().await;
 }
 
+/// Retrieval is served from a cache of expiring tokens' records (`token_names`): a record kept
+/// there is never served once its token is revoked or expired, so the token that holds the name
+/// next is the one retrieved. Fails if the cache stops asking the gate or the clock.
+#[tokio::test]
+async fn a_retrieved_token_is_not_served_once_revoked_or_expired() {
+    let clock = noon();
+    let app = spawn_app_at(clock.clone()).await;
+    let c = &app.admin;
+    let create = |expiry: &'static str| async move {
+        let (s, _, t) = raw(
+            c,
+            Method::POST,
+            "/edgekv/v1/tokens",
+            Some(&cli_body("kept", true, false, expiry, &[("default", "r")])),
+        )
+        .await;
+        assert_eq!(s, 200, "{t}");
+        t["uuid"].as_str().unwrap().to_owned()
+    };
+    let first = create("2026-12-20").await;
+    for _ in 0..2 {
+        assert_eq!(c.get_token("kept").await.unwrap().uuid, first, "retrieved (and kept)");
+    }
+    c.revoke_token("kept").await.unwrap();
+    let (s, _, resp) = raw(c, Method::GET, "/edgekv/v1/tokens/kept", None).await;
+    assert_eq!(s, 404, "a revoked token is not retrieved: {resp}");
+    let second = create("2026-11-29").await;
+    assert_eq!(c.get_token("kept").await.unwrap().uuid, second, "the name's next holder");
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap());
+    let (s, _, resp) = raw(c, Method::GET, "/edgekv/v1/tokens/kept", None).await;
+    assert_edgekv_error(s, &resp, 410, "EKV_3000");
+    let third = create("2026-12-31").await;
+    assert_eq!(c.get_token("kept").await.unwrap().uuid, third, "the holder after the expired one");
+    app.server.shutdown().await;
+}
+
 fn clock_now(app: &TestApp) -> chrono::DateTime<Utc> {
     app.clock.now()
 }

@@ -85,6 +85,41 @@ async fn writes_and_revocations_on_one_server_reach_the_other() {
     b.shutdown().await;
 }
 
+/// A token retrieved on B (so kept in B's retrieval cache) and revoked on A: A no longer
+/// retrieves it at once, B within the change feed's bound; a new token of the same name is then
+/// retrieved on both. Fails if B's cache is not kept exact by the revocations the feed brings.
+#[tokio::test]
+async fn a_token_revoked_on_one_server_is_no_longer_retrieved_on_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, admin_a) = node(dir.path()).await;
+    let (b, admin_b) = node(dir.path()).await;
+    let expiry = (chrono::Utc::now().date_naive() + chrono::Duration::days(20)).to_string();
+    let body = cli_body("kept", false, true, &expiry, &[("default", "r")]);
+    let (s, _, t) = raw(&admin_a, Method::POST, "/edgekv/v1/tokens", Some(&body)).await;
+    assert_eq!(s, 200, "{t}");
+    for admin in [&admin_b, &admin_b, &admin_a] {
+        assert_eq!(admin.get_token("kept").await.unwrap().uuid, t["uuid"].as_str().unwrap());
+    }
+    admin_a.revoke_token("kept").await.unwrap();
+    let (s, _, _) = raw(&admin_a, Method::GET, "/edgekv/v1/tokens/kept", None).await;
+    assert_eq!(s, 404, "A, which revoked it");
+    let start = Instant::now();
+    loop {
+        let (s, _, resp) = raw(&admin_b, Method::GET, "/edgekv/v1/tokens/kept", None).await;
+        if s == 404 {
+            break;
+        }
+        assert_eq!(s, 200, "{resp}");
+        assert!(start.elapsed() < Duration::from_secs(10), "B still retrieves a token revoked on A 10 s ago");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (s, _, again) = raw(&admin_a, Method::POST, "/edgekv/v1/tokens", Some(&body)).await;
+    assert_eq!(s, 200, "{again}");
+    assert_eq!(admin_b.get_token("kept").await.unwrap().uuid, again["uuid"].as_str().unwrap());
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
 /// Send a captured request (its `Authorization` header) to `addr`, with the Host it was signed for.
 async fn replay(addr: std::net::SocketAddr, host: &str, auth: &str) -> u16 {
     reqwest::Client::builder()

@@ -1,4 +1,8 @@
-//! [`ApiClientStore`] on PostgreSQL: EdgeGrid API clients.
+//! [`ApiClientStore`] on PostgreSQL: EdgeGrid API clients, and [`VersionCache`], which spares
+//! signed requests the read of the clients version while the `LISTEN` connection is up.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use super::{col, db_err, is_unique_violation, PostgresStore, Write};
 use crate::codec::ms;
@@ -26,12 +30,68 @@ pub(super) async fn insert(c: &mut sqlx::PgConnection, client: &ApiClient, seale
     Ok(())
 }
 
+/// The channel the clients' version trigger notifies (schema 20).
+pub(super) const CHANNEL: &str = "edgeward_api_clients";
+
+/// The clients version as this store last read it, and whether it may still be trusted.
+///
+/// A change to `api_clients` bumps the stored version and notifies [`CHANNEL`] in the same
+/// transaction (schema 20). The store's `LISTEN` task calls [`VersionCache::invalidate`] on each
+/// notification, so while that connection is up the version read last is current but for the
+/// time a notification takes to arrive (about a millisecond on one network): a client disabled
+/// or deleted on another server is refused here from then on. A server's own client writes
+/// invalidate at their commit, before the write returns. While the `LISTEN` connection is down,
+/// or until it is first up, every call reads the version from the database, as without the cache.
+///
+/// Every invalidation moves `epoch` on; a version is trusted only if it was read in the current
+/// epoch, so a read that raced with a notification is read again rather than kept.
+#[derive(Default)]
+pub(super) struct VersionCache {
+    epoch: AtomicU64,
+    listening: AtomicBool,
+    /// The version read last, and the epoch it was read in.
+    read: Mutex<Option<(u64, u64)>>,
+}
+
+impl VersionCache {
+    /// The version, if one read in the current epoch is held and the listener is up.
+    fn current(&self) -> Option<u64> {
+        if !self.listening.load(Ordering::Acquire) {
+            return None;
+        }
+        let epoch = self.epoch.load(Ordering::Acquire);
+        match *self.read.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some((at, version)) if at == epoch => Some(version),
+            _ => None,
+        }
+    }
+
+    /// Whether the `LISTEN` connection is up.
+    pub(super) fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::Acquire)
+    }
+
+    /// Forget the version read: a client changed, or notifications may have been missed.
+    pub(super) fn invalidate(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The `LISTEN` connection is up (listening) or lost. Either way what was read before may
+    /// have missed a notification.
+    pub(super) fn set_listening(&self, up: bool) {
+        self.listening.store(up, Ordering::Release);
+        self.invalidate();
+    }
+}
+
 #[async_trait]
 impl ApiClientStore for PostgresStore {
     async fn insert_api_client(&self, client: ApiClient, sealed_secret: Vec<u8>) -> Result<(), Error> {
         let mut w = Write::start(self).await?;
         insert(w.conn(), &client, &sealed_secret).await?;
-        w.done().await
+        w.done().await?;
+        self.clients_version.invalidate();
+        Ok(())
     }
 
     async fn api_client_by_token(&self, client_token: &str) -> Result<Option<StoredApiClient>, Error> {
@@ -66,6 +126,7 @@ impl ApiClientStore for PostgresStore {
             .transpose()?
             .ok_or_else(|| refusal::client_not_found(name))?;
         w.done().await?;
+        self.clients_version.invalidate();
         Ok(client)
     }
 
@@ -80,11 +141,20 @@ impl ApiClientStore for PostgresStore {
         if n == 0 {
             return Err(refusal::client_not_found(name));
         }
-        w.done().await
+        w.done().await?;
+        self.clients_version.invalidate();
+        Ok(())
     }
 
     async fn api_clients_version(&self) -> Result<u64, Error> {
+        let cache = &self.clients_version;
+        if let Some(version) = cache.current() {
+            return Ok(version);
+        }
+        let epoch = cache.epoch.load(Ordering::Acquire);
         let row = sqlx::query(sql::API_CLIENTS_VERSION).fetch_one(&self.pool).await.map_err(db_err)?;
-        Ok(crate::codec::unsigned(col::<i64>(&row, 0)?))
+        let version = crate::codec::unsigned(col::<i64>(&row, 0)?);
+        *cache.read.lock().unwrap_or_else(|e| e.into_inner()) = Some((epoch, version));
+        Ok(version)
     }
 }

@@ -96,37 +96,25 @@ impl ChangeStore for PostgresStore {
         forget_before: DateTime<Utc>,
     ) -> Result<bool, Error> {
         use std::sync::atomic::Ordering;
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
-        // Every signed admin request comes here: its commit does not wait for the WAL flush. A
-        // PostgreSQL crash may lose the last few hundred milliseconds of nonces (at most three
-        // times `wal_writer_delay`); a restart of PostgreSQL itself takes about as long as that
-        // and the requests concerned are then that much closer to leaving the timestamp window.
-        sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await.map_err(db_err)?;
         let forget = ms(forget_before);
-        let purge = forget - self.nonces_purged_before.load(Ordering::Relaxed) >= NONCE_PURGE_EVERY_MS;
-        if purge {
-            sqlx::query("DELETE FROM nonces WHERE ts < $1").bind(forget).execute(&mut *tx).await.map_err(db_err)?;
+        let last = self.nonces_purged_before.load(Ordering::Relaxed);
+        if forget - last >= NONCE_PURGE_EVERY_MS
+            && self.nonces_purged_before.compare_exchange(last, forget, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            // One request in ten seconds of this store's deletes the expired nonces.
+            sqlx::query(PURGE_NONCES_BEFORE).bind(forget).execute(&self.nonces).await.map_err(db_err)?;
         }
-        let inserted =
-            sqlx::query("INSERT INTO nonces (client_token, nonce, ts) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                .bind(client_token)
-                .bind(nonce)
-                .bind(ms(timestamp))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
-        tx.commit().await.map_err(db_err)?;
-        if purge {
-            self.nonces_purged_before.store(forget, Ordering::Relaxed);
-        }
-        Ok(inserted == 1)
+        // Grouped with the nonces of concurrent requests (see `nonces.rs`).
+        self.nonce_writer.record(client_token, ms(timestamp), nonce).await
     }
 
     async fn wait_for_change(&self) {
         self.changed.notified().await;
     }
 }
+
+/// Nonces whose requests can no longer pass the timestamp window.
+const PURGE_NONCES_BEFORE: &str = "DELETE FROM nonces WHERE ts < $1";
 
 /// Least time between two deletions of expired nonces by one store.
 const NONCE_PURGE_EVERY_MS: i64 = 10_000;
@@ -142,32 +130,49 @@ impl Drop for Listener {
 }
 
 /// Listen on [`CHANNEL`] and wake the follower (through `changed`) at each notification, and
-/// after each reconnection (notifications sent meanwhile are lost; the follower reads the feed).
-pub(super) fn spawn_listener(pool: sqlx::PgPool, changed: std::sync::Arc<tokio::sync::Notify>) -> Listener {
+/// each time the connection is (re)established (notifications sent meanwhile are lost; the
+/// follower reads the feed). Listen on the clients' channel too: invalidate `clients` at each of
+/// its notifications, and tell it when the connection is up and when it is lost (see
+/// [`super::api_clients::VersionCache`]). A lost connection is dropped and a new one made here,
+/// so the moment it listens again is known.
+pub(super) fn spawn_listener(
+    pool: sqlx::PgPool,
+    changed: std::sync::Arc<tokio::sync::Notify>,
+    clients: std::sync::Arc<super::api_clients::VersionCache>,
+) -> Listener {
     let task = tokio::spawn(async move {
-        let mut listener = loop {
-            match sqlx::postgres::PgListener::connect_with(&pool).await {
-                Ok(mut l) => match l.listen(CHANNEL).await {
-                    Ok(()) => break l,
-                    Err(e) => tracing::warn!(error = %e, "cannot LISTEN for changes; retrying"),
-                },
-                Err(e) => tracing::warn!(error = %e, "cannot connect to LISTEN for changes; retrying"),
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        };
         loop {
-            match listener.try_recv().await {
-                Ok(Some(_)) => changed.notify_one(),
-                // The connection was lost and is being re-established on the next call.
-                Ok(None) => {
-                    changed.notify_one();
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                }
+            let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+                Ok(mut l) => match l.listen_all([CHANNEL, super::api_clients::CHANNEL]).await {
+                    Ok(()) => l,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot LISTEN for changes; retrying");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        continue;
+                    }
+                },
                 Err(e) => {
-                    tracing::debug!(error = %e, "change listener: PostgreSQL unavailable; retrying");
+                    tracing::warn!(error = %e, "cannot connect to LISTEN for changes; retrying");
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            clients.set_listening(true);
+            changed.notify_one();
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(n)) if n.channel() == super::api_clients::CHANNEL => clients.invalidate(),
+                    Ok(Some(_)) => changed.notify_one(),
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "change listener: PostgreSQL unavailable; retrying");
+                        break;
+                    }
                 }
             }
+            clients.set_listening(false);
+            drop(listener);
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
     });
     Listener(task.abort_handle())

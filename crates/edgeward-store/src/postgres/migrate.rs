@@ -28,6 +28,7 @@ pub(crate) const POSTGRES: &[(u32, &str, &str)] = &[
     (17, "roles", include_str!("../../migrations/postgres/0017_roles.sql")),
     (18, "sessions", include_str!("../../migrations/postgres/0018_sessions.sql")),
     (19, "scheduled_revocation", include_str!("../../migrations/postgres/0019_scheduled_revocation.sql")),
+    (20, "client_notify", include_str!("../../migrations/postgres/0020_client_notify.sql")),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \

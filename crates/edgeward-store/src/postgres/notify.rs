@@ -203,6 +203,7 @@ impl NotifyStore for PostgresStore {
         set_password(&mut tx, &user.name, &password_hash, true).await?;
         super::api_clients::insert(&mut tx, &client, &sealed_secret).await?;
         commit(tx).await?;
+        self.clients_version.invalidate();
         Ok(true)
     }
 

@@ -166,3 +166,93 @@ async fn the_listen_connection_ends_with_the_store() {
     drop(clone);
     assert!(until(0).await, "the LISTEN connection is closed once the last clone is gone");
 }
+
+/// A client for the version tests, owned by nobody.
+fn version_probe_client() -> edgeward_core::store::ApiClient {
+    edgeward_core::store::ApiClient {
+        name: edgeward_core::names::ClientName::parse("probe").unwrap(),
+        client_token: "akab-probe-ct".into(),
+        access_token: "akab-probe-at".into(),
+        grants: edgeward_core::capability::Grants::all(),
+        enabled: true,
+        created_at: chrono::Utc::now(),
+        owner: None,
+    }
+}
+
+/// Wait (at most 10 s) until `store`'s `LISTEN` connection is up.
+async fn until_listening(store: &PostgresStore) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !store.listening() {
+        assert!(std::time::Instant::now() < deadline, "the store's LISTEN connection did not come up");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// The version as stored, read past every cache.
+async fn stored_version(store: &PostgresStore) -> u64 {
+    let v: i64 = sqlx::query_scalar("SELECT version FROM api_clients_version").fetch_one(store.pool()).await.unwrap();
+    u64::try_from(v).unwrap()
+}
+
+/// Poll `store`'s clients version until it is `want` (at most 10 s).
+async fn until_version(store: &PostgresStore, want: u64, what: &str) {
+    use edgeward_core::store::ApiClientStore;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let v = store.api_clients_version().await.unwrap();
+        if v == want {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: the version stayed {v}, the database holds {want}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// Two servers on one database: B keeps the clients version between notifications (shown by a
+/// bump that notifies nobody, which B does not see), and a client disabled on A moves B's version
+/// on through `NOTIFY`, with no request of B's own reading it. Fails if B's listener stops
+/// invalidating what it keeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_change_on_one_server_reaches_the_version_another_keeps() {
+    use edgeward_core::store::ApiClientStore;
+    let url = testing::fresh_postgres_database().await;
+    let a = PostgresStore::connect(&url, PostgresOptions::default()).await.unwrap();
+    let b = PostgresStore::connect(&url, PostgresOptions::default()).await.unwrap();
+    until_listening(&b).await;
+    let client = version_probe_client();
+    a.insert_api_client(client.clone(), vec![7; 40]).await.unwrap();
+    let inserted = stored_version(&a).await;
+    until_version(&b, inserted, "after an insert on A").await;
+    // A bump behind the trigger's back notifies nobody: B answers from what it keeps.
+    sqlx::query("UPDATE api_clients_version SET version = version + 100").execute(a.pool()).await.unwrap();
+    assert_eq!(b.api_clients_version().await.unwrap(), inserted, "B reads the version on every call");
+    // A's own write is seen by A at once.
+    a.set_api_client_enabled(&client.name, false).await.unwrap();
+    let disabled = stored_version(&a).await;
+    assert_eq!(a.api_clients_version().await.unwrap(), disabled, "A's own write");
+    until_version(&b, disabled, "after A disabled the client").await;
+    a.delete_api_client(&client.name).await.unwrap();
+    until_version(&b, stored_version(&a).await, "after A deleted the client").await;
+}
+
+/// B's `LISTEN` connection is killed: notifications sent while it is down are lost, so B trusts
+/// nothing it read before and reads the version again once it listens anew.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_listener_does_not_leave_a_stale_clients_version() {
+    use edgeward_core::store::ApiClientStore;
+    let url = testing::fresh_postgres_database().await;
+    let b = PostgresStore::connect(&url, PostgresOptions::default()).await.unwrap();
+    until_listening(&b).await;
+    let kept = b.api_clients_version().await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(b.pool())
+    .await
+    .unwrap();
+    assert_eq!(killed, vec![true], "one LISTEN connection");
+    sqlx::query("UPDATE api_clients_version SET version = version + 100").execute(b.pool()).await.unwrap();
+    until_version(&b, kept + 100, "after the listener was lost").await;
+}

@@ -1,0 +1,4 @@
+-- Edgeward schema 20: on PostgreSQL, a change to api_clients notifies the other servers (see
+-- the PostgreSQL migration of the same number). SQLite has one database file and no
+-- notifications: every signed request reads the clients version, a read of one row in the
+-- process. Nothing changes in this schema; the number keeps both backends' schemas alike.
