@@ -408,3 +408,50 @@ async fn other_methods_get_405_naming_the_allowed_ones() {
     }
     app.server.shutdown().await;
 }
+
+/// With `data_plane.threads = 2`, the data plane's connections are served by two threads of
+/// their own, in turn, on both listeners; at shutdown their runtimes end with the server.
+#[tokio::test]
+async fn data_plane_threads_serve_many_connections_and_end_at_shutdown() {
+    let app = two_networks(noon(), |c| c.data_plane.threads = Some(2)).await;
+    let (prod, stg) = (app.server.data_addr, app.server.staging_addr.unwrap());
+    let workers = app.server.data_plane_workers.clone().expect("data_plane.threads = 2 starts threads");
+    assert_eq!(workers.len(), 2);
+    let (reference, _) = token(&app, "auto", true, true, "", &[("default", "rwd")], &[]).await;
+    let alive = |workers: &edgeward_server::workers::WorkerHandles| {
+        (0..workers.len()).map(|_| workers.next().metrics().num_alive_tasks()).collect::<Vec<_>>()
+    };
+    assert_eq!(alive(&workers), [0, 0], "no data-plane connection yet");
+
+    // Four kept-alive connections, two on each thread, where they stay while open.
+    let kept: Vec<reqwest::Client> = (0..4).map(|_| reqwest::Client::new()).collect();
+    for client in &kept {
+        let r = client.get(format!("http://{prod}{ITEM}")).header("X-Akamai-EdgeDB-Auth-Ref", &reference);
+        assert_eq!(r.send().await.unwrap().status(), 404);
+    }
+    assert!(alive(&workers).iter().all(|n| *n >= 2), "each thread serves two connections: {:?}", alive(&workers));
+    drop(kept);
+
+    // Many connections at once, on both listeners: each writes, reads and deletes its own item.
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..48 {
+        let (addr, reference) = (if i % 2 == 0 { prod } else { stg }, reference.clone());
+        calls.spawn(async move {
+            let item = format!("/api/v1/namespaces/default/groups/many/items/i{i}");
+            let value = format!("v{i}");
+            assert_eq!(call(addr, Method::PUT, &item, Auth::Ref(&reference), Some(value.clone())).await.0, 200);
+            assert_eq!(call(addr, Method::GET, &item, Auth::Ref(&reference), None).await, (200, value));
+            assert_eq!(call(addr, Method::DELETE, &item, Auth::Ref(&reference), None).await.0, 200);
+            assert_eq!(call(addr, Method::GET, &item, Auth::Ref(&reference), None).await.0, 404);
+        });
+    }
+    while let Some(r) = calls.join_next().await {
+        r.unwrap();
+    }
+
+    app.server.shutdown().await;
+    // The threads' runtimes are gone: a task handed to either is cancelled, never run.
+    for _ in 0..workers.len() {
+        assert!(workers.next().spawn(async {}).await.unwrap_err().is_cancelled());
+    }
+}
