@@ -455,3 +455,36 @@ async fn data_plane_threads_serve_many_connections_and_end_at_shutdown() {
         assert!(workers.next().spawn(async {}).await.unwrap_err().is_cancelled());
     }
 }
+
+/// A request in flight on a data-plane thread when shutdown begins is finished, then its
+/// connection closed; the listener stops accepting at once.
+#[tokio::test]
+async fn a_request_in_flight_on_a_data_plane_thread_is_finished_at_shutdown() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = two_networks(noon(), |c| c.data_plane.threads = Some(2)).await;
+    let prod = app.server.data_addr;
+    let (reference, _) = token(&app, "auto", false, true, "", &[("default", "rwd")], &[]).await;
+    let mut conn = tokio::net::TcpStream::connect(prod).await.unwrap();
+    let head = format!(
+        "PUT {ITEM} HTTP/1.1\r\nhost: edge\r\nx-akamai-edgedb-auth-ref: {reference}\r\ncontent-length: 2\r\nexpect: 100-continue\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    // The handler reads the body: the request is in flight.
+    let mut buf = vec![0u8; 4096];
+    let n = conn.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 100"), "{}", String::from_utf8_lossy(&buf[..n]));
+
+    let shutdown = tokio::spawn(app.server.shutdown());
+    while tokio::net::TcpStream::connect(prod).await.is_ok() {
+        tokio::task::yield_now().await;
+    }
+    conn.write_all(b"v1").await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(30), conn.read_to_end(&mut response))
+        .await
+        .expect("the connection is closed after its response")
+        .unwrap();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    shutdown.await.unwrap();
+}
