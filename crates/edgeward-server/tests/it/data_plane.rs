@@ -488,3 +488,24 @@ async fn a_request_in_flight_on_a_data_plane_thread_is_finished_at_shutdown() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     shutdown.await.unwrap();
 }
+
+/// `data_plane.threads = 0` serves the data plane on the main runtime, as before there were
+/// threads; more than 256 refuses to start, naming the setting, before the data directory is made.
+#[tokio::test]
+#[allow(clippy::disallowed_methods, reason = "the test looks whether the data directory was made")]
+async fn zero_data_plane_threads_serve_on_the_main_runtime_and_too_many_are_refused() {
+    let app = two_networks(noon(), |c| c.data_plane.threads = Some(0)).await;
+    assert!(app.server.data_plane_workers.is_none());
+    let (reference, _) = token(&app, "auto", false, true, "", &[("default", "rwd")], &[]).await;
+    let prod = app.server.data_addr;
+    assert_eq!(call(prod, Method::PUT, ITEM, Auth::Ref(&reference), Some("v".into())).await.0, 200);
+    assert_eq!(call(prod, Method::GET, ITEM, Auth::Ref(&reference), None).await, (200, "v".to_owned()));
+    app.server.shutdown().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&dir.path().join("data"));
+    cfg.data_plane.threads = Some(257);
+    let refused = edgeward_server::spawn(cfg, Arc::new(noon())).await.err().expect("refused");
+    assert_eq!(refused.to_string(), "invalid configuration: data_plane.threads must be 0 to 256");
+    assert!(!dir.path().join("data").exists(), "nothing is made before the settings are checked");
+}
