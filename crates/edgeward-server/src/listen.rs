@@ -113,31 +113,23 @@ pub async fn serve(
         match accepted {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                match &workers {
-                    None => {
-                        let stream = Accepted::Here(stream);
-                        connections.spawn(connection(
-                            stream,
-                            peer,
-                            tls.clone(),
-                            app.clone(),
-                            limits,
-                            stopping.clone(),
-                            permit,
-                        ));
+                // To a data-plane thread, the socket goes off this runtime's reactor.
+                let stream = match &workers {
+                    None => Ok(Accepted::Here(stream)),
+                    Some(_) => stream.into_std().map(Accepted::Moved),
+                };
+                match stream {
+                    Ok(stream) => {
+                        let conn = connection(stream, peer, tls.clone(), app.clone(), limits, stopping.clone(), permit);
+                        match &workers {
+                            None => connections.spawn(conn),
+                            Some(workers) => connections.spawn_on(conn, workers.next()),
+                        };
                     }
-                    Some(workers) => match stream.into_std() {
-                        Ok(stream) => {
-                            let stream = Accepted::Moved(stream);
-                            let conn =
-                                connection(stream, peer, tls.clone(), app.clone(), limits, stopping.clone(), permit);
-                            connections.spawn_on(conn, workers.next());
-                        }
-                        // The permit goes with the socket.
-                        Err(e) => {
-                            tracing::debug!(listener = name, error = %e, "an accepted connection could not be handed to a data-plane thread")
-                        }
-                    },
+                    // The permit is released with the socket.
+                    Err(e) => {
+                        tracing::debug!(listener = name, error = %e, "an accepted connection could not be handed to a data-plane thread")
+                    }
                 }
                 if permits.available_permits() > 0 {
                     warned_full = false;
