@@ -279,6 +279,27 @@ pub struct DataPlaneConfig {
     pub edgeworker_id_header: Option<String>,
     /// Memory for cached item values, in MiB (0 turns the cache off).
     pub item_cache_mb: u64,
+    /// Threads serving the data-plane listeners' connections, each with a runtime of its own
+    /// (see [`crate::workers`]); unset: one per available core; `0`: the main runtime serves
+    /// them, as it serves the admin API.
+    pub threads: Option<usize>,
+}
+
+/// The most data-plane threads (`data_plane.threads`).
+pub const MAX_DATA_PLANE_THREADS: usize = 256;
+
+impl DataPlaneConfig {
+    /// How many data-plane threads to start (0: none, the main runtime serves the data plane),
+    /// refusing more than [`MAX_DATA_PLANE_THREADS`]. Unset: one per available core.
+    pub fn threads(&self) -> Result<usize, String> {
+        match self.threads {
+            Some(n) if n > MAX_DATA_PLANE_THREADS => {
+                Err(format!("data_plane.threads must be 0 to {MAX_DATA_PLANE_THREADS}"))
+            }
+            Some(n) => Ok(n),
+            None => Ok(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)),
+        }
+    }
 }
 
 impl Default for DataPlaneConfig {
@@ -289,6 +310,7 @@ impl Default for DataPlaneConfig {
             edgeworker_id: None,
             edgeworker_id_header: None,
             item_cache_mb: 64,
+            threads: None,
         }
     }
 }
@@ -335,6 +357,15 @@ mod tests {
         assert!(c(30, 12).is_ok());
         assert_eq!(c(0, 12).unwrap_err(), "console.idle_minutes must be 1 to 1440");
         assert_eq!(c(30, 4_000_000_000).unwrap_err(), "console.absolute_hours must be 1 to 720");
+    }
+
+    #[test]
+    fn data_plane_threads_out_of_range_are_refused() {
+        let t = |threads| DataPlaneConfig { threads, ..DataPlaneConfig::default() }.threads();
+        assert_eq!(t(Some(0)), Ok(0));
+        assert_eq!(t(Some(256)), Ok(256));
+        assert_eq!(t(Some(257)).unwrap_err(), "data_plane.threads must be 0 to 256");
+        assert!(t(None).unwrap() >= 1, "unset: one per available core");
     }
 
     #[test]

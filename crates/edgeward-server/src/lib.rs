@@ -15,6 +15,8 @@
 //!   operations on users, roles, contacts and API clients.
 //! - [`jobs`] runs scheduled work (refresh, purge, retiring unused signing keys).
 //! - [`keys`] holds the signing keys and the data key at run time, and rotates them.
+//! - [`listen`] is every listener's accept loop; [`workers`] the data plane's threads, each
+//!   with its own runtime, to which the data-plane listeners hand their connections.
 //!
 //! Invariant: the admin API and the data plane are separate routers on separate listeners.
 
@@ -49,6 +51,7 @@ pub mod state;
 pub mod tls;
 pub mod token_names;
 pub mod webhook;
+pub mod workers;
 
 pub use config::{DatabaseConfig, ServeConfig};
 pub use server::{spawn, RunningServer};

@@ -25,6 +25,12 @@
 //! one tick late. Waking the task and arming a timer at each read, request and response cost
 //! the data plane about a tenth of its throughput.
 //!
+//! The data-plane listeners hand each connection to one of the data plane's threads
+//! ([`crate::workers`], `data_plane.threads`): the accepted socket leaves this runtime's reactor
+//! and is registered with the thread's, so that its reads, writes and timers wake that thread
+//! alone. The loop, the permit, the limits and the stop signal are the same either way; the
+//! loop's `JoinSet` tracks connections on any runtime.
+//!
 //! At shutdown the loop stops accepting, asks every connection to finish gracefully, and waits
 //! for them at most [`SHUTDOWN_GRACE`].
 
@@ -48,6 +54,7 @@ use tokio::time::Instant;
 use tower_service::Service as _;
 
 use crate::body::DeadlineBody;
+use crate::workers::WorkerHandles;
 
 /// How long shutdown waits for open connections to finish their requests.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -68,13 +75,15 @@ pub struct Limits {
 }
 
 /// Serve `app` on `listener` (over TLS with `tls`) until `shutdown` completes. `name` names the
-/// listener in logs.
+/// listener in logs. With `workers`, each connection is served on one of their runtimes, in
+/// turn; without, on the runtime running this loop.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     app: Router,
     limits: Limits,
     name: &'static str,
+    workers: Option<WorkerHandles>,
     shutdown: impl Future<Output = ()>,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -104,7 +113,24 @@ pub async fn serve(
         match accepted {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                connections.spawn(connection(stream, peer, tls.clone(), app.clone(), limits, stopping.clone(), permit));
+                // To a data-plane thread, the socket goes off this runtime's reactor.
+                let stream = match &workers {
+                    None => Ok(Accepted::Here(stream)),
+                    Some(_) => stream.into_std().map(Accepted::Moved),
+                };
+                match stream {
+                    Ok(stream) => {
+                        let conn = connection(stream, peer, tls.clone(), app.clone(), limits, stopping.clone(), permit);
+                        match &workers {
+                            None => connections.spawn(conn),
+                            Some(workers) => connections.spawn_on(conn, workers.next()),
+                        };
+                    }
+                    // The permit is released with the socket.
+                    Err(e) => {
+                        tracing::debug!(listener = name, error = %e, "an accepted connection could not be handed to a data-plane thread")
+                    }
+                }
                 if permits.available_permits() > 0 {
                     warned_full = false;
                 }
@@ -128,8 +154,17 @@ pub async fn serve(
     }
 }
 
+/// An accepted connection's socket.
+enum Accepted {
+    /// Registered with the accepting runtime's reactor, and served there.
+    Here(tokio::net::TcpStream),
+    /// Taken off the accepting runtime's reactor (non-blocking), to be registered with the
+    /// reactor of the runtime that serves it.
+    Moved(std::net::TcpStream),
+}
+
 async fn connection(
-    stream: tokio::net::TcpStream,
+    stream: Accepted,
     peer: std::net::SocketAddr,
     tls: Option<tokio_rustls::TlsAcceptor>,
     app: Router,
@@ -137,6 +172,17 @@ async fn connection(
     mut stopping: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
 ) {
+    let stream = match stream {
+        Accepted::Here(stream) => stream,
+        // Run on the serving runtime, so that this registers the socket with its reactor.
+        Accepted::Moved(stream) => match tokio::net::TcpStream::from_std(stream) {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::debug!(error = %e, "an accepted connection could not be registered with its thread's runtime");
+                return;
+            }
+        },
+    };
     let activity = Arc::new(Activity::new(limits.header_read, limits.idle));
     match tls {
         None => drive(Tracked::new(stream, activity.clone()), None, app, limits, activity, stopping).await,

@@ -11,7 +11,9 @@
 //! 4. [`AppState::new`]: the handlers' state, built without I/O.
 //! 5. [`catch_up`]: the reads that must precede serving (change-feed position, revocations,
 //!    signing keys).
-//! 6. [`serve`]: the listeners and [`background_tasks`] run until the shutdown future completes.
+//! 6. [`DataPlaneWorkers::start`]: the data plane's threads (`data_plane.threads`).
+//! 7. [`serve`]: the listeners and [`background_tasks`] run until the shutdown future completes;
+//!    then the data plane's threads are stopped and joined.
 //!
 //! Tests drive the routers without any of this: [`AppState::new`] and [`crate::app`]'s routers
 //! are enough for `tower::ServiceExt::oneshot`.
@@ -36,6 +38,7 @@ use crate::listen::{self, Limits};
 use crate::notify::NotifyRuntime;
 use crate::routes::ops;
 use crate::state::AppState;
+use crate::workers::{DataPlaneWorkers, WorkerHandles};
 use crate::{dataplane, tls};
 
 /// Why the server could not start.
@@ -47,6 +50,9 @@ pub enum StartError {
     /// A setting is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The data plane's threads could not be started.
+    #[error("cannot start the data-plane threads (data_plane.threads): {0}")]
+    Threads(std::io::Error),
     /// A listener could not bind.
     #[error("cannot listen on {addr}: {cause}{}", if cause.kind() == std::io::ErrorKind::AddrInUse { " (another server listens there: stop it, or choose another address with --admin-addr or --data-addr)" } else { "" })]
     Bind {
@@ -69,6 +75,9 @@ pub struct RunningServer {
     pub metrics_addr: Option<SocketAddr>,
     /// Handler state (for tests and jobs).
     pub state: AppState,
+    /// The runtimes of the threads serving the data plane (`data_plane.threads`), none when the
+    /// main runtime serves it; they end with [`RunningServer::shutdown`].
+    pub data_plane_workers: Option<WorkerHandles>,
     /// What bootstrap prepared (paths of the edgerc and certificate).
     pub prepared: Prepared,
     stop: oneshot::Sender<()>,
@@ -112,6 +121,8 @@ pub struct CheckedSettings {
     pub metrics_bearer: Option<Arc<str>>,
     /// The outbound senders.
     pub senders: Senders,
+    /// How many threads serve the data plane (0: the main runtime does).
+    pub data_plane_threads: usize,
 }
 
 impl CheckedSettings {
@@ -135,8 +146,9 @@ impl CheckedSettings {
         };
         let limits = config.listeners.limits().map_err(StartError::Config)?;
         config.console.lifetimes().map_err(StartError::Config)?;
+        let data_plane_threads = config.data_plane.threads().map_err(StartError::Config)?;
         let metrics_bearer = bootstrap::metrics_bearer(&config.metrics).map_err(StartError::Config)?;
-        Ok(Self { notify, limits, metrics_bearer, senders: Senders { webhook, mailer } })
+        Ok(Self { notify, limits, metrics_bearer, senders: Senders { webhook, mailer }, data_plane_threads })
     }
 }
 
@@ -204,7 +216,7 @@ fn answer_while_starting(
         (axum::http::StatusCode::SERVICE_UNAVAILABLE, "not ready: starting (waiting for the database)")
     });
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(listen::serve(second, None, app, limits, "starting", async move {
+    let task = tokio::spawn(listen::serve(second, None, app, limits, "starting", None, async move {
         let _ = stopped.await;
     }));
     Ok((listener, Starting { stop, task }))
@@ -298,10 +310,13 @@ pub struct ServeSettings {
     pub metrics_bearer: Option<Arc<str>>,
     /// How the data-plane listeners find the caller's EdgeWorker ID.
     pub data_plane: DataPlaneConfig,
+    /// The threads that serve the data-plane listeners' connections; none: the runtime running
+    /// [`serve`] serves them.
+    pub data_plane_workers: Option<DataPlaneWorkers>,
 }
 
 /// Serve `state` on `listeners` and run `tasks` until `shutdown` completes; then stop accepting,
-/// let in-flight requests finish and stop the tasks.
+/// let in-flight requests finish, stop the tasks, and stop and join the data plane's threads.
 pub async fn serve(
     state: AppState,
     listeners: Listeners,
@@ -321,13 +336,15 @@ pub async fn serve(
     let metrics = ops::MetricsAccess { state: state.clone(), bearer: settings.metrics_bearer };
     let admin_metrics = match listeners.metrics {
         Some(l) => {
-            running.spawn(listen::serve(l, None, metrics_router(metrics), limits, "metrics", until_stopped()));
+            running.spawn(listen::serve(l, None, metrics_router(metrics), limits, "metrics", None, until_stopped()));
             None
         }
         None => Some(metrics),
     };
     let admin = admin_router(state.clone(), admin_metrics);
-    running.spawn(listen::serve(listeners.admin, Some(settings.tls), admin, limits, "admin", until_stopped()));
+    running.spawn(listen::serve(listeners.admin, Some(settings.tls), admin, limits, "admin", None, until_stopped()));
+    let workers = settings.data_plane_workers;
+    let data_plane_handles = workers.as_ref().map(DataPlaneWorkers::handles);
     for (listener, network) in listeners.data {
         let dp = &settings.data_plane;
         let app = data_router(
@@ -338,7 +355,7 @@ pub async fn serve(
                 edgeworker_id_header: dp.edgeworker_id_header.clone(),
             },
         );
-        running.spawn(listen::serve(listener, None, app, limits, "data", until_stopped()));
+        running.spawn(listen::serve(listener, None, app, limits, "data", data_plane_handles.clone(), until_stopped()));
     }
     for task in tasks {
         tracing::debug!(task = task.name, "background task started");
@@ -347,6 +364,11 @@ pub async fn serve(
     shutdown.await;
     let _ = stop.send(true);
     while running.join_next().await.is_some() {}
+    // The data-plane listeners have drained (or closed what was left): nothing runs on the
+    // threads any more.
+    if let Some(workers) = workers {
+        workers.shutdown().await;
+    }
 }
 
 /// Prepare the data directory, bind the listeners and start serving.
@@ -403,12 +425,18 @@ pub async fn spawn_with_request_clock(
         .await
         .map_err(bootstrap::BootError::Tls)?;
     let feed_start = catch_up(&state).await?;
+    let data_plane_workers = match checked.data_plane_threads {
+        0 => None,
+        n => Some(DataPlaneWorkers::start(n).await.map_err(StartError::Threads)?),
+    };
+    let data_plane_handles = data_plane_workers.as_ref().map(DataPlaneWorkers::handles);
     let tasks = background_tasks(&state, &config, feed_start, checked.senders);
     let settings = ServeSettings {
         tls: tokio_rustls::TlsAcceptor::from(tls.get_inner()),
         limits: checked.limits,
         metrics_bearer: checked.metrics_bearer,
         data_plane: config.data_plane.clone(),
+        data_plane_workers,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let mut serving = JoinSet::new();
@@ -417,12 +445,23 @@ pub async fn spawn_with_request_clock(
     }));
 
     tracing::info!(%admin_addr, console = %format!("https://{admin_addr}/"), "admin API listening (HTTPS, EdgeGrid), and the web console at the same address");
-    tracing::info!(%data_addr, network = %config.data_plane.network, "data plane listening (HTTP)");
+    let threads = checked.data_plane_threads;
+    tracing::info!(%data_addr, network = %config.data_plane.network, threads, "data plane listening (HTTP)");
     if let Some(addr) = staging_addr {
-        tracing::info!(%addr, network = "staging", "data plane listening (HTTP)");
+        tracing::info!(%addr, network = "staging", threads, "data plane listening (HTTP)");
     }
     if let Some(addr) = metrics_addr {
         tracing::info!(%addr, "metrics listening (HTTP)");
     }
-    Ok(RunningServer { admin_addr, data_addr, staging_addr, metrics_addr, state, prepared, stop, serving })
+    Ok(RunningServer {
+        admin_addr,
+        data_addr,
+        staging_addr,
+        metrics_addr,
+        state,
+        data_plane_workers: data_plane_handles,
+        prepared,
+        stop,
+        serving,
+    })
 }

@@ -408,3 +408,104 @@ async fn other_methods_get_405_naming_the_allowed_ones() {
     }
     app.server.shutdown().await;
 }
+
+/// With `data_plane.threads = 2`, the data plane's connections are served by two threads of
+/// their own, in turn, on both listeners; at shutdown their runtimes end with the server.
+#[tokio::test]
+async fn data_plane_threads_serve_many_connections_and_end_at_shutdown() {
+    let app = two_networks(noon(), |c| c.data_plane.threads = Some(2)).await;
+    let (prod, stg) = (app.server.data_addr, app.server.staging_addr.unwrap());
+    let workers = app.server.data_plane_workers.clone().expect("data_plane.threads = 2 starts threads");
+    assert_eq!(workers.len(), 2);
+    let (reference, _) = token(&app, "auto", true, true, "", &[("default", "rwd")], &[]).await;
+    let alive = |workers: &edgeward_server::workers::WorkerHandles| {
+        (0..workers.len()).map(|_| workers.next().metrics().num_alive_tasks()).collect::<Vec<_>>()
+    };
+    assert_eq!(alive(&workers), [0, 0], "no data-plane connection yet");
+
+    // Four kept-alive connections, two on each thread, where they stay while open.
+    let kept: Vec<reqwest::Client> = (0..4).map(|_| reqwest::Client::new()).collect();
+    for client in &kept {
+        let r = client.get(format!("http://{prod}{ITEM}")).header("X-Akamai-EdgeDB-Auth-Ref", &reference);
+        assert_eq!(r.send().await.unwrap().status(), 404);
+    }
+    assert!(alive(&workers).iter().all(|n| *n >= 2), "each thread serves two connections: {:?}", alive(&workers));
+    drop(kept);
+
+    // Many connections at once, on both listeners: each writes, reads and deletes its own item.
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..48 {
+        let (addr, reference) = (if i % 2 == 0 { prod } else { stg }, reference.clone());
+        calls.spawn(async move {
+            let item = format!("/api/v1/namespaces/default/groups/many/items/i{i}");
+            let value = format!("v{i}");
+            assert_eq!(call(addr, Method::PUT, &item, Auth::Ref(&reference), Some(value.clone())).await.0, 200);
+            assert_eq!(call(addr, Method::GET, &item, Auth::Ref(&reference), None).await, (200, value));
+            assert_eq!(call(addr, Method::DELETE, &item, Auth::Ref(&reference), None).await.0, 200);
+            assert_eq!(call(addr, Method::GET, &item, Auth::Ref(&reference), None).await.0, 404);
+        });
+    }
+    while let Some(r) = calls.join_next().await {
+        r.unwrap();
+    }
+
+    app.server.shutdown().await;
+    // The threads' runtimes are gone: a task handed to either is cancelled, never run.
+    for _ in 0..workers.len() {
+        assert!(workers.next().spawn(async {}).await.unwrap_err().is_cancelled());
+    }
+}
+
+/// A request in flight on a data-plane thread when shutdown begins is finished, then its
+/// connection closed; the listener stops accepting at once.
+#[tokio::test]
+async fn a_request_in_flight_on_a_data_plane_thread_is_finished_at_shutdown() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = two_networks(noon(), |c| c.data_plane.threads = Some(2)).await;
+    let prod = app.server.data_addr;
+    let (reference, _) = token(&app, "auto", false, true, "", &[("default", "rwd")], &[]).await;
+    let mut conn = tokio::net::TcpStream::connect(prod).await.unwrap();
+    let head = format!(
+        "PUT {ITEM} HTTP/1.1\r\nhost: edge\r\nx-akamai-edgedb-auth-ref: {reference}\r\ncontent-length: 2\r\nexpect: 100-continue\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    // The handler reads the body: the request is in flight.
+    let mut buf = vec![0u8; 4096];
+    let n = conn.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 100"), "{}", String::from_utf8_lossy(&buf[..n]));
+
+    let shutdown = tokio::spawn(app.server.shutdown());
+    while tokio::net::TcpStream::connect(prod).await.is_ok() {
+        tokio::task::yield_now().await;
+    }
+    conn.write_all(b"v1").await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(30), conn.read_to_end(&mut response))
+        .await
+        .expect("the connection is closed after its response")
+        .unwrap();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    shutdown.await.unwrap();
+}
+
+/// `data_plane.threads = 0` serves the data plane on the main runtime, as before there were
+/// threads; more than 256 refuses to start, naming the setting, before the data directory is made.
+#[tokio::test]
+#[allow(clippy::disallowed_methods, reason = "the test looks whether the data directory was made")]
+async fn zero_data_plane_threads_serve_on_the_main_runtime_and_too_many_are_refused() {
+    let app = two_networks(noon(), |c| c.data_plane.threads = Some(0)).await;
+    assert!(app.server.data_plane_workers.is_none());
+    let (reference, _) = token(&app, "auto", false, true, "", &[("default", "rwd")], &[]).await;
+    let prod = app.server.data_addr;
+    assert_eq!(call(prod, Method::PUT, ITEM, Auth::Ref(&reference), Some("v".into())).await.0, 200);
+    assert_eq!(call(prod, Method::GET, ITEM, Auth::Ref(&reference), None).await, (200, "v".to_owned()));
+    app.server.shutdown().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&dir.path().join("data"));
+    cfg.data_plane.threads = Some(257);
+    let refused = edgeward_server::spawn(cfg, Arc::new(noon())).await.err().expect("refused");
+    assert_eq!(refused.to_string(), "invalid configuration: data_plane.threads must be 0 to 256");
+    assert!(!dir.path().join("data").exists(), "nothing is made before the settings are checked");
+}

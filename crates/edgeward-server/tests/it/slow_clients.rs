@@ -19,8 +19,18 @@ const HANG: Duration = Duration::from_secs(30);
 
 const LONG: u64 = 3600;
 
+/// The data listener hands its connections to two data-plane threads, whatever the machine's
+/// cores: the limits are tested where the data plane applies them (the admin listener serves on
+/// the main runtime).
 async fn app(listeners: ListenersConfig) -> TestApp {
-    spawn_app_with(move |c| c.listeners = listeners, Arc::new(SystemClock)).await
+    spawn_app_with(
+        move |c| {
+            c.listeners = listeners;
+            c.data_plane.threads = Some(2);
+        },
+        Arc::new(SystemClock),
+    )
+    .await
 }
 
 fn limits(header: u64, idle: u64, body: u64) -> ListenersConfig {
