@@ -85,6 +85,10 @@ struct Args {
     /// [default: the server's default].
     #[arg(long)]
     item_cache_mb: Option<u64>,
+    /// Data plane: the server's `data_plane.threads` (0 = the main runtime) [default: the
+    /// server's default, one per core].
+    #[arg(long)]
+    data_plane_threads: Option<usize>,
     /// Data plane: alternating rounds of the phases (cached item: bare handler, server, Redis;
     /// mix: bare handler, server), each `--seconds` long.
     #[arg(long, default_value_t = 3)]
@@ -496,14 +500,27 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
     let mut line = String::new();
     BufReader::new(baseline.stdout.take().expect("piped")).read_line(&mut line)?;
     let baseline_addr = line.trim().to_owned();
-    let config = match args.item_cache_mb {
-        Some(mb) => {
-            let path = work.join("edgeward.toml");
-            std::fs::write(&path, format!("[data_plane]\nitem_cache_mb = {mb}\n"))?;
-            Some(path)
-        }
-        None => None,
+    let mut settings = String::new();
+    if let Some(mb) = args.item_cache_mb {
+        settings.push_str(&format!("item_cache_mb = {mb}\n"));
+    }
+    if let Some(n) = args.data_plane_threads {
+        settings.push_str(&format!("threads = {n}\n"));
+    }
+    let config = if settings.is_empty() {
+        None
+    } else {
+        let path = work.join("edgeward.toml");
+        std::fs::write(&path, format!("[data_plane]\n{settings}"))?;
+        Some(path)
     };
+    println!(
+        "- server's data-plane threads: {}",
+        args.data_plane_threads.map_or("the default (one per core)".to_owned(), |n| match n {
+            0 => "0 (the main runtime)".to_owned(),
+            n => n.to_string(),
+        })
+    );
     let server = start_server(bin, &work.join("data"), config.as_deref(), database)?;
     let edgerc = Edgerc::load(&server.data_dir.join("edgerc"), "default")?;
     let signer = Signer { edgerc, settings: Settings::default() };
