@@ -138,6 +138,27 @@ where
     r.try_get(i).map_err(db_err)
 }
 
+/// The options of the store's pools: at most `max` connections (at least one), none kept open
+/// when idle. A connection that sat idle (as every one does while PostgreSQL is away) is pinged
+/// before it is handed out, so one broken by a restart is replaced, not used; busy connections
+/// are not, which would double every query's round trips.
+fn pool_options(max: u32, acquire_timeout: Duration) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max.max(1))
+        .min_connections(0)
+        .acquire_timeout(acquire_timeout)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > Duration::from_secs(1) {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+        .idle_timeout(Duration::from_secs(300))
+}
+
 impl PostgresStore {
     /// Connect to the database at `url` (`postgres://user:password@host:port/db?sslmode=…`) and
     /// apply migrations. Fails at once when PostgreSQL does not answer; callers that should wait
@@ -145,41 +166,12 @@ impl PostgresStore {
     pub async fn connect(url: &str, opts: PostgresOptions) -> Result<Self, Error> {
         let connect: PgConnectOptions = url.parse().map_err(|e| Error::Internal(format!("bad PostgreSQL URL: {e}")))?;
         let connect = connect.application_name("edgeward");
-        let pool = PgPoolOptions::new()
-            .max_connections(opts.max_connections.max(1))
-            .min_connections(0)
-            .acquire_timeout(opts.acquire_timeout)
-            // A connection that sat idle (as every one does while PostgreSQL is away) is pinged
-            // before it is handed out, so one broken by a restart is replaced, not used; busy
-            // connections are not, which would double every query's round trips.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for > Duration::from_secs(1) {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .idle_timeout(Duration::from_secs(300))
+        let pool = pool_options(opts.max_connections, opts.acquire_timeout)
             .connect_with(connect.clone())
             .await
             .map_err(db_err)?;
         // A quarter of the main pool's size: a nonce is one short statement per request.
-        let nonces = PgPoolOptions::new()
-            .max_connections((opts.max_connections / 4).max(1))
-            .min_connections(0)
-            .acquire_timeout(opts.acquire_timeout)
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for > Duration::from_secs(1) {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .idle_timeout(Duration::from_secs(300))
+        let nonces = pool_options(opts.max_connections / 4, opts.acquire_timeout)
             .connect_lazy_with(connect.options([("synchronous_commit", "off")]));
         migrate::apply(&pool).await?;
         let changed = std::sync::Arc::new(tokio::sync::Notify::new());
