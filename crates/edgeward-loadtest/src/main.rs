@@ -86,7 +86,7 @@ struct Args {
     #[arg(long)]
     item_cache_mb: Option<u64>,
     /// Data plane: the server's `data_plane.threads` (0 = the main runtime) [default: the
-    /// server's default, one per core].
+    /// server's default, 0].
     #[arg(long)]
     data_plane_threads: Option<usize>,
     /// Data plane: alternating rounds of the phases (cached item: bare handler, server, Redis;
@@ -516,7 +516,7 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
     };
     println!(
         "- server's data-plane threads: {}",
-        args.data_plane_threads.map_or("the default (one per core)".to_owned(), |n| match n {
+        args.data_plane_threads.map_or("the default (0, the main runtime)".to_owned(), |n| match n {
             0 => "0 (the main runtime)".to_owned(),
             n => n.to_string(),
         })

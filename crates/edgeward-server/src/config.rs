@@ -280,8 +280,9 @@ pub struct DataPlaneConfig {
     /// Memory for cached item values, in MiB (0 turns the cache off).
     pub item_cache_mb: u64,
     /// Threads serving the data-plane listeners' connections, each with a runtime of its own
-    /// (see [`crate::workers`]); unset: one per available core; `0`: the main runtime serves
-    /// them, as it serves the admin API.
+    /// (see [`crate::workers`]); unset or `0`: the main runtime serves them, as it serves the
+    /// admin API (the default: on two shared cores the threads measured no faster, see
+    /// BENCHMARKS.md).
     pub threads: Option<usize>,
 }
 
@@ -290,14 +291,14 @@ pub const MAX_DATA_PLANE_THREADS: usize = 256;
 
 impl DataPlaneConfig {
     /// How many data-plane threads to start (0: none, the main runtime serves the data plane),
-    /// refusing more than [`MAX_DATA_PLANE_THREADS`]. Unset: one per available core.
+    /// refusing more than [`MAX_DATA_PLANE_THREADS`]. Unset: 0.
     pub fn threads(&self) -> Result<usize, String> {
         match self.threads {
             Some(n) if n > MAX_DATA_PLANE_THREADS => {
                 Err(format!("data_plane.threads must be 0 to {MAX_DATA_PLANE_THREADS}"))
             }
             Some(n) => Ok(n),
-            None => Ok(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)),
+            None => Ok(0),
         }
     }
 }
@@ -365,7 +366,7 @@ mod tests {
         assert_eq!(t(Some(0)), Ok(0));
         assert_eq!(t(Some(256)), Ok(256));
         assert_eq!(t(Some(257)).unwrap_err(), "data_plane.threads must be 0 to 256");
-        assert!(t(None).unwrap() >= 1, "unset: one per available core");
+        assert_eq!(t(None), Ok(0), "unset: the main runtime");
     }
 
     #[test]
