@@ -31,6 +31,7 @@
 )]
 
 mod console_bench;
+mod http1;
 mod notify_bench;
 mod postgres;
 mod redis_baseline;
@@ -43,9 +44,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use bytes::Bytes;
 use clap::Parser;
 use edgeward_client::Edgerc;
 use edgeward_edgegrid::{format_timestamp, Settings, SignedRequest};
+use http1::Conn;
+use hyper::Method;
 
 #[derive(Parser)]
 #[command(about = "Benchmark a real edgeward server (token creation, retrieval, memory)")]
@@ -382,10 +386,6 @@ async fn serve_baseline() -> Result<()> {
     Ok(())
 }
 
-fn plain_clients(n: usize) -> Result<Vec<reqwest::Client>> {
-    (0..n).map(|_| Ok(reqwest::Client::builder().http1_only().pool_max_idle_per_host(1).build()?)).collect()
-}
-
 /// Run `op(worker, i)` on every client until `seconds` pass (or `total` operations if given).
 /// A client is a reqwest client or a Redis connection: one worker task per client, each with one
 /// request in flight at a time.
@@ -541,21 +541,23 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
         });
     }
     let auth = Arc::new(auth);
-    let base = Arc::new(format!("http://{}/api/v1/namespaces/default/groups/g", server.data_addr));
-    let bare_base = Arc::new(format!("http://{baseline_addr}/api/v1/namespaces/default/groups/g"));
-    let clients = plain_clients(conns)?;
+    // The same paths on both HTTP sides; each side has its own connections.
+    const ITEMS: &str = "/api/v1/namespaces/default/groups/g/items";
+    const HOT: &str = "/api/v1/namespaces/default/groups/g/items/hot";
+    let clients = Conn::open_many(&server.data_addr, conns).await?;
+    let bare_clients = Conn::open_many(&baseline_addr, conns).await?;
     let items = args.items;
-    let value = Arc::new("v".repeat(100));
-    let (a, b, v) = (auth.clone(), base.clone(), value.clone());
+    let value = Bytes::from("v".repeat(100));
+    let (a, v) = (auth.clone(), value.clone());
     // Items k0..k{items-1}, then the hot item `hot` (never written by the mix, so once read it
     // stays in the server's item cache).
-    let fill = drive(&clients, None, Some(items + 1), move |c, _, i| {
-        let (a, b, v) = (a.clone(), b.clone(), v.clone());
+    let fill = drive(&clients, None, Some(items + 1), move |c: Conn, _, i| {
+        let (a, v) = (a.clone(), v.clone());
         async move {
             let (h, t) = &a[i % a.len()];
             let key = if i == items { "hot".to_owned() } else { format!("k{i}") };
-            let r = c.put(format!("{b}/items/{key}")).header(*h, t.as_str()).body(v.to_string()).send().await.ok()?;
-            (r.status() == 200).then_some(true)
+            let status = c.send(Method::PUT, &format!("{ITEMS}/{key}"), (h, t), v).await?;
+            (status == 200).then_some(true)
         }
     })
     .await;
@@ -566,72 +568,69 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
         fill.errors,
         rss_kib(server.pid, "VmRSS:") as f64 / 1024.0
     );
-    let redis_keys =
-        redis.fill((0..items).map(|i| format!("k{i}")).chain(std::iter::once("hot".to_owned())), &value).await?;
+    let redis_keys = redis
+        .fill(
+            (0..items).map(|i| format!("k{i}")).chain(std::iter::once("hot".to_owned())),
+            std::str::from_utf8(&value)?,
+        )
+        .await?;
     let redis_conns = redis.connections(conns).await?;
     println!(
         "- Redis baseline: {} (its own process, 127.0.0.1, requirepass, no persistence), {redis_keys} keys of the same names and 100-byte values; GET with AUTH once per connection, over {conns} connections (the `redis` crate's tokio connections, one per load-generator worker, one command in flight each, no pipelining)",
         redis.version
     );
+    println!(
+        "- load generator: one thread; HTTP sides through hyper's HTTP/1.1 client connections (one per worker, keep-alive, one request in flight each)"
+    );
     // The token a request carries: the same spread over the tokens on every side.
     let token = |i: usize, w: usize| (i.wrapping_mul(2_654_435_761) ^ w) % 1_000_003;
     // The cached item: authorized GET of `hot`, sent to the bare baseline and to the server alike.
-    let hot = |base: Arc<String>| {
+    let hot_op = {
         let a = auth.clone();
-        move |c: reqwest::Client, w: usize, i: usize| {
-            let (a, b) = (a.clone(), base.clone());
+        move |c: Conn, w: usize, i: usize| {
+            let a = a.clone();
             async move {
                 let (h, t) = &a[token(i, w) % a.len()];
-                let r = c.get(format!("{b}/items/hot")).header(*h, t.as_str()).send().await.ok()?;
-                let ok = r.status() == 200;
-                let _ = r.bytes().await;
-                ok.then_some(true)
+                let status = c.send(Method::GET, HOT, (h, t), Bytes::new()).await?;
+                (status == 200).then_some(true)
             }
         }
     };
+    let bare_hot_op = hot_op.clone();
     // Redis: GET of the one key, which must come back with its 100 bytes.
     let redis_get = |mut c: redis::aio::MultiplexedConnection, _: usize, _: usize| async move {
         let v: Option<Vec<u8>> = redis::cmd("GET").arg("hot").query_async(&mut c).await.ok()?;
         (v?.len() == 100).then_some(true)
     };
     // One 98 % GET / 2 % PUT mix, sent to the bare baseline and to the server alike.
-    let mix = |base: Arc<String>, writes: Arc<AtomicUsize>| {
+    let mix = |writes: Arc<AtomicUsize>| {
         let (a, v) = (auth.clone(), value.clone());
-        move |c: reqwest::Client, w: usize, i: usize| {
-            let (a, b, v, writes) = (a.clone(), base.clone(), v.clone(), writes.clone());
+        move |c: Conn, w: usize, i: usize| {
+            let (a, v, writes) = (a.clone(), v.clone(), writes.clone());
             async move {
                 let x = token(i, w);
                 let (h, t) = &a[x % a.len()];
-                let item = x % items;
+                let path = format!("{ITEMS}/k{}", x % items);
                 if i.is_multiple_of(50) {
-                    let r = c
-                        .put(format!("{b}/items/k{item}"))
-                        .header(*h, t.as_str())
-                        .body(v.to_string())
-                        .send()
-                        .await
-                        .ok()?;
+                    let status = c.send(Method::PUT, &path, (h, t), v).await?;
                     writes.fetch_add(1, Ordering::Relaxed);
-                    return (r.status() == 200).then_some(false);
+                    return (status == 200).then_some(false);
                 }
-                let r = c.get(format!("{b}/items/k{item}")).header(*h, t.as_str()).send().await.ok()?;
-                let ok = r.status() == 200;
-                let _ = r.bytes().await;
-                ok.then_some(true)
+                let status = c.send(Method::GET, &path, (h, t), Bytes::new()).await?;
+                (status == 200).then_some(true)
             }
         }
     };
     let writes = Arc::new(AtomicUsize::new(0));
     let bare_writes = Arc::new(AtomicUsize::new(0));
-    let bare_op = mix(bare_base.clone(), bare_writes.clone());
-    let mixed_op = mix(base.clone(), writes.clone());
-    let (bare_hot_op, hot_op) = (hot(bare_base.clone()), hot(base.clone()));
+    let bare_op = mix(bare_writes.clone());
+    let mixed_op = mix(writes.clone());
     if args.warmup > 0 {
         // The server's warm-up reads `hot` into its item cache.
-        drive(&clients, Some(args.warmup), None, bare_hot_op.clone()).await;
+        drive(&bare_clients, Some(args.warmup), None, bare_hot_op.clone()).await;
         let warm_hot = drive(&clients, Some(args.warmup), None, hot_op.clone()).await;
         let warm_redis = drive(&redis_conns, Some(args.warmup), None, redis_get).await;
-        drive(&clients, Some(args.warmup), None, bare_op.clone()).await;
+        drive(&bare_clients, Some(args.warmup), None, bare_op.clone()).await;
         let warm = drive(&clients, Some(args.warmup), None, mixed_op.clone()).await;
         if warm.errors + warm_hot.errors > 0 {
             bail!("{} requests to the server failed while warming up", warm.errors + warm_hot.errors);
@@ -648,10 +647,10 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
     let (mut hot_vs_bare, mut hot_vs_redis, mut mix_vs_bare) = (Vec::new(), Vec::new(), Vec::new());
     let secs = args.seconds;
     for _ in 0..args.rounds.max(1) {
-        let bh = measure(&mut bare_hot, &clients, secs, baseline.id(), bare_hot_op.clone()).await;
+        let bh = measure(&mut bare_hot, &bare_clients, secs, baseline.id(), bare_hot_op.clone()).await;
         let sh = measure(&mut server_hot, &clients, secs, server.pid, hot_op.clone()).await;
         let rh = measure(&mut redis_hot, &redis_conns, secs, redis.pid, redis_get).await;
-        let bm = measure(&mut bare, &clients, secs, baseline.id(), bare_op.clone()).await;
+        let bm = measure(&mut bare, &bare_clients, secs, baseline.id(), bare_op.clone()).await;
         let sm = measure(&mut mixed, &clients, secs, server.pid, mixed_op.clone()).await;
         hot_vs_bare.push(format!("{:.0}%", pct_of(sh, bh)));
         hot_vs_redis.push(format!("{:.0}%", pct_of(sh, rh)));
@@ -741,9 +740,21 @@ async fn data_plane(args: &Args, bin: &Path, work: &Path, database: Option<&str>
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> Result<()> {
     let args = Args::parse();
+    let runtime = if args.data_plane {
+        // The data plane's load generator is one thread, as redis-benchmark's is: its 32
+        // connections' workers share it, so the client's cost is what one thread pays.
+        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+    } else {
+        // The bare baseline runs on the runtime the server uses (tokio's multi-thread default);
+        // the admin API's load generator signs and encrypts, on every core as before.
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()?
+    };
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> Result<()> {
     if args.serve_baseline {
         return serve_baseline().await;
     }

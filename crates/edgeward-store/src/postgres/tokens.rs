@@ -26,102 +26,10 @@ fn rand_shard() -> u8 {
 #[async_trait]
 impl TokenStore for PostgresStore {
     async fn insert_token(&self, new: NewToken, max_tokens: u64) -> Result<Token, Error> {
-        // Four round trips (begin, two statements, commit): every one is paid while other
-        // creations wait for the account row, so the checks are folded into as few as can be.
-        let refs = self.refs.get()?;
-        let NewToken { token, sealed_value, kid } = new;
-        let now_ms = ms(token.issued_at);
-        let networks: Vec<&str> = token.networks.iter().map(|n| n.as_str()).collect();
-        let names: Vec<&str> = token.namespaces.keys().map(|n| n.as_str()).collect();
-        let mut tx = self.begin().await?;
-        // Free the name if its holder has expired; count the namespaces found and the tokens.
-        let row = sqlx::query(
-            "WITH freed AS (UPDATE tokens SET live_name = NULL \
-                            WHERE live_name = $1 AND expires_at IS NOT NULL AND expires_at < $2 RETURNING 1) \
-             SELECT a.id, \
-                    (SELECT COUNT(*) FROM namespaces n WHERE n.network = ANY($3) AND n.name = ANY($4)), \
-                    (SELECT COUNT(*) FROM freed), \
-                    (SELECT COALESCE(SUM(n), 0)::BIGINT FROM token_counts) \
-             FROM account a WHERE a.id = 1",
-        )
-        .bind(token.name.as_str())
-        .bind(now_ms)
-        .bind(&networks)
-        .bind(&names)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(refusal::not_initialized)?;
-        let found: i64 = col(&row, 1)?;
-        let counted: i64 = col(&row, 3)?;
-        let max = i64::try_from(max_tokens).unwrap_or(i64::MAX);
-        if found < codec::saturating(networks.len() * names.len()) {
-            for net in token.networks.iter() {
-                for ns in token.namespaces.keys() {
-                    let there = sqlx::query(sql::NAMESPACE_EXISTS)
-                        .bind(net.as_str())
-                        .bind(ns.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    if there.is_none() {
-                        return Err(refusal::namespace_not_on(ns, net));
-                    }
-                }
-            }
+        if self.insert_token_at_once(&new, max_tokens).await? {
+            return Ok(new.token);
         }
-        let token_ref = refs.token_ref(&token.uuid);
-        // Far from the limit, count the token on one random shard (creations on other shards do
-        // not wait for each other). Near it, lock every shard and check the exact sum first.
-        let shard = if counted.saturating_add(NEAR_LIMIT) < max {
-            i32::from(rand_shard())
-        } else {
-            let exact: i64 = sqlx::query("SELECT n FROM token_counts ORDER BY shard FOR UPDATE")
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .iter()
-                .map(|r| col::<i64>(r, 0))
-                .sum::<Result<i64, Error>>()?;
-            if exact >= max {
-                return Err(refusal::token_limit(max_tokens));
-            }
-            0
-        };
-        // Count and insert in one statement, last, so the shard is locked only until the commit.
-        let inserted = sqlx::query(
-            "WITH counted AS (UPDATE token_counts SET n = n + 1 WHERE shard = $13 RETURNING 1) \
-             INSERT INTO tokens (token_ref, name, live_name, allow_staging, allow_production, ewids, namespaces, \
-                                 expiry, expires_at, issued_at, next_refresh, generation, cpcode, sealed_value, sealed_uuid, \
-                                 kid) \
-             SELECT $1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $16, $11, $12, $14, $15 FROM counted",
-        )
-        .bind(&token_ref)
-        .bind(token.name.as_str())
-        .bind(token.networks.staging)
-        .bind(token.networks.production)
-        .bind(token.ewids.to_claim())
-        .bind(codec::encode_namespaces(&token.namespaces))
-        .bind(token.expiry.map(|d| d.to_string()))
-        .bind(token.expires_at().map(ms))
-        .bind(now_ms)
-        .bind(token.next_refresh.map(|d| d.to_string()))
-        .bind(&token.cpcode)
-        .bind(&sealed_value)
-        .bind(shard)
-        .bind(refs.seal_uuid(&token.uuid, &token_ref))
-        .bind(&kid)
-        .bind(i64::from(token.generation))
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(r) if r.rows_affected() == 0 => return Err(Error::Internal("token count shard missing".into())),
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => return Err(refusal::token_name_taken(&token.name)),
-            Err(e) => return Err(db_err(e)),
-        }
-        commit(tx).await?;
-        Ok(token)
+        self.insert_token_checked(new, max_tokens).await
     }
 
     async fn token_by_name(&self, name: &TokenName) -> Result<Option<StoredToken>, Error> {
@@ -363,4 +271,193 @@ async fn revoke_row(
         .await
         .map_err(db_err)?;
     Ok(Some(t.token))
+}
+
+/// Token creation's two paths: [`TokenStore::insert_token`] tries the one-statement path first
+/// and takes the checked one only when that one declines.
+impl PostgresStore {
+    /// Create the token in one statement, one round trip, committed on its own (with the pending
+    /// audit record, if any, in the same statement): when the account exists, every namespace
+    /// named is on every network named, the count is far from the limit and the name is free (or
+    /// held by an expired token, whose hold is released). `Ok(false)` when any of those checks
+    /// fails: nothing was written, and [`Self::insert_token_checked`] makes the exact checks
+    /// and gives the exact refusal. A name held by a live token is refused here as there.
+    async fn insert_token_at_once(&self, new: &NewToken, max_tokens: u64) -> Result<bool, Error> {
+        let refs = self.refs.get()?;
+        let NewToken { token, sealed_value, kid } = new;
+        let now_ms = ms(token.issued_at);
+        let networks: Vec<&str> = token.networks.iter().map(|n| n.as_str()).collect();
+        let names: Vec<&str> = token.namespaces.keys().map(|n| n.as_str()).collect();
+        let token_ref = refs.token_ref(&token.uuid);
+        let claim = crate::audit::claim();
+        let record = claim.as_ref().map(|c| c.record());
+        let result = sqlx::query(
+            // `ready` reads, the rest write only when it has its row. `freed` runs before the
+            // insert because the insert reads it, so an expired holder's name is free by then.
+            "WITH ready AS ( \
+                 SELECT 1 FROM account a WHERE a.id = 1 \
+                   AND (SELECT COUNT(*) FROM namespaces n WHERE n.network = ANY($17) AND n.name = ANY($18)) = $19 \
+                   AND (SELECT COALESCE(SUM(n), 0)::BIGINT FROM token_counts) + $20 < $21), \
+             freed AS (UPDATE tokens SET live_name = NULL \
+                       WHERE live_name = $2 AND expires_at IS NOT NULL AND expires_at < $9 \
+                         AND EXISTS (SELECT 1 FROM ready) RETURNING 1), \
+             counted AS (UPDATE token_counts SET n = n + 1 \
+                         WHERE shard = $13 AND EXISTS (SELECT 1 FROM ready) RETURNING 1), \
+             inserted AS (INSERT INTO tokens (token_ref, name, live_name, allow_staging, allow_production, ewids, \
+                                              namespaces, expiry, expires_at, issued_at, next_refresh, generation, \
+                                              cpcode, sealed_value, sealed_uuid, kid) \
+                          SELECT $1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $16, $11, $12, $14, $15 FROM counted \
+                          WHERE (SELECT COUNT(*) FROM freed) >= 0 RETURNING 1), \
+             audited AS (INSERT INTO audit_log (at, actor, owner, action, target, request_id, source, outcome, detail) \
+                         SELECT $22, $23, $24, $25, $26, $27, $28, $29, $30 FROM inserted WHERE $31 RETURNING 1) \
+             SELECT (SELECT COUNT(*) FROM inserted), (SELECT COUNT(*) FROM audited)",
+        )
+        .bind(&token_ref)
+        .bind(token.name.as_str())
+        .bind(token.networks.staging)
+        .bind(token.networks.production)
+        .bind(token.ewids.to_claim())
+        .bind(codec::encode_namespaces(&token.namespaces))
+        .bind(token.expiry.map(|d| d.to_string()))
+        .bind(token.expires_at().map(ms))
+        .bind(now_ms)
+        .bind(token.next_refresh.map(|d| d.to_string()))
+        .bind(&token.cpcode)
+        .bind(sealed_value)
+        .bind(i32::from(rand_shard()))
+        .bind(refs.seal_uuid(&token.uuid, &token_ref))
+        .bind(kid)
+        .bind(i64::from(token.generation))
+        .bind(&networks)
+        .bind(&names)
+        .bind(codec::saturating(networks.len() * names.len()))
+        .bind(NEAR_LIMIT)
+        .bind(i64::try_from(max_tokens).unwrap_or(i64::MAX))
+        .bind(record.map(|r| ms(r.at)))
+        .bind(record.map(|r| r.actor.as_str()))
+        .bind(record.and_then(|r| r.owner.as_deref()))
+        .bind(record.map(|r| r.action.as_str()))
+        .bind(record.map(|r| r.target.as_str()))
+        .bind(record.and_then(|r| r.request_id.as_deref()))
+        .bind(record.map(|r| r.source.as_str()))
+        .bind(record.map(|r| r.outcome.as_str()))
+        .bind(record.and_then(|r| r.detail.as_deref()))
+        .bind(record.is_some())
+        .fetch_one(&self.pool)
+        .await;
+        let inserted = match &result {
+            Ok(row) => col::<i64>(row, 0)? == 1,
+            Err(_) => false,
+        };
+        if let Some(claim) = claim {
+            // Given back unless written: the checked path's commit claims it again.
+            claim.finish(inserted);
+        }
+        match result {
+            Ok(_) => Ok(inserted),
+            Err(e) if is_unique_violation(&e) => Err(refusal::token_name_taken(&token.name)),
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    /// Create the token in a transaction that checks each condition in turn (see
+    /// [`Self::insert_token_at_once`], which declined), and refuses with the first that fails.
+    async fn insert_token_checked(&self, new: NewToken, max_tokens: u64) -> Result<Token, Error> {
+        // Four round trips (begin, two statements, commit): every one is paid while other
+        // creations wait for the account row, so the checks are folded into as few as can be.
+        let refs = self.refs.get()?;
+        let NewToken { token, sealed_value, kid } = new;
+        let now_ms = ms(token.issued_at);
+        let networks: Vec<&str> = token.networks.iter().map(|n| n.as_str()).collect();
+        let names: Vec<&str> = token.namespaces.keys().map(|n| n.as_str()).collect();
+        let mut tx = self.begin().await?;
+        // Free the name if its holder has expired; count the namespaces found and the tokens.
+        let row = sqlx::query(
+            "WITH freed AS (UPDATE tokens SET live_name = NULL \
+                            WHERE live_name = $1 AND expires_at IS NOT NULL AND expires_at < $2 RETURNING 1) \
+             SELECT a.id, \
+                    (SELECT COUNT(*) FROM namespaces n WHERE n.network = ANY($3) AND n.name = ANY($4)), \
+                    (SELECT COUNT(*) FROM freed), \
+                    (SELECT COALESCE(SUM(n), 0)::BIGINT FROM token_counts) \
+             FROM account a WHERE a.id = 1",
+        )
+        .bind(token.name.as_str())
+        .bind(now_ms)
+        .bind(&networks)
+        .bind(&names)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(refusal::not_initialized)?;
+        let found: i64 = col(&row, 1)?;
+        let counted: i64 = col(&row, 3)?;
+        let max = i64::try_from(max_tokens).unwrap_or(i64::MAX);
+        if found < codec::saturating(networks.len() * names.len()) {
+            for net in token.networks.iter() {
+                for ns in token.namespaces.keys() {
+                    let there = sqlx::query(sql::NAMESPACE_EXISTS)
+                        .bind(net.as_str())
+                        .bind(ns.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    if there.is_none() {
+                        return Err(refusal::namespace_not_on(ns, net));
+                    }
+                }
+            }
+        }
+        let token_ref = refs.token_ref(&token.uuid);
+        // Far from the limit, count the token on one random shard (creations on other shards do
+        // not wait for each other). Near it, lock every shard and check the exact sum first.
+        let shard = if counted.saturating_add(NEAR_LIMIT) < max {
+            i32::from(rand_shard())
+        } else {
+            let exact: i64 = sqlx::query("SELECT n FROM token_counts ORDER BY shard FOR UPDATE")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(|r| col::<i64>(r, 0))
+                .sum::<Result<i64, Error>>()?;
+            if exact >= max {
+                return Err(refusal::token_limit(max_tokens));
+            }
+            0
+        };
+        // Count and insert in one statement, last, so the shard is locked only until the commit.
+        let inserted = sqlx::query(
+            "WITH counted AS (UPDATE token_counts SET n = n + 1 WHERE shard = $13 RETURNING 1) \
+             INSERT INTO tokens (token_ref, name, live_name, allow_staging, allow_production, ewids, namespaces, \
+                                 expiry, expires_at, issued_at, next_refresh, generation, cpcode, sealed_value, sealed_uuid, \
+                                 kid) \
+             SELECT $1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $16, $11, $12, $14, $15 FROM counted",
+        )
+        .bind(&token_ref)
+        .bind(token.name.as_str())
+        .bind(token.networks.staging)
+        .bind(token.networks.production)
+        .bind(token.ewids.to_claim())
+        .bind(codec::encode_namespaces(&token.namespaces))
+        .bind(token.expiry.map(|d| d.to_string()))
+        .bind(token.expires_at().map(ms))
+        .bind(now_ms)
+        .bind(token.next_refresh.map(|d| d.to_string()))
+        .bind(&token.cpcode)
+        .bind(&sealed_value)
+        .bind(shard)
+        .bind(refs.seal_uuid(&token.uuid, &token_ref))
+        .bind(&kid)
+        .bind(i64::from(token.generation))
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(r) if r.rows_affected() == 0 => return Err(Error::Internal("token count shard missing".into())),
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Err(refusal::token_name_taken(&token.name)),
+            Err(e) => return Err(db_err(e)),
+        }
+        commit(tx).await?;
+        Ok(token)
+    }
 }
