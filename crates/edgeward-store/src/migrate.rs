@@ -25,6 +25,7 @@ pub(crate) const SQLITE: &[(u32, &str, &str)] = &[
     (18, "sessions", include_str!("../migrations/sqlite/0018_sessions.sql")),
     (19, "scheduled_revocation", include_str!("../migrations/sqlite/0019_scheduled_revocation.sql")),
     (20, "client_notify", include_str!("../migrations/sqlite/0020_client_notify.sql")),
+    (21, "count_shards", include_str!("../migrations/sqlite/0021_count_shards.sql")),
 ];
 
 /// The newest schema version this build knows.

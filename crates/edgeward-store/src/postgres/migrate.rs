@@ -29,6 +29,7 @@ pub(crate) const POSTGRES: &[(u32, &str, &str)] = &[
     (18, "sessions", include_str!("../../migrations/postgres/0018_sessions.sql")),
     (19, "scheduled_revocation", include_str!("../../migrations/postgres/0019_scheduled_revocation.sql")),
     (20, "client_notify", include_str!("../../migrations/postgres/0020_client_notify.sql")),
+    (21, "count_shards", include_str!("../../migrations/postgres/0021_count_shards.sql")),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \

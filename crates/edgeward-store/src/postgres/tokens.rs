@@ -18,9 +18,13 @@ use uuid::Uuid;
 /// stays exact while fewer than this many creations are in flight at once, across all servers.
 const NEAR_LIMIT: i64 = 1024;
 
-/// One of the 16 token count shards.
+/// How many token count shards there are (schema 21). The one-statement creation counts on its
+/// connection's shard (`pg_backend_pid() % COUNT_SHARDS`), the checked one on a random shard.
+const COUNT_SHARDS: u8 = 64;
+
+/// One of the token count shards, at random.
 fn rand_shard() -> u8 {
-    uuid::Uuid::new_v4().as_bytes()[0] % 16
+    uuid::Uuid::new_v4().as_bytes()[0] % COUNT_SHARDS
 }
 
 #[async_trait]
@@ -302,7 +306,7 @@ impl PostgresStore {
                        WHERE live_name = $2 AND expires_at IS NOT NULL AND expires_at < $9 \
                          AND EXISTS (SELECT 1 FROM ready) RETURNING 1), \
              counted AS (UPDATE token_counts SET n = n + 1 \
-                         WHERE shard = $13 AND EXISTS (SELECT 1 FROM ready) RETURNING 1), \
+                         WHERE shard = pg_backend_pid() % $13 AND EXISTS (SELECT 1 FROM ready) RETURNING 1), \
              inserted AS (INSERT INTO tokens (token_ref, name, live_name, allow_staging, allow_production, ewids, \
                                               namespaces, expiry, expires_at, issued_at, next_refresh, generation, \
                                               cpcode, sealed_value, sealed_uuid, kid) \
@@ -324,7 +328,7 @@ impl PostgresStore {
         .bind(token.next_refresh.map(|d| d.to_string()))
         .bind(&token.cpcode)
         .bind(sealed_value)
-        .bind(i32::from(rand_shard()))
+        .bind(i32::from(COUNT_SHARDS))
         .bind(refs.seal_uuid(&token.uuid, &token_ref))
         .bind(kid)
         .bind(i64::from(token.generation))

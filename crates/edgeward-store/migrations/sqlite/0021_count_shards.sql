@@ -1,0 +1,3 @@
+-- Edgeward schema 21: on PostgreSQL, the token count has 64 shards instead of 16 (see the
+-- PostgreSQL migration of the same number). SQLite has one writer and counts tokens without
+-- shards. Nothing changes in this schema; the number keeps both backends' schemas alike.
