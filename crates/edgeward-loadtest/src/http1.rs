@@ -1,11 +1,12 @@
 //! The data plane's HTTP client: one hyper HTTP/1.1 connection per load-generator worker
 //! (`hyper::client::conn::http1`), one request in flight on it at a time.
 //!
-//! reqwest costs the load generator about 20 µs of CPU per request (connection pool, URL
-//! parsing, redirect and header policy), against about 6–8 µs per GET for the `redis` crate.
-//! On two cores shared with the server, a costlier client leaves less of the machine to the
-//! server it drives, so comparing the HTTP sides with Redis through reqwest measured the two
-//! clients as much as the two servers. This client does only what a request needs: it writes
+//! Through reqwest (connection pool, URL parsing, redirect and header policy) the load generator
+//! spent 19–24 µs of CPU per HTTP request against about 8.5 µs per Redis GET (BENCHMARKS.md,
+//! 2026-12-04). On two cores shared with the server, a costlier client leaves less of the
+//! machine to the server it drives, so comparing the HTTP sides with Redis through reqwest
+//! measured the two clients as much as the two servers. Through this client, on one thread, it
+//! spent 12–16 µs per HTTP request against 10–11 µs per Redis GET (2026-12-05). This client does only what a request needs: it writes
 //! the request line, `Host`, the token header and the body, and reads the status and the whole
 //! body. Both HTTP sides (the bare handler and the server) go through it alike.
 
