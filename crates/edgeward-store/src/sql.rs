@@ -48,6 +48,26 @@ macro_rules! role_columns {
         "name, description, grants"
     };
 }
+/// The columns a new token row is written with, and their values (`$1`…`$15`; the name is
+/// written twice, as `name` and `live_name`). Shared by SQLite's insert and PostgreSQL's two
+/// creation paths, which bind the values in this order.
+macro_rules! new_token_columns {
+    () => {
+        "token_ref, name, live_name, allow_staging, allow_production, ewids, namespaces, expiry, expires_at, \
+         issued_at, next_refresh, generation, cpcode, sealed_value, sealed_uuid, kid"
+    };
+}
+macro_rules! new_token_values {
+    () => {
+        "$1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15"
+    };
+}
+/// The columns a new audit record is written with.
+macro_rules! new_audit_columns {
+    () => {
+        "at, actor, owner, action, target, request_id, source, outcome, detail"
+    };
+}
 /// The columns of an audit row, in the order `rows::audit_entry` reads them.
 macro_rules! audit_columns {
     () => {
@@ -102,8 +122,7 @@ statements! {
     DELETE_API_CLIENT = "DELETE FROM api_clients WHERE name = $1";
     API_CLIENTS_VERSION = "SELECT version FROM api_clients_version WHERE id = 1";
     INSERT_AUDIT_RECORD =
-        "INSERT INTO audit_log (at, actor, owner, action, target, request_id, source, outcome, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        concat!("INSERT INTO audit_log (", new_audit_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
     PURGE_AUDIT_BEFORE = "DELETE FROM audit_log WHERE at < $1";
     APPEND_CHANGE = "INSERT INTO changes (kind, subject, at) VALUES ($1, $2, $3)";
     CHANGES_AFTER =
@@ -287,6 +306,7 @@ statements! {
     SCHEDULE_NAMESPACE_DELETE =
         concat!("UPDATE namespaces SET delete_at = $3 WHERE network = $1 AND name = $2 RETURNING ", namespace_columns!());
     SET_NAMESPACE_GROUP = concat!("UPDATE namespaces SET group_id = $2 WHERE name = $1 RETURNING ", namespace_columns!());
+    INSERT_TOKEN = concat!("INSERT INTO tokens (", new_token_columns!(), ") VALUES (", new_token_values!(), ")");
     TOKEN_BY_NAME = concat!("SELECT ", token_columns!(), " FROM tokens WHERE live_name = $1");
     TOKEN_BY_REF = concat!("SELECT ", token_columns!(), " FROM tokens WHERE token_ref = $1");
     LIST_TOKENS = concat!(

@@ -277,6 +277,34 @@ async fn revoke_row(
     Ok(Some(t.token))
 }
 
+/// Bind a new token's columns, `$1`…`$15` of `new_token_values!` (in `sql`), to `query`.
+fn bind_new_token<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    token_ref: &'q str,
+    token: &'q Token,
+    now_ms: i64,
+    sealed_value: &'q Option<Vec<u8>>,
+    kid: &'q Option<String>,
+    refs: &crate::refs::RefKeys,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(token_ref)
+        .bind(token.name.as_str())
+        .bind(token.networks.staging)
+        .bind(token.networks.production)
+        .bind(token.ewids.to_claim())
+        .bind(codec::encode_namespaces(&token.namespaces))
+        .bind(token.expiry.map(|d| d.to_string()))
+        .bind(token.expires_at().map(ms))
+        .bind(now_ms)
+        .bind(token.next_refresh.map(|d| d.to_string()))
+        .bind(i64::from(token.generation))
+        .bind(&token.cpcode)
+        .bind(sealed_value)
+        .bind(refs.seal_uuid(&token.uuid, token_ref))
+        .bind(kid)
+}
+
 /// Token creation's two paths: [`TokenStore::insert_token`] tries the one-statement path first
 /// and takes the checked one only when that one declines.
 impl PostgresStore {
@@ -295,9 +323,9 @@ impl PostgresStore {
         let token_ref = refs.token_ref(&token.uuid);
         let claim = crate::audit::claim();
         let record = claim.as_ref().map(|c| c.record());
-        let result = sqlx::query(
-            // `ready` reads, the rest write only when it has its row. `freed` runs before the
-            // insert because the insert reads it, so an expired holder's name is free by then.
+        // `ready` reads, the rest write only when it has its row. `freed` runs before the insert
+        // because the insert reads it, so an expired holder's name is free by then.
+        let query = sqlx::query(concat!(
             "WITH ready AS ( \
                  SELECT 1 FROM account a WHERE a.id = 1 \
                    AND (SELECT COUNT(*) FROM namespaces n WHERE n.network = ANY($17) AND n.name = ANY($18)) = $19 \
@@ -306,49 +334,39 @@ impl PostgresStore {
                        WHERE live_name = $2 AND expires_at IS NOT NULL AND expires_at < $9 \
                          AND EXISTS (SELECT 1 FROM ready) RETURNING 1), \
              counted AS (UPDATE token_counts SET n = n + 1 \
-                         WHERE shard = pg_backend_pid() % $13 AND EXISTS (SELECT 1 FROM ready) RETURNING 1), \
-             inserted AS (INSERT INTO tokens (token_ref, name, live_name, allow_staging, allow_production, ewids, \
-                                              namespaces, expiry, expires_at, issued_at, next_refresh, generation, \
-                                              cpcode, sealed_value, sealed_uuid, kid) \
-                          SELECT $1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $16, $11, $12, $14, $15 FROM counted \
+                         WHERE shard = pg_backend_pid() % $16 AND EXISTS (SELECT 1 FROM ready) RETURNING 1), \
+             inserted AS (INSERT INTO tokens (",
+            new_token_columns!(),
+            ") \
+                          SELECT ",
+            new_token_values!(),
+            " FROM counted \
                           WHERE (SELECT COUNT(*) FROM freed) >= 0 RETURNING 1), \
-             audited AS (INSERT INTO audit_log (at, actor, owner, action, target, request_id, source, outcome, detail) \
+             audited AS (INSERT INTO audit_log (",
+            new_audit_columns!(),
+            ") \
                          SELECT $22, $23, $24, $25, $26, $27, $28, $29, $30 FROM inserted WHERE $31 RETURNING 1) \
              SELECT (SELECT COUNT(*) FROM inserted), (SELECT COUNT(*) FROM audited)",
-        )
-        .bind(&token_ref)
-        .bind(token.name.as_str())
-        .bind(token.networks.staging)
-        .bind(token.networks.production)
-        .bind(token.ewids.to_claim())
-        .bind(codec::encode_namespaces(&token.namespaces))
-        .bind(token.expiry.map(|d| d.to_string()))
-        .bind(token.expires_at().map(ms))
-        .bind(now_ms)
-        .bind(token.next_refresh.map(|d| d.to_string()))
-        .bind(&token.cpcode)
-        .bind(sealed_value)
-        .bind(i32::from(COUNT_SHARDS))
-        .bind(refs.seal_uuid(&token.uuid, &token_ref))
-        .bind(kid)
-        .bind(i64::from(token.generation))
-        .bind(&networks)
-        .bind(&names)
-        .bind(codec::saturating(networks.len() * names.len()))
-        .bind(NEAR_LIMIT)
-        .bind(i64::try_from(max_tokens).unwrap_or(i64::MAX))
-        .bind(record.map(|r| ms(r.at)))
-        .bind(record.map(|r| r.actor.as_str()))
-        .bind(record.and_then(|r| r.owner.as_deref()))
-        .bind(record.map(|r| r.action.as_str()))
-        .bind(record.map(|r| r.target.as_str()))
-        .bind(record.and_then(|r| r.request_id.as_deref()))
-        .bind(record.map(|r| r.source.as_str()))
-        .bind(record.map(|r| r.outcome.as_str()))
-        .bind(record.and_then(|r| r.detail.as_deref()))
-        .bind(record.is_some())
-        .fetch_one(&self.pool)
-        .await;
+        ));
+        let result = bind_new_token(query, &token_ref, token, now_ms, sealed_value, kid, refs)
+            .bind(i32::from(COUNT_SHARDS))
+            .bind(&networks)
+            .bind(&names)
+            .bind(codec::saturating(networks.len() * names.len()))
+            .bind(NEAR_LIMIT)
+            .bind(i64::try_from(max_tokens).unwrap_or(i64::MAX))
+            .bind(record.map(|r| ms(r.at)))
+            .bind(record.map(|r| r.actor.as_str()))
+            .bind(record.and_then(|r| r.owner.as_deref()))
+            .bind(record.map(|r| r.action.as_str()))
+            .bind(record.map(|r| r.target.as_str()))
+            .bind(record.and_then(|r| r.request_id.as_deref()))
+            .bind(record.map(|r| r.source.as_str()))
+            .bind(record.map(|r| r.outcome.as_str()))
+            .bind(record.and_then(|r| r.detail.as_deref()))
+            .bind(record.is_some())
+            .fetch_one(&self.pool)
+            .await;
         let inserted = match &result {
             Ok(row) => col::<i64>(row, 0)? == 1,
             Err(_) => false,
@@ -430,31 +448,18 @@ impl PostgresStore {
             0
         };
         // Count and insert in one statement, last, so the shard is locked only until the commit.
-        let inserted = sqlx::query(
-            "WITH counted AS (UPDATE token_counts SET n = n + 1 WHERE shard = $13 RETURNING 1) \
-             INSERT INTO tokens (token_ref, name, live_name, allow_staging, allow_production, ewids, namespaces, \
-                                 expiry, expires_at, issued_at, next_refresh, generation, cpcode, sealed_value, sealed_uuid, \
-                                 kid) \
-             SELECT $1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $16, $11, $12, $14, $15 FROM counted",
-        )
-        .bind(&token_ref)
-        .bind(token.name.as_str())
-        .bind(token.networks.staging)
-        .bind(token.networks.production)
-        .bind(token.ewids.to_claim())
-        .bind(codec::encode_namespaces(&token.namespaces))
-        .bind(token.expiry.map(|d| d.to_string()))
-        .bind(token.expires_at().map(ms))
-        .bind(now_ms)
-        .bind(token.next_refresh.map(|d| d.to_string()))
-        .bind(&token.cpcode)
-        .bind(&sealed_value)
-        .bind(shard)
-        .bind(refs.seal_uuid(&token.uuid, &token_ref))
-        .bind(&kid)
-        .bind(i64::from(token.generation))
-        .execute(&mut *tx)
-        .await;
+        let query = sqlx::query(concat!(
+            "WITH counted AS (UPDATE token_counts SET n = n + 1 WHERE shard = $16 RETURNING 1) \
+             INSERT INTO tokens (",
+            new_token_columns!(),
+            ") SELECT ",
+            new_token_values!(),
+            " FROM counted"
+        ));
+        let inserted = bind_new_token(query, &token_ref, &token, now_ms, &sealed_value, &kid, refs)
+            .bind(shard)
+            .execute(&mut *tx)
+            .await;
         match inserted {
             Ok(r) if r.rows_affected() == 0 => return Err(Error::Internal("token count shard missing".into())),
             Ok(_) => {}

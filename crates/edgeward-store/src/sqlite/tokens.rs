@@ -43,11 +43,7 @@ impl TokenStore for SqliteStore {
                 }
             }
             let inserted = c
-                .prepare_cached(
-                    "INSERT INTO tokens (token_ref, name, live_name, allow_staging, allow_production, ewids, namespaces, \
-                     expiry, expires_at, issued_at, next_refresh, generation, cpcode, sealed_value, sealed_uuid, kid) \
-                     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                )
+                .prepare_cached(sql::INSERT_TOKEN)
                 .and_then(|mut s| {
                     let token_ref = refs.token_ref(&token.uuid);
                     s.execute(params![
