@@ -18,8 +18,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, Method};
+use axum::body::Body;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderName, Method};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -378,9 +379,14 @@ impl TokenGate {
     }
 }
 
+/// The token value's header.
+const AUTH: HeaderName = HeaderName::from_static("x-akamai-edgedb-auth");
+/// The auto-refreshing token reference's header.
+const AUTH_REF: HeaderName = HeaderName::from_static("x-akamai-edgedb-auth-ref");
+
 /// The one value of header `name`: `Ok(None)` when absent, `Err(())` when it is sent more than
 /// once (a proxy that appends instead of replacing must not let the first copy decide).
-fn single<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h header::HeaderValue>, ()> {
+fn single<K: header::AsHeaderName>(headers: &HeaderMap, name: K) -> Result<Option<&header::HeaderValue>, ()> {
     let mut all = headers.get_all(name).iter();
     let first = all.next();
     if all.next().is_some() {
@@ -394,8 +400,8 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
         Refusal::Malformed,
         "Send X-Akamai-EdgeDB-Auth or X-Akamai-EdgeDB-Auth-Ref once, not repeated.",
     );
-    let value = single(headers, "x-akamai-edgedb-auth").map_err(|_| repeated.clone())?;
-    let reference = single(headers, "x-akamai-edgedb-auth-ref").map_err(|_| repeated)?;
+    let value = single(headers, AUTH).map_err(|_| repeated.clone())?;
+    let reference = single(headers, AUTH_REF).map_err(|_| repeated)?;
     match (value, reference) {
         (Some(v), None) => {
             let v =
@@ -468,41 +474,51 @@ async fn grant_for(state: &AppState, headers: &HeaderMap) -> Result<Arc<Grant>, 
     }
 }
 
-/// `GET|PUT|DELETE /api/v1/namespaces/{ns}/groups/{group}/items/{item}`. A refusal of the
-/// request's token is counted by reason (`edgeward_dataplane_refusals_total`).
+/// The names an item path carries (`/api/v1/namespaces/{ns}/groups/{group}/items/{item}`),
+/// percent-decoded and not yet checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemPath {
+    /// The namespace.
+    pub namespace: String,
+    /// The group.
+    pub group: String,
+    /// The item.
+    pub item: String,
+}
+
+/// Serve `GET|PUT|DELETE` of the item at `path`, for the request `parts` (and its `body`, read
+/// only for a PUT). A refusal of the request's token is counted by reason
+/// (`edgeward_dataplane_refusals_total`).
 pub async fn item(
-    State((state, listener)): State<(AppState, Arc<Listener>)>,
-    method: Method,
-    Path((ns, group, item)): Path<(String, String, String)>,
-    q: crate::routes::QueryParams,
-    req: axum::extract::Request,
+    state: &AppState,
+    listener: &Listener,
+    parts: &Parts,
+    path: ItemPath,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let answer = serve_item(&state, &listener, method, ns, group, item, q, req).await;
+    let answer = serve_item(state, listener, parts, path, body).await;
     if let Err(ApiError::Server(ServerError::Token(denial))) = &answer {
         state.metrics.refused(denial.refusal());
     }
     answer
 }
 
-#[allow(clippy::too_many_arguments, reason = "the item handler's extractors, passed on as they are")]
 async fn serve_item(
     state: &AppState,
     listener: &Listener,
-    method: Method,
-    ns: String,
-    group: String,
-    item: String,
-    q: crate::routes::QueryParams,
-    req: axum::extract::Request,
+    parts: &Parts,
+    path: ItemPath,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    // The request itself rather than the HeaderMap and Bytes extractors: headers are read in
-    // place (not copied per request), and the body is read only for a PUT.
-    let (parts, body) = req.into_parts();
+    // The query first, then the names, then the method and the token: the order a client's
+    // mistakes are reported in.
+    let q = crate::routes::QueryParams::from_uri(&parts.uri)?;
     let headers = &parts.headers;
+    let ItemPath { namespace: ns, group, item } = path;
     let namespace = NamespaceName::parse_requested(&ns)?;
     let group = GroupName::parse_owned(group)?;
     let item = ItemName::parse_owned(item)?;
-    let right = match method {
+    let right = match parts.method {
         Method::GET => Right::Read,
         Method::PUT => Right::Write,
         Method::DELETE => Right::Delete,

@@ -34,6 +34,7 @@
 //! At shutdown the loop stops accepting, asks every connection to finish gracefully, and waits
 //! for them at most [`SHUTDOWN_GRACE`].
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -42,8 +43,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::http::{header, HeaderValue, Request, StatusCode, Version};
-use axum::Router;
+use axum::http::{header, HeaderValue, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -51,7 +51,6 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-use tower_service::Service as _;
 
 use crate::body::DeadlineBody;
 use crate::workers::WorkerHandles;
@@ -74,13 +73,31 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
+/// What a listener serves: a router, or any service that answers every request (the data
+/// plane's, [`crate::app::DataPlane`]).
+pub trait App:
+    tower_service::Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> App for S where
+    S: tower_service::Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send>
+        + Clone
+        + Send
+        + 'static
+{
+}
+
 /// Serve `app` on `listener` (over TLS with `tls`) until `shutdown` completes. `name` names the
 /// listener in logs. With `workers`, each connection is served on one of their runtimes, in
 /// turn; without, on the runtime running this loop.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    app: Router,
+    app: impl App,
     limits: Limits,
     name: &'static str,
     workers: Option<WorkerHandles>,
@@ -167,7 +184,7 @@ async fn connection(
     stream: Accepted,
     peer: std::net::SocketAddr,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    app: Router,
+    app: impl App,
     limits: Limits,
     mut stopping: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
@@ -215,7 +232,7 @@ async fn connection(
 async fn drive<I>(
     io: Tracked<I>,
     peer: Option<std::net::SocketAddr>,
-    app: Router,
+    app: impl App,
     limits: Limits,
     activity: Arc<Activity>,
     mut stopping: watch::Receiver<bool>,
@@ -227,7 +244,7 @@ async fn drive<I>(
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let guard = RequestGuard::start(service_activity.clone());
         let http1 = req.version() < Version::HTTP_2;
-        let mut req = req.map(|b| DeadlineBody::new(b, limits.body_read));
+        let mut req = req.map(|b| Body::new(DeadlineBody::new(b, limits.body_read)));
         // The peer address of an admin connection, for the audit trail (as axum's
         // `ConnectInfo`); the plain listeners (data plane, metrics) have no use for it.
         if let Some(peer) = peer {

@@ -109,6 +109,10 @@ pub enum ServerError {
     /// an extractor's rejection), with axum's status; the text is ours, not axum's.
     #[error("{}", rejected_detail(*.0))]
     Rejected(StatusCode),
+    /// A path segment that is not UTF-8 once percent-decoded (refused as the router's path
+    /// extractor refuses it: [`ServerError::Rejected`] with 400).
+    #[error("{}", rejected_detail(StatusCode::BAD_REQUEST))]
+    PathNotUtf8,
 }
 
 fn rejected_detail(status: StatusCode) -> &'static str {
@@ -223,6 +227,7 @@ impl ApiError {
                 ServerError::UnknownPath => row(S::NOT_FOUND, code::DATA),
                 ServerError::ItemMethod => row(S::METHOD_NOT_ALLOWED, code::DATA),
                 ServerError::Rejected(status) => row(*status, code::VALIDATION),
+                ServerError::PathNotUtf8 => row(S::BAD_REQUEST, code::VALIDATION),
             },
         }
     }
@@ -379,6 +384,7 @@ mod tests {
             (ServerError::ItemMethod.into(), 405, "EKV_9000"),
             (ServerError::Rejected(StatusCode::METHOD_NOT_ALLOWED).into(), 405, "EKV_2000"),
             (ServerError::Rejected(StatusCode::BAD_REQUEST).into(), 400, "EKV_2000"),
+            (ServerError::PathNotUtf8.into(), 400, "EKV_2000"),
         ];
         for (e, status, code) in rows {
             let shown = format!("{e:?}");

@@ -31,7 +31,7 @@ use tokio::task::JoinSet;
 use edgeward_core::clock::Clock;
 use edgeward_core::network::Network;
 
-use crate::app::{admin_router, data_router, metrics_router};
+use crate::app::{admin_router, data_plane, metrics_router};
 use crate::bootstrap::{self, Prepared};
 use crate::config::{DataPlaneConfig, ServeConfig};
 use crate::listen::{self, Limits};
@@ -347,7 +347,7 @@ pub async fn serve(
     let data_plane_handles = workers.as_ref().map(DataPlaneWorkers::handles);
     for (listener, network) in listeners.data {
         let dp = &settings.data_plane;
-        let app = data_router(
+        let app = data_plane(
             state.clone(),
             dataplane::Listener {
                 network,

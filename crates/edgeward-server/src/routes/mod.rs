@@ -60,20 +60,23 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for QueryParams {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, ApiError> {
-        let mut map = std::collections::HashMap::new();
-        for (k, v) in url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
-            if map.insert(k.clone().into_owned(), v.into_owned()).is_some() {
-                let k: String = k.chars().take(64).collect();
-                return Err(
-                    Error::invalid("query", format!("The query parameter {k} is repeated; give it once.")).into()
-                );
-            }
-        }
-        Ok(Self(map))
+        Ok(Self::from_uri(&parts.uri)?)
     }
 }
 
 impl QueryParams {
+    /// The parameters of `uri`'s query (none without one).
+    pub fn from_uri(uri: &axum::http::Uri) -> Result<Self, Error> {
+        let mut map = std::collections::HashMap::new();
+        for (k, v) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+            if map.insert(k.clone().into_owned(), v.into_owned()).is_some() {
+                let k: String = k.chars().take(64).collect();
+                return Err(Error::invalid("query", format!("The query parameter {k} is repeated; give it once.")));
+            }
+        }
+        Ok(Self(map))
+    }
+
     /// A parameter's value.
     pub fn get(&self, key: &str) -> Option<&String> {
         self.0.get(key)

@@ -24,7 +24,7 @@ use edgeward_core::capability::Grants;
 use edgeward_core::clock::ManualClock;
 use edgeward_core::names::ClientName;
 use edgeward_core::network::Network;
-use edgeward_server::app::{admin_router, data_router};
+use edgeward_server::app::{admin_router, data_plane, DataPlane};
 use edgeward_server::body::DeadlineBody;
 use edgeward_server::notify::NotifyRuntime;
 use edgeward_server::state::AppState;
@@ -48,7 +48,7 @@ const MAX_VALUE: usize = 262_144;
 struct Routers {
     state: AppState,
     admin: Router,
-    data: Router,
+    data: DataPlane,
     clock: ManualClock,
     edgerc: Edgerc,
     signer: Client,
@@ -88,7 +88,7 @@ async fn routers(tweak: fn(&mut ServeConfig)) -> Routers {
     let state = AppState::new(&prepared, &config, Arc::new(clock.clone()), Arc::new(clock.clone()), notify);
     server::catch_up(&state).await.unwrap();
     let admin = admin_router(state.clone(), None);
-    let data = data_router(
+    let data = data_plane(
         state.clone(),
         dataplane::Listener { network: Network::Production, edgeworker_id: None, edgeworker_id_header: None },
     );
@@ -97,7 +97,10 @@ async fn routers(tweak: fn(&mut ServeConfig)) -> Routers {
     Routers { state, admin, data, clock, edgerc, signer, _dir: dir }
 }
 
-async fn answer(router: &Router, req: Request<Body>) -> Answer {
+async fn answer<S>(router: &S, req: Request<Body>) -> Answer
+where
+    S: tower::Service<Request<Body>, Response = axum::response::Response, Error = std::convert::Infallible> + Clone,
+{
     let resp = router.clone().oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
