@@ -30,7 +30,7 @@ const OPS_ROUTES: [&str; 3] = ["/healthz", "/readyz", "/.well-known/jwks.json"];
 /// A request's id: 16 hex digits, random (the `x-trace-id` header, problem bodies, the admin
 /// API's audit records and log spans).
 fn request_id() -> String {
-    format!("{:016x}", rand::random::<u64>())
+    hex::encode(rand::random::<u64>().to_be_bytes())
 }
 
 /// What every listener does around each request: an id, a span, the audit of a refused
@@ -102,7 +102,7 @@ impl Served<'_> {
             method: method.as_str(),
             host: host.and_then(|h| h.to_str().ok()).unwrap_or(""),
             target: uri.path_and_query().map_or("/", |p| p.as_str()),
-            now: state.clock.now(),
+            clock: state.clock.as_ref(),
         };
         let resp = finish_response(resp, &facts);
         let status = resp.status().as_u16();
@@ -274,6 +274,15 @@ impl tower_service::Service<Request> for DataPlane {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_id_is_16_lowercase_hex_digits() {
+        for _ in 0..100 {
+            let id = request_id();
+            assert_eq!(id.len(), 16, "{id}");
+            assert!(id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{id}");
+        }
+    }
 
     fn path(ns: &str, group: &str, item: &str) -> Option<Result<dataplane::ItemPath, ()>> {
         Some(Ok(dataplane::ItemPath { namespace: ns.into(), group: group.into(), item: item.into() }))

@@ -16,7 +16,10 @@
 //! request is counted in memory per (token, network) and written to the store every few seconds.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 
 use axum::body::Body;
 use axum::http::request::Parts;
@@ -53,31 +56,55 @@ pub struct Grant {
 }
 
 /// Caches of verified tokens, the revocation list, and usage not yet written to the store.
+///
+/// What every request reads is kept where two threads serving requests do not write the same
+/// memory: the revocation list is an immutable set swapped whole on a revocation (rare), read
+/// without a lock; usage is counted in one shard per thread.
 #[derive(Default)]
 pub struct TokenGate {
     by_value: Mutex<HashMap<[u8; 32], Arc<Grant>>>,
     by_ref: Mutex<HashMap<Uuid, Arc<Grant>>>,
-    revoked: RwLock<HashSet<Uuid>>,
-    usage: Mutex<HashMap<(Uuid, Network), Counted>>,
+    revoked: ArcSwap<HashSet<Uuid>>,
+    usage: [Mutex<HashMap<(Uuid, Network), Counted>>; USAGE_SHARDS],
 }
 
 /// Requests counted for a (token, network) since the last flush, and the latest of them.
 type Counted = (u64, DateTime<Utc>);
 
+/// Shards of the usage counts: each thread counts in one (threads beyond this share them).
+const USAGE_SHARDS: usize = 8;
+
+/// This thread's usage shard.
+fn usage_shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % USAGE_SHARDS;
+    }
+    SHARD.with(|s| *s)
+}
+
 impl TokenGate {
     /// Mark revoked (and forget any cached grant of the reference).
     pub fn revoke(&self, uuid: Uuid) {
-        self.revoked.write().unwrap_or_else(|e| e.into_inner()).insert(uuid);
+        self.load_revoked([uuid]);
         self.by_ref.lock().unwrap_or_else(|e| e.into_inner()).remove(&uuid);
     }
 
-    /// Load the revoked tokens still stored (at start).
+    /// Add revoked tokens to the list (at start, and from the change feed).
     pub fn load_revoked(&self, uuids: impl IntoIterator<Item = Uuid>) {
-        self.revoked.write().unwrap_or_else(|e| e.into_inner()).extend(uuids);
+        let uuids: Vec<Uuid> = uuids.into_iter().collect();
+        if uuids.is_empty() {
+            return;
+        }
+        self.revoked.rcu(|set| {
+            let mut set = HashSet::clone(set);
+            set.extend(uuids.iter().copied());
+            set
+        });
     }
 
     fn record_use(&self, uuid: Uuid, network: Network, now: DateTime<Utc>) {
-        let mut g = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        let mut g = self.usage[usage_shard()].lock().unwrap_or_else(|e| e.into_inner());
         let e = g.entry((uuid, network)).or_insert((0, now));
         e.0 += 1;
         e.1 = e.1.max(now);
@@ -85,8 +112,16 @@ impl TokenGate {
 
     /// Take the usage counted since the last call.
     pub fn take_usage(&self) -> Vec<TokenUsage> {
-        let drained = std::mem::take(&mut *self.usage.lock().unwrap_or_else(|e| e.into_inner()));
-        drained
+        let mut merged: HashMap<(Uuid, Network), Counted> = HashMap::new();
+        for shard in &self.usage {
+            let drained = std::mem::take(&mut *shard.lock().unwrap_or_else(|e| e.into_inner()));
+            for (key, (requests, last_used)) in drained {
+                let e = merged.entry(key).or_insert((0, last_used));
+                e.0 += requests;
+                e.1 = e.1.max(last_used);
+            }
+        }
+        merged
             .into_iter()
             .map(|((uuid, network), (requests, last_used))| TokenUsage { uuid, network, requests, last_used })
             .collect()
@@ -94,7 +129,7 @@ impl TokenGate {
 
     /// Whether the token is known to be revoked (here, or elsewhere through the change feed).
     pub fn is_revoked(&self, uuid: &Uuid) -> bool {
-        self.revoked.read().unwrap_or_else(|e| e.into_inner()).contains(uuid)
+        self.revoked.load().contains(uuid)
     }
 }
 
@@ -614,6 +649,50 @@ pub async fn run_usage_flusher(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_counted_on_several_threads_is_taken_once_summed() {
+        let gate = Arc::new(TokenGate::default());
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let spawned = i64::try_from(USAGE_SHARDS).unwrap() + 3;
+        let threads: Vec<_> = (0..spawned)
+            .map(|i| {
+                let gate = gate.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..10 {
+                        gate.record_use(a, Network::Production, t0 + chrono::Duration::seconds(i));
+                    }
+                    gate.record_use(b, Network::Staging, t0);
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        let mut usage = gate.take_usage();
+        usage.sort_by_key(|u| u.uuid != a);
+        assert_eq!(usage.len(), 2);
+        assert_eq!(
+            (usage[0].uuid, usage[0].network, usage[0].requests),
+            (a, Network::Production, 10 * spawned.cast_unsigned())
+        );
+        assert_eq!(usage[0].last_used, t0 + chrono::Duration::seconds(spawned - 1));
+        assert_eq!(
+            (usage[1].uuid, usage[1].network, usage[1].requests),
+            (b, Network::Staging, spawned.cast_unsigned())
+        );
+        assert!(gate.take_usage().is_empty());
+    }
+
+    #[test]
+    fn a_revocation_is_seen_by_the_next_check_and_the_list_only_grows() {
+        let gate = TokenGate::default();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        assert!(!gate.is_revoked(&a));
+        gate.load_revoked([a]);
+        gate.revoke(b);
+        gate.load_revoked([]);
+        assert!(gate.is_revoked(&a) && gate.is_revoked(&b));
+    }
 
     #[test]
     fn every_refusal_is_listed_once_at_its_own_index_with_its_own_label() {

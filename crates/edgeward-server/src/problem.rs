@@ -274,8 +274,8 @@ pub struct RequestFacts<'a> {
     pub host: &'a str,
     /// Path and query as received.
     pub target: &'a str,
-    /// When the request arrived (from the server's clock).
-    pub now: chrono::DateTime<chrono::Utc>,
+    /// The server's clock, read only for a problem that states its time.
+    pub clock: &'a dyn edgeward_core::clock::Clock,
 }
 
 /// Render the problem body (if the handler produced one) and set `X-Trace-Id`.
@@ -300,7 +300,7 @@ pub fn finish_response(mut resp: Response<Body>, facts: &RequestFacts<'_>) -> Re
                 "instance": format!("https://{}{}", facts.host, facts.target),
                 "method": facts.method,
                 "requestId": facts.request_id,
-                "requestTime": facts.now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                "requestTime": facts.clock.now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             }),
         };
         let (mut parts, _) = resp.into_parts();
