@@ -78,11 +78,29 @@ impl PrivatePostgres {
             self.data.parent().unwrap().display()
         );
         let log = self.data.parent().unwrap().join("server.log");
-        run(
-            &self.bin,
-            "pg_ctl",
-            &["-D", self.data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"],
-        );
+        // Crash recovery on a loaded CI machine can take longer than pg_ctl's default minute.
+        let started = std::panic::catch_unwind(|| {
+            run(
+                &self.bin,
+                "pg_ctl",
+                &[
+                    "-D",
+                    self.data.to_str().unwrap(),
+                    "-o",
+                    &opts,
+                    "-l",
+                    log.to_str().unwrap(),
+                    "-w",
+                    "-t",
+                    "300",
+                    "start",
+                ],
+            )
+        });
+        if let Err(e) = started {
+            let server_log = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("{}\nthe test cluster's log:\n{server_log}", e.downcast_ref::<String>().map_or("", String::as_str));
+        }
     }
 
     /// Stop the server the hard way (`immediate`: no shutdown checkpoint, as in a crash); the next
