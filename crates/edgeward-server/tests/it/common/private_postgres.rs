@@ -28,8 +28,9 @@ fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
 }
 
-/// Run a PostgreSQL program, as `postgres` when we are root (the server refuses to run as root).
-fn run(bin: &Path, program: &str, args: &[&str]) {
+/// Run a PostgreSQL program, as `postgres` when we are root (the server refuses to run as root):
+/// what it printed when it fails.
+fn try_run(bin: &Path, program: &str, args: &[&str]) -> Result<(), String> {
     let exe = bin.join(program);
     let out = if is_root() {
         Command::new("runuser").args(["-u", "postgres", "--"]).arg(&exe).args(args).output()
@@ -37,12 +38,21 @@ fn run(bin: &Path, program: &str, args: &[&str]) {
         Command::new(&exe).args(args).output()
     }
     .unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()));
-    assert!(
-        out.status.success(),
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
         "{program} {args:?} failed: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
+    ))
+}
+
+/// [`try_run`], which must succeed.
+fn run(bin: &Path, program: &str, args: &[&str]) {
+    if let Err(failed) = try_run(bin, program, args) {
+        panic!("{failed}");
+    }
 }
 
 fn free_port() -> u16 {
@@ -79,27 +89,11 @@ impl PrivatePostgres {
         );
         let log = self.data.parent().unwrap().join("server.log");
         // Crash recovery on a loaded CI machine can take longer than pg_ctl's default minute.
-        let started = std::panic::catch_unwind(|| {
-            run(
-                &self.bin,
-                "pg_ctl",
-                &[
-                    "-D",
-                    self.data.to_str().unwrap(),
-                    "-o",
-                    &opts,
-                    "-l",
-                    log.to_str().unwrap(),
-                    "-w",
-                    "-t",
-                    "300",
-                    "start",
-                ],
-            )
-        });
-        if let Err(e) = started {
+        let data = self.data.to_str().unwrap();
+        let args = ["-D", data, "-o", &opts, "-l", log.to_str().unwrap(), "-w", "-t", "300", "start"];
+        if let Err(failed) = try_run(&self.bin, "pg_ctl", &args) {
             let server_log = std::fs::read_to_string(&log).unwrap_or_default();
-            panic!("{}\nthe test cluster's log:\n{server_log}", e.downcast_ref::<String>().map_or("", String::as_str));
+            panic!("{failed}\nthe test cluster's log:\n{server_log}");
         }
     }
 
